@@ -1,0 +1,1 @@
+"""Training side: MNIST loading, the CNN and the training loop (PyTorch)."""

@@ -1,0 +1,65 @@
+"""PNG plots of a training run: curves, confusion matrix, the test digits it gets wrong."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+
+
+def plot_curves(history: list[dict], path: Path) -> None:
+    epochs = [h["epoch"] for h in history]
+    fig, (ax_loss, ax_acc) = plt.subplots(1, 2, figsize=(10, 4))
+    ax_loss.plot(epochs, [h["train_loss"] for h in history], "o-", label="train (augmented)")
+    ax_loss.plot(epochs, [h["test_loss"] for h in history], "o-", label="test")
+    ax_loss.set(xlabel="epoch", ylabel="cross-entropy", title="Loss")
+    ax_loss.legend()
+    ax_acc.plot(epochs, [100 * h["train_acc"] for h in history], "o-", label="train (augmented)")
+    ax_acc.plot(epochs, [100 * h["test_acc"] for h in history], "o-", label="test")
+    ax_acc.set(xlabel="epoch", ylabel="accuracy (%)", title="Accuracy")
+    best = max(100 * h["test_acc"] for h in history)
+    ax_acc.set_ylim(max(90.0, best - 3), 100)
+    ax_acc.legend()
+    for ax in (ax_loss, ax_acc):
+        ax.grid(alpha=0.3)
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+
+
+def plot_confusion(confusion: np.ndarray, path: Path) -> None:
+    fig, ax = plt.subplots(figsize=(6, 5.5))
+    # Log colour scale, otherwise the diagonal hides every error.
+    ax.imshow(np.log1p(confusion), cmap="Blues")
+    for t in range(10):
+        for p in range(10):
+            value = int(confusion[t, p])
+            if value:
+                color = "white" if t == p else "black"
+                ax.text(p, t, str(value), ha="center", va="center", fontsize=7, color=color)
+    ax.set(xticks=range(10), yticks=range(10), xlabel="predicted", ylabel="true",
+           title=f"Confusion matrix ({int(confusion.trace())}/{int(confusion.sum())} right)")
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+
+
+def plot_mistakes(images: np.ndarray, predicted: np.ndarray, true: np.ndarray, path: Path,
+                  limit: int = 100) -> None:
+    n = min(len(images), limit)
+    cols = 10
+    rows = max(1, (n + cols - 1) // cols)
+    fig, axes = plt.subplots(rows, cols, figsize=(cols * 1.1, rows * 1.3))
+    for i, ax in enumerate(np.atleast_1d(axes).ravel()):
+        ax.axis("off")
+        if i < n:
+            ax.imshow(images[i], cmap="gray", vmin=0, vmax=255)
+            ax.set_title(f"{predicted[i]} (true {true[i]})", fontsize=7, color="crimson")
+    fig.suptitle(f"Test digits it gets wrong: {len(images)} (showing {n}); predicted (true)")
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
