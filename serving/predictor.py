@@ -1,0 +1,124 @@
+"""The Predictor: one onnxruntime session per process, checked against the model card."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import onnxruntime as ort
+
+from serving.preprocess import ImageSource, InputError, to_mnist
+
+MODELS_DIR = Path(__file__).resolve().parent.parent / "models"
+DEFAULT_MODEL = MODELS_DIR / "digitnet.onnx"
+UNSURE_BELOW = 0.6  # top probability under which the answer is flagged as a guess
+
+
+class ModelError(RuntimeError):
+    """The model file is missing or is not the one its model card describes."""
+
+
+@dataclass(frozen=True)
+class DigitResult:
+    digit: int
+    confidence: float
+    probabilities: list[float]
+    model_input: np.ndarray = field(repr=False)  # the 28×28 float32 image the model saw
+
+    @property
+    def unsure(self) -> bool:
+        return self.confidence < UNSURE_BELOW
+
+    def top(self, k: int = 3) -> dict[str, float]:
+        order = np.argsort(self.probabilities)[::-1][:k]
+        return {str(int(d)): float(self.probabilities[d]) for d in order}
+
+
+def file_sha256(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def card_entry(model_path: Path) -> dict | None:
+    """The model card entry (from any *.json card beside it) that names this file."""
+    for card_path in sorted(model_path.parent.glob("*.json")):
+        try:
+            card = json.loads(card_path.read_text())
+        except (OSError, ValueError):
+            continue
+        for entry in (card.get("files") or {}).values() if isinstance(card, dict) else ():
+            if isinstance(entry, dict) and entry.get("file") == model_path.name:
+                return {**entry, "card": str(card_path)}
+    return None
+
+
+def verify_model(model_path: Path) -> dict:
+    if not model_path.is_file():
+        raise ModelError(f"model file not found: {model_path}. The shipped models live in models/; "
+                         "to rebuild one, run `make train export`.")
+    entry = card_entry(model_path)
+    if entry is None:
+        raise ModelError(f"no model card beside {model_path} lists it, so it can't be verified. "
+                         "Export it with `python -m export`, or pass verify=False / --no-verify.")
+    actual = file_sha256(model_path)
+    if actual != entry["sha256"]:
+        raise ModelError(f"{model_path} has sha256 {actual[:12]}…, but its model card "
+                         f"{entry['card']} says {entry['sha256'][:12]}…: the file was changed or "
+                         "is incomplete. Restore it (git checkout models/) or re-run `make export`.")
+    return entry
+
+
+def softmax(logits: np.ndarray) -> np.ndarray:
+    z = logits - logits.max(axis=1, keepdims=True)
+    e = np.exp(z)
+    return e / e.sum(axis=1, keepdims=True)
+
+
+class Predictor:
+    """Image(s) in, digit(s) out. Create one per process and share it; it is thread-safe."""
+
+    def __init__(self, model_path: str | Path = DEFAULT_MODEL, threads: int = 1,
+                 verify: bool = True) -> None:
+        self.model_path = Path(model_path)
+        self.card = verify_model(self.model_path) if verify else None
+        options = ort.SessionOptions()
+        options.intra_op_num_threads = threads
+        options.inter_op_num_threads = 1
+        options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+        self.session = ort.InferenceSession(str(self.model_path), options,
+                                            providers=["CPUExecutionProvider"])
+        self.input_name = self.session.get_inputs()[0].name
+        self.output_name = self.session.get_outputs()[0].name
+
+    def probabilities(self, batch: np.ndarray) -> np.ndarray:
+        """(N, 28, 28) float32 model inputs → (N, 10) probabilities."""
+        x = np.ascontiguousarray(batch, np.float32).reshape(-1, 1, 28, 28)
+        return softmax(self.session.run([self.output_name], {self.input_name: x})[0])
+
+    def predict(self, source: ImageSource) -> DigitResult:
+        """One image (path, bytes, PIL, array or Gradio sketch dict) → its digit.
+
+        Raises InputError (NoDigitError for a blank image) with a message for the user.
+        """
+        model_input = to_mnist(source)
+        return self._result(model_input, self.probabilities(model_input[None])[0])
+
+    def predict_batch(self, sources: Sequence[ImageSource]) -> list[DigitResult | InputError]:
+        """Several images in one model call; an unreadable one gives its InputError in its place."""
+        inputs: list[np.ndarray | InputError] = []
+        for source in sources:
+            try:
+                inputs.append(to_mnist(source))
+            except InputError as err:
+                inputs.append(err)
+        good = [x for x in inputs if isinstance(x, np.ndarray)]
+        probs = iter(self.probabilities(np.stack(good)) if good else [])
+        return [x if isinstance(x, InputError) else self._result(x, next(probs)) for x in inputs]
+
+    @staticmethod
+    def _result(model_input: np.ndarray, probs: np.ndarray) -> DigitResult:
+        digit = int(np.argmax(probs))
+        return DigitResult(digit, float(probs[digit]), [float(p) for p in probs], model_input)

@@ -1,0 +1,339 @@
+"""Any image → the 28×28 input MNIST would have made of it.
+
+MNIST's own recipe: find the ink, fit it in a 20×20 box keeping its aspect ratio (anti-aliased),
+centre it by its centre of mass in a 28×28 field, white on black. Getting there from real inputs
+means: decoding safely, any mode and orientation, telling ink from paper whatever the colours
+(dark on light, light on dark, coloured strokes on a transparent layer), evening out shadows,
+and ignoring JPEG noise and specks without losing faint thin strokes.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, BinaryIO
+
+import numpy as np
+from PIL import Image, ImageFilter, ImageOps, UnidentifiedImageError
+
+from serving.components import Components, label_components
+
+MAX_PIXELS = 50_000_000  # a 12-MP phone photo is far below; 40,000² "bombs" are far above
+DECODE_SIDE = 1024  # JPEGs are decoded at reduced scale down to about this size
+WORK_SIDE = 192  # ink analysis for a single digit happens at most at this size (≥ 9× the 20-px box)
+MIN_CONTRAST = 0.08  # ink must differ from paper by this much (0..1 colour distance)
+BOX = 20  # MNIST fits the digit in 20×20 ...
+FIELD = 28  # ... centred by mass in 28×28
+
+ImageSource = str | os.PathLike | bytes | BinaryIO | Image.Image | np.ndarray | dict
+
+
+class InputError(ValueError):
+    """The input can't be read as a picture of a digit; the message says why and what to do."""
+
+
+class NoDigitError(InputError):
+    """The image is readable but holds no ink: blank, uniform or empty sketch."""
+
+
+@dataclass(frozen=True)
+class InkMap:
+    ink: np.ndarray  # (h, w) float32 in [0, 1], 1 = full ink
+    scale: float  # input pixels per ink-map pixel (to map boxes back)
+    source_size: tuple[int, int]  # (width, height) of the input after EXIF rotation
+
+
+# ---------------------------------------------------------------- decoding
+
+
+def open_image(source: ImageSource) -> Image.Image:
+    """Decodes a path, bytes, file object, PIL image or array into a loaded, upright PIL image."""
+    if isinstance(source, Image.Image):
+        image = source
+    elif isinstance(source, np.ndarray):
+        image = array_to_image(source)
+    else:
+        if isinstance(source, (bytes, bytearray)):
+            if not source:
+                raise InputError("the file is empty (0 bytes): send a PNG, JPEG or other image")
+            fp: Any = io.BytesIO(source)
+        elif isinstance(source, (str, os.PathLike)):
+            path = Path(source)
+            if not path.is_file():
+                raise InputError(f"no such file: {path}")
+            if path.stat().st_size == 0:
+                raise InputError("the file is empty (0 bytes): send a PNG, JPEG or other image")
+            fp = path
+        else:
+            fp = source
+        try:
+            image = Image.open(fp)
+        except UnidentifiedImageError:
+            raise InputError("not an image that can be read: send a PNG, JPEG, GIF, BMP, TIFF "
+                             "or WebP file") from None
+        except Image.DecompressionBombError:
+            raise InputError(f"the image is too large (over {MAX_PIXELS // 1_000_000} megapixels): "
+                             "send a smaller image") from None
+        except OSError as err:
+            raise InputError(f"the image could not be read ({err}): is the file complete?") from None
+    width, height = image.size
+    if width * height > MAX_PIXELS:
+        raise InputError(f"the image is {width}×{height} = {width * height / 1e6:.0f} megapixels; "
+                         f"the limit is {MAX_PIXELS // 1_000_000}: send a smaller image")
+    if width == 0 or height == 0:
+        raise InputError("the image has no pixels")
+    try:
+        if image.format == "JPEG":
+            image.draft(image.mode, (DECODE_SIDE, DECODE_SIDE))  # decodes at 1/2, 1/4, 1/8 scale
+        image.load()
+        image = ImageOps.exif_transpose(image)
+    except Image.DecompressionBombError:
+        raise InputError(f"the image is too large (over {MAX_PIXELS // 1_000_000} megapixels): "
+                         "send a smaller image") from None
+    except (OSError, ValueError, SyntaxError) as err:
+        raise InputError(f"the image is truncated or corrupt ({err}): send the complete file") from None
+    return image
+
+
+def array_to_image(array: np.ndarray) -> Image.Image:
+    a = np.asarray(array)
+    if a.ndim == 3 and a.shape[2] == 1:
+        a = a[:, :, 0]
+    if a.ndim not in (2, 3) or (a.ndim == 3 and a.shape[2] not in (3, 4)):
+        raise InputError(f"an image array must be (H, W), (H, W, 3) or (H, W, 4), not {a.shape}")
+    if a.dtype != np.uint8:
+        a = a.astype(np.float64)
+        top = 255.0 if a.max(initial=0) > 1 else 1.0
+        a = np.clip(a / top * 255, 0, 255).astype(np.uint8)
+    return Image.fromarray(a)
+
+
+def to_standard_mode(image: Image.Image) -> Image.Image:
+    """Any PIL mode → L, RGB or RGBA, 8 bits a channel."""
+    mode = image.mode
+    if mode in ("L", "RGB", "RGBA"):
+        return image
+    if mode in ("I;16", "I;16L", "I;16B", "I;16N", "I", "F"):
+        values = np.asarray(image, dtype=np.float64)
+        top = 65535.0 if mode.startswith("I;16") else max(values.max(initial=0), 1.0)
+        if mode == "I" and top <= 255:
+            top = 255.0
+        return Image.fromarray(np.clip(values / top * 255, 0, 255).astype(np.uint8))
+    if mode in ("1",):
+        return image.convert("L")
+    if mode in ("P", "PA", "LA", "RGBa", "La"):
+        return image.convert("RGBA")
+    return image.convert("RGB")  # CMYK, YCbCr, LAB, HSV
+
+
+def shrink(image: Image.Image, side: int) -> tuple[Image.Image, float]:
+    """Area-averaged downscale so the longer side is at most `side`; returns the scale used."""
+    longest = max(image.size)
+    if longest <= side:
+        return image, 1.0
+    scale = longest / side
+    size = (max(1, round(image.width / scale)), max(1, round(image.height / scale)))
+    return image.resize(size, Image.Resampling.BOX), scale
+
+
+# ---------------------------------------------------------------- ink
+
+
+def ink_from_alpha_layers(value: dict) -> np.ndarray | None:
+    """The strokes of a Gradio sketch: the union of its layers' alpha, whatever the theme."""
+    alphas = []
+    for layer in value.get("layers") or []:
+        if layer is None:
+            continue
+        rgba = np.asarray(to_standard_mode(open_image(layer)).convert("RGBA"))
+        alphas.append(rgba[:, :, 3])
+    if not alphas or not any(a.any() for a in alphas):
+        return None
+    return np.maximum.reduce([a for a in alphas if a.shape == alphas[0].shape])
+
+
+def sketch_image(value: dict) -> Image.Image:
+    """A Gradio sketch value (any of background / layers / composite may be None) → one image."""
+    strokes = ink_from_alpha_layers(value)
+    if strokes is not None:
+        # Strokes as opaque white on a transparent field: the alpha path reads them directly.
+        rgba = np.zeros(strokes.shape + (4,), np.uint8)
+        rgba[..., :3] = 255
+        rgba[..., 3] = strokes
+        return Image.fromarray(rgba, "RGBA")
+    for key in ("composite", "background"):
+        if value.get(key) is not None:
+            return open_image(value[key])
+    raise NoDigitError("no digit found: the sketch is empty. Draw a digit first.")
+
+
+def border_pixels(a: np.ndarray) -> np.ndarray:
+    h, w = a.shape[:2]
+    k = max(1, round(0.03 * min(h, w)))
+    return np.concatenate([a[:k].reshape(-1, *a.shape[2:]), a[-k:].reshape(-1, *a.shape[2:]),
+                           a[:, :k].reshape(-1, *a.shape[2:]), a[:, -k:].reshape(-1, *a.shape[2:])])
+
+
+def contrast_map(rgb: np.ndarray) -> np.ndarray:
+    """Per pixel, how far it lies from the paper towards the ink colour (0 paper, 1 ink).
+
+    Paper is the median colour of the border; ink is the mean of the pixels farthest from it.
+    Projecting on that paper→ink line works for any pair of colours (red on dark grey included)
+    and decides polarity at the same time.
+    """
+    paper = np.median(border_pixels(rgb), axis=0)
+    diff = rgb - paper
+    distance = np.sqrt((diff * diff).sum(axis=-1)) if rgb.ndim == 3 else np.abs(diff)
+    far = distance >= np.percentile(distance, 99.5)
+    ink = rgb[far].mean(axis=0)
+    direction = ink - paper
+    strength = float(np.sqrt((direction * direction).sum()))
+    if strength < MIN_CONTRAST:
+        raise NoDigitError("no digit found: the image is blank (no ink differs from the "
+                           "background). Draw or photograph a digit with clear contrast.")
+    projected = (diff * direction).sum(axis=-1) if rgb.ndim == 3 else diff * direction
+    return np.clip(projected / (strength * strength), 0, 1).astype(np.float32)
+
+
+def flatten_uneven_paper(t: np.ndarray) -> np.ndarray:
+    """Subtracts a smooth background when the paper is unevenly lit (shadows, vignetting)."""
+    if np.percentile(border_pixels(t), 90) < 0.12:
+        return t  # clean border: drawings and scans, where a thick stroke must not be hollowed
+    small = Image.fromarray((t * 255).astype(np.uint8)).resize(
+        (max(1, t.shape[1] // 5), max(1, t.shape[0] // 5)), Image.Resampling.BOX)
+    # Opening with a window wider than any stroke leaves just the background's shading.
+    background = small.filter(ImageFilter.MinFilter(9)).filter(ImageFilter.MaxFilter(9))
+    background = background.filter(ImageFilter.BoxBlur(2)).resize(
+        (t.shape[1], t.shape[0]), Image.Resampling.BILINEAR)
+    return np.clip(t - np.asarray(background, np.float32) / 255, 0, 1)
+
+
+def otsu_threshold(values: np.ndarray) -> float:
+    bins = 64
+    hist = np.bincount(np.minimum((values * bins).astype(np.int32), bins - 1).ravel(), minlength=bins)
+    p = hist / max(hist.sum(), 1)
+    omega = np.cumsum(p)
+    mu = np.cumsum(p * (np.arange(bins) + 0.5) / bins)
+    between = (mu[-1] * omega - mu) ** 2 / np.maximum(omega * (1 - omega), 1e-12)
+    return float((np.argmax(between) + 1) / bins)
+
+
+def normalize_ink(t: np.ndarray) -> np.ndarray:
+    """Paper noise to 0, full ink to 1, keeping the anti-aliased edges in between."""
+    threshold = otsu_threshold(t)
+    paper, ink = t[t < threshold], t[t >= threshold]
+    if ink.size == 0:
+        raise NoDigitError("no digit found: the image holds no ink. Draw or photograph a digit.")
+    floor = float(np.percentile(paper, 99)) if paper.size else 0.0
+    floor = min(floor, threshold * 0.8)
+    top = float(np.percentile(ink, 90))
+    if top - floor < 0.05:
+        raise NoDigitError("no digit found: the image has no clear strokes")
+    return np.clip((t - floor) / (top - floor), 0, 1)
+
+
+def ink_map(source: ImageSource, work_side: int = WORK_SIDE) -> InkMap:
+    """Decodes `source` and returns where the ink is, white-on-black, at most work_side pixels."""
+    if isinstance(source, dict):
+        image = sketch_image(source)
+    else:
+        image = open_image(source)
+    source_size = image.size
+    image, scale = shrink(to_standard_mode(image), work_side)
+    pixels = np.asarray(image, np.float32) / 255
+    if image.mode == "RGBA":
+        rgb, alpha = pixels[..., :3], pixels[..., 3]
+        if (alpha < 0.5).mean() > 0.5:
+            t = alpha  # strokes on a transparent field: the alpha is the ink
+            if t.max() < MIN_CONTRAST:
+                raise NoDigitError("no digit found: the image is fully transparent. Draw a digit.")
+            return InkMap(normalize_ink(t), scale, source_size)
+        # Mostly opaque: lay the few transparent pixels on the paper colour.
+        paper = np.median(rgb[alpha >= 0.5], axis=0)
+        pixels = rgb * alpha[..., None] + paper * (1 - alpha[..., None])
+    t = flatten_uneven_paper(contrast_map(pixels))
+    return InkMap(normalize_ink(t), scale, source_size)
+
+
+# ---------------------------------------------------------------- the digit
+
+
+def edge_artifacts(components: Components, shape: tuple[int, int]) -> np.ndarray:
+    """Which components are a frame or a ruled line along the image's edge, not writing."""
+    h, w = shape
+    x0, y0, x1, y1 = components.boxes.T
+    bw, bh = x1 - x0, y1 - y0
+    band_x, band_y = max(2, 0.05 * w), max(2, 0.05 * h)
+    touches = [x0 <= 0.02 * w, y0 <= 0.02 * h, x1 >= w - 0.02 * w, y1 >= h - 0.02 * h]
+    frame = np.logical_and.reduce(touches) & (components.area < 0.2 * bw * bh)
+    horizontal = (bw > 6 * bh) & (bw > 0.4 * w) & ((y1 <= band_y) | (y0 >= h - band_y))
+    vertical = (bh > 6 * bw) & (bh > 0.4 * h) & ((x1 <= band_x) | (x0 >= w - band_x))
+    return frame | horizontal | vertical
+
+
+def digit_components(components: Components, shape: tuple[int, int]) -> np.ndarray:
+    """Labels (1-based) of the components that make the digit: big ones, and pieces near them."""
+    area = components.area.astype(np.float64)
+    artifacts = edge_artifacts(components, shape)
+    if not artifacts.all():
+        area = np.where(artifacts, 0, area)
+    largest = area.max()
+    main = area >= 0.1 * largest
+    x0, y0 = components.boxes[main, :2].min(axis=0)
+    x1, y1 = components.boxes[main, 2:].max(axis=0)
+    margin_x, margin_y = 0.2 * (x1 - x0) + 2, 0.2 * (y1 - y0) + 2
+    b = components.boxes
+    near = ((b[:, 2] > x0 - margin_x) & (b[:, 0] < x1 + margin_x)
+            & (b[:, 3] > y0 - margin_y) & (b[:, 1] < y1 + margin_y))
+    keep = main | (near & (area >= max(2, 0.01 * largest)))
+    return np.flatnonzero(keep) + 1
+
+
+def fit_to_field(ink: np.ndarray) -> np.ndarray:
+    """A cropped digit → 28×28: longer side to 20 pixels (area-averaged), centred by mass."""
+    h, w = ink.shape
+    factor = BOX / max(h, w)
+    size = (max(1, round(w * factor)), max(1, round(h * factor)))
+    resample = Image.Resampling.BOX if factor < 1 else Image.Resampling.BILINEAR
+    patch = np.asarray(Image.fromarray(ink.astype(np.float32), "F").resize(size, resample))
+    peak = patch.max()
+    if peak <= 0:
+        raise NoDigitError("no digit found")
+    patch = np.clip(patch / peak, 0, 1)
+    ph, pw = patch.shape
+    mass = patch.sum()
+    cy = (patch.sum(axis=1) * np.arange(ph)).sum() / mass
+    cx = (patch.sum(axis=0) * np.arange(pw)).sum() / mass
+    top = int(np.clip(round(FIELD / 2 - 0.5 - cy), 0, FIELD - ph))
+    left = int(np.clip(round(FIELD / 2 - 0.5 - cx), 0, FIELD - pw))
+    field = np.zeros((FIELD, FIELD), np.float32)
+    field[top : top + ph, left : left + pw] = patch
+    return field
+
+
+def crop_digit(ink: np.ndarray, components: Components, keep: np.ndarray) -> np.ndarray:
+    boxes = components.boxes[keep - 1]
+    x0, y0 = boxes[:, :2].min(axis=0)
+    x1, y1 = boxes[:, 2:].max(axis=0)
+    crop = ink[y0:y1, x0:x1].copy()
+    labels = components.labels[y0:y1, x0:x1]
+    crop[(labels > 0) & ~np.isin(labels, keep)] = 0  # specks and neighbours inside the box
+    return crop
+
+
+def ink_mask(ink: np.ndarray) -> np.ndarray:
+    return ink > 0.35
+
+
+def to_mnist(source: ImageSource) -> np.ndarray:
+    """The 28×28 float32 image in [0, 1] (white on black) that the model should see.
+
+    Raises InputError for what can't be read, NoDigitError for what holds no digit.
+    """
+    ink = ink_map(source).ink
+    components = label_components(ink_mask(ink))
+    if components.count == 0 or components.area.max() < 3:
+        raise NoDigitError("no digit found: only specks of ink. Draw or photograph a digit.")
+    return fit_to_field(crop_digit(ink, components, digit_components(components, ink.shape)))
