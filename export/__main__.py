@@ -78,7 +78,7 @@ def main(argv: list[str] | None = None) -> int:
     model = load_checkpoint(checkpoint)
     export_onnx(model, fp32_path)
     try:
-        parity = check_parity(model, session(fp32_path), test_x[: args.parity_images])
+        parity = check_parity(model, session(fp32_path), data.test_images[: args.parity_images])
     except ParityError as err:
         fp32_path.unlink()
         print(f"error: {err}", file=sys.stderr)

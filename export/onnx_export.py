@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import subprocess
 from pathlib import Path
 
@@ -20,12 +21,15 @@ INPUT_SPEC = "float32 (N, 1, 28, 28), raw pixels in [0, 1], white digit on black
 def load_checkpoint(path: Path) -> DigitNet:
     state = torch.load(path, map_location="cpu", weights_only=False)
     model = DigitNet(width=state.get("config", {}).get("width", 32))
-    model.load_state_dict(state["model"])
+    # The moving average of the weights is what training evaluated and reported.
+    model.load_state_dict(state.get("ema", state["model"]))
     return model.eval()
 
 
 def export_onnx(model: DigitNet, path: Path) -> None:
     """Dynamo export with a named, dynamic batch dimension, weights inside the file."""
+    # The exporter warns about every torchvision op it can't register; we use none of them.
+    logging.getLogger("torch.onnx._internal.exporter._registration").setLevel(logging.ERROR)
     example = torch.zeros(2, 1, 28, 28)
     batch = torch.export.Dim("batch", min=1, max=4096)
     torch.onnx.export(

@@ -15,13 +15,13 @@ import torch.nn.functional as F
 
 @dataclass(frozen=True)
 class AugmentConfig:
-    rotate_deg: float = 12.0
-    scale: tuple[float, float] = (0.8, 1.15)
-    shear: float = 0.25  # tan of the shear angle, about ±14°
+    rotate_deg: float = 10.0
+    scale: tuple[float, float] = (0.85, 1.12)
+    shear: float = 0.2  # tan of the shear angle, about ±11°
     shift_px: float = 2.5
-    elastic_px: float = 1.2  # peak displacement of the smooth random field
-    thin_prob: float = 0.25
-    thick_prob: float = 0.35
+    elastic_px: float = 1.0  # peak displacement of the smooth random field
+    thin_prob: float = 0.2
+    thick_prob: float = 0.3
 
 
 def _uniform(n: int, low: float, high: float, gen: torch.Generator) -> torch.Tensor:

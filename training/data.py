@@ -9,6 +9,7 @@ Nothing is downloaded.
 
 from __future__ import annotations
 
+import codecs
 import gzip
 import hashlib
 import importlib.metadata
@@ -51,11 +52,13 @@ class Mnist:
 class NumpyOnlyUnpickler(pickle.Unpickler):
     """Unpickles numpy arrays and plain containers; refuses every other global.
 
-    A pickle can call any importable function while loading, so only the three globals that an
-    ndarray's pickle needs are let through.
+    A pickle can call any importable function while loading, so only the globals that an
+    ndarray's pickle needs are let through (_codecs.encode rebuilds the raw bytes of arrays
+    pickled by Python 3 at protocol 2; it only turns a str into bytes).
     """
 
     ALLOWED = {
+        ("_codecs", "encode"): codecs.encode,
         ("numpy.core.multiarray", "_reconstruct"): np._core.multiarray._reconstruct,
         ("numpy._core.multiarray", "_reconstruct"): np._core.multiarray._reconstruct,
         ("numpy", "ndarray"): np.ndarray,

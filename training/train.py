@@ -19,6 +19,7 @@ from pathlib import Path
 import numpy as np
 import torch
 import torch.nn.functional as F
+from torch.optim.swa_utils import AveragedModel
 from tqdm import tqdm
 
 from training.augment import augment
@@ -29,11 +30,13 @@ from training.plots import plot_confusion, plot_curves, plot_mistakes
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--epochs", type=int, default=24)
+    p.add_argument("--epochs", type=int, default=30)
     p.add_argument("--batch-size", type=int, default=128)
     p.add_argument("--lr", type=float, default=3e-3, help="peak learning rate (one-cycle)")
     p.add_argument("--weight-decay", type=float, default=5e-4)
     p.add_argument("--label-smoothing", type=float, default=0.05)
+    p.add_argument("--ema-decay", type=float, default=0.999,
+                   help="weights are evaluated and exported as this moving average")
     p.add_argument("--width", type=int, default=32, help="channels of the first conv layer")
     p.add_argument("--limit", type=int, default=None, help="train on the first N images only")
     p.add_argument("--test-limit", type=int, default=None, help="evaluate on the first N test images")
@@ -51,7 +54,15 @@ def to_tensor(images: np.ndarray) -> torch.Tensor:
     return torch.from_numpy(images).float().div_(255).unsqueeze(1)
 
 
-def train_epoch(model, optimizer, scheduler, images, labels, args, gen, bar) -> tuple[float, float]:
+def ema_average(decay: float):
+    """Exponential moving average with a warm-up, so short runs aren't stuck at the initial weights."""
+    def average(averaged: torch.Tensor, current: torch.Tensor, count: torch.Tensor) -> torch.Tensor:
+        d = min(decay, (1 + float(count)) / (10 + float(count)))
+        return d * averaged + (1 - d) * current
+    return average
+
+
+def train_epoch(model, ema, optimizer, scheduler, images, labels, args, gen, bar) -> tuple[float, float]:
     model.train()
     order = torch.randperm(len(images), generator=gen)
     total_loss, correct, seen = 0.0, 0, 0
@@ -66,6 +77,7 @@ def train_epoch(model, optimizer, scheduler, images, labels, args, gen, bar) -> 
         loss.backward()
         optimizer.step()
         scheduler.step()
+        ema.update_parameters(model)
         total_loss += loss.item() * len(y)
         correct += (logits.argmax(1) == y).sum().item()
         seen += len(y)
@@ -125,6 +137,7 @@ def main(argv: list[str] | None = None) -> int:
     epochs = 1 if args.dry_run else args.epochs
     steps_per_epoch = 1 if args.dry_run else -(-len(train_images) // args.batch_size)
     model = DigitNet(width=args.width)
+    ema = AveragedModel(model, avg_fn=ema_average(args.ema_decay), use_buffers=True)
     optimizer = torch.optim.AdamW(model.parameters(), lr=args.lr, weight_decay=args.weight_decay)
     scheduler = torch.optim.lr_scheduler.OneCycleLR(
         optimizer, max_lr=args.lr, total_steps=epochs * steps_per_epoch, pct_start=0.2
@@ -136,6 +149,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.resume and checkpoint_path.exists():
         state = torch.load(checkpoint_path, weights_only=False)
         model.load_state_dict(state["model"])
+        ema.load_state_dict(state["ema_state"])
         optimizer.load_state_dict(state["optimizer"])
         scheduler.load_state_dict(state["scheduler"])
         gen.set_state(state["generator"])
@@ -153,16 +167,17 @@ def main(argv: list[str] | None = None) -> int:
                dynamic_ncols=True)
     for epoch in range(first_epoch, epochs + 1):
         bar.set_description(f"epoch {epoch}/{epochs}")
-        train_loss, train_acc = train_epoch(model, optimizer, scheduler, train_images, train_labels,
-                                            args, gen, bar)
-        test_loss, predicted = evaluate(model, test_images, test_labels)
+        train_loss, train_acc = train_epoch(model, ema, optimizer, scheduler, train_images,
+                                            train_labels, args, gen, bar)
+        test_loss, predicted = evaluate(ema.module, test_images, test_labels)
         test_acc = float((predicted == test_y).mean())
         elapsed = elapsed_before + time.time() - started
         history.append({"epoch": epoch, "train_loss": train_loss, "train_acc": train_acc,
                         "test_loss": test_loss, "test_acc": test_acc, "elapsed_s": round(elapsed, 1)})
         bar.write(f"epoch {epoch}: train loss {train_loss:.4f}, test loss {test_loss:.4f}, "
                   f"test accuracy {100 * test_acc:.2f}% ({elapsed / 60:.1f} min)")
-        torch.save({"model": model.state_dict(), "optimizer": optimizer.state_dict(),
+        torch.save({"model": model.state_dict(), "ema": ema.module.state_dict(),
+                    "ema_state": ema.state_dict(), "optimizer": optimizer.state_dict(),
                     "scheduler": scheduler.state_dict(), "generator": gen.get_state(),
                     "torch_rng": torch.get_rng_state(), "history": history, "epoch": epoch,
                     "elapsed_s": elapsed, "config": {"width": args.width}}, checkpoint_path)
@@ -175,7 +190,7 @@ def main(argv: list[str] | None = None) -> int:
         "command": "python -m training.train " + shlex.join(sys.argv[1:] if argv is None else argv),
         "wall_time_s": round(elapsed, 1), "epochs": epochs, "train_images": len(train_images),
         "test_accuracy": test_acc, "parameters": count_parameters(model), "seed": args.seed,
-        "threads": args.threads, "machine": machine_description(),
+        "threads": args.threads, "ema_decay": args.ema_decay, "machine": machine_description(),
     }, indent=1))
     write_plots(args.out, history, confusion, test_x, predicted, test_y)
     print(f"done: test accuracy {100 * test_acc:.2f}% in {elapsed / 60:.1f} min; wrote {args.out}")

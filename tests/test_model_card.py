@@ -1,0 +1,48 @@
+"""The shipped model matches its card: sha256, sizes, and accuracy re-measured here."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+
+import numpy as np
+import onnxruntime as ort
+import pytest
+
+from training.data import load_mnist
+
+MODELS = Path(__file__).resolve().parent.parent / "models"
+CARD = json.loads((MODELS / "digitnet.json").read_text())
+
+
+@pytest.mark.parametrize("kind", ["fp32", "int8"])
+def test_files_match_the_card(kind):
+    entry = CARD["files"][kind]
+    path = MODELS / entry["file"]
+    assert hashlib.sha256(path.read_bytes()).hexdigest() == entry["sha256"]
+    assert path.stat().st_size == entry["bytes"]
+
+
+@pytest.mark.parametrize("kind", ["fp32", "int8"])
+def test_accuracy_re_measured_on_the_test_set_matches_the_card(kind):
+    entry = CARD["files"][kind]
+    mnist = load_mnist()
+    sess = ort.InferenceSession(str(MODELS / entry["file"]), providers=["CPUExecutionProvider"])
+    x = mnist.test_images[:, None].astype(np.float32) / 255
+    predicted = np.concatenate([sess.run(None, {"image": x[i : i + 2000]})[0].argmax(1)
+                                for i in range(0, len(x), 2000)])
+    errors = int((predicted != mnist.test_labels).sum())
+    assert abs(errors - entry["test_accuracy"]["errors"]) <= 2  # other CPUs may round a tie apart
+    assert entry["test_accuracy"]["count"] == 10000
+
+
+def test_shipped_model_meets_its_targets():
+    fp32, int8 = CARD["files"]["fp32"], CARD["files"]["int8"]
+    assert fp32["test_accuracy"]["overall"] >= 0.996
+    assert abs(int8["test_accuracy"]["overall"] - fp32["test_accuracy"]["overall"]) <= 0.001
+    assert fp32["bytes"] <= 2_000_000
+    assert CARD["training"]["wall_time_s"] <= 45 * 60
+    assert CARD["training"]["command"].startswith("python -m training.train")
+    for plot in CARD["plots"]:
+        assert (MODELS / plot).stat().st_size > 0

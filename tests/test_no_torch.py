@@ -1,0 +1,23 @@
+"""Serving and the demo run without PyTorch: importing them must not import torch."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+
+def test_serving_and_demo_do_not_import_torch():
+    code = ("import sys, serving, serving.__main__, demo; "
+            "from serving import Predictor; Predictor(); "
+            "bad = sorted(m for m in sys.modules if m.split('.')[0] in ('torch', 'torchvision', 'scipy')); "
+            "print(bad); sys.exit(1 if bad else 0)")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_requirements_for_serving_leave_torch_out():
+    from pathlib import Path
+
+    lines = Path("requirements.txt").read_text().lower().splitlines()
+    packages = [line.split("==")[0].split(">=")[0].strip() for line in lines if line and line[0] != "#"]
+    assert "torch" not in packages and "onnxruntime" in packages and "gradio" in packages

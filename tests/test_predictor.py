@@ -1,0 +1,81 @@
+"""The Predictor on the shipped model: answers, batches, and refusals of a wrong model file."""
+
+from __future__ import annotations
+
+import json
+import shutil
+
+import numpy as np
+import pytest
+
+from examples.make import draw_digits
+from serving import InputError, ModelError, NoDigitError, Predictor
+from serving.predictor import DEFAULT_MODEL
+
+
+@pytest.fixture(scope="module")
+def predictor() -> Predictor:
+    return Predictor()
+
+
+@pytest.mark.parametrize("digit", range(10))
+def test_drawn_digits_are_read(predictor, digit):
+    result = predictor.predict(draw_digits((300, 300), str(digit), "black", "white", 18))
+    assert result.digit == digit
+    assert len(result.probabilities) == 10 and sum(result.probabilities) == pytest.approx(1, abs=1e-5)
+    assert result.confidence == max(result.probabilities)
+    assert result.model_input.shape == (28, 28)
+    assert list(result.top(3))[0] == str(digit)
+
+
+def test_batch_matches_single_and_keeps_errors_in_place(predictor):
+    images = [draw_digits((300, 300), d, "black", "white", 18) for d in "3141"]
+    batch = predictor.predict_batch([images[0], b"not an image", images[1], np.zeros((50, 50)), *images[2:]])
+    assert isinstance(batch[1], InputError) and isinstance(batch[3], NoDigitError)
+    digits = [r.digit for r in batch if not isinstance(r, Exception)]
+    assert digits == [3, 1, 4, 1]
+    single = predictor.predict(images[0])
+    assert batch[0].probabilities == pytest.approx(single.probabilities, abs=1e-6)
+
+
+def test_blank_image_is_no_digit(predictor):
+    with pytest.raises(NoDigitError, match="no digit found"):
+        predictor.predict(np.full((280, 280), 255, np.uint8))
+
+
+def copy_model(tmp_path):
+    for path in DEFAULT_MODEL.parent.glob("digitnet*"):
+        if path.suffix in (".onnx", ".json"):
+            shutil.copy(path, tmp_path / path.name)
+    return tmp_path / DEFAULT_MODEL.name
+
+
+def test_missing_model_says_what_to_run(tmp_path):
+    with pytest.raises(ModelError, match="make train export"):
+        Predictor(tmp_path / "nope.onnx")
+
+
+def test_changed_model_file_is_refused(tmp_path):
+    model = copy_model(tmp_path)
+    Predictor(model)  # an intact copy with its card is fine
+    raw = bytearray(model.read_bytes())
+    raw[-100] ^= 0xFF
+    model.write_bytes(bytes(raw))
+    with pytest.raises(ModelError, match="sha256"):
+        Predictor(model)
+    assert Predictor(model, verify=False).session is not None  # an explicit opt-out
+
+
+def test_model_without_card_is_refused(tmp_path):
+    model = copy_model(tmp_path)
+    (tmp_path / "digitnet.json").unlink()
+    with pytest.raises(ModelError, match="no model card"):
+        Predictor(model)
+
+
+def test_int8_model_is_verified_and_agrees(predictor):
+    int8 = Predictor(DEFAULT_MODEL.with_name("digitnet.int8.onnx"))
+    image = draw_digits((300, 300), "7", "black", "white", 18)
+    assert int8.predict(image).digit == predictor.predict(image).digit == 7
+    card = json.loads(DEFAULT_MODEL.with_name("digitnet.json").read_text())
+    assert int8.card["sha256"] == card["files"]["int8"]["sha256"]
