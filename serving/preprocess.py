@@ -141,28 +141,29 @@ def shrink(image: Image.Image, side: int) -> tuple[Image.Image, float]:
 # ---------------------------------------------------------------- ink
 
 
+def layer_alpha(layer) -> np.ndarray:
+    if isinstance(layer, np.ndarray) and layer.ndim == 3 and layer.shape[2] == 4 and layer.dtype == np.uint8:
+        return layer[:, :, 3]  # Gradio's numpy layers: skip the round trip through PIL
+    return np.asarray(to_standard_mode(open_image(layer)).convert("RGBA"))[:, :, 3]
+
+
 def ink_from_alpha_layers(value: dict) -> np.ndarray | None:
     """The strokes of a Gradio sketch: the union of its layers' alpha, whatever the theme."""
-    alphas = []
-    for layer in value.get("layers") or []:
-        if layer is None:
-            continue
-        rgba = np.asarray(to_standard_mode(open_image(layer)).convert("RGBA"))
-        alphas.append(rgba[:, :, 3])
+    alphas = [layer_alpha(layer) for layer in value.get("layers") or [] if layer is not None]
+    alphas = [a for a in alphas if a.shape == alphas[0].shape] if alphas else []
     if not alphas or not any(a.any() for a in alphas):
         return None
-    return np.maximum.reduce([a for a in alphas if a.shape == alphas[0].shape])
+    return np.maximum.reduce(alphas)
 
 
 def sketch_image(value: dict) -> Image.Image:
-    """A Gradio sketch value (any of background / layers / composite may be None) → one image."""
+    """A Gradio sketch value (any of background / layers / composite may be None) → one image.
+
+    Strokes from the layers come back as an "LA" image: white ink whose alpha is the stroke.
+    """
     strokes = ink_from_alpha_layers(value)
     if strokes is not None:
-        # Strokes as opaque white on a transparent field: the alpha path reads them directly.
-        rgba = np.zeros(strokes.shape + (4,), np.uint8)
-        rgba[..., :3] = 255
-        rgba[..., 3] = strokes
-        return Image.fromarray(rgba, "RGBA")
+        return Image.merge("LA", (Image.new("L", strokes.shape[::-1], 255), Image.fromarray(strokes)))
     for key in ("composite", "background"):
         if value.get(key) is not None:
             return open_image(value[key])
@@ -176,25 +177,25 @@ def border_pixels(a: np.ndarray) -> np.ndarray:
                            a[:, :k].reshape(-1, *a.shape[2:]), a[:, -k:].reshape(-1, *a.shape[2:])])
 
 
-def contrast_map(rgb: np.ndarray) -> np.ndarray:
+def contrast_map(pixels: np.ndarray) -> np.ndarray:
     """Per pixel, how far it lies from the paper towards the ink colour (0 paper, 1 ink).
 
     Paper is the median colour of the border; ink is the mean of the pixels farthest from it.
     Projecting on that paper→ink line works for any pair of colours (red on dark grey included)
     and decides polarity at the same time.
     """
-    paper = np.median(border_pixels(rgb), axis=0)
+    rgb = pixels.reshape(pixels.shape[0], pixels.shape[1], -1)  # grey images as one channel
+    paper = np.median(border_pixels(rgb), axis=0).astype(np.float32)
     diff = rgb - paper
-    distance = np.sqrt((diff * diff).sum(axis=-1)) if rgb.ndim == 3 else np.abs(diff)
-    far = distance >= np.percentile(distance, 99.5)
-    ink = rgb[far].mean(axis=0)
-    direction = ink - paper
-    strength = float(np.sqrt((direction * direction).sum()))
-    if strength < MIN_CONTRAST:
+    distance2 = np.einsum("ijk,ijk->ij", diff, diff).ravel()
+    cut_at = int(0.995 * (distance2.size - 1))
+    far = distance2 >= np.partition(distance2, cut_at)[cut_at]
+    direction = diff.reshape(-1, diff.shape[2])[far].mean(axis=0)
+    strength2 = float(direction @ direction)
+    if strength2 < MIN_CONTRAST**2:
         raise NoDigitError("no digit found: the image is blank (no ink differs from the "
                            "background). Draw or photograph a digit with clear contrast.")
-    projected = (diff * direction).sum(axis=-1) if rgb.ndim == 3 else diff * direction
-    return np.clip(projected / (strength * strength), 0, 1).astype(np.float32)
+    return np.clip(diff @ (direction / strength2), 0, 1).astype(np.float32)
 
 
 def flatten_uneven_paper(t: np.ndarray) -> np.ndarray:
@@ -210,28 +211,38 @@ def flatten_uneven_paper(t: np.ndarray) -> np.ndarray:
     return np.clip(t - np.asarray(background, np.float32) / 255, 0, 1)
 
 
-def otsu_threshold(values: np.ndarray) -> float:
-    bins = 64
-    hist = np.bincount(np.minimum((values * bins).astype(np.int32), bins - 1).ravel(), minlength=bins)
+HIST_BINS = 256
+
+
+def otsu_threshold(hist: np.ndarray) -> float:
     p = hist / max(hist.sum(), 1)
     omega = np.cumsum(p)
-    mu = np.cumsum(p * (np.arange(bins) + 0.5) / bins)
+    mu = np.cumsum(p * (np.arange(len(hist)) + 0.5) / len(hist))
     between = (mu[-1] * omega - mu) ** 2 / np.maximum(omega * (1 - omega), 1e-12)
-    return float((np.argmax(between) + 1) / bins)
+    return float((np.argmax(between) + 1) / len(hist))
+
+
+def quantile_from_hist(hist: np.ndarray, q: float) -> float:
+    """The q-quantile of the values counted in a histogram over [0, 1]."""
+    cumulative = np.cumsum(hist)
+    return float(np.searchsorted(cumulative, q * cumulative[-1]) + 1) / len(hist)
 
 
 def normalize_ink(t: np.ndarray) -> np.ndarray:
     """Paper noise to 0, full ink to 1, keeping the anti-aliased edges in between."""
-    threshold = otsu_threshold(t)
-    paper, ink = t[t < threshold], t[t >= threshold]
-    if ink.size == 0:
+    bins = np.minimum((t * HIST_BINS).astype(np.int32), HIST_BINS - 1)
+    hist = np.bincount(bins.ravel(), minlength=HIST_BINS)
+    threshold = otsu_threshold(hist)
+    split = round(threshold * HIST_BINS)
+    paper, ink = hist[:split], hist[split:]
+    if ink.sum() == 0:
         raise NoDigitError("no digit found: the image holds no ink. Draw or photograph a digit.")
-    floor = float(np.percentile(paper, 99)) if paper.size else 0.0
+    floor = quantile_from_hist(paper, 0.99) if paper.sum() else 0.0
     floor = min(floor, threshold * 0.8)
-    top = float(np.percentile(ink, 90))
+    top = threshold + quantile_from_hist(ink, 0.9) - 1 / HIST_BINS
     if top - floor < 0.05:
         raise NoDigitError("no digit found: the image has no clear strokes")
-    return np.clip((t - floor) / (top - floor), 0, 1)
+    return np.clip((t - floor) * (1 / (top - floor)), 0, 1)
 
 
 def ink_map(source: ImageSource, work_side: int = WORK_SIDE) -> InkMap:
@@ -241,18 +252,26 @@ def ink_map(source: ImageSource, work_side: int = WORK_SIDE) -> InkMap:
     else:
         image = open_image(source)
     source_size = image.size
-    image, scale = shrink(to_standard_mode(image), work_side)
-    pixels = np.asarray(image, np.float32) / 255
-    if image.mode == "RGBA":
-        rgb, alpha = pixels[..., :3], pixels[..., 3]
-        if (alpha < 0.5).mean() > 0.5:
-            t = alpha  # strokes on a transparent field: the alpha is the ink
+    image = to_standard_mode(image) if image.mode != "LA" else image
+    if image.mode in ("RGBA", "LA"):
+        alpha = np.asarray(image.getchannel("A"))
+        if (alpha < 128).mean() > 0.5:
+            # Strokes on a transparent field: the alpha is the ink.
+            small, scale = shrink(Image.fromarray(alpha), work_side)
+            t = np.asarray(small, np.float32) * (1 / 255)
             if t.max() < MIN_CONTRAST:
                 raise NoDigitError("no digit found: the image is fully transparent. Draw a digit.")
             return InkMap(normalize_ink(t), scale, source_size)
         # Mostly opaque: lay the few transparent pixels on the paper colour.
-        paper = np.median(rgb[alpha >= 0.5], axis=0)
-        pixels = rgb * alpha[..., None] + paper * (1 - alpha[..., None])
+        rgba = np.asarray(image.convert("RGBA"), np.float32) / 255
+        rgb, a = rgba[..., :3], rgba[..., 3:]
+        paper = np.median(rgb[a[..., 0] >= 0.5], axis=0)
+        image = Image.fromarray(np.rint((rgb * a + paper * (1 - a)) * 255).astype(np.uint8))
+    image, scale = shrink(image, work_side)
+    pixels = np.asarray(image, np.float32) * (1 / 255)
+    if pixels.ndim == 3 and np.array_equal(pixels[..., 0], pixels[..., 1]) and np.array_equal(
+            pixels[..., 1], pixels[..., 2]):
+        pixels = pixels[..., 0]  # grey in RGB clothing: a third of the work
     t = flatten_uneven_paper(contrast_map(pixels))
     return InkMap(normalize_ink(t), scale, source_size)
 
