@@ -180,7 +180,8 @@ def border_pixels(a: np.ndarray) -> np.ndarray:
 def contrast_map(pixels: np.ndarray) -> np.ndarray:
     """Per pixel, how far it lies from the paper towards the ink colour (0 paper, 1 ink).
 
-    Paper is the median colour of the border; ink is the mean of the pixels farthest from it.
+    Paper is the median colour of the border; ink is the mean of the pixels at least half as far
+    from it as the farthest ones (a small digit on a big canvas may cover well under 1%).
     Projecting on that paper→ink line works for any pair of colours (red on dark grey included)
     and decides polarity at the same time.
     """
@@ -188,8 +189,8 @@ def contrast_map(pixels: np.ndarray) -> np.ndarray:
     paper = np.median(border_pixels(rgb), axis=0).astype(np.float32)
     diff = rgb - paper
     distance2 = np.einsum("ijk,ijk->ij", diff, diff).ravel()
-    cut_at = int(0.995 * (distance2.size - 1))
-    far = distance2 >= np.partition(distance2, cut_at)[cut_at]
+    cut_at = int(0.9995 * (distance2.size - 1))  # not the single farthest: it may be noise
+    far = distance2 >= 0.25 * np.partition(distance2, cut_at)[cut_at]
     direction = diff.reshape(-1, diff.shape[2])[far].mean(axis=0)
     strength2 = float(direction @ direction)
     if strength2 < MIN_CONTRAST**2:

@@ -198,3 +198,9 @@ def test_truncated_and_bomb_images_are_refused():
     bomb = Image.new("1", (40_000, 40_000))
     with pytest.raises(InputError, match="megapixels"):
         to_mnist(png_bytes(bomb, optimize=True))
+
+
+def test_small_digit_on_a_big_canvas_is_found():
+    canvas = np.full((800, 800), 255, np.uint8)
+    canvas[300:400, 400:410] = 0  # a 1 an eighth of the canvas tall: under 0.2% of the pixels
+    looks_like_mnist(to_mnist(canvas))

