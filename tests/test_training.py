@@ -7,9 +7,9 @@ import json
 import pytest
 import torch
 
+import training.train as train_module
 from training.augment import augment
 from training.model import DigitNet, count_parameters
-import training.train as train_module
 from training.train import main as train_main
 
 SMALL_RUN = ["--limit", "2000", "--test-limit", "500", "--batch-size", "64", "--threads", "2"]
