@@ -1,0 +1,201 @@
+"""Serving footprint: resident memory of an onnxruntime vs a PyTorch serving process, and the
+demo's cold start with and without torch imported.
+
+Each process is started here, measured, and stopped here (by its own handle, nothing else).
+"""
+
+from __future__ import annotations
+
+import os
+import select
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.error
+import urllib.request
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import psutil
+
+ROOT = Path(__file__).resolve().parent.parent
+TORCH_DEMO = "import torch, runpy; runpy.run_path('demo.py', run_name='__main__')"
+
+
+class BenchError(RuntimeError):
+    """A process under test did not start or answer in time."""
+
+
+def child_env() -> dict[str, str]:
+    env = dict(os.environ)
+    env["GRADIO_ANALYTICS_ENABLED"] = "False"  # no calls home from a loopback benchmark
+    env["PYTHONPATH"] = str(ROOT) + os.pathsep + env.get("PYTHONPATH", "")
+    return env
+
+
+def stop(proc: subprocess.Popen) -> None:
+    """Ends a process this module started."""
+    if proc.poll() is None:
+        proc.terminate()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(timeout=10)
+
+
+def read_line(proc: subprocess.Popen, timeout: float) -> str:
+    deadline = time.monotonic() + timeout
+    assert proc.stdout is not None
+    while time.monotonic() < deadline:
+        ready, _, _ = select.select([proc.stdout], [], [], min(0.5, max(0.0, deadline - time.monotonic())))
+        if ready:
+            return proc.stdout.readline()
+        if proc.poll() is not None:
+            break
+    raise BenchError(f"process {proc.args[:4]} gave no answer within {timeout:.0f} s "
+                     f"(exit code {proc.poll()})")
+
+
+def rss_tree(pid: int) -> tuple[int, int]:
+    """(RSS, USS) in bytes of a process and its children."""
+    rss = uss = 0
+    proc = psutil.Process(pid)
+    for p in [proc, *proc.children(recursive=True)]:
+        try:
+            info = p.memory_full_info()
+        except (psutil.NoSuchProcess, psutil.AccessDenied):
+            continue
+        rss += info.rss
+        uss += getattr(info, "uss", 0)
+    return rss, uss
+
+
+def serving_rss(engine: str, model: Path, images: list[Path], timeout: float = 180) -> dict:
+    """Starts bench.serve_child, waits until it has answered, reads its memory, stops it."""
+    import json
+
+    start = time.perf_counter()
+    proc = subprocess.Popen([sys.executable, "-m", "bench.serve_child", engine, str(model),
+                             *map(str, images)], cwd=ROOT, env=child_env(), stdin=subprocess.PIPE,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        line = read_line(proc, timeout)
+        ready_s = time.perf_counter() - start
+        if not line.strip():
+            err = proc.stderr.read()[-2000:] if proc.stderr else ""
+            raise BenchError(f"serve_child {engine} failed: {err}")
+        rss, uss = rss_tree(proc.pid)
+        result = json.loads(line)
+    finally:
+        if proc.stdin:
+            proc.stdin.close()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            stop(proc)
+    return {**result, "rss": rss, "uss": uss, "ready_s": ready_s}
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@dataclass
+class Demo:
+    """A demo.py process on loopback."""
+
+    proc: subprocess.Popen
+    url: str
+    log: Path
+    started: float
+    with_torch: bool
+    timings: dict[str, float] = field(default_factory=dict)
+
+    def log_tail(self) -> str:
+        try:
+            return self.log.read_text(errors="replace")[-2000:]
+        except OSError:
+            return ""
+
+
+def start_demo(model: Path, with_torch: bool, log_dir: Path) -> Demo:
+    port = free_port()
+    args = ["--port", str(port), "--host", "127.0.0.1", "--model", str(model)]
+    cmd = [sys.executable, "-c", TORCH_DEMO, *args] if with_torch else [sys.executable, "demo.py", *args]
+    log = log_dir / f"demo-{'torch' if with_torch else 'ort'}-{port}.log"
+    started = time.perf_counter()
+    with open(log, "w") as out:
+        proc = subprocess.Popen(cmd, cwd=ROOT, env=child_env(), stdin=subprocess.DEVNULL, stdout=out,
+                                stderr=subprocess.STDOUT)
+    return Demo(proc, f"http://127.0.0.1:{port}/", log, started, with_torch)
+
+
+def wait_http(demo: Demo, timeout: float) -> float:
+    """Seconds from process start until the app's page answers 200."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if demo.proc.poll() is not None:
+            raise BenchError(f"demo exited with {demo.proc.returncode}:\n{demo.log_tail()}")
+        try:
+            with urllib.request.urlopen(demo.url, timeout=5) as response:
+                if response.status == 200:
+                    return time.perf_counter() - demo.started
+        except (urllib.error.URLError, ConnectionError, TimeoutError, OSError):
+            pass
+        time.sleep(0.05)
+    raise BenchError(f"demo did not answer HTTP within {timeout:.0f} s:\n{demo.log_tail()}")
+
+
+def client(url: str):
+    from gradio_client import Client
+
+    return Client(url, verbose=False, download_files=False, analytics_enabled=False)
+
+
+def predict(c, image: Path) -> dict:
+    from gradio_client import handle_file
+
+    return c.predict(handle_file(str(image)), api_name="/predict")
+
+
+def cold_start(model: Path, image: Path, with_torch: bool, log_dir: Path, timeout: float = 240,
+               keep: bool = False) -> tuple[dict, Demo | None]:
+    """Process start → HTTP up → first /predict answered through gradio_client.
+
+    Returns the figures and, with keep=True, the still running demo (the caller stops it).
+    """
+    demo = start_demo(model, with_torch, log_dir)
+    try:
+        http_s = wait_http(demo, timeout)
+        answer = predict(client(demo.url), image)
+        first_s = time.perf_counter() - demo.started
+        rss, _ = rss_tree(demo.proc.pid)
+        result = {"with_torch": with_torch, "http_s": http_s, "first_answer_s": first_s, "rss": rss,
+                  "digit": answer.get("digit") if isinstance(answer, dict) else None}
+    except BaseException:
+        stop(demo.proc)
+        raise
+    if keep:
+        return result, demo
+    stop(demo.proc)
+    return result, None
+
+
+def footprint(fp32: Path, torch_state: dict, images: list[Path], repeats: int = 1) -> list[dict]:
+    """RSS of the two serving processes; torch_state is the PyTorch model's state_dict."""
+    import torch
+
+    with tempfile.TemporaryDirectory(prefix="bench-") as tmp:
+        weights = Path(tmp) / "digitnet.pt"
+        torch.save(torch_state, weights)
+        runs: dict[str, list[dict]] = {"ort": [], "torch": []}
+        for _ in range(repeats):
+            runs["ort"].append(serving_rss("ort", fp32, images))
+            runs["torch"].append(serving_rss("torch", weights, images))
+    # The median run by RSS, so one disturbed start doesn't decide the figure.
+    return [sorted(r, key=lambda x: x["rss"])[len(r) // 2] for r in runs.values()]

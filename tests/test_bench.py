@@ -1,0 +1,117 @@
+"""`python -m bench`: runs in quick mode (so the benchmark code can't rot) and writes RESULTS format."""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from bench.__main__ import SECTIONS
+from bench.common import Stats, md_table, sketch_png
+
+ROOT = Path(__file__).resolve().parent.parent
+MODELS = Path(os.environ.get("BENCH_MODELS", ROOT / "models"))
+FP32, INT8 = MODELS / "digitnet.onnx", MODELS / "digitnet.int8.onnx"
+needs_models = pytest.mark.skipif(not (FP32.is_file() and INT8.is_file()),
+                                  reason=f"no exported models in {MODELS} (make export)")
+CHECKS = ["onnxruntime fp32 vs PyTorch eager", "INT8 vs fp32 latency", "sketch end-to-end",
+          "INT8 file size vs fp32", "INT8 accuracy vs fp32", "serving RSS", "demo cold start"]
+
+
+def sections_of(text: str) -> dict[str, str]:
+    parts = re.split(r"^## (.+)$", text, flags=re.M)
+    return {parts[i].strip(): parts[i + 1] for i in range(1, len(parts) - 1, 2)}
+
+
+def tables_in(body: str) -> list[list[str]]:
+    """Markdown tables in a section: each a list of its lines."""
+    tables, current = [], []
+    for line in body.splitlines():
+        if line.startswith("|"):
+            current.append(line)
+        elif current:
+            tables.append(current)
+            current = []
+    return tables + ([current] if current else [])
+
+
+def assert_results_format(text: str) -> None:
+    assert text.startswith("# Benchmarks")
+    assert re.search(r"on \d{4}-\d\d-\d\d \d\d:\d\d UTC", text), "the date is missing"
+    sections = sections_of(text)
+    assert list(sections) == SECTIONS
+    for title, body in sections.items():
+        assert "**Failed:**" not in body, f"section {title} failed: {body}"
+        tables = tables_in(body)
+        assert tables, f"section {title} has no table"
+        for table in tables:
+            width = table[0].count("|")
+            assert re.fullmatch(r"\|(---:?\|)+", table[1]), table[1]
+            assert all(line.count("|") == width for line in table), f"ragged table in {title}"
+            assert len(table) >= 3, f"empty table in {title}"
+    machine = sections["Machine"]
+    for key in ("cpu", "cores", "onnxruntime", "torch", "OPENBLAS_CORETYPE"):
+        assert f"| {key} |" in machine
+    latency = sections["Model latency"]
+    for engine in ("onnxruntime fp32", "onnxruntime INT8", "PyTorch eager fp32"):
+        assert f"| {engine} |" in latency
+    throughput = sections["Throughput"]
+    assert "batch 1 | batch 8 | batch 64 | batch 256" in throughput
+    assert "(all)" in throughput
+    assert "3000×4000" in sections["End-to-end latency"] and "280×280" in sections["End-to-end latency"]
+    assert "8 concurrent clients" in sections["API round trip"]
+    for check in CHECKS:
+        assert check in sections["Checks"], f"check missing: {check}"
+
+
+def test_md_table_and_stats():
+    table = md_table(["a", "b"], [(1, 2), ("x", "y")])
+    assert table.splitlines() == ["| a | b |", "|---|---:|", "| 1 | 2 |", "| x | y |"]
+    stats = Stats.of([0.001] * 99 + [1.0])
+    assert stats.median == 0.001 and stats.count == 100 and stats.p99 > stats.median
+
+
+@needs_models
+def test_torch_model_rebuilt_from_onnx_matches_onnxruntime():
+    """Without a checkpoint (a fresh clone), PyTorch gets the ONNX file's own weights."""
+    from bench.weights import TOLERANCE, max_diff, parity_images, torch_model
+
+    weights = torch_model(FP32, checkpoint=None)
+    assert "rebuilt from the initializers" in weights.source
+    assert weights.max_abs_diff <= TOLERANCE
+    assert max_diff(weights.model, FP32, parity_images(64, seed=1)) <= TOLERANCE
+
+
+@needs_models
+def test_sketch_image_reads_as_its_digit():
+    from serving import Predictor
+
+    predictor = Predictor(FP32, verify=False)
+    assert [predictor.predict(sketch_png(d)).digit for d in (3, 7)] == [3, 7]
+    assert np.asarray(predictor.predict(sketch_png(3)).model_input).shape == (28, 28)
+
+
+@pytest.mark.slow
+@needs_models
+def test_quick_bench_writes_every_section(tmp_path):
+    out = tmp_path / "RESULTS.md"
+    proc = subprocess.run([sys.executable, "-m", "bench", "--quick", "--models", str(MODELS),
+                           "--out", str(out)], cwd=ROOT, capture_output=True, text=True, timeout=1500)
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-5000:]
+    text = out.read_text()
+    assert_results_format(text)
+    assert "--quick" in text.splitlines()[2]
+    for title in SECTIONS:
+        assert f"## {title}" in proc.stdout  # the tables are printed too
+
+
+def test_committed_results_have_the_format():
+    results = ROOT / "bench" / "RESULTS.md"
+    if not results.exists():
+        pytest.skip("bench/RESULTS.md not generated yet (python -m bench)")
+    assert_results_format(results.read_text())
