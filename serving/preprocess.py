@@ -22,7 +22,7 @@ from serving.components import Components, label_components
 
 MAX_PIXELS = 50_000_000  # a 12-MP phone photo is far below; 40,000² "bombs" are far above
 DECODE_SIDE = 1024  # JPEGs are decoded at reduced scale down to about this size
-WORK_SIDE = 192  # ink analysis for a single digit happens at most at this size (≥ 9× the 20-px box)
+WORK_SIDE = 128  # ink analysis for a single digit happens at most at this size (≥ 6× the 20-px box)
 MIN_CONTRAST = 0.08  # ink must differ from paper by this much (0..1 colour distance)
 BOX = 20  # MNIST fits the digit in 20×20 ...
 FIELD = 28  # ... centred by mass in 28×28
