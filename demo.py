@@ -21,10 +21,13 @@ import numpy as np
 from PIL import Image
 
 from serving import InputError, ModelError, NoDigitError, Predictor
+from serving.numbers import NumberResult, read_number
 from serving.predictor import DEFAULT_MODEL, MODELS_DIR
+from serving.preprocess import open_image
 
 ROOT = Path(__file__).resolve().parent
 EXAMPLES = sorted(str(p) for p in (ROOT / "examples").glob("[0-9]_*.*"))
+NUMBER_EXAMPLES = sorted(str(p) for p in (ROOT / "examples").glob("number_*.*"))
 CARD_PATH = MODELS_DIR / "digitnet.json"
 LOG = logging.getLogger("demo")
 
@@ -75,7 +78,8 @@ def answer(run, source):
     try:
         result = run(source)
     except NoDigitError as err:
-        return None, None, f"**No digit found.** {str(err).removeprefix('no digit found: ').capitalize()}"
+        why = str(err).removeprefix("no digit found: ")  # not .capitalize(): it lowercases the rest
+        return None, None, f"**No digit found.** {why[:1].upper()}{why[1:]}"
     except InputError as err:
         return None, None, f"**Can't read this image:** {err}"
     except Exception:  # the page must keep working whatever a file does to a decoder
@@ -105,6 +109,74 @@ def predict_api(path: str | None) -> dict:
         return {"digit": None, "error": "the image could not be read"}
     return {"digit": result.digit, "confidence": round(result.confidence, 6),
             "probabilities": [round(p, 6) for p in result.probabilities]}
+
+
+def read_number_upload(path: str, attempts: int = 3) -> NumberResult:
+    """read_number on an uploaded file, with the same retry as read_upload."""
+    for attempt in range(attempts):
+        try:
+            return read_number(predictor(), Path(path).read_bytes())
+        except (InputError, OSError) as err:
+            if isinstance(err, NoDigitError) or attempt == attempts - 1:
+                raise
+            time.sleep(0.05 * (attempt + 1))
+    raise AssertionError("unreachable")
+
+
+def shown_image(source) -> Image.Image:
+    """The picture to draw the boxes on, upright as the boxes are (EXIF applied)."""
+    if isinstance(source, dict):
+        for key in ("composite", "background"):
+            if source.get(key) is not None:
+                return open_image(source[key]).convert("RGBA")
+        strokes = Image.fromarray(np.asarray(source["layers"][0]))
+        return Image.alpha_composite(Image.new("RGBA", strokes.size, "white"), strokes.convert("RGBA"))
+    return open_image(Path(source).read_bytes()).convert("RGB")
+
+
+def number_answer(run, source):
+    """(annotated image, note) for the Numbers tab; never raises into the page."""
+    if source is None:
+        return None, "Write a number (several digits on one line), or upload a picture of one."
+    try:
+        result = run(source)
+        image = shown_image(source)
+    except NoDigitError as err:
+        why = str(err).removeprefix("no digit found: ")  # not .capitalize(): it lowercases the rest
+        return None, f"**No digit found.** {why[:1].upper()}{why[1:]}"
+    except InputError as err:
+        return None, f"**Can't read this image:** {err}"
+    except Exception:
+        LOG.exception("unexpected error")
+        return None, "**Something went wrong reading this image.** Try another file."
+    boxes = [(d.box, f"{d.digit} ({d.confidence:.0%})") for d in result.digits]
+    note = f"## {result.number}\n{len(result.digits)} digit(s), left to right."
+    unsure = [f"**{d.digit}** (position {i + 1}, {d.confidence:.0%})"
+              for i, d in enumerate(result.digits) if d.unsure]
+    if unsure:
+        note += " Not sure about " + ", ".join(unsure) + ": write it clearer, apart from the others."
+    return (image, boxes), note
+
+
+def read_number_sketch(sketch: dict | None):
+    return number_answer(lambda value: read_number(predictor(), value), sketch)
+
+
+def read_number_file(path: str | None):
+    return number_answer(read_number_upload, path)
+
+
+def read_number_api(path: str | None) -> dict:
+    """The CLI's --number answer for one image file: the number and each digit's box, or an error."""
+    if path is None:
+        return {"number": None, "error": "no file was sent: send an image file"}
+    try:
+        return read_number_upload(path).to_dict()
+    except InputError as err:
+        return {"number": None, "error": str(err)}
+    except Exception:
+        LOG.exception("unexpected error")
+        return {"number": None, "error": "the image could not be read"}
 
 
 def model_card_markdown() -> str:
@@ -154,6 +226,23 @@ AUTO_BRUSH_JS = """
 """
 
 
+class SafeSketchpad(gr.Sketchpad):
+    """gr.Sketchpad that passes an image it can't decode on to the handler as it came.
+
+    Gradio opens every part of a sketch with PIL before the handler runs; an API client's bad
+    file would end in Gradio's generic error instead of the Predictor's clear message.
+    """
+
+    def get_block_name(self) -> str:
+        return "imageeditor"  # rendered by the editor's own frontend
+
+    def convert_and_format_image(self, file, flatten_on_white: bool = False):
+        try:
+            return super().convert_and_format_image(file, flatten_on_white)
+        except Exception:
+            return str(file.path) if hasattr(file, "path") else bytes(file)
+
+
 class UploadedImage(gr.Image):
     """gr.Image that hands the handler the uploaded file as it came.
 
@@ -174,7 +263,7 @@ with gr.Blocks(title="Handwritten digit recognizer", delete_cache=(60, 60)) as d
                 "The answer updates as you draw.")
     with gr.Tab("Draw"):
         with gr.Row():
-            sketch = gr.Sketchpad(
+            sketch = SafeSketchpad(
                 label="Draw one digit (0–9)", canvas_size=(360, 360), height=460, type="numpy",
                 format="png", elem_classes="autobrush",
                 brush=gr.Brush(default_size=18, colors=["#2563eb", "#000000", "#ffffff", "#dc2626"],
@@ -196,6 +285,26 @@ with gr.Blocks(title="Handwritten digit recognizer", delete_cache=(60, 60)) as d
                 upload_seen = gr.Image(label="What the model sees (28×28)", height=240,
                                        interactive=False, elem_id="upload-seen")
         gr.Examples(EXAMPLES, inputs=upload, label="Examples (click one)")
+    with gr.Tab("Numbers"):
+        with gr.Row():
+            with gr.Column():
+                with gr.Tab("Draw"):
+                    number_sketch = SafeSketchpad(
+                        label="Write a number on one line, digits apart", canvas_size=(720, 260),
+                        height=380, type="numpy", format="png", elem_classes="autobrush",
+                        brush=gr.Brush(default_size=14, colors=["#2563eb", "#000000", "#ffffff"],
+                                       default_color="#2563eb", color_mode="defaults"),
+                        layers=False, transforms=(), elem_id="number-sketch",
+                    )
+                with gr.Tab("Upload"):
+                    number_upload = UploadedImage(label="A photo or scan of a number", type="filepath",
+                                                  sources=["upload", "webcam", "clipboard"],
+                                                  elem_id="number-upload")
+                    gr.Examples(NUMBER_EXAMPLES, inputs=number_upload, label="Examples")
+            with gr.Column():
+                number_note = gr.Markdown("Write a number: it is read as you write.",
+                                          elem_id="number-result")
+                number_boxes = gr.AnnotatedImage(label="Digits found", elem_id="number-boxes")
     with gr.Tab("Model"):
         gr.Markdown(model_card_markdown())
         with gr.Row():
@@ -212,10 +321,18 @@ with gr.Blocks(title="Handwritten digit recognizer", delete_cache=(60, 60)) as d
     upload.change(predict_upload, upload, [upload_label, upload_seen, upload_note],
                   api_name="predict_upload", show_progress="minimal", concurrency_limit=4)
 
-    # API-only endpoint: one image file in, the CLI's JSON out.
+    number_sketch.change(read_number_sketch, number_sketch, [number_boxes, number_note],
+                         api_name="read_number_sketch", trigger_mode="always_last",
+                         show_progress="hidden", concurrency_limit=4)
+    number_upload.change(read_number_file, number_upload, [number_boxes, number_note],
+                         api_name="read_number_upload", show_progress="minimal", concurrency_limit=4)
+
+    # API-only endpoints: one image file in, the CLI's JSON out.
     api_image = gr.File(type="filepath", visible=False)
     api_result = gr.JSON(visible=False)
     gr.Button(visible=False).click(predict_api, api_image, api_result, api_name="predict",
+                                   concurrency_limit=4)
+    gr.Button(visible=False).click(read_number_api, api_image, api_result, api_name="read_number",
                                    concurrency_limit=4)
 
 
@@ -237,9 +354,11 @@ def main(argv: list[str] | None = None) -> None:
         predictor()
     except ModelError as err:
         sys.exit(f"error: {err}")
+    import rest  # the REST API (/api/predict, /docs) on this same server: see rest.py
+
     demo.queue(default_concurrency_limit=4).launch(
         server_name=args.host, server_port=args.port, share=args.share,
-        max_file_size=args.max_file_size, footer_links=["api"],
+        max_file_size=args.max_file_size, footer_links=["api"], app_kwargs=rest.app_kwargs(predictor),
     )
 
 

@@ -1,0 +1,187 @@
+"""Shared fixtures: the model to test, the demo running as a real server, headless Chromium.
+
+The demo is started once per session exactly as a user starts it (`python demo.py --port ...
+--model ...`), on a free loopback port, with a small upload limit so over-size files can be
+tested cheaply. Tests talk to it over HTTP (gradio_client, the browser), never in-process.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:  # `pytest` as well as `python -m pytest`: examples/, serving/, bench/
+    sys.path.insert(0, str(ROOT))
+
+SHIPPED_MODEL = ROOT / "models" / "digitnet.onnx"
+INTERIM_MODEL = Path("/tmp/models1/digitnet.onnx")  # used until the shipped model exists
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update"]
+MAX_FILE_SIZE = "2mb"  # the test server's upload limit (tests/badinputs.py makes a file above it)
+SERVER_START_TIMEOUT_S = 120.0  # the machine is shared with training: starting can be slow
+ARTIFACTS = ROOT / "artifacts"  # screenshots (gitignored)
+
+
+def find_model() -> Path | None:
+    """models/digitnet.onnx with its card, else the interim model, else None."""
+    for model in (SHIPPED_MODEL, INTERIM_MODEL):
+        if model.is_file() and any(model.parent.glob("*.json")):
+            return model
+    return None
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@dataclass
+class DemoServer:
+    url: str  # http://127.0.0.1:PORT/
+    process: subprocess.Popen
+    model: Path
+    log: Path  # the server's stdout and stderr
+
+    def log_tail(self, chars: int = 4000) -> str:
+        try:
+            return self.log.read_text(errors="replace")[-chars:]
+        except OSError:
+            return ""
+
+    def rss_bytes(self) -> int:
+        """Resident memory of the server process (and any children)."""
+        import psutil
+
+        proc = psutil.Process(self.process.pid)
+        return proc.memory_info().rss + sum(c.memory_info().rss for c in proc.children(recursive=True))
+
+
+def wait_until_up(url: str, process: subprocess.Popen, timeout_s: float) -> None:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"the demo exited with status {process.returncode} before answering")
+        try:
+            with urllib.request.urlopen(url + "config", timeout=5) as response:
+                if response.status == 200 and json.loads(response.read()).get("components"):
+                    return
+        except (OSError, ValueError, urllib.error.URLError):
+            pass
+        time.sleep(0.5)
+    raise RuntimeError(f"the demo did not answer within {timeout_s:.0f} s")
+
+
+def start_demo(model: Path, log: Path, max_file_size: str = MAX_FILE_SIZE,
+               timeout_s: float = SERVER_START_TIMEOUT_S) -> DemoServer:
+    """`python demo.py` on a free loopback port; returns once it serves its config."""
+    port = free_port()
+    env = {**os.environ, "GRADIO_ANALYTICS_ENABLED": "False", "PYTHONUNBUFFERED": "1"}
+    env.pop("DIGIT_MODEL", None)
+    with open(log, "wb") as out:
+        process = subprocess.Popen(
+            [sys.executable, "demo.py", "--host", "127.0.0.1", "--port", str(port), "--model", str(model),
+             "--max-file-size", max_file_size],
+            cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)
+    server = DemoServer(f"http://127.0.0.1:{port}/", process, model, log)
+    try:
+        wait_until_up(server.url, process, timeout_s)
+    except RuntimeError as err:
+        stop_demo(server)
+        raise RuntimeError(f"{err}; its log:\n{server.log_tail()}") from None
+    return server
+
+
+def stop_demo(server: DemoServer) -> None:
+    if server.process.poll() is None:
+        server.process.terminate()
+        try:
+            server.process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            server.process.kill()
+            server.process.wait(timeout=15)
+
+
+# ---------------------------------------------------------------- fixtures
+
+
+@pytest.fixture(scope="session")
+def model_path() -> Path:
+    """The model under test: the shipped one, or the interim one while it is being trained."""
+    model = find_model()
+    if model is None:
+        pytest.skip(f"no model to test: neither {SHIPPED_MODEL} nor {INTERIM_MODEL} exists with a "
+                    "model card beside it (run `make train export`)")
+    return model
+
+
+@pytest.fixture(scope="session")
+def demo_server(model_path: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[DemoServer]:
+    """The demo started as a user starts it, on a free loopback port, upload limit MAX_FILE_SIZE."""
+    log = tmp_path_factory.mktemp("demo") / "demo.log"
+    server = start_demo(model_path, log)
+    try:
+        yield server
+    finally:
+        stop_demo(server)
+
+
+@pytest.fixture(scope="session")
+def client(demo_server: DemoServer):
+    """A gradio_client.Client connected to the running demo."""
+    from gradio_client import Client
+
+    return Client(demo_server.url, verbose=False, download_files=tempfile.mkdtemp(prefix="gradio-dl-"))
+
+
+@pytest.fixture(scope="session")
+def run_cli(model_path: Path) -> Callable[..., tuple[int, list[dict]]]:
+    """Runs `python -m serving --model MODEL FILES...`; returns (exit status, one dict per line)."""
+
+    def run(*files: str | Path) -> tuple[int, list[dict]]:
+        proc = subprocess.run(
+            [sys.executable, "-m", "serving", "--model", str(model_path), *map(str, files)],
+            cwd=ROOT, capture_output=True, text=True, timeout=120)
+        lines = [json.loads(line) for line in proc.stdout.splitlines() if line.strip()]
+        assert "Traceback" not in proc.stderr, proc.stderr
+        return proc.returncode, lines
+
+    return run
+
+
+@pytest.fixture(scope="session")
+def chromium():
+    """Headless Chromium (playwright), launched the one way that works on this machine."""
+    if not CHROMIUM.exists():
+        pytest.skip(f"{CHROMIUM} is missing: install it with `apt-get install -y chromium` (make browser)")
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        pytest.skip("playwright is not installed: pip install -r requirements-test.txt")
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        try:
+            yield browser
+        finally:
+            browser.close()
+
+
+@pytest.fixture(scope="session")
+def artifacts() -> Path:
+    """artifacts/ (gitignored): screenshots and other evidence from the user-level tests."""
+    ARTIFACTS.mkdir(exist_ok=True)
+    return ARTIFACTS
