@@ -1,9 +1,12 @@
-"""python -m serving FILE [FILE...]: one JSON line per file with its digit (a stable contract).
+"""python -m serving [--number] FILE [FILE...]: one JSON line per file (a stable contract).
 
     {"file": "7.png", "digit": 7, "confidence": 0.998, "probabilities": [10 floats]}
     {"file": "x.txt", "digit": null, "error": "not an image that can be read: ..."}
+    --number:
+    {"file": "n.png", "number": "2026", "digits": [{"digit": 2, "confidence": 0.99, "box": [...]}, ...]}
+    {"file": "x.txt", "number": null, "error": "..."}
 
-Exit status 0 when every file got a digit, 1 otherwise, 2 when the model can't be loaded.
+Exit status 0 when every file got an answer, 1 otherwise, 2 when the model can't be loaded.
 """
 
 from __future__ import annotations
@@ -12,18 +15,41 @@ import argparse
 import json
 import sys
 
+from serving.numbers import read_number
 from serving.predictor import DEFAULT_MODEL, ModelError, Predictor
+from serving.preprocess import InputError
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p = argparse.ArgumentParser(prog="python -m serving", description=__doc__.splitlines()[0])
     p.add_argument("files", nargs="+", metavar="FILE")
+    p.add_argument("--number", action="store_true",
+                   help="read each image as a whole number (several digits on one line)")
     p.add_argument("--model", default=str(DEFAULT_MODEL), help="ONNX model (e.g. the INT8 one)")
     p.add_argument("--threads", type=int, default=1, help="onnxruntime intra-op threads")
     p.add_argument("--no-verify", action="store_true",
                    help="skip the sha256 check against the model card")
     p.add_argument("--batch-size", type=int, default=64)
     return p.parse_args(argv)
+
+
+def digit_lines(predictor: Predictor, files: list[str], batch_size: int):
+    for start in range(0, len(files), batch_size):
+        names = files[start : start + batch_size]
+        for name, result in zip(names, predictor.predict_batch(names), strict=True):
+            if isinstance(result, Exception):
+                yield {"file": name, "digit": None, "error": str(result)}
+            else:
+                yield {"file": name, "digit": result.digit, "confidence": round(result.confidence, 6),
+                       "probabilities": [round(p, 6) for p in result.probabilities]}
+
+
+def number_lines(predictor: Predictor, files: list[str]):
+    for name in files:
+        try:
+            yield {"file": name, **read_number(predictor, name).to_dict()}
+        except InputError as err:
+            yield {"file": name, "number": None, "error": str(err)}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -33,18 +59,13 @@ def main(argv: list[str] | None = None) -> int:
     except ModelError as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
+    lines = (number_lines(predictor, args.files) if args.number
+             else digit_lines(predictor, args.files, args.batch_size))
+    key = "number" if args.number else "digit"
     all_ok = True
-    for start in range(0, len(args.files), args.batch_size):
-        names = args.files[start : start + args.batch_size]
-        for name, result in zip(names, predictor.predict_batch(names), strict=False):
-            if isinstance(result, Exception):
-                all_ok = False
-                line = {"file": name, "digit": None, "error": str(result)}
-            else:
-                line = {"file": name, "digit": result.digit,
-                        "confidence": round(result.confidence, 6),
-                        "probabilities": [round(p, 6) for p in result.probabilities]}
-            print(json.dumps(line), flush=True)
+    for line in lines:
+        all_ok &= line[key] is not None
+        print(json.dumps(line), flush=True)
     return 0 if all_ok else 1
 
 

@@ -1,0 +1,109 @@
+"""Whole numbers: segmentation of made-up numbers, boxes, agreement with one digit, CLI, API."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+from gradio_client import handle_file
+from PIL import Image, ImageDraw
+
+from bench.numbers import iou, make_number
+from examples.make import draw_digits
+from serving import NoDigitError, Predictor
+from serving.numbers import read_number
+from training.data import load_mnist
+
+
+@pytest.fixture(scope="module")
+def predictor() -> Predictor:
+    return Predictor()
+
+
+@pytest.fixture(scope="module")
+def mnist():
+    return load_mnist()
+
+
+def easy_digits(mnist) -> tuple[np.ndarray, np.ndarray]:
+    """Test digits the model reads right on their own, so a failure here is the segmenter's."""
+    keep = [7, 2, 1, 0, 4, 5, 9, 6, 3, 8, 11, 12, 13, 14, 15, 16, 17, 18, 19, 21, 22, 23]
+    return mnist.test_images[keep], mnist.test_labels[keep]
+
+
+@pytest.mark.parametrize("dark_ink", [True, False], ids=["black-on-white", "white-on-black"])
+def test_made_up_numbers_are_read_with_their_boxes(predictor, mnist, dark_ink):
+    images, labels = easy_digits(mnist)
+    rng = np.random.default_rng(3)
+    for _ in range(6):
+        made = make_number(images, labels, rng, gap_range=(0.08, 0.5), dark_ink=dark_ink)
+        result = read_number(predictor, made.image)
+        assert [d.digit for d in result.digits] == made.digits
+        assert result.number == "".join(map(str, made.digits))
+        for found, truth in zip(result.digits, made.boxes, strict=True):
+            assert iou(found.box, truth) > 0.7, (found.box, truth)
+
+
+def test_a_number_of_one_digit_agrees_with_the_single_digit_path(predictor, mnist):
+    for image in mnist.test_images[:40]:
+        canvas = Image.new("L", (300, 300), 0)
+        canvas.paste(Image.fromarray(image).resize((168, 168), Image.BILINEAR), (60, 70))
+        number = read_number(predictor, canvas)
+        assert len(number.digits) == 1
+        assert number.number == str(predictor.predict(canvas).digit)
+
+
+def test_pieces_join_specks_go_and_boxes_are_in_input_pixels(predictor):
+    image = draw_digits((900, 300), "257", "black", "white", 16)
+    draw = ImageDraw.Draw(image)
+    draw.rectangle((300, 80, 600, 105), fill="white")  # cut the 5's top bar loose
+    draw.ellipse((860, 20, 864, 24), fill="black")  # dust
+    draw.ellipse((40, 270, 43, 273), fill="black")
+    result = read_number(predictor, image)
+    assert result.number == "257"
+    x0, y0, x1, y1 = result.digits[1].box
+    assert 300 < x0 < 450 and y0 < 80  # the 5's box reaches up to its detached bar
+    big = image.resize((1800, 600))
+    scaled = read_number(predictor, big)
+    for a, b in zip(result.digits, scaled.digits, strict=True):
+        assert np.allclose(np.array(b.box) / 2, a.box, atol=6)
+
+
+def test_blank_image_is_no_digit(predictor):
+    with pytest.raises(NoDigitError, match="no digit found"):
+        read_number(predictor, Image.new("RGB", (600, 200), "white"))
+
+
+def test_cli_number_contract(tmp_path):
+    good = tmp_path / "2026.png"
+    draw_digits((900, 300), "2026", "black", "white", 18).save(good)
+    bad = tmp_path / "bad.png"
+    bad.write_text("nope")
+    result = subprocess.run([sys.executable, "-m", "serving", "--number", str(good), str(bad)],
+                            capture_output=True, text=True, timeout=120)
+    assert result.returncode == 1
+    first, second = (json.loads(line) for line in result.stdout.splitlines())
+    assert first["file"] == str(good) and first["number"] == "2026"
+    assert [set(d) for d in first["digits"]] == [{"digit", "confidence", "box"}] * 4
+    assert second == {"file": str(bad), "number": None, "error": second["error"]}
+    assert "not an image" in second["error"]
+    ok = subprocess.run([sys.executable, "-m", "serving", "--number", str(good)], capture_output=True,
+                        text=True, timeout=120)
+    assert ok.returncode == 0
+
+
+def test_api_read_number_matches_the_cli(client, tmp_path):
+    path = tmp_path / "1984.png"
+    draw_digits((1000, 320), "1984", (30, 40, 140), (236, 232, 222), 12).save(path)
+    got = client.predict(handle_file(str(path)), api_name="/read_number")
+    cli = subprocess.run([sys.executable, "-m", "serving", "--number", str(path)], capture_output=True,
+                         text=True, timeout=120)
+    expected = json.loads(cli.stdout)
+    assert got["number"] == expected["number"] == "1984"
+    assert [d["box"] for d in got["digits"]] == [d["box"] for d in expected["digits"]]
+    bad = tmp_path / "x.png"
+    bad.write_text("nope")
+    assert client.predict(handle_file(str(bad)), api_name="/read_number")["number"] is None
