@@ -1,0 +1,416 @@
+"""The REST API, served by the Gradio app's own server on the same port (see README, "REST API").
+
+    POST /api/predict      one or more images → the CLI's JSON (`python -m serving`), one object each
+    POST /api/read_number  one or more images of a whole number → its digits (when serving.numbers exists)
+    GET  /api/health       the model being served and the limits
+    GET  /docs             OpenAPI page for these routes (/openapi.json)
+
+Images come as multipart files (any field name, e.g. `files`) or as JSON {"images": [base64, ...]}.
+Status: 200 when every image got a digit; 422 when any did not (the body is still the full list,
+each failed image with "digit": null and "error", exactly as the CLI prints it); 400 for a request
+that carries no images or bad base64/JSON; 413 over the size limits; 415 for other content types.
+Request-level errors are {"error": "message"}.
+
+How it is mounted: demo.main() passes app_kwargs() to demo.launch(). Gradio builds its FastAPI app
+with them: /docs is switched on, and the lifespan hook adds these routes when the server starts,
+before it accepts a request. launch() itself stays in charge, so --share, the queue,
+max_file_size and Spaces work as they do without the API. Never import torch here.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import io
+import logging
+from collections.abc import AsyncIterator, Callable, Sequence
+from contextlib import asynccontextmanager
+from typing import Any
+
+import anyio
+import orjson
+from fastapi import APIRouter, FastAPI, Request
+from fastapi.openapi.utils import get_openapi
+from fastapi.responses import Response
+from PIL import Image
+from starlette.datastructures import UploadFile
+from starlette.formparsers import MultiPartException, MultiPartParser
+from starlette.requests import ClientDisconnect
+
+from serving import InputError, Predictor
+
+try:  # another module of the project, added separately: the endpoint appears when it exists
+    from serving.numbers import read_number
+except ImportError:  # pragma: no cover - depends on the checkout
+    read_number = None
+
+LOG = logging.getLogger("rest")
+
+API_PREFIX = "/api"
+MAX_IMAGES = 64  # per request: the CLI's default batch; more is what several requests are for
+DEFAULT_REQUEST_LIMIT = 64 * 1024 * 1024  # whole request body when no per-file limit is set
+REQUEST_FILES = 4  # the body may hold this many files of the maximum size (plus the form's framing)
+FORM_OVERHEAD = 64 * 1024
+# Where the model work runs. Handing it to a worker thread costs about 0.25 ms of CPU and GIL
+# hand-offs, as much as reading a small digit takes: measured on 2 cores, 600 requests/s on the
+# event loop against 430 in threads. So small requests (a few 28×28 or canvas-sized images, a few
+# ms at most) are answered on the event loop, and anything larger goes to at most two worker
+# threads, so that a big photo never holds up the page's own events.
+INLINE_MAX_IMAGES = 4
+INLINE_MAX_PIXELS = 512 * 512  # per image, read from the header
+COMPUTE_THREADS = 2
+
+Record = dict[str, Any]
+DESCRIPTION = (
+    "Send images as multipart files (any field name, e.g. `curl -F files=@7.png`) or as JSON "
+    '`{"images": ["<base64>", ...]}`. The answer is a list with one object per image, in the shape '
+    "`python -m serving` prints. Status 200 when every image got an answer, 422 when some did not "
+    "(same list; those images carry `error`); request errors (400, 413, 415) are `{\"error\": ...}`. "
+    "The web app and its own API (`/gradio_api/...`) are served by the same server.")
+
+
+class ApiError(Exception):
+    """A request the API refuses as a whole: HTTP status and the message for the client."""
+
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+        self.message = message
+
+
+def json_response(content: Any, status: int = 200) -> Response:
+    return Response(orjson.dumps(content), status_code=status, media_type="application/json")
+
+
+def error_response(status: int, message: str) -> Response:
+    return json_response({"error": message}, status)
+
+
+def human_size(n: int) -> str:
+    for unit, size in (("GB", 1 << 30), ("MB", 1 << 20), ("KB", 1 << 10)):
+        if n >= size:
+            return f"{n / size:.3g} {unit}"
+    return f"{n} bytes"
+
+
+def digit_record(name: str | int, result: Any) -> Record:
+    """One image's answer exactly as `python -m serving` prints it (serving/__main__.py)."""
+    if isinstance(result, Exception):
+        return {"file": name, "digit": None, "error": str(result)}
+    return {"file": name, "digit": result.digit, "confidence": round(result.confidence, 6),
+            "probabilities": [round(p, 6) for p in result.probabilities]}
+
+
+def number_record(name: str | int, result: Any) -> Record:
+    """One image's number: its digits left to right with their boxes, or the error."""
+    if isinstance(result, Exception):
+        return {"file": name, "number": None, "error": str(result)}
+    return {"file": name, "number": result.number, "confidence": round(result.confidence, 6),
+            "digits": [d.to_dict() for d in result.digits]}
+
+
+# ---------------------------------------------------------------- reading requests
+
+
+class Limits:
+    """The per-image limit (Gradio's --max-file-size) and what it implies for a whole request."""
+
+    def __init__(self, max_file_size: int | None) -> None:
+        self.file = max_file_size
+        self.request = (REQUEST_FILES * max_file_size + FORM_OVERHEAD if max_file_size
+                        else DEFAULT_REQUEST_LIMIT)
+
+    def check_image(self, name: str | int, size: int) -> None:
+        if self.file is not None and size > self.file:
+            raise ApiError(413, f"{_which(name)} is {human_size(size)}; the limit is "
+                                f"{human_size(self.file)} per image: send a smaller image")
+
+
+def _which(name: str | int) -> str:
+    return f"image {name}" if isinstance(name, int) else f"file {name!r}"
+
+
+async def capped_body(request: Request, limit: int) -> AsyncIterator[bytes]:
+    """The request body, refused with 413 as soon as it passes `limit` bytes.
+
+    Checks Content-Length first, so an oversized upload is refused before it is read, and counts
+    as it reads, for chunked requests that don't declare a length.
+    """
+    declared = request.headers.get("content-length")
+    if declared is not None and declared.isdigit() and int(declared) > limit:
+        raise ApiError(413, f"the request is {human_size(int(declared))}; the limit is "
+                            f"{human_size(limit)}: send fewer or smaller images")
+    seen = 0
+    async for chunk in request.stream():
+        seen += len(chunk)
+        if seen > limit:
+            raise ApiError(413, f"the request is over {human_size(limit)}: send fewer or smaller images")
+        yield chunk
+
+
+async def read_body(request: Request, limit: int) -> bytes:
+    return b"".join([chunk async for chunk in capped_body(request, limit)])
+
+
+async def multipart_images(request: Request, limits: Limits) -> list[tuple[str | int, bytes]]:
+    parser = MultiPartParser(request.headers, capped_body(request, limits.request),
+                             max_files=MAX_IMAGES, max_fields=MAX_IMAGES)
+    try:
+        form = await parser.parse()
+    except MultiPartException as err:
+        message = str(err)
+        if "Too many files" in message:
+            raise ApiError(413, f"at most {MAX_IMAGES} images a request: split them up") from None
+        raise ApiError(400, f"the multipart form could not be read ({message})") from None
+    try:
+        images = []
+        for _, value in form.multi_items():
+            if not isinstance(value, UploadFile):
+                continue  # plain form fields carry no image
+            name: str | int = value.filename or len(images)
+            limits.check_image(name, value.size or 0)
+            images.append((name, await value.read()))
+        return images
+    finally:
+        await form.close()  # spooled temporary files
+
+
+def decode_base64(index: int, data: Any, limits: Limits) -> bytes:
+    if not isinstance(data, str):
+        raise ApiError(400, f'"images"[{index}] is not a string: send each image base64-encoded')
+    if data.startswith("data:"):  # a data URL, as browsers' FileReader and canvas.toDataURL make
+        data = data.partition(",")[2]
+    if limits.file is not None and len(data) * 3 // 4 > limits.file + 2:
+        limits.check_image(index, len(data) * 3 // 4)
+    try:
+        raw = base64.b64decode(data, validate=True)
+    except (binascii.Error, ValueError):
+        try:  # wrapped at 76 columns, as `base64` and MIME write it
+            raw = base64.b64decode("".join(data.split()), validate=True)
+        except (binascii.Error, ValueError):
+            raise ApiError(400, f'"images"[{index}] is not valid base64') from None
+    limits.check_image(index, len(raw))
+    return raw
+
+
+async def json_images(request: Request, limits: Limits) -> list[tuple[str | int, bytes]]:
+    body = await read_body(request, limits.request)
+    try:
+        payload = orjson.loads(body)
+    except orjson.JSONDecodeError as err:
+        raise ApiError(400, f"the body is not valid JSON ({err})") from None
+    images = payload.get("images") if isinstance(payload, dict) else None
+    if not isinstance(images, list):
+        raise ApiError(400, 'send JSON {"images": ["<base64 image>", ...]}')
+    if len(images) > MAX_IMAGES:
+        raise ApiError(413, f"{len(images)} images; at most {MAX_IMAGES} a request: split them up")
+    return [(i, decode_base64(i, data, limits)) for i, data in enumerate(images)]
+
+
+async def request_images(request: Request, limits: Limits) -> list[tuple[str | int, bytes]]:
+    """The images of a request, in order, each with its file name (or index, for base64)."""
+    content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if content_type == "multipart/form-data":
+        images = await multipart_images(request, limits)
+    elif content_type == "application/json":
+        images = await json_images(request, limits)
+    else:
+        raise ApiError(415, f"unsupported content type {content_type or '(none)'!r}: send "
+                            'multipart/form-data with image files, or JSON {"images": [base64, ...]}')
+    if not images:
+        raise ApiError(400, 'no images in the request: send image files (e.g. curl -F files=@7.png) '
+                            'or JSON {"images": ["<base64 image>", ...]}')
+    return images
+
+
+# ---------------------------------------------------------------- predicting
+
+
+def predict_digits(predictor: Predictor, images: Sequence[bytes]) -> list[Any]:
+    """DigitResult or InputError per image; one model call for the lot."""
+    try:
+        return predictor.predict_batch(images)
+    except Exception:
+        # A decoder failing in a way the preprocessing doesn't anticipate: find the image
+        # responsible and answer for each separately rather than fail the whole request.
+        LOG.exception("batch failed; predicting one by one")
+        return [_guarded(predictor.predict, image) for image in images]
+
+
+def small(images: Sequence[bytes]) -> bool:
+    """Whether reading these images takes at most a few ms (see INLINE_MAX_PIXELS)."""
+    if len(images) > INLINE_MAX_IMAGES:
+        return False
+    for image in images:
+        try:
+            width, height = Image.open(io.BytesIO(image)).size  # the header only
+        except Exception:  # not an image: refused as soon as decoding starts
+            continue
+        if width * height > INLINE_MAX_PIXELS:
+            return False
+    return True
+
+
+def predict_numbers(predictor: Predictor, images: Sequence[bytes]) -> list[Any]:
+    assert read_number is not None
+    return [_guarded(lambda image: read_number(predictor, image), image) for image in images]
+
+
+def _guarded(fn: Callable[[bytes], Any], image: bytes) -> Any:
+    try:
+        return fn(image)
+    except InputError as err:
+        return err
+    except Exception:
+        LOG.exception("unexpected error reading an image")
+        return InputError("the image could not be read: send a PNG, JPEG or other common image file")
+
+
+# ---------------------------------------------------------------- routes and docs
+
+IMAGES_BODY = {
+    "required": True,
+    "content": {
+        "multipart/form-data": {
+            "schema": {"type": "object", "properties": {"files": {
+                "type": "array", "items": {"type": "string", "format": "binary"},
+                "description": f"1 to {MAX_IMAGES} image files (PNG, JPEG, GIF, BMP, TIFF, WebP); "
+                               "any field name is accepted"}}},
+        },
+        "application/json": {
+            "schema": {"type": "object", "required": ["images"], "properties": {"images": {
+                "type": "array", "minItems": 1, "maxItems": MAX_IMAGES,
+                "items": {"type": "string", "format": "byte"},
+                "description": "base64-encoded image files (a data: URL prefix is accepted)"}}},
+        },
+    },
+}
+ERROR_SCHEMA = {"type": "object", "properties": {"error": {"type": "string"}}}
+REQUEST_ERRORS = {
+    "400": {"description": "no images, bad JSON or bad base64",
+            "content": {"application/json": {"schema": ERROR_SCHEMA}}},
+    "413": {"description": "an image over the size limit (--max-file-size), or too many images",
+            "content": {"application/json": {"schema": ERROR_SCHEMA}}},
+    "415": {"description": "neither multipart/form-data nor application/json",
+            "content": {"application/json": {"schema": ERROR_SCHEMA}}},
+}
+DIGIT_SCHEMA = {"type": "array", "items": {"type": "object", "properties": {
+    "file": {"description": "the upload's file name, or the image's index in the request",
+             "oneOf": [{"type": "string"}, {"type": "integer"}]},
+    "digit": {"type": "integer", "nullable": True, "description": "null when the image was not read"},
+    "confidence": {"type": "number"},
+    "probabilities": {"type": "array", "items": {"type": "number"}, "minItems": 10, "maxItems": 10},
+    "error": {"type": "string", "description": "why the image gave no digit (only then)"}}}}
+NUMBER_SCHEMA = {"type": "array", "items": {"type": "object", "properties": {
+    "file": {"oneOf": [{"type": "string"}, {"type": "integer"}]},
+    "number": {"type": "string", "nullable": True, "description": 'the digits left to right, e.g. "2026"'},
+    "confidence": {"type": "number", "description": "chance that every digit is right"},
+    "digits": {"type": "array", "items": {"type": "object", "properties": {
+        "digit": {"type": "integer"}, "confidence": {"type": "number"},
+        "box": {"type": "array", "items": {"type": "integer"},
+                "description": "x0, y0, x1, y1 in the image's pixels"}}}},
+    "error": {"type": "string"}}}}
+
+
+def _responses(schema: dict, example: list) -> dict:
+    return {
+        "200": {"description": "every image got an answer",
+                "content": {"application/json": {"schema": schema, "example": example}}},
+        "422": {"description": "some image could not be read or holds no digit: the same list, "
+                               'those images with a null answer and an "error"',
+                "content": {"application/json": {"schema": schema}}},
+        **REQUEST_ERRORS,
+    }
+
+
+def create_router(predictor: Callable[[], Predictor], max_file_size: int | None) -> APIRouter:
+    """The API's routes. `predictor` returns the process's one Predictor (demo.predictor)."""
+    router = APIRouter(prefix=API_PREFIX, tags=["digits"])
+    limits = Limits(max_file_size)
+    compute = anyio.CapacityLimiter(COMPUTE_THREADS)
+
+    async def answer(request: Request, run: Callable, record: Callable, ok_key: str) -> Response:
+        try:
+            images = await request_images(request, limits)
+        except ApiError as err:
+            return error_response(err.status, err.message)
+        except ClientDisconnect:  # nobody is left to answer
+            return error_response(400, "the client disconnected before sending the whole request")
+        blobs = [b for _, b in images]
+        if run is predict_digits and small(blobs):
+            results = run(predictor(), blobs)
+        else:
+            results = await anyio.to_thread.run_sync(run, predictor(), blobs, limiter=compute)
+        records = [record(name, result) for (name, _), result in zip(images, results, strict=True)]
+        status = 200 if all(r[ok_key] is not None for r in records) else 422
+        return json_response(records, status)
+
+    @router.post("/predict", summary="Digit of each image", openapi_extra={"requestBody": IMAGES_BODY},
+                 responses=_responses(DIGIT_SCHEMA, [{"file": "7.png", "digit": 7, "confidence": 0.998,
+                                                      "probabilities": [0.0] * 7 + [0.998, 0.002, 0.0]}]))
+    async def predict(request: Request) -> Response:
+        """One JSON object per image, in order, in the shape `python -m serving FILE...` prints."""
+        return await answer(request, predict_digits, digit_record, "digit")
+
+    if read_number is not None:
+        @router.post("/read_number", summary="Whole number in each image",
+                     openapi_extra={"requestBody": IMAGES_BODY},
+                     responses=_responses(NUMBER_SCHEMA, [{
+                         "file": "2026.png", "number": "26", "confidence": 0.99,
+                         "digits": [{"digit": 2, "confidence": 0.995, "box": [4, 3, 40, 60]},
+                                    {"digit": 6, "confidence": 0.995, "box": [48, 2, 84, 61]}]}]))
+        async def number(request: Request) -> Response:
+            """Several digits on a line, read left to right; all the digits go through the model at once."""
+            return await answer(request, predict_numbers, number_record, "number")
+
+    @router.get("/health", summary="What is being served")
+    async def health() -> dict:
+        """The model file and its sha256, and the request limits."""
+        p = predictor()
+        return {"status": "ok", "model": p.model_path.name,
+                "sha256": (p.card or {}).get("sha256"), "max_file_size": limits.file,
+                "max_images": MAX_IMAGES, "read_number": read_number is not None}
+
+    return router
+
+
+def install(app: FastAPI, predictor: Callable[[], Predictor], max_file_size: int | None) -> None:
+    """Adds the API's routes to `app`, and makes /openapi.json (and /docs) describe just them.
+
+    Gradio's own routes stay out of the page: they are documented by its "Use via API" page.
+    """
+    router = create_router(predictor, max_file_size)
+    before = list(app.router.routes)
+    app.include_router(router)
+    # The router tries routes in order, and Gradio's ~90 come first: matching a request against
+    # all of them cost about 0.4 ms, a quarter of the API's whole request. Put this API's routes
+    # first; their paths are distinct from Gradio's, so no request goes elsewhere than before.
+    added = [route for route in app.router.routes if route not in before]
+    app.router.routes[:] = added + before
+    schema: dict | None = None
+
+    def openapi() -> dict:
+        nonlocal schema
+        if schema is None:
+            schema = get_openapi(
+                title="Handwritten digit recognizer API", version="1",
+                description=DESCRIPTION, routes=router.routes)
+        return schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
+
+
+def app_kwargs(predictor: Callable[[], Predictor]) -> dict[str, Any]:
+    """FastAPI settings for demo.launch(app_kwargs=...): /docs on, and the API installed at startup.
+
+    The lifespan runs when the server starts, before it accepts connections, and reads the size
+    limit Gradio parsed from launch(max_file_size=...), so the API and the UI apply the same one.
+    """
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        blocks = app.get_blocks()  # type: ignore[attr-defined]
+        install(app, predictor, blocks.max_file_size)
+        yield
+
+    return {"docs_url": "/docs", "redoc_url": None, "openapi_url": "/openapi.json", "lifespan": lifespan}
