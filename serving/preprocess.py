@@ -269,11 +269,10 @@ def ink_map(source: ImageSource, work_side: int = WORK_SIDE) -> InkMap:
         paper = np.median(rgb[a[..., 0] >= 0.5], axis=0)
         image = Image.fromarray(np.rint((rgb * a + paper * (1 - a)) * 255).astype(np.uint8))
     image, scale = shrink(image, work_side)
-    pixels = np.asarray(image, np.float32) * (1 / 255)
-    if pixels.ndim == 3 and np.array_equal(pixels[..., 0], pixels[..., 1]) and np.array_equal(
-            pixels[..., 1], pixels[..., 2]):
-        pixels = pixels[..., 0]  # grey in RGB clothing: a third of the work
-    t = flatten_uneven_paper(contrast_map(pixels))
+    raw = np.asarray(image)
+    if raw.ndim == 3 and (raw[..., 0] == raw[..., 1]).all() and (raw[..., 1] == raw[..., 2]).all():
+        raw = raw[..., 0]  # grey in RGB clothing: a third of the work
+    t = flatten_uneven_paper(contrast_map(raw.astype(np.float32) * (1 / 255)))
     return InkMap(normalize_ink(t), scale, source_size)
 
 
