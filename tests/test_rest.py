@@ -333,8 +333,19 @@ def test_bench_api_quick(model_path: Path) -> None:
                           cwd=ROOT, capture_output=True, text=True, timeout=900)
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     out = proc.stdout
-    for heading in ("REST endpoint vs Flask + PyTorch", "Gradio API through gradio_client", "Targets"):
+    for heading in ("REST endpoint vs Flask + PyTorch", "Gradio API /predict", "The web page", "Targets"):
         assert f"## {heading}" in out
     assert "| REST `POST /api/predict` | 8 |" in out and "| Flask + PyTorch baseline | 8 |" in out
     assert "Gradio /predict, before tuning" in out
     assert "REST: no errors in any run" in out
+
+
+def test_launch_gets_the_api_and_keeps_share(monkeypatch) -> None:
+    """demo.main() hands Gradio's launch() the API's settings; --share still reaches launch()."""
+    import demo
+
+    seen: dict = {}
+    monkeypatch.setattr(demo.demo, "launch", lambda **kwargs: seen.update(kwargs))
+    demo.main(["--share", "--port", "7999", "--max-file-size", "3mb"])
+    assert seen["share"] is True and seen["max_file_size"] == "3mb"
+    assert seen["app_kwargs"]["docs_url"] == "/docs" and callable(seen["app_kwargs"]["lifespan"])
