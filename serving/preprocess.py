@@ -88,7 +88,8 @@ def open_image(source: ImageSource) -> Image.Image:
         if image.format == "JPEG":
             image.draft(image.mode, (DECODE_SIDE, DECODE_SIDE))  # decodes at 1/2, 1/4, 1/8 scale
         image.load()
-        image = ImageOps.exif_transpose(image)
+        if 0x0112 in image.getexif():  # EXIF orientation: phone photos are stored sideways
+            image = ImageOps.exif_transpose(image)
     except Image.DecompressionBombError:
         raise InputError(f"the image is too large (over {MAX_PIXELS // 1_000_000} megapixels): "
                          "send a smaller image") from None
