@@ -330,8 +330,9 @@ with gr.Blocks(title="Handwritten digit recognizer", delete_cache=(60, 60)) as d
     # API-only endpoints: one image file in, the CLI's JSON out.
     api_image = gr.File(type="filepath", visible=False)
     api_result = gr.JSON(visible=False)
-    # Batched: one queue slot answers up to 8 waiting calls, which halves Gradio's CPU per call
-    # and raised /predict from ~65 to ~110 calls/s with 8 clients (bench/api.py --tune).
+    # Batched: one queue slot answers up to 8 waiting calls. With 8 clients of Gradio's HTTP API
+    # this cut the server's CPU per call from 14 to 9 ms and raised calls/s from 63 to 100
+    # (gradio_client callers are bound by their own client, ~14/s either way): bench/api.py --tune.
     gr.Button(visible=False).click(lambda paths: [[predict_api(path) for path in paths]], api_image,
                                    api_result, api_name="predict", batch=True, max_batch_size=8,
                                    concurrency_limit=1)
