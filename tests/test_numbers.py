@@ -14,7 +14,7 @@ from PIL import Image, ImageDraw
 from bench.numbers import iou, make_number
 from examples.make import draw_digits
 from serving import NoDigitError, Predictor
-from serving.numbers import read_number
+from serving.numbers import read_number, segment_number
 from training.data import load_mnist
 
 
@@ -107,3 +107,49 @@ def test_api_read_number_matches_the_cli(client, tmp_path):
     bad = tmp_path / "x.png"
     bad.write_text("nope")
     assert client.predict(handle_file(str(bad)), api_name="/read_number")["number"] is None
+
+
+# ---------------------------------------------------------------- segmentation alone (no model)
+
+
+def test_nearly_touching_digits_stay_apart(mnist):
+    images, labels = easy_digits(mnist)
+    rng = np.random.default_rng(5)
+    for _ in range(10):
+        made = make_number(images, labels, rng, gap_range=(0.0, 0.0))  # 1 px between ink boxes
+        found = segment_number(made.image)
+        assert len(found.boxes) == len(made.digits), (made.gaps, found.boxes, made.boxes)
+        for box, truth in zip(found.boxes, made.boxes, strict=True):
+            assert iou(box, truth) > 0.7, (box, truth)
+
+
+def test_broken_strokes_join_and_specks_go():
+    """A 7 with a detached bar, a 4 whose upright stops short of its bar, a dotted 1, dust."""
+    image = Image.new("L", (700, 320), 255)
+    draw = ImageDraw.Draw(image)
+    pen = 14
+    draw.line([(60, 60), (170, 60)], fill=0, width=pen)  # the 7's bar, 12 px above its stem
+    draw.line([(165, 86), (105, 260)], fill=0, width=pen)
+    draw.line([(290, 60), (250, 180), (350, 180)], fill=0, width=pen)  # the 4's open half ...
+    draw.line([(330, 196), (330, 262)], fill=0, width=pen)  # ... and its upright, cut below the bar
+    for y in range(60, 262, 26):  # a 1 drawn as dots
+        draw.ellipse((480 - 7, y - 7, 480 + 7, y + 7), fill=0)
+    for x, y in ((20, 300), (640, 20), (600, 290), (420, 30)):
+        draw.ellipse((x - 2, y - 2, x + 2, y + 2), fill=0)
+    found = segment_number(image)
+    assert len(found.boxes) == 3, found.boxes
+    (a0, a_top, a1, _), (b0, _, b1, b_bottom), (c0, c_top, c1, c_bottom) = found.boxes
+    assert a0 <= 62 and a1 >= 168 and a_top <= 55  # the 7 takes in its bar
+    assert b0 <= 252 and b1 >= 348 and b_bottom >= 260  # the 4 takes in its upright
+    assert 460 < c0 < 480 < c1 < 500 and c_top <= 55 and c_bottom >= 245  # the dots are one 1
+
+
+def test_cli_blank_image_is_an_error_line(tmp_path):
+    blank = tmp_path / "blank.png"
+    Image.new("RGB", (600, 200), "white").save(blank)
+    result = subprocess.run([sys.executable, "-m", "serving", "--number", str(blank)],
+                            capture_output=True, text=True, timeout=120)
+    assert result.returncode == 1
+    line = json.loads(result.stdout)
+    assert line["file"] == str(blank) and line["number"] is None
+    assert "no digit found" in line["error"]
