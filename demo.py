@@ -43,19 +43,24 @@ def predictor() -> Predictor:
     return _predictor
 
 
-def read_upload(path: str, attempts: int = 3):
-    """The uploaded file's bytes, decoded by the Predictor.
+def from_upload(run, path: str, attempts: int = 3):
+    """run(the uploaded file's bytes), retried briefly.
 
     Gradio stores uploads under a content hash, so clients sending the very same file at once
-    share one path, and a request can see it while another is still writing it: retry briefly.
+    share one path, and a request can see it while another is still writing it.
     """
     for attempt in range(attempts):
         try:
-            return predictor().predict(Path(path).read_bytes())
+            return run(Path(path).read_bytes())
         except (InputError, OSError) as err:
             if isinstance(err, NoDigitError) or attempt == attempts - 1:
                 raise
             time.sleep(0.05 * (attempt + 1))
+    raise AssertionError("unreachable")
+
+
+def read_upload(path: str):
+    return from_upload(predictor().predict, path)
 
 
 def enlarged(model_input: np.ndarray) -> Image.Image:
@@ -111,16 +116,8 @@ def predict_api(path: str | None) -> dict:
             "probabilities": [round(p, 6) for p in result.probabilities]}
 
 
-def read_number_upload(path: str, attempts: int = 3) -> NumberResult:
-    """read_number on an uploaded file, with the same retry as read_upload."""
-    for attempt in range(attempts):
-        try:
-            return read_number(predictor(), Path(path).read_bytes())
-        except (InputError, OSError) as err:
-            if isinstance(err, NoDigitError) or attempt == attempts - 1:
-                raise
-            time.sleep(0.05 * (attempt + 1))
-    raise AssertionError("unreachable")
+def read_number_upload(path: str) -> NumberResult:
+    return from_upload(lambda data: read_number(predictor(), data), path)
 
 
 def shown_image(source) -> Image.Image:
