@@ -43,19 +43,19 @@ def label_components(mask: np.ndarray) -> Components:
     within = np.arange(counts.sum()) - np.repeat(np.cumsum(counts) - counts, counts)
     upper = np.repeat(first, counts) + within
 
+    # Union-find over runs; a root always points to a smaller index, so the loop stays plain
+    # Python without recursion and a final pointer jump in numpy finds every run's root.
     parent = list(range(n_runs))
-
-    def find(i: int) -> int:
-        while parent[i] != i:
-            parent[i] = parent[parent[i]]
-            i = parent[i]
-        return i
-
-    for a, b in zip(lower.tolist(), upper.tolist(), strict=False):
-        ra, rb = find(a), find(b)
-        if ra != rb:
-            parent[max(ra, rb)] = min(ra, rb)
-    roots = np.array([find(i) for i in range(n_runs)])
+    for a, b in zip(lower.tolist(), upper.tolist(), strict=True):
+        while parent[a] != a:
+            parent[a] = a = parent[parent[a]]
+        while parent[b] != b:
+            parent[b] = b = parent[parent[b]]
+        if a != b:
+            parent[max(a, b)] = min(a, b)
+    roots = np.array(parent)
+    while not np.array_equal(jumped := roots[roots], roots):
+        roots = jumped
     unique_roots, run_label = np.unique(roots, return_inverse=True)
     count = len(unique_roots)
 

@@ -181,18 +181,41 @@ def border_pixels(a: np.ndarray) -> np.ndarray:
 def contrast_map(pixels: np.ndarray) -> np.ndarray:
     """Per pixel, how far it lies from the paper towards the ink colour (0 paper, 1 ink).
 
-    Paper is the median colour of the border; ink is the mean of the pixels at least half as far
-    from it as the farthest ones (a small digit on a big canvas may cover well under 1%).
-    Projecting on that paper→ink line works for any pair of colours (red on dark grey included)
-    and decides polarity at the same time.
+    `pixels` are uint8, grey (H, W) or colour (H, W, C). Paper is the median colour of the border;
+    ink is the mean of the pixels at least half as far from it as the farthest ones (a small digit
+    on a big canvas may cover well under 1%). Projecting on that paper→ink line works for any pair
+    of colours (red on dark grey included) and decides polarity at the same time.
     """
-    rgb = pixels.reshape(pixels.shape[0], pixels.shape[1], -1)  # grey images as one channel
+    if pixels.ndim == 2:
+        return grey_contrast_map(pixels)
+    rgb = pixels.astype(np.float32) * (1 / 255)
     paper = np.median(border_pixels(rgb), axis=0).astype(np.float32)
     diff = rgb - paper
     distance2 = np.einsum("ijk,ijk->ij", diff, diff).ravel()
-    cut_at = int(0.9995 * (distance2.size - 1))  # not the single farthest: it may be noise
-    far = distance2 >= 0.25 * np.partition(distance2, cut_at)[cut_at]
-    direction = diff.reshape(-1, diff.shape[2])[far].mean(axis=0)
+    rank = far_rank(distance2.size)
+    far = distance2 >= 0.25 * np.partition(distance2, rank)[rank]
+    return project_on_ink(diff, diff.reshape(-1, diff.shape[2])[far].mean(axis=0))
+
+
+def grey_contrast_map(grey: np.ndarray) -> np.ndarray:
+    """contrast_map for one channel, worked out once per grey level (256) instead of per pixel."""
+    levels = np.arange(256, dtype=np.float32) * np.float32(1 / 255)
+    paper = np.float32(np.median(border_pixels(grey)) / 255)
+    diff = (levels - paper)[:, None]  # per level, as a one-channel colour
+    counts = np.bincount(grey.ravel(), minlength=256)
+    distance2 = diff[:, 0] ** 2
+    by_distance = np.argsort(distance2, kind="stable")
+    rank_level = by_distance[np.searchsorted(np.cumsum(counts[by_distance]), far_rank(grey.size), "right")]
+    far = distance2 >= 0.25 * distance2[rank_level]
+    direction = (diff[far, 0] * counts[far]).sum(keepdims=True) / counts[far].sum()
+    return project_on_ink(diff, direction)[grey]
+
+
+def far_rank(n: int) -> int:
+    return int(0.9995 * (n - 1))  # not the single farthest pixel: it may be noise
+
+
+def project_on_ink(diff: np.ndarray, direction: np.ndarray) -> np.ndarray:
     strength2 = float(direction @ direction)
     if strength2 < MIN_CONTRAST**2:
         raise NoDigitError("no digit found: the image is blank (no ink differs from the "
@@ -273,7 +296,7 @@ def ink_map(source: ImageSource, work_side: int = WORK_SIDE) -> InkMap:
     raw = np.asarray(image)
     if raw.ndim == 3 and (raw[..., 0] == raw[..., 1]).all() and (raw[..., 1] == raw[..., 2]).all():
         raw = raw[..., 0]  # grey in RGB clothing: a third of the work
-    t = flatten_uneven_paper(contrast_map(raw.astype(np.float32) * (1 / 255)))
+    t = flatten_uneven_paper(contrast_map(raw))
     return InkMap(normalize_ink(t), scale, source_size)
 
 
