@@ -1,7 +1,7 @@
 """The REST API, served by the Gradio app's own server on the same port (see README, "REST API").
 
     POST /api/predict      one or more images → the CLI's JSON (`python -m serving`), one object each
-    POST /api/read_number  one or more images of a whole number → its digits (when serving.numbers exists)
+    POST /api/read_number  one or more images of a whole number → its digits
     GET  /api/health       the model being served and the limits
     GET  /docs             OpenAPI page for these routes (/openapi.json)
 
@@ -19,8 +19,6 @@ max_file_size and Spaces work as they do without the API. Never import torch her
 
 from __future__ import annotations
 
-import base64
-import binascii
 import io
 import logging
 from collections.abc import AsyncIterator, Callable, Sequence
@@ -38,19 +36,23 @@ from starlette.formparsers import MultiPartException, MultiPartParser
 from starlette.requests import ClientDisconnect
 
 from serving import InputError, Predictor
-
-try:  # another module of the project, added separately: the endpoint appears when it exists
-    from serving.numbers import read_number
-except ImportError:  # pragma: no cover - depends on the checkout
-    read_number = None
+from serving.numbers import read_number
+from serving.wire import (
+    MAX_IMAGES,
+    NO_IMAGES,
+    ApiError,
+    Limits,
+    digit_record,
+    human_size,
+    images_from_json,
+    number_record,
+    status_of,
+    unsupported_type,
+)
 
 LOG = logging.getLogger("rest")
 
 API_PREFIX = "/api"
-MAX_IMAGES = 64  # per request: the CLI's default batch; more is what several requests are for
-DEFAULT_REQUEST_LIMIT = 64 * 1024 * 1024  # whole request body when no per-file limit is set
-REQUEST_FILES = 4  # the body may hold this many files of the maximum size (plus the form's framing)
-FORM_OVERHEAD = 64 * 1024
 # Where the model work runs. Handing it to a worker thread costs about 0.25 ms of CPU and GIL
 # hand-offs, as much as reading a small digit takes: measured on 2 cores, 600 requests/s on the
 # event loop against 430 in threads. So small requests (a few 28×28 or canvas-sized images, a few
@@ -60,22 +62,12 @@ INLINE_MAX_IMAGES = 4
 INLINE_MAX_PIXELS = 512 * 512  # per image, read from the header
 COMPUTE_THREADS = 2
 
-Record = dict[str, Any]
 DESCRIPTION = (
     "Send images as multipart files (any field name, e.g. `curl -F files=@7.png`) or as JSON "
     '`{"images": ["<base64>", ...]}`. The answer is a list with one object per image, in the shape '
     "`python -m serving` prints. Status 200 when every image got an answer, 422 when some did not "
     "(same list; those images carry `error`); request errors (400, 413, 415) are `{\"error\": ...}`. "
     "The web app and its own API (`/gradio_api/...`) are served by the same server.")
-
-
-class ApiError(Exception):
-    """A request the API refuses as a whole: HTTP status and the message for the client."""
-
-    def __init__(self, status: int, message: str) -> None:
-        super().__init__(message)
-        self.status = status
-        self.message = message
 
 
 def json_response(content: Any, status: int = 200) -> Response:
@@ -86,48 +78,7 @@ def error_response(status: int, message: str) -> Response:
     return json_response({"error": message}, status)
 
 
-def human_size(n: int) -> str:
-    for unit, size in (("GB", 1 << 30), ("MB", 1 << 20), ("KB", 1 << 10)):
-        if n >= size:
-            return f"{n / size:.3g} {unit}"
-    return f"{n} bytes"
-
-
-def digit_record(name: str | int, result: Any) -> Record:
-    """One image's answer exactly as `python -m serving` prints it (serving/__main__.py)."""
-    if isinstance(result, Exception):
-        return {"file": name, "digit": None, "error": str(result)}
-    return {"file": name, "digit": result.digit, "confidence": round(result.confidence, 6),
-            "probabilities": [round(p, 6) for p in result.probabilities]}
-
-
-def number_record(name: str | int, result: Any) -> Record:
-    """One image's number: its digits left to right with their boxes, or the error."""
-    if isinstance(result, Exception):
-        return {"file": name, "number": None, "error": str(result)}
-    return {"file": name, "number": result.number, "confidence": round(result.confidence, 6),
-            "digits": [d.to_dict() for d in result.digits]}
-
-
 # ---------------------------------------------------------------- reading requests
-
-
-class Limits:
-    """The per-image limit (Gradio's --max-file-size) and what it implies for a whole request."""
-
-    def __init__(self, max_file_size: int | None) -> None:
-        self.file = max_file_size
-        self.request = (REQUEST_FILES * max_file_size + FORM_OVERHEAD if max_file_size
-                        else DEFAULT_REQUEST_LIMIT)
-
-    def check_image(self, name: str | int, size: int) -> None:
-        if self.file is not None and size > self.file:
-            raise ApiError(413, f"{_which(name)} is {human_size(size)}; the limit is "
-                                f"{human_size(self.file)} per image: send a smaller image")
-
-
-def _which(name: str | int) -> str:
-    return f"image {name}" if isinstance(name, int) else f"file {name!r}"
 
 
 async def capped_body(request: Request, limit: int) -> AsyncIterator[bytes]:
@@ -175,36 +126,13 @@ async def multipart_images(request: Request, limits: Limits) -> list[tuple[str |
         await form.close()  # spooled temporary files
 
 
-def decode_base64(index: int, data: Any, limits: Limits) -> bytes:
-    if not isinstance(data, str):
-        raise ApiError(400, f'"images"[{index}] is not a string: send each image base64-encoded')
-    if data.startswith("data:"):  # a data URL, as browsers' FileReader and canvas.toDataURL make
-        data = data.partition(",")[2]
-    if limits.file is not None and len(data) * 3 // 4 > limits.file + 2:
-        limits.check_image(index, len(data) * 3 // 4)
-    try:
-        raw = base64.b64decode(data, validate=True)
-    except (binascii.Error, ValueError):
-        try:  # wrapped at 76 columns, as `base64` and MIME write it
-            raw = base64.b64decode("".join(data.split()), validate=True)
-        except (binascii.Error, ValueError):
-            raise ApiError(400, f'"images"[{index}] is not valid base64') from None
-    limits.check_image(index, len(raw))
-    return raw
-
-
 async def json_images(request: Request, limits: Limits) -> list[tuple[str | int, bytes]]:
     body = await read_body(request, limits.request)
     try:
         payload = orjson.loads(body)
     except orjson.JSONDecodeError as err:
         raise ApiError(400, f"the body is not valid JSON ({err})") from None
-    images = payload.get("images") if isinstance(payload, dict) else None
-    if not isinstance(images, list):
-        raise ApiError(400, 'send JSON {"images": ["<base64 image>", ...]}')
-    if len(images) > MAX_IMAGES:
-        raise ApiError(413, f"{len(images)} images; at most {MAX_IMAGES} a request: split them up")
-    return [(i, decode_base64(i, data, limits)) for i, data in enumerate(images)]
+    return images_from_json(payload, limits)
 
 
 async def request_images(request: Request, limits: Limits) -> list[tuple[str | int, bytes]]:
@@ -215,11 +143,9 @@ async def request_images(request: Request, limits: Limits) -> list[tuple[str | i
     elif content_type == "application/json":
         images = await json_images(request, limits)
     else:
-        raise ApiError(415, f"unsupported content type {content_type or '(none)'!r}: send "
-                            'multipart/form-data with image files, or JSON {"images": [base64, ...]}')
+        raise unsupported_type(content_type)
     if not images:
-        raise ApiError(400, 'no images in the request: send image files (e.g. curl -F files=@7.png) '
-                            'or JSON {"images": ["<base64 image>", ...]}')
+        raise ApiError(400, NO_IMAGES)
     return images
 
 
@@ -252,7 +178,6 @@ def small(images: Sequence[bytes]) -> bool:
 
 
 def predict_numbers(predictor: Predictor, images: Sequence[bytes]) -> list[Any]:
-    assert read_number is not None
     return [_guarded(lambda image: read_number(predictor, image), image) for image in images]
 
 
@@ -342,8 +267,7 @@ def create_router(predictor: Callable[[], Predictor], max_file_size: int | None)
         else:
             results = await anyio.to_thread.run_sync(run, predictor(), blobs, limiter=compute)
         records = [record(name, result) for (name, _), result in zip(images, results, strict=True)]
-        status = 200 if all(r[ok_key] is not None for r in records) else 422
-        return json_response(records, status)
+        return json_response(records, status_of(records, ok_key))
 
     @router.post("/predict", summary="Digit of each image", openapi_extra={"requestBody": IMAGES_BODY},
                  responses=_responses(DIGIT_SCHEMA, [{"file": "7.png", "digit": 7, "confidence": 0.998,
@@ -352,16 +276,15 @@ def create_router(predictor: Callable[[], Predictor], max_file_size: int | None)
         """One JSON object per image, in order, in the shape `python -m serving FILE...` prints."""
         return await answer(request, predict_digits, digit_record, "digit")
 
-    if read_number is not None:
-        @router.post("/read_number", summary="Whole number in each image",
-                     openapi_extra={"requestBody": IMAGES_BODY},
-                     responses=_responses(NUMBER_SCHEMA, [{
-                         "file": "2026.png", "number": "26", "confidence": 0.99,
-                         "digits": [{"digit": 2, "confidence": 0.995, "box": [4, 3, 40, 60]},
-                                    {"digit": 6, "confidence": 0.995, "box": [48, 2, 84, 61]}]}]))
-        async def number(request: Request) -> Response:
-            """Several digits on a line, read left to right; all the digits go through the model at once."""
-            return await answer(request, predict_numbers, number_record, "number")
+    @router.post("/read_number", summary="Whole number in each image",
+                 openapi_extra={"requestBody": IMAGES_BODY},
+                 responses=_responses(NUMBER_SCHEMA, [{
+                     "file": "2026.png", "number": "26", "confidence": 0.99,
+                     "digits": [{"digit": 2, "confidence": 0.995, "box": [4, 3, 40, 60]},
+                                {"digit": 6, "confidence": 0.995, "box": [48, 2, 84, 61]}]}]))
+    async def number(request: Request) -> Response:
+        """Several digits on a line, read left to right; all the digits go through the model at once."""
+        return await answer(request, predict_numbers, number_record, "number")
 
     @router.get("/health", summary="What is being served")
     async def health() -> dict:
@@ -369,7 +292,7 @@ def create_router(predictor: Callable[[], Predictor], max_file_size: int | None)
         p = predictor()
         return {"status": "ok", "model": p.model_path.name,
                 "sha256": (p.card or {}).get("sha256"), "max_file_size": limits.file,
-                "max_images": MAX_IMAGES, "read_number": read_number is not None}
+                "max_images": MAX_IMAGES, "read_number": True}
 
     return router
 

@@ -3,7 +3,8 @@
     {"file": "7.png", "digit": 7, "confidence": 0.998, "probabilities": [10 floats]}
     {"file": "x.txt", "digit": null, "error": "not an image that can be read: ..."}
     --number:
-    {"file": "n.png", "number": "2026", "digits": [{"digit": 2, "confidence": 0.99, "box": [...]}, ...]}
+    {"file": "n.png", "number": "2026", "confidence": 0.97,
+     "digits": [{"digit": 2, "confidence": 0.99, "box": [...]}, ...]}
     {"file": "x.txt", "number": null, "error": "..."}
 
 Exit status 0 when every file got an answer, 1 otherwise, 2 when the model can't be loaded.
@@ -18,6 +19,7 @@ import sys
 from serving.numbers import read_number
 from serving.predictor import DEFAULT_MODEL, ModelError, Predictor
 from serving.preprocess import InputError
+from serving.wire import digit_record, number_record
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -37,19 +39,15 @@ def digit_lines(predictor: Predictor, files: list[str], batch_size: int):
     for start in range(0, len(files), batch_size):
         names = files[start : start + batch_size]
         for name, result in zip(names, predictor.predict_batch(names), strict=True):
-            if isinstance(result, Exception):
-                yield {"file": name, "digit": None, "error": str(result)}
-            else:
-                yield {"file": name, "digit": result.digit, "confidence": round(result.confidence, 6),
-                       "probabilities": [round(p, 6) for p in result.probabilities]}
+            yield digit_record(name, result)
 
 
 def number_lines(predictor: Predictor, files: list[str]):
     for name in files:
         try:
-            yield {"file": name, **read_number(predictor, name).to_dict()}
+            yield number_record(name, read_number(predictor, name))
         except InputError as err:
-            yield {"file": name, "number": None, "error": str(err)}
+            yield number_record(name, err)
 
 
 def main(argv: list[str] | None = None) -> int:
