@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed
 
 .PHONY: setup demo test lint train export bench browser clean
 
-$(STAMP): requirements.txt requirements-train.txt requirements-test.txt
+$(STAMP): requirements.txt requirements-train.txt requirements-scale.txt requirements-test.txt
 	python3 -m venv $(VENV)
 	$(PIP) install -q --upgrade pip
 	$(PIP) install -q -r requirements-test.txt

@@ -1,0 +1,81 @@
+"""Finding Ray and joining (or starting) a Ray cluster, with messages a user can act on."""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import socket
+from typing import Any
+
+INSTALL_HINT = "install it with `pip install -r requirements-scale.txt` (Ray 2.60 with Serve and Data)"
+
+
+class ClusterError(RuntimeError):
+    """Ray is missing or the cluster can't be reached; the message says what to do."""
+
+
+def require_ray() -> None:
+    """Fails with an install hint, before anything imports Ray, when Ray is not installed."""
+    try:
+        found = importlib.util.find_spec("ray") is not None
+    except (ImportError, ValueError):
+        found = False
+    if not found:
+        raise ClusterError(f"Ray is not installed: {INSTALL_HINT}")
+    try:
+        import ray  # noqa: F401
+        import ray.data  # noqa: F401
+        import ray.serve  # noqa: F401
+    except ImportError as err:
+        raise ClusterError(f"Ray could not be imported ({err}): {INSTALL_HINT}") from None
+
+
+def check_reachable(address: str, timeout_s: float = 3.0) -> None:
+    """A quick TCP check of a `host:port` or `ray://host:port` address.
+
+    ray.init() retries an unreachable address for about a minute before it fails; this says so
+    in seconds. "auto" (the cluster this machine belongs to) is left to Ray.
+    """
+    target = address.removeprefix("ray://")
+    host, _, port = target.rpartition(":")
+    if address == "auto" or not host or not port.isdigit():
+        return
+    try:
+        with socket.create_connection((host, int(port)), timeout=timeout_s):
+            pass
+    except OSError as err:
+        raise ClusterError(
+            f"cannot reach the Ray cluster at {address} ({err.strerror or err}): check the address "
+            "(the head node's `ray start --head` prints it), or leave out --address to run on a "
+            "local Ray on this machine") from None
+
+
+def connect(address: str | None, num_cpus: int | None = None, worker_logs: bool = False) -> Any:
+    """Joins the cluster at `address`, or starts a local Ray when it is None; returns `ray`.
+
+    Reuses a Ray that this process already started (as the tests do). Workers' output is shown
+    here only with worker_logs; it is always in Ray's log folder (/tmp/ray/session_latest/logs).
+    """
+    require_ray()
+    import ray
+
+    if ray.is_initialized():
+        return ray
+    if address:
+        check_reachable(address)
+    os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")  # no phoning home, there is no internet
+    try:
+        if address:
+            ray.init(address=address, log_to_driver=worker_logs)
+        else:
+            ray.init(num_cpus=num_cpus, include_dashboard=False, log_to_driver=worker_logs)
+    except ConnectionError as err:
+        if not address:
+            raise ClusterError(f"could not start a local Ray ({err}): see its logs in "
+                               "/tmp/ray/session_latest/logs") from None
+        hint = ("" if os.environ.get("RAY_AUTH_MODE") == "token" else
+                " If the cluster uses token authentication (the default of `ray start` since Ray "
+                "2.59), set RAY_AUTH_MODE=token here too, with its token in RAY_AUTH_TOKEN or "
+                "~/.ray/auth_token.")
+        raise ClusterError(f"cannot connect to the Ray cluster at {address} ({err}).{hint}") from None
+    return ray

@@ -1,0 +1,102 @@
+"""python -m scale.serve: the digit API on Ray Serve, POST /api/predict as in rest.py.
+
+    python -m scale.serve --replicas 2 --port 8000            # a local Ray on this machine
+    python -m scale.serve --address HEAD:6379 --min-replicas 1 --max-replicas 16
+    curl -F files=@7.png http://127.0.0.1:8000/api/predict
+
+Fixed replicas by default; --min-replicas/--max-replicas switch on Serve's autoscaling, which
+adds replicas while each has more than --target-ongoing-requests requests in flight.
+"""
+
+from __future__ import annotations
+
+import argparse
+import signal
+import sys
+import time
+from typing import Any
+
+from scale.cluster import ClusterError, connect
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(prog="python -m scale.serve", description=__doc__.splitlines()[0])
+    p.add_argument("--replicas", type=int, default=1, help="fixed number of replicas (default 1)")
+    p.add_argument("--min-replicas", type=int, help="autoscaling: fewest replicas")
+    p.add_argument("--max-replicas", type=int, help="autoscaling: most replicas")
+    p.add_argument("--target-ongoing-requests", type=float, default=4.0,
+                   help="autoscaling: requests in flight per replica to aim for (default 4)")
+    p.add_argument("--host", default="127.0.0.1", help="0.0.0.0 to listen on every interface")
+    p.add_argument("--port", type=int, default=8000)
+    p.add_argument("--address", help="Ray cluster to join (host:port or ray://host:10001); "
+                                     "default: start a local Ray")
+    p.add_argument("--num-cpus", type=int, help="CPUs of the local Ray (default: all)")
+    p.add_argument("--model", help="ONNX model file (default: the shipped fp32 model)")
+    p.add_argument("--max-file-size", type=int, default=5 * 1024 * 1024, help="bytes per image")
+    p.add_argument("--max-batch-size", type=int, default=32, help="images per model call")
+    p.add_argument("--batch-wait-ms", type=float, default=2.0,
+                   help="how long a replica waits to fill a batch")
+    args = p.parse_args(argv)
+    if (args.min_replicas is None) != (args.max_replicas is None):
+        p.error("--min-replicas and --max-replicas go together")
+    if args.min_replicas is not None and not 0 <= args.min_replicas <= args.max_replicas:
+        p.error("need 0 <= --min-replicas <= --max-replicas")
+    if args.replicas < 1:
+        p.error("--replicas must be at least 1")
+    return args
+
+
+def deployment_options(args: argparse.Namespace) -> dict[str, Any]:
+    if args.min_replicas is None:
+        return {"num_replicas": args.replicas}
+    return {"autoscaling_config": {
+        "min_replicas": args.min_replicas, "max_replicas": args.max_replicas,
+        "initial_replicas": max(args.min_replicas, 1),
+        "target_ongoing_requests": args.target_ongoing_requests}}
+
+
+def app_args(args: argparse.Namespace) -> dict[str, Any]:
+    out: dict[str, Any] = {"max_file_size": args.max_file_size, "max_batch_size": args.max_batch_size,
+                           "batch_wait_s": args.batch_wait_ms / 1000}
+    if args.model:
+        out["model"] = args.model
+    return out
+
+
+def start(args: argparse.Namespace) -> str:
+    """Deploys the app (Ray must be connected); returns the URL of /api/predict."""
+    from ray import serve
+
+    from scale.deployment import DigitService
+
+    serve.start(http_options={"host": args.host, "port": args.port})
+    app = DigitService.options(**deployment_options(args)).bind(**app_args(args))
+    serve.run(app, name="digits", route_prefix="/")
+    return f"http://{args.host}:{args.port}/api/predict"
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    try:
+        connect(args.address, num_cpus=args.num_cpus, worker_logs=True)
+        url = start(args)
+    except ClusterError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+    scaling = deployment_options(args)
+    replicas = (f"{args.replicas} replica(s)" if "num_replicas" in scaling else
+                f"{args.min_replicas}–{args.max_replicas} replicas, autoscaling")
+    print(f"Serving on {url} ({replicas}); Ctrl-C to stop", flush=True)
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+    try:
+        while True:
+            time.sleep(3600)
+    except (KeyboardInterrupt, SystemExit):
+        from ray import serve
+
+        serve.shutdown()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
