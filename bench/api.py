@@ -307,7 +307,8 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def wait_http(port: int, path: str, proc: subprocess.Popen, log: Path, timeout: float = 300) -> None:
+def wait_http(port: int, path: str, proc: subprocess.Popen, log: Path, timeout: float = 300,
+              ready_text: bytes = b"public link") -> None:
     deadline = time.time() + timeout
     while time.time() < deadline:
         if proc.poll() is not None:
@@ -317,7 +318,7 @@ def wait_http(port: int, path: str, proc: subprocess.Popen, log: Path, timeout: 
             conn.request("GET", path)
             # Gradio's launch() goes on checking that "/" answers after the server is up, and
             # stops the app if it doesn't: wait for the line it prints once that has passed.
-            if conn.getresponse().status < 500 and (path == "/" or b"public link" in log.read_bytes()):
+            if conn.getresponse().status < 500 and (path == "/" or ready_text in log.read_bytes()):
                 return
         except OSError:
             pass
@@ -326,14 +327,15 @@ def wait_http(port: int, path: str, proc: subprocess.Popen, log: Path, timeout: 
 
 
 @contextmanager
-def server(args: list[str], port: int, ready_path: str, log: Path) -> Iterator[subprocess.Popen]:
+def server(args: list[str], port: int, ready_path: str, log: Path,
+           ready_text: bytes = b"public link") -> Iterator[subprocess.Popen]:
     """A server subprocess, stopped (only this one, by its own handle) on the way out."""
     with open(log, "w") as out:
         proc = subprocess.Popen([sys.executable, *args], cwd=ROOT, stdout=out, stderr=subprocess.STDOUT,
                                 env={**os.environ, **SERVER_ENV})
         try:
             progress(f"starting {' '.join(args)}")
-            wait_http(port, ready_path, proc, log)
+            wait_http(port, ready_path, proc, log, ready_text=ready_text)
             yield proc
         except RuntimeError as err:
             raise RuntimeError(f"{err}; log: {log}\n{log.read_text()[-2000:]}") from None

@@ -90,7 +90,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--address", help="Ray cluster to join (host:port or ray://host:10001); "
                                      "default: start a local Ray")
     p.add_argument("--actors", type=int, help="Predictor actors (default: one per CPU of the cluster)")
-    p.add_argument("--batch-size", type=int, default=64, help="images per model call")
+    p.add_argument("--batch-size", type=int, default=256, help="images per model call")
     p.add_argument("--num-cpus", type=int, help="CPUs of the local Ray (default: all)")
     p.add_argument("--model", default=str(DEFAULT_MODEL), help="ONNX model file")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")

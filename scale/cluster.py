@@ -5,8 +5,10 @@ from __future__ import annotations
 import importlib.util
 import os
 import socket
+from pathlib import Path
 from typing import Any
 
+PROJECT_ROOT = str(Path(__file__).resolve().parent.parent)
 INSTALL_HINT = "install it with `pip install -r requirements-scale.txt` (Ray 2.60 with Serve and Data)"
 
 
@@ -64,6 +66,11 @@ def connect(address: str | None, num_cpus: int | None = None, worker_logs: bool 
     if address:
         check_reachable(address)
     os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")  # no phoning home, there is no internet
+    if not address:
+        # A local Ray's workers are new processes started from its environment: let them import
+        # this project (scale, serving) whatever the current folder. A cluster's nodes need it
+        # installed or on their own PYTHONPATH (see scale/serve_config.yaml).
+        os.environ["PYTHONPATH"] = os.pathsep.join(filter(None, [PROJECT_ROOT, os.environ.get("PYTHONPATH")]))
     try:
         if address:
             ray.init(address=address, log_to_driver=worker_logs)

@@ -196,9 +196,29 @@ def test_batch_refuses_an_empty_folder(tmp_path: Path) -> None:
 
 
 def test_nothing_imports_scale() -> None:
+    """scale/ is the last stage: only tests and benchmarks may import it."""
     for path in ROOT.rglob("*.py"):
-        if path.is_relative_to(ROOT / "scale") or ".venv" in path.parts or path.parent.name == "tests":
+        top = path.relative_to(ROOT).parts[0]
+        if top in ("scale", "tests", "bench", ".venv"):
             continue
         text = path.read_text()
         assert "import scale" not in text and "from scale" not in text, path
     assert "ray" not in (ROOT / "requirements.txt").read_text().lower()
+
+
+def test_scale_benchmark_runs_and_checks_answers(tmp_path: Path) -> None:
+    """`python -m bench.scale --quick`: the whole benchmark path, on a tiny folder and few requests."""
+    out = tmp_path / "scale.md"
+    proc = subprocess.run([sys.executable, "-m", "bench.scale", "--quick", "--out", str(out)], cwd=ROOT,
+                          capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    report = out.read_text()
+    assert report.strip() == proc.stdout.strip()
+    for heading in ("## Batch scoring: Ray Data vs the CLI", "## Serving: Ray Serve vs the REST endpoint",
+                    "## Targets"):
+        assert heading in report
+    assert "PASS: Ray Data answers every file as the CLI does (0 + 0 + 0 differences)" in report
+    assert "PASS: Ray Serve answers as the REST endpoint on every test image" in report
+    for name in ("REST `POST /api/predict` (demo.py)", "Ray Serve, 1 replica", "Ray Serve, 2 replicas"):
+        assert f"PASS: {name}: no errors" in report
+    assert "target ≥ 1.5×" in report  # the speed-up is reported (quick mode is too small to reach it)

@@ -1,0 +1,294 @@
+"""Ray against one process, on this machine: Ray Data batch scoring vs `python -m serving`, and the
+Ray Serve app vs the REST endpoint.
+
+    python -m bench.scale [--quick] [--files 10000] [--requests 3000] [--out bench/SCALE.md]
+
+Batch: the MNIST test set written to a folder as 28×28 PNG files, scored by
+- `python -m serving FILES...` (one process, one onnxruntime thread: the CLI as it is);
+- `python -m scale.batch DIR` as a one-off command that starts its own local Ray;
+- the same job on a Ray that is already running (as on a cluster: `ray start` happens once), here
+  a local Ray started by this process, warmed up by one task.
+Every file's digit and confidence must match the CLI's. Images/s = files / seconds of the job
+(the command's whole wall time for the CLI and the one-off command).
+
+Serve: `python demo.py` (REST POST /api/predict) and `python -m scale.serve --replicas N` for
+N = 1, 2, one after the other, each taking the same requests (one MNIST PNG each) from 8
+keep-alive clients in this process, after a warm-up. Answers are compared on every test image.
+Progress goes to stderr; the markdown report to stdout (and --out).
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import http.client
+import json
+import os
+import re
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from types import SimpleNamespace
+
+from bench.api import (
+    CLIENTS,
+    TABLE_HEAD,
+    Load,
+    check,
+    free_port,
+    http_load,
+    machine,
+    mnist_pngs,
+    multipart,
+    progress,
+    server,
+)
+
+ROOT = Path(__file__).resolve().parent.parent
+TARGET_BATCH_SPEEDUP = 1.5
+SUMMARY = re.compile(r"(\d+) files, (\d+) digits, (\d+) errors in ([\d.]+) s: (\d+) images/s .*"
+                     r"Ray start ([\d.]+) s")
+
+
+def write_files(folder: Path, count: int) -> tuple[list[Path], str]:
+    pngs, source = mnist_pngs(count)
+    paths = []
+    for name, data in pngs:
+        (folder / name).write_bytes(data)
+        paths.append(folder / name)
+    return paths, source
+
+
+def run_cli(files: list[Path], model: str) -> tuple[float, dict[str, dict]]:
+    t0 = time.perf_counter()
+    proc = subprocess.run([sys.executable, "-m", "serving", "--model", model, *map(str, files)],
+                          cwd=ROOT, capture_output=True, text=True, timeout=1800)
+    seconds = time.perf_counter() - t0
+    lines = [json.loads(line) for line in proc.stdout.splitlines()]
+    if len(lines) != len(files):
+        raise RuntimeError(f"the CLI answered {len(lines)} of {len(files)} files: {proc.stderr[-2000:]}")
+    return seconds, {Path(r["file"]).name: r for r in lines}
+
+
+def read_csv(path: Path) -> dict[str, dict]:
+    with path.open(newline="") as f:
+        return {row["file"]: row for row in csv.DictReader(f)}
+
+
+def mismatches(rows: dict[str, dict], cli: dict[str, dict]) -> int:
+    """Files whose CSV row differs from the CLI's answer (digit, confidence to 1e-6, or error)."""
+    bad = len(set(cli) ^ set(rows))
+    for name, expected in cli.items():
+        row = rows.get(name)
+        if row is None:
+            continue
+        if expected["digit"] is None:
+            bad += row["digit"] != "" or row["error"] != expected["error"]
+        else:
+            bad += (row["digit"] != str(expected["digit"])
+                    or abs(float(row["confidence"]) - expected["confidence"]) > 1e-6)
+    return bad
+
+
+def one_off_command(folder: Path, out: Path, model: str) -> tuple[float, dict]:
+    """`python -m scale.batch` starting its own local Ray: whole wall time and its summary line."""
+    t0 = time.perf_counter()
+    command = [sys.executable, "-m", "scale.batch", str(folder), "--out", str(out), "--model", model,
+               "--no-progress"]
+    proc = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=1800)
+    seconds = time.perf_counter() - t0
+    found = SUMMARY.search(proc.stdout)
+    if proc.returncode != 0 or not found:
+        raise RuntimeError(f"scale.batch failed ({proc.returncode}): {proc.stderr[-2000:]}")
+    return seconds, {"job_s": float(found[4]), "ray_start_s": float(found[6])}
+
+
+def on_running_ray(jobs: list[tuple[Path, list[str], Path]], model: str) -> list[dict]:
+    """Batch jobs on a Ray this process started beforehand, as jobs run on a standing cluster."""
+    import ray
+
+    from scale import batch
+
+    ray.init(num_cpus=os.cpu_count(), include_dashboard=False, log_to_driver=False)
+    try:
+        ray.get(ray.remote(lambda: None).remote())  # the cluster is up and has a worker
+        time.sleep(2)  # and has settled (Ray starts its own workers in the background)
+        results = []
+        for folder, files, out in jobs:
+            progress(f"job on a running Ray: {len(files):,} files")
+            args = SimpleNamespace(input_dir=folder, out=out, address=None, actors=None, batch_size=256,
+                                   num_cpus=None, model=model, no_progress=True)
+            results.append(batch.run(args, files))
+        return results
+    finally:
+        ray.shutdown()
+
+
+def batch_section(count: int, copies: int, model: str, tmp: Path) -> tuple[list[str], list[str]]:
+    folder, big = tmp / "mnist", tmp / "big"
+    folder.mkdir()
+    paths, source = write_files(folder, count)
+    names = sorted(p.name for p in paths)
+    big_names = []
+    for k in range(copies):  # the same files again under other names: hard links, no copying
+        (big / f"copy{k}").mkdir(parents=True)
+        for name in names:
+            os.link(folder / name, big / f"copy{k}" / name)
+            big_names.append(f"copy{k}/{name}")
+    big_names.sort()
+    progress(f"CLI on {count:,} files")
+    cli_s, cli = run_cli(paths, model)
+    progress(f"CLI: {cli_s:.1f} s; CLI on {copies} × {count:,} files, one run a folder")
+    big_cli_s = sum(run_cli(sorted((big / f"copy{k}").iterdir()), model)[0] for k in range(copies))
+    progress(f"CLI: {big_cli_s:.1f} s; one-off scale.batch")
+    one_off_s, one_off = one_off_command(folder, tmp / "one_off.csv", model)
+    running, big_running = on_running_ray([(folder, names, tmp / "running.csv"),
+                                           (big, big_names, tmp / "big.csv")], model)
+    bad_one_off = mismatches(read_csv(tmp / "one_off.csv"), cli)
+    bad_running = mismatches(read_csv(tmp / "running.csv"), cli)
+    big_rows = read_csv(tmp / "big.csv")
+    bad_big = sum(mismatches({n: big_rows[f"copy{k}/{n}"] for n in cli}, cli) for k in range(copies))
+
+    cli_rate, big_cli_rate = count / cli_s, count * copies / big_cli_s
+    big_count = count * copies
+
+    def row(files: int, how: str, seconds: float, base_rate: float, bad: str) -> str:
+        rate = files / seconds
+        return f"| {files:,} | {how} | {seconds:.1f} | {rate:,.0f} | {rate / base_rate:.2f}× | {bad} |"
+
+    lines = [
+        "## Batch scoring: Ray Data vs the CLI\n",
+        f"{source} in one folder; the larger job is the same files {copies} times over (in "
+        f"{copies} subfolders). {running['actors']} Predictor actors (one per core), 256 images a batch.\n",
+        "| files | how | seconds | images/s | vs CLI | files answered differently from the CLI |",
+        "|---:|---|---:|---:|---:|---:|",
+        row(count, "`python -m serving FILES...` (1 process)", cli_s, cli_rate, "–"),
+        row(count, "`python -m scale.batch`, job on a running Ray", running["seconds"], cli_rate,
+            str(bad_running)),
+        row(count, "`python -m scale.batch`, one-off: the job alone", one_off["job_s"], cli_rate,
+            str(bad_one_off)),
+        row(count, f"`python -m scale.batch`, one-off: whole command (Ray start "
+                   f"{one_off['ray_start_s']:.1f} s)", one_off_s, cli_rate, "same run"),
+        row(big_count, f"`python -m serving`, {copies} runs of {count:,}", big_cli_s, big_cli_rate, "–"),
+        row(big_count, "`python -m scale.batch`, job on a running Ray", big_running["seconds"], big_cli_rate,
+            str(bad_big)),
+        "",
+        "A job's seconds run from handing the files to Ray Data to the last CSV row written: starting "
+        "the actors (about 2 s: each loads Ray Data, Pillow, onnxruntime and the model) included, "
+        "connecting to Ray not. The one-off command starts a local Ray itself; on a standing "
+        "cluster that start happens once. The CLI's seconds are its whole command.\n",
+    ]
+    speedup = running["images_per_s"] / cli_rate
+    big_speedup = big_running["images_per_s"] / big_cli_rate
+    checks = [
+        check(bad_running == 0 and bad_one_off == 0 and bad_big == 0,
+              f"Ray Data answers every file as the CLI does ({bad_running} + {bad_one_off} + {bad_big} "
+              "differences)"),
+        check(speedup >= TARGET_BATCH_SPEEDUP,
+              f"Ray Data job on {count:,} files {speedup:.2f}× the CLI's images/s on a running Ray "
+              f"(target ≥ {TARGET_BATCH_SPEEDUP}×); {big_speedup:.2f}× on {big_count:,} files; "
+              f"one-off command {count / one_off_s / cli_rate:.2f}×"),
+    ]
+    return lines, checks
+
+
+def post(port: int, body: bytes, content_type: str) -> list[dict]:
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+    conn.request("POST", "/api/predict", body, {"Content-Type": content_type})
+    return json.loads(conn.getresponse().read())
+
+
+def same_answers(port: int, single: list[tuple[bytes, str]], expected: list[list[dict]]) -> int:
+    bad = 0
+    for (body, content_type), reference in zip(single, expected, strict=True):
+        got = post(port, body, content_type)
+        bad += (got[0]["digit"] != reference[0]["digit"]
+                or max(abs(a - b) for a, b in zip(got[0]["probabilities"], reference[0]["probabilities"],
+                                                  strict=True)) > 1e-6)
+    return bad
+
+
+def serve_section(requests: int, model: str, tmp: Path, quick: bool) -> tuple[list[str], list[str]]:
+    pngs, source = mnist_pngs(8 if quick else 64)
+    single = [multipart([f]) for f in pngs]
+    max_s = 30 if quick else 180
+    loads: list[Load] = []
+    differences: dict[str, int] = {}
+
+    port = free_port()
+    with server(["demo.py", "--port", str(port), "--model", model], port, "/api/health",
+                tmp / "rest.log") as proc:
+        reference = [post(port, body, ct) for body, ct in single]
+        http_load("warm-up", port, "/api/predict", single, 2, 100, 30)
+        loads.append(http_load("REST `POST /api/predict` (demo.py)", port, "/api/predict", single, CLIENTS,
+                               requests, max_s, proc.pid))
+    for replicas in (1, 2):
+        port = free_port()
+        name = f"Ray Serve, {replicas} replica{'s' * (replicas > 1)}"
+        with server(["-m", "scale.serve", "--replicas", str(replicas), "--port", str(port), "--model", model],
+                    port, "/api/health", tmp / f"serve{replicas}.log", ready_text=b"Serving on"):
+            differences[name] = same_answers(port, single, reference)
+            http_load("warm-up", port, "/api/predict", single, 2, 100, 30)
+            load = http_load(name, port, "/api/predict", single, CLIENTS, requests, max_s)
+            loads.append(load)
+    lines = [
+        "## Serving: Ray Serve vs the REST endpoint\n",
+        f"{source}, one image per request, {CLIENTS} keep-alive clients in the benchmark process on "
+        "the same 2 cores; each server alone on the machine in turn, after a warm-up.\n",
+        TABLE_HEAD,
+        *(load.row() for load in loads),
+        "",
+        "Server CPU is the REST process's; Serve's work is spread over Ray's proxy, controller and "
+        "replica processes, so it is left out. Ray Serve answers through its HTTP proxy actor, "
+        "which hands each request to a replica process: on one machine that is an extra hop and "
+        "extra processes on the same two cores.\n",
+    ]
+    rest = loads[0]
+    checks = [check(all(n == 0 for n in differences.values()),
+                    "Ray Serve answers as the REST endpoint on every test image ("
+                    + ", ".join(f"{k}: {v} differences" for k, v in differences.items()) + ")")]
+    checks += [check(not load.errors, f"{load.name}: no errors") for load in loads]
+    best = max(loads[1:], key=lambda load: load.rps)
+    lines.append(f"Best Ray Serve setting: {best.name}, {best.rps:.0f} requests/s = "
+                 f"{best.rps / max(rest.rps, 1e-9):.2f}× the REST endpoint's {rest.rps:.0f}.\n")
+    return lines, checks
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--quick", action="store_true", help="200 files, a few requests: a smoke test")
+    p.add_argument("--files", type=int, help="MNIST test images for the batch job (default 10,000)")
+    p.add_argument("--copies", type=int, help="the larger job: the files this many times (default 5)")
+    p.add_argument("--requests", type=int, help="requests per server at 8 clients (default 3,000)")
+    p.add_argument("--model", default=str(ROOT / "models" / "digitnet.onnx"))
+    p.add_argument("--out", type=Path, help="also write the report here (e.g. bench/SCALE.md)")
+    args = p.parse_args(argv)
+    count = args.files or (200 if args.quick else 10_000)
+    requests = args.requests or (40 if args.quick else 3000)
+    os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
+    started = time.perf_counter()
+    with tempfile.TemporaryDirectory(prefix="bench_scale_") as tmp:
+        batch_lines, batch_checks = batch_section(count, args.copies or (2 if args.quick else 5), args.model,
+                                                  Path(tmp))
+        serve_lines, serve_checks = serve_section(requests, args.model, Path(tmp), args.quick)
+    report = "\n".join([
+        f"# Ray scale-out benchmark{' (--quick: too small to trust)' if args.quick else ''}\n",
+        f"Generated by `python -m bench.scale` in {time.perf_counter() - started:.0f} s. "
+        f"Machine: {machine()}; Ray {ray_version()}.\n",
+        *batch_lines, *serve_lines, "## Targets\n", *batch_checks, *serve_checks, ""])
+    print(report)
+    if args.out:
+        args.out.write_text(report)
+    return 0
+
+
+def ray_version() -> str:
+    from importlib.metadata import version
+
+    return version("ray")
+
+
+if __name__ == "__main__":
+    sys.exit(main())
