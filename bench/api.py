@@ -29,9 +29,7 @@ import io
 import itertools
 import json
 import os
-import platform
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -42,11 +40,12 @@ from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import ExitStack, contextmanager, nullcontext
 from dataclasses import dataclass, field
-from datetime import datetime
 from pathlib import Path
 
 import numpy as np
 from PIL import Image
+
+from bench.common import cpu_seconds, free_port, machine_line, rss_mb
 
 ROOT = Path(__file__).resolve().parent.parent
 CHECKPOINT = ROOT / "runs" / "mnist" / "checkpoint.pt"
@@ -301,12 +300,6 @@ def ui_idle(name: str, url: str, file: Path, seconds: float) -> Load:
 # ---------------------------------------------------------------- servers
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def wait_http(port: int, path: str, proc: subprocess.Popen, log: Path, timeout: float = 300,
               ready_text: bytes = b"public link") -> None:
     deadline = time.time() + timeout
@@ -346,21 +339,6 @@ def server(args: list[str], port: int, ready_path: str, log: Path,
             except subprocess.TimeoutExpired:
                 proc.kill()
                 proc.wait()
-
-
-def cpu_seconds(pid: int | None) -> float:
-    if pid is None:
-        return 0.0
-    import psutil
-
-    times = psutil.Process(pid).cpu_times()
-    return times.user + times.system
-
-
-def rss_mb(pid: int) -> float:
-    import psutil
-
-    return psutil.Process(pid).memory_info().rss / 2**20
 
 
 def baseline_model():
@@ -475,18 +453,6 @@ def mnist_pngs(n: int) -> tuple[list[tuple[str, bytes]], str]:
     return out, source
 
 
-def machine() -> str:
-    cpu = platform.processor() or "unknown CPU"
-    try:
-        cpu = next(line.split(":", 1)[1].strip() for line in open("/proc/cpuinfo")
-                   if line.startswith("model name"))
-    except (OSError, StopIteration):
-        pass
-    load = " / ".join(f"{x:.1f}" for x in os.getloadavg())
-    return (f"{cpu}, {os.cpu_count()} cores, Python {platform.python_version()}, "
-            f"{datetime.now().astimezone():%Y-%m-%d %H:%M %Z}; load average at start {load}")
-
-
 def check(ok: bool, text: str) -> str:
     return f"- [{'x' if ok else ' '}] {'PASS' if ok else 'FAIL'}: {text}"
 
@@ -531,7 +497,7 @@ def main(argv: list[str] | None = None) -> int:
         files.append(tmp / name)
 
     print(f"# API benchmark{' (--quick: too few requests to trust)' if quick else ''}\n")
-    print(f"Machine: {machine()}  ")
+    print(f"Machine: {machine_line()}  ")
     print(f"Model: `{Path(model).name}`; inputs: {source}, one image per request; "
           f"load generator: threads with keep-alive http.client (gradio_client for Gradio) in one "
           f"process on the same machine.\n")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import os
 import platform
+import socket
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -129,6 +130,43 @@ def load_average() -> str:
         return " / ".join(f"{x:.2f}" for x in os.getloadavg())
     except OSError:
         return "unknown"
+
+
+def machine_line() -> str:
+    """The machine in one line, for reports that print it above their tables."""
+    return (f"{cpu_model()}, {os.cpu_count()} logical cores ({len(os.sched_getaffinity(0))} usable), "
+            f"Python {platform.python_version()}, {datetime.now().astimezone():%Y-%m-%d %H:%M %Z}; "
+            f"load average at start {load_average()} (1/5/15 min)")
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def rss_mb(pid: int | None) -> float | None:
+    """Resident memory of a process and its children, MiB (None when it is gone)."""
+    import psutil
+
+    if pid is None:
+        return None
+    try:
+        proc = psutil.Process(pid)
+        children = proc.children(recursive=True)
+        return (proc.memory_info().rss + sum(c.memory_info().rss for c in children)) / 2**20
+    except psutil.Error:
+        return None
+
+
+def cpu_seconds(pid: int | None) -> float:
+    """User + system CPU time a process has used so far (0 for None)."""
+    if pid is None:
+        return 0.0
+    import psutil
+
+    times = psutil.Process(pid).cpu_times()
+    return times.user + times.system
 
 
 def machine_info() -> dict[str, str]:

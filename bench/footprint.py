@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import os
 import select
-import socket
 import subprocess
 import sys
 import tempfile
@@ -19,6 +18,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import psutil
+
+from bench.common import free_port
 
 ROOT = Path(__file__).resolve().parent.parent
 TORCH_DEMO = "import torch, runpy; runpy.run_path('demo.py', run_name='__main__')"
@@ -97,12 +98,6 @@ def serving_rss(engine: str, model: Path, images: list[Path], timeout: float = 1
         except subprocess.TimeoutExpired:
             stop(proc)
     return {**result, "rss": rss, "uss": uss, "ready_s": ready_s}
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @dataclass

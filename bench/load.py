@@ -21,7 +21,6 @@ import argparse
 import io
 import os
 import random
-import socket
 import subprocess
 import sys
 import tempfile
@@ -36,6 +35,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageDraw
 
+from bench.common import free_port, machine_line, rss_mb
 from examples.strokes import digit_strokes
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -79,12 +79,6 @@ def write_files(directory: Path, count: int, start: int = 0) -> list[tuple[Path,
 
 
 # ---------------------------------------------------------------- the server
-
-
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @contextmanager
@@ -131,19 +125,6 @@ def listening_pid(url: str) -> int | None:
     except (psutil.AccessDenied, PermissionError):
         pass
     return None
-
-
-def rss_mb(pid: int | None) -> float | None:
-    import psutil
-
-    if pid is None:
-        return None
-    try:
-        proc = psutil.Process(pid)
-        children = proc.children(recursive=True)
-        return (proc.memory_info().rss + sum(c.memory_info().rss for c in children)) / 2**20
-    except psutil.Error:
-        return None
 
 
 # ---------------------------------------------------------------- load
@@ -291,28 +272,6 @@ def load(url: str, requests: int = 400, clients: int = 8, max_seconds: float = 3
 # ---------------------------------------------------------------- report
 
 
-def cpu_model() -> str:
-    try:
-        with open("/proc/cpuinfo") as f:
-            for line in f:
-                if line.startswith("model name"):
-                    return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    import platform
-
-    return platform.processor() or platform.machine()
-
-
-def machine() -> str:
-    try:
-        load_avg = " / ".join(f"{x:.1f}" for x in os.getloadavg())
-    except OSError:
-        load_avg = "?"
-    return (f"{cpu_model()}, {os.cpu_count()} logical cores ({len(os.sched_getaffinity(0))} usable); "
-            f"load average {load_avg} (1/5/15 min); client and server on the same machine")
-
-
 def table(runs: list[Run]) -> str:
     lines = ["| " + " | ".join(HEADER) + " |", "|---|" + "---:|" * (len(HEADER) - 1)]
     lines += ["| " + " | ".join(run.row()) + " |" for run in runs]
@@ -320,7 +279,7 @@ def table(runs: list[Run]) -> str:
 
 
 def report(runs: list[Run]) -> str:
-    out = [table(runs), "", f"Machine: {machine()}."]
+    out = [table(runs), "", f"Machine: {machine_line()}; client and server on the same machine."]
     for run in runs:
         for err in run.errors[:5]:
             out.append(f"- {run.name}: {err}")

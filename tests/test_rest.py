@@ -8,11 +8,9 @@ from __future__ import annotations
 
 import base64
 import json
-import os
 import socket
 import subprocess
 import sys
-import time
 import urllib.error
 import urllib.request
 import uuid
@@ -23,10 +21,10 @@ from pathlib import Path
 import pytest
 
 from tests.badinputs import ANY, OVERSIZE_LIMIT, build
+from tests.conftest import start_demo, stop_demo
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = ROOT / "examples"
-START_TIMEOUT_S = 180.0  # the machine is shared with training: starting can be slow
 
 
 @dataclass
@@ -73,62 +71,15 @@ def multipart(files: tuple[tuple[str, bytes], ...], field: str = "files") -> tup
     return body + f"--{boundary}--\r\n".encode(), f"multipart/form-data; boundary={boundary}"
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def start(model_path: Path, log: Path) -> RestServer:
-    port = free_port()
-    env = {**os.environ, "GRADIO_ANALYTICS_ENABLED": "False", "PYTHONUNBUFFERED": "1"}
-    with open(log, "wb") as out:
-        process = subprocess.Popen(
-            [sys.executable, "demo.py", "--port", str(port), "--model", str(model_path),
-             "--max-file-size", f"{OVERSIZE_LIMIT // 2**20}mb"],
-            cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)
-    server = RestServer(f"http://127.0.0.1:{port}/", process, log)
-    deadline = time.monotonic() + START_TIMEOUT_S
-    while process.poll() is None and time.monotonic() < deadline:
-        try:
-            if server.get("/api/health")[0] == 200:
-                # launch() checks that "/" answers within 3 s after the routes are up, and gives
-                # up otherwise: wait until that check has passed too.
-                if b"To create a public link" in log.read_bytes():
-                    return server
-        except OSError:
-            pass
-        time.sleep(0.5)
-    stop(server)
-    raise RuntimeError(f"demo.py did not start:\n{log.read_text()[-3000:]}")
-
-
-def stop(server: RestServer) -> None:
-    if server.process.poll() is None:
-        server.process.terminate()
-        try:
-            server.process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            server.process.kill()
-            server.process.wait(timeout=15)
-
-
 @pytest.fixture(scope="module")
 def rest(model_path: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[RestServer]:
     """`python demo.py --max-file-size 2mb` as a user starts it; stopped (this process only) after."""
     log = tmp_path_factory.mktemp("rest") / "demo.log"
+    server = start_demo(model_path, log, max_file_size=f"{OVERSIZE_LIMIT // 2**20}mb")
     try:
-        server = start(model_path, log)
-    except RuntimeError as err:
-        # On this shared machine, Gradio's own start-up check ("/" must answer within 3 s) can
-        # fail while training saturates the cores; one more try tells that from a real failure.
-        if "localhost is not accessible" not in str(err):
-            raise
-        server = start(model_path, log)
-    try:
-        yield server
+        yield RestServer(server.url, server.process, server.log)
     finally:
-        stop(server)
+        stop_demo(server)
 
 
 @pytest.fixture(scope="module")
