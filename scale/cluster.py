@@ -35,8 +35,8 @@ def require_ray() -> None:
 def check_reachable(address: str, timeout_s: float = 3.0) -> None:
     """A quick TCP check of a `host:port` or `ray://host:port` address.
 
-    ray.init() retries an unreachable address for about a minute before it fails; this says so
-    in seconds. "auto" (the cluster this machine belongs to) is left to Ray.
+    ray.init() retries an unreachable address for 20 s or more before it fails; this says so in
+    seconds. "auto" (the cluster this machine belongs to) is left to Ray.
     """
     target = address.removeprefix("ray://")
     host, _, port = target.rpartition(":")
