@@ -154,13 +154,7 @@ async def request_images(request: Request, limits: Limits) -> list[tuple[str | i
 
 def predict_digits(predictor: Predictor, images: Sequence[bytes]) -> list[Any]:
     """DigitResult or InputError per image; one model call for the lot."""
-    try:
-        return predictor.predict_batch(images)
-    except Exception:
-        # A decoder failing in a way the preprocessing doesn't anticipate: find the image
-        # responsible and answer for each separately rather than fail the whole request.
-        LOG.exception("batch failed; predicting one by one")
-        return [_guarded(predictor.predict, image) for image in images]
+    return predictor.predict_batch(images)
 
 
 def small(images: Sequence[bytes]) -> bool:

@@ -6,7 +6,8 @@
 
 An actor pool of Predictors (one onnxruntime session each, one CPU each) reads, preprocesses and
 predicts the files in batches; rows come back in the files' sorted order. A file that can't be
-read gets an error row and the job goes on. Hidden files (names starting with '.') are skipped.
+read gets an error row and the job goes on. Hidden files and folders (names starting with '.')
+are skipped. The CSV is written beside --out and moved there when the job has finished.
 On a cluster (--address) INPUT_DIR must be visible at the same path on every node (a shared mount).
 """
 
@@ -24,8 +25,8 @@ from typing import Any
 import numpy as np
 
 from scale.cluster import ClusterError, connect
-from serving import InputError, Predictor
-from serving.predictor import DEFAULT_MODEL, DigitResult
+from serving import Predictor
+from serving.predictor import DEFAULT_MODEL, DigitResult, ModelError, verify_model
 
 FILES_PER_BLOCK = 512  # a unit of work Ray Data hands around; small enough to spread over actors
 
@@ -37,38 +38,20 @@ def list_files(root: Path) -> list[str]:
 
 
 class PredictFiles:
-    """The actor: one Predictor, called with a batch of file names, answering a batch of rows."""
+    """The actor: one Predictor, called with a batch of file names, answering a batch of rows.
+
+    It hands the Predictor paths, as the CLI does, so each file is opened only when its turn
+    comes (a huge non-image costs a header read, not its size in memory) and its answer or
+    error is the CLI's.
+    """
 
     def __init__(self, root: str, model: str) -> None:
         self.folder = Path(root)
         self.predictor = Predictor(model)
 
-    def read(self, name: str) -> bytes | InputError:
-        try:
-            return (self.folder / name).read_bytes()
-        except OSError as err:
-            return InputError(f"the file could not be read ({err.strerror or err})")
-
-    def predict(self, blobs: list[bytes]) -> list[DigitResult | InputError]:
-        try:
-            return self.predictor.predict_batch(blobs)
-        except Exception:  # a decoder failing unexpectedly: find the file, keep the others
-            results: list[DigitResult | InputError] = []
-            for blob in blobs:
-                try:
-                    results.append(self.predictor.predict(blob))
-                except InputError as err:
-                    results.append(err)
-                except Exception as err:
-                    results.append(InputError(f"the image could not be read ({type(err).__name__})"))
-            return results
-
     def __call__(self, batch: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
         files = [str(f) for f in batch["file"]]
-        contents = [self.read(f) for f in files]
-        readable = [c for c in contents if isinstance(c, bytes)]
-        predictions = iter(self.predict(readable))
-        results = [c if isinstance(c, InputError) else next(predictions) for c in contents]
+        results = self.predictor.predict_batch([self.folder / f for f in files])
         return {
             "file": np.array(files, dtype=object),
             "digit": np.array([r.digit if isinstance(r, DigitResult) else -1 for r in results]),
@@ -97,6 +80,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     args = p.parse_args(argv)
     if not args.input_dir.is_dir():
         p.error(f"{args.input_dir} is not a folder")
+    args.model = str(Path(args.model).resolve())  # the actors' working folder is not ours
     return args
 
 
@@ -122,22 +106,35 @@ def run(args: argparse.Namespace, files: list[str]) -> dict[str, float]:
         compute=ray.data.ActorPoolStrategy(size=actors))
 
     digits = errors = 0
+    first_rows_s = math.nan
     begun = time.perf_counter()
     args.out.parent.mkdir(parents=True, exist_ok=True)
-    with args.out.open("w", newline="") as out, tqdm(total=len(files), unit="img", disable=args.no_progress,
-                                                     file=sys.stderr) as progress:
-        writer = csv.writer(out)
-        writer.writerow(["file", "digit", "confidence", "error"])
-        for batch in dataset.iter_batches(batch_size=None, batch_format="numpy"):
-            rows = [csv_row(*row) for row in zip(batch["file"], batch["digit"], batch["confidence"],
-                                                 batch["error"], strict=True)]
-            writer.writerows(rows)
-            ok = int((batch["digit"] >= 0).sum())
-            digits, errors = digits + ok, errors + len(rows) - ok
-            progress.update(len(rows))
+    partial = args.out.with_name(args.out.name + ".partial")
+    try:
+        # File names are bytes on Linux: surrogateescape writes back exactly the bytes they have.
+        with partial.open("w", newline="", encoding="utf-8", errors="surrogateescape") as out, \
+                tqdm(total=len(files), unit="img", disable=args.no_progress, file=sys.stderr) as progress:
+            writer = csv.writer(out)
+            writer.writerow(["file", "digit", "confidence", "error"])
+            for batch in dataset.iter_batches(batch_size=None, batch_format="numpy"):
+                if digits + errors == 0:
+                    first_rows_s = time.perf_counter() - begun
+                rows = [csv_row(*row) for row in zip(batch["file"], batch["digit"], batch["confidence"],
+                                                     batch["error"], strict=True)]
+                writer.writerows(rows)
+                ok = int((batch["digit"] >= 0).sum())
+                digits, errors = digits + ok, errors + len(rows) - ok
+                progress.update(len(rows))
+        partial.replace(args.out)
+    except ray.exceptions.RayError as err:
+        raise ClusterError(f"the job failed on Ray ({type(err).__name__}: {str(err).splitlines()[0]}); "
+                           "details in /tmp/ray/session_latest/logs") from None
+    finally:
+        partial.unlink(missing_ok=True)
     seconds = time.perf_counter() - begun
     return {"files": len(files), "digits": digits, "errors": errors, "seconds": seconds,
-            "images_per_s": len(files) / seconds, "ray_start_s": ray_start_s, "actors": actors}
+            "first_rows_s": first_rows_s, "images_per_s": len(files) / seconds, "ray_start_s": ray_start_s,
+            "actors": actors}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -147,13 +144,15 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: no files under {args.input_dir}", file=sys.stderr)
         return 2
     try:
+        verify_model(Path(args.model))  # here, rather than as a traceback from every actor
         summary = run(args, files)
-    except ClusterError as err:
+    except (ClusterError, ModelError) as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
     print(f"{summary['files']} files, {summary['digits']} digits, {summary['errors']} errors in "
-          f"{summary['seconds']:.1f} s: {summary['images_per_s']:.0f} images/s with {summary['actors']} "
-          f"actors (Ray start {summary['ray_start_s']:.1f} s not counted) → {args.out}", flush=True)
+          f"{summary['seconds']:.1f} s (first rows after {summary['first_rows_s']:.1f} s): "
+          f"{summary['images_per_s']:.0f} images/s with {summary['actors']} actors "
+          f"(Ray start {summary['ray_start_s']:.1f} s not counted) → {args.out}", flush=True)
     return 0
 
 

@@ -33,15 +33,24 @@ def require_ray() -> None:
 
 
 def check_reachable(address: str, timeout_s: float = 3.0) -> None:
-    """A quick TCP check of a `host:port` or `ray://host:port` address.
+    """A quick TCP check of a `host:port` or `ray://host:port` address ([v6::addr]:port too).
 
     ray.init() retries an unreachable address for 20 s or more before it fails; this says so in
-    seconds. "auto" (the cluster this machine belongs to) is left to Ray.
+    seconds. "auto" (the cluster this machine belongs to) and "local" are left to Ray.
     """
-    target = address.removeprefix("ray://")
-    host, _, port = target.rpartition(":")
-    if address == "auto" or not host or not port.isdigit():
+    if address.startswith(("http://", "https://")):
+        raise ClusterError(f"{address} looks like the dashboard's address (what `serve deploy` takes): "
+                           "give the cluster's address instead, HEAD:6379 or ray://HEAD:10001")
+    if address in ("auto", "local"):
         return
+    target = address.removeprefix("ray://")
+    if target != address and not target.rpartition(":")[2].isdigit():
+        target += ":10001"  # Ray Client's default port
+    host, _, port = target.rpartition(":")
+    host = host.strip("[]")
+    if not host or not port.isdigit():
+        raise ClusterError(f"{address!r} is not a Ray address: use HEAD:6379 (`ray start --head` "
+                           "prints it), ray://HEAD:10001, or auto")
     try:
         with socket.create_connection((host, int(port)), timeout=timeout_s):
             pass
@@ -53,10 +62,11 @@ def check_reachable(address: str, timeout_s: float = 3.0) -> None:
 
 
 def connect(address: str | None, num_cpus: int | None = None, worker_logs: bool = False) -> Any:
-    """Joins the cluster at `address`, or starts a local Ray when it is None; returns `ray`.
+    """Joins the cluster at `address`, or starts a local Ray of its own when it is None.
 
-    Reuses a Ray that this process already started (as the tests do). Workers' output is shown
-    here only with worker_logs; it is always in Ray's log folder (/tmp/ray/session_latest/logs).
+    Returns the `ray` module. Reuses a Ray that this process already started (as the tests do).
+    Workers' output is shown here only with worker_logs; it is always in Ray's log folder
+    (/tmp/ray/session_latest/logs).
     """
     require_ray()
     import ray
@@ -68,21 +78,22 @@ def connect(address: str | None, num_cpus: int | None = None, worker_logs: bool 
     os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")  # no phoning home, there is no internet
     if not address:
         # A local Ray's workers are new processes started from its environment: let them import
-        # this project (scale, serving) whatever the current folder. A cluster's nodes need it
-        # installed or on their own PYTHONPATH (see scale/serve_config.yaml).
+        # this project (scale, serving, rest) whatever the current folder. A cluster's nodes need
+        # it installed or on their own PYTHONPATH (see scale/serve_config.yaml).
         os.environ["PYTHONPATH"] = os.pathsep.join(filter(None, [PROJECT_ROOT, os.environ.get("PYTHONPATH")]))
     try:
         if address:
             ray.init(address=address, log_to_driver=worker_logs)
         else:
-            ray.init(num_cpus=num_cpus, include_dashboard=False, log_to_driver=worker_logs)
-    except ConnectionError as err:
+            # "local": a new Ray even when RAY_ADDRESS is set or `ray start` ran on this machine.
+            ray.init(address="local", num_cpus=num_cpus, include_dashboard=False, log_to_driver=worker_logs)
+    except Exception as err:  # ConnectionError, AuthenticationError, ValueError, ...
+        first_line = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
         if not address:
-            raise ClusterError(f"could not start a local Ray ({err}): see its logs in "
+            raise ClusterError(f"could not start a local Ray ({first_line}): see its logs in "
                                "/tmp/ray/session_latest/logs") from None
-        hint = ("" if os.environ.get("RAY_AUTH_MODE") == "token" else
-                " If the cluster uses token authentication (the default of `ray start` since Ray "
-                "2.59), set RAY_AUTH_MODE=token here too, with its token in RAY_AUTH_TOKEN or "
-                "~/.ray/auth_token.")
-        raise ClusterError(f"cannot connect to the Ray cluster at {address} ({err}).{hint}") from None
+        auth = "auth" in f"{type(err).__name__} {err}".lower() or isinstance(err, ConnectionError)
+        hint = (" If the cluster uses token authentication, set RAY_AUTH_MODE=token here too, with "
+                "the cluster's token in RAY_AUTH_TOKEN or ~/.ray/auth_token." if auth else "")
+        raise ClusterError(f"cannot connect to the Ray cluster at {address} ({first_line}).{hint}") from None
     return ray

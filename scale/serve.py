@@ -14,14 +14,18 @@ import argparse
 import signal
 import sys
 import time
+from pathlib import Path
 from typing import Any
 
 from scale.cluster import ClusterError, connect
+from serving.predictor import DEFAULT_MODEL, ModelError, verify_model
+
+APP_NAME = "digits"
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p = argparse.ArgumentParser(prog="python -m scale.serve", description=__doc__.splitlines()[0])
-    p.add_argument("--replicas", type=int, default=1, help="fixed number of replicas (default 1)")
+    p.add_argument("--replicas", type=int, help="fixed number of replicas (default 1)")
     p.add_argument("--min-replicas", type=int, help="autoscaling: fewest replicas")
     p.add_argument("--max-replicas", type=int, help="autoscaling: most replicas")
     p.add_argument("--target-ongoing-requests", type=float, default=4.0,
@@ -32,17 +36,25 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                                      "default: start a local Ray")
     p.add_argument("--num-cpus", type=int, help="CPUs of the local Ray (default: all)")
     p.add_argument("--model", help="ONNX model file (default: the shipped fp32 model)")
-    p.add_argument("--max-file-size", type=int, default=5 * 1024 * 1024, help="bytes per image")
+    p.add_argument("--max-file-size", type=int, default=5 * 1024 * 1024,
+                   help="bytes per image (default 5 MiB, as the demo); 0 for no limit")
     p.add_argument("--max-batch-size", type=int, default=32, help="images per model call")
     p.add_argument("--batch-wait-ms", type=float, default=2.0,
                    help="how long a replica waits to fill a batch")
     args = p.parse_args(argv)
-    if (args.min_replicas is None) != (args.max_replicas is None):
+    autoscaling = args.min_replicas is not None or args.max_replicas is not None
+    if autoscaling and (args.min_replicas is None or args.max_replicas is None):
         p.error("--min-replicas and --max-replicas go together")
-    if args.min_replicas is not None and not 0 <= args.min_replicas <= args.max_replicas:
-        p.error("need 0 <= --min-replicas <= --max-replicas")
-    if args.replicas < 1:
+    if autoscaling and args.replicas is not None:
+        p.error("--replicas is a fixed count: leave it out when autoscaling with --min/--max-replicas")
+    if autoscaling and not (0 <= args.min_replicas <= args.max_replicas and args.max_replicas >= 1):
+        p.error("need 0 <= --min-replicas <= --max-replicas, and --max-replicas >= 1")
+    if args.replicas is None and not autoscaling:
+        args.replicas = 1
+    if args.replicas is not None and args.replicas < 1:
         p.error("--replicas must be at least 1")
+    if args.model:
+        args.model = str(Path(args.model).resolve())  # the replicas' working folder is not ours
     return args
 
 
@@ -56,7 +68,7 @@ def deployment_options(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def app_args(args: argparse.Namespace) -> dict[str, Any]:
-    out: dict[str, Any] = {"max_file_size": args.max_file_size, "max_batch_size": args.max_batch_size,
+    out: dict[str, Any] = {"max_file_size": args.max_file_size or None, "max_batch_size": args.max_batch_size,
                            "batch_wait_s": args.batch_wait_ms / 1000}
     if args.model:
         out["model"] = args.model
@@ -71,16 +83,17 @@ def start(args: argparse.Namespace) -> str:
 
     serve.start(http_options={"host": args.host, "port": args.port})
     app = DigitService.options(**deployment_options(args)).bind(**app_args(args))
-    serve.run(app, name="digits", route_prefix="/")
+    serve.run(app, name=APP_NAME, route_prefix="/")
     return f"http://{args.host}:{args.port}/api/predict"
 
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     try:
+        verify_model(Path(args.model) if args.model else DEFAULT_MODEL)  # here, not in every replica
         connect(args.address, num_cpus=args.num_cpus, worker_logs=True)
         url = start(args)
-    except ClusterError as err:
+    except (ClusterError, ModelError) as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
     scaling = deployment_options(args)
@@ -94,7 +107,7 @@ def main(argv: list[str] | None = None) -> int:
     except (KeyboardInterrupt, SystemExit):
         from ray import serve
 
-        serve.shutdown()
+        serve.delete(APP_NAME)  # only this app: a cluster may serve others
     return 0
 
 

@@ -47,10 +47,12 @@ def label_components(mask: np.ndarray) -> Components:
     # Python without recursion and a final pointer jump in numpy finds every run's root.
     parent = list(range(n_runs))
     for a, b in zip(lower.tolist(), upper.tolist(), strict=True):
-        while parent[a] != a:
-            parent[a] = a = parent[parent[a]]
+        while parent[a] != a:  # path halving: each visited run skips to its grandparent
+            parent[a] = parent[parent[a]]
+            a = parent[a]
         while parent[b] != b:
-            parent[b] = b = parent[parent[b]]
+            parent[b] = parent[parent[b]]
+            b = parent[b]
         if a != b:
             parent[max(a, b)] = min(a, b)
     roots = np.array(parent)

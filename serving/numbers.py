@@ -104,7 +104,8 @@ class NumberResult:
         return any(d.unsure for d in self.digits)
 
     def to_dict(self, probabilities: bool = False) -> dict:
-        return {"number": self.number, "digits": [d.to_dict(probabilities) for d in self.digits]}
+        return {"number": self.number, "confidence": round(self.confidence, 6),
+                "digits": [d.to_dict(probabilities) for d in self.digits]}
 
 
 @dataclass(frozen=True)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -15,6 +16,7 @@ from serving.preprocess import ImageSource, InputError, to_mnist
 
 MODELS_DIR = Path(__file__).resolve().parent.parent / "models"
 DEFAULT_MODEL = MODELS_DIR / "digitnet.onnx"
+LOG = logging.getLogger("serving")
 UNSURE_BELOW = 0.6  # top probability under which the answer is flagged as a guess
 
 
@@ -107,13 +109,21 @@ class Predictor:
         return self._result(model_input, self.probabilities(model_input[None])[0])
 
     def predict_batch(self, sources: Sequence[ImageSource]) -> list[DigitResult | InputError]:
-        """Several images in one model call; an unreadable one gives its InputError in its place."""
+        """Several images in one model call; an unreadable one gives its InputError in its place.
+
+        One image never fails the others: a decoder failing in a way the preprocessing doesn't
+        anticipate is logged and answered as an InputError for that image alone.
+        """
         inputs: list[np.ndarray | InputError] = []
         for source in sources:
             try:
                 inputs.append(to_mnist(source))
             except InputError as err:
                 inputs.append(err)
+            except Exception:
+                LOG.exception("unexpected error reading an image")
+                inputs.append(InputError("the image could not be read: send a PNG, JPEG or other "
+                                         "common image file"))
         good = [x for x in inputs if isinstance(x, np.ndarray)]
         probs = iter(self.probabilities(np.stack(good)) if good else [])
         return [x if isinstance(x, InputError) else self._result(x, next(probs)) for x in inputs]

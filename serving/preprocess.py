@@ -200,7 +200,8 @@ def contrast_map(pixels: np.ndarray) -> np.ndarray:
 def grey_contrast_map(grey: np.ndarray) -> np.ndarray:
     """contrast_map for one channel, worked out once per grey level (256) instead of per pixel."""
     levels = np.arange(256, dtype=np.float32) * np.float32(1 / 255)
-    paper = np.float32(np.median(border_pixels(grey)) / 255)
+    # The paper level exactly as the colour path computes it, so that ties fall the same way.
+    paper = np.median(border_pixels(grey).astype(np.float32) * (1 / 255)).astype(np.float32)
     diff = (levels - paper)[:, None]  # per level, as a one-channel colour
     counts = np.bincount(grey.ravel(), minlength=256)
     distance2 = diff[:, 0] ** 2

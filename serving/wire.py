@@ -1,5 +1,5 @@
 """The digit API's wire format, free of any web framework: what `python -m serving` prints, what
-rest.py answers and what the Ray Serve app (scale/serve.py) answers, so all three agree by
+rest.py answers and what the Ray Serve app (scale/deployment.py) answers, so all three agree by
 construction.
 
     answer, one per image:  {"file": "7.png", "digit": 7, "confidence": 0.998, "probabilities": [...]}
@@ -55,8 +55,7 @@ def number_record(name: str | int, result: Any) -> Record:
     """One image's number (a serving.numbers.NumberResult): its digits with their boxes, or the error."""
     if isinstance(result, Exception):
         return {"file": name, "number": None, "error": str(result)}
-    return {"file": name, "number": result.number, "confidence": round(result.confidence, 6),
-            "digits": [d.to_dict() for d in result.digits]}
+    return {"file": name, **result.to_dict()}
 
 
 def status_of(records: Sequence[Record], key: str = "digit") -> int:
@@ -88,8 +87,10 @@ def decode_base64(index: int, data: Any, limits: Limits) -> bytes:
         raise ApiError(400, f'"images"[{index}] is not a string: send each image base64-encoded')
     if data.startswith("data:"):  # a data URL, as browsers' FileReader and canvas.toDataURL make
         data = data.partition(",")[2]
-    if limits.file is not None and len(data) * 3 // 4 > limits.file + 2:
-        limits.check_image(index, len(data) * 3 // 4)
+    # Refuse a huge image before decoding it; line breaks of wrapped base64 carry no data.
+    estimate = (len(data) - data.count("\n") - data.count("\r")) * 3 // 4
+    if limits.file is not None and estimate > limits.file + 2:
+        limits.check_image(index, estimate)
     try:
         raw = base64.b64decode(data, validate=True)
     except (binascii.Error, ValueError):

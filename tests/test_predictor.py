@@ -38,6 +38,24 @@ def test_batch_matches_single_and_keeps_errors_in_place(predictor):
     assert batch[0].probabilities == pytest.approx(single.probabilities, abs=1e-6)
 
 
+def test_an_unexpected_decoder_failure_spoils_only_its_own_image(predictor, monkeypatch, caplog):
+    import serving.predictor
+
+    real = serving.predictor.to_mnist
+
+    def flaky(source):
+        if isinstance(source, bytes) and source == b"crash":
+            raise RuntimeError("decoder bug")
+        return real(source)
+
+    monkeypatch.setattr(serving.predictor, "to_mnist", flaky)
+    image = draw_digits((300, 300), "7", "black", "white", 18)
+    batch = predictor.predict_batch([image, b"crash", image])
+    assert [r.digit for r in (batch[0], batch[2])] == [7, 7]
+    assert isinstance(batch[1], InputError) and "could not be read" in str(batch[1])
+    assert "decoder bug" in caplog.text  # logged for the operator, not shown to the user
+
+
 def test_blank_image_is_no_digit(predictor):
     with pytest.raises(NoDigitError, match="no digit found"):
         predictor.predict(np.full((280, 280), 255, np.uint8))

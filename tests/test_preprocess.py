@@ -204,3 +204,23 @@ def test_small_digit_on_a_big_canvas_is_found():
     canvas = np.full((800, 800), 255, np.uint8)
     canvas[300:400, 400:410] = 0  # a 1 an eighth of the canvas tall: under 0.2% of the pixels
     looks_like_mnist(to_mnist(canvas))
+
+
+def test_grey_contrast_map_equals_the_colour_path_on_one_channel() -> None:
+    """The per-grey-level shortcut gives what the per-pixel colour path gives, ties included."""
+    from serving.preprocess import contrast_map, grey_contrast_map
+
+    rng = np.random.default_rng(0)
+    images = [rng.integers(0, 256, (int(rng.integers(1, 60)), int(rng.integers(1, 60))), dtype=np.uint8)
+              for _ in range(300)]
+    images += [np.full((20, 20), 200, np.uint8), np.zeros((1, 1), np.uint8)]
+    for low, high in ((0, 8), (100, 140), (250, 256)):  # few levels: many ties
+        images += [rng.integers(low, high, (40, 40), dtype=np.uint8) for _ in range(30)]
+    for grey in images:
+        try:
+            expected = contrast_map(grey[..., None])
+        except NoDigitError:
+            with pytest.raises(NoDigitError):
+                grey_contrast_map(grey)
+            continue
+        assert np.abs(grey_contrast_map(grey) - expected).max() <= 1e-5

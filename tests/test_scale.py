@@ -5,6 +5,8 @@ Run just these with `pytest -m ray`, or leave them out with `pytest -m "not ray"
 
 import base64
 import csv
+import os
+import re
 import shutil
 import subprocess
 import sys
@@ -49,14 +51,17 @@ def serve_url(local_ray: object, model_path: Path) -> Iterator[str]:
 
 @pytest.fixture()
 def folder(tmp_path: Path) -> Path:
-    """A few example digits, one in a subfolder, a broken 'PNG' and a hidden file."""
+    """A few example digits (one in a subfolder, one named in Latin-1), a broken 'PNG', hidden files."""
     root = tmp_path / "in"
     (root / "sub").mkdir(parents=True)
     for example in EXAMPLES[:3]:
         shutil.copy(example, root / example.name)
     shutil.copy(EXAMPLES[3], root / "sub" / EXAMPLES[3].name)
+    shutil.copy(EXAMPLES[0], root / os.fsdecode(b"caf\xe9.png"))  # a name that isn't UTF-8
     (root / "broken.png").write_bytes(b"\x89PNG\r\n\x1a\n not really")
     (root / ".DS_Store").write_bytes(b"\0" * 10)
+    (root / ".cache").mkdir()
+    (root / ".cache" / "thumb.png").write_bytes(EXAMPLES[0].read_bytes())
     return root
 
 
@@ -104,6 +109,11 @@ def test_serve_refuses_bad_requests_like_the_rest_api(serve_url: str) -> None:
     assert status == 400 and "images" in body["error"]
     status, body = post(serve_url, json={"images": []})
     assert status == 400 and "no images" in body["error"]
+    status, body = post(serve_url, data=b"[" * 5000, headers={"content-type": "application/json"})
+    assert status == 400 and "JSON" in body["error"]
+    big = b"\x89PNG\r\n\x1a\n" + bytes(6 * 1024 * 1024)  # over the default 5 MiB per image
+    status, body = post(serve_url, files=[("files", ("big.png", big))])
+    assert status == 413 and "big.png" in body["error"]
 
 
 def test_batch_job_writes_a_row_per_file_and_survives_a_broken_one(
@@ -113,13 +123,14 @@ def test_batch_job_writes_a_row_per_file_and_survives_a_broken_one(
     out = tmp_path / "results.csv"
     assert batch.main([str(folder), "--out", str(out), "--model", str(model_path), "--batch-size", "2"]) == 0
     summary = capsys.readouterr()
-    assert "5 files, 4 digits, 1 errors" in summary.out and "images/s" in summary.out
+    assert "6 files, 5 digits, 1 errors" in summary.out and "images/s" in summary.out
     assert "100%" in summary.err  # the progress bar
-    rows = out.read_text().splitlines()
+    rows = out.read_text(encoding="utf-8", errors="surrogateescape").splitlines()
     assert rows[0] == "file,digit,confidence,error"
     table = list(csv.DictReader(rows))
-    assert [r["file"] for r in table] == sorted(["broken.png", *(p.name for p in EXAMPLES[:3]),
-                                                 f"sub/{EXAMPLES[3].name}"])
+    assert [r["file"] for r in table] == sorted(["broken.png", os.fsdecode(b"caf\xe9.png"),
+                                                 *(p.name for p in EXAMPLES[:3]), f"sub/{EXAMPLES[3].name}"])
+    assert not list(tmp_path.glob("*.partial"))
     broken = next(r for r in table if r["file"] == "broken.png")
     assert broken["digit"] == "" and broken["confidence"] == "" and broken["error"]
     _, cli = run_cli(*(folder / r["file"] for r in table))
@@ -148,15 +159,18 @@ def test_serve_config_deploys_this_app() -> None:
 
 
 def test_autoscaling_flags_become_serve_options() -> None:
-    from scale.serve import deployment_options, parse_args
+    from scale.serve import app_args, deployment_options, parse_args
 
     assert deployment_options(parse_args(["--replicas", "3"])) == {"num_replicas": 3}
     options = deployment_options(parse_args(["--min-replicas", "1", "--max-replicas", "4",
                                              "--target-ongoing-requests", "2"]))
     assert options["autoscaling_config"] == {"min_replicas": 1, "max_replicas": 4, "initial_replicas": 1,
                                              "target_ongoing_requests": 2.0}
-    with pytest.raises(SystemExit):
-        parse_args(["--min-replicas", "1"])
+    for bad in (["--min-replicas", "1"], ["--replicas", "2", "--min-replicas", "1", "--max-replicas", "4"],
+                ["--min-replicas", "0", "--max-replicas", "0"], ["--replicas", "0"]):
+        with pytest.raises(SystemExit):
+            parse_args(bad)
+    assert app_args(parse_args(["--max-file-size", "0"]))["max_file_size"] is None  # 0: no limit
 
 
 @pytest.mark.parametrize("command", [["scale.batch", "IN", "--out", "OUT"], ["scale.serve"]])
@@ -189,6 +203,20 @@ def test_unreachable_cluster_is_reported(folder: Path, tmp_path: Path) -> None:
     assert "Traceback" not in proc.stderr and not (tmp_path / "o.csv").exists()
 
 
+def test_dashboard_address_and_missing_model_are_explained(folder: Path, tmp_path: Path) -> None:
+    def run(*extra: str) -> subprocess.CompletedProcess:
+        command = [sys.executable, "-m", "scale.batch", str(folder), "--out", str(tmp_path / "o.csv"), *extra]
+        return subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=60)
+
+    proc = run("--address", "http://127.0.0.1:8265")
+    assert proc.returncode == 2 and "dashboard" in proc.stderr and "HEAD:6379" in proc.stderr
+    proc = run("--model", str(tmp_path / "nope.onnx"))
+    assert proc.returncode == 2 and "model file not found" in proc.stderr
+    for proc in (run("--address", "http://x:8265"), run("--model", "nope.onnx")):
+        assert "Traceback" not in proc.stderr
+    assert not (tmp_path / "o.csv").exists()
+
+
 def test_batch_refuses_an_empty_folder(tmp_path: Path) -> None:
     command = [sys.executable, "-m", "scale.batch", str(tmp_path), "--out", str(tmp_path / "o.csv")]
     proc = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=60)
@@ -197,12 +225,12 @@ def test_batch_refuses_an_empty_folder(tmp_path: Path) -> None:
 
 def test_nothing_imports_scale() -> None:
     """scale/ is the last stage: only tests and benchmarks may import it."""
-    for path in ROOT.rglob("*.py"):
-        top = path.relative_to(ROOT).parts[0]
-        if top in ("scale", "tests", "bench", ".venv"):
+    imports_scale = re.compile(r"^\s*(from|import)\s+scale\b", re.M)
+    for top in ROOT.iterdir():
+        if top.name in ("scale", "tests", "bench") or top.name.startswith("."):
             continue
-        text = path.read_text()
-        assert "import scale" not in text and "from scale" not in text, path
+        for path in [top] if top.suffix == ".py" else top.rglob("*.py") if top.is_dir() else []:
+            assert not imports_scale.search(path.read_text()), path
     assert "ray" not in (ROOT / "requirements.txt").read_text().lower()
 
 
