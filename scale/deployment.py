@@ -1,4 +1,5 @@
-"""The Ray Serve app: POST /api/predict with the REST endpoint's request and answer (rest.py).
+"""The Ray Serve app: POST /api/predict and /api/read_number with the REST endpoint's request and
+answer (rest.py).
 
 Requests are read by rest.py's own reader (multipart or JSON base64, size caps enforced while
 reading, the same 400/413/415 messages), so the two endpoints can't drift apart. Each replica
@@ -17,10 +18,10 @@ from fastapi.responses import Response
 from ray import serve
 from starlette.requests import ClientDisconnect
 
-from rest import error_response, json_response, request_images
+from rest import error_response, json_response, predict_numbers, request_images
 from serving import InputError, Predictor
 from serving.predictor import DEFAULT_MODEL, DigitResult
-from serving.wire import MAX_IMAGES, ApiError, Limits, digit_record, status_of
+from serving.wire import MAX_IMAGES, ApiError, Limits, digit_record, number_record, status_of
 
 DEFAULT_MAX_FILE_SIZE = 5 * 1024 * 1024  # the demo's default --max-file-size (5mb)
 
@@ -57,12 +58,25 @@ class DigitService:
         records = [digit_record(name, result) for (name, _), result in zip(images, results, strict=True)]
         return json_response(records, status_of(records))
 
+    @api.post("/api/read_number")
+    async def read_number(self, request: Request) -> Response:
+        """Several digits on a line per image, read left to right (no cross-request batching)."""
+        try:
+            images = await request_images(request, self.limits)
+        except ApiError as err:
+            return error_response(err.status, err.message)
+        except ClientDisconnect:
+            return error_response(400, "the client disconnected before sending the whole request")
+        results = await asyncio.to_thread(predict_numbers, self.predictor, [blob for _, blob in images])
+        records = [number_record(name, result) for (name, _), result in zip(images, results, strict=True)]
+        return json_response(records, status_of(records, "number"))
+
     @api.get("/api/health")
     async def health(self) -> dict[str, Any]:
         """The model file and its sha256, and the request limits."""
         return {"status": "ok", "model": self.predictor.model_path.name,
                 "sha256": (self.predictor.card or {}).get("sha256"), "max_file_size": self.limits.file,
-                "max_images": MAX_IMAGES, "read_number": False}
+                "max_images": MAX_IMAGES, "read_number": True}
 
 
 def build_app(args: dict[str, Any] | None = None) -> serve.Application:

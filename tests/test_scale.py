@@ -5,6 +5,7 @@ Run just these with `pytest -m ray`, or leave them out with `pytest -m "not ray"
 
 import base64
 import csv
+import json
 import os
 import re
 import shutil
@@ -93,6 +94,18 @@ def test_serve_answers_with_the_clis_digits(serve_url: str, run_cli) -> None:
     assert status == 200 and [r["file"] for r in records] == [0, 1]
     for api, expected in zip(records, cli[:2], strict=True):
         same_answer(api, expected)
+
+
+def test_serve_reads_numbers_as_the_cli_does(serve_url: str, model_path: Path) -> None:
+    number = ROOT / "examples" / "number_2026.png"
+    command = [sys.executable, "-m", "serving", "--number", "--model", str(model_path), str(number)]
+    proc = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=120)
+    cli = json.loads(proc.stdout)
+    status, records = post(serve_url.replace("/api/predict", "/api/read_number"),
+                           files=[("files", (number.name, number.read_bytes())), ("files", ("x.txt", b"hi"))])
+    assert status == 422
+    assert {**records[0], "file": cli["file"]} == cli
+    assert records[1]["number"] is None and "not an image" in records[1]["error"]
 
 
 def test_serve_refuses_bad_requests_like_the_rest_api(serve_url: str) -> None:
