@@ -14,7 +14,9 @@ import logging
 import os
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import gradio as gr
 import numpy as np
@@ -24,6 +26,7 @@ from serving import InputError, ModelError, NoDigitError, Predictor
 from serving.numbers import NumberResult, read_number
 from serving.predictor import DEFAULT_MODEL, MODELS_DIR
 from serving.preprocess import open_image
+from serving.records import digit_fields, number_fields
 
 ROOT = Path(__file__).resolve().parent
 EXAMPLES = sorted(str(p) for p in (ROOT / "examples").glob("[0-9]_*.*"))
@@ -101,19 +104,22 @@ def predict_upload(path: str | None):
     return answer(read_upload, path)
 
 
-def predict_api(path: str | None) -> dict:
-    """The CLI's answer for one image file: digit, confidence, probabilities, or an error."""
+def api_answer(read: Callable[[str], Any], path: str | None, fields: Callable[[Any], dict]) -> dict:
+    """The CLI's JSON for one uploaded file (without "file"), or its error."""
     if path is None:
-        return {"digit": None, "error": "no file was sent: send an image file"}
+        return fields(InputError("no file was sent: send an image file"))
     try:
-        result = read_upload(path)
+        return fields(read(path))
     except InputError as err:
-        return {"digit": None, "error": str(err)}
+        return fields(err)
     except Exception:
         LOG.exception("unexpected error")
-        return {"digit": None, "error": "the image could not be read"}
-    return {"digit": result.digit, "confidence": round(result.confidence, 6),
-            "probabilities": [round(p, 6) for p in result.probabilities]}
+        return fields(InputError("the image could not be read"))
+
+
+def predict_api(path: str | None) -> dict:
+    """The CLI's answer for one image file: digit, confidence, probabilities, or an error."""
+    return api_answer(read_upload, path, digit_fields)
 
 
 def read_number_upload(path: str) -> NumberResult:
@@ -165,15 +171,7 @@ def read_number_file(path: str | None):
 
 def read_number_api(path: str | None) -> dict:
     """The CLI's --number answer for one image file: the number and each digit's box, or an error."""
-    if path is None:
-        return {"number": None, "error": "no file was sent: send an image file"}
-    try:
-        return read_number_upload(path).to_dict()
-    except InputError as err:
-        return {"number": None, "error": str(err)}
-    except Exception:
-        LOG.exception("unexpected error")
-        return {"number": None, "error": "the image could not be read"}
+    return api_answer(read_number_upload, path, number_fields)
 
 
 def model_card_markdown() -> str:

@@ -19,9 +19,11 @@ max_file_size and Spaces work as they do without the API. Never import torch her
 
 from __future__ import annotations
 
+import base64
+import binascii
 import io
 import logging
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
 from typing import Any
 
@@ -37,22 +39,15 @@ from starlette.requests import ClientDisconnect
 
 from serving import InputError, Predictor
 from serving.numbers import read_number
-from serving.wire import (
-    MAX_IMAGES,
-    NO_IMAGES,
-    ApiError,
-    Limits,
-    digit_record,
-    human_size,
-    images_from_json,
-    number_record,
-    status_of,
-    unsupported_type,
-)
+from serving.records import Record, digit_record, number_record
 
 LOG = logging.getLogger("rest")
 
 API_PREFIX = "/api"
+MAX_IMAGES = 64  # per request: the CLI's default batch; more is what several requests are for
+DEFAULT_REQUEST_LIMIT = 64 * 1024 * 1024  # whole request body when no per-file limit is set
+REQUEST_FILES = 4  # the body may hold this many files of the maximum size (plus the form's framing)
+FORM_OVERHEAD = 64 * 1024
 # Where the model work runs. Handing it to a worker thread costs about 0.25 ms of CPU and GIL
 # hand-offs, as much as reading a small digit takes: measured on 2 cores, 600 requests/s on the
 # event loop against 430 in threads. So small requests (a few 28×28 or canvas-sized images, a few
@@ -70,6 +65,15 @@ DESCRIPTION = (
     "The web app and its own API (`/gradio_api/...`) are served by the same server.")
 
 
+class ApiError(Exception):
+    """A request the API refuses as a whole: HTTP status and the message for the client."""
+
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+        self.message = message
+
+
 def json_response(content: Any, status: int = 200) -> Response:
     return Response(orjson.dumps(content), status_code=status, media_type="application/json")
 
@@ -78,7 +82,29 @@ def error_response(status: int, message: str) -> Response:
     return json_response({"error": message}, status)
 
 
+def human_size(n: int) -> str:
+    for unit, size in (("GB", 1 << 30), ("MB", 1 << 20), ("KB", 1 << 10)):
+        if n >= size:
+            return f"{n / size:.3g} {unit}"
+    return f"{n} bytes"
+
+
 # ---------------------------------------------------------------- reading requests
+
+
+class Limits:
+    """The per-image limit (Gradio's --max-file-size) and what it implies for a whole request."""
+
+    def __init__(self, max_file_size: int | None) -> None:
+        self.file = max_file_size
+        self.request = (REQUEST_FILES * max_file_size + FORM_OVERHEAD if max_file_size
+                        else DEFAULT_REQUEST_LIMIT)
+
+    def check_image(self, name: str | int, size: int) -> None:
+        if self.file is not None and size > self.file:
+            which = f"image {name}" if isinstance(name, int) else f"file {name!r}"
+            raise ApiError(413, f"{which} is {human_size(size)}; the limit is "
+                                f"{human_size(self.file)} per image: send a smaller image")
 
 
 async def capped_body(request: Request, limit: int) -> AsyncIterator[bytes]:
@@ -126,13 +152,38 @@ async def multipart_images(request: Request, limits: Limits) -> list[tuple[str |
         await form.close()  # spooled temporary files
 
 
+def decode_base64(index: int, data: Any, limits: Limits) -> bytes:
+    if not isinstance(data, str):
+        raise ApiError(400, f'"images"[{index}] is not a string: send each image base64-encoded')
+    if data.startswith("data:"):  # a data URL, as browsers' FileReader and canvas.toDataURL make
+        data = data.partition(",")[2]
+    # Refuse a huge image before decoding it; line breaks of wrapped base64 carry no data.
+    estimate = (len(data) - data.count("\n") - data.count("\r")) * 3 // 4
+    if limits.file is not None and estimate > limits.file + 2:
+        limits.check_image(index, estimate)
+    try:
+        raw = base64.b64decode(data, validate=True)
+    except (binascii.Error, ValueError):
+        try:  # wrapped at 76 columns, as `base64` and MIME write it
+            raw = base64.b64decode("".join(data.split()), validate=True)
+        except (binascii.Error, ValueError):
+            raise ApiError(400, f'"images"[{index}] is not valid base64') from None
+    limits.check_image(index, len(raw))
+    return raw
+
+
 async def json_images(request: Request, limits: Limits) -> list[tuple[str | int, bytes]]:
     body = await read_body(request, limits.request)
     try:
         payload = orjson.loads(body)
     except orjson.JSONDecodeError as err:
         raise ApiError(400, f"the body is not valid JSON ({err})") from None
-    return images_from_json(payload, limits)
+    images = payload.get("images") if isinstance(payload, dict) else None
+    if not isinstance(images, list):
+        raise ApiError(400, 'send JSON {"images": ["<base64 image>", ...]}')
+    if len(images) > MAX_IMAGES:
+        raise ApiError(413, f"{len(images)} images; at most {MAX_IMAGES} a request: split them up")
+    return [(i, decode_base64(i, data, limits)) for i, data in enumerate(images)]
 
 
 async def request_images(request: Request, limits: Limits) -> list[tuple[str | int, bytes]]:
@@ -143,18 +194,33 @@ async def request_images(request: Request, limits: Limits) -> list[tuple[str | i
     elif content_type == "application/json":
         images = await json_images(request, limits)
     else:
-        raise unsupported_type(content_type)
+        raise ApiError(415, f"unsupported content type {content_type or '(none)'!r}: send "
+                            'multipart/form-data with image files, or JSON {"images": [base64, ...]}')
     if not images:
-        raise ApiError(400, NO_IMAGES)
+        raise ApiError(400, 'no images in the request: send image files (e.g. curl -F files=@7.png) '
+                            'or JSON {"images": ["<base64 image>", ...]}')
     return images
 
 
+async def answer(request: Request, limits: Limits, compute: Callable[[list[bytes]], Awaitable[list]],
+                 record: Callable[[str | int, Any], Record], ok_key: str) -> Response:
+    """Reads the request's images, lets `compute` answer them, replies with one record each.
+
+    200 when every image got an answer, 422 when any did not (the body is the full list anyway).
+    Shared by this API and the Ray Serve app (scale/deployment.py), which differ only in compute.
+    """
+    try:
+        images = await request_images(request, limits)
+    except ApiError as err:
+        return error_response(err.status, err.message)
+    except ClientDisconnect:  # nobody is left to answer
+        return error_response(400, "the client disconnected before sending the whole request")
+    results = await compute([blob for _, blob in images])
+    records = [record(name, result) for (name, _), result in zip(images, results, strict=True)]
+    return json_response(records, 200 if all(r[ok_key] is not None for r in records) else 422)
+
+
 # ---------------------------------------------------------------- predicting
-
-
-def predict_digits(predictor: Predictor, images: Sequence[bytes]) -> list[Any]:
-    """DigitResult or InputError per image; one model call for the lot."""
-    return predictor.predict_batch(images)
 
 
 def small(images: Sequence[bytes]) -> bool:
@@ -246,29 +312,22 @@ def create_router(predictor: Callable[[], Predictor], max_file_size: int | None)
     """The API's routes. `predictor` returns the process's one Predictor (demo.predictor)."""
     router = APIRouter(prefix=API_PREFIX, tags=["digits"])
     limits = Limits(max_file_size)
-    compute = anyio.CapacityLimiter(COMPUTE_THREADS)
+    threads = anyio.CapacityLimiter(COMPUTE_THREADS)
 
-    async def answer(request: Request, run: Callable, record: Callable, ok_key: str) -> Response:
-        try:
-            images = await request_images(request, limits)
-        except ApiError as err:
-            return error_response(err.status, err.message)
-        except ClientDisconnect:  # nobody is left to answer
-            return error_response(400, "the client disconnected before sending the whole request")
-        blobs = [b for _, b in images]
-        if run is predict_digits and small(blobs):
-            results = run(predictor(), blobs)
-        else:
-            results = await anyio.to_thread.run_sync(run, predictor(), blobs, limiter=compute)
-        records = [record(name, result) for (name, _), result in zip(images, results, strict=True)]
-        return json_response(records, status_of(records, ok_key))
+    async def digits(blobs: list[bytes]) -> list:
+        if small(blobs):
+            return predictor().predict_batch(blobs)
+        return await anyio.to_thread.run_sync(predictor().predict_batch, blobs, limiter=threads)
+
+    async def numbers(blobs: list[bytes]) -> list:
+        return await anyio.to_thread.run_sync(predict_numbers, predictor(), blobs, limiter=threads)
 
     @router.post("/predict", summary="Digit of each image", openapi_extra={"requestBody": IMAGES_BODY},
                  responses=_responses(DIGIT_SCHEMA, [{"file": "7.png", "digit": 7, "confidence": 0.998,
                                                       "probabilities": [0.0] * 7 + [0.998, 0.002, 0.0]}]))
     async def predict(request: Request) -> Response:
         """One JSON object per image, in order, in the shape `python -m serving FILE...` prints."""
-        return await answer(request, predict_digits, digit_record, "digit")
+        return await answer(request, limits, digits, digit_record, "digit")
 
     @router.post("/read_number", summary="Whole number in each image",
                  openapi_extra={"requestBody": IMAGES_BODY},
@@ -278,7 +337,7 @@ def create_router(predictor: Callable[[], Predictor], max_file_size: int | None)
                                 {"digit": 6, "confidence": 0.995, "box": [48, 2, 84, 61]}]}]))
     async def number(request: Request) -> Response:
         """Several digits on a line, read left to right; all the digits go through the model at once."""
-        return await answer(request, predict_numbers, number_record, "number")
+        return await answer(request, limits, numbers, number_record, "number")
 
     @router.get("/health", summary="What is being served")
     async def health() -> dict:

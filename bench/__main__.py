@@ -22,7 +22,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from bench.common import load_average, machine_info, md_table, ms, phone_jpeg, sketch_png, us
+from bench.common import load_average, machine_info, md_table, ms, phone_jpeg, sketch_png, stop_process, us
 
 ROOT = Path(__file__).resolve().parent.parent
 MIB = 1024 * 1024
@@ -275,7 +275,7 @@ def main(argv: list[str] | None = None) -> int:
             state["demo"] = demo
         except BaseException:
             if demo is not None:
-                footprint.stop(demo.proc)
+                stop_process(demo.proc, timeout=10)
             raise
 
         def med(xs: list[dict], key: str) -> float:
@@ -310,7 +310,7 @@ def main(argv: list[str] | None = None) -> int:
             seq = roundtrip.sequential(demo.url, sketches[3], counts.api_sequential)
             conc = roundtrip.concurrent(demo.url, sketches, counts.api_clients, counts.api_each)
         finally:
-            footprint.stop(demo.proc)
+            stop_process(demo.proc, timeout=10)
         rows = [("sequential, 1 client", seq["requests"], ms(seq["latency"].median), ms(seq["latency"].p99),
                  f"{seq['per_s']:.1f}", seq["errors"]),
                 (f"{conc['clients']} concurrent clients", conc["requests"], ms(conc["latency"].median),
@@ -332,7 +332,7 @@ def main(argv: list[str] | None = None) -> int:
         report.run("API round trip", api)
     finally:
         if state.get("demo") is not None:
-            footprint.stop(state["demo"].proc)
+            stop_process(state["demo"].proc, timeout=10)
         if report.failed:
             log(f"kept {tmp} (test images, demo logs) for a look at what failed")
         else:

@@ -45,7 +45,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from bench.common import cpu_seconds, free_port, machine_line, rss_mb
+from bench.common import cpu_seconds, free_port, machine_line, rss_mb, stop_process
 
 ROOT = Path(__file__).resolve().parent.parent
 CHECKPOINT = ROOT / "runs" / "mnist" / "checkpoint.pt"
@@ -333,12 +333,7 @@ def server(args: list[str], port: int, ready_path: str, log: Path,
         except RuntimeError as err:
             raise RuntimeError(f"{err}; log: {log}\n{log.read_text()[-2000:]}") from None
         finally:
-            proc.terminate()
-            try:
-                proc.wait(10)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
+            stop_process(proc, timeout=10)
 
 
 def baseline_model():
@@ -403,6 +398,7 @@ def gradio_batch_fn(demo) -> Callable:
     upload that another request may still be writing.
     """
     from serving import NoDigitError
+    from serving.records import digit_fields
 
     def predict_api_batch(paths: list[str | None]) -> list[list[dict]]:
         blobs = []
@@ -413,13 +409,10 @@ def gradio_batch_fn(demo) -> Callable:
                 blobs.append(b"")
         answers = []
         for path, result in zip(paths, demo.predictor().predict_batch(blobs), strict=True):
-            if isinstance(result, NoDigitError):
-                answers.append({"digit": None, "error": str(result)})
-            elif isinstance(result, Exception):
+            if isinstance(result, Exception) and not isinstance(result, NoDigitError):
                 answers.append(demo.predict_api(path))
             else:
-                answers.append({"digit": result.digit, "confidence": round(result.confidence, 6),
-                                "probabilities": [round(p, 6) for p in result.probabilities]})
+                answers.append(digit_fields(result))
         return [answers]
 
     return predict_api_batch

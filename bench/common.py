@@ -6,6 +6,7 @@ import io
 import os
 import platform
 import socket
+import subprocess
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -157,6 +158,17 @@ def rss_mb(pid: int | None) -> float | None:
         return (proc.memory_info().rss + sum(c.memory_info().rss for c in children)) / 2**20
     except psutil.Error:
         return None
+
+
+def stop_process(proc: subprocess.Popen, timeout: float = 15) -> None:
+    """Ends a process this program started (by its own handle): politely, then for sure."""
+    if proc.poll() is None:
+        proc.terminate()
+        try:
+            proc.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(timeout=timeout)
 
 
 def cpu_seconds(pid: int | None) -> float:

@@ -19,7 +19,7 @@ from pathlib import Path
 
 import psutil
 
-from bench.common import free_port
+from bench.common import free_port, stop_process
 
 ROOT = Path(__file__).resolve().parent.parent
 TORCH_DEMO = "import torch, runpy; runpy.run_path('demo.py', run_name='__main__')"
@@ -34,17 +34,6 @@ def child_env() -> dict[str, str]:
     env["GRADIO_ANALYTICS_ENABLED"] = "False"  # no calls home from a loopback benchmark
     env["PYTHONPATH"] = str(ROOT) + os.pathsep + env.get("PYTHONPATH", "")
     return env
-
-
-def stop(proc: subprocess.Popen) -> None:
-    """Ends a process this module started."""
-    if proc.poll() is None:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(timeout=10)
 
 
 def read_line(proc: subprocess.Popen, timeout: float) -> str:
@@ -96,7 +85,7 @@ def serving_rss(engine: str, model: Path, images: list[Path], timeout: float = 1
         try:
             proc.wait(timeout=10)
         except subprocess.TimeoutExpired:
-            stop(proc)
+            stop_process(proc, timeout=10)
     return {**result, "rss": rss, "uss": uss, "ready_s": ready_s}
 
 
@@ -173,11 +162,11 @@ def cold_start(model: Path, image: Path, with_torch: bool, log_dir: Path, timeou
         result = {"with_torch": with_torch, "http_s": http_s, "first_answer_s": first_s, "rss": rss,
                   "digit": answer.get("digit") if isinstance(answer, dict) else None}
     except BaseException:
-        stop(demo.proc)
+        stop_process(demo.proc, timeout=10)
         raise
     if keep:
         return result, demo
-    stop(demo.proc)
+    stop_process(demo.proc, timeout=10)
     return result, None
 
 

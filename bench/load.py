@@ -35,7 +35,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageDraw
 
-from bench.common import free_port, machine_line, rss_mb
+from bench.common import free_port, machine_line, rss_mb, stop_process
 from examples.strokes import digit_strokes
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -104,12 +104,7 @@ def own_server(model: Path, timeout_s: float = 180.0) -> Iterator[tuple[str, int
                 time.sleep(0.5)
         yield url, proc.pid
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(timeout=15)
+        stop_process(proc)
         log.close()
 
 

@@ -33,8 +33,8 @@ FILES_PER_BLOCK = 512  # a unit of work Ray Data hands around; small enough to s
 
 def list_files(root: Path) -> list[str]:
     """Every regular file under root (relative, '/'-separated, sorted), hidden ones left out."""
-    return sorted(p.relative_to(root).as_posix() for p in root.rglob("*")
-                  if p.is_file() and not any(part.startswith(".") for part in p.relative_to(root).parts))
+    names = (p.relative_to(root) for p in root.rglob("*") if p.is_file())
+    return sorted(n.as_posix() for n in names if not any(part.startswith(".") for part in n.parts))
 
 
 class PredictFiles:

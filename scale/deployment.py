@@ -1,8 +1,8 @@
 """The Ray Serve app: POST /api/predict and /api/read_number with the REST endpoint's request and
 answer (rest.py).
 
-Requests are read by rest.py's own reader (multipart or JSON base64, size caps enforced while
-reading, the same 400/413/415 messages), so the two endpoints can't drift apart. Each replica
+Requests are read and answered by rest.py's own `answer` (multipart or JSON base64, size caps
+enforced while reading, the same 400/413/415/422), so the two endpoints can't drift apart. Each replica
 holds one serving.Predictor (one onnxruntime session). Images from concurrent requests are
 gathered by @serve.batch into one model call. Run it with `python -m scale.serve`,
 or on a cluster with `serve deploy scale/serve_config.yaml` (import path scale.deployment:build_app).
@@ -16,12 +16,11 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.responses import Response
 from ray import serve
-from starlette.requests import ClientDisconnect
 
-from rest import error_response, json_response, predict_numbers, request_images
+from rest import MAX_IMAGES, Limits, answer, predict_numbers
 from serving import InputError, Predictor
 from serving.predictor import DEFAULT_MODEL, DigitResult
-from serving.wire import MAX_IMAGES, ApiError, Limits, digit_record, number_record, status_of
+from serving.records import digit_record, number_record
 
 DEFAULT_MAX_FILE_SIZE = 5 * 1024 * 1024  # the demo's default --max-file-size (5mb)
 
@@ -45,31 +44,22 @@ class DigitService:
         # Off the replica's event loop, so that requests keep arriving while a batch is computed.
         return await asyncio.to_thread(self.predictor.predict_batch, images)
 
+    async def predict_each(self, blobs: list[bytes]) -> list[DigitResult | InputError]:
+        return await asyncio.gather(*(self.predict_images(blob) for blob in blobs))
+
+    async def read_numbers(self, blobs: list[bytes]) -> list:
+        # Not batched across requests: each image's digits already go through the model at once.
+        return await asyncio.to_thread(predict_numbers, self.predictor, blobs)
+
     @api.post("/api/predict")
     async def predict(self, request: Request) -> Response:
         """One JSON object per image, in order, in the shape `python -m serving FILE...` prints."""
-        try:
-            images = await request_images(request, self.limits)
-        except ApiError as err:
-            return error_response(err.status, err.message)
-        except ClientDisconnect:
-            return error_response(400, "the client disconnected before sending the whole request")
-        results = await asyncio.gather(*(self.predict_images(blob) for _, blob in images))
-        records = [digit_record(name, result) for (name, _), result in zip(images, results, strict=True)]
-        return json_response(records, status_of(records))
+        return await answer(request, self.limits, self.predict_each, digit_record, "digit")
 
     @api.post("/api/read_number")
     async def read_number(self, request: Request) -> Response:
-        """Several digits on a line per image, read left to right (no cross-request batching)."""
-        try:
-            images = await request_images(request, self.limits)
-        except ApiError as err:
-            return error_response(err.status, err.message)
-        except ClientDisconnect:
-            return error_response(400, "the client disconnected before sending the whole request")
-        results = await asyncio.to_thread(predict_numbers, self.predictor, [blob for _, blob in images])
-        records = [number_record(name, result) for (name, _), result in zip(images, results, strict=True)]
-        return json_response(records, status_of(records, "number"))
+        """Several digits on a line per image, read left to right."""
+        return await answer(request, self.limits, self.read_numbers, number_record, "number")
 
     @api.get("/api/health")
     async def health(self) -> dict[str, Any]:

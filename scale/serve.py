@@ -36,7 +36,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                                      "default: start a local Ray")
     p.add_argument("--num-cpus", type=int, help="CPUs of the local Ray (default: all)")
     p.add_argument("--model", help="ONNX model file (default: the shipped fp32 model)")
-    p.add_argument("--max-file-size", type=int, default=5 * 1024 * 1024,
+    p.add_argument("--max-file-size", type=int,
                    help="bytes per image (default 5 MiB, as the demo); 0 for no limit")
     p.add_argument("--max-batch-size", type=int, default=32, help="images per model call")
     p.add_argument("--batch-wait-ms", type=float, default=2.0,
@@ -68,8 +68,9 @@ def deployment_options(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def app_args(args: argparse.Namespace) -> dict[str, Any]:
-    out: dict[str, Any] = {"max_file_size": args.max_file_size or None, "max_batch_size": args.max_batch_size,
-                           "batch_wait_s": args.batch_wait_ms / 1000}
+    out: dict[str, Any] = {"max_batch_size": args.max_batch_size, "batch_wait_s": args.batch_wait_ms / 1000}
+    if args.max_file_size is not None:
+        out["max_file_size"] = args.max_file_size or None
     if args.model:
         out["model"] = args.model
     return out

@@ -19,7 +19,7 @@ import sys
 from serving.numbers import read_number
 from serving.predictor import DEFAULT_MODEL, ModelError, Predictor
 from serving.preprocess import InputError
-from serving.wire import digit_record, number_record
+from serving.records import digit_record, number_record
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:

@@ -25,7 +25,7 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:  # `pytest` as well as `python -m pytest`: examples/, serving/, bench/
     sys.path.insert(0, str(ROOT))
 
-from bench.common import free_port  # noqa: E402 - after the path is set up
+from bench.common import free_port, stop_process  # noqa: E402 - after the path is set up
 
 SHIPPED_MODEL = ROOT / "models" / "digitnet.onnx"
 INTERIM_MODEL = Path("/tmp/models1/digitnet.onnx")  # used until the shipped model exists
@@ -113,13 +113,7 @@ def start_demo(model: Path, log: Path, max_file_size: str = MAX_FILE_SIZE,
 
 
 def stop_demo(server: DemoServer) -> None:
-    if server.process.poll() is None:
-        server.process.terminate()
-        try:
-            server.process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            server.process.kill()
-            server.process.wait(timeout=15)
+    stop_process(server.process)
 
 
 # ---------------------------------------------------------------- fixtures

@@ -261,11 +261,7 @@ def test_gradio_app_still_served(rest: RestServer) -> None:
     assert status == 200 and json.loads(config)["components"]
 
 
-def test_read_number_when_available(rest: RestServer) -> None:
-    import rest as rest_module
-
-    if rest_module.read_number is None:
-        pytest.skip("serving.numbers is not in this checkout")
+def test_read_number(rest: RestServer) -> None:
     reply = rest.files(example("number_2026.png"), path="/api/read_number")
     assert reply.status == 200
     record = reply.body[0]

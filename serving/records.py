@@ -1,0 +1,40 @@
+"""One image's answer as JSON: what `python -m serving` prints, and what the demo's Gradio API,
+the REST API (rest.py) and the Ray Serve app answer, so all of them agree by construction.
+
+    {"file": "7.png", "digit": 7, "confidence": 0.998, "probabilities": [10 floats]}
+    {"file": "x.txt", "digit": null, "error": "not an image that can be read: ..."}
+    {"file": "n.png", "number": "2026", "confidence": 0.97, "digits": [{"digit", "confidence", "box"}]}
+    {"file": "x.txt", "number": null, "error": "..."}
+
+The Gradio API answers one file at a time, so its answers are the same without "file".
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from serving.numbers import NumberResult
+from serving.predictor import DigitResult
+
+Record = dict[str, Any]
+
+
+def digit_fields(result: DigitResult | Exception) -> Record:
+    if isinstance(result, Exception):
+        return {"digit": None, "error": str(result)}
+    return {"digit": result.digit, "confidence": round(result.confidence, 6),
+            "probabilities": [round(p, 6) for p in result.probabilities]}
+
+
+def number_fields(result: NumberResult | Exception) -> Record:
+    if isinstance(result, Exception):
+        return {"number": None, "error": str(result)}
+    return result.to_dict()
+
+
+def digit_record(name: str | int, result: DigitResult | Exception) -> Record:
+    return {"file": name, **digit_fields(result)}
+
+
+def number_record(name: str | int, result: NumberResult | Exception) -> Record:
+    return {"file": name, **number_fields(result)}
