@@ -19,10 +19,12 @@ import numpy as np
 from PIL import Image, ImageFilter, ImageOps, UnidentifiedImageError
 
 from serving.components import Components, label_components
+from serving.paper import clear_marks, page_marks, paper_ink, sliding_max
 
 MAX_PIXELS = 50_000_000  # a 12-MP phone photo is far below; 40,000² "bombs" are far above
 DECODE_SIDE = 1024  # JPEGs are decoded at reduced scale down to about this size
 WORK_SIDE = 128  # ink analysis for a single digit happens at most at this size (≥ 6× the 20-px box)
+PHOTO_SIDE = 640  # photos of paper are read at this size: a digit a tenth of its height is 64 px
 MIN_CONTRAST = 0.08  # ink must differ from paper by this much (0..1 colour distance)
 BOX = 20  # MNIST fits the digit in 20×20 ...
 FIELD = 28  # ... centred by mass in 28×28
@@ -293,12 +295,50 @@ def ink_map(source: ImageSource, work_side: int = WORK_SIDE) -> InkMap:
         rgb, a = rgba[..., :3], rgba[..., 3:]
         paper = np.median(rgb[a[..., 0] >= 0.5], axis=0)
         image = Image.fromarray(np.rint((rgb * a + paper * (1 - a)) * 255).astype(np.uint8))
-    image, scale = shrink(image, work_side)
-    raw = np.asarray(image)
+    small, scale = shrink(image, work_side)
+    raw = np.asarray(small)
     if raw.ndim == 3 and (raw[..., 0] == raw[..., 1]).all() and (raw[..., 1] == raw[..., 2]).all():
         raw = raw[..., 0]  # grey in RGB clothing: a third of the work
-    t = flatten_uneven_paper(contrast_map(raw))
-    return InkMap(normalize_ink(t), scale, source_size)
+    t = contrast_map(raw)
+    if not is_clean(t):
+        return photo_ink_map(image, max(work_side, PHOTO_SIDE), source_size)
+    return InkMap(normalize_ink(flatten_uneven_paper(t)), scale, source_size)
+
+
+def is_clean(t: np.ndarray) -> bool:
+    """A drawing or clean scan: an even border and almost no mid-tones (no shading, texture or
+    printed lines). Anything else is read as a photo of paper, which costs more."""
+    border = float(np.percentile(border_pixels(t), 90))
+    mid_tones = float(((t > 0.12) & (t < 0.5)).mean())
+    # The border must also be the paper: a page framed by the desk has an even border too.
+    return border < 0.12 and mid_tones < 0.03 and float(np.median(t)) < 0.1
+
+
+def photo_ink_map(image: Image.Image, side: int, source_size: tuple[int, int]) -> InkMap:
+    """Ink of a photo of paper: lighting divided out, ruled and grid lines removed (serving.paper)."""
+    small, scale = shrink(image, side)
+    grey = np.asarray(small.convert("L"), np.float32) * (1 / 255)
+    # Writing on paper is dark on light, even where a shadow or the desk takes much of the
+    # picture; only a dark picture whose far tail is bright is light writing on a board.
+    low, middle, high = np.percentile(grey, [0.5, 50, 99.5])
+    if middle < 0.4 and high - middle > middle - low:
+        grey = 1 - grey
+    d, light = paper_ink(grey)
+    ink = normalize_ink(d)
+    # Dark marks can outshine faint pencil so that only they pass for ink; clearing them brings
+    # the writing (and fainter marks) into view, so this goes round until only writing is left.
+    for _ in range(4):
+        components = label_components(ink_mask(ink))
+        marks = page_marks(components, light)
+        if not marks.any():
+            break
+        cleared = clear_marks(d, components, marks)
+        try:
+            ink = normalize_ink(cleared)
+        except NoDigitError:
+            break  # nothing but marks: show them rather than nothing
+        d = cleared
+    return InkMap(ink, scale, source_size)
 
 
 # ---------------------------------------------------------------- the digit

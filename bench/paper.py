@@ -1,0 +1,313 @@
+"""Accuracy on phone photos of digits written on notebook paper, made here with a fixed seed.
+
+    python -m bench.paper [--count 2000] [--seed 0] [--model PATH] [--dump DIR]
+
+Each photo holds one MNIST test digit (its own strokes, thinned or thickened) or one of the
+project's pen-stroke templates, written in blue or black ballpoint or pencil on plain, ruled
+(often with a red margin line and punched holes), squared or dotted paper, the digit 10–60% of the
+photo's height, anywhere on the page. The photo then gets what a phone adds: uneven light, a
+shadow edge, a little perspective with the desk showing at an edge, blur, sensor noise and JPEG.
+Prints accuracy per paper, ink and size, and how well the "not sure" note catches misreads.
+Exit status 0 when every target is met (≥ 98% overall, no paper or ink under 95%), else 1.
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from PIL import Image, ImageDraw, ImageFilter
+
+from bench.common import machine_line, md_table
+from bench.redrawn import digit_box, disk_filter, thin, upscale
+from examples.strokes import digit_strokes
+from serving.predictor import DEFAULT_MODEL, UNSURE_BELOW, ModelError, Predictor
+from training.data import DataError, load_mnist
+
+PAPERS = ("plain", "ruled", "squared", "dotted")
+INKS = ("blue", "black", "pencil")
+SIZES = ((0.10, 0.20), (0.20, 0.35), (0.35, 0.60))  # digit height as a share of the photo's
+TARGET_OVERALL, TARGET_EACH = 0.98, 0.95
+FINE = 4  # MNIST digits are thinned on a grid 4× theirs, as bench.redrawn does
+
+
+@dataclass(frozen=True)
+class Photo:
+    jpeg: bytes
+    label: int
+    paper: str
+    ink: str
+    height_share: float
+
+
+# ---------------------------------------------------------------- the writing
+
+
+def mnist_ink(digit: np.ndarray, height: int, rng: np.random.Generator) -> np.ndarray:
+    """An MNIST digit's own strokes at `height` pixels, thinned towards a pen's width."""
+    box = np.pad(digit_box(digit), 1)  # a margin, so no stroke is cut flat at the box's edge
+    fine = upscale(box, FINE, rng)
+    if rng.random() < 0.7:
+        fine = thin(fine, rng, box)
+    elif rng.random() < 0.5:
+        fine = disk_filter(fine, rng.uniform(1, 3), grow=True)
+    return upscale(fine, height / fine.shape[0], rng)
+
+
+def template_ink(label: int, height: int, rng: np.random.Generator) -> np.ndarray:
+    """The project's pen strokes for `label`, jittered and slanted, with a pen of 2–7 pixels."""
+    width = round(height * rng.uniform(0.5, 0.75))
+    pen = int(rng.integers(2, 8)) * 2  # drawn at twice the size, then halved: smooth edges
+    pad = pen
+    image = Image.new("L", (2 * width + 2 * pad, 2 * height + 2 * pad), 0)
+    draw = ImageDraw.Draw(image)
+    slant = rng.uniform(-0.25, 0.25)
+    for stroke in digit_strokes(label, pad, pad, 2 * width, 2 * height):
+        jitter = rng.normal(0, 0.025 * height, (len(stroke), 2))
+        points = [(x + slant * (height + pad - y) + jx, y + jy) for (x, y), (jx, jy) in zip(stroke, jitter)]
+        draw.line(points, fill=255, width=pen, joint="curve")
+        for x, y in (points[0], points[-1]):
+            draw.ellipse((x - pen / 2, y - pen / 2, x + pen / 2, y + pen / 2), fill=255)
+    image = image.resize((image.width // 2, image.height // 2), Image.Resampling.BOX)
+    return np.asarray(image, np.float32) / 255
+
+
+def ink_texture(coverage: np.ndarray, ink: str, rng: np.random.Generator) -> np.ndarray:
+    """Pencil is grainy and uneven; a ballpoint nearly covers the paper where it passes."""
+    if ink != "pencil":
+        return coverage * rng.uniform(0.85, 1.0)
+    h, w = coverage.shape
+    grain = rng.uniform(0.55, 1.0, (h, w)).astype(np.float32)
+    blotch = np.asarray(Image.fromarray(rng.uniform(0.5, 1.0, (max(1, h // 24), max(1, w // 24)))
+                                        .astype(np.float32), "F").resize((w, h), Image.Resampling.BILINEAR))
+    return coverage * grain * blotch * rng.uniform(0.55, 0.9)
+
+
+INK_COLOURS: dict[str, Callable[[np.random.Generator], np.ndarray]] = {
+    "blue": lambda rng: np.array([rng.integers(15, 60), rng.integers(30, 80), rng.integers(120, 190)]),
+    "black": lambda rng: np.full(3, rng.integers(15, 50)) + rng.integers(0, 10, 3),
+    "pencil": lambda rng: np.full(3, rng.integers(60, 110)) + rng.integers(0, 8, 3),
+}
+
+
+# ---------------------------------------------------------------- the paper
+
+
+def pattern(size: tuple[int, int], paper: str, rng: np.random.Generator) -> list[tuple[Image.Image, np.ndarray]]:
+    """The page's printed pattern as (coverage image, colour) pairs, drawn at 2× for smooth lines."""
+    w, h = size
+    layers = []
+    spacing = 2 * h * rng.uniform(0.035, 0.07) if paper == "ruled" else 2 * h * rng.uniform(0.022, 0.045)
+    line = round(rng.uniform(1.5, 4))
+    colour = np.array([rng.integers(120, 190), rng.integers(160, 205), rng.integers(200, 240)])
+    if paper in ("ruled", "squared", "dotted"):
+        image = Image.new("L", (2 * w, 2 * h), 0)
+        draw = ImageDraw.Draw(image)
+        y = rng.uniform(0, spacing)
+        rows = []
+        while y < 2 * h:
+            rows.append(y)
+            y += spacing
+        cols = list(np.arange(rng.uniform(0, spacing), 2 * w, spacing))
+        if paper == "dotted":
+            r = rng.uniform(1.5, 3.5)
+            for y in rows:
+                for x in cols:
+                    draw.ellipse((x - r, y - r, x + r, y + r), fill=int(rng.integers(140, 256)))
+        else:
+            for y in rows:
+                draw.line((0, y, 2 * w, y), fill=255, width=line)
+            if paper == "squared":
+                for x in cols:
+                    draw.line((x, 0, x, 2 * h), fill=255, width=line)
+        layers.append((image, colour if paper != "dotted" else np.full(3, rng.integers(120, 170))))
+    if paper == "ruled" and rng.random() < 0.6:
+        margin = Image.new("L", (2 * w, 2 * h), 0)
+        x = 2 * w * rng.uniform(0.06, 0.18)
+        ImageDraw.Draw(margin).line((x, 0, x, 2 * h), fill=255, width=line + 1)
+        layers.append((margin, np.array([rng.integers(200, 235), rng.integers(70, 120), rng.integers(80, 130)])))
+    return [(image.resize(size, Image.Resampling.BOX), colour) for image, colour in layers]
+
+
+def holes(picture: np.ndarray, desk: np.ndarray, rng: np.random.Generator) -> None:
+    """Punched holes down the left edge of ruled paper, showing the desk."""
+    h, w = picture.shape[:2]
+    r = w * rng.uniform(0.015, 0.03)
+    cx = w * rng.uniform(0.025, 0.05)
+    yy, xx = np.mgrid[0:h, 0:w]
+    for cy in (h * 0.2, h * 0.5, h * 0.8):
+        picture[(yy - cy) ** 2 + (xx - cx) ** 2 <= r * r] = desk
+
+
+def lighting(shape: tuple[int, int], rng: np.random.Generator) -> np.ndarray:
+    """Light across the page: a gradient, a vignette, often a shadow with a sharp or soft edge."""
+    h, w = shape
+    y, x = np.mgrid[0:h, 0:w].astype(np.float32)
+    y, x = y / h - 0.5, x / w - 0.5
+    angle, shadow_angle = rng.uniform(0, 2 * np.pi, 2)
+    light = 1 + rng.uniform(0.05, 0.3) * (x * np.cos(angle) + y * np.sin(angle))
+    light *= 1 - rng.uniform(0, 0.25) * (x * x + y * y)
+    if rng.random() < 0.6:
+        along = x * np.cos(shadow_angle) + y * np.sin(shadow_angle)
+        edge, softness = rng.uniform(-0.3, 0.35), rng.choice([0.004, 0.015, 0.06])
+        light *= 1 - rng.uniform(0.2, 0.5) / (1 + np.exp(-(along - edge) / softness))
+    return light
+
+
+def perspective(image: Image.Image, desk: np.ndarray, rng: np.random.Generator) -> Image.Image:
+    """A little perspective and rotation; where the page doesn't reach, the desk shows."""
+    w, h = image.size
+    shrink = rng.uniform(0.0, 0.1) if rng.random() < 0.5 else 0.0
+    corners = np.array([[0, 0], [w, 0], [w, h], [0, h]], np.float64)
+    moved = corners + rng.normal(0, 0.02, (4, 2)) * [w, h]
+    moved = (moved - [w / 2, h / 2]) * (1 - shrink) + [w / 2, h / 2] + rng.normal(0, shrink / 2, 2) * [w, h]
+    # Coefficients of the map from output to input pixels, solved from the four corner pairs.
+    rows = []
+    for (x, y), (u, v) in zip(moved, corners):
+        rows.append([x, y, 1, 0, 0, 0, -u * x, -u * y])
+        rows.append([0, 0, 0, x, y, 1, -v * x, -v * y])
+    coefficients = np.linalg.solve(np.array(rows), corners.reshape(-1))
+    fill = tuple(int(c) for c in desk)
+    return image.transform(image.size, Image.Transform.PERSPECTIVE, tuple(coefficients),
+                           Image.Resampling.BICUBIC, fillcolor=fill)
+
+
+# ---------------------------------------------------------------- the photo
+
+
+def make_photo(digit: np.ndarray, label: int, paper: str, ink: str, rng: np.random.Generator) -> Photo:
+    w, h = (600, 800) if rng.random() < 0.7 else (800, 600)
+    scale = rng.choice([0.8, 1.0, 1.0, 1.5])
+    w, h = round(w * scale), round(h * scale)
+    low, high = SIZES[int(rng.integers(len(SIZES)))]
+    share = rng.uniform(low, high)
+    height = round(share * h)
+    strokes = mnist_ink(digit, height, rng) if rng.random() < 0.6 else template_ink(label, height, rng)
+    fit = min(1.0, 0.7 * w / strokes.shape[1], 0.8 * h / strokes.shape[0])
+    if fit < 1:  # a wide digit in a narrow photo: smaller, never cut
+        strokes = upscale(strokes, fit, rng)
+    coverage = np.zeros((h, w), np.float32)
+    sh, sw = strokes.shape
+    y0 = int(rng.integers(int(0.08 * h), max(int(0.08 * h) + 1, h - sh - int(0.08 * h))))
+    x0 = int(rng.integers(int(0.15 * w), max(int(0.15 * w) + 1, w - sw - int(0.08 * w))))
+    coverage[y0 : y0 + sh, x0 : x0 + sw] = strokes[:sh, :sw]
+    coverage = ink_texture(coverage, ink, rng)
+
+    white = rng.uniform(215, 250)
+    picture = np.empty((h, w, 3), np.float32)
+    picture[:] = [white, white - rng.uniform(0, 8), white - rng.uniform(2, 18)]
+    for layer, colour in pattern((w, h), paper, rng):
+        a = np.asarray(layer, np.float32)[..., None] / 255 * rng.uniform(0.5, 1.0)
+        picture = picture * (1 - a) + colour * a
+    c = coverage[..., None]
+    picture = picture * (1 - c) + INK_COLOURS[ink](rng) * c
+    desk = rng.integers(40, 160, 3)
+    if paper == "ruled" and rng.random() < 0.3:
+        holes(picture, desk, rng)
+    image = perspective(Image.fromarray(np.clip(picture, 0, 255).astype(np.uint8)), desk, rng)
+    lit = np.asarray(image, np.float32) * lighting((h, w), rng)[..., None]
+    lit += rng.normal(0, rng.uniform(1.5, 5), lit.shape).astype(np.float32)
+    image = Image.fromarray(np.clip(lit, 0, 255).astype(np.uint8))
+    image = image.filter(ImageFilter.GaussianBlur(rng.uniform(0.3, 1.4)))
+    out = io.BytesIO()
+    image.save(out, "JPEG", quality=int(rng.integers(60, 93)))
+    return Photo(out.getvalue(), label, paper, ink, share)
+
+
+def photos(count: int, seed: int) -> list[Photo]:
+    """`count` photos, papers and inks in turn, digits drawn from the MNIST test set."""
+    data = load_mnist()
+    rng = np.random.default_rng(seed)
+    picks = rng.choice(len(data.test_labels), count, replace=False)
+    out = []
+    for i, index in enumerate(picks):
+        paper, ink = PAPERS[i % len(PAPERS)], INKS[(i // len(PAPERS)) % len(INKS)]
+        out.append(make_photo(data.test_images[index], int(data.test_labels[index]), paper, ink,
+                              np.random.default_rng((seed, int(index)))))
+    return out
+
+
+# ---------------------------------------------------------------- the report
+
+
+def accuracy_rows(results: list[tuple[Photo, int | None, float]], key: Callable[[Photo], str],
+                  order: list[str]) -> list[list[object]]:
+    rows = []
+    for name in order:
+        picked = [(p, d) for p, d, _ in results if key(p) == name]
+        right = sum(d == p.label for p, d in picked)
+        rows.append([name, len(picked), right, f"{100 * right / max(1, len(picked)):.1f}%"])
+    return rows
+
+
+def size_name(photo: Photo) -> str:
+    for low, high in SIZES:
+        if photo.height_share < high:
+            return f"{low:.0%}–{high:.0%}"
+    return f"{SIZES[-1][0]:.0%}–{SIZES[-1][1]:.0%}"
+
+
+def report(results: list[tuple[Photo, int | None, float]]) -> tuple[str, bool]:
+    header = ["", "photos", "right", "accuracy"]
+    sizes = [f"{low:.0%}–{high:.0%}" for low, high in SIZES]
+    by_paper = accuracy_rows(results, lambda p: p.paper, list(PAPERS))
+    by_ink = accuracy_rows(results, lambda p: p.ink, list(INKS))
+    wrong = [c for p, d, c in results if d != p.label]
+    right = [c for p, d, c in results if d == p.label]
+    overall = len(right) / len(results)
+    caught = sum(c < UNSURE_BELOW for c in wrong)
+    flagged = sum(c < UNSURE_BELOW for c in right)
+    lines = [
+        f"overall: {len(right)}/{len(results)} = {100 * overall:.2f}%", "",
+        md_table(["paper", *header[1:]], by_paper), "",
+        md_table(["ink", *header[1:]], by_ink), "",
+        md_table(["digit height", *header[1:]], accuracy_rows(results, size_name, sizes)), "",
+        f'"not sure" note (confidence < {UNSURE_BELOW:.0%}): catches {caught} of {len(wrong)} misreads; '
+        f"flags {flagged} of {len(right)} right answers",
+    ]
+    worst = min(float(row[2]) / max(1, int(row[1])) for row in by_paper + by_ink)
+    return "\n".join(lines), overall >= TARGET_OVERALL and worst >= TARGET_EACH
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--count", type=int, default=2000)
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--model", default=str(DEFAULT_MODEL))
+    p.add_argument("--no-verify", action="store_true")
+    p.add_argument("--dump", type=Path, default=None, help="write the photos read wrong here")
+    args = p.parse_args(argv)
+    try:
+        predictor = Predictor(args.model, verify=not args.no_verify)
+        started = time.perf_counter()
+        made = photos(args.count, args.seed)
+    except (ModelError, DataError) as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+    made_s = time.perf_counter() - started
+    started = time.perf_counter()
+    answers = predictor.predict_batch([photo.jpeg for photo in made])
+    read_s = time.perf_counter() - started
+    results = [(photo, None if isinstance(a, Exception) else a.digit,
+                0.0 if isinstance(a, Exception) else a.confidence) for photo, a in zip(made, answers)]
+    text, passed = report(results)
+    print(f"{machine_line()}\n{len(made)} photos made in {made_s:.1f} s, read in {read_s:.1f} s "
+          f"({1000 * read_s / len(made):.1f} ms each)\n\n{text}")
+    if args.dump:
+        args.dump.mkdir(parents=True, exist_ok=True)
+        for i, (photo, digit, _) in enumerate(results):
+            if digit != photo.label:
+                (args.dump / f"{i:04d}_{photo.paper}_{photo.ink}_{photo.label}_as_{digit}.jpg").write_bytes(photo.jpeg)
+    print("PASS" if passed else f"FAIL: targets are ≥ {TARGET_OVERALL:.0%} overall and ≥ "
+          f"{TARGET_EACH:.0%} for every paper and ink")
+    return 0 if passed else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

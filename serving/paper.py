@@ -1,0 +1,208 @@
+"""A photo of writing on paper → where the ink is, with the paper's own marks taken out.
+
+Three steps, each aimed at one way photos of notebooks fail:
+- Light: the paper's brightness is estimated by a grey-level closing (a max filter then a min
+  filter, wider than any stroke) and each pixel is read as its darkness relative to that. A
+  closing reproduces straight and gently curved steps exactly, so a shadow's edge divides out
+  instead of becoming a stroke, and faint pencil keeps its contrast in the shade.
+- Ruled and squared lines, margins: long thin lines are found strip by strip (the median of a
+  row within a narrow strip is high only where something crosses most of the strip) and linked
+  across strips, so a line may slope or bend with perspective while a digit's bar, which spans a
+  few strips at most, never qualifies. Line pixels no darker than the line itself are replaced by
+  what lies just above and below them, which keeps a stroke that crosses the line whole.
+- The page's other marks: the desk and the page's rim at the photo's edge, punched holes, the
+  dots of dotted paper, what is left of a line. They are told apart from writing as connected
+  components (page_marks), and cleared before the ink's contrast is measured again, so that
+  faint pencil is judged against the page and not against a dark hole.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from serving.components import Components, label_components
+
+LINE_MIN_SPAN = 0.6  # a line crosses at least this share of the strips
+STRIP = 32  # pixels per strip: a line sloping 3° drifts under 2 pixels across one
+LINK = 2  # rows a line may move between neighbouring strips
+EDGE_BAND = 0.06  # share of each side along the photo's edges where only the page's rim lies
+
+
+def sliding_max(a: np.ndarray, size: int, axis: int) -> np.ndarray:
+    """Maximum over a centred window of `size` along `axis`, in O(log size) array passes."""
+    a = np.moveaxis(a, axis, 0)
+    n = a.shape[0]
+    before = size // 2
+    x = np.pad(a, [(before, size - 1 - before)] + [(0, 0)] * (a.ndim - 1), mode="edge")
+    m, span = x, 1
+    while 2 * span <= size:  # m[i] = max(x[i : i + span]) with span doubling
+        m = np.maximum(m[:-span], m[span:])
+        span *= 2
+    out = np.maximum(m[:n], m[size - span : size - span + n])  # two windows of `span` cover `size`
+    return np.moveaxis(out, 0, axis)
+
+
+def closing(a: np.ndarray, size: int) -> np.ndarray:
+    """Grey-level closing by a size×size square: dark details narrower than `size` filled in."""
+    dilated = sliding_max(sliding_max(a, size, 0), size, 1)
+    return -sliding_max(sliding_max(-dilated, size, 0), size, 1)
+
+
+def paper_light(grey: np.ndarray) -> np.ndarray:
+    """The paper's brightness under each pixel: a closing wider than any stroke."""
+    return closing(grey, max(15, round(0.12 * max(grey.shape))) | 1)
+
+
+def darkness(grey: np.ndarray, light: np.ndarray) -> np.ndarray:
+    """grey (H, W) in [0, 1], dark ink on light paper → 0 paper … 1 black ink, lighting divided out.
+    A 3×3 mean joins the grains of pencil into strokes."""
+    d = np.clip(1 - grey / np.maximum(light, 1e-3), 0, 1)
+    d = (d + np.roll(d, 1, 0) + np.roll(d, -1, 0)) / 3
+    return ((d + np.roll(d, 1, 1) + np.roll(d, -1, 1)) / 3).astype(np.float32)
+
+
+def strip_profiles(d: np.ndarray) -> np.ndarray:
+    """(strips, H): per strip of STRIP columns, each row's median darkness."""
+    h, w = d.shape
+    n = max(1, w // STRIP)
+    width = w // n
+    return np.median(d[:, : n * width].reshape(h, n, width), axis=2).T
+
+
+def link_peaks(peaks: np.ndarray) -> list[np.ndarray]:
+    """Chains of peak rows across strips: (strips,) arrays of row (or -1 where a strip has none)."""
+    n = len(peaks)
+    open_chains: list[np.ndarray] = []
+    done: list[np.ndarray] = []
+    for s in range(n):
+        rows = list(np.flatnonzero(peaks[s]))
+        still_open = []
+        for chain in open_chains:
+            last_strip = int(np.flatnonzero(chain >= 0).max())
+            last_row = chain[last_strip]
+            reach = min(LINK * (s - last_strip), 2 * LINK + 2)
+            best = min(rows, key=lambda r: abs(r - last_row), default=None)
+            if best is not None and abs(best - last_row) <= reach:
+                chain[s] = best
+                rows.remove(best)
+                still_open.append(chain)
+            elif s - last_strip <= max(2, n * (1 - LINE_MIN_SPAN)):  # hidden under writing
+                still_open.append(chain)
+            else:
+                done.append(chain)
+        for r in rows:
+            chain = np.full(n, -1)
+            chain[s] = r
+            still_open.append(chain)
+        open_chains = still_open
+    return done + open_chains
+
+
+def line_mask(d: np.ndarray) -> np.ndarray:
+    """Pixels of long, near-horizontal lines (ruled lines, grid lines) in darkness map d."""
+    h, w = d.shape
+    mask = np.zeros((h, w), bool)
+    profiles = strip_profiles(d)
+    n = len(profiles)
+    if n < 4:
+        return mask
+    # Each strip judged against its own paper: a shadow or the desk may take a few strips.
+    level = np.median(profiles, axis=1, keepdims=True)
+    spread = np.median(np.abs(profiles - level), axis=1, keepdims=True)
+    floor = level + np.maximum(0.02, 4 * spread)  # faint lines too: only a long chain makes a line
+    up, down = np.roll(profiles, 1, axis=1), np.roll(profiles, -1, axis=1)
+    peaks = (profiles > floor) & (profiles >= up) & (profiles >= down)
+    width = w // n
+    strips = np.arange(n)
+    for chain in link_peaks(peaks):
+        found = chain >= 0
+        if found.sum() < LINE_MIN_SPAN * n:
+            continue
+        rows = np.interp(strips, strips[found], chain[found])  # across gaps and out to the edges
+        strength = float(np.median(profiles[strips[found], chain[found]]))
+        for s, row in zip(strips, np.rint(rows).astype(int)):
+            top, bottom = max(0, row - 2), min(h, row + 3)
+            x0, x1 = s * width, (s + 1) * width if s < n - 1 else w
+            band = d[top:bottom, x0:x1]
+            # Ink darker than the line is writing across it, not the line.
+            mask[top:bottom, x0:x1] |= band <= 1.6 * strength + 0.05
+    return mask
+
+
+def fill_from_neighbours(d: np.ndarray, mask: np.ndarray) -> np.ndarray:
+    """Masked pixels replaced by interpolating between the nearest unmasked ones above and below."""
+    h = d.shape[0]
+    rows = np.arange(h)[:, None]
+    above = np.maximum.accumulate(np.where(mask, -1, rows), axis=0)
+    below = np.minimum.accumulate(np.where(mask, h, rows)[::-1], axis=0)[::-1]
+    has_above, has_below = above >= 0, below < h
+    cols = np.broadcast_to(np.arange(d.shape[1]), d.shape)
+    value_above = np.where(has_above, d[np.clip(above, 0, h - 1), cols], 0)
+    value_below = np.where(has_below, d[np.clip(below, 0, h - 1), cols], 0)
+    value_above = np.where(has_above, value_above, value_below)
+    value_below = np.where(has_below, value_below, value_above)
+    t = np.where(has_above & has_below, (rows - above) / np.maximum(below - above, 1), 0)
+    filled = value_above + (value_below - value_above) * t
+    return np.where(mask, filled, d).astype(np.float32)
+
+
+def remove_lines(d: np.ndarray) -> np.ndarray:
+    """Ruled and grid lines, both directions, taken out of darkness map d."""
+    d = fill_from_neighbours(d, line_mask(d))
+    return fill_from_neighbours(d.T, line_mask(d.T)).T
+
+
+def page_edges(components: Components, light: np.ndarray) -> np.ndarray:
+    """Long thin components with a different light on their two sides: the page's edge against
+    the desk (a dark rim that JPEG and resampling leave along it), not a stroke on the page."""
+    h, w = light.shape
+    out = np.zeros(components.count, bool)
+    k = max(3, round(0.02 * max(h, w)))
+    for i, (x0, y0, x1, y1) in enumerate(components.boxes):
+        bw, bh = x1 - x0, y1 - y0
+        if bh > 6 * bw:
+            sides = light[y0:y1, max(0, x0 - k) : x0], light[y0:y1, x1 : x1 + k]
+        elif bw > 6 * bh:
+            sides = light[max(0, y0 - k) : y0, x0:x1], light[y1 : y1 + k, x0:x1]
+        else:
+            continue
+        if min(side.size for side in sides) == 0:
+            out[i] = True  # it runs along the photo's edge
+            continue
+        a, b = (float(side.mean()) for side in sides)
+        out[i] = min(a, b) < 0.8 * max(a, b)
+    return out
+
+
+def page_marks(components: Components, light: np.ndarray) -> np.ndarray:
+    """Which components are the page's, not writing: what runs into the photo's edge (the desk,
+    the page's rim) or lies within its outer band or along the page's edge, punched holes (filled
+    round blobs: no digit is one), and the lattice of dotted paper (many small specks of one size)."""
+    h, w = light.shape
+    x0, y0, x1, y1 = components.boxes.T
+    bw, bh, area = x1 - x0, y1 - y0, components.area
+    edge = (x0 == 0) | (y0 == 0) | (x1 == w) | (y1 == h)
+    band_x, band_y = EDGE_BAND * w, EDGE_BAND * h
+    in_band = (x1 <= band_x) | (x0 >= w - band_x) | (y1 <= band_y) | (y0 >= h - band_y)
+    round_blob = (bw >= 4) & (bw <= 1.5 * bh) & (bh <= 1.5 * bw) & (area >= 0.65 * bw * bh)
+    long_line = (bw > 8 * bh) & (bw > 0.25 * w)  # no digit is a long thin horizontal line
+    marks = edge | in_band | round_blob | long_line | page_edges(components, light)
+    small = area < 0.05 * area.max()
+    if small.sum() >= 12:
+        marks |= small & (area <= 3 * np.median(area[small]))
+    return marks
+
+
+def clear_marks(d: np.ndarray, components: Components, marks: np.ndarray) -> np.ndarray:
+    """d with the components flagged in `marks` set to 0, with a pixel of margin for their soft
+    edges, which would otherwise pass for faint ink once the contrast is stretched."""
+    mask = np.isin(components.labels, np.flatnonzero(marks) + 1)
+    mask = sliding_max(sliding_max(mask, 3, 0), 3, 1)
+    return np.where(mask, 0, d).astype(np.float32)
+
+
+def paper_ink(grey: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """grey (H, W) in [0, 1], dark writing on light paper → (darkness in [0, 1] with the lines and
+    the lighting taken out, the paper's light)."""
+    light = paper_light(grey)
+    return remove_lines(darkness(grey, light)), light
