@@ -8,8 +8,10 @@ paper and ink tones varied, light noise. Reports the share of numbers read exact
 digits read right inside them, and the ceiling the model itself sets: the share of numbers whose
 every digit the model reads right from the original 28×28.
 
-Set 2: the same with touching and overlapping digits (negative gaps), which the reader does not
-split: reports how often they are still read right and how they fail.
+Set 2: the same digits set close, one row per gap: 3 px apart, touching (0 px between the pasted
+patches), and ink overlapping by 1/16 and 1/8 of the digit height. Digits there form one region
+of ink that the reader must split (serving.split). Reports each row with the median time of its
+6-digit numbers, and how the misreadings fail.
 """
 
 from __future__ import annotations
@@ -50,11 +52,13 @@ def digit_patch(image28: np.ndarray, scale: float) -> np.ndarray:
 
 def make_number(images: np.ndarray, labels: np.ndarray, rng: np.random.Generator,
                 length: int | None = None, gap_range: tuple[float, float] | None = None,
-                dark_ink: bool | None = None, noise: float = 2.0) -> MadeNumber:
+                dark_ink: bool | None = None, noise: float = 2.0,
+                gap_px: int | None = None) -> MadeNumber:
     """One number of MNIST digits written on a line.
 
     gap_range is (low, high) as a share of the digit height (20 MNIST pixels × scale); None means
     wide to nearly touching (log-uniform between 1 px and 0.6). A negative share overlaps patches.
+    gap_px, when given, sets every gap to exactly that many pixels instead (0: patches abut).
     """
     n = int(length if length is not None else rng.integers(2, 7))
     indices = [int(i) for i in rng.integers(0, len(images), n)]
@@ -63,6 +67,9 @@ def make_number(images: np.ndarray, labels: np.ndarray, rng: np.random.Generator
     patches = [digit_patch(images[i], scale * float(rng.uniform(0.85, 1.15))) for i in indices]
     gaps = []
     for left, right in zip(patches[:-1], patches[1:], strict=True):
+        if gap_px is not None:
+            gaps.append(gap_px)
+            continue
         if gap_range is None:
             gap = float(np.exp(rng.uniform(np.log(1.0), np.log(0.6 * height))))
         else:
@@ -131,11 +138,20 @@ def score(made: MadeNumber, digits: list[int], boxes: list[Box]) -> dict:
             "correct_digits": correct_digits, "n_digits": len(truth), "segmented": segmented}
 
 
+CLOSE_GAPS = (  # Set 2's rows: (name, gap_range as a share of the height, gap_px)
+    ("a: 3 px apart", None, 3),
+    ("b: touching (0 px)", None, 0),
+    ("c: overlap 1/16 height", (-1 / 16, -1 / 16), None),
+    ("d: overlap 1/8 height", (-1 / 8, -1 / 8), None),
+)
+
+
 def run_set(predictor: Predictor, images: np.ndarray, labels: np.ndarray, raw_right: np.ndarray,
-            count: int, rng: np.random.Generator, gap_range: tuple[float, float] | None) -> list[dict]:
+            count: int, rng: np.random.Generator, gap_range: tuple[float, float] | None,
+            gap_px: int | None = None) -> list[dict]:
     rows = []
     for _ in range(count):
-        made = make_number(images, labels, rng, gap_range=gap_range)
+        made = make_number(images, labels, rng, gap_range=gap_range, gap_px=gap_px)
         start = time.perf_counter()
         try:
             result = read_number(predictor, made.image)
@@ -219,13 +235,19 @@ def main(argv: list[str] | None = None) -> int:
             print(f"  {r['truth']} → {r['read'] or '(nothing)'}: {r['outcome']}{ceiling}; {r['indices']}")
         print()
 
-    touching = run_set(predictor, images, labels, raw_right, args.count, rng, (-0.3, 0.0))
-    for r in touching:
-        r["overlap"] = "touching (0 to −5 px)" if r["min_gap"] >= -5 else "overlapping (< −5 px)"
-    print(f"## Set 2: {args.count} numbers whose neighbouring digits touch or overlap "
-          "(gap 0 to −30% of the digit height)\n")
-    print(summary_table(touching, "overlap", "closest pair") + "\n")
-    print(outcome_table(touching))
+    close = []
+    for name, gap_range, gap_px in CLOSE_GAPS:
+        for r in run_set(predictor, images, labels, raw_right, args.count, rng, gap_range, gap_px):
+            close.append({**r, "gap": name})
+    print(f"## Set 2: {args.count} numbers for each gap between neighbouring digits, "
+          "from 3 px apart to ink overlapping by 1/8 of the digit height\n")
+    print(summary_table(close, "gap", "gap") + "\n")
+    print("| gap | median ms, 6-digit numbers | slowest |\n|---|---:|---:|")
+    for name, *_ in CLOSE_GAPS:
+        ms = [r["ms"] for r in close if r["gap"] == name and r["n_digits"] == 6]
+        print(f"| {name} | {np.median(ms):.1f} | {max(ms):.0f} |" if ms else f"| {name} | – | – |")
+    print()
+    print(outcome_table(close))
     return 0
 
 

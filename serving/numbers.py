@@ -12,13 +12,16 @@ serving.preprocess), only at a larger working size because a number strip is wid
    apart;
 4. loose pieces (light and short, dotted, or a flat bar) joined across a small column gap: to
    each other first, then to the nearest digit; what stays tiny or flat on its own is dropped;
-5. each digit cropped with its faint rim and fitted MNIST-style (fit_to_field), and all of them
-   classified in ONE call of the model. A single digit gets exactly the single-digit input
-   (to_mnist), so the two modes agree on one-digit images.
+5. each digit cropped with its faint rim and fitted MNIST-style (fit_to_field). A single digit
+   gets exactly the single-digit input (to_mnist), so the two modes agree on one-digit images;
+6. touching or overlapping digits form one region: a region wider than a narrow digit is also
+   cut into candidate digits (serving.cuts, serving.split). The regions and every candidate are
+   classified in ONE call of the model, and a region is split where the model reads its pieces
+   more surely than the whole. Narrow regions (the usual case of digits written apart) take the
+   fast path: read as they are.
 
 Every rule compares sizes with the digit height (the tallest clear region), never pixels, so it
-works at any scale. Touching or overlapping digits form one region and are read as one digit:
-there is no splitting of connected ink.
+works at any scale.
 """
 
 from __future__ import annotations
@@ -41,6 +44,7 @@ from serving.preprocess import (
     sketch_image,
     to_mnist,
 )
+from serving.split import Box, Candidates, best_split, candidates, may_hold_several
 
 NUMBER_WORK_SIDE = 1024  # a strip of 6 digits at 1024 px still gives each digit ~100+ px
 SPECK_AREA = 0.01  # regions below this share of the largest one's area are noise
@@ -65,8 +69,6 @@ SPECK_HEIGHT = 0.25  # what joined nothing is dropped if shorter than this share
 SPECK_INK = 0.1  # or a light short piece with less ink than this share of a digit
 RIM = 0.1  # a digit's crop takes in the faint rim this far (share of its size) from its strokes ...
 RIM_INK = 0.05  # ... down to this ink level (MNIST: 1-2 faint px around 20 px; more is noise)
-
-Box = tuple[int, int, int, int]  # x0, y0, x1, y1: pixels, ends exclusive (PIL's crop convention)
 
 
 @dataclass(frozen=True)
@@ -109,13 +111,24 @@ class NumberResult:
 
 
 @dataclass(frozen=True)
+class Region:
+    """One region of ink that makes a digit, or several touching ones."""
+
+    ink: np.ndarray  # its own ink with the faint rim, cropped (neighbours' ink removed)
+    origin: tuple[int, int]  # x, y of ink[0, 0] in the ink map
+
+
+@dataclass(frozen=True)
 class Segmentation:
-    """The digits found in an image, before classification."""
+    """The regions of ink found in an image, before classification and splitting."""
 
     boxes: list[Box]  # input pixels, left to right
     inputs: np.ndarray  # (N, 28, 28) float32 model inputs, same order
     ink_boxes: list[Box]  # the same boxes in ink-map pixels
     source_size: tuple[int, int]
+    regions: list[Region]
+    digit_height: float  # typical digit height in ink-map pixels
+    ink_shape: tuple[int, int]
 
 
 # ---------------------------------------------------------------- grouping regions into digits
@@ -279,8 +292,10 @@ def _dilate(mask: np.ndarray, radius: int) -> np.ndarray:
     return out
 
 
-def crop_with_rim(ink: np.ndarray, components: Components, keep: np.ndarray) -> np.ndarray:
-    """The digit's ink, its faint anti-aliased rim included, without its neighbours' ink.
+def crop_with_rim(ink: np.ndarray, components: Components,
+                  keep: np.ndarray) -> tuple[np.ndarray, tuple[int, int]]:
+    """The digit's ink, its faint anti-aliased rim included, without its neighbours' ink, and
+    where the crop's top-left pixel lies in the ink map (x, y).
 
     The ink mask stops where strokes fade below half strength; MNIST's box takes in the fading
     edge too, so cropping at the mask makes a digit fill its 20 px a little more than MNIST's do
@@ -297,8 +312,8 @@ def crop_with_rim(ink: np.ndarray, components: Components, keep: np.ndarray) -> 
     own = np.isin(labels, keep)
     crop = np.where(_dilate(own, radius) & ((labels == 0) | own), ink[y0:y1, x0:x1], 0)
     rows, cols = np.nonzero(crop >= RIM_INK)
-    return crop[rows.min() : rows.max() + 1, cols.min() : cols.max() + 1]
-
+    top, left = int(rows.min()), int(cols.min())
+    return crop[top : rows.max() + 1, left : cols.max() + 1], (int(x0) + left, int(y0) + top)
 
 
 def to_input_box(box: np.ndarray, ink_shape: tuple[int, int], source_size: tuple[int, int]) -> Box:
@@ -310,8 +325,9 @@ def to_input_box(box: np.ndarray, ink_shape: tuple[int, int], source_size: tuple
 
 
 def segment_number(source: ImageSource, work_side: int = NUMBER_WORK_SIDE) -> Segmentation:
-    """Finds the digits of a number in an image, left to right, and their 28×28 model inputs.
+    """Finds the regions of ink that make digits, left to right, and their 28×28 model inputs.
 
+    Touching digits are still one region here; read_number splits them with the model's help.
     Raises InputError for what can't be read, NoDigitError when there is no digit.
     """
     image = sketch_image(source) if isinstance(source, dict) else open_image(source)  # decoded once
@@ -322,11 +338,13 @@ def segment_number(source: ImageSource, work_side: int = NUMBER_WORK_SIDE) -> Se
     groups = group_digits(components, ink.ink.shape)
     if not groups:
         raise NoDigitError("no digit found: only specks of ink. Write or photograph a number.")
-    inputs, boxes, ink_boxes = [], [], []
+    inputs, boxes, ink_boxes, regions = [], [], [], []
     for labels in groups:
         member_boxes = components.boxes[labels - 1]
         box = np.concatenate([member_boxes[:, :2].min(axis=0), member_boxes[:, 2:].max(axis=0)])
-        inputs.append(fit_to_field(crop_with_rim(ink.ink, components, labels)))
+        crop, origin = crop_with_rim(ink.ink, components, labels)
+        regions.append(Region(crop, origin))
+        inputs.append(fit_to_field(crop))
         ink_boxes.append(tuple(int(v) for v in box))
         boxes.append(to_input_box(box, ink.ink.shape, ink.source_size))
     if len(groups) == 1:
@@ -336,20 +354,51 @@ def segment_number(source: ImageSource, work_side: int = NUMBER_WORK_SIDE) -> Se
             inputs = [to_mnist(image)]
         except InputError:
             pass  # the single-digit path finds no digit where this one did: keep this one's
-    return Segmentation(boxes, np.stack(inputs).astype(np.float32), ink_boxes, ink.source_size)
+    areas = np.array([components.area[labels - 1].sum() for labels in groups])
+    heights = np.array([b[3] - b[1] for b in ink_boxes])
+    height = float(heights[areas >= SUBSTANTIAL_AREA * areas.max()].max())  # as _sizes does
+    return Segmentation(boxes, np.stack(inputs).astype(np.float32), ink_boxes, ink.source_size,
+                        regions, height, ink.ink.shape)
+
+
+def _readings(found: Segmentation, probs: np.ndarray,
+              splits: dict[int, Candidates]) -> list[tuple[Box, np.ndarray, np.ndarray]]:
+    """(box, model input, probabilities) per digit, left to right, splitting where the model
+    reads a region more surely as several digits than as one."""
+    out = []
+    offset = len(found.inputs)  # the candidates' probabilities follow the regions' own
+    for k, region in enumerate(found.regions):
+        chosen = None
+        if k in splits:
+            pieces = splits[k]
+            chosen = best_split(pieces, probs[k], probs[offset : offset + len(pieces.spans)])
+            for c in chosen or []:
+                box = np.array(pieces.boxes[c]) + np.array(region.origin * 2)  # into ink-map pixels
+                out.append((to_input_box(box, found.ink_shape, found.source_size),
+                            pieces.inputs[c], probs[offset + c]))
+            offset += len(pieces.spans)
+        if chosen is None:
+            out.append((found.boxes[k], found.inputs[k], probs[k]))
+    return out
 
 
 def read_number(predictor: Predictor, source: ImageSource,
                 work_side: int = NUMBER_WORK_SIDE) -> NumberResult:
     """An image of a number (path, bytes, PIL, array or Gradio sketch dict) → its digits.
 
-    All digits go through the model in one batch. Raises InputError (NoDigitError when the
-    image holds no digit) with a message for the user.
+    Regions wide enough to be several touching digits are split where the model reads the pieces
+    more surely than the whole (serving.split). Every candidate goes through the model in one
+    batch. Raises InputError (NoDigitError when the image holds no digit) with a message.
     """
     found = segment_number(source, work_side)
-    probs = predictor.probabilities(found.inputs)
-    digits = []
-    for box, p in zip(found.boxes, probs, strict=True):
+    splits = {k: candidates(region.ink, found.digit_height)
+              for k, (region, box) in enumerate(zip(found.regions, found.ink_boxes, strict=True))
+              if may_hold_several(box[2] - box[0], found.digit_height)}
+    probs = predictor.probabilities(np.concatenate([found.inputs, *(c.inputs for c in splits.values())]))
+    digits, inputs = [], []
+    for box, model_input, p in _readings(found, probs, splits):
         d = int(np.argmax(p))
         digits.append(NumberDigit(d, float(p[d]), box, [float(v) for v in p]))
-    return NumberResult("".join(str(d.digit) for d in digits), digits, found.inputs, found.source_size)
+        inputs.append(model_input)
+    return NumberResult("".join(str(d.digit) for d in digits), digits, np.stack(inputs),
+                        found.source_size)

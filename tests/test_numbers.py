@@ -14,6 +14,7 @@ from PIL import Image, ImageDraw
 from bench.numbers import iou, make_number
 from examples.make import draw_digits
 from serving import NoDigitError, Predictor
+from serving.cuts import find_cuts
 from serving.numbers import read_number, segment_number
 from training.data import load_mnist
 
@@ -153,3 +154,36 @@ def test_cli_blank_image_is_an_error_line(tmp_path):
     line = json.loads(result.stdout)
     assert line["file"] == str(blank) and line["number"] is None
     assert "no digit found" in line["error"]
+
+
+# ---------------------------------------------------------------- touching and overlapping digits
+
+
+@pytest.mark.parametrize("spacing", [{"gap_px": 0}, {"gap_range": (-1 / 16, -1 / 16)}],
+                         ids=["touching", "overlapping-1/16"])
+def test_touching_and_overlapping_digits_are_split_with_their_boxes(predictor, mnist, spacing):
+    images, labels = easy_digits(mnist)
+    rng = np.random.default_rng(11)
+    joined = 0
+    while joined < 5:
+        made = make_number(images, labels, rng, length=int(rng.integers(2, 5)), **spacing)
+        if len(segment_number(made.image).boxes) == len(made.digits):
+            continue  # these digits' ink happens not to meet: not what this test is about
+        joined += 1
+        result = read_number(predictor, made.image)
+        assert result.number == "".join(map(str, made.digits)), made.gaps
+        assert len(result.inputs) == len(result.digits)
+        for found, truth in zip(result.digits, made.boxes, strict=True):
+            assert iou(found.box, truth) > 0.5, (found.box, truth)
+
+
+def test_cuts_pass_through_the_thin_join():
+    """Two upright strokes joined by a thin bridge: the cheapest cut crosses the bridge."""
+    ink = np.zeros((40, 60), np.float32)
+    ink[:, :6] = 1
+    ink[:, 54:] = 1
+    ink[20:22, 6:54] = 1
+    cuts, crossed = find_cuts(ink, 40.0, 1)
+    middle = cuts[np.argmin(crossed)]
+    assert 6 <= middle.min() and middle.max() <= 54
+    assert crossed.min() <= 2.5  # about the bridge's two rows, no stroke
