@@ -24,6 +24,7 @@ from serving.paper import clear_marks, page_marks, paper_ink, sliding_max
 MAX_PIXELS = 50_000_000  # a 12-MP phone photo is far below; 40,000² "bombs" are far above
 DECODE_SIDE = 1024  # JPEGs are decoded at reduced scale down to about this size
 WORK_SIDE = 128  # ink analysis for a single digit happens at most at this size (≥ 6× the 20-px box)
+SMALL_SIDE = 400  # pictures this small are drawings or crops, not phone photos of a page
 PHOTO_SIDE = 640  # photos of paper are read at this size: a digit a tenth of its height is 64 px
 MIN_CONTRAST = 0.08  # ink must differ from paper by this much (0..1 colour distance)
 BOX = 20  # MNIST fits the digit in 20×20 ...
@@ -299,19 +300,28 @@ def ink_map(source: ImageSource, work_side: int = WORK_SIDE) -> InkMap:
     raw = np.asarray(small)
     if raw.ndim == 3 and (raw[..., 0] == raw[..., 1]).all() and (raw[..., 1] == raw[..., 2]).all():
         raw = raw[..., 0]  # grey in RGB clothing: a third of the work
-    t = contrast_map(raw)
-    if not is_clean(t):
+    try:
+        t = contrast_map(raw)
+    except NoDigitError:
+        if max(image.size) <= SMALL_SIDE:
+            raise
+        t = None  # faint writing in a big photo can be lost at this size: look closer
+    if t is None or not is_clean(t, max(image.size)):
         return photo_ink_map(image, max(work_side, PHOTO_SIDE), source_size)
     return InkMap(normalize_ink(flatten_uneven_paper(t)), scale, source_size)
 
 
-def is_clean(t: np.ndarray) -> bool:
-    """A drawing or clean scan: an even border and almost no mid-tones (no shading, texture or
-    printed lines). Anything else is read as a photo of paper, which costs more."""
-    border = float(np.percentile(border_pixels(t), 90))
-    mid_tones = float(((t > 0.12) & (t < 0.5)).mean())
-    # The border must also be the paper: a page framed by the desk has an even border too.
-    return border < 0.12 and mid_tones < 0.03 and float(np.median(t)) < 0.1
+def is_clean(t: np.ndarray, side: int) -> bool:
+    """A drawing or clean scan, read at 128 px: an even border that is also the paper (a page
+    framed by the desk has an even border too). Larger pictures must also be flat and free of
+    mid-tones: paper seen through a camera has grain, shading and printed lines, and its pencil
+    may be too faint for 128 px. Anything else is read as a photo of paper, which costs more."""
+    border = border_pixels(t)
+    if float(np.percentile(border, 90)) >= 0.12 or float(np.median(t)) >= 0.1:
+        return False
+    if side <= SMALL_SIDE:  # a drawing's canvas: thick strokes a photo's light estimate would hollow
+        return True
+    return float(border.std()) < 0.015 and float(((t > 0.12) & (t < 0.5)).mean()) < 0.03
 
 
 def photo_ink_map(image: Image.Image, side: int, source_size: tuple[int, int]) -> InkMap:
@@ -358,20 +368,26 @@ def edge_artifacts(components: Components, shape: tuple[int, int]) -> np.ndarray
 
 
 def digit_components(components: Components, shape: tuple[int, int]) -> np.ndarray:
-    """Labels (1-based) of the components that make the digit: big ones, and pieces near them."""
+    """Labels (1-based) of the components that make the digit: the largest, and the pieces near it
+    (grown in turns, so a digit in broken strokes comes whole while specks across the page don't)."""
     area = components.area.astype(np.float64)
     artifacts = edge_artifacts(components, shape)
     if not artifacts.all():
         area = np.where(artifacts, 0, area)
     largest = area.max()
-    main = area >= 0.1 * largest
-    x0, y0 = components.boxes[main, :2].min(axis=0)
-    x1, y1 = components.boxes[main, 2:].max(axis=0)
-    margin_x, margin_y = 0.2 * (x1 - x0) + 2, 0.2 * (y1 - y0) + 2
+    candidate = area >= max(2, 0.01 * largest)
+    keep = area == largest
     b = components.boxes
-    near = ((b[:, 2] > x0 - margin_x) & (b[:, 0] < x1 + margin_x)
-            & (b[:, 3] > y0 - margin_y) & (b[:, 1] < y1 + margin_y))
-    keep = main | (near & (area >= max(2, 0.01 * largest)))
+    for _ in range(8):
+        x0, y0 = b[keep, :2].min(axis=0)
+        x1, y1 = b[keep, 2:].max(axis=0)
+        margin_x, margin_y = 0.2 * (x1 - x0) + 2, 0.2 * (y1 - y0) + 2
+        near = ((b[:, 2] > x0 - margin_x) & (b[:, 0] < x1 + margin_x)
+                & (b[:, 3] > y0 - margin_y) & (b[:, 1] < y1 + margin_y))
+        grown = keep | (near & candidate)
+        if (grown == keep).all():
+            break
+        keep = grown
     return np.flatnonzero(keep) + 1
 
 
