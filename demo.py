@@ -1,10 +1,13 @@
 """The Gradio app: draw or upload a digit and get the answer with its confidence.
 
-    python demo.py [--host 127.0.0.1] [--port 7860] [--share] [--model models/digitnet.onnx] [--no-mcp]
+    python demo.py [--host 127.0.0.1] [--port 7860] [--share] [--model models/digitnet.onnx]
+                   [--auth USER:PASSWORD | --auth-file FILE] [--no-mcp]
     gradio demo.py          # hot reload while editing (DIGIT_MODEL picks another model)
 
 API endpoints (see README): /predict (image file → the CLI's JSON) and the UI's own events, and
 the MCP tools recognize_digit and read_number (an image URL → the CLI's JSON as text).
+Without --host/--port, GRADIO_SERVER_NAME and GRADIO_SERVER_PORT apply (a Hugging Face Space sets
+them); with neither, 127.0.0.1 and the first free port from 7860.
 """
 
 from __future__ import annotations
@@ -22,7 +25,9 @@ from typing import Any
 import gradio as gr
 import numpy as np
 from PIL import Image
+from starlette.middleware import Middleware
 
+import access
 from serving import InputError, ModelError, NoDigitError, Predictor
 from serving.numbers import NumberResult
 from serving.numbers import read_number as read_number_in
@@ -384,13 +389,33 @@ with gr.Blocks(title="Handwritten digit recognizer", delete_cache=(60, 60)) as d
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description="Start the digit recognizer demo.")
-    p.add_argument("--host", default="127.0.0.1", help="0.0.0.0 to serve your network")
-    p.add_argument("--port", type=int, default=7860)
+    # Unset flags leave the address to GRADIO_SERVER_NAME / GRADIO_SERVER_PORT (set by Spaces).
+    p.add_argument("--host", help="0.0.0.0 to serve your network (default: $GRADIO_SERVER_NAME "
+                                  "or 127.0.0.1)")
+    p.add_argument("--port", type=int, help="default: $GRADIO_SERVER_PORT or the first free from 7860")
     p.add_argument("--share", action="store_true", help="also open a public *.gradio.live link")
     p.add_argument("--model", type=Path, default=model_path)
     p.add_argument("--max-file-size", default="5mb", help="largest upload accepted, e.g. 5mb")
+    p.add_argument("--auth", metavar="USER:PASSWORD",
+                   help=f"require this login for the page and every API (${access.AUTH_ENV} does the "
+                        "same and stays out of the process list)")
+    p.add_argument("--auth-file", type=Path, metavar="FILE", help="more users: one USER:PASSWORD a line")
     p.add_argument("--no-mcp", action="store_true", help="don't serve the MCP tools at /gradio_api/mcp/")
     return p.parse_args(argv)
+
+
+def server_address(args: argparse.Namespace) -> tuple[str, int | None]:
+    """(host, port): the flags, else Gradio's environment variables, else 127.0.0.1 and None
+    (Gradio then takes the first free port from 7860)."""
+    host = args.host or os.environ.get("GRADIO_SERVER_NAME") or "127.0.0.1"
+    if args.port is not None:
+        return host, args.port
+    port = os.environ.get("GRADIO_SERVER_PORT", "").strip()
+    if not port:
+        return host, None
+    if not port.isdigit() or not 0 < int(port) < 65536:
+        raise ValueError(f"GRADIO_SERVER_PORT={port!r} is not a port number (1-65535)")
+    return host, int(port)
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -398,14 +423,22 @@ def main(argv: list[str] | None = None) -> None:
     args = parse_args(argv)
     model_path = args.model
     try:
+        host, port = server_address(args)
+        users = access.load_users(args.auth, args.auth_file)
         predictor()
-    except ModelError as err:
+    except (ModelError, ValueError) as err:  # access.AuthError is a ValueError
         sys.exit(f"error: {err}")
+    if warning := access.open_warning(host, args.share, users):
+        print(warning, flush=True)
     import rest  # the REST API (/api/predict, /docs) on this same server: see rest.py
 
+    app_kwargs = rest.app_kwargs(predictor)
+    if users:  # every route behind the login: see access.py
+        app_kwargs["middleware"] = [Middleware(access.LoginRequired, users=users)]
     demo.queue(default_concurrency_limit=4).launch(
-        server_name=args.host, server_port=args.port, share=args.share,
-        max_file_size=args.max_file_size, footer_links=["api"], app_kwargs=rest.app_kwargs(predictor),
+        server_name=host, server_port=port, share=args.share, max_file_size=args.max_file_size,
+        footer_links=["api"], app_kwargs=app_kwargs, auth=list(users.items()) or None,
+        auth_message="Log in with the user name and password you were given.",
         mcp_server=not args.no_mcp,
     )
 
