@@ -1,9 +1,13 @@
 """The Gradio app: draw or upload a digit and get the answer with its confidence.
 
     python demo.py [--host 127.0.0.1] [--port 7860] [--share] [--model models/digitnet.onnx]
+                   [--auth USER:PASSWORD | --auth-file FILE] [--no-mcp]
     gradio demo.py          # hot reload while editing (DIGIT_MODEL picks another model)
 
-API endpoints (see README): /predict (image file → the CLI's JSON) and the UI's own events.
+API endpoints (see README): /predict (image file → the CLI's JSON) and the UI's own events, and
+the MCP tools recognize_digit and read_number (an image URL → the CLI's JSON as text).
+Without --host/--port, GRADIO_SERVER_NAME and GRADIO_SERVER_PORT apply (a Hugging Face Space sets
+them); with neither, 127.0.0.1 and the first free port from 7860.
 """
 
 from __future__ import annotations
@@ -21,9 +25,12 @@ from typing import Any
 import gradio as gr
 import numpy as np
 from PIL import Image
+from starlette.middleware import Middleware
 
+import access
 from serving import InputError, ModelError, NoDigitError, Predictor
-from serving.numbers import NumberResult, read_number
+from serving.numbers import NumberResult
+from serving.numbers import read_number as read_number_in
 from serving.predictor import DEFAULT_MODEL, MODELS_DIR
 from serving.preprocess import open_image
 from serving.records import digit_fields, number_fields
@@ -123,7 +130,7 @@ def predict_api(path: str | None) -> dict:
 
 
 def read_number_upload(path: str) -> NumberResult:
-    return from_upload(lambda data: read_number(predictor(), data), path)
+    return from_upload(lambda data: read_number_in(predictor(), data), path)
 
 
 def shown_image(source) -> Image.Image:
@@ -162,7 +169,7 @@ def number_answer(run, source):
 
 
 def read_number_sketch(sketch: dict | None):
-    return number_answer(lambda value: read_number(predictor(), value), sketch)
+    return number_answer(lambda value: read_number_in(predictor(), value), sketch)
 
 
 def read_number_file(path: str | None):
@@ -172,6 +179,39 @@ def read_number_file(path: str | None):
 def read_number_api(path: str | None) -> dict:
     """The CLI's --number answer for one image file: the number and each digit's box, or an error."""
     return api_answer(read_number_upload, path, number_fields)
+
+
+# MCP tools. Gradio names a tool after its function and builds its description from the docstring:
+# the text, one line per argument, and the Returns lines joined with ", ". They answer JSON text
+# because a dict would reach an MCP client as Python's repr.
+
+
+def recognize_digit(image: str | None) -> str:
+    """Reads the one handwritten digit (0-9) in an image: a photo, scan or drawing, any colours.
+
+    Args:
+        image: The image of one digit, as an http(s) URL or a data: URL (data:image/png;base64,...)
+
+    Returns:
+        JSON text, what the project's CLI prints: {"digit": 7, "confidence": 0.998, "probabilities": [...]}
+        with "probabilities" the 10 chances of 0 to 9
+        or, for an image that can't be read or holds no digit: {"digit": null, "error": "why, in words"}
+    """
+    return json.dumps(predict_api(image))
+
+
+def read_number(image: str | None) -> str:
+    """Reads a whole number handwritten on one line (several digits, read left to right) in an image.
+
+    Args:
+        image: The image of the number, as an http(s) URL or a data: URL (data:image/png;base64,...)
+
+    Returns:
+        JSON text, what the CLI's --number prints: {"number": "2026", "confidence": 0.97, "digits": [...]}
+        with one {"digit", "confidence", "box": [x0, y0, x1, y1]} per digit, left to right
+        or, for an image that can't be read or holds no digit: {"number": null, "error": "why, in words"}
+    """
+    return json.dumps(read_number_api(image))
 
 
 def model_card_markdown() -> str:
@@ -310,19 +350,22 @@ with gr.Blocks(title="Handwritten digit recognizer", delete_cache=(60, 60)) as d
             gr.Image(plot("mistakes"), label="Test digits it gets wrong", interactive=False)
 
     demo.load(None, js=AUTO_BRUSH_JS)
+    # The UI's events stay callable by API clients (gradio_client, api_name=...) but "undocumented":
+    # off the API page and off the MCP server, whose tools are the two below only.
+    ui_event = {"api_visibility": "undocumented", "concurrency_limit": 4}
     sketch_outputs = [sketch_label, sketch_seen, sketch_note]
     sketch.change(predict_sketch, sketch, sketch_outputs, api_name="predict_sketch",
-                  trigger_mode="always_last", show_progress="hidden", concurrency_limit=4)
+                  trigger_mode="always_last", show_progress="hidden", **ui_event)
     upload.change(predict_upload, upload, [upload_label, upload_seen, upload_note],
-                  api_name="predict_upload", show_progress="minimal", concurrency_limit=4)
+                  api_name="predict_upload", show_progress="minimal", **ui_event)
 
     number_sketch.change(read_number_sketch, number_sketch, [number_boxes, number_note],
                          api_name="read_number_sketch", trigger_mode="always_last",
-                         show_progress="hidden", concurrency_limit=4)
+                         show_progress="hidden", **ui_event)
     number_upload.change(read_number_file, number_upload, [number_boxes, number_note],
-                         api_name="read_number_upload", show_progress="minimal", concurrency_limit=4)
+                         api_name="read_number_upload", show_progress="minimal", **ui_event)
 
-    # API-only endpoints: one image file in, the CLI's JSON out.
+    # API-only endpoints: one image file in, the CLI's JSON out (a dict, for gradio_client).
     api_image = gr.File(type="filepath", visible=False)
     api_result = gr.JSON(visible=False)
     # Batched: one queue slot answers up to 8 waiting calls. With 8 clients of Gradio's HTTP API
@@ -330,19 +373,49 @@ with gr.Blocks(title="Handwritten digit recognizer", delete_cache=(60, 60)) as d
     # (gradio_client callers are bound by their own client, ~14/s either way): bench/api.py --tune.
     gr.Button(visible=False).click(lambda paths: [[predict_api(path) for path in paths]], api_image,
                                    api_result, api_name="predict", batch=True, max_batch_size=8,
-                                   concurrency_limit=1)
+                                   concurrency_limit=1, api_visibility="undocumented")
     gr.Button(visible=False).click(read_number_api, api_image, api_result, api_name="read_number",
-                                   concurrency_limit=4)
+                                   concurrency_limit=4, api_visibility="undocumented")
+
+    # The MCP tools (and the API page's endpoints): JSON text out. queue=False: Gradio's MCP server
+    # then calls them in-process (27 ms a call here). A queued tool goes through a loopback
+    # gradio_client (87 ms), which can't log in: with --auth every call failed.
+    tool_result = gr.Textbox(visible=False)
+    gr.Button(visible=False).click(recognize_digit, api_image, tool_result, api_name="recognize_digit",
+                                   queue=False)
+    gr.Button(visible=False).click(read_number, api_image, tool_result, api_name="read_number_json",
+                                   queue=False)
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description="Start the digit recognizer demo.")
-    p.add_argument("--host", default="127.0.0.1", help="0.0.0.0 to serve your network")
-    p.add_argument("--port", type=int, default=7860)
+    # Unset flags leave the address to GRADIO_SERVER_NAME / GRADIO_SERVER_PORT (set by Spaces).
+    p.add_argument("--host", help="0.0.0.0 to serve your network (default: $GRADIO_SERVER_NAME "
+                                  "or 127.0.0.1)")
+    p.add_argument("--port", type=int, help="default: $GRADIO_SERVER_PORT or the first free from 7860")
     p.add_argument("--share", action="store_true", help="also open a public *.gradio.live link")
     p.add_argument("--model", type=Path, default=model_path)
     p.add_argument("--max-file-size", default="5mb", help="largest upload accepted, e.g. 5mb")
+    p.add_argument("--auth", metavar="USER:PASSWORD",
+                   help=f"require this login for the page and every API (${access.AUTH_ENV} does the "
+                        "same and stays out of the process list)")
+    p.add_argument("--auth-file", type=Path, metavar="FILE", help="more users: one USER:PASSWORD a line")
+    p.add_argument("--no-mcp", action="store_true", help="don't serve the MCP tools at /gradio_api/mcp/")
     return p.parse_args(argv)
+
+
+def server_address(args: argparse.Namespace) -> tuple[str, int | None]:
+    """(host, port): the flags, else Gradio's environment variables, else 127.0.0.1 and None
+    (Gradio then takes the first free port from 7860)."""
+    host = args.host or os.environ.get("GRADIO_SERVER_NAME") or "127.0.0.1"
+    if args.port is not None:
+        return host, args.port
+    port = os.environ.get("GRADIO_SERVER_PORT", "").strip()
+    if not port:
+        return host, None
+    if not port.isdigit() or not 0 < int(port) < 65536:
+        raise ValueError(f"GRADIO_SERVER_PORT={port!r} is not a port number (1-65535)")
+    return host, int(port)
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -350,14 +423,23 @@ def main(argv: list[str] | None = None) -> None:
     args = parse_args(argv)
     model_path = args.model
     try:
+        host, port = server_address(args)
+        users = access.load_users(args.auth, args.auth_file)
         predictor()
-    except ModelError as err:
+    except (ModelError, ValueError) as err:  # access.AuthError is a ValueError
         sys.exit(f"error: {err}")
+    if warning := access.open_warning(host, args.share, users):
+        print(warning, flush=True)
     import rest  # the REST API (/api/predict, /docs) on this same server: see rest.py
 
+    app_kwargs = rest.app_kwargs(predictor)
+    if users:  # every route behind the login: see access.py
+        app_kwargs["middleware"] = [Middleware(access.LoginRequired, users=users)]
     demo.queue(default_concurrency_limit=4).launch(
-        server_name=args.host, server_port=args.port, share=args.share,
-        max_file_size=args.max_file_size, footer_links=["api"], app_kwargs=rest.app_kwargs(predictor),
+        server_name=host, server_port=port, share=args.share, max_file_size=args.max_file_size,
+        footer_links=["api"], app_kwargs=app_kwargs, auth=list(users.items()) or None,
+        auth_message="Log in with the user name and password you were given.",
+        mcp_server=not args.no_mcp,
     )
 
 

@@ -14,8 +14,9 @@ import sys
 import tempfile
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -49,8 +50,9 @@ def find_model() -> Path | None:
 class DemoServer:
     url: str  # http://127.0.0.1:PORT/
     process: subprocess.Popen
-    model: Path
+    model: Path | None  # None: the demo's default model
     log: Path  # the server's stdout and stderr
+    auth: tuple[str, str] | None = None  # a user and password it lets in, when it wants a login
 
     def log_tail(self, chars: int = 4000) -> str:
         try:
@@ -66,7 +68,17 @@ class DemoServer:
         return proc.memory_info().rss + sum(c.memory_info().rss for c in proc.children(recursive=True))
 
 
-def wait_until_up(url: str, process: subprocess.Popen, log: Path, timeout_s: float) -> None:
+def opener(url: str, auth: tuple[str, str] | None) -> urllib.request.OpenerDirector:
+    """A urllib opener; with `auth`, logged in through Gradio's /login (its cookie is kept)."""
+    jar = urllib.request.build_opener(urllib.request.HTTPCookieProcessor())
+    if auth is not None:
+        form = urllib.parse.urlencode({"username": auth[0], "password": auth[1]}).encode()
+        jar.open(url + "login", data=form, timeout=5).close()
+    return jar
+
+
+def wait_until_up(url: str, process: subprocess.Popen, log: Path, timeout_s: float,
+                  auth: tuple[str, str] | None = None) -> None:
     """Until the demo serves its config and Gradio's own start-up check has passed.
 
     launch() checks that "/" answers within 3 s after the server is up and gives up otherwise;
@@ -77,7 +89,7 @@ def wait_until_up(url: str, process: subprocess.Popen, log: Path, timeout_s: flo
         if process.poll() is not None:
             raise RuntimeError(f"the demo exited with status {process.returncode} before answering")
         try:
-            with urllib.request.urlopen(url + "config", timeout=5) as response:
+            with opener(url, auth).open(url + "config", timeout=5) as response:
                 if (response.status == 200 and json.loads(response.read()).get("components")
                         and b"To create a public link" in log.read_bytes()):
                     return
@@ -87,27 +99,39 @@ def wait_until_up(url: str, process: subprocess.Popen, log: Path, timeout_s: flo
     raise RuntimeError(f"the demo did not answer within {timeout_s:.0f} s")
 
 
-def start_demo(model: Path, log: Path, max_file_size: str = MAX_FILE_SIZE,
-               timeout_s: float = SERVER_START_TIMEOUT_S, retry: bool = True) -> DemoServer:
-    """`python demo.py` on a free loopback port; returns once it serves its config."""
+def start_demo(model: Path | None, log: Path, max_file_size: str = MAX_FILE_SIZE,
+               timeout_s: float = SERVER_START_TIMEOUT_S, retry: bool = True, *,
+               args: Sequence[str] = (), env: Mapping[str, str] | None = None,
+               python: str = sys.executable, auth: tuple[str, str] | None = None,
+               space: bool = False) -> DemoServer:
+    """`python demo.py` on a free port; returns once it serves its config.
+
+    args: more flags; env: more environment variables; auth: a login the server was given (by
+    args or env) and that the wait logs in with. space=True starts it as a Hugging Face Space
+    does: no flags at all, the address in GRADIO_SERVER_NAME=0.0.0.0 and GRADIO_SERVER_PORT.
+    """
     port = free_port()
-    env = {**os.environ, "GRADIO_ANALYTICS_ENABLED": "False", "PYTHONUNBUFFERED": "1"}
+    env = {**os.environ, "GRADIO_ANALYTICS_ENABLED": "False", "PYTHONUNBUFFERED": "1", **(env or {})}
     env.pop("DIGIT_MODEL", None)
+    if space:
+        env.update(GRADIO_SERVER_NAME="0.0.0.0", GRADIO_SERVER_PORT=str(port))
+        command = [python, "demo.py", *args]
+    else:
+        command = [python, "demo.py", "--host", "127.0.0.1", "--port", str(port), "--model", str(model),
+                   "--max-file-size", max_file_size, *args]
     with open(log, "wb") as out:
-        process = subprocess.Popen(
-            [sys.executable, "demo.py", "--host", "127.0.0.1", "--port", str(port), "--model", str(model),
-             "--max-file-size", max_file_size],
-            cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)
-    server = DemoServer(f"http://127.0.0.1:{port}/", process, model, log)
+        process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)
+    server = DemoServer(f"http://127.0.0.1:{port}/", process, model, log, auth)
     try:
-        wait_until_up(server.url, process, log, timeout_s)
+        wait_until_up(server.url, process, log, timeout_s, auth)
     except RuntimeError as err:
         stop_demo(server)
         tail = server.log_tail()
         # On a busy machine Gradio's own 3-second start-up check can fail; once more tells that
         # from a real failure.
         if retry and "localhost is not accessible" in tail:
-            return start_demo(model, log, max_file_size, timeout_s, retry=False)
+            return start_demo(model, log, max_file_size, timeout_s, retry=False, args=args, env=env,
+                              python=python, auth=auth, space=space)
         raise RuntimeError(f"{err}; its log:\n{tail}") from None
     return server
 

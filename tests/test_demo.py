@@ -7,19 +7,95 @@ import json
 import numpy as np
 import pytest
 
+import access
 import demo
 from examples.make import draw_digits
 
 
-def test_flags_reach_launch(monkeypatch):
-    seen = {}
+@pytest.fixture
+def launched(monkeypatch) -> dict:
+    """What demo.main() passes to launch(), which doesn't start a server here."""
+    seen: dict = {}
     monkeypatch.setattr(demo.demo, "launch", lambda **kwargs: seen.update(kwargs))
+    for name in ("GRADIO_SERVER_NAME", "GRADIO_SERVER_PORT", access.AUTH_ENV):
+        monkeypatch.delenv(name, raising=False)
+    return seen
+
+
+def test_flags_reach_launch(launched, monkeypatch):
+    monkeypatch.setenv("GRADIO_SERVER_NAME", "10.0.0.9")
+    monkeypatch.setenv("GRADIO_SERVER_PORT", "7001")
     demo.main(["--share", "--host", "0.0.0.0", "--port", "7999", "--max-file-size", "3mb"])
-    assert seen["share"] is True  # Gradio's public link: needs the internet to open, so not opened here
-    assert (seen["server_name"], seen["server_port"], seen["max_file_size"]) == ("0.0.0.0", 7999, "3mb")
-    seen.clear()
+    assert launched["share"] is True  # Gradio's public link: needs the internet to open, so not opened here
+    address = (launched["server_name"], launched["server_port"])
+    assert address == ("0.0.0.0", 7999) and launched["max_file_size"] == "3mb"  # flags win over the env
+    assert launched["mcp_server"] is True and launched["auth"] is None
+    assert "middleware" not in launched["app_kwargs"]
+    launched.clear()
+    monkeypatch.delenv("GRADIO_SERVER_NAME")
+    monkeypatch.delenv("GRADIO_SERVER_PORT")
+    demo.main(["--no-mcp"])
+    assert launched["share"] is False and launched["max_file_size"] == "5mb"
+    # port None: Gradio takes 7860 or the next free one
+    assert (launched["server_name"], launched["server_port"]) == ("127.0.0.1", None)
+    assert launched["mcp_server"] is False
+
+
+def test_space_environment_sets_the_address(launched, monkeypatch):
+    """A Space runs `python demo.py` with GRADIO_SERVER_NAME=0.0.0.0: no flag may override it."""
+    monkeypatch.setenv("GRADIO_SERVER_NAME", "0.0.0.0")
+    monkeypatch.setenv("GRADIO_SERVER_PORT", "7860")
     demo.main([])
-    assert seen["share"] is False and seen["max_file_size"] == "5mb"
+    assert (launched["server_name"], launched["server_port"]) == ("0.0.0.0", 7860)
+    demo.main(["--port", "8000"])  # one flag: the other still comes from the environment
+    assert (launched["server_name"], launched["server_port"]) == ("0.0.0.0", 8000)
+    demo.main(["--host", "127.0.0.1"])
+    assert (launched["server_name"], launched["server_port"]) == ("127.0.0.1", 7860)
+
+
+@pytest.mark.parametrize("port", ["http", "0", "70000", "-1"])
+def test_a_bad_port_in_the_environment_stops_with_a_message(launched, monkeypatch, port):
+    monkeypatch.setenv("GRADIO_SERVER_PORT", port)
+    with pytest.raises(SystemExit, match="GRADIO_SERVER_PORT=.* is not a port number"):
+        demo.main([])
+    assert not launched
+
+
+def test_auth_reaches_launch_and_guards_every_route(launched, monkeypatch, tmp_path):
+    users = tmp_path / "users"
+    users.write_text("bob:b0b\n")
+    monkeypatch.setenv(access.AUTH_ENV, "amy:from-env")
+    demo.main(["--auth-file", str(users)])
+    assert launched["auth"] == [("amy", "from-env"), ("bob", "b0b")]  # Gradio's login page and routes
+    guard = launched["app_kwargs"]["middleware"][0]  # the rest: REST, /docs, MCP (tests/test_auth.py)
+    assert guard.cls is access.LoginRequired and guard.kwargs["users"] == {"amy": "from-env", "bob": "b0b"}
+    demo.main(["--auth", "cy:flag"])  # the flag replaces $DIGIT_AUTH
+    assert launched["auth"] == [("cy", "flag")]
+
+
+@pytest.mark.parametrize(("args", "message"), [
+    (["--auth", "no-colon"], "--auth: expected USER:PASSWORD"),
+    (["--auth", "amy:"], "--auth: expected USER:PASSWORD"),
+    (["--auth-file", "/no/such/file"], "can't read it"),
+])
+def test_bad_credentials_stop_with_a_message(launched, capsys, args, message):
+    with pytest.raises(SystemExit) as stop:
+        demo.main(args)
+    assert message in str(stop.value.code) and "Traceback" not in capsys.readouterr().err
+    assert not launched
+
+
+@pytest.mark.parametrize(("args", "warned"), [
+    ([], False), (["--host", "0.0.0.0"], True), (["--share"], True), (["--host", "localhost"], False),
+    (["--host", "0.0.0.0", "--auth", "amy:pw"], False), (["--share", "--auth", "amy:pw"], False),
+])
+def test_an_open_app_says_so_in_one_line(launched, capsys, args, warned):
+    demo.main(args)
+    out = capsys.readouterr().out
+    lines = [line for line in out.splitlines() if "anyone" in line]
+    assert len(lines) == (1 if warned else 0), out
+    if warned:
+        assert "--auth" in lines[0] and access.AUTH_ENV in lines[0]
 
 
 def test_missing_model_stops_with_a_message(tmp_path, monkeypatch):

@@ -16,8 +16,10 @@ def test_serving_and_demo_do_not_import_torch():
 
 
 def test_requirements_for_serving_leave_torch_out():
+    import re
     from pathlib import Path
 
     lines = Path("requirements.txt").read_text().lower().splitlines()
-    packages = [line.split("==")[0].split(">=")[0].strip() for line in lines if line and line[0] != "#"]
+    # the name before any extras ([mcp]), version specifier or comment
+    packages = [re.split(r"[\[=<>~;# ]", line, maxsplit=1)[0] for line in lines if line and line[0] != "#"]
     assert "torch" not in packages and "onnxruntime" in packages and "gradio" in packages
