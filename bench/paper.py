@@ -70,7 +70,8 @@ def template_ink(label: int, height: int, rng: np.random.Generator) -> np.ndarra
     slant = rng.uniform(-0.25, 0.25)
     for stroke in digit_strokes(label, pad, pad, 2 * width, 2 * height):
         jitter = rng.normal(0, 0.025 * height, (len(stroke), 2))
-        points = [(x + slant * (height + pad - y) + jx, y + jy) for (x, y), (jx, jy) in zip(stroke, jitter)]
+        points = [(x + slant * (height + pad - y) + jx, y + jy)
+                  for (x, y), (jx, jy) in zip(stroke, jitter, strict=True)]
         draw.line(points, fill=255, width=pen, joint="curve")
         for x, y in (points[0], points[-1]):
             draw.ellipse((x - pen / 2, y - pen / 2, x + pen / 2, y + pen / 2), fill=255)
@@ -99,7 +100,8 @@ INK_COLOURS: dict[str, Callable[[np.random.Generator], np.ndarray]] = {
 # ---------------------------------------------------------------- the paper
 
 
-def pattern(size: tuple[int, int], paper: str, rng: np.random.Generator) -> list[tuple[Image.Image, np.ndarray]]:
+def pattern(size: tuple[int, int], paper: str,
+            rng: np.random.Generator) -> list[tuple[Image.Image, np.ndarray]]:
     """The page's printed pattern as (coverage image, colour) pairs, drawn at 2× for smooth lines."""
     w, h = size
     layers = []
@@ -131,7 +133,8 @@ def pattern(size: tuple[int, int], paper: str, rng: np.random.Generator) -> list
         margin = Image.new("L", (2 * w, 2 * h), 0)
         x = 2 * w * rng.uniform(0.06, 0.18)
         ImageDraw.Draw(margin).line((x, 0, x, 2 * h), fill=255, width=line + 1)
-        layers.append((margin, np.array([rng.integers(200, 235), rng.integers(70, 120), rng.integers(80, 130)])))
+        red = np.array([rng.integers(200, 235), rng.integers(70, 120), rng.integers(80, 130)])
+        layers.append((margin, red))
     return [(image.resize(size, Image.Resampling.BOX), colour) for image, colour in layers]
 
 
@@ -169,7 +172,7 @@ def perspective(image: Image.Image, desk: np.ndarray, rng: np.random.Generator) 
     moved = (moved - [w / 2, h / 2]) * (1 - shrink) + [w / 2, h / 2] + rng.normal(0, shrink / 2, 2) * [w, h]
     # Coefficients of the map from output to input pixels, solved from the four corner pairs.
     rows = []
-    for (x, y), (u, v) in zip(moved, corners):
+    for (x, y), (u, v) in zip(moved, corners, strict=True):
         rows.append([x, y, 1, 0, 0, 0, -u * x, -u * y])
         rows.append([0, 0, 0, x, y, 1, -v * x, -v * y])
     coefficients = np.linalg.solve(np.array(rows), corners.reshape(-1))
@@ -295,7 +298,8 @@ def main(argv: list[str] | None = None) -> int:
     answers = predictor.predict_batch([photo.jpeg for photo in made])
     read_s = time.perf_counter() - started
     results = [(photo, None if isinstance(a, Exception) else a.digit,
-                0.0 if isinstance(a, Exception) else a.confidence) for photo, a in zip(made, answers)]
+                0.0 if isinstance(a, Exception) else a.confidence)
+               for photo, a in zip(made, answers, strict=True)]
     text, passed = report(results)
     print(f"{machine_line()}\n{len(made)} photos made in {made_s:.1f} s, read in {read_s:.1f} s "
           f"({1000 * read_s / len(made):.1f} ms each)\n\n{text}")
@@ -303,7 +307,8 @@ def main(argv: list[str] | None = None) -> int:
         args.dump.mkdir(parents=True, exist_ok=True)
         for i, (photo, digit, _) in enumerate(results):
             if digit != photo.label:
-                (args.dump / f"{i:04d}_{photo.paper}_{photo.ink}_{photo.label}_as_{digit}.jpg").write_bytes(photo.jpeg)
+                name = f"{i:04d}_{photo.paper}_{photo.ink}_{photo.label}_as_{digit}.jpg"
+                (args.dump / name).write_bytes(photo.jpeg)
     print("PASS" if passed else f"FAIL: targets are ≥ {TARGET_OVERALL:.0%} overall and ≥ "
           f"{TARGET_EACH:.0%} for every paper and ink")
     return 0 if passed else 1

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from serving.components import Components, label_components
+from serving.components import Components
 
 LINE_MIN_SPAN = 0.6  # a line crosses at least this share of the strips
 STRIP = 32  # pixels per strip: a line sloping 3° drifts under 2 pixels across one
@@ -120,7 +120,7 @@ def line_mask(d: np.ndarray) -> np.ndarray:
             continue
         rows = np.interp(strips, strips[found], chain[found])  # across gaps and out to the edges
         strength = float(np.median(profiles[strips[found], chain[found]]))
-        for s, row in zip(strips, np.rint(rows).astype(int)):
+        for s, row in zip(strips, np.rint(rows).astype(int), strict=True):
             top, bottom = max(0, row - 2), min(h, row + 3)
             x0, x1 = s * width, (s + 1) * width if s < n - 1 else w
             band = d[top:bottom, x0:x1]

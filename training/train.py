@@ -205,7 +205,8 @@ def main(argv: list[str] | None = None) -> int:
         "command": "python -m training.train " + shlex.join(sys.argv[1:] if argv is None else argv),
         "wall_time_s": round(elapsed, 1), "epochs": epochs, "train_images": len(train_images),
         "test_accuracy": test_acc, "parameters": count_parameters(model), "seed": args.seed,
-        "threads": args.threads, "precision": args.precision, "ema_decay": args.ema_decay, "machine": machine_description(),
+        "threads": args.threads, "precision": args.precision, "ema_decay": args.ema_decay,
+        "machine": machine_description(),
     }, indent=1))
     write_plots(args.out, history, confusion, test_x, predicted, test_y)
     print(f"done: test accuracy {100 * test_acc:.2f}% in {elapsed / 60:.1f} min; wrote {args.out}")
