@@ -15,7 +15,7 @@ import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 MAX_PIXELS = 50_000_000  # a 12-MP phone photo is far below; 40,000² "bombs" are far above
-DECODE_SIDE = 1024  # JPEGs are decoded at reduced scale down to about this size
+DECODE_SIDE = 640  # JPEGs are decoded at reduced scale down to about this size (photos are read at it)
 
 ImageSource = str | os.PathLike | bytes | BinaryIO | Image.Image | np.ndarray | dict
 

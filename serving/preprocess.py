@@ -23,13 +23,15 @@ from serving.decode import (  # noqa: F401 - the errors and ImageSource are this
     shrink,
     to_standard_mode,
 )
-from serving.paper import clear_marks, page_marks, paper_ink
+from serving.paper import clear_marks, page_marks, paper_ink, sliding_max
 
 WORK_SIDE = 128  # ink analysis for a single digit happens at most at this size (≥ 6× the 20-px box)
 SMALL_SIDE = 400  # pictures this small are drawings or crops, not phone photos of a page
 PHOTO_SIDE = 640  # photos of paper are read at this size: a digit a tenth of its height is 64 px
 MIN_CONTRAST = 0.08  # ink must differ from paper by this much (0..1 colour distance)
 BOX = 20  # MNIST fits the digit in 20×20 ...
+MNIST_STROKE = 0.12  # MNIST's median stroke width as a share of that box (2.45 px of 20)
+STROKE_FLOOR = 0.8  # strokes are thickened up to this share of it; thin ones are MNIST too
 FIELD = 28  # ... centred by mass in 28×28
 
 @dataclass(frozen=True)
@@ -193,6 +195,9 @@ def ink_map(source: ImageSource, work_side: int = WORK_SIDE) -> InkMap:
         rgb, a = rgba[..., :3], rgba[..., 3:]
         paper = np.median(rgb[a[..., 0] >= 0.5], axis=0)
         image = Image.fromarray(np.rint((rgb * a + paper * (1 - a)) * 255).astype(np.uint8))
+    side = max(image.size)
+    photo_side = max(work_side, PHOTO_SIDE)
+    image, photo_scale = shrink(image, photo_side)  # the most any path reads: shrink once
     small, scale = shrink(image, work_side)
     raw = np.asarray(small)
     if raw.ndim == 3 and (raw[..., 0] == raw[..., 1]).all() and (raw[..., 1] == raw[..., 2]).all():
@@ -200,12 +205,12 @@ def ink_map(source: ImageSource, work_side: int = WORK_SIDE) -> InkMap:
     try:
         t = contrast_map(raw)
     except NoDigitError:
-        if max(image.size) <= SMALL_SIDE:
+        if side <= SMALL_SIDE:
             raise
         t = None  # faint writing in a big photo can be lost at this size: look closer
-    if t is None or not is_clean(t, max(image.size)):
-        return photo_ink_map(image, max(work_side, PHOTO_SIDE), source_size)
-    return InkMap(normalize_ink(flatten_uneven_paper(t)), scale, source_size)
+    if t is None or not is_clean(t, side):
+        return photo_ink_map(image, photo_scale, source_size)
+    return InkMap(normalize_ink(flatten_uneven_paper(t)), photo_scale * scale, source_size)
 
 
 def is_clean(t: np.ndarray, side: int) -> bool:
@@ -221,15 +226,15 @@ def is_clean(t: np.ndarray, side: int) -> bool:
     return float(border.std()) < 0.015 and float(((t > 0.12) & (t < 0.5)).mean()) < 0.03
 
 
-def photo_ink_map(image: Image.Image, side: int, source_size: tuple[int, int]) -> InkMap:
-    """Ink of a photo of paper: lighting divided out, ruled and grid lines removed (serving.paper)."""
-    small, scale = shrink(image, side)
-    grey = np.asarray(small.convert("L"), np.float32) * (1 / 255)
+def photo_ink_map(image: Image.Image, scale: float, source_size: tuple[int, int]) -> InkMap:
+    """Ink of a photo of paper: lighting divided out, ruled and grid lines removed (serving.paper).
+    `image` is already at the size to read, `scale` input pixels to one of its pixels."""
+    grey = np.asarray(image.convert("L"))
     # Writing on paper is dark on light, even where a shadow or the desk takes much of the
     # picture; only a dark picture whose far tail is bright is light writing on a board.
     low, middle, high = np.percentile(grey, [0.5, 50, 99.5])
-    if middle < 0.4 and high - middle > middle - low:
-        grey = 1 - grey
+    if middle < 0.4 * 255 and high - middle > middle - low:
+        grey = 255 - grey
     d, light = paper_ink(grey)
     ink = normalize_ink(d)
     # Dark marks can outshine faint pencil so that only they pass for ink; clearing them brings
@@ -288,8 +293,29 @@ def digit_components(components: Components, shape: tuple[int, int]) -> np.ndarr
     return np.flatnonzero(keep) + 1
 
 
+def even_stroke(ink: np.ndarray) -> np.ndarray:
+    """A cropped digit whose strokes are much thinner than MNIST's (a pen across a big digit)
+    thickened towards them, so that shrinking it to 20 px leaves a stroke, not a faint trace.
+
+    A stroke of width w and length L has area wL and an outline 2L long, which is what the
+    gradient magnitude adds up; MNIST's strokes measured this way are 12% of the box.
+    """
+    gy, gx = np.gradient(ink)
+    outline = float(np.hypot(gx, gy).sum())
+    if outline <= 0:
+        return ink
+    width = 2 * float(ink.sum()) / outline
+    grow = round(STROKE_FLOOR * MNIST_STROKE * max(ink.shape) - width)
+    if grow < 1:
+        return ink
+    margin = grow // 2 + 1
+    padded = np.pad(ink, margin)
+    return sliding_max(sliding_max(padded, grow + 1, 0), grow + 1, 1)
+
+
 def fit_to_field(ink: np.ndarray) -> np.ndarray:
     """A cropped digit → 28×28: longer side to 20 pixels (area-averaged), centred by mass."""
+    ink = even_stroke(ink)
     h, w = ink.shape
     factor = BOX / max(h, w)
     size = (max(1, round(w * factor)), max(1, round(h * factor)))
