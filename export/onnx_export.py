@@ -10,10 +10,11 @@ from pathlib import Path
 import onnx
 import torch
 
-from training.model import DigitNet
+from training.model import DigitNet, Ensemble
 
 INPUT_NAME = "image"
 OUTPUT_NAME = "logits"
+CAM_NAME = "class_maps"  # second output: (N, 10, 7, 7) class activation maps, for explanations
 LABELS = [str(d) for d in range(10)]
 INPUT_SPEC = "float32 (N, 1, 28, 28), raw pixels in [0, 1], white digit on black, MNIST-style"
 
@@ -26,7 +27,11 @@ def load_checkpoint(path: Path) -> DigitNet:
     return model.eval()
 
 
-def export_onnx(model: DigitNet, path: Path) -> None:
+def load_ensemble(checkpoints: list[Path]) -> Ensemble:
+    return Ensemble([load_checkpoint(path) for path in checkpoints]).eval()
+
+
+def export_onnx(model: Ensemble, path: Path) -> None:
     """Dynamo export with a named, dynamic batch dimension, weights inside the file."""
     # The exporter warns about every torchvision op it can't register; we use none of them.
     logging.getLogger("torch.onnx._internal.exporter._registration").setLevel(logging.ERROR)
@@ -37,7 +42,7 @@ def export_onnx(model: DigitNet, path: Path) -> None:
         (example,),
         str(path),
         input_names=[INPUT_NAME],
-        output_names=[OUTPUT_NAME],
+        output_names=[OUTPUT_NAME, CAM_NAME],
         dynamic_shapes={"x": {0: batch}},
         external_data=False,
         dynamo=True,
