@@ -1,6 +1,6 @@
 """python -m bench: why the digit recognizer serves with onnxruntime, measured side by side.
 
-    python -m bench [--quick] [--models models] [--checkpoint runs/mnist/checkpoint.pt]
+    python -m bench [--quick] [--models models]
                     [--out bench/RESULTS.md]
 
 Measures, in one run on this machine: model latency (onnxruntime fp32 / INT8 vs PyTorch eager on
@@ -61,9 +61,6 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--models", type=Path, default=ROOT / "models", help="folder of the exported models")
     p.add_argument("--fp32", type=Path, default=None, help="default: MODELS/digitnet.onnx")
     p.add_argument("--int8", type=Path, default=None, help="default: MODELS/digitnet.int8.onnx")
-    p.add_argument("--checkpoint", type=Path, default=ROOT / "runs" / "mnist" / "checkpoint.pt",
-                   help="used for PyTorch if it holds the ONNX file's weights; else they are "
-                        "rebuilt from the ONNX file")
     p.add_argument("--out", type=Path, default=ROOT / "bench" / "RESULTS.md",
                    help="markdown file to write ('-' for none)")
     args = p.parse_args(argv)
@@ -152,7 +149,7 @@ def main(argv: list[str] | None = None) -> int:
     photo.write_bytes(phone_jpeg(7))
 
     log("checking that PyTorch has the ONNX file's weights")
-    weights = torch_model(args.fp32, args.checkpoint)
+    weights = torch_model(args.fp32)
     model = weights.model
     torch.set_num_threads(1)
     state: dict = {}

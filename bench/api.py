@@ -8,8 +8,7 @@ Starts, each in its own process on a free loopback port:
 - the same app with /predict set back to its settings before tuning (concurrency 4, no batching),
   and with `--tune` every setting of the grid tried when tuning;
 - a Flask app of the usual kind (app.run, threaded): PIL decode, naive resize to 28×28, PyTorch
-  eager on the same weights (runs/mnist/checkpoint.pt; random weights when there is none, which
-  the report says).
+  eager on the same weights (the served ensemble, rebuilt from the ONNX file by bench.weights).
 
 The load generator runs in this process, on the same cores: one thread per client, each with a
 keep-alive connection (http.client) sending one MNIST test digit (28×28 PNG) per request;
@@ -48,7 +47,6 @@ from PIL import Image
 from bench.common import cpu_seconds, free_port, machine_line, rss_mb, stop_process
 
 ROOT = Path(__file__).resolve().parent.parent
-CHECKPOINT = ROOT / "runs" / "mnist" / "checkpoint.pt"
 CLIENTS = 8
 SERVER_ENV = {"GRADIO_ANALYTICS_ENABLED": "False", "PYTHONUNBUFFERED": "1"}  # no network here
 # Gradio /predict settings: what demo.py had before tuning, and the grid tried by --tune.
@@ -337,14 +335,12 @@ def server(args: list[str], port: int, ready_path: str, log: Path,
 
 
 def baseline_model():
-    """DigitNet with the trained weights when there is a checkpoint, else random weights."""
-    from training.model import DigitNet
+    """The served ensemble in PyTorch, with the ONNX file's own weights."""
+    from bench.weights import torch_model
+    from serving.predictor import DEFAULT_MODEL
 
-    if CHECKPOINT.exists():
-        from export.onnx_export import load_checkpoint
-
-        return load_checkpoint(CHECKPOINT), f"trained weights from {CHECKPOINT.relative_to(ROOT)}"
-    return DigitNet().eval(), f"RANDOM weights: no {CHECKPOINT.relative_to(ROOT)} (speed only)"
+    weights = torch_model(DEFAULT_MODEL)
+    return weights.model, weights.source
 
 
 def serve_flask(port: int) -> None:
@@ -370,7 +366,7 @@ def serve_flask(port: int) -> None:
             image = Image.open(upload.stream).convert("L").resize((28, 28))
             x = torch.from_numpy(np.asarray(image, np.float32) / 255).view(1, 1, 28, 28)
             with torch.no_grad():
-                p = torch.softmax(model(x), dim=1)[0]
+                p = torch.softmax(model(x)[0], dim=1)[0]
             digit = int(p.argmax())
             out.append({"file": upload.filename, "digit": digit, "confidence": round(float(p[digit]), 6),
                         "probabilities": [round(float(v), 6) for v in p]})

@@ -1,11 +1,12 @@
 """The PyTorch model with exactly the weights of the ONNX file being benchmarked.
 
-The training checkpoint is used when it holds those weights; runs/ is not committed (and the
-checkpoint moves on while training), so otherwise the model is rebuilt from the fp32 ONNX file's
-initializers. Either way its outputs are checked against onnxruntime before any timing.
+runs/ is not committed (and its checkpoints move on while training), so the model is rebuilt
+from the fp32 ONNX file's initializers, and its outputs are checked against onnxruntime before
+any timing.
 
-The dynamo exporter keeps the parameter names (features.0.0.weight, classifier.1.bias, ...) and
-folds each BatchNorm into the conv before it: the conv weight is the fused one and the fused bias
+The dynamo exporter keeps the parameter names (members.0.features.0.0.weight, ...,
+members.0.classifier.1.bias for each member of the ensemble) and folds each BatchNorm into the
+conv before it: the conv weight is the fused one and the fused bias
 is stored as `<conv>.weight_bias`. The rebuilt model keeps its BatchNorm modules (so PyTorch eager
 does the work the trained model does) set to the identity plus that bias.
 """
@@ -22,7 +23,7 @@ import torch
 from onnx import numpy_helper
 from torch import nn
 
-from training.model import DigitNet
+from training.model import DigitNet, Ensemble
 
 TOLERANCE = 1e-4
 
@@ -33,7 +34,7 @@ class WeightsError(RuntimeError):
 
 @dataclass
 class TorchModel:
-    model: DigitNet
+    model: Ensemble
     source: str  # where the weights came from, for the report
     max_abs_diff: float  # against onnxruntime fp32 on the parity images
     images: int
@@ -44,12 +45,22 @@ def onnx_initializers(path: Path) -> dict[str, np.ndarray]:
     return {i.name: numpy_helper.to_array(i) for i in model.graph.initializer}
 
 
-def from_onnx(path: Path) -> DigitNet:
-    """A DigitNet whose forward pass computes what the fp32 ONNX file computes."""
-    inits = onnx_initializers(path)
-    if "features.0.0.weight" not in inits:
-        raise WeightsError(f"{path} has no initializer features.0.0.weight: not a DigitNet export "
-                           f"(initializers: {sorted(inits)[:8]}...)")
+def from_onnx(path: Path) -> Ensemble:
+    """An Ensemble whose forward pass computes what the fp32 ONNX file computes."""
+    all_inits = onnx_initializers(path)
+    count = sum(f"members.{i}.features.0.0.weight" in all_inits for i in range(len(all_inits)))
+    if count == 0:
+        raise WeightsError(f"{path} has no initializer members.0.features.0.0.weight: not an "
+                           f"ensemble export (initializers: {sorted(all_inits)[:8]}...)")
+    members = []
+    for i in range(count):
+        prefix = f"members.{i}."
+        inits = {k[len(prefix):]: v for k, v in all_inits.items() if k.startswith(prefix)}
+        members.append(member_from(inits, path))
+    return Ensemble(members).eval()
+
+
+def member_from(inits: dict[str, np.ndarray], path: Path) -> DigitNet:
     model = DigitNet(width=int(inits["features.0.0.weight"].shape[0])).eval()
     state = model.state_dict()
     loaded: set[str] = set()
@@ -80,13 +91,6 @@ def from_onnx(path: Path) -> DigitNet:
     return model
 
 
-def from_checkpoint(path: Path) -> DigitNet:
-    """The weights the export takes from a checkpoint (export.onnx_export decides which)."""
-    from export.onnx_export import load_checkpoint
-
-    return load_checkpoint(path)
-
-
 def parity_images(count: int = 256, seed: int = 0) -> np.ndarray:
     """Digit-like inputs without needing MNIST: sparse strokes of random intensity."""
     rng = np.random.default_rng(seed)
@@ -99,29 +103,15 @@ def max_diff(model: nn.Module, onnx_path: Path, images: np.ndarray) -> float:
     sess = ort.InferenceSession(str(onnx_path), providers=["CPUExecutionProvider"])
     expected = sess.run(None, {sess.get_inputs()[0].name: images})[0]
     with torch.inference_mode():
-        actual = model.eval()(torch.from_numpy(images)).numpy()
+        actual = model.eval()(torch.from_numpy(images))[0].numpy()
     return float(np.abs(expected - actual).max())
 
 
-def torch_model(onnx_path: Path, checkpoint: Path | None) -> TorchModel:
-    """The checkpoint if it matches the ONNX file to TOLERANCE, else the ONNX file's weights."""
+def torch_model(onnx_path: Path) -> TorchModel:
+    """The PyTorch ensemble with the ONNX file's own weights, checked against onnxruntime."""
     images = parity_images()
-    notes = []
-    if checkpoint is not None and checkpoint.is_file():
-        try:
-            model = from_checkpoint(checkpoint)
-            diff = max_diff(model, onnx_path, images)
-        except Exception as err:  # a checkpoint being rewritten by a training run, an old format
-            notes.append(f"checkpoint {checkpoint} unreadable ({type(err).__name__})")
-        else:
-            if diff <= TOLERANCE:
-                return TorchModel(model, f"checkpoint {checkpoint}", diff, len(images))
-            notes.append(f"checkpoint {checkpoint} differs from the ONNX file by {diff:.2g}")
-    elif checkpoint is not None:
-        notes.append(f"no checkpoint at {checkpoint}")
     model = from_onnx(onnx_path)
     diff = max_diff(model, onnx_path, images)
     if diff > TOLERANCE:
         raise WeightsError(f"the model rebuilt from {onnx_path} differs from onnxruntime by {diff:.2g}")
-    source = f"rebuilt from the initializers of {onnx_path.name}"
-    return TorchModel(model, source + (f" ({'; '.join(notes)})" if notes else ""), diff, len(images))
+    return TorchModel(model, f"rebuilt from the initializers of {onnx_path.name}", diff, len(images))

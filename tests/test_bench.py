@@ -78,10 +78,10 @@ def test_md_table_and_stats():
 
 @needs_models
 def test_torch_model_rebuilt_from_onnx_matches_onnxruntime():
-    """Without a checkpoint (a fresh clone), PyTorch gets the ONNX file's own weights."""
+    """PyTorch gets the ONNX file's own weights (runs/ is not in a clone)."""
     from bench.weights import TOLERANCE, max_diff, parity_images, torch_model
 
-    weights = torch_model(FP32, checkpoint=None)
+    weights = torch_model(FP32)
     assert "rebuilt from the initializers" in weights.source
     assert weights.max_abs_diff <= TOLERANCE
     assert max_diff(weights.model, FP32, parity_images(64, seed=1)) <= TOLERANCE

@@ -9,6 +9,7 @@ import torch
 
 import training.train as train_module
 from training.augment import augment
+from training.conventions import ConventionConfig, add_conventions, pen_width
 from training.model import DigitNet, count_parameters
 from training.train import main as train_main
 
@@ -78,3 +79,41 @@ def test_augment_keeps_shape_range_and_varies_stroke_width():
     ink = out.sum(dim=(1, 2, 3))
     assert ink.std() / ink.mean() > 0.1  # thinner and thicker strokes, not one width
     assert not torch.equal(augment(x, torch.Generator().manual_seed(1)), out)
+
+
+def upright_one(n: int, width: int = 2) -> torch.Tensor:
+    x = torch.zeros(n, 1, 28, 28)
+    x[:, :, 4:24, 14 : 14 + width] = 1.0
+    return x
+
+
+def test_conventions_add_strokes_to_their_digits_only():
+    gen = torch.Generator().manual_seed(0)
+    x = upright_one(40)
+    y = torch.tensor([0, 1, 2, 3, 4, 5, 6, 7, 8, 9] * 4)
+    out = add_conventions(x, y, gen, ConventionConfig(flag_1=1, foot_1=0, bar_7=1, slash_0=1, loop_2=1))
+    changed = (out != x).flatten(1).any(1)
+    assert changed[torch.isin(y, torch.tensor([0, 1, 2, 7]))].all()
+    assert not changed[~torch.isin(y, torch.tensor([0, 1, 2, 7]))].any()
+    assert (out >= x).all() and out.max() <= 1  # strokes are added, nothing erased
+
+
+def test_pen_width_is_measured_from_the_digit():
+    for width in (2, 3, 4):
+        assert abs(float(pen_width(upright_one(1, width)[:, 0])[0]) - width) < 0.8
+
+
+def test_a_flag_leaves_the_top_of_a_one_down_and_left_not_as_a_bar():
+    gen = torch.Generator().manual_seed(0)
+    x = upright_one(200)
+    y = torch.ones(200, dtype=torch.long)
+    out = add_conventions(x, y, gen, ConventionConfig(flag_1=1, foot_1=0))
+    added = (out - x)[:, 0]
+    ys, xs = torch.meshgrid(torch.arange(28.0), torch.arange(28.0), indexing="ij")
+    mass = added.sum((1, 2))
+    dx = 14.5 - (added * xs).sum((1, 2)) / mass  # left of the stem
+    dy = (added * ys).sum((1, 2)) / mass - 4  # below the top
+    angle_from_stem = torch.rad2deg(torch.atan2(dx, dy))
+    assert (dx > 0).all() and (dy > 0).all()
+    # A 7's top is a bar at about 90° from its stem; a flag stays well inside that.
+    assert angle_from_stem.max() < 65 and angle_from_stem.min() > 10

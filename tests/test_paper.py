@@ -1,0 +1,181 @@
+"""Photos of paper: light divided out, printed lines and page marks taken away, writing kept."""
+
+from __future__ import annotations
+
+import io
+
+import numpy as np
+import pytest
+from PIL import Image, ImageDraw
+
+from bench.paper import make_photo
+from serving import preprocess
+from serving.components import label_components
+from serving.paper import (
+    closing,
+    darkness,
+    fill_from_neighbours,
+    page_marks,
+    paper_ink,
+    paper_light,
+    remove_lines,
+    sliding_max,
+)
+from serving.preprocess import to_mnist
+from training.data import load_mnist
+
+
+def test_sliding_max_matches_a_plain_window():
+    rng = np.random.default_rng(0)
+    a = rng.random((37, 23)).astype(np.float32)
+    for size in (1, 2, 3, 8, 15):
+        expected = np.stack([a[max(0, i - size // 2) : i - size // 2 + size].max(axis=0)
+                             if i - size // 2 >= 0 else
+                             np.maximum(a[0], a[: i - size // 2 + size].max(axis=0))
+                             for i in range(37)])
+        assert np.allclose(sliding_max(a, size, 0), expected)
+        assert np.allclose(sliding_max(a, size, 0, np.minimum), -sliding_max(-a, size, 0))
+
+
+def page(h: int = 240, w: int = 320) -> np.ndarray:
+    return np.full((h, w), 220, np.uint8)
+
+
+def test_a_shadow_edge_divides_out_and_a_stroke_stays():
+    grey = page()
+    grey[:, 160:] = 110  # a hard shadow over the right half
+    grey[60:180, 100:104] = 40  # a stroke in the light
+    grey[60:180, 220:224] = 20  # and one in the shade
+    d = darkness(grey / 255, paper_light(grey))
+    assert d[:, 150:170].max() < 0.05  # the shadow's edge is no ink
+    assert d[100, 101] > 0.7 and d[100, 221] > 0.7
+
+
+def test_closing_fills_narrow_dark_details_only():
+    a = page().astype(np.float32)
+    a[100:103, :] = 0  # thin
+    a[:, :80] = 0  # wide
+    closed = closing(a, 15)
+    assert (closed[100:103, 100:] == 220).all() and (closed[:, :70] == 0).all()
+
+
+def ruled_page(stroke_width: int = 3) -> tuple[np.ndarray, np.ndarray]:
+    """Light ruled lines every 20 rows, a dark vertical stroke and a short bar across them."""
+    grey = page()
+    for y in range(10, 240, 20):
+        grey[y : y + 2] = 180
+    grey[40:200, 150 : 150 + stroke_width] = 40  # crosses eight lines
+    grey[89:92, 60:120] = 40  # a digit's bar lying on line 90, a quarter of the width
+    return grey, grey / 255
+
+
+def test_ruled_lines_go_and_the_writing_across_them_stays():
+    grey, _ = ruled_page()
+    d, _ = paper_ink(grey)
+    line_rows = [y for y in range(10, 240, 20)]
+    away = np.ones(d.shape[1], bool)
+    away[140:165] = away[55:125] = False
+    assert max(d[y : y + 2][:, away].max() for y in line_rows) < 0.1
+    assert d[42:198, 151].min() > 0.6  # unbroken where it crosses the lines
+    assert d[90, 70:110].min() > 0.5  # a bar darker than the line is writing, not line
+
+
+def test_a_bar_as_faint_as_the_line_is_restored_from_above_and_below():
+    d = np.zeros((9, 5), np.float32)
+    d[:, 2] = 1.0  # a vertical stroke
+    mask = np.zeros_like(d, bool)
+    mask[3:6] = True
+    filled = fill_from_neighbours(d, mask)
+    assert (filled[:, 2] == 1).all() and (filled[:, [0, 1, 3, 4]] == 0).all()
+
+
+def test_grid_lines_go_both_ways():
+    grey = page()
+    grey[::16] = 170
+    grey[:, ::16] = 170
+    grey[60:180, 100:104] = 30
+    d = remove_lines(darkness(grey / 255, paper_light(grey)))
+    outside = np.ones(d.shape, bool)
+    outside[50:190, 90:115] = False
+    assert d[outside].max() < 0.15 and d[70:170, 101].min() > 0.5
+
+
+def test_page_marks_are_holes_dots_and_what_touches_the_edge():
+    light = np.ones((200, 300), np.float32)
+    mask = np.zeros((200, 300), bool)
+    yy, xx = np.mgrid[0:200, 0:300]
+    mask[(yy - 100) ** 2 + (xx - 20) ** 2 <= 64] = True  # a punched hole
+    mask[::20, 150::20] = True  # a dot lattice
+    mask[0:30, 290:300] = True  # something running into the edge
+    mask[60:140, 100:104] = True  # a stroke
+    mask[60:64, 100:130] = True
+    components = label_components(mask)
+    marks = page_marks(components, light)
+    stroke = components.labels[100, 101] - 1
+    assert not marks[stroke] and marks.sum() == components.count - 1
+
+
+def photo_jpeg(grey: np.ndarray) -> bytes:
+    out = io.BytesIO()
+    Image.fromarray(grey).convert("RGB").save(out, "JPEG", quality=90)
+    return out.getvalue()
+
+
+def correlation(a: np.ndarray, b: np.ndarray) -> float:
+    return float(np.corrcoef(a.ravel(), b.ravel())[0, 1])
+
+
+@pytest.fixture(scope="module")
+def digits():
+    data = load_mnist()
+    return data.test_images[:40], data.test_labels[:40]
+
+
+@pytest.mark.parametrize("paper", ["ruled", "squared", "dotted"])
+def test_a_notebook_photo_gives_the_plain_paper_input(digits, paper):
+    """The same digit photographed the same way on printed and on plain paper: what the model sees
+    is much the same (without the photo path it shows the lines)."""
+    images, labels = digits
+    for i in (3, 7, 11):
+        seed = np.random.default_rng(i).integers(1 << 30)
+        printed = make_photo(images[i], int(labels[i]), paper, "blue", np.random.default_rng(seed))
+        plain = make_photo(images[i], int(labels[i]), "plain", "blue", np.random.default_rng(seed))
+        similarity = correlation(to_mnist(printed.jpeg), to_mnist(plain.jpeg))
+        assert similarity > 0.75, (paper, i, similarity)
+
+
+def test_a_small_digit_in_a_corner_of_a_big_photo_is_found(digits):
+    images, _ = digits
+    grey = np.full((1200, 900), 215, np.uint8)
+    big = Image.fromarray(255 - images[0]).resize((120, 120), Image.Resampling.BICUBIC)  # a tenth
+    grey[950:1070, 700:820] = np.minimum(grey[950:1070, 700:820], np.asarray(big))
+    seen = to_mnist(photo_jpeg(grey))
+    assert correlation(seen, to_mnist(255 - images[0])) > 0.5
+    assert correlation(seen, to_mnist(255 - images[1])) < 0.2  # another digit
+
+
+def test_thin_pen_strokes_come_out_near_mnist_width():
+    grey = Image.new("L", (900, 1200), 225)
+    ImageDraw.Draw(grey).line([(450, 300), (450, 900)], fill=30, width=3)  # a 1, 600 px, 3 px pen
+    ImageDraw.Draw(grey).line([(450, 300), (400, 360)], fill=30, width=3)
+    seen = to_mnist(photo_jpeg(np.asarray(grey)))
+    columns = (seen > 0.5).sum(axis=1)
+    assert np.median(columns[columns > 0]) >= 2  # without thickening: a faint trace under 1 px
+
+
+def test_a_drawing_stays_on_the_fast_path(monkeypatch):
+    monkeypatch.setattr(preprocess, "paper_ink", lambda grey: pytest.fail("photo path taken"))
+    image = Image.new("RGB", (280, 280), "white")
+    ImageDraw.Draw(image).line([(140, 40), (140, 240)], fill="black", width=18)
+    to_mnist(image)
+    big_scan = Image.new("RGB", (1000, 1000), "white")
+    ImageDraw.Draw(big_scan).line([(500, 150), (500, 850)], fill="black", width=40)
+    to_mnist(big_scan)
+
+
+def test_a_blank_photo_of_paper_has_no_digit():
+    rng = np.random.default_rng(0)
+    grey = np.clip(215 + rng.normal(0, 3, (800, 600)), 0, 255).astype(np.uint8)
+    grey[::30] = 180  # ruled, but nothing written
+    with pytest.raises(preprocess.NoDigitError):
+        to_mnist(photo_jpeg(grey))
