@@ -14,7 +14,7 @@ import sys
 from collections import defaultdict
 from pathlib import Path
 
-from serving.predictor import DEFAULT_MODEL, Predictor
+from serving.predictor import DEFAULT_MODEL, UNSURE_BELOW, Predictor
 
 DEFAULT_DIR = Path(__file__).resolve().parent.parent.parent / "shared" / "realworld-dev"
 
@@ -56,6 +56,11 @@ def main(argv: list[str] | None = None) -> int:
     results = evaluate(args.dir, Predictor(args.model, verify=not args.no_verify))
     print(table(results))
     wrong = [r for r in results if r["digit"] != r["label"]]
+    right = [r for r in results if r["digit"] == r["label"]]
+    caught = sum(r["confidence"] is not None and r["confidence"] < UNSURE_BELOW for r in wrong)
+    flagged = sum(r["confidence"] < UNSURE_BELOW for r in right)
+    print(f'\n"not sure" note (confidence < {UNSURE_BELOW:.0%}): catches {caught} of {len(wrong)} '
+          f"misreads; flags {flagged} of {len(right)} right answers")
     if wrong:
         print("\nwrong:")
         for r in wrong:

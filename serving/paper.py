@@ -22,7 +22,8 @@ import numpy as np
 
 from serving.components import Components
 
-LINE_MIN_SPAN = 0.6  # a line crosses at least this share of the strips
+LINE_MIN_SPAN = 0.6  # a line crosses at least this share of the strips ...
+LONE_LINE_SPAN = 0.85  # ... or this share when it has no parallel lines (a tall 1 may reach 60%)
 STRIP = 32  # pixels per strip: a line sloping 3° drifts under 2 pixels across one
 LINK = 2  # rows a line may move between neighbouring strips
 EDGE_BAND = 0.06  # share of each side along the photo's edges where only the page's rim lies
@@ -117,10 +118,13 @@ def line_mask(d: np.ndarray) -> np.ndarray:
     peaks = (profiles > floor) & (profiles >= up) & (profiles >= down)
     width = w // n
     strips = np.arange(n)
-    for chain in link_peaks(peaks):
+    chains = [c for c in link_peaks(peaks) if (c >= 0).sum() >= LINE_MIN_SPAN * n]
+    # Printed rules come in families; one long stroke alone may be a tall 1, unless it spans
+    # nearly the whole page as a margin line does.
+    if len(chains) < 3:
+        chains = [c for c in chains if (c >= 0).sum() >= LONE_LINE_SPAN * n]
+    for chain in chains:
         found = chain >= 0
-        if found.sum() < LINE_MIN_SPAN * n:
-            continue
         rows = np.interp(strips, strips[found], chain[found])  # across gaps and out to the edges
         strength = float(np.median(profiles[strips[found], chain[found]]))
         for s, row in zip(strips, np.rint(rows).astype(int), strict=True):

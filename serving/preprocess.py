@@ -215,15 +215,19 @@ def ink_map(source: ImageSource, work_side: int = WORK_SIDE) -> InkMap:
 
 def is_clean(t: np.ndarray, side: int) -> bool:
     """A drawing or clean scan, read at 128 px: an even border that is also the paper (a page
-    framed by the desk has an even border too). Larger pictures must also be flat and free of
-    mid-tones: paper seen through a camera has grain, shading and printed lines, and its pencil
-    may be too faint for 128 px. Anything else is read as a photo of paper, which costs more."""
+    framed by the desk has an even border too). Larger pictures must also be flat: a border
+    without grain, and no mid-tones away from the strokes' own soft edges (printed lines,
+    shading, faint pencil). Anything else is read as a photo of paper, which costs more."""
     border = border_pixels(t)
     if float(np.percentile(border, 90)) >= 0.12 or float(np.median(t)) >= 0.1:
         return False
-    if side <= SMALL_SIDE:  # a drawing's canvas: thick strokes a photo's light estimate would hollow
+    # A drawing's canvas keeps the fast path whatever its border: the photo path's light
+    # estimate would hollow the thick strokes that small canvases have.
+    if side <= SMALL_SIDE:
         return True
-    return float(border.std()) < 0.015 and float(((t > 0.12) & (t < 0.5)).mean()) < 0.03
+    near_ink = sliding_max(sliding_max(t > 0.5, 5, 0), 5, 1)
+    stray = ((t > 0.12) & (t < 0.5) & ~near_ink).mean()
+    return float(border.std()) < 0.015 and float(stray) < 0.01
 
 
 def photo_ink_map(image: Image.Image, scale: float, source_size: tuple[int, int]) -> InkMap:
