@@ -121,4 +121,4 @@ def correction_note(source: str, value: Any, label: int | None, read: Callable[[
         LOG.exception("a correction could not be kept")
         return "**Not kept:** something went wrong saving it. Try again later."
     return (f"**Thank you!** Kept as a **{label}** (the model said {result.digit}, "
-            f"{result.confidence:.0%} sure). {KEPT}")
+            f"{result.confidence:.0%} sure).\n\n{KEPT}")

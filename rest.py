@@ -3,6 +3,7 @@
     POST /api/predict      one or more images → the CLI's JSON (`python -m serving`), one object each
     POST /api/read_number  one or more images of a whole number → its digits
     GET  /api/health       the model being served and the limits
+    POST /api/corrections  an image and the digit it really is (corrections_api.py; --corrections)
     GET  /docs             OpenAPI page for these routes (/openapi.json)
 
 Images come as multipart files (any field name, e.g. `files`) or as JSON {"images": [base64, ...]}.

@@ -172,6 +172,28 @@ def test_the_page_control_keeps_an_upload(server: Server):
     assert server.rows()[-1][1:] == (5, 2, "upload", 784)
 
 
+@pytest.mark.browser
+def test_one_click_in_the_browser(server: Server, chromium, artifacts: Path):
+    context = chromium.new_context(viewport={"width": 1280, "height": 1000})
+    try:
+        page = context.new_page()
+        page.set_default_timeout(60_000)  # the machine is shared with training
+        page.goto(server.url, wait_until="domcontentloaded")
+        page.get_by_role("tab", name="Upload", exact=True).first.click()
+        page.locator("#upload input[type=file]").first.set_input_files(str(ROOT / "examples/3_marker.png"))
+        page.wait_for_function("() => document.querySelector("
+                               "'#upload-label [data-testid=label-output-value]')?.innerText.trim() === '3'")
+        assert "not your IP address" in page.inner_text("#upload-correct-note")  # said before the click
+        page.locator("#upload-correct label", has_text="8").click()
+        page.wait_for_function("() => /Thank you/.test("
+                               "document.querySelector('#upload-correct-note').innerText)")
+        assert "Kept as a 8" in page.inner_text("#upload-correct-note")
+        page.screenshot(path=str(artifacts / "browser_correction.png"), full_page=True)
+        assert server.rows()[-1][1:] == (8, 3, "upload", 784)
+    finally:
+        context.close()
+
+
 # ---------------------------------------------------------------- in-process: off, full
 
 
