@@ -8,6 +8,7 @@ import signal
 import sqlite3
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -96,6 +97,28 @@ def test_rate_limit_per_client_and_window():
     unlimited = RateLimit(0)
     for _ in range(100):
         unlimited.admit("a")
+
+
+def test_eight_threads_writing_at_once_lose_nothing(tmp_path):
+    """The server's threads share one store (the REST route's workers, the page's events)."""
+    store = SQLiteStore(tmp_path / "c.db")
+    start = threading.Barrier(8)
+    ids: list[list[int]] = [[] for _ in range(8)]
+
+    def write(n: int) -> None:
+        start.wait()
+        for i in range(50):
+            ids[n].append(store.add(Correction.of(result(seed=n), (n + i) % 10, "api", "0" * 64)))
+
+    threads = [threading.Thread(target=write, args=(n,)) for n in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    labels = {i: c.label for i, c in zip(sorted(sum(ids, [])), store.read(), strict=True)}
+    assert store.count() == len(labels) == 400
+    for n, written in enumerate(ids):
+        assert [labels[i] for i in written] == [(n + i) % 10 for i in range(50)]
 
 
 WRITER = """
