@@ -104,8 +104,7 @@ def test_export_writes_images_and_labels_and_prints_counts_per_digit(loop, tmp_p
 
 def test_the_model_reads_the_corrections_better_and_mnist_holds(loop):
     mnist = load_mnist()
-    arrays = corrections.load(loop["npz"])
-    held = (arrays["images"][arrays["holdout"]], arrays["labels"][arrays["holdout"]])
+    held = corrections.held_out_of(loop["npz"])
     verdict = judge(reader(loop["base"]), reader(loop["new"]),
                     (mnist.test_images[:1000], mnist.test_labels[:1000]), held, max_drop_points=1.0)
     print(verdict.report())
@@ -127,6 +126,8 @@ def test_check_accepts_the_better_model_and_refuses_the_worse(loop, capsys):
     refused = capsys.readouterr().out
     assert "REFUSED" in refused and "the corrections worse" in refused
     assert len(re.findall(r"shipped [\d.]+%.*, new [\d.]+%", refused)) == 2  # both numbers, both checks
+    assert corrections.main(["check", str(loop["new"]), "--shipped", str(loop["new"] / "none.onnx")]) == 0
+    assert "nothing to protect" in capsys.readouterr().out
 
 
 def test_check_refuses_an_mnist_drop_over_the_limit(loop):

@@ -133,21 +133,25 @@ def initial_weights(path: Path | None, width: int) -> dict | None:
 # ---------------------------------------------------------------- command line
 
 
+def held_out_of(path: str | Path | None) -> tuple[np.ndarray, np.ndarray]:
+    """The held-out images and labels of an export (none without one)."""
+    if path is None:
+        return np.zeros((0, 28, 28), np.uint8), np.zeros(0, np.int64)
+    arrays = load(path)
+    return arrays["images"][arrays["holdout"]], arrays["labels"][arrays["holdout"]]
+
+
 def check(args: argparse.Namespace) -> int:
     from training.data import load_mnist
-    from training.gate import judge, reader
+    from training.gate import check_files
 
+    held = held_out_of(args.corrections)
     data = load_mnist(args.data_dir)
     mnist = (data.test_images[: args.test_limit], data.test_labels[: args.test_limit])
-    held = (np.zeros((0, 28, 28), np.uint8), np.zeros(0, np.int64))
-    if args.corrections is not None:
-        arrays = load(args.corrections)
-        held = (arrays["images"][arrays["holdout"]], arrays["labels"][arrays["holdout"]])
-    new = reader(args.new)
-    if not args.shipped.is_file():
+    verdict = check_files(args.new, args.shipped, held, mnist, args.max_drop)
+    if verdict is None:
         print(f"no shipped model at {args.shipped}: nothing to protect, the new model may be exported")
         return 0
-    verdict = judge(reader(args.shipped), new, mnist, held, args.max_drop)
     print(verdict.report())
     return 0 if verdict.ok else 1
 

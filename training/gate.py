@@ -128,6 +128,21 @@ def score(read: Reader, images: np.ndarray, labels: np.ndarray) -> Score:
     return Score(int((read(images) == labels).sum()), len(labels))
 
 
+def check_files(new: Path, shipped: Path, held_out: tuple[np.ndarray, np.ndarray],
+                mnist: tuple[np.ndarray, np.ndarray],
+                max_drop_points: float = MAX_DROP_POINTS) -> Verdict | None:
+    """The check for model files (see `reader`); None when there is no shipped model to protect.
+
+    For an exporter, before it writes over `shipped` (see README, "Corrections that teach"):
+        verdict = check_files(run_dir, out / "digitnet.onnx", held_out_of(npz), (test_x, test_y))
+        if verdict is not None and not verdict.ok: print(verdict.report()); return 1
+    """
+    candidate = reader(new)  # a missing or broken new model is an error even with nothing shipped
+    if not Path(shipped).is_file():
+        return None
+    return judge(reader(shipped), candidate, mnist, held_out, max_drop_points)
+
+
 def judge(shipped: Reader, new: Reader, mnist: tuple[np.ndarray, np.ndarray],
           held_out: tuple[np.ndarray, np.ndarray], max_drop_points: float = MAX_DROP_POINTS) -> Verdict:
     """Both models on the MNIST test images and on the held-out corrections (uint8, labels)."""
