@@ -128,6 +128,10 @@ def test_check_accepts_the_better_model_and_refuses_the_worse(loop, capsys):
     assert len(re.findall(r"shipped [\d.]+%.*, new [\d.]+%", refused)) == 2  # both numbers, both checks
     assert corrections.main(["check", str(loop["new"]), "--shipped", str(loop["new"] / "none.onnx")]) == 0
     assert "nothing to protect" in capsys.readouterr().out
+    # several runs: checked as the ensemble export would build of them (the mean of probabilities)
+    assert corrections.main(["check", str(loop["new"]), str(loop["new"]), "--shipped",
+                             str(loop["base"] / "checkpoint.pt"), *common]) == 0
+    assert capsys.readouterr().out.splitlines()[:2] == accepted.splitlines()[:2]
 
 
 def test_check_refuses_an_mnist_drop_over_the_limit(loop):

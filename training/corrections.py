@@ -164,7 +164,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     e.add_argument("out", type=Path)
     e.add_argument("--holdout", type=float, default=HOLDOUT, help="share held out for the check")
     c = sub.add_parser("check", help="may the new model replace the shipped one? exit 0 yes, 1 no")
-    c.add_argument("new", type=Path, help="the new model: a run folder, its checkpoint.pt, or an .onnx")
+    c.add_argument("new", type=Path, nargs="+",
+                   help="the new model: a run folder, its checkpoint.pt, or an .onnx; several runs are "
+                        "checked as the ensemble export would make of them")
     c.add_argument("--shipped", type=Path, default=Path("models/digitnet.onnx"))
     c.add_argument("--corrections", type=Path, metavar="NPZ", help="the export trained on (--extra)")
     c.add_argument("--max-drop", type=float, default=0.1, help="MNIST points the new model may lose")

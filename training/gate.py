@@ -26,47 +26,62 @@ class GateError(ValueError):
     """A model or data file the gate can't use; the message says which and why."""
 
 
-def onnx_reader(path: Path) -> Reader:
+Scorer = Callable[[np.ndarray], np.ndarray]  # float32 (n, 1, 28, 28) in [0, 1] → (n, 10) scores
+
+
+def onnx_scorer(path: Path) -> Scorer:
+    """The file's first output (the logits, for one model or an ensemble)."""
     import onnxruntime as ort
 
     session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
     name = session.get_inputs()[0].name
-
-    def read(images: np.ndarray) -> np.ndarray:
-        out = [session.run(None, {name: images[i : i + 1000, None].astype(np.float32) / 255})[0]
-               for i in range(0, len(images), 1000)]
-        return np.concatenate(out).argmax(1) if out else np.zeros(0, np.int64)
-
-    return read
+    return lambda x: session.run(None, {name: x})[0]
 
 
-def checkpoint_reader(path: Path) -> Reader:
+def checkpoint_scorer(path: Path) -> Scorer:
+    """Probabilities of a training checkpoint's weights (the moving average export would write)."""
     import torch
 
-    from export.onnx_export import load_checkpoint  # the weights export would write (the EMA)
+    from export.onnx_export import load_checkpoint
 
     model = load_checkpoint(path)
 
-    @torch.no_grad()
-    def read(images: np.ndarray) -> np.ndarray:
-        out = [model(torch.from_numpy(images[i : i + 1000, None].astype(np.float32) / 255)).argmax(1)
-               for i in range(0, len(images), 1000)]
-        return torch.cat(out).numpy() if out else np.zeros(0, np.int64)
+    @torch.inference_mode()
+    def score(x: np.ndarray) -> np.ndarray:
+        return torch.softmax(model(torch.from_numpy(x)), 1).numpy()
 
-    return read
+    return score
 
 
-def reader(path: Path) -> Reader:
-    """A model file (.onnx), a training checkpoint (.pt), or a training run folder (its checkpoint)."""
+def scorer(path: Path) -> Scorer:
     path = Path(path)
     if path.is_dir():
         path = path / "checkpoint.pt"
     if not path.is_file():
         raise GateError(f"no model at {path}: give an .onnx file, a checkpoint.pt or a training run folder")
     try:
-        return onnx_reader(path) if path.suffix == ".onnx" else checkpoint_reader(path)
+        return onnx_scorer(path) if path.suffix == ".onnx" else checkpoint_scorer(path)
     except Exception as err:  # any loader's failure, said in one line
         raise GateError(f"{path} can't be loaded as a model ({type(err).__name__}: {err})") from None
+
+
+def reader(*paths: Path) -> Reader:
+    """Model files (.onnx), training checkpoints (.pt) or run folders (their checkpoint.pt).
+
+    Several checkpoints are read as an ensemble (their mean probabilities), as export builds one
+    from several runs; an .onnx file is read alone.
+    """
+    if not paths:
+        raise GateError("no model given")
+    members = [scorer(path) for path in paths]
+
+    def read(images: np.ndarray) -> np.ndarray:
+        batches = [images[i : i + 1000, None].astype(np.float32) / 255 for i in range(0, len(images), 1000)]
+        if not batches:
+            return np.zeros(0, np.int64)
+        return np.concatenate([sum(member(x) for member in members).argmax(1) for x in batches])
+
+    return read
 
 
 @dataclass(frozen=True)
@@ -128,7 +143,7 @@ def score(read: Reader, images: np.ndarray, labels: np.ndarray) -> Score:
     return Score(int((read(images) == labels).sum()), len(labels))
 
 
-def check_files(new: Path, shipped: Path, held_out: tuple[np.ndarray, np.ndarray],
+def check_files(new: Path | list[Path], shipped: Path, held_out: tuple[np.ndarray, np.ndarray],
                 mnist: tuple[np.ndarray, np.ndarray],
                 max_drop_points: float = MAX_DROP_POINTS) -> Verdict | None:
     """The check for model files (see `reader`); None when there is no shipped model to protect.
@@ -137,7 +152,8 @@ def check_files(new: Path, shipped: Path, held_out: tuple[np.ndarray, np.ndarray
         verdict = check_files(run_dir, out / "digitnet.onnx", held_out_of(npz), (test_x, test_y))
         if verdict is not None and not verdict.ok: print(verdict.report()); return 1
     """
-    candidate = reader(new)  # a missing or broken new model is an error even with nothing shipped
+    # a missing or broken new model is an error even with nothing shipped
+    candidate = reader(*new) if isinstance(new, list) else reader(new)
     if not Path(shipped).is_file():
         return None
     return judge(reader(shipped), candidate, mnist, held_out, max_drop_points)
