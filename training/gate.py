@@ -123,7 +123,7 @@ class Verdict:
         (mnist_old, mnist_new), (held_old, held_new) = self.mnist, self.held_out
         lines = [
             f"MNIST test:            shipped {mnist_old}, new {mnist_new}: "
-            f"{-self.mnist_drop_points:+.2f} points (at most -{self.max_drop_points:g} allowed) "
+            f"{0.0 - self.mnist_drop_points:+.2f} points (at most -{self.max_drop_points:g} allowed) "
             f"{'ok' if self.mnist_ok else 'WORSE'}",
             f"held-out corrections:  shipped {held_old}, new {held_new} "
             + ("(none held out: export more corrections)" if not held_old.count
