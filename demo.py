@@ -28,6 +28,7 @@ from PIL import Image
 from starlette.middleware import Middleware
 
 import access
+import corrections_ui
 from serving import InputError, ModelError, NoDigitError, Predictor
 from serving.numbers import NumberResult
 from serving.numbers import read_number as read_number_in
@@ -310,6 +311,7 @@ with gr.Blocks(title="Handwritten digit recognizer", delete_cache=(60, 60)) as d
                 sketch_note = gr.Markdown("Draw a digit: the answer appears here.", elem_id="sketch-note")
                 sketch_seen = gr.Image(label="What the model sees (28×28)", height=240,
                                        interactive=False, elem_id="sketch-seen")
+                corrections_ui.control("sketch", sketch, lambda s: predictor().predict(s), predictor)
     with gr.Tab("Upload"):
         with gr.Row():
             upload = UploadedImage(label="A photo, scan or drawing of one digit", type="filepath",
@@ -319,6 +321,7 @@ with gr.Blocks(title="Handwritten digit recognizer", delete_cache=(60, 60)) as d
                 upload_note = gr.Markdown("Upload an image.", elem_id="upload-note")
                 upload_seen = gr.Image(label="What the model sees (28×28)", height=240,
                                        interactive=False, elem_id="upload-seen")
+                corrections_ui.control("upload", upload, read_upload, predictor)
         gr.Examples(EXAMPLES, inputs=upload, label="Examples (click one)")
     with gr.Tab("Numbers"):
         with gr.Row():
@@ -401,6 +404,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                         "same and stays out of the process list)")
     p.add_argument("--auth-file", type=Path, metavar="FILE", help="more users: one USER:PASSWORD a line")
     p.add_argument("--no-mcp", action="store_true", help="don't serve the MCP tools at /gradio_api/mcp/")
+    corrections_ui.add_arguments(p)  # --corrections PATH and its limits (issue #17)
     return p.parse_args(argv)
 
 
@@ -426,13 +430,15 @@ def main(argv: list[str] | None = None) -> None:
         host, port = server_address(args)
         users = access.load_users(args.auth, args.auth_file)
         predictor()
+        corrections = corrections_ui.enable(args)
     except (ModelError, ValueError) as err:  # access.AuthError is a ValueError
         sys.exit(f"error: {err}")
     if warning := access.open_warning(host, args.share, users):
         print(warning, flush=True)
     import rest  # the REST API (/api/predict, /docs) on this same server: see rest.py
+    from corrections_api import corrections_routes
 
-    app_kwargs = rest.app_kwargs(predictor)
+    app_kwargs = rest.app_kwargs(predictor, extra_routes=[corrections_routes(corrections)])
     if users:  # every route behind the login: see access.py
         app_kwargs["middleware"] = [Middleware(access.LoginRequired, users=users)]
     demo.queue(default_concurrency_limit=4).launch(

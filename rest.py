@@ -3,6 +3,7 @@
     POST /api/predict      one or more images → the CLI's JSON (`python -m serving`), one object each
     POST /api/read_number  one or more images of a whole number → its digits
     GET  /api/health       the model being served and the limits
+    POST /api/corrections  an image and the digit it really is (corrections_api.py; --corrections)
     GET  /docs             OpenAPI page for these routes (/openapi.json)
 
 Images come as multipart files (any field name, e.g. `files`) or as JSON {"images": [base64, ...]}.
@@ -63,6 +64,10 @@ DESCRIPTION = (
     "`python -m serving` prints. Status 200 when every image got an answer, 422 when some did not "
     "(same list; those images carry `error`); request errors (400, 413, 415) are `{\"error\": ...}`. "
     "The web app and its own API (`/gradio_api/...`) are served by the same server.")
+
+
+# A module that adds routes to the API's router: called with it, the predictor getter and the limits.
+AddRoutes = Callable[[APIRouter, Callable[[], Predictor], "Limits"], None]
 
 
 class ApiError(Exception):
@@ -308,8 +313,10 @@ def _responses(schema: dict, example: list) -> dict:
     }
 
 
-def create_router(predictor: Callable[[], Predictor], max_file_size: int | None) -> APIRouter:
-    """The API's routes. `predictor` returns the process's one Predictor (demo.predictor)."""
+def create_router(predictor: Callable[[], Predictor], max_file_size: int | None,
+                  extra_routes: Sequence[AddRoutes] = ()) -> APIRouter:
+    """The API's routes. `predictor` returns the process's one Predictor (demo.predictor);
+    each of `extra_routes` adds its own (e.g. corrections_api.py's /api/corrections)."""
     router = APIRouter(prefix=API_PREFIX, tags=["digits"])
     limits = Limits(max_file_size)
     threads = anyio.CapacityLimiter(COMPUTE_THREADS)
@@ -339,6 +346,9 @@ def create_router(predictor: Callable[[], Predictor], max_file_size: int | None)
         """Several digits on a line, read left to right; all the digits go through the model at once."""
         return await answer(request, limits, numbers, number_record, "number")
 
+    for add_routes in extra_routes:
+        add_routes(router, predictor, limits)
+
     @router.get("/health", summary="What is being served")
     async def health() -> dict:
         """The model file and its sha256, and the request limits."""
@@ -350,12 +360,13 @@ def create_router(predictor: Callable[[], Predictor], max_file_size: int | None)
     return router
 
 
-def install(app: FastAPI, predictor: Callable[[], Predictor], max_file_size: int | None) -> None:
+def install(app: FastAPI, predictor: Callable[[], Predictor], max_file_size: int | None,
+            extra_routes: Sequence[AddRoutes] = ()) -> None:
     """Adds the API's routes to `app`, and makes /openapi.json (and /docs) describe just them.
 
     Gradio's own routes stay out of the page: they are documented by its "Use via API" page.
     """
-    router = create_router(predictor, max_file_size)
+    router = create_router(predictor, max_file_size, extra_routes)
     before = list(app.router.routes)
     app.include_router(router)
     # The router tries routes in order, and Gradio's ~90 come first: matching a request against
@@ -376,7 +387,7 @@ def install(app: FastAPI, predictor: Callable[[], Predictor], max_file_size: int
     app.openapi = openapi  # type: ignore[method-assign]
 
 
-def app_kwargs(predictor: Callable[[], Predictor]) -> dict[str, Any]:
+def app_kwargs(predictor: Callable[[], Predictor], extra_routes: Sequence[AddRoutes] = ()) -> dict[str, Any]:
     """FastAPI settings for demo.launch(app_kwargs=...): /docs on, and the API installed at startup.
 
     The lifespan runs when the server starts, before it accepts connections, and reads the size
@@ -386,7 +397,7 @@ def app_kwargs(predictor: Callable[[], Predictor]) -> dict[str, Any]:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         blocks = app.get_blocks()  # type: ignore[attr-defined]
-        install(app, predictor, blocks.max_file_size)
+        install(app, predictor, blocks.max_file_size, extra_routes)
         yield
 
     return {"docs_url": "/docs", "redoc_url": None, "openapi_url": "/openapi.json", "lifespan": lifespan}

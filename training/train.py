@@ -24,6 +24,8 @@ from tqdm import tqdm
 
 from training.augment import augment
 from training.conventions import add_conventions
+from training.corrections import add_arguments as add_correction_arguments
+from training.corrections import initial_weights, with_extra
 from training.data import DataError, load_mnist
 from training.model import DigitNet, count_parameters
 from training.plots import plot_confusion, plot_curves, plot_mistakes
@@ -52,6 +54,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--out", type=Path, default=Path("runs/mnist"))
     p.add_argument("--resume", action="store_true", help="continue from OUT/checkpoint.pt")
     p.add_argument("--dry-run", action="store_true", help="one batch per epoch, one epoch")
+    add_correction_arguments(p)  # --extra, --extra-share, --init: fine-tuning on corrections
     return p.parse_args(argv)
 
 
@@ -146,12 +149,20 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     train_x, train_y = data.train_images[: args.limit], data.train_labels[: args.limit]
     test_x, test_y = data.test_images[: args.test_limit], data.test_labels[: args.test_limit]
+    try:  # corrections people made, and the weights to fine-tune (training/corrections.py)
+        train_x, train_y = with_extra(train_x, train_y, args.extra, args.extra_share)
+        init = initial_weights(args.init, args.width)
+    except DataError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
     train_images, train_labels = to_tensor(train_x), torch.from_numpy(train_y)
     test_images, test_labels = to_tensor(test_x), torch.from_numpy(test_y)
 
     epochs = 1 if args.dry_run else args.epochs
     steps_per_epoch = 1 if args.dry_run else -(-len(train_images) // args.batch_size)
     model = DigitNet(width=args.width).to(memory_format=torch.channels_last)
+    if init is not None:
+        model.load_state_dict(init)
     ema = AveragedModel(model, avg_fn=ema_average(args.ema_decay), use_buffers=True)
     optimizer = torch.optim.AdamW(model.parameters(), lr=args.lr, weight_decay=args.weight_decay)
     scheduler = torch.optim.lr_scheduler.OneCycleLR(

@@ -1,0 +1,166 @@
+"""The gate before a retrained model replaces the shipped one (issue #17).
+
+A model fine-tuned on corrections may read them better and MNIST worse. It may replace the
+shipped model only when both hold:
+- MNIST test accuracy drops by at most 0.1 point (--max-drop), and
+- the held-out corrections (never trained on; see training/corrections.py export) are read at
+  least as well as the shipped model reads them.
+
+`python -m training.corrections check` prints both comparisons and exits 1 when it refuses; run it
+before `python -m export`. `judge` is the same check for code (an exporter) to call.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+Reader = Callable[[np.ndarray], np.ndarray]  # uint8 (N, 28, 28) → predicted digits (N,)
+MAX_DROP_POINTS = 0.1
+
+
+class GateError(ValueError):
+    """A model or data file the gate can't use; the message says which and why."""
+
+
+Scorer = Callable[[np.ndarray], np.ndarray]  # float32 (n, 1, 28, 28) in [0, 1] → (n, 10) scores
+
+
+def onnx_scorer(path: Path) -> Scorer:
+    """The file's first output (the logits, for one model or an ensemble)."""
+    import onnxruntime as ort
+
+    session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+    name = session.get_inputs()[0].name
+    return lambda x: session.run(None, {name: x})[0]
+
+
+def checkpoint_scorer(path: Path) -> Scorer:
+    """Probabilities of a training checkpoint's weights (the moving average export would write)."""
+    import torch
+
+    from export.onnx_export import load_checkpoint
+
+    model = load_checkpoint(path)
+
+    @torch.inference_mode()
+    def score(x: np.ndarray) -> np.ndarray:
+        return torch.softmax(model(torch.from_numpy(x)), 1).numpy()
+
+    return score
+
+
+def scorer(path: Path) -> Scorer:
+    path = Path(path)
+    if path.is_dir():
+        path = path / "checkpoint.pt"
+    if not path.is_file():
+        raise GateError(f"no model at {path}: give an .onnx file, a checkpoint.pt or a training run folder")
+    try:
+        return onnx_scorer(path) if path.suffix == ".onnx" else checkpoint_scorer(path)
+    except Exception as err:  # any loader's failure, said in one line
+        raise GateError(f"{path} can't be loaded as a model ({type(err).__name__}: {err})") from None
+
+
+def reader(*paths: Path) -> Reader:
+    """Model files (.onnx), training checkpoints (.pt) or run folders (their checkpoint.pt).
+
+    Several checkpoints are read as an ensemble (their mean probabilities), as export builds one
+    from several runs; an .onnx file is read alone.
+    """
+    if not paths:
+        raise GateError("no model given")
+    members = [scorer(path) for path in paths]
+
+    def read(images: np.ndarray) -> np.ndarray:
+        batches = [images[i : i + 1000, None].astype(np.float32) / 255 for i in range(0, len(images), 1000)]
+        if not batches:
+            return np.zeros(0, np.int64)
+        return np.concatenate([sum(member(x) for member in members).argmax(1) for x in batches])
+
+    return read
+
+
+@dataclass(frozen=True)
+class Score:
+    right: int
+    count: int
+
+    @property
+    def accuracy(self) -> float:
+        return self.right / self.count if self.count else float("nan")
+
+    def __str__(self) -> str:
+        return f"{100 * self.accuracy:.2f}% ({self.right}/{self.count})" if self.count else "-"
+
+
+@dataclass(frozen=True)
+class Verdict:
+    mnist: tuple[Score, Score]  # shipped, new
+    held_out: tuple[Score, Score]
+    max_drop_points: float = MAX_DROP_POINTS
+
+    @property
+    def mnist_drop_points(self) -> float:
+        return 100 * (self.mnist[0].accuracy - self.mnist[1].accuracy)
+
+    @property
+    def mnist_ok(self) -> bool:
+        return self.mnist_drop_points <= self.max_drop_points + 1e-9
+
+    @property
+    def held_out_ok(self) -> bool:
+        return self.held_out[1].right >= self.held_out[0].right  # same images: counts compare
+
+    @property
+    def ok(self) -> bool:
+        return self.mnist_ok and self.held_out_ok
+
+    def report(self) -> str:
+        (mnist_old, mnist_new), (held_old, held_new) = self.mnist, self.held_out
+        lines = [
+            f"MNIST test:            shipped {mnist_old}, new {mnist_new}: "
+            f"{0.0 - self.mnist_drop_points:+.2f} points (at most -{self.max_drop_points:g} allowed) "
+            f"{'ok' if self.mnist_ok else 'WORSE'}",
+            f"held-out corrections:  shipped {held_old}, new {held_new} "
+            + ("(none held out: export more corrections)" if not held_old.count
+               else "ok" if self.held_out_ok else "WORSE"),
+        ]
+        if self.ok:
+            lines.append("accepted: the new model may replace the shipped one (python -m export).")
+        else:
+            lines.append("REFUSED: the shipped model stays; the new one reads "
+                         + " and ".join(what for what, fine in (("MNIST", self.mnist_ok),
+                                                               ("the corrections", self.held_out_ok))
+                                        if not fine) + " worse.")
+        return "\n".join(lines)
+
+
+def score(read: Reader, images: np.ndarray, labels: np.ndarray) -> Score:
+    return Score(int((read(images) == labels).sum()), len(labels))
+
+
+def check_files(new: Path | list[Path], shipped: Path, held_out: tuple[np.ndarray, np.ndarray],
+                mnist: tuple[np.ndarray, np.ndarray],
+                max_drop_points: float = MAX_DROP_POINTS) -> Verdict | None:
+    """The check for model files (see `reader`); None when there is no shipped model to protect.
+
+    For an exporter, before it writes over `shipped` (see README, "Corrections that teach"):
+        verdict = check_files(run_dir, out / "digitnet.onnx", held_out_of(npz), (test_x, test_y))
+        if verdict is not None and not verdict.ok: print(verdict.report()); return 1
+    """
+    # a missing or broken new model is an error even with nothing shipped
+    candidate = reader(*new) if isinstance(new, list) else reader(new)
+    if not Path(shipped).is_file():
+        return None
+    return judge(reader(shipped), candidate, mnist, held_out, max_drop_points)
+
+
+def judge(shipped: Reader, new: Reader, mnist: tuple[np.ndarray, np.ndarray],
+          held_out: tuple[np.ndarray, np.ndarray], max_drop_points: float = MAX_DROP_POINTS) -> Verdict:
+    """Both models on the MNIST test images and on the held-out corrections (uint8, labels)."""
+    return Verdict((score(shipped, *mnist), score(new, *mnist)),
+                   (score(shipped, *held_out), score(new, *held_out)), max_drop_points)
