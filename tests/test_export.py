@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import numpy as np
 import onnx
@@ -12,20 +13,26 @@ import torch
 
 from export.__main__ import main as export_main
 from export.evaluate import ParityError, check_parity, session
-from export.onnx_export import load_checkpoint
+from export.onnx_export import load_checkpoint, load_ensemble
 from training.data import load_mnist
 from training.train import main as train_main
+
+ROOT = Path(__file__).resolve().parent.parent
 
 
 @pytest.fixture(scope="module")
 def exported(tmp_path_factory):
-    run = tmp_path_factory.mktemp("run")
-    assert train_main(["--limit", "256", "--test-limit", "200", "--epochs", "1", "--threads", "2",
-                       "--out", str(run)]) == 0
+    runs = []
+    for seed in (1, 2):  # a two-member ensemble, as the shipped model is one of three
+        run = tmp_path_factory.mktemp(f"run{seed}")
+        assert train_main(["--limit", "256", "--test-limit", "200", "--epochs", "1", "--threads", "2",
+                           "--seed", str(seed), "--out", str(run)]) == 0
+        runs.append(run)
     out = tmp_path_factory.mktemp("models")
-    assert export_main(["--run", str(run), "--out", str(out), "--name", "tiny", "--test-limit", "500",
-                        "--parity-images", "1000", "--calibration-images", "200"]) == 0
-    return run, out
+    assert export_main(["--run", str(runs[0]), "--run", str(runs[1]), "--out", str(out), "--name",
+                        "tiny", "--test-limit", "500", "--parity-images", "1000",
+                        "--calibration-images", "200"]) == 0
+    return runs, out
 
 
 def test_onnx_file_is_checked_self_contained_and_batch_dynamic(exported):
@@ -34,11 +41,26 @@ def test_onnx_file_is_checked_self_contained_and_batch_dynamic(exported):
     onnx.checker.check_model(str(path), full_check=True)
     assert not list(out.glob("*.data"))  # weights inside the one file
     sess = ort.InferenceSession(str(path))
-    (inp,), (outp,) = sess.get_inputs(), sess.get_outputs()
-    assert (inp.name, outp.name) == ("image", "logits")
+    (inp,), outputs = sess.get_inputs(), sess.get_outputs()
+    assert (inp.name, [o.name for o in outputs]) == ("image", ["logits", "class_maps"])
     assert isinstance(inp.shape[0], str) and inp.shape[1:] == [1, 28, 28]
     for n in (1, 7, 64):
-        assert sess.run(None, {"image": np.zeros((n, 1, 28, 28), np.float32)})[0].shape == (n, 10)
+        logits, maps = sess.run(None, {"image": np.zeros((n, 1, 28, 28), np.float32)})
+        assert logits.shape == (n, 10) and maps.shape == (n, 10, 7, 7)
+
+
+def test_the_ensemble_averages_its_members_probabilities_and_maps(exported):
+    runs, out = exported
+    members = [load_checkpoint(run / "checkpoint.pt") for run in runs]
+    x = load_mnist().test_images[:50, None].astype(np.float32) / 255
+    logits, maps = session(out / "tiny.onnx").run(None, {"image": x})
+    with torch.no_grad():
+        probs = [torch.softmax(m(torch.from_numpy(x)), 1).numpy() for m in members]
+        member_maps = [torch.einsum("kc,nchw->nkhw", m.classifier[-1].weight,
+                                    m.feature_map(torch.from_numpy(x))).numpy() for m in members]
+    e = np.exp(logits - logits.max(1, keepdims=True))
+    assert np.allclose(e / e.sum(1, keepdims=True), np.mean(probs, 0), atol=1e-5)
+    assert np.allclose(maps, np.mean(member_maps, 0), atol=1e-4)
 
 
 def test_metadata_describes_the_model(exported):
@@ -51,13 +73,13 @@ def test_metadata_describes_the_model(exported):
 
 
 def test_parity_is_checked_and_catches_a_different_model(exported):
-    run, out = exported
-    model = load_checkpoint(run / "checkpoint.pt")
+    runs, out = exported
+    model = load_ensemble([run / "checkpoint.pt" for run in runs])
     images = load_mnist().test_images[:200]
     report = check_parity(model, session(out / "tiny.onnx"), images)
     assert report["argmax_mismatches"] == 0 and report["max_abs_diff"] <= 1e-4
     with torch.no_grad():
-        model.classifier[1].bias += 0.01
+        model.members[0].classifier[1].bias[3] += 0.05  # one class: a shift of all would not show
     with pytest.raises(ParityError):
         check_parity(model, session(out / "tiny.onnx"), images)
 
@@ -82,7 +104,9 @@ def test_model_card_numbers_are_measured(exported):
         assert entry["bytes"] == path.stat().st_size
         assert len(entry["test_accuracy"]["per_class"]) == 10
         assert entry["test_accuracy"]["count"] == 500
-    assert card["training"]["command"].startswith("python -m training.train")
+    assert len(card["members"]) == 2
+    assert all(m["command"].startswith("python -m training.train") for m in card["members"])
+    assert card["training"]["wall_time_s"] == round(sum(m["wall_time_s"] for m in card["members"]), 1)
     for plot in card["plots"]:
         assert (out / plot).stat().st_size > 0
 
@@ -90,3 +114,13 @@ def test_model_card_numbers_are_measured(exported):
 def test_export_without_checkpoint_says_what_to_run(tmp_path, capsys):
     assert export_main(["--run", str(tmp_path), "--out", str(tmp_path / "m")]) == 2
     assert "python -m training.train" in capsys.readouterr().err
+
+
+def test_export_refuses_to_replace_a_better_shipped_model(exported, tmp_path, capsys):
+    runs, _ = exported
+    shipped = tmp_path / "digitnet.onnx"
+    shipped.write_bytes((ROOT / "models" / "digitnet.onnx").read_bytes())
+    before = shipped.read_bytes()
+    assert export_main(["--run", str(runs[0]), "--out", str(tmp_path), "--calibration-images", "100"]) == 1
+    assert shipped.read_bytes() == before
+    assert "WORSE" in capsys.readouterr().out
