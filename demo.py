@@ -19,7 +19,8 @@ import os
 import signal
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -28,8 +29,7 @@ import cache
 try:  # before gradio is imported: it reads GRADIO_TEMP_DIR then (see cache.py)
     CACHE_DIR = cache.use_private_dir()
 except cache.CacheError as _err:
-    print(f"error: {_err}", file=sys.stderr)
-    sys.exit(2)
+    sys.exit(f"error: {_err}")  # a message and status 1, as for the app's other start-up errors
 
 import gradio as gr
 import numpy as np
@@ -458,21 +458,26 @@ def server_settings(args: argparse.Namespace, users: access.Users) -> dict[str, 
     app_kwargs = rest.app_kwargs(predictor)
     app_kwargs["lifespan"] = cache.with_janitor(app_kwargs.get("lifespan"), janitor)
     app_kwargs["exception_handlers"] = {OSError: cache.no_room_handler(janitor, args.client_timeout)}
-    middleware = [Middleware(timeouts.BodyTimeout, timeout_s=args.client_timeout)]
-    if users:  # every route behind the login: see access.py
-        middleware.append(Middleware(access.LoginRequired, users=users))
-    app_kwargs["middleware"] = middleware
+    # The login first: a stranger gets 401 before any body is read. Then slow bodies: 408.
+    guard = [Middleware(access.LoginRequired, users=users)] if users else []  # see access.py
+    app_kwargs["middleware"] = [*guard, Middleware(timeouts.BodyTimeout, timeout_s=args.client_timeout)]
     return app_kwargs
 
 
-def stop_on_sigterm() -> None:
-    """SIGTERM (docker stop, systemd, a Space restarting) ends the app as Ctrl-C does: Gradio
-    closes the server and the cache directory is removed, instead of the process just dying."""
+@contextmanager
+def sigterm_as_ctrl_c() -> Iterator[None]:
+    """While the app runs, SIGTERM (docker stop, systemd, a Space restarting) ends it as Ctrl-C
+    does: Gradio closes the server and the cache directory is removed, instead of the process
+    just dying."""
 
     def interrupt(signum: int, frame: Any) -> None:
         raise KeyboardInterrupt
 
-    signal.signal(signal.SIGTERM, interrupt)
+    previous = signal.signal(signal.SIGTERM, interrupt)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 def server_address(args: argparse.Namespace) -> tuple[str, int | None]:
@@ -498,18 +503,17 @@ def main(argv: list[str] | None = None) -> None:
         users = access.load_users(args.auth, args.auth_file)
         predictor()
     except (ModelError, ValueError) as err:  # access.AuthError is a ValueError
-        print(f"error: {err}", file=sys.stderr)
-        sys.exit(2)
+        sys.exit(f"error: {err}")
     if warning := access.open_warning(host, args.share, users):
         print(warning, flush=True)
     app_kwargs = server_settings(args, users)
-    stop_on_sigterm()
-    demo.queue(default_concurrency_limit=4).launch(
-        server_name=host, server_port=port, share=args.share, max_file_size=args.max_file_size,
-        footer_links=["api"], app_kwargs=app_kwargs, auth=list(users.items()) or None,
-        auth_message="Log in with the user name and password you were given.",
-        mcp_server=not args.no_mcp,
-    )
+    with sigterm_as_ctrl_c():
+        demo.queue(default_concurrency_limit=4).launch(
+            server_name=host, server_port=port, share=args.share, max_file_size=args.max_file_size,
+            footer_links=["api"], app_kwargs=app_kwargs, auth=list(users.items()) or None,
+            auth_message="Log in with the user name and password you were given.",
+            mcp_server=not args.no_mcp,
+        )
 
 
 if __name__ == "__main__":
