@@ -335,13 +335,15 @@ def test_heavy_requests_do_not_starve_others(server: Server) -> None:
     assert grown < 150, f"the server holds {grown:.0f} MB more than before the burst"
 
 
-def test_fuzzed_api_matches_schema(server: Server) -> None:
-    """Schemathesis against /openapi.json: every check, fixed seed, a bounded number of examples."""
+def test_fuzzed_api_matches_schema(server: Server, tmp_path: Path) -> None:
+    """Schemathesis against /openapi.json: every check, fixed seed, a bounded number of examples.
+
+    Run in a temp directory: it keeps its example database (.schemathesis/) where it runs."""
     result = subprocess.run(
         [sys.executable, "-m", "schemathesis.cli", "--no-color",
          "--config-file", str(ROOT / "tests" / "schemathesis.toml"), "run", server.url + "openapi.json",
          "--checks", "all", "--seed", "19", "--max-examples", "20", "--request-timeout", "30"],
-        cwd=ROOT, capture_output=True, text=True, timeout=600)
+        cwd=tmp_path, capture_output=True, text=True, timeout=600)
     assert result.returncode == 0, result.stdout[-6000:] + result.stderr[-2000:]
 
 
