@@ -16,20 +16,32 @@ import argparse
 import json
 import logging
 import os
+import signal
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+import cache
+
+try:  # before gradio is imported: it reads GRADIO_TEMP_DIR then (see cache.py)
+    CACHE_DIR = cache.use_private_dir()
+except cache.CacheError as _err:
+    sys.exit(f"error: {_err}")  # a message and status 1, as for the app's other start-up errors
+
 import gradio as gr
 import numpy as np
+from gradio.data_classes import ListFiles
 from PIL import Image
 from starlette.middleware import Middleware
 
 import access
 import corrections_ui
+import timeouts
 from serving import InputError, ModelError, NoDigitError, Predictor
+from serving.decode import original_size
 from serving.numbers import NumberResult
 from serving.numbers import read_number as read_number_in
 from serving.predictor import DEFAULT_MODEL, MODELS_DIR
@@ -160,7 +172,10 @@ def number_answer(run, source):
     except Exception:
         LOG.exception("unexpected error")
         return None, "**Something went wrong reading this image.** Try another file."
-    boxes = [(d.box, f"{d.digit} ({d.confidence:.0%})") for d in result.digits]
+    # Boxes are in the pixels the image was sent with; a big one is shown as decoded, reduced.
+    sx, sy = (shown / sent for shown, sent in zip(image.size, original_size(image), strict=True))
+    boxes = [((round(d.box[0] * sx), round(d.box[1] * sy), round(d.box[2] * sx), round(d.box[3] * sy)),
+              f"{d.digit} ({d.confidence:.0%})") for d in result.digits]
     note = f"## {result.number}\n{len(result.digits)} digit(s), left to right."
     unsure = [f"**{d.digit}** (position {i + 1}, {d.confidence:.0%})"
               for i, d in enumerate(result.digits) if d.unsure]
@@ -294,6 +309,20 @@ class UploadedImage(gr.Image):
         return super().preprocess(payload)
 
 
+class UploadedFile(gr.File):
+    """gr.File(type="filepath") that hands the handler the uploaded file's path, and nothing more.
+
+    Gradio 6.31's gr.File makes an empty temp file in its cache for every call and never deletes it.
+    """
+
+    is_template = True  # rendered by gr.File's frontend
+
+    def preprocess(self, payload):
+        if isinstance(payload, ListFiles):
+            payload = payload[0] if len(payload.root) else None
+        return None if payload is None else str(payload.path)
+
+
 with gr.Blocks(title="Handwritten digit recognizer", delete_cache=(60, 60)) as demo:
     gr.Markdown("# ✍️ Handwritten digit recognizer\nDraw a digit or upload a photo of one. "
                 "The answer updates as you draw.")
@@ -369,7 +398,7 @@ with gr.Blocks(title="Handwritten digit recognizer", delete_cache=(60, 60)) as d
                          api_name="read_number_upload", show_progress="minimal", **ui_event)
 
     # API-only endpoints: one image file in, the CLI's JSON out (a dict, for gradio_client).
-    api_image = gr.File(type="filepath", visible=False)
+    api_image = UploadedFile(type="filepath", visible=False)
     api_result = gr.JSON(visible=False)
     # Batched: one queue slot answers up to 8 waiting calls. With 8 clients of Gradio's HTTP API
     # this cut the server's CPU per call from 14 to 9 ms and raised calls/s from 63 to 100
@@ -405,7 +434,57 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--auth-file", type=Path, metavar="FILE", help="more users: one USER:PASSWORD a line")
     p.add_argument("--no-mcp", action="store_true", help="don't serve the MCP tools at /gradio_api/mcp/")
     corrections_ui.add_arguments(p)  # --corrections PATH and its limits (issue #17)
+    p.add_argument("--client-timeout", type=positive_seconds, default=timeouts.DEFAULT_TIMEOUT_S,
+                   metavar="SECONDS", help="time a client gets to send a request's headers, and between "
+                                           "parts of its body, before 408 (default: %(default)s)")
+    p.add_argument("--cache-max-age", type=positive_seconds, default=cache.DEFAULT_MAX_AGE_S,
+                   metavar="SECONDS", help="uploads are deleted from the cache this long after they came "
+                                           "(default: %(default)s)")
     return p.parse_args(argv)
+
+
+def positive_seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds") from None
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"must be more than 0 seconds, not {text}")
+    return value
+
+
+def server_settings(args: argparse.Namespace, users: access.Users,
+                    corrections: Any) -> dict[str, Any]:
+    """launch()'s app_kwargs: the REST API (with /api/corrections), slow clients timed out, the
+    cache swept, the login."""
+    import rest  # the REST API (/api/predict, /docs) on this same server: see rest.py
+    from corrections_api import corrections_routes
+
+    timeouts.install(args.client_timeout)  # request heads: see timeouts.py
+    janitor = cache.Janitor(CACHE_DIR, args.cache_max_age)
+    app_kwargs = rest.app_kwargs(predictor, extra_routes=[corrections_routes(corrections)])
+    app_kwargs["lifespan"] = cache.with_janitor(app_kwargs.get("lifespan"), janitor)
+    app_kwargs["exception_handlers"] = {OSError: cache.no_room_handler(janitor, args.client_timeout)}
+    # The login first: a stranger gets 401 before any body is read. Then slow bodies: 408.
+    guard = [Middleware(access.LoginRequired, users=users)] if users else []  # see access.py
+    app_kwargs["middleware"] = [*guard, Middleware(timeouts.BodyTimeout, timeout_s=args.client_timeout)]
+    return app_kwargs
+
+
+@contextmanager
+def sigterm_as_ctrl_c() -> Iterator[None]:
+    """While the app runs, SIGTERM (docker stop, systemd, a Space restarting) ends it as Ctrl-C
+    does: Gradio closes the server and the cache directory is removed, instead of the process
+    just dying."""
+
+    def interrupt(signum: int, frame: Any) -> None:
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGTERM, interrupt)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 def server_address(args: argparse.Namespace) -> tuple[str, int | None]:
@@ -435,18 +514,14 @@ def main(argv: list[str] | None = None) -> None:
         sys.exit(f"error: {err}")
     if warning := access.open_warning(host, args.share, users):
         print(warning, flush=True)
-    import rest  # the REST API (/api/predict, /docs) on this same server: see rest.py
-    from corrections_api import corrections_routes
-
-    app_kwargs = rest.app_kwargs(predictor, extra_routes=[corrections_routes(corrections)])
-    if users:  # every route behind the login: see access.py
-        app_kwargs["middleware"] = [Middleware(access.LoginRequired, users=users)]
-    demo.queue(default_concurrency_limit=4).launch(
-        server_name=host, server_port=port, share=args.share, max_file_size=args.max_file_size,
-        footer_links=["api"], app_kwargs=app_kwargs, auth=list(users.items()) or None,
-        auth_message="Log in with the user name and password you were given.",
-        mcp_server=not args.no_mcp,
-    )
+    app_kwargs = server_settings(args, users, corrections)
+    with sigterm_as_ctrl_c():
+        demo.queue(default_concurrency_limit=4).launch(
+            server_name=host, server_port=port, share=args.share, max_file_size=args.max_file_size,
+            footer_links=["api"], app_kwargs=app_kwargs, auth=list(users.items()) or None,
+            auth_message="Log in with the user name and password you were given.",
+            mcp_server=not args.no_mcp,
+        )
 
 
 if __name__ == "__main__":

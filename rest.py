@@ -22,10 +22,14 @@ from __future__ import annotations
 
 import base64
 import binascii
+import ctypes
+import ctypes.util
 import io
 import logging
+import threading
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
+from functools import partial
 from typing import Any
 
 import anyio
@@ -38,8 +42,9 @@ from starlette.datastructures import UploadFile
 from starlette.formparsers import MultiPartException, MultiPartParser
 from starlette.requests import ClientDisconnect
 
-from serving import InputError, Predictor
+from serving import Predictor
 from serving.numbers import read_number
+from serving.predictor import Stopped, guarded
 from serving.records import Record, digit_record, number_record
 
 LOG = logging.getLogger("rest")
@@ -56,7 +61,13 @@ FORM_OVERHEAD = 64 * 1024
 # threads, so that a big photo never holds up the page's own events.
 INLINE_MAX_IMAGES = 4
 INLINE_MAX_PIXELS = 512 * 512  # per image, read from the header
-COMPUTE_THREADS = 2
+# Heavy requests (an image over HEAVY_PIXELS) take their own lane, one at a time: a burst of big
+# photos then never holds up ordinary requests, and only one big image is decoded at once, which
+# bounds the memory a burst can take (about 200 MB for the largest accepted image; see
+# serving/decode.py and bench/heavy.py).
+HEAVY_PIXELS = 4_000_000
+HEAVY_THREADS = 1
+LIGHT_THREADS = 1
 
 DESCRIPTION = (
     "Send images as multipart files (any field name, e.g. `curl -F files=@7.png`) or as JSON "
@@ -137,6 +148,9 @@ async def read_body(request: Request, limit: int) -> bytes:
 async def multipart_images(request: Request, limits: Limits) -> list[tuple[str | int, bytes]]:
     parser = MultiPartParser(request.headers, capped_body(request, limits.request),
                              max_files=MAX_IMAGES, max_fields=MAX_IMAGES)
+    # Files stay in memory (the whole body is capped at limits.request): nothing a client sends is
+    # written to disk, and a full disk can't fail the API.
+    parser.spool_max_size = limits.request
     try:
         form = await parser.parse()
     except MultiPartException as err:
@@ -228,32 +242,89 @@ async def answer(request: Request, limits: Limits, compute: Callable[[list[bytes
 # ---------------------------------------------------------------- predicting
 
 
-def small(images: Sequence[bytes]) -> bool:
-    """Whether reading these images takes at most a few ms (see INLINE_MAX_PIXELS)."""
-    if len(images) > INLINE_MAX_IMAGES:
-        return False
+def largest_pixels(images: Sequence[bytes]) -> int:
+    """The pixel count of the largest image, read from the headers only (0 when none is an image)."""
+    largest = 0
     for image in images:
         try:
-            width, height = Image.open(io.BytesIO(image)).size  # the header only
+            width, height = Image.open(io.BytesIO(image)).size
         except Exception:  # not an image: refused as soon as decoding starts
             continue
-        if width * height > INLINE_MAX_PIXELS:
-            return False
-    return True
+        largest = max(largest, width * height)
+    return largest
 
 
-def predict_numbers(predictor: Predictor, images: Sequence[bytes]) -> list[Any]:
-    return [_guarded(lambda image: read_number(predictor, image), image) for image in images]
+def small(images: Sequence[bytes]) -> bool:
+    """Whether reading these images takes at most a few ms (see INLINE_MAX_PIXELS)."""
+    return len(images) <= INLINE_MAX_IMAGES and largest_pixels(images) <= INLINE_MAX_PIXELS
 
 
-def _guarded(fn: Callable[[bytes], Any], image: bytes) -> Any:
+def predict_numbers(predictor: Predictor, images: Sequence[bytes],
+                    stop: Callable[[], bool] | None = None) -> list[Any]:
+    """read_number for each image (its InputError in its place); Stopped when `stop` says so."""
+    results = []
+    for image in images:
+        if stop is not None and stop():
+            raise Stopped
+        results.append(guarded(lambda source: read_number(predictor, source), image))
+    return results
+
+
+async def wait_for_disconnect(request: Request, gone: threading.Event) -> None:
+    """Sets `gone` when the client closes the connection (the body has been read by then, so the
+    server's next message for this request is the disconnect)."""
+    while (await request.receive())["type"] != "http.disconnect":
+        pass
+    gone.set()
+
+
+class Lanes:
+    """Where a request's model work runs: on the event loop (small), or in one of two worker lanes.
+
+    While the work runs, the connection is watched; when the client leaves, the work stops before
+    its next image, and the memory big images took is handed back to the system.
+    """
+
+    def __init__(self) -> None:
+        self.heavy = anyio.CapacityLimiter(HEAVY_THREADS)
+        self.light = anyio.CapacityLimiter(LIGHT_THREADS)
+
+    async def run(self, request: Request, work: Callable[[list[bytes], Callable[[], bool]], list],
+                  blobs: list[bytes], inline_ok: bool) -> list:
+        if inline_ok and small(blobs):
+            return work(blobs, lambda: False)
+        heavy = largest_pixels(blobs) > HEAVY_PIXELS
+        gone = threading.Event()
+        try:
+            async with anyio.create_task_group() as tasks:
+                tasks.start_soon(wait_for_disconnect, request, gone)
+                try:
+                    return await anyio.to_thread.run_sync(work, blobs, gone.is_set,
+                                                          limiter=self.heavy if heavy else self.light)
+                finally:
+                    tasks.cancel_scope.cancel()
+        finally:
+            if heavy:
+                release_memory()
+
+
+def release_memory() -> None:
+    """Hands freed heap memory back to the system (glibc keeps it in its arenas otherwise, so the
+    server would stay at its peak after a burst of big images)."""
+    if LIBC is not None:
+        LIBC.malloc_trim(0)
+
+
+def _libc() -> Any:
     try:
-        return fn(image)
-    except InputError as err:
-        return err
-    except Exception:
-        LOG.exception("unexpected error reading an image")
-        return InputError("the image could not be read: send a PNG, JPEG or other common image file")
+        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
+        libc.malloc_trim  # noqa: B018 - glibc only (not musl, macOS): checked once here
+        return libc
+    except (OSError, AttributeError):
+        return None
+
+
+LIBC = _libc()
 
 
 # ---------------------------------------------------------------- routes and docs
@@ -262,10 +333,13 @@ IMAGES_BODY = {
     "required": True,
     "content": {
         "multipart/form-data": {
-            "schema": {"type": "object", "properties": {"files": {
-                "type": "array", "items": {"type": "string", "format": "binary"},
-                "description": f"1 to {MAX_IMAGES} image files (PNG, JPEG, GIF, BMP, TIFF, WebP); "
-                               "any field name is accepted"}}},
+            "schema": {"type": "object", "required": ["files"], "properties": {"files": {
+                "type": "array", "minItems": 1, "maxItems": MAX_IMAGES,
+                "items": {"type": "string", "format": "binary"},
+                "description": f"1 to {MAX_IMAGES} image files (PNG, JPEG, GIF, BMP, TIFF, WebP), each a "
+                               "part with a file name (curl -F files=@7.png); parts without a file name "
+                               "are ignored, and any field name is accepted"}}},
+            "encoding": {"files": {"contentType": "application/octet-stream"}},
         },
         "application/json": {
             "schema": {"type": "object", "required": ["images"], "properties": {"images": {
@@ -275,25 +349,37 @@ IMAGES_BODY = {
         },
     },
 }
-ERROR_SCHEMA = {"type": "object", "properties": {"error": {"type": "string"}}}
+ERROR_SCHEMA = {"type": "object", "required": ["error"], "additionalProperties": False,
+                "properties": {"error": {"type": "string", "description": "what is wrong, in words"}}}
+
+
+def _error(description: str) -> dict:
+    return {"description": description, "content": {"application/json": {"schema": ERROR_SCHEMA}}}
+
+
+# Every status the API answers with, each with its body. More than maxItems images is a 413 (the
+# request is too large), not a 422: tests/schemathesis.toml tells the fuzzer so.
 REQUEST_ERRORS = {
-    "400": {"description": "no images, bad JSON or bad base64",
-            "content": {"application/json": {"schema": ERROR_SCHEMA}}},
-    "413": {"description": "an image over the size limit (--max-file-size), or too many images",
-            "content": {"application/json": {"schema": ERROR_SCHEMA}}},
-    "415": {"description": "neither multipart/form-data nor application/json",
-            "content": {"application/json": {"schema": ERROR_SCHEMA}}},
+    "400": _error("no images (no file part, an empty list), bad JSON or bad base64, a multipart "
+                  "body that can't be read, or a client that left before the answer"),
+    "401": _error("the app was started with a login (--auth) and none or a wrong one came"),
+    "408": _error("the request's headers or body came too slowly (--client-timeout); the connection "
+                  "is closed"),
+    "413": _error(f"an image over the size limit (--max-file-size), the whole request over its limit, "
+                  f"or more than {MAX_IMAGES} images"),
+    "415": _error("neither multipart/form-data nor application/json"),
 }
-DIGIT_SCHEMA = {"type": "array", "items": {"type": "object", "properties": {
+DIGIT_SCHEMA = {"type": "array", "items": {"type": "object", "required": ["file", "digit"], "properties": {
     "file": {"description": "the upload's file name, or the image's index in the request",
              "oneOf": [{"type": "string"}, {"type": "integer"}]},
-    "digit": {"type": "integer", "nullable": True, "description": "null when the image was not read"},
+    "digit": {"type": ["integer", "null"], "minimum": 0, "maximum": 9,
+              "description": "null when the image was not read"},
     "confidence": {"type": "number"},
     "probabilities": {"type": "array", "items": {"type": "number"}, "minItems": 10, "maxItems": 10},
     "error": {"type": "string", "description": "why the image gave no digit (only then)"}}}}
-NUMBER_SCHEMA = {"type": "array", "items": {"type": "object", "properties": {
+NUMBER_SCHEMA = {"type": "array", "items": {"type": "object", "required": ["file", "number"], "properties": {
     "file": {"oneOf": [{"type": "string"}, {"type": "integer"}]},
-    "number": {"type": "string", "nullable": True, "description": 'the digits left to right, e.g. "2026"'},
+    "number": {"type": ["string", "null"], "description": 'the digits left to right, e.g. "2026"'},
     "confidence": {"type": "number", "description": "chance that every digit is right"},
     "digits": {"type": "array", "items": {"type": "object", "properties": {
         "digit": {"type": "integer"}, "confidence": {"type": "number"},
@@ -313,28 +399,34 @@ def _responses(schema: dict, example: list) -> dict:
     }
 
 
+async def stopped_or(reply: Awaitable[Response]) -> Response:
+    """The reply, or (for a client that left while its images were read) a 400 nobody will read."""
+    try:
+        return await reply
+    except Stopped:
+        return error_response(400, "the client disconnected before the answer was ready")
+
+
 def create_router(predictor: Callable[[], Predictor], max_file_size: int | None,
                   extra_routes: Sequence[AddRoutes] = ()) -> APIRouter:
     """The API's routes. `predictor` returns the process's one Predictor (demo.predictor);
     each of `extra_routes` adds its own (e.g. corrections_api.py's /api/corrections)."""
     router = APIRouter(prefix=API_PREFIX, tags=["digits"])
     limits = Limits(max_file_size)
-    threads = anyio.CapacityLimiter(COMPUTE_THREADS)
+    lanes = Lanes()
 
-    async def digits(blobs: list[bytes]) -> list:
-        if small(blobs):
-            return predictor().predict_batch(blobs)
-        return await anyio.to_thread.run_sync(predictor().predict_batch, blobs, limiter=threads)
+    def digits(request: Request) -> Callable[[list[bytes]], Awaitable[list]]:
+        return lambda blobs: lanes.run(request, predictor().predict_batch, blobs, inline_ok=True)
 
-    async def numbers(blobs: list[bytes]) -> list:
-        return await anyio.to_thread.run_sync(predict_numbers, predictor(), blobs, limiter=threads)
+    def numbers(request: Request) -> Callable[[list[bytes]], Awaitable[list]]:
+        return lambda blobs: lanes.run(request, partial(predict_numbers, predictor()), blobs, inline_ok=False)
 
     @router.post("/predict", summary="Digit of each image", openapi_extra={"requestBody": IMAGES_BODY},
                  responses=_responses(DIGIT_SCHEMA, [{"file": "7.png", "digit": 7, "confidence": 0.998,
                                                       "probabilities": [0.0] * 7 + [0.998, 0.002, 0.0]}]))
     async def predict(request: Request) -> Response:
         """One JSON object per image, in order, in the shape `python -m serving FILE...` prints."""
-        return await answer(request, limits, digits, digit_record, "digit")
+        return await stopped_or(answer(request, limits, digits(request), digit_record, "digit"))
 
     @router.post("/read_number", summary="Whole number in each image",
                  openapi_extra={"requestBody": IMAGES_BODY},
@@ -344,7 +436,7 @@ def create_router(predictor: Callable[[], Predictor], max_file_size: int | None,
                                 {"digit": 6, "confidence": 0.995, "box": [48, 2, 84, 61]}]}]))
     async def number(request: Request) -> Response:
         """Several digits on a line, read left to right; all the digits go through the model at once."""
-        return await answer(request, limits, numbers, number_record, "number")
+        return await stopped_or(answer(request, limits, numbers(request), number_record, "number"))
 
     for add_routes in extra_routes:
         add_routes(router, predictor, limits)

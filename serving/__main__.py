@@ -17,9 +17,19 @@ import json
 import sys
 
 from serving.numbers import read_number
-from serving.predictor import DEFAULT_MODEL, ModelError, Predictor
-from serving.preprocess import InputError
+from serving.predictor import DEFAULT_MODEL, ModelError, Predictor, guarded
 from serving.records import digit_record, number_record
+
+
+def positive_int(text: str) -> int:
+    """argparse type: a whole number ≥ 1 (a batch of 0 or -1 images would answer nothing)."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, not {value}")
+    return value
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -28,10 +38,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--number", action="store_true",
                    help="read each image as a whole number (several digits on one line)")
     p.add_argument("--model", default=str(DEFAULT_MODEL), help="ONNX model (e.g. the INT8 one)")
-    p.add_argument("--threads", type=int, default=1, help="onnxruntime intra-op threads")
+    p.add_argument("--threads", type=positive_int, default=1, help="onnxruntime intra-op threads")
     p.add_argument("--no-verify", action="store_true",
                    help="skip the sha256 check against the model card")
-    p.add_argument("--batch-size", type=int, default=64)
+    p.add_argument("--batch-size", type=positive_int, default=64, help="images per model call (≥ 1)")
     return p.parse_args(argv)
 
 
@@ -43,11 +53,8 @@ def digit_lines(predictor: Predictor, files: list[str], batch_size: int):
 
 
 def number_lines(predictor: Predictor, files: list[str]):
-    for name in files:
-        try:
-            yield number_record(name, read_number(predictor, name))
-        except InputError as err:
-            yield number_record(name, err)
+    for name in files:  # a file that fails in any way gets its error line; the next one is read
+        yield number_record(name, guarded(lambda source: read_number(predictor, source), name))
 
 
 def main(argv: list[str] | None = None) -> int:

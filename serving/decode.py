@@ -2,20 +2,43 @@
 
 Decoding is where hostile and broken files are met: size limits, truncated or corrupt data,
 EXIF rotation, and every PIL mode brought to L, RGB or RGBA.
+
+What a big image may cost is bounded here (issue #19): the pixel count and the memory the decoded
+pixels take are both capped before decoding starts; JPEGs are decoded at reduced scale by the
+decoder itself; any other format that decodes to more than twice DECODE_SIDE on its longer side
+is area-averaged down to about DECODE_SIDE right after decoding, a band of rows at a time, so no
+full-size copy in another mode (or as floats) is ever made. Such an image records its full,
+upright size in `info["original_size"]`, so boxes can still be given in the sender's pixels.
 """
 
 from __future__ import annotations
 
 import io
 import os
+import stat
+import struct
 from pathlib import Path
 from typing import Any, BinaryIO
 
 import numpy as np
-from PIL import Image, ImageOps, UnidentifiedImageError
+from PIL import Image, UnidentifiedImageError
 
 MAX_PIXELS = 50_000_000  # a 12-MP phone photo is far below; 40,000² "bombs" are far above
-DECODE_SIDE = 640  # JPEGs are decoded at reduced scale down to about this size (photos are read at it)
+# The decoded pixels may take at most this much memory: PIL keeps 4 bytes a pixel for RGB(A),
+# CMYK, I and F, so this lets a 50-MP RGBA PNG in, and nothing that costs more.
+MAX_DECODED_BYTES = 200 * 2**20
+DECODE_SIDE = 1024  # big images other than JPEG are reduced down to about this size
+JPEG_SIDE = 640  # JPEGs are decoded at reduced scale down to about this size (photos are read at it)
+BAND_PIXELS = 4_000_000  # reducing converts this many pixels at a time (16 MB as RGBA)
+BYTES_PER_PIXEL = {"1": 1, "L": 1, "P": 1, "I;16": 2, "I;16L": 2, "I;16B": 2, "I;16N": 2}  # else 4
+ORIGINAL_SIZE = "original_size"  # image.info key: (width, height) before a reduced decode
+TRANSPOSE_FOR_ORIENTATION = {  # EXIF orientation tag (0x0112) → what makes the picture upright
+    2: Image.Transpose.FLIP_LEFT_RIGHT, 3: Image.Transpose.ROTATE_180, 4: Image.Transpose.FLIP_TOP_BOTTOM,
+    5: Image.Transpose.TRANSPOSE, 6: Image.Transpose.ROTATE_270, 7: Image.Transpose.TRANSVERSE,
+    8: Image.Transpose.ROTATE_90,
+}
+PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+PNG_TEXT_CHUNKS = (b"tEXt", b"zTXt", b"iTXt")
 
 ImageSource = str | os.PathLike | bytes | BinaryIO | Image.Image | np.ndarray | dict
 
@@ -28,54 +51,194 @@ class NoDigitError(InputError):
     """The image is readable but holds no ink: blank, uniform or empty sketch."""
 
 
+def too_large(what: str) -> InputError:
+    return InputError(f"the image is too large ({what}): send a smaller image")
+
+
 def open_image(source: ImageSource) -> Image.Image:
-    """Decodes a path, bytes, file object, PIL image or array into a loaded, upright PIL image."""
+    """Decodes a path, bytes, file object, PIL image or array into a loaded, upright PIL image.
+
+    A big image comes back reduced (see the module's docstring); a small one as it is.
+    """
     if isinstance(source, Image.Image):
-        image = source
-    elif isinstance(source, np.ndarray):
-        image = array_to_image(source)
+        return source
+    if isinstance(source, np.ndarray):
+        return array_to_image(source)
+    data = read_source(source)
+    image = identify(data)
+    full_size = image.size
+    check_size(image, len(data))
+    try:
+        image.load()
+        orientation = image.getexif().get(0x0112)  # phone photos are stored sideways
+        image = reduced(image, full_size)
+    except Image.DecompressionBombError:
+        raise too_large(f"over {MAX_PIXELS // 1_000_000} megapixels") from None
+    except (OSError, ValueError, SyntaxError, struct.error) as err:
+        raise InputError(f"the image is truncated or corrupt ({err}): send the complete file") from None
+    return upright(image, orientation)
+
+
+def read_source(source: Any) -> bytes:
+    """The file's bytes; a path that is not a readable regular file gets a message saying what it is."""
+    if isinstance(source, (bytes, bytearray)):
+        data = bytes(source)
+    elif isinstance(source, (str, os.PathLike)):
+        data = read_path(Path(source))
     else:
-        if isinstance(source, (bytes, bytearray)):
-            if not source:
-                raise InputError("the file is empty (0 bytes): send a PNG, JPEG or other image")
-            fp: Any = io.BytesIO(source)
-        elif isinstance(source, (str, os.PathLike)):
-            path = Path(source)
-            if not path.is_file():
-                raise InputError(f"no such file: {path}")
-            if path.stat().st_size == 0:
-                raise InputError("the file is empty (0 bytes): send a PNG, JPEG or other image")
-            fp = path
-        else:
-            fp = source
-        try:
-            image = Image.open(fp)
-        except UnidentifiedImageError:
-            raise InputError("not an image that can be read: send a PNG, JPEG, GIF, BMP, TIFF "
-                             "or WebP file") from None
-        except Image.DecompressionBombError:
-            raise InputError(f"the image is too large (over {MAX_PIXELS // 1_000_000} megapixels): "
-                             "send a smaller image") from None
-        except OSError as err:
-            raise InputError(f"the image could not be read ({err}): is the file complete?") from None
+        data = source.read()
+    if not data:
+        raise InputError("the file is empty (0 bytes): send a PNG, JPEG or other image")
+    return data
+
+
+def read_path(path: Path) -> bytes:
+    # stat before open: opening a FIFO would wait for a writer, and /dev/zero never ends
+    try:
+        mode = path.stat().st_mode
+    except FileNotFoundError:
+        raise InputError(f"no such file: {path}") from None
+    except OSError as err:
+        raise InputError(f"can't read {path}: {err.strerror or err}") from None
+    kind = ("a directory" if stat.S_ISDIR(mode) else "a named pipe (FIFO)" if stat.S_ISFIFO(mode)
+            else "a device" if stat.S_ISCHR(mode) or stat.S_ISBLK(mode)
+            else "a socket" if stat.S_ISSOCK(mode) else None)
+    if kind is not None:
+        raise InputError(f"{path} is {kind}, not an image file: give the path of a PNG, JPEG or "
+                         "other image file")
+    try:
+        return path.read_bytes()
+    except OSError as err:
+        raise InputError(f"can't read {path}: {err.strerror or err}") from None
+
+
+def identify(data: bytes) -> Image.Image:
+    """Image.open (the header only). PNG text chunks are left out first: a large compressed one
+    (XMP or other metadata some editors write) makes PIL give up on the whole file, and the
+    pixels never need them."""
+    if data.startswith(PNG_SIGNATURE) and any(kind in data for kind in PNG_TEXT_CHUNKS):
+        data = without_png_text(data)
+    try:
+        return Image.open(io.BytesIO(data))
+    except UnidentifiedImageError:
+        raise InputError("not an image that can be read: send a PNG, JPEG, GIF, BMP, TIFF "
+                         "or WebP file") from None
+    except Image.DecompressionBombError:
+        raise too_large(f"over {MAX_PIXELS // 1_000_000} megapixels") from None
+    except (OSError, ValueError, SyntaxError, struct.error) as err:
+        raise InputError(f"the image could not be read ({err}): is the file complete?") from None
+
+
+def without_png_text(data: bytes) -> bytes:
+    """A PNG's bytes without its text chunks (tEXt, zTXt, iTXt: metadata, never pixels)."""
+    out, pos = [data[:8]], 8
+    while pos + 8 <= len(data):
+        length, kind = struct.unpack(">I4s", data[pos : pos + 8])
+        end = pos + 12 + length
+        if kind not in PNG_TEXT_CHUNKS:
+            out.append(data[pos:end])
+        pos = end
+    return b"".join(out)
+
+
+def check_size(image: Image.Image, length: int) -> None:
+    """Refuses, from the header alone, what would cost too much to decode or can't hold pixels."""
     width, height = image.size
+    if width == 0 or height == 0:
+        raise InputError("the image has no pixels")
     if width * height > MAX_PIXELS:
         raise InputError(f"the image is {width}×{height} = {width * height / 1e6:.0f} megapixels; "
                          f"the limit is {MAX_PIXELS // 1_000_000}: send a smaller image")
-    if width == 0 or height == 0:
-        raise InputError("the image has no pixels")
-    try:
-        if image.format == "JPEG":
-            image.draft(image.mode, (DECODE_SIDE, DECODE_SIDE))  # decodes at 1/2, 1/4, 1/8 scale
-        image.load()
-        if 0x0112 in image.getexif():  # EXIF orientation: phone photos are stored sideways
-            image = ImageOps.exif_transpose(image)
-    except Image.DecompressionBombError:
-        raise InputError(f"the image is too large (over {MAX_PIXELS // 1_000_000} megapixels): "
-                         "send a smaller image") from None
-    except (OSError, ValueError, SyntaxError) as err:
-        raise InputError(f"the image is truncated or corrupt ({err}): send the complete file") from None
+    if image.format == "JPEG":
+        check_jpeg_length(image, length)
+        image.draft(image.mode, (JPEG_SIDE, JPEG_SIDE))  # decodes at 1/2, 1/4, 1/8 scale
+    cost = image.width * image.height * BYTES_PER_PIXEL.get(image.mode, 4)
+    if cost > MAX_DECODED_BYTES:
+        raise too_large(f"{image.width}×{image.height} {image.mode} pixels take "
+                        f"{cost / 2**20:.0f} MB decoded; the limit is {MAX_DECODED_BYTES // 2**20} MB")
+
+
+def check_jpeg_length(image: Image.Image, length: int) -> None:
+    """A JPEG too short to hold the pixels it claims is truncated, even if it ends properly.
+
+    Huffman-coded JPEGs (all but the rare arithmetic-coded ones) spend at least one bit on every
+    8×8 block's DC value, so a file can't be smaller than a bit per block of one channel. libjpeg
+    fills what is missing with grey and only warns, which PIL ignores.
+    """
+    width, height = image.size
+    blocks = -(-width // 8) * -(-height // 8)
+    if length * 8 < blocks and not is_arithmetic_jpeg(image.fp):
+        raise InputError(f"the image is truncated: a {width}×{height} JPEG takes at least "
+                         f"{blocks // 8:,} bytes and this file has {length:,}: send the complete file")
+
+
+def is_arithmetic_jpeg(fp: Any) -> bool:
+    """Whether the JPEG's frame header (SOFn, found by walking the segments) is arithmetic-coded."""
+    where = fp.tell()
+    fp.seek(0)
+    head = fp.read(1 << 16)
+    fp.seek(where)
+    pos = 2
+    while pos + 4 <= len(head) and head[pos] == 0xFF:
+        marker = head[pos + 1]
+        if marker in (0xC9, 0xCA, 0xCB, 0xCD, 0xCE, 0xCF):
+            return True
+        if marker in (0xC0, 0xC1, 0xC2, 0xC3, 0xC5, 0xC6, 0xC7, 0xDA):
+            return False
+        pos += 2 + int.from_bytes(head[pos + 2 : pos + 4], "big")
+    return False
+
+
+def reduced(image: Image.Image, full_size: tuple[int, int]) -> Image.Image:
+    """The loaded image, reduced when it has more than 2×DECODE_SIDE pixels on its longer side."""
+    factor = max(image.size) // DECODE_SIDE
+    if factor >= 2:
+        image = reduce_in_bands(image, factor)
+    if image.size != full_size:  # reduced here, or by the JPEG decoder
+        image.info[ORIGINAL_SIZE] = full_size
     return image
+
+
+def reduce_in_bands(image: Image.Image, factor: int) -> Image.Image:
+    """Area-averaged 1/factor of `image`, in L, RGB or RGBA, converted a band of rows at a time."""
+    top = value_top(image)
+    rows = factor * max(1, BAND_PIXELS // (image.width * factor))
+    bands = [to_standard_mode(image.crop((0, y, image.width, min(image.height, y + rows))), top)
+             .reduce(factor) for y in range(0, image.height, rows)]
+    out = Image.new(bands[0].mode, (bands[0].width, sum(b.height for b in bands)))
+    y = 0
+    for band in bands:
+        out.paste(band, (0, y))
+        y += band.height
+    return fewest_channels(out)
+
+
+def fewest_channels(image: Image.Image) -> Image.Image:
+    """RGBA without transparency → RGB, grey RGB → L: the ink finder then has less to go through."""
+    if image.mode == "RGBA" and image.getextrema()[3][0] == 255:
+        image = image.convert("RGB")
+    if image.mode == "RGB":
+        r, g, b = image.split()
+        if r.tobytes() == g.tobytes() == b.tobytes():
+            return r
+    return image
+
+
+def upright(image: Image.Image, orientation: int | None) -> Image.Image:
+    """The picture as the camera saw it (EXIF orientation applied), with its full size kept right."""
+    method = TRANSPOSE_FOR_ORIENTATION.get(orientation or 1)
+    if method is None:
+        return image
+    turned = image.transpose(method)  # keeps image.info
+    turned.info.pop("exif", None)  # its orientation is applied: nothing may apply it again
+    if ORIGINAL_SIZE in turned.info and orientation in (5, 6, 7, 8):  # a quarter turn swaps the sides
+        turned.info[ORIGINAL_SIZE] = turned.info[ORIGINAL_SIZE][::-1]
+    return turned
+
+
+def original_size(image: Image.Image) -> tuple[int, int]:
+    """The (width, height) of the picture as sent (upright), even when it was decoded reduced."""
+    return tuple(image.info.get(ORIGINAL_SIZE, image.size))  # type: ignore[return-value]
 
 
 def array_to_image(array: np.ndarray) -> Image.Image:
@@ -84,6 +247,8 @@ def array_to_image(array: np.ndarray) -> Image.Image:
         a = a[:, :, 0]
     if a.ndim not in (2, 3) or (a.ndim == 3 and a.shape[2] not in (3, 4)):
         raise InputError(f"an image array must be (H, W), (H, W, 3) or (H, W, 4), not {a.shape}")
+    if a.shape[0] * a.shape[1] > MAX_PIXELS:
+        raise too_large(f"{a.shape[1]}×{a.shape[0]} pixels")
     if a.dtype != np.uint8:
         a = a.astype(np.float64)
         top = 255.0 if a.max(initial=0) > 1 else 1.0
@@ -91,16 +256,25 @@ def array_to_image(array: np.ndarray) -> Image.Image:
     return Image.fromarray(a)
 
 
-def to_standard_mode(image: Image.Image) -> Image.Image:
-    """Any PIL mode → L, RGB or RGBA, 8 bits a channel."""
+def value_top(image: Image.Image) -> float:
+    """The value that maps to white for 16- and 32-bit grey (I;16*, I, F); 255 for the rest."""
+    mode = image.mode
+    if mode.startswith("I;16"):
+        return 65535.0
+    if mode in ("I", "F"):
+        top = max(float(image.getextrema()[1]), 1.0)
+        return 255.0 if mode == "I" and top <= 255 else top
+    return 255.0
+
+
+def to_standard_mode(image: Image.Image, top: float | None = None) -> Image.Image:
+    """Any PIL mode → L, RGB or RGBA, 8 bits a channel. `top`: the white of 16/32-bit grey."""
     mode = image.mode
     if mode in ("L", "RGB", "RGBA"):
         return image
     if mode in ("I;16", "I;16L", "I;16B", "I;16N", "I", "F"):
+        top = value_top(image) if top is None else top
         values = np.asarray(image, dtype=np.float64)
-        top = 65535.0 if mode.startswith("I;16") else max(values.max(initial=0), 1.0)
-        if mode == "I" and top <= 255:
-            top = 255.0
         return Image.fromarray(np.clip(values / top * 255, 0, 255).astype(np.uint8))
     if mode in ("1",):
         return image.convert("L")

@@ -26,11 +26,12 @@ works at any scale.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
 from serving.components import Components, label_components
+from serving.decode import original_size
 from serving.predictor import UNSURE_BELOW, Predictor
 from serving.preprocess import (
     ImageSource,
@@ -331,7 +332,8 @@ def segment_number(source: ImageSource, work_side: int = NUMBER_WORK_SIDE) -> Se
     Raises InputError for what can't be read, NoDigitError when there is no digit.
     """
     image = sketch_image(source) if isinstance(source, dict) else open_image(source)  # decoded once
-    ink = ink_map(image, work_side)
+    # A big image is decoded reduced; its boxes are still given in the pixels it was sent with.
+    ink = replace(ink_map(image, work_side), source_size=original_size(image))
     components = label_components(ink_mask(ink.ink))
     if components.count == 0 or components.area.max() < 3:
         raise NoDigitError("no digit found: only specks of ink. Write or photograph a number.")

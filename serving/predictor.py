@@ -5,14 +5,20 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-from collections.abc import Sequence
+import os
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
-import onnxruntime as ort
 
-from serving.preprocess import ImageSource, InputError, to_mnist
+os.environ["ORT_DISABLE_TELEMETRY"] = "1"  # before onnxruntime is imported: see serving/__init__.py
+import onnxruntime as ort  # noqa: E402
+
+from serving.preprocess import ImageSource, InputError, to_mnist  # noqa: E402
+
+ort.disable_telemetry_events()  # in case onnxruntime was imported before serving
 
 MODELS_DIR = Path(__file__).resolve().parent.parent / "models"
 DEFAULT_MODEL = MODELS_DIR / "digitnet.onnx"
@@ -22,6 +28,10 @@ UNSURE_BELOW = 0.6  # top probability under which the answer is flagged as a gue
 
 class ModelError(RuntimeError):
     """The model file is missing or is not the one its model card describes."""
+
+
+class Stopped(Exception):
+    """predict_batch was told to stop (the client that asked has gone)."""
 
 
 @dataclass(frozen=True)
@@ -90,8 +100,7 @@ class Predictor:
         options.intra_op_num_threads = threads
         options.inter_op_num_threads = 1
         options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-        self.session = ort.InferenceSession(str(self.model_path), options,
-                                            providers=["CPUExecutionProvider"])
+        self.session = load_session(self.model_path, options)
         self.input_name = self.session.get_inputs()[0].name
         self.output_name = self.session.get_outputs()[0].name
 
@@ -108,22 +117,19 @@ class Predictor:
         model_input = to_mnist(source)
         return self._result(model_input, self.probabilities(model_input[None])[0])
 
-    def predict_batch(self, sources: Sequence[ImageSource]) -> list[DigitResult | InputError]:
+    def predict_batch(self, sources: Sequence[ImageSource],
+                      stop: Callable[[], bool] | None = None) -> list[DigitResult | InputError]:
         """Several images in one model call; an unreadable one gives its InputError in its place.
 
         One image never fails the others: a decoder failing in a way the preprocessing doesn't
-        anticipate is logged and answered as an InputError for that image alone.
+        anticipate is logged and answered as an InputError for that image alone. `stop` is asked
+        before each image; when it says True, Stopped is raised and the rest is not read.
         """
         inputs: list[np.ndarray | InputError] = []
         for source in sources:
-            try:
-                inputs.append(to_mnist(source))
-            except InputError as err:
-                inputs.append(err)
-            except Exception:
-                LOG.exception("unexpected error reading an image")
-                inputs.append(InputError("the image could not be read: send a PNG, JPEG or other "
-                                         "common image file"))
+            if stop is not None and stop():
+                raise Stopped
+            inputs.append(guarded(to_mnist, source))
         good = [x for x in inputs if isinstance(x, np.ndarray)]
         probs = iter(self.probabilities(np.stack(good)) if good else [])
         return [x if isinstance(x, InputError) else self._result(x, next(probs)) for x in inputs]
@@ -132,3 +138,31 @@ class Predictor:
     def _result(model_input: np.ndarray, probs: np.ndarray) -> DigitResult:
         digit = int(np.argmax(probs))
         return DigitResult(digit, float(probs[digit]), [float(p) for p in probs], model_input)
+
+
+def load_session(path: Path, options: ort.SessionOptions) -> ort.InferenceSession:
+    """An onnxruntime session for `path`, or a ModelError saying the file is not a usable model."""
+    try:
+        return ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+    except Exception as err:  # onnxruntime raises its own (pybind) classes: protobuf, graph, ...
+        first_line = str(err).strip().splitlines()[0][:300] if str(err).strip() else type(err).__name__
+        raise ModelError(f"{path} is not a model onnxruntime can load ({first_line}): the file may be "
+                         "truncated or damaged. Restore it (git checkout models/) or re-run "
+                         "`make export`.") from None
+
+
+def guarded(read: Callable[[ImageSource], Any], source: ImageSource) -> Any:
+    """read(source), or the InputError saying why it failed, as a message only.
+
+    The error handed back is a fresh one, without traceback or context: a caught exception's
+    traceback holds the frames that hold the decoded image (hundreds of MB for a big one), and
+    nothing of it would be freed until Python's cycle collector happened to run.
+    """
+    try:
+        return read(source)
+    except InputError as err:
+        message, kind = str(err), type(err)
+    except Exception:
+        LOG.exception("unexpected error reading an image")
+        message, kind = "the image could not be read: send a PNG, JPEG or other common image file", InputError
+    return kind(message)

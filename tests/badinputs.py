@@ -148,6 +148,32 @@ def noisy_scan(digit: int, side: int = 1100, seed: int = 5) -> bytes:
     return data
 
 
+def png_with_big_text(digit: int) -> bytes:
+    """A legal PNG whose compressed text chunk (XMP, as some editors write) unpacks to 3 MB: more
+    than PIL keeps of a text chunk (1 MB), which made it refuse the whole file."""
+    from PIL import PngImagePlugin
+
+    info = PngImagePlugin.PngInfo()
+    info.add_text("XML:com.adobe.xmp", "<x:xmpmeta/>" + " " * 3_000_000, zip=True)
+    return png_bytes(digit_image(digit), pnginfo=info)
+
+
+def jpeg_claiming(side: int = 7000, length: int = 4096) -> bytes:
+    """The first `length` bytes of a side×side JPEG, properly ended (EOI): a header that claims
+    the pixels, a few rows of data, nothing more. libjpeg fills the rest with grey and only warns."""
+    big = Image.new("L", (side, side), 255)
+    return jpeg_bytes(big, quality=90)[: length - 2] + b"\xff\xd9"
+
+
+def big_opaque_rgba(digit: int, side: int = 7000) -> bytes:
+    """A 7000×7000 opaque RGBA PNG (49 megapixels, just under the cap) of about 220 KB: decoding
+    it the naive way took 2.3 GB and 12 s of CPU (issue #19)."""
+    image = Image.new("L", (side, side), 255)
+    image.paste(digit_image(digit, size=(side // 2, side // 2), pen=side // 25).convert("L"),
+                (side // 4, side // 4))
+    return png_bytes(image.convert("RGBA"), compress_level=6)
+
+
 # ---------------------------------------------------------------- the corpus
 
 
@@ -190,6 +216,10 @@ def _cases() -> list[Case]:
              make=lambda: png_bytes(Image.new("RGBA", (200, 200), (0, 0, 0, 0)))),
         Case("over-size upload (noisy scan > 2 MB)", "oversize.png", digit=4, oversize=True,
              make=lambda: noisy_scan(4)),
+        Case("PNG with a 3 MB compressed text chunk", "big_text.png", digit=3,
+             make=lambda: png_with_big_text(3)),
+        Case("JPEG claiming 7000x7000 in 4 KB", "claims_7000.jpg", error="truncated", make=jpeg_claiming),
+        Case("7000x7000 opaque RGBA PNG", "big_rgba.png", digit=7, make=lambda: big_opaque_rgba(7)),
     ]
 
 

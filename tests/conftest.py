@@ -9,6 +9,10 @@ from __future__ import annotations
 
 import json
 import os
+
+# No onnxruntime telemetry from tests that import it themselves (serving turns it off for its own
+# processes; tests/test_hardening.py checks that).
+os.environ["ORT_DISABLE_TELEMETRY"] = "1"
 import subprocess
 import sys
 import tempfile

@@ -19,7 +19,7 @@ from tests.badinputs import CASES, Case, build
 
 ROOT = Path(__file__).resolve().parent.parent
 GENERIC = ("something went wrong", "the image could not be read", "upstream gradio app has raised")
-PAGE_CASES = ("notes.png", "bomb.png", "white.png", "exif_rotated.jpg")
+PAGE_CASES = ("notes.png", "bomb.png", "white.png", "exif_rotated.jpg", "big_text.png", "claims_7000.jpg")
 RESET_NOTE = "Draw a digit, or upload a picture of one."
 PAGE_TIMEOUT_MS = 60_000
 NOTE_IS = "([sel, want]) => document.querySelector(sel).innerText.trim() === want"

@@ -30,7 +30,7 @@ def test_flags_reach_launch(launched, monkeypatch):
     address = (launched["server_name"], launched["server_port"])
     assert address == ("0.0.0.0", 7999) and launched["max_file_size"] == "3mb"  # flags win over the env
     assert launched["mcp_server"] is True and launched["auth"] is None
-    assert "middleware" not in launched["app_kwargs"]
+    assert access.LoginRequired not in [m.cls for m in launched["app_kwargs"]["middleware"]]
     launched.clear()
     monkeypatch.delenv("GRADIO_SERVER_NAME")
     monkeypatch.delenv("GRADIO_SERVER_PORT")

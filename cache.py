@@ -1,0 +1,147 @@
+"""Gradio's file cache for this process: private, swept, and removed when the process ends.
+
+Gradio keeps uploads (and its copies of example and output images) under GRADIO_TEMP_DIR, and
+its delete_cache removes only the files it tracks. Left there for good were: an upload cut off
+half-way (a tmpXXXX file), the other parts of an upload refused for one bad part, and, with
+SIGTERM, the last minute's uploads (issue #19). So:
+
+- use_private_dir(), called before Gradio is imported, gives this process its own directory
+  below GRADIO_TEMP_DIR (or Gradio's default) and removes it when the process exits;
+- a Janitor deletes everything requests left there once it is older than max_age, whatever
+  became of the request; what was there when the server started (examples, plots) stays;
+- a full disk: an upload that finds no room gets 507 and a message, and the janitor clears the
+  dead uploads at once, so the next upload succeeds once there is room again.
+
+Never import torch here.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import atexit
+import errno
+import logging
+import os
+import shutil
+import tempfile
+import time
+from collections.abc import AsyncIterator, Callable
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+
+LOG = logging.getLogger("cache")
+TEMP_ENV = "GRADIO_TEMP_DIR"
+PREFIX = "digits-"
+DEFAULT_MAX_AGE_S = 60.0  # as Gradio's delete_cache=(60, 60): long enough for a queued request
+NO_ROOM = {errno.ENOSPC, errno.EDQUOT, errno.EFBIG}  # disk full, quota, file-size limit
+
+
+class CacheError(RuntimeError):
+    """The upload directory can't be used; the message says which and what to do."""
+
+
+def use_private_dir(environ: Any = os.environ) -> Path:
+    """Makes GRADIO_TEMP_DIR a new directory of this process's own, removed at exit.
+
+    Call it before importing gradio, which reads GRADIO_TEMP_DIR when it is imported.
+    """
+    base = Path(environ.get(TEMP_ENV) or Path(tempfile.gettempdir()) / "gradio")
+    try:
+        base.mkdir(parents=True, exist_ok=True)
+        path = Path(tempfile.mkdtemp(prefix=f"{PREFIX}{os.getpid()}-", dir=base))
+        (path / ".probe").write_bytes(b"")  # mkdtemp can succeed where a file can't be written
+        (path / ".probe").unlink()
+    except OSError as err:
+        raise CacheError(f"{TEMP_ENV}={base} can't hold uploads ({err.strerror or err}): set {TEMP_ENV} "
+                         "to a writable directory, e.g. GRADIO_TEMP_DIR=/tmp/gradio") from None
+    environ[TEMP_ENV] = str(path)
+    atexit.register(shutil.rmtree, path, ignore_errors=True)  # after Ctrl-C and SIGTERM too (demo.py)
+    return path
+
+
+def file_age(path: Path, now: float) -> float:
+    st = path.lstat()
+    return now - max(st.st_mtime, st.st_ctime)  # ctime: Gradio renames a finished upload into place
+
+
+class Janitor:
+    """Deletes what requests left in the cache directory once it is older than max_age."""
+
+    def __init__(self, root: Path, max_age_s: float = DEFAULT_MAX_AGE_S) -> None:
+        self.root = root
+        self.max_age_s = max_age_s
+        self.keep: set[Path] = set()
+
+    def keep_current(self) -> None:
+        """What is in the cache now stays (Gradio's copies of examples and plots, made at start-up)."""
+        self.keep = {p for p in self.root.rglob("*") if p.is_file()}
+
+    def sweep(self, max_age_s: float | None = None) -> int:
+        """Deletes files older than max_age_s (default: self.max_age_s) and empty directories."""
+        age = self.max_age_s if max_age_s is None else max_age_s
+        now, removed = time.time(), 0
+        for directory, _, files in os.walk(self.root, topdown=False):
+            for name in files:
+                path = Path(directory, name)
+                try:
+                    if path not in self.keep and file_age(path, now) >= age:
+                        path.unlink()
+                        removed += 1
+                except FileNotFoundError:
+                    continue  # deleted meanwhile (by Gradio's own clean-up)
+            if Path(directory) != self.root:
+                try:
+                    Path(directory).rmdir()  # only if empty
+                except OSError:
+                    pass
+        return removed
+
+    async def run(self) -> None:
+        while True:
+            await asyncio.sleep(max(1.0, self.max_age_s / 2))
+            try:
+                await asyncio.to_thread(self.sweep)
+            except OSError as err:
+                LOG.warning("cleaning the upload cache failed: %s", err)
+
+
+def with_janitor(lifespan: Callable[[Any], AbstractAsyncContextManager] | None,
+                 janitor: Janitor) -> Callable[[Any], AbstractAsyncContextManager]:
+    """The app's lifespan, with the janitor running while the server runs."""
+
+    @asynccontextmanager
+    async def combined(app: Any) -> AsyncIterator[None]:
+        janitor.keep_current()
+        task = asyncio.create_task(janitor.run())
+        try:
+            if lifespan is None:
+                yield
+            else:
+                async with lifespan(app):
+                    yield
+        finally:
+            task.cancel()
+
+    return combined
+
+
+def no_room_handler(janitor: Janitor, client_timeout_s: float) -> Callable[[Request, Exception], Any]:
+    """FastAPI exception handler for OSError: a full disk → 507 with a message, and room made.
+
+    An upload that is still being written changes at least every client_timeout_s (slower ones
+    are cut off by timeouts.BodyTimeout), so anything older is a dead upload and can go now.
+    """
+
+    async def handler(request: Request, exc: Exception) -> Response:
+        if not isinstance(exc, OSError) or exc.errno not in NO_ROOM:
+            raise exc
+        removed = await asyncio.to_thread(janitor.sweep, client_timeout_s)
+        LOG.warning("no room for an upload (%s); removed %d stale files", exc.strerror, removed)
+        return JSONResponse({"error": "the server has no room to store this upload right now (its disk "
+                                      "is full): try again in a minute, or send a smaller file"}, 507)
+
+    return handler

@@ -1,0 +1,188 @@
+"""Slow clients are timed out: request heads, request bodies and idle connections (issue #19).
+
+uvicorn (which Gradio runs) closes an idle keep-alive connection after 5 s, but waits for ever
+for a request head sent a byte at a time, for a connection that never sends anything, and for a
+body shorter than its Content-Length. Fifty such connections were all kept open. So:
+
+- the request head (request line and headers) must be complete within `timeout` seconds of the
+  connection opening, or of the previous response on it: otherwise 408 and the connection is
+  closed (a connection that sent nothing at all is just closed). This is a uvicorn protocol
+  class (HeadTimeout), because the head is read before any ASGI app sees the request;
+- the body (BodyTimeout, ASGI middleware): every chunk must come within `timeout` seconds, and
+  the whole body at MIN_BODY_RATE on average after a first `timeout` seconds of grace; otherwise
+  408 (Connection: close) and the app sees the client as gone;
+- idle keep-alive: uvicorn's own 5 s (`timeout_keep_alive`), which Gradio leaves at its default.
+
+install() makes uvicorn's "auto" HTTP protocol the guarded one. Gradio builds its uvicorn.Config
+itself and passes no protocol, so this is the one place to change it. Never import torch here.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from typing import Any
+
+import anyio
+import orjson
+from starlette.requests import ClientDisconnect
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from uvicorn import config as uvicorn_config
+from uvicorn.protocols.http.h11_impl import H11Protocol
+
+try:
+    from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
+except ImportError:  # uvicorn without httptools uses h11 for "auto"
+    HttpToolsProtocol = None  # type: ignore[assignment,misc]
+
+LOG = logging.getLogger("timeouts")
+DEFAULT_TIMEOUT_S = 10.0
+MIN_BODY_RATE = 16 * 1024  # bytes a second, on average: a 5 MB upload may take five minutes
+HEAD_408 = orjson.dumps({"error": "the request headers came too slowly: the connection is closed"})
+BODY_408 = orjson.dumps({"error": "the request body came too slowly or stopped: the connection is closed"})
+
+
+def response_408(body: bytes) -> bytes:
+    return (b"HTTP/1.1 408 Request Timeout\r\ncontent-type: application/json\r\n"
+            b"content-length: " + str(len(body)).encode() + b"\r\nconnection: close\r\n\r\n" + body)
+
+
+class HeadTimeout:
+    """Mixin for uvicorn's HTTP protocols: the request head within `head_timeout` seconds."""
+
+    head_timeout: float = DEFAULT_TIMEOUT_S
+    _head_timer: asyncio.TimerHandle | None = None
+    _head_started = False
+
+    def connection_made(self, transport: Any) -> None:
+        super().connection_made(transport)  # type: ignore[misc]
+        self._arm_head_timer()
+
+    def data_received(self, data: bytes) -> None:
+        if self._waiting_for_head():
+            self._head_started = True
+        super().data_received(data)  # type: ignore[misc]
+
+    def on_response_complete(self) -> None:
+        super().on_response_complete()  # type: ignore[misc]
+        if not self.transport.is_closing():  # type: ignore[attr-defined]
+            self._arm_head_timer()  # the next request's head
+
+    def handle_websocket_upgrade(self, *args: Any) -> None:
+        self._cancel_head_timer()  # the connection is the websocket protocol's from here on
+        super().handle_websocket_upgrade(*args)  # type: ignore[misc]
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self._cancel_head_timer()
+        super().connection_lost(exc)  # type: ignore[misc]
+
+    def _waiting_for_head(self) -> bool:
+        cycle = self.cycle  # type: ignore[attr-defined]
+        return cycle is None or cycle.response_complete
+
+    def _arm_head_timer(self) -> None:
+        self._cancel_head_timer()
+        self._head_started = False
+        self._head_timer = self.loop.call_later(self.head_timeout, self._head_timed_out)  # type: ignore[attr-defined]
+
+    def _cancel_head_timer(self) -> None:
+        if self._head_timer is not None:
+            self._head_timer.cancel()
+            self._head_timer = None
+
+    def _head_timed_out(self) -> None:
+        self._head_timer = None
+        transport = self.transport  # type: ignore[attr-defined]
+        if transport.is_closing() or not self._waiting_for_head():
+            return  # closed already, or the head came and the body is BodyTimeout's
+        if self._head_started:
+            transport.write(response_408(HEAD_408))
+        transport.close()
+
+
+class GuardedH11Protocol(HeadTimeout, H11Protocol):
+    pass
+
+
+if HttpToolsProtocol is not None:
+    class GuardedHttpToolsProtocol(HeadTimeout, HttpToolsProtocol):
+        pass
+
+    GuardedProtocol: type = GuardedHttpToolsProtocol
+else:
+    GuardedProtocol = GuardedH11Protocol
+
+
+def install(timeout_s: float = DEFAULT_TIMEOUT_S) -> None:
+    """From now on, uvicorn servers started with the default protocol ("auto") time out slow heads."""
+    GuardedProtocol.head_timeout = timeout_s
+    uvicorn_config.HTTP_PROTOCOLS["auto"] = f"{__name__}:GuardedProtocol"
+
+
+class BodyTimeout:
+    """ASGI middleware: a request body that stalls or trickles gets 408 and its connection closed."""
+
+    def __init__(self, app: ASGIApp, timeout_s: float = DEFAULT_TIMEOUT_S,
+                 min_rate: float = MIN_BODY_RATE) -> None:
+        self.app = app
+        self.timeout_s = timeout_s
+        self.min_rate = min_rate
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        body = _Body(self, receive, send)
+        try:
+            await self.app(scope, body.receive, body.send)
+        except ClientDisconnect:
+            pass  # the client left (or was timed out): there is nobody to answer
+        except Exception:
+            if not body.timed_out:
+                raise
+            LOG.info("a request body timed out; its handler stopped")
+
+
+class _Body:
+    """One request's receive/send, with the body's deadlines."""
+
+    def __init__(self, limits: BodyTimeout, receive: Receive, send: Send) -> None:
+        self.limits, self._receive, self._send = limits, receive, send
+        self.start = time.monotonic()
+        self.received = 0
+        self.complete = False  # the whole body is in: later receives wait for a disconnect
+        self.timed_out = False
+        self.responded = False
+
+    async def receive(self) -> Message:
+        if self.timed_out:
+            return {"type": "http.disconnect"}
+        if self.complete:
+            return await self._receive()
+        deadline = self.start + self.limits.timeout_s + self.received / self.limits.min_rate
+        wait = max(0.0, min(self.limits.timeout_s, deadline - time.monotonic()))
+        with anyio.move_on_after(wait):
+            message = await self._receive()
+            if message["type"] == "http.request":
+                self.received += len(message.get("body", b""))
+                self.complete = not message.get("more_body", False)
+            return message
+        await self.time_out()
+        return {"type": "http.disconnect"}
+
+    async def time_out(self) -> None:
+        self.timed_out = True
+        if not self.responded:
+            self.responded = True
+            await self._send({"type": "http.response.start", "status": 408, "headers": [
+                (b"content-type", b"application/json"), (b"content-length", str(len(BODY_408)).encode()),
+                (b"connection", b"close")]})
+            await self._send({"type": "http.response.body", "body": BODY_408})
+
+    async def send(self, message: Message) -> None:
+        if self.timed_out:
+            return  # the 408 went out instead
+        if message["type"] == "http.response.start":
+            self.responded = True
+        await self._send(message)
