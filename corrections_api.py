@@ -74,8 +74,10 @@ def corrections_routes(corrections: Corrections | None) -> AddRoutes:
     """What demo.py passes to rest.app_kwargs(extra_routes=[...]); None: the route answers 404."""
 
     def add(router: APIRouter, predictor: Callable[[], Predictor], limits: Limits) -> None:
+        # Off, the route only says so (404): the schema describes what this server does.
         @router.post("/corrections", status_code=201, summary="Say what a digit really is",
-                     openapi_extra={"requestBody": BODY}, responses=RESPONSES)
+                     openapi_extra={"requestBody": BODY}, responses=RESPONSES,
+                     include_in_schema=corrections is not None)
         async def correct(request: Request) -> Response:
             """Keeps the 28×28 image the model sees, your digit, the model's answer and confidence,
             the model's sha256, the source ("api") and the time; never the file, its name or your

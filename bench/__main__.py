@@ -248,7 +248,7 @@ def main(argv: list[str] | None = None) -> int:
                                     counts.footprint_repeats)
         by = {p["engine"]: p for p in procs}
         rows = [("onnxruntime (`serving.Predictor`)", by["ort"]),
-                ("PyTorch (`DigitNet` + state_dict)", by["torch"])]
+                ("PyTorch (`Ensemble` + state_dict)", by["torch"])]
         table1 = md_table(["serving process", "RSS MiB", "USS MiB", "start → answered s", "imports torch",
                            "imports onnxruntime"],
                           [(name, f"{p['rss'] / MIB:.0f}", f"{p['uss'] / MIB:.0f}", f"{p['ready_s']:.2f}",

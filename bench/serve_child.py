@@ -37,17 +37,19 @@ def torch_predict(weights: str):
     import torch
 
     from serving.preprocess import to_mnist
-    from training.model import DigitNet
+    from training.model import DigitNet, Ensemble
 
     torch.set_num_threads(1)
     state = torch.load(weights, map_location="cpu", weights_only=True)
-    model = DigitNet(width=int(state["features.0.0.weight"].shape[0]))
+    count = len({key.split(".")[1] for key in state if key.startswith("members.")})
+    width = int(state["members.0.features.0.0.weight"].shape[0])
+    model = Ensemble([DigitNet(width=width) for _ in range(count)])
     model.load_state_dict(state)
     model.eval()
 
     def predict(data: bytes) -> int:
         with torch.inference_mode():
-            return int(model(torch.from_numpy(to_mnist(data))[None, None]).argmax())
+            return int(model(torch.from_numpy(to_mnist(data))[None, None])[0].argmax())
 
     return predict
 

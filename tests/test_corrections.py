@@ -132,6 +132,15 @@ while True:
 """
 
 
+def rows_in(db: Path) -> int:
+    """Rows written so far; 0 while the writer has not yet made the file or the table."""
+    try:
+        with sqlite3.connect(db, timeout=5) as con:
+            return con.execute("SELECT count(*) FROM corrections").fetchone()[0]
+    except sqlite3.OperationalError:
+        return 0
+
+
 def test_kill_9_mid_write_leaves_a_sound_database(tmp_path):
     db = tmp_path / "c.db"
     writer = subprocess.Popen([sys.executable, "-c", WRITER, str(db)], cwd=ROOT)
@@ -139,8 +148,7 @@ def test_kill_9_mid_write_leaves_a_sound_database(tmp_path):
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline and writer.poll() is None:
             time.sleep(0.2)
-            if db.exists() and sqlite3.connect(db, timeout=5).execute(
-                    "SELECT count(*) FROM corrections").fetchone()[0] > 200:
+            if rows_in(db) > 200:
                 break
         assert writer.poll() is None, "the writer stopped on its own"
     finally:

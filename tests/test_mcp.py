@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import concurrent.futures
 import io
 import json
 from collections.abc import Awaitable, Callable
@@ -54,7 +55,10 @@ def in_session(url: str, work: Callable[[Any], Awaitable[Any]], auth: Any = None
                 await session.initialize()
                 return await work(session)
 
-    return asyncio.run(run())
+    # Its own thread and loop: the session's browser (playwright's sync API) keeps a loop running
+    # in this one once a browser test has run.
+    with concurrent.futures.ThreadPoolExecutor(1) as pool:
+        return pool.submit(asyncio.run, run()).result()
 
 
 async def call(session: Any, tool: str, image: str) -> tuple[bool, str]:
