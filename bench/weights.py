@@ -48,7 +48,7 @@ def onnx_initializers(path: Path) -> dict[str, np.ndarray]:
 def from_onnx(path: Path) -> Ensemble:
     """An Ensemble whose forward pass computes what the fp32 ONNX file computes."""
     all_inits = onnx_initializers(path)
-    count = sum(f"members.{i}.features.0.0.weight" in all_inits for i in range(len(all_inits)))
+    count = len({name.split(".")[1] for name in all_inits if name.startswith("members.")})
     if count == 0:
         raise WeightsError(f"{path} has no initializer members.0.features.0.0.weight: not an "
                            f"ensemble export (initializers: {sorted(all_inits)[:8]}...)")

@@ -59,18 +59,18 @@ def test_closing_fills_narrow_dark_details_only():
     assert (closed[100:103, 100:] == 220).all() and (closed[:, :70] == 0).all()
 
 
-def ruled_page(stroke_width: int = 3) -> tuple[np.ndarray, np.ndarray]:
+def ruled_page(stroke_width: int = 3) -> np.ndarray:
     """Light ruled lines every 20 rows, a dark vertical stroke and a short bar across them."""
     grey = page()
     for y in range(10, 240, 20):
         grey[y : y + 2] = 180
     grey[40:200, 150 : 150 + stroke_width] = 40  # crosses eight lines
     grey[89:92, 60:120] = 40  # a digit's bar lying on line 90, a quarter of the width
-    return grey, grey / 255
+    return grey
 
 
 def test_ruled_lines_go_and_the_writing_across_them_stays():
-    grey, _ = ruled_page()
+    grey = ruled_page()
     d, _ = paper_ink(grey)
     line_rows = [y for y in range(10, 240, 20)]
     away = np.ones(d.shape[1], bool)
