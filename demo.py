@@ -39,6 +39,7 @@ from starlette.middleware import Middleware
 
 import access
 import corrections_ui
+import drawpad
 import timeouts
 from serving import InputError, ModelError, NoDigitError, Predictor
 from serving.decode import original_size
@@ -120,6 +121,21 @@ def predict_sketch(sketch: dict | None):
     return answer(predictor().predict, sketch)
 
 
+def read_drawing(url: str | None):
+    """The DigitResult of a drawing pad's value (a PNG data URL); None for an empty pad."""
+    png = drawpad.drawing(url)
+    return None if png is None else predictor().predict(png)
+
+
+def predict_drawing(url: str | None) -> tuple:
+    """A drawing pad's answer."""
+    try:
+        png = drawpad.drawing(url)
+    except InputError as err:
+        return None, None, f"**Can't read this drawing:** {err}"
+    return answer(predictor().predict, png)
+
+
 def predict_upload(path: str | None):
     return answer(read_upload, path)
 
@@ -154,6 +170,11 @@ def shown_image(source) -> Image.Image:
                 return open_image(source[key]).convert("RGBA")
         strokes = Image.fromarray(np.asarray(source["layers"][0]))
         return Image.alpha_composite(Image.new("RGBA", strokes.size, "white"), strokes.convert("RGBA"))
+    if isinstance(source, bytes):  # a drawing pad's PNG: strokes on a transparent field, in the
+        ink = open_image(source).convert("RGBA").getchannel("A")  # theme's text colour (white if dark)
+        shown = Image.new("RGB", ink.size, "white")
+        shown.paste((29, 78, 216), mask=ink)
+        return shown
     return open_image(Path(source).read_bytes()).convert("RGB")
 
 
@@ -186,6 +207,14 @@ def number_answer(run, source):
 
 def read_number_sketch(sketch: dict | None):
     return number_answer(lambda value: read_number_in(predictor(), value), sketch)
+
+
+def read_number_drawing(url: str | None) -> tuple:
+    try:
+        png = drawpad.drawing(url)
+    except InputError as err:
+        return None, f"**Can't read this drawing:** {err}"
+    return number_answer(lambda value: read_number_in(predictor(), value), png)
 
 
 def read_number_file(path: str | None):
@@ -261,22 +290,6 @@ def plot(name: str) -> str | None:
     return str(path) if path.exists() else None
 
 
-# Gradio's sketchpad starts with no tool selected and ignores strokes until the user finds the
-# Brush button. Select it whenever a sketchpad shows with no tool active (on load, after Clear).
-AUTO_BRUSH_JS = """
-() => {
-  const pick = () => document.querySelectorAll('.autobrush').forEach((pad) => {
-    const brush = pad.querySelector('button[aria-label="Brush"]');
-    const tools = pad.querySelectorAll(
-      'button[aria-label="Brush"], button[aria-label="Erase"], button[aria-label="Pan"]');
-    if (brush && ![...tools].some((b) => b.classList.contains('highlight'))) brush.click();
-  });
-  new MutationObserver(pick).observe(document.body, {childList: true, subtree: true});
-  pick();
-}
-"""
-
-
 class SafeSketchpad(gr.Sketchpad):
     """gr.Sketchpad that passes an image it can't decode on to the handler as it came.
 
@@ -328,19 +341,14 @@ with gr.Blocks(title="Handwritten digit recognizer", delete_cache=(60, 60)) as d
                 "The answer updates as you draw.")
     with gr.Tab("Draw"):
         with gr.Row():
-            sketch = SafeSketchpad(
-                label="Draw one digit (0–9)", canvas_size=(360, 360), height=460, type="numpy",
-                format="png", elem_classes="autobrush",
-                brush=gr.Brush(default_size=18, colors=["#2563eb", "#000000", "#ffffff", "#dc2626"],
-                               default_color="#2563eb", color_mode="defaults"),
-                layers=False, transforms=(), elem_id="sketch",
-            )
+            sketch = drawpad.pad("Draw one digit (0–9)", 360, 360, 18, "sketch",
+                                 "Drawing area: draw one digit with the mouse, a finger or a pen")
             with gr.Column():
                 sketch_label = gr.Label(num_top_classes=3, label="Prediction", elem_id="sketch-label")
                 sketch_note = gr.Markdown("Draw a digit: the answer appears here.", elem_id="sketch-note")
-                sketch_seen = gr.Image(label="What the model sees (28×28)", height=240,
+                sketch_seen = gr.Image(label="What the model sees (28×28)", height=240, format="png",
                                        interactive=False, elem_id="sketch-seen")
-                corrections_ui.control("sketch", sketch, lambda s: predictor().predict(s), predictor)
+                corrections_ui.control("sketch", sketch, read_drawing, predictor)
     with gr.Tab("Upload"):
         with gr.Row():
             upload = UploadedImage(label="A photo, scan or drawing of one digit", type="filepath",
@@ -348,7 +356,7 @@ with gr.Blocks(title="Handwritten digit recognizer", delete_cache=(60, 60)) as d
             with gr.Column():
                 upload_label = gr.Label(num_top_classes=3, label="Prediction", elem_id="upload-label")
                 upload_note = gr.Markdown("Upload an image.", elem_id="upload-note")
-                upload_seen = gr.Image(label="What the model sees (28×28)", height=240,
+                upload_seen = gr.Image(label="What the model sees (28×28)", height=240, format="png",
                                        interactive=False, elem_id="upload-seen")
                 corrections_ui.control("upload", upload, read_upload, predictor)
         gr.Examples(EXAMPLES, inputs=upload, label="Examples (click one)")
@@ -356,13 +364,9 @@ with gr.Blocks(title="Handwritten digit recognizer", delete_cache=(60, 60)) as d
         with gr.Row():
             with gr.Column():
                 with gr.Tab("Draw"):
-                    number_sketch = SafeSketchpad(
-                        label="Write a number on one line, digits apart", canvas_size=(720, 260),
-                        height=380, type="numpy", format="png", elem_classes="autobrush",
-                        brush=gr.Brush(default_size=14, colors=["#2563eb", "#000000", "#ffffff"],
-                                       default_color="#2563eb", color_mode="defaults"),
-                        layers=False, transforms=(), elem_id="number-sketch",
-                    )
+                    number_sketch = drawpad.pad(
+                        "Write a number on one line, digits apart", 720, 260, 14, "number-sketch",
+                        "Drawing area: write a number on one line with the mouse, a finger or a pen")
                 with gr.Tab("Upload"):
                     number_upload = UploadedImage(label="A photo or scan of a number", type="filepath",
                                                   sources=["upload", "webcam", "clipboard"],
@@ -381,21 +385,27 @@ with gr.Blocks(title="Handwritten digit recognizer", delete_cache=(60, 60)) as d
         if plot("mistakes"):
             gr.Image(plot("mistakes"), label="Test digits it gets wrong", interactive=False)
 
-    demo.load(None, js=AUTO_BRUSH_JS)
     # The UI's events stay callable by API clients (gradio_client, api_name=...) but "undocumented":
     # off the API page and off the MCP server, whose tools are the two below only.
     ui_event = {"api_visibility": "undocumented", "concurrency_limit": 4}
     sketch_outputs = [sketch_label, sketch_seen, sketch_note]
-    sketch.change(predict_sketch, sketch, sketch_outputs, api_name="predict_sketch",
-                  trigger_mode="always_last", show_progress="hidden", **ui_event)
+    # The pads' own events: the drawing comes as the event's data, so they are for the page only.
+    pad_event = {"api_visibility": "private", "trigger_mode": "always_last", "show_progress": "hidden",
+                 "queue": False}
+    sketch.change(predict_drawing, sketch, sketch_outputs, **pad_event)
     upload.change(predict_upload, upload, [upload_label, upload_seen, upload_note],
                   api_name="predict_upload", show_progress="minimal", **ui_event)
 
-    number_sketch.change(read_number_sketch, number_sketch, [number_boxes, number_note],
-                         api_name="read_number_sketch", trigger_mode="always_last",
-                         show_progress="hidden", **ui_event)
+    number_sketch.change(read_number_drawing, number_sketch, [number_boxes, number_note], **pad_event)
     number_upload.change(read_number_file, number_upload, [number_boxes, number_note],
                          api_name="read_number_upload", show_progress="minimal", **ui_event)
+
+    # The sketch endpoints as the page had them before its pads: a gr.Sketchpad value in.
+    sketch_api = SafeSketchpad(type="numpy", format="png", visible=False)
+    gr.Button(visible=False).click(predict_sketch, sketch_api, sketch_outputs, api_name="predict_sketch",
+                                   trigger_mode="always_last", **ui_event)
+    gr.Button(visible=False).click(read_number_sketch, sketch_api, [number_boxes, number_note],
+                                   api_name="read_number_sketch", trigger_mode="always_last", **ui_event)
 
     # API-only endpoints: one image file in, the CLI's JSON out (a dict, for gradio_client).
     api_image = UploadedFile(type="filepath", visible=False)

@@ -1,0 +1,173 @@
+"""The page's drawing pad: a plain <canvas> in a gr.HTML, sending a PNG the moment the pen lifts.
+
+Why not gr.Sketchpad: in Chromium without GPU acceleration its export waits on canvas.toBlob(),
+which the browser encodes in idle time, about a second after the stroke; the editor then uploads
+the background, the layer and the composite, several times each. Here each pen lift sends one
+canvas.toDataURL() PNG (a synchronous encode of a few ms) as the event's data, and the server
+reads it in memory: no upload, no file.
+
+What a person expects of a sketchpad is kept: pen and eraser, brush size, undo (button or Ctrl+Z),
+clear, mouse, finger and pen alike (pointer events), ink in the theme's text colour on the theme's
+background in the light and the dark theme, and strokes land from the first touch. The PNG holds
+the strokes on a transparent field (what the serving code reads as "coloured strokes on a
+transparent layer"), in the canvas's own pixels whatever size the page shows it at.
+
+The Gradio API is unchanged: demo.py keeps hidden gr.Sketchpad endpoints for API clients.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+
+import gradio as gr
+
+from serving import InputError
+
+PNG_PREFIX = "data:image/png;base64,"
+MAX_DATA_URL_CHARS = 4 * 1024 * 1024  # a 720×260 drawing is tens of KB; anything near this is not one
+
+TEMPLATE = """
+<div class="drawpad" role="group" aria-label="${title}">
+  <div class="drawpad-title">${title}</div>
+  <div class="drawpad-tools" role="toolbar" aria-label="Drawing tools">
+    <button type="button" data-tool="pen" aria-label="Pen" aria-pressed="true">✏️ Pen</button>
+    <button type="button" data-tool="eraser" aria-label="Erase" aria-pressed="false">🧽 Eraser</button>
+    <label class="drawpad-size">Size
+      <input type="range" min="4" max="${max_size}" step="1" value="${size}" aria-label="Brush size">
+    </label>
+    <button type="button" data-act="undo" aria-label="Undo">↶ Undo</button>
+    <button type="button" data-act="clear" aria-label="Clear canvas">🗑 Clear</button>
+  </div>
+  <canvas width="${width}" height="${height}" style="aspect-ratio: ${width} / ${height}"
+          role="img" aria-label="${canvas_label}"></canvas>
+</div>
+"""
+
+CSS = """
+.drawpad { display: flex; flex-direction: column; gap: 6px; }
+.drawpad-title { font-size: var(--block-label-text-size); color: var(--block-label-text-color);
+  font-weight: var(--block-label-text-weight); }
+.drawpad-tools { display: flex; flex-wrap: wrap; gap: 6px; align-items: center; }
+.drawpad-tools button { padding: 4px 10px; border-radius: var(--button-small-radius);
+  border: 1px solid var(--button-secondary-border-color); min-height: 36px;
+  background: var(--button-secondary-background-fill); color: var(--button-secondary-text-color);
+  font-size: var(--text-md); cursor: pointer; }
+.drawpad-tools button[aria-pressed="true"] { border-color: var(--color-accent);
+  box-shadow: inset 0 0 0 1px var(--color-accent); font-weight: 600; }
+.drawpad-size { display: flex; align-items: center; gap: 4px; color: var(--body-text-color);
+  font-size: var(--text-md); }
+.drawpad canvas { width: 100%; max-width: 100%; height: auto; display: block; touch-action: none;
+  cursor: crosshair; border: 1px solid var(--border-color-primary); border-radius: var(--radius-md);
+  background: var(--background-fill-primary); color: var(--body-text-color); }
+"""
+
+# Runs once per pad when the page renders it (gr.HTML's js_on_load: `element`, `trigger`).
+JS = """
+const canvas = element.querySelector('canvas');
+const ctx = canvas.getContext('2d');
+const size = element.querySelector('input[type=range]');
+const strokes = [];  // {erase, size, points: [[x, y], ...]} in canvas pixels: undo redraws them
+let tool = 'pen';
+let current = null;
+
+const at = (e) => {
+  const r = canvas.getBoundingClientRect();
+  return [(e.clientX - r.left) * canvas.width / r.width, (e.clientY - r.top) * canvas.height / r.height];
+};
+const style = (s) => {
+  ctx.globalCompositeOperation = s.erase ? 'destination-out' : 'source-over';
+  ctx.strokeStyle = ctx.fillStyle = getComputedStyle(canvas).color;
+  ctx.lineWidth = s.size;
+  ctx.lineCap = ctx.lineJoin = 'round';
+};
+const dot = (s, p) => { ctx.beginPath(); ctx.arc(p[0], p[1], s.size / 2, 0, 2 * Math.PI); ctx.fill(); };
+const paint = (s) => {
+  style(s);
+  if (s.points.length === 1) return dot(s, s.points[0]);
+  ctx.beginPath();
+  ctx.moveTo(...s.points[0]);
+  for (const p of s.points.slice(1)) ctx.lineTo(...p);
+  ctx.stroke();
+};
+const redraw = () => { ctx.clearRect(0, 0, canvas.width, canvas.height); strokes.forEach(paint); };
+// The answer is asked for as the pen lifts, with the drawing as a PNG made now (toDataURL encodes
+// synchronously; toBlob waits for the browser's idle time).
+const send = () => {
+  const inked = strokes.some((s) => !s.erase);
+  props.value = inked ? canvas.toDataURL('image/png') : null;
+};
+
+canvas.addEventListener('pointerdown', (e) => {
+  if (e.button !== 0 || current) return;
+  e.preventDefault();
+  canvas.setPointerCapture(e.pointerId);
+  current = {erase: tool === 'eraser', size: Number(size.value), points: [at(e)], id: e.pointerId};
+  strokes.push(current);
+  style(current);
+  dot(current, current.points[0]);
+});
+canvas.addEventListener('pointermove', (e) => {
+  if (!current || e.pointerId !== current.id) return;
+  const moves = e.getCoalescedEvents ? e.getCoalescedEvents() : [];
+  style(current);
+  for (const m of (moves.length ? moves : [e])) {
+    const p = at(m), last = current.points[current.points.length - 1];
+    ctx.beginPath(); ctx.moveTo(...last); ctx.lineTo(...p); ctx.stroke();
+    current.points.push(p);
+  }
+});
+const lift = (e) => {
+  if (!current || e.pointerId !== current.id) return;
+  current = null;
+  send();
+};
+canvas.addEventListener('pointerup', lift);
+canvas.addEventListener('pointercancel', lift);
+
+const pick = (name) => {
+  tool = name;
+  for (const b of element.querySelectorAll('[data-tool]')) {
+    b.setAttribute('aria-pressed', String(b.dataset.tool === name));
+  }
+};
+for (const b of element.querySelectorAll('[data-tool]')) {
+  b.addEventListener('click', () => pick(b.dataset.tool));
+}
+const undo = () => { if (strokes.length) { strokes.pop(); redraw(); send(); } };
+element.querySelector('[data-act=undo]').addEventListener('click', undo);
+element.querySelector('[data-act=clear]').addEventListener('click', () => {
+  strokes.length = 0; redraw(); pick('pen'); send();
+});
+element.addEventListener('keydown', (e) => {
+  if ((e.ctrlKey || e.metaKey) && e.key === 'z') { e.preventDefault(); undo(); }
+});
+// A theme switched while drawn on: the ink follows the text colour.
+new MutationObserver(redraw).observe(document.body, {attributes: true, attributeFilter: ['class']});
+"""
+
+
+def pad(title: str, width: int, height: int, size: int, elem_id: str, canvas_label: str) -> gr.HTML:
+    """A drawing pad of width×height canvas pixels; its `change` event carries {"png": data URL | None}."""
+    return gr.HTML(
+        value=None, html_template=TEMPLATE, css_template=CSS, js_on_load=JS, elem_id=elem_id,
+        title=title, width=width, height=height, size=size, max_size=max(40, 2 * size),
+        canvas_label=canvas_label, apply_default_css=False,
+    )
+
+
+def drawing(url: str | None) -> bytes | None:
+    """The PNG a pad's value holds, or None for an empty pad.
+
+    Raises InputError for anything but a PNG data URL (the page only sends those).
+    """
+    if not url:
+        return None
+    if not isinstance(url, str) or not url.startswith(PNG_PREFIX):
+        raise InputError("the drawing did not come as a PNG data URL")
+    if len(url) > MAX_DATA_URL_CHARS:
+        raise InputError("the drawing is larger than a drawing pad makes")
+    try:
+        return base64.b64decode(url[len(PNG_PREFIX):], validate=True)
+    except (binascii.Error, ValueError):
+        raise InputError("the drawing's PNG data is not valid base64") from None
