@@ -193,7 +193,8 @@ def test_answer_as_the_pen_lifts(page, artifacts: Path) -> None:
         page.screenshot(path=str(artifacts / f"browser_1_drew_{digit}.png"))
         no_traceback(page)
     median, worst = statistics.median(delays), max(delays)
-    record = {"median_ms": median, "max_ms": worst, "samples_ms": delays, "first_ms": DELAYS["light 8 (first)"]}
+    record = {"median_ms": median, "max_ms": worst, "samples_ms": delays,
+              "first_ms": DELAYS["light 8 (first)"]}
     (artifacts / "latency.json").write_text(json.dumps(record, indent=1))
     print(f"\npointerup → final label over {len(delays)} digits: median {median:.0f} ms, max {worst:.0f} ms")
     assert median <= LATENCY_TARGET_MS, f"median {median:.0f} ms (max {worst:.0f} ms): {delays}"
