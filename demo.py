@@ -16,6 +16,7 @@ import argparse
 import json
 import logging
 import os
+import re
 import signal
 import sys
 import time
@@ -57,13 +58,14 @@ LOG = logging.getLogger("demo")
 
 _predictor: Predictor | None = None
 model_path = Path(os.environ.get("DIGIT_MODEL", DEFAULT_MODEL))
+verify_model = True  # --no-verify: serve a model that no model card lists
 
 
 def predictor() -> Predictor:
     """The process's one Predictor (one onnxruntime session), made on first use."""
     global _predictor
     if _predictor is None:
-        _predictor = Predictor(model_path)
+        _predictor = Predictor(model_path, verify=verify_model)
     return _predictor
 
 
@@ -91,13 +93,18 @@ def enlarged(model_input: np.ndarray) -> Image.Image:
     return Image.fromarray((model_input * 255).astype(np.uint8)).resize((224, 224), Image.NEAREST)
 
 
+def a_digit(digit: int) -> str:
+    """"a **7**", "an **8**": the article as the digit is said."""
+    return f"{'an' if digit == 8 else 'a'} **{digit}**"
+
+
 def note_for(result) -> str:
     top = sorted(range(10), key=lambda d: -result.probabilities[d])
     if result.unsure:
-        return (f"**Not sure.** It looks most like a **{top[0]}** ({result.confidence:.0%}), but "
-                f"it could be a **{top[1]}** ({result.probabilities[top[1]]:.0%}). Try writing "
+        return (f"**Not sure.** It looks most like {a_digit(top[0])} ({result.confidence:.0%}), but "
+                f"it could be {a_digit(top[1])} ({result.probabilities[top[1]]:.0%}). Try writing "
                 "it larger, centred, one digit only.")
-    return f"It's a **{result.digit}** ({result.confidence:.0%} sure)."
+    return f"It's {a_digit(result.digit)} ({result.confidence:.0%} sure)."
 
 
 def answer(run, source):
@@ -259,22 +266,30 @@ def read_number(image: str | None) -> str:
     return json.dumps(read_number_api(image))
 
 
-def model_card_markdown() -> str:
+def model_card_markdown(served: Path | None = None) -> str:
+    """The model card as Markdown, marking the file being served (`served`, default model_path)."""
+    served = Path(served or model_path)
     try:
         card = json.loads(CARD_PATH.read_text())
     except (OSError, ValueError):
-        return f"No model card at `{CARD_PATH}`."
+        return f"Served: `{served.name}`. No model card at `{CARD_PATH}`."
     fp32, int8 = card["files"]["fp32"], card["files"]["int8"]
+
+    def tag(entry: dict, kind: str) -> str:
+        return f"{kind}, **served**" if entry["file"] == served.name else kind
     train = card.get("training") or {}
     per_class = " · ".join(f"{d}: {100 * a:.2f}%" for d, a in fp32["test_accuracy"]["per_class"].items())
     minutes = (train.get("wall_time_s") or 0) / 60
     return "\n".join([
         f"### {card['name']}: {card['parameters']:,} parameters",
+        f"Served: `{served.name}`" + ("" if served.name in (fp32["file"], int8["file"])
+                                      else " (not one of this card's files)"),
+        "",
         "| file | size | MNIST test accuracy (onnxruntime) |",
         "|---|---:|---:|",
-        f"| `{fp32['file']}` (fp32, served) | {fp32['bytes'] / 1024:.0f} KiB "
+        f"| `{fp32['file']}` ({tag(fp32, 'fp32')}) | {fp32['bytes'] / 1024:.0f}&nbsp;KiB "
         f"| {100 * fp32['test_accuracy']['overall']:.2f}% |",
-        f"| `{int8['file']}` (static INT8) | {int8['bytes'] / 1024:.0f} KiB "
+        f"| `{int8['file']}` ({tag(int8, 'static INT8')}) | {int8['bytes'] / 1024:.0f}&nbsp;KiB "
         f"| {100 * int8['test_accuracy']['overall']:.2f}% |",
         "",
         f"Per class (fp32): {per_class}",
@@ -377,7 +392,7 @@ with gr.Blocks(title="Handwritten digit recognizer", delete_cache=(60, 60)) as d
                                           elem_id="number-result")
                 number_boxes = gr.AnnotatedImage(label="Digits found", elem_id="number-boxes")
     with gr.Tab("Model"):
-        gr.Markdown(model_card_markdown())
+        model_card = gr.Markdown(model_card_markdown(), elem_id="model-card")
         with gr.Row():
             for name, title in (("curves", "Training curves"), ("confusion", "Confusion matrix")):
                 if plot(name):
@@ -437,7 +452,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--port", type=int, help="default: $GRADIO_SERVER_PORT or the first free from 7860")
     p.add_argument("--share", action="store_true", help="also open a public *.gradio.live link")
     p.add_argument("--model", type=Path, default=model_path)
-    p.add_argument("--max-file-size", default="5mb", help="largest upload accepted, e.g. 5mb")
+    p.add_argument("--no-verify", action="store_true", help="skip the sha256 check against the model card")
+    p.add_argument("--max-file-size", type=file_size, default="5mb",
+                   help="largest upload accepted: a number and a unit, e.g. 500kb, 5mb, 1gb (default: 5mb)")
     p.add_argument("--auth", metavar="USER:PASSWORD",
                    help=f"require this login for the page and every API (${access.AUTH_ENV} does the "
                         "same and stays out of the process list)")
@@ -451,6 +468,17 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                    metavar="SECONDS", help="uploads are deleted from the cache this long after they came "
                                            "(default: %(default)s)")
     return p.parse_args(argv)
+
+
+def file_size(text: str) -> str:
+    """--max-file-size: a positive whole number and a unit (b, kb, mb, gb), as launch() takes it."""
+    match = re.fullmatch(r"\s*(\d+)\s*(b|kb|mb|gb)\s*", text, re.IGNORECASE)
+    if match is None:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a size: give a whole number and a unit, "
+                                         "e.g. 500kb, 5mb or 1gb")
+    if int(match.group(1)) == 0:
+        raise argparse.ArgumentTypeError("must be more than 0")
+    return f"{match.group(1)}{match.group(2).lower()}"
 
 
 def positive_seconds(text: str) -> float:
@@ -512,13 +540,14 @@ def server_address(args: argparse.Namespace) -> tuple[str, int | None]:
 
 
 def main(argv: list[str] | None = None) -> None:
-    global model_path
+    global model_path, verify_model
     args = parse_args(argv)
-    model_path = args.model
+    model_path, verify_model = args.model, not args.no_verify
     try:
         host, port = server_address(args)
         users = access.load_users(args.auth, args.auth_file)
         predictor()
+        model_card.value = model_card_markdown(model_path)  # the page's config is built at launch
         corrections = corrections_ui.enable(args)
     except (ModelError, ValueError) as err:  # access.AuthError is a ValueError
         sys.exit(f"error: {err}")

@@ -74,7 +74,8 @@ def verify_model(model_path: Path) -> dict:
     entry = card_entry(model_path)
     if entry is None:
         raise ModelError(f"no model card beside {model_path} lists it, so it can't be verified. "
-                         "Export it with `python -m export`, or pass verify=False / --no-verify.")
+                         "Export it with `python -m export`, or skip the check with --no-verify "
+                         "(verify=False in Python).")
     actual = file_sha256(model_path)
     if actual != entry["sha256"]:
         raise ModelError(f"{model_path} has sha256 {actual[:12]}…, but its model card "

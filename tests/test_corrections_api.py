@@ -187,7 +187,7 @@ def test_one_click_in_the_browser(server: Server, chromium, artifacts: Path):
         page.locator("#upload-correct label", has_text="8").click()
         page.wait_for_function("() => /Thank you/.test("
                                "document.querySelector('#upload-correct-note').innerText)")
-        assert "Kept as a 8" in page.inner_text("#upload-correct-note")
+        assert "Kept as an 8" in page.inner_text("#upload-correct-note")
         page.screenshot(path=str(artifacts / "browser_correction.png"), full_page=True)
         assert server.rows()[-1][1:] == (8, 3, "upload", 784)
     finally:
