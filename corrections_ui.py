@@ -120,5 +120,6 @@ def correction_note(source: str, value: Any, label: int | None, read: Callable[[
     except Exception:  # the page must keep working whatever happens to the database
         LOG.exception("a correction could not be kept")
         return "**Not kept:** something went wrong saving it. Try again later."
-    return (f"**Thank you!** Kept as {'an' if label == 8 else 'a'} **{label}** (the model said {result.digit}, "
+    article = "an" if label == 8 else "a"
+    return (f"**Thank you!** Kept as {article} **{label}** (the model said {result.digit}, "
             f"{result.confidence:.0%} sure).\n\n{KEPT}")

@@ -41,6 +41,7 @@ from starlette.middleware import Middleware
 import access
 import corrections_ui
 import drawpad
+import page
 import timeouts
 from serving import InputError, ModelError, NoDigitError, Predictor
 from serving.decode import original_size
@@ -300,11 +301,6 @@ def model_card_markdown(served: Path | None = None) -> str:
     ])
 
 
-def plot(name: str) -> str | None:
-    path = MODELS_DIR / f"digitnet.{name}.png"
-    return str(path) if path.exists() else None
-
-
 class SafeSketchpad(gr.Sketchpad):
     """gr.Sketchpad that passes an image it can't decode on to the handler as it came.
 
@@ -353,16 +349,18 @@ class UploadedFile(gr.File):
 
 with gr.Blocks(title="Handwritten digit recognizer", delete_cache=(60, 60)) as demo:
     gr.Markdown("# ✍️ Handwritten digit recognizer\nDraw a digit or upload a photo of one. "
-                "The answer updates as you draw.")
+                "The answer updates as you draw.", elem_id="title")
     with gr.Tab("Draw"):
         with gr.Row():
             sketch = drawpad.pad("Draw one digit (0–9)", 360, 360, 18, "sketch",
                                  "Drawing area: draw one digit with the mouse, a finger or a pen")
-            with gr.Column():
-                sketch_label = gr.Label(num_top_classes=3, label="Prediction", elem_id="sketch-label")
-                sketch_note = gr.Markdown("Draw a digit: the answer appears here.", elem_id="sketch-note")
+            with gr.Column(elem_classes="answer"):
+                sketch_label = gr.Label(num_top_classes=3, label="Prediction", elem_id="sketch-label",
+                                        elem_classes="label-output")
+                sketch_note = gr.Markdown("Draw a digit: the answer appears here.", elem_id="sketch-note",
+                                          elem_classes="note")
                 sketch_seen = gr.Image(label="What the model sees (28×28)", height=240, format="png",
-                                       interactive=False, elem_id="sketch-seen")
+                                       interactive=False, elem_id="sketch-seen", elem_classes="seen")
                 corrections_ui.control("sketch", sketch, read_drawing, predictor)
     with gr.Tab("Upload"):
         with gr.Row():
@@ -393,12 +391,14 @@ with gr.Blocks(title="Handwritten digit recognizer", delete_cache=(60, 60)) as d
                 number_boxes = gr.AnnotatedImage(label="Digits found", elem_id="number-boxes")
     with gr.Tab("Model"):
         model_card = gr.Markdown(model_card_markdown(), elem_id="model-card")
-        with gr.Row():
-            for name, title in (("curves", "Training curves"), ("confusion", "Confusion matrix")):
-                if plot(name):
-                    gr.Image(plot(name), label=title, interactive=False)
-        if plot("mistakes"):
-            gr.Image(plot("mistakes"), label="Test digits it gets wrong", interactive=False)
+        gr.HTML(page.figures([
+            (MODELS_DIR / "digitnet.curves.png", "Training curves",
+             "Loss and accuracy per epoch on the training and test sets"),
+            (MODELS_DIR / "digitnet.confusion.png", "Confusion matrix",
+             "MNIST test digits: true digit against the model's answer"),
+            (MODELS_DIR / "digitnet.mistakes.png", "Test digits it gets wrong",
+             "The MNIST test digits the model reads wrong, each with its answer"),
+        ]), elem_id="model-plots", js_on_load=None)
 
     # The UI's events stay callable by API clients (gradio_client, api_name=...) but "undocumented":
     # off the API page and off the MCP server, whose tools are the two below only.
@@ -559,7 +559,7 @@ def main(argv: list[str] | None = None) -> None:
             server_name=host, server_port=port, share=args.share, max_file_size=args.max_file_size,
             footer_links=["api"], app_kwargs=app_kwargs, auth=list(users.items()) or None,
             auth_message="Log in with the user name and password you were given.",
-            mcp_server=not args.no_mcp,
+            mcp_server=not args.no_mcp, css=page.CSS, js=page.JS,
         )
 
 

@@ -31,13 +31,16 @@ TEMPLATE = """
 <div class="drawpad" role="group" aria-label="${title}">
   <div class="drawpad-title">${title}</div>
   <div class="drawpad-tools" role="toolbar" aria-label="Drawing tools">
-    <button type="button" data-tool="pen" aria-label="Pen" aria-pressed="true">✏️ Pen</button>
-    <button type="button" data-tool="eraser" aria-label="Erase" aria-pressed="false">🧽 Eraser</button>
+    <button type="button" data-tool="pen" aria-label="Pen" aria-pressed="true">
+      ✏️<span class="text"> Pen</span></button>
+    <button type="button" data-tool="eraser" aria-label="Erase" aria-pressed="false">
+      🧽<span class="text"> Eraser</span></button>
     <label class="drawpad-size">Size
       <input type="range" min="4" max="${max_size}" step="1" value="${size}" aria-label="Brush size">
     </label>
-    <button type="button" data-act="undo" aria-label="Undo">↶ Undo</button>
-    <button type="button" data-act="clear" aria-label="Clear canvas">🗑 Clear</button>
+    <button type="button" data-act="undo" aria-label="Undo">
+      ↶<span class="text"> Undo</span></button>
+    <button type="button" data-act="clear" aria-label="Clear canvas">🗑<span class="text"> Clear</span></button>
   </div>
   <canvas width="${width}" height="${height}" style="aspect-ratio: ${width} / ${height}"
           role="img" aria-label="${canvas_label}"></canvas>
