@@ -32,15 +32,21 @@ TEMPLATE = """
   <div class="drawpad-title">${title}</div>
   <div class="drawpad-tools" role="toolbar" aria-label="Drawing tools">
     <button type="button" data-tool="pen" aria-label="Pen" aria-pressed="true">
-      ✏️<span class="text"> Pen</span></button>
+      <svg viewBox="0 0 24 24" aria-hidden="true"><path d="M4 20l4-1 11-11-3-3L5 16z"/></svg>
+      <span class="text"> Pen</span></button>
     <button type="button" data-tool="eraser" aria-label="Erase" aria-pressed="false">
-      🧽<span class="text"> Eraser</span></button>
+      <svg viewBox="0 0 24 24" aria-hidden="true"><path d="M3 16l9-9 6 6-5 5H6z M13 20h8"/></svg>
+      <span class="text"> Eraser</span></button>
     <label class="drawpad-size">Size
       <input type="range" min="4" max="${max_size}" step="1" value="${size}" aria-label="Brush size">
     </label>
     <button type="button" data-act="undo" aria-label="Undo">
-      ↶<span class="text"> Undo</span></button>
-    <button type="button" data-act="clear" aria-label="Clear canvas">🗑<span class="text"> Clear</span></button>
+      <svg viewBox="0 0 24 24" aria-hidden="true"><path d="M9 14L4 9l5-5 M4 9h10a6 6 0 010 12h-3"/></svg>
+      <span class="text"> Undo</span></button>
+    <button type="button" data-act="clear" aria-label="Clear canvas">
+      <svg viewBox="0 0 24 24" aria-hidden="true">
+      <path d="M4 7h16 M10 11v6 M14 11v6 M6 7l1 13h10l1-13 M9 7V4h6v3"/></svg>
+      <span class="text"> Clear</span></button>
   </div>
   <canvas width="${width}" height="${height}" style="aspect-ratio: ${width} / ${height}"
           role="img" aria-label="${canvas_label}"></canvas>
@@ -55,7 +61,9 @@ CSS = """
 .drawpad-tools button { padding: 4px 10px; border-radius: var(--button-small-radius);
   border: 1px solid var(--button-secondary-border-color); min-height: 36px;
   background: var(--button-secondary-background-fill); color: var(--button-secondary-text-color);
-  font-size: var(--text-md); cursor: pointer; }
+  font-size: var(--text-md); cursor: pointer; display: inline-flex; align-items: center; gap: 4px; }
+.drawpad-tools svg { width: 18px; height: 18px; fill: none; stroke: currentColor; stroke-width: 2;
+  stroke-linecap: round; stroke-linejoin: round; }
 .drawpad-tools button[aria-pressed="true"] { border-color: var(--color-accent);
   box-shadow: inset 0 0 0 1px var(--color-accent); font-weight: 600; }
 .drawpad-size { display: flex; align-items: center; gap: 4px; color: var(--body-text-color);

@@ -5,7 +5,8 @@ What they mend in Gradio 6.31's page, found with axe-core and on a phone-sized w
   WCAG forbids (aria-prohibited-attr): it gets role="img". Example thumbnails are buttons with
   no name: they get the example's file name.
 - The footer's "Use via API" link is light grey on white (1.9:1), followed by a divider with
-  nothing after it: the link takes the text colour, the divider goes.
+  nothing after it: the link takes the text colour, the divider goes. The selected tab's orange
+  name (2.8:1) and the upload box's "- or -" (1.9:1) take the text colour too.
 - An upload that is not an image shows as a broken-image icon in a thin strip: the box keeps
   its height and says the file can't be shown (the note says why it can't be read).
 - On a phone the answer and the 28×28 picture sit side by side, under the pad, in view.
@@ -21,6 +22,8 @@ from pathlib import Path
 CSS = """
 footer .divider { display: none !important; }
 footer .show-api { color: var(--body-text-color) !important; opacity: 1 !important; }
+button[role="tab"][aria-selected="true"] { color: var(--body-text-color) !important; }
+.or { color: var(--body-text-color) !important; }
 .unreadable-image { min-height: 200px; display: flex; align-items: center; justify-content: center; }
 .unreadable-image::after { content: "This file can't be shown."; color: var(--body-text-color); }
 .unreadable-image img { display: none !important; }
@@ -32,8 +35,8 @@ footer .show-api { color: var(--body-text-color) !important; opacity: 1 !importa
 #model-card table { display: block; overflow-x: auto; max-width: 100%; }
 #model-card td, #model-card th { word-break: normal; overflow-wrap: normal; white-space: nowrap; }
 @media (max-width: 640px) {
-  #title h1 { font-size: 1.35rem; margin: 0; }
-  #title p { margin: 2px 0; font-size: 0.9rem; }
+  #title h1 { font-size: 1.3rem !important; margin: 0 !important; }
+  #title p { margin: 2px 0 !important; font-size: 0.9rem !important; }
   .drawpad-tools .text { display: none; }
   .drawpad-tools input[type=range] { width: 80px; }
   .answer { flex-direction: row !important; flex-wrap: wrap !important; gap: 8px !important; }
@@ -41,7 +44,7 @@ footer .show-api { color: var(--body-text-color) !important; opacity: 1 !importa
   .answer > .label-output { flex: 1 1 55% !important; }
   .answer > .seen { flex: 0 0 120px !important; }
   .answer > .seen img { max-height: 110px; }
-  .answer > .note, .answer > :not(.label-output):not(.seen) { flex: 1 1 100% !important; }
+  .answer > :not(.label-output):not(.seen) { flex: 1 1 100% !important; order: 2; }
 }
 """
 
@@ -50,6 +53,9 @@ JS = """
   const mend = () => {
     for (const e of document.querySelectorAll('div.empty[aria-label]:not([role])')) {
       e.setAttribute('role', 'img');
+    }
+    for (const t of document.querySelectorAll('#model-card table:not([tabindex])')) {
+      t.tabIndex = 0;  // it scrolls sideways on a phone: reachable by keyboard
     }
     for (const b of document.querySelectorAll('button.gallery-item:not([aria-label])')) {
       const img = b.querySelector('img');
