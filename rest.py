@@ -42,6 +42,7 @@ from starlette.datastructures import UploadFile
 from starlette.formparsers import MultiPartException, MultiPartParser
 from starlette.requests import ClientDisconnect
 
+import offline_docs
 from serving import Predictor
 from serving.numbers import read_number
 from serving.predictor import Stopped, guarded
@@ -208,6 +209,10 @@ async def json_images(request: Request, limits: Limits) -> list[tuple[str | int,
 async def request_images(request: Request, limits: Limits) -> list[tuple[str | int, bytes]]:
     """The images of a request, in order, each with its file name (or index, for base64)."""
     content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if not content_type and request.headers.get("content-length", "0") == "0" \
+            and "transfer-encoding" not in request.headers:
+        raise ApiError(400, 'the request is empty: send image files (e.g. curl -F files=@7.png) '
+                            'or JSON {"images": ["<base64 image>", ...]}')
     if content_type == "multipart/form-data":
         images = await multipart_images(request, limits)
     elif content_type == "application/json":
@@ -477,6 +482,7 @@ def install(app: FastAPI, predictor: Callable[[], Predictor], max_file_size: int
         return schema
 
     app.openapi = openapi  # type: ignore[method-assign]
+    offline_docs.install(app)
 
 
 def app_kwargs(predictor: Callable[[], Predictor], extra_routes: Sequence[AddRoutes] = ()) -> dict[str, Any]:
@@ -492,4 +498,5 @@ def app_kwargs(predictor: Callable[[], Predictor], extra_routes: Sequence[AddRou
         install(app, predictor, blocks.max_file_size, extra_routes)
         yield
 
-    return {"docs_url": "/docs", "redoc_url": None, "openapi_url": "/openapi.json", "lifespan": lifespan}
+    # /docs is served by offline_docs (its assets from an installed package, not a CDN).
+    return {"docs_url": None, "redoc_url": None, "openapi_url": "/openapi.json", "lifespan": lifespan}
