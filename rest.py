@@ -199,8 +199,8 @@ async def json_images(request: Request, limits: Limits) -> list[tuple[str | int,
     except orjson.JSONDecodeError as err:
         raise ApiError(400, f"the body is not valid JSON ({err})") from None
     images = payload.get("images") if isinstance(payload, dict) else None
-    one = isinstance(images, str) or isinstance(payload, str) or (isinstance(payload, dict) and "image" in payload)
-    if one:
+    if isinstance(images, str) or isinstance(payload, str) or (isinstance(payload, dict)
+                                                                and "image" in payload):
         raise ApiError(400, 'base64 images go in a list, even one: send JSON {"images": ["<base64 image>"]}')
     if not isinstance(images, list):
         raise ApiError(400, 'send JSON {"images": ["<base64 image>", ...]}')
