@@ -55,6 +55,7 @@ ROOT = Path(__file__).resolve().parent
 EXAMPLES = sorted(str(p) for p in (ROOT / "examples").glob("[0-9]_*.*"))
 NUMBER_EXAMPLES = sorted(str(p) for p in (ROOT / "examples").glob("number_*.*"))
 CARD_PATH = MODELS_DIR / "digitnet.json"
+EXAMPLE_FILE = "examples/3_marker.png"  # relative: what a client with the project would send
 LOG = logging.getLogger("demo")
 
 _predictor: Predictor | None = None
@@ -341,6 +342,14 @@ class UploadedFile(gr.File):
 
     is_template = True  # rendered by gr.File's frontend
 
+    def example_payload(self) -> Any:  # the API page's example: one of the project's own images
+        from gradio_client import handle_file
+
+        return handle_file(EXAMPLE_FILE)
+
+    def example_value(self) -> Any:
+        return EXAMPLE_FILE
+
     def preprocess(self, payload):
         if isinstance(payload, ListFiles):
             payload = payload[0] if len(payload.root) else None
@@ -349,7 +358,8 @@ class UploadedFile(gr.File):
 
 with gr.Blocks(title="Handwritten digit recognizer", delete_cache=(60, 60)) as demo:
     gr.Markdown("# ✍️ Handwritten digit recognizer\nDraw a digit or upload a photo of one. "
-                "The answer updates as you draw.", elem_id="title")
+                "The answer updates as you draw. For programs: the [REST API](/docs) (plain HTTP), "
+                "or \"Use via API\" at the bottom (Gradio's clients and MCP).", elem_id="title")
     with gr.Tab("Draw"):
         with gr.Row():
             sketch = drawpad.pad("Draw one digit (0–9)", 360, 360, 18, "sketch",
@@ -358,7 +368,7 @@ with gr.Blocks(title="Handwritten digit recognizer", delete_cache=(60, 60)) as d
                 sketch_label = gr.Label(num_top_classes=3, label="Prediction", elem_id="sketch-label",
                                         elem_classes="label-output")
                 sketch_note = gr.Markdown("Draw a digit: the answer appears here.", elem_id="sketch-note",
-                                          elem_classes="note")
+                                          label="note", elem_classes="note")
                 sketch_seen = gr.Image(label="What the model sees (28×28)", height=240, format="png",
                                        interactive=False, elem_id="sketch-seen", elem_classes="seen")
                 corrections_ui.control("sketch", sketch, read_drawing, predictor)
@@ -368,7 +378,7 @@ with gr.Blocks(title="Handwritten digit recognizer", delete_cache=(60, 60)) as d
                               sources=["upload", "webcam", "clipboard"], elem_id="upload")
             with gr.Column():
                 upload_label = gr.Label(num_top_classes=3, label="Prediction", elem_id="upload-label")
-                upload_note = gr.Markdown("Upload an image.", elem_id="upload-note")
+                upload_note = gr.Markdown("Upload an image.", elem_id="upload-note", label="note")
                 upload_seen = gr.Image(label="What the model sees (28×28)", height=240, format="png",
                                        interactive=False, elem_id="upload-seen")
                 corrections_ui.control("upload", upload, read_upload, predictor)
@@ -387,7 +397,7 @@ with gr.Blocks(title="Handwritten digit recognizer", delete_cache=(60, 60)) as d
                     gr.Examples(NUMBER_EXAMPLES, inputs=number_upload, label="Examples")
             with gr.Column():
                 number_note = gr.Markdown("Write a number: it is read as you write.",
-                                          elem_id="number-result")
+                                          elem_id="number-result", label="note")
                 number_boxes = gr.AnnotatedImage(label="Digits found", elem_id="number-boxes")
     with gr.Tab("Model"):
         model_card = gr.Markdown(model_card_markdown(), elem_id="model-card")
@@ -416,19 +426,19 @@ with gr.Blocks(title="Handwritten digit recognizer", delete_cache=(60, 60)) as d
                          api_name="read_number_upload", show_progress="minimal", **ui_event)
 
     # The sketch endpoints as the page had them before its pads: a gr.Sketchpad value in.
-    sketch_api = SafeSketchpad(type="numpy", format="png", visible=False)
+    sketch_api = SafeSketchpad(type="numpy", format="png", visible=False, label="sketch")
     gr.Button(visible=False).click(predict_sketch, sketch_api, sketch_outputs, api_name="predict_sketch",
                                    trigger_mode="always_last", **ui_event)
     gr.Button(visible=False).click(read_number_sketch, sketch_api, [number_boxes, number_note],
                                    api_name="read_number_sketch", trigger_mode="always_last", **ui_event)
 
     # API-only endpoints: one image file in, the CLI's JSON out (a dict, for gradio_client).
-    api_image = UploadedFile(type="filepath", visible=False)
-    api_result = gr.JSON(visible=False)
+    api_image = UploadedFile(type="filepath", visible=False, label="image")
+    api_result = gr.JSON(visible=False, label="result")
     # Batched: one queue slot answers up to 8 waiting calls. With 8 clients of Gradio's HTTP API
     # this cut the server's CPU per call from 14 to 9 ms and raised calls/s from 63 to 100
     # (gradio_client callers are bound by their own client, ~14/s either way): bench/api.py --tune.
-    gr.Button(visible=False).click(lambda paths: [[predict_api(path) for path in paths]], api_image,
+    gr.Button(visible=False).click(lambda image: [[predict_api(path) for path in image]], api_image,
                                    api_result, api_name="predict", batch=True, max_batch_size=8,
                                    concurrency_limit=1, api_visibility="undocumented")
     gr.Button(visible=False).click(read_number_api, api_image, api_result, api_name="read_number",
@@ -437,7 +447,7 @@ with gr.Blocks(title="Handwritten digit recognizer", delete_cache=(60, 60)) as d
     # The MCP tools (and the API page's endpoints): JSON text out. queue=False: Gradio's MCP server
     # then calls them in-process (27 ms a call here). A queued tool goes through a loopback
     # gradio_client (87 ms), which can't log in: with --auth every call failed.
-    tool_result = gr.Textbox(visible=False)
+    tool_result = gr.Textbox(visible=False, label="result_json")
     gr.Button(visible=False).click(recognize_digit, api_image, tool_result, api_name="recognize_digit",
                                    queue=False)
     gr.Button(visible=False).click(read_number, api_image, tool_result, api_name="read_number_json",

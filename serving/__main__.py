@@ -16,7 +16,9 @@ import argparse
 import json
 import sys
 
-from serving.numbers import read_number
+from PIL import Image
+
+from serving.numbers import read_number, segment_number
 from serving.predictor import DEFAULT_MODEL, ModelError, Predictor, guarded
 from serving.records import digit_record, number_record
 
@@ -45,10 +47,31 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     return p.parse_args(argv)
 
 
+WIDE = 1.4  # width over height from which a picture may hold several digits side by side
+
+
+def several_digits(name: str) -> int:
+    """How many digits a wide picture holds side by side (0 for other pictures or on any error).
+
+    Only pictures wider than tall are looked at, so a folder of digit crops costs nothing more.
+    """
+    try:
+        with Image.open(name) as image:
+            width, height = image.size
+        if width < WIDE * height:
+            return 0
+        return len(segment_number(name).boxes)
+    except Exception:  # a hint only: the answer line already says what is wrong with the file
+        return 0
+
+
 def digit_lines(predictor: Predictor, files: list[str], batch_size: int):
     for start in range(0, len(files), batch_size):
         names = files[start : start + batch_size]
         for name, result in zip(names, predictor.predict_batch(names), strict=True):
+            if not isinstance(result, Exception) and (count := several_digits(name)) > 1:
+                print(f"hint: {name} looks like {count} digits side by side; this reads one digit. "
+                      "To read them as a number: python -m serving --number FILE", file=sys.stderr)
             yield digit_record(name, result)
 
 

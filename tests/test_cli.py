@@ -55,3 +55,50 @@ def test_other_model_and_a_missing_one(tmp_path):
     missing = run_cli("--model", str(tmp_path / "x.onnx"), str(good))
     assert missing.returncode == 2 and "model file not found" in missing.stderr
     assert "Traceback" not in missing.stderr
+
+
+def readme_console() -> list[tuple[list[str], list[str]]]:
+    """(command arguments, the lines shown after it) for each `$ python -m serving` in the README."""
+    from pathlib import Path
+
+    text = (Path(__file__).resolve().parent.parent / "README.md").read_text()
+    block = text.split("### The command line", 1)[1].split("```console", 1)[1].split("```", 1)[0]
+    runs: list[tuple[list[str], list[str]]] = []
+    for line in block.strip().splitlines():
+        if line.startswith("$ "):
+            runs.append((line[2:].split(), []))
+        elif runs:
+            runs[-1][1].append(line)
+    return [(cmd[3:], shown) for cmd, shown in runs if cmd[:3] == ["python", "-m", "serving"]]
+
+
+def test_readme_shows_what_the_cli_prints():
+    """The README's example answers are the shipped model's (issue #20: they had drifted)."""
+    import re
+
+    runs = readme_console()
+    assert len(runs) >= 3
+    for args, shown in runs:
+        result = run_cli(*args)
+        printed = result.stdout.splitlines()
+        shown_json = [s for s in shown if s.startswith("{")]
+        assert len(printed) == len(shown_json), (args, printed, shown)
+        for want, got in zip(shown_json, printed, strict=True):
+            top = re.split(r', "(?:digits|probabilities)"', want)[0]  # the answer's own fields
+            fields = dict(re.findall(r'"(file|digit|number|confidence)": ("[^"]*"|\d[\d.]*|null)', top))
+            line = json.loads(got)
+            assert {k: json.loads(v) for k, v in fields.items()} == {k: line[k] for k in fields}, (want, got)
+        for hint in (s for s in shown if s.startswith("hint:")):
+            assert hint in result.stderr, (hint, result.stderr)
+
+
+def test_several_digits_get_a_hint(tmp_path):
+    wide = tmp_path / "wide.png"
+    draw_digits((900, 300), "257", "black", "white", 16).save(wide)
+    single = tmp_path / "single.png"
+    draw_digits((300, 300), "5", "black", "white", 16).save(single)
+    result = run_cli(str(wide), str(single))
+    assert result.returncode == 0
+    assert f"hint: {wide} looks like 3 digits side by side" in result.stderr
+    assert "--number" in result.stderr and str(single) not in result.stderr
+    assert run_cli("--number", str(wide)).stderr == ""
