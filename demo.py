@@ -19,6 +19,7 @@ import os
 import re
 import signal
 import sys
+import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -528,6 +529,9 @@ def sigterm_as_ctrl_c() -> Iterator[None]:
     def interrupt(signum: int, frame: Any) -> None:
         raise KeyboardInterrupt
 
+    if threading.current_thread() is not threading.main_thread():
+        yield  # `gradio demo.py` re-runs the file in a thread when it changes; only the first run
+        return  # (the main thread) can take signals, and it already did
     previous = signal.signal(signal.SIGTERM, interrupt)
     try:
         yield

@@ -156,3 +156,96 @@ def test_model_tab_shows_the_card():
     text = demo.model_card_markdown()
     assert f"{100 * card['files']['fp32']['test_accuracy']['overall']:.2f}%" in text
     assert "digitnet.int8.onnx" in text and f"{card['parameters']:,}" in text
+
+
+def pad_value(digits: str, size: tuple[int, int], ink: tuple[int, ...], pen: int) -> str:
+    """What a drawing pad sends: a PNG data URL of strokes on a transparent field."""
+    import base64
+    import io
+
+    buffer = io.BytesIO()
+    draw_digits(size, digits, ink, (0, 0, 0, 0), pen, mode="RGBA").save(buffer, "PNG")
+    return "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode()
+
+
+@pytest.mark.parametrize("ink", [(33, 33, 33, 255), (240, 240, 240, 255)], ids=["light", "dark"])
+def test_drawing_pad_handlers(ink):
+    """The pads' PNG, in either theme's ink colour, reads as the digit; a blank pad asks for a drawing."""
+    label, seen, note = demo.predict_drawing(pad_value("8", (360, 360), ink, 18))
+    assert next(iter(label)) == "8" and seen.size == (224, 224) and "It's an **8**" in note
+    assert demo.predict_drawing(None)[2].startswith("Draw a digit")
+    (image, boxes), note = demo.read_number_drawing(pad_value("38", (720, 260), ink, 14))
+    assert [label.split()[0] for _, label in boxes] == ["3", "8"] and image.size == (720, 260)
+    assert image.getpixel((0, 0)) == (255, 255, 255)  # shown on white whatever the ink's colour
+    assert demo.read_drawing(pad_value("4", (360, 360), ink, 18)).digit == 4
+
+
+@pytest.mark.parametrize("value", ["data:image/jpeg;base64,AAAA", "data:image/png;base64,%%%", 42])
+def test_drawing_pad_refuses_what_it_never_sends(value):
+    label, seen, note = demo.predict_drawing(value)
+    assert label is None and note.startswith("**Can't read this drawing:**"), note
+
+
+def test_articles():
+    assert demo.a_digit(8) == "an **8**" and demo.a_digit(7) == "a **7**"
+
+
+def test_model_tab_names_the_served_model():
+    card = json.loads(demo.CARD_PATH.read_text())
+    int8 = card["files"]["int8"]["file"]
+    text = demo.model_card_markdown(demo.MODELS_DIR / int8)
+    assert f"Served: `{int8}`" in text and "(static INT8, **served**)" in text
+    assert "(fp32)" in text
+    assert "not one of this card's files" in demo.model_card_markdown(demo.MODELS_DIR / "mine.onnx")
+
+
+def test_served_model_reaches_the_page(launched, monkeypatch):
+    monkeypatch.setattr(demo, "_predictor", None)
+    try:
+        demo.main(["--model", str(demo.MODELS_DIR / "digitnet.int8.onnx")])
+        assert "`digitnet.int8.onnx` (static INT8, **served**)" in demo.model_card.value
+    finally:
+        monkeypatch.setattr(demo, "_predictor", None)
+        monkeypatch.setattr(demo, "model_path", demo.DEFAULT_MODEL)
+        demo.model_card.value = demo.model_card_markdown(demo.DEFAULT_MODEL)
+
+
+@pytest.mark.parametrize("size, message", [("5", "is not a size"), ("banana", "is not a size"),
+                                           ("0mb", "more than 0"), ("5 tb", "is not a size")])
+def test_bad_max_file_size_is_a_message(size, message, capsys):
+    with pytest.raises(SystemExit) as stop:
+        demo.parse_args(["--max-file-size", size])
+    assert stop.value.code == 2 and message in capsys.readouterr().err
+
+
+def test_bad_max_file_size_from_the_command_line():
+    import subprocess
+    import sys
+
+    proc = subprocess.run([sys.executable, "demo.py", "--max-file-size", "banana"], capture_output=True,
+                          text=True, timeout=120, cwd=demo.ROOT)
+    assert proc.returncode == 2 and "is not a size" in proc.stderr and "Traceback" not in proc.stderr
+
+
+def test_max_file_size_units():
+    assert demo.file_size("500KB") == "500kb" and demo.file_size(" 2 mb ") == "2mb"
+
+
+def test_no_verify_is_a_flag_the_message_names(tmp_path, monkeypatch, launched):
+    import shutil
+
+    from serving import ModelError, Predictor
+
+    mine = tmp_path / "mine.onnx"
+    shutil.copy(demo.DEFAULT_MODEL, mine)
+    with pytest.raises(ModelError, match="--no-verify"):
+        Predictor(mine)
+    monkeypatch.setattr(demo, "_predictor", None)
+    try:
+        demo.main(["--model", str(mine), "--no-verify"])  # the flag the message names is accepted
+        assert demo.predictor().model_path == mine
+    finally:
+        monkeypatch.setattr(demo, "_predictor", None)
+        monkeypatch.setattr(demo, "model_path", demo.DEFAULT_MODEL)
+        monkeypatch.setattr(demo, "verify_model", True)
+        demo.model_card.value = demo.model_card_markdown(demo.DEFAULT_MODEL)
