@@ -219,11 +219,13 @@ def test_bad_max_file_size_is_a_message(size, message, capsys):
 
 
 def test_bad_max_file_size_from_the_command_line():
+    import os
     import subprocess
     import sys
 
+    env = {**os.environ, "GRADIO_ANALYTICS_ENABLED": "False"}  # offline, its thread would wait out its timeout
     proc = subprocess.run([sys.executable, "demo.py", "--max-file-size", "banana"], capture_output=True,
-                          text=True, timeout=120, cwd=demo.ROOT)
+                          text=True, timeout=120, cwd=demo.ROOT, env=env)
     assert proc.returncode == 2 and "is not a size" in proc.stderr and "Traceback" not in proc.stderr
 
 
