@@ -223,7 +223,8 @@ def test_bad_max_file_size_from_the_command_line():
     import subprocess
     import sys
 
-    env = {**os.environ, "GRADIO_ANALYTICS_ENABLED": "False"}  # offline, its thread would wait out its timeout
+    # Offline, Gradio's analytics thread would wait out its timeout before the process ends.
+    env = {**os.environ, "GRADIO_ANALYTICS_ENABLED": "False"}
     proc = subprocess.run([sys.executable, "demo.py", "--max-file-size", "banana"], capture_output=True,
                           text=True, timeout=120, cwd=demo.ROOT, env=env)
     assert proc.returncode == 2 and "is not a size" in proc.stderr and "Traceback" not in proc.stderr
