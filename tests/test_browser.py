@@ -170,6 +170,32 @@ def clear_pad(page, pad: str = "#sketch", label: str = "#sketch-label", note: st
     page.wait_for_function("sel => /draw/i.test(document.querySelector(sel).innerText)", arg=note)
 
 
+def axe_violations(page) -> dict[str, list]:
+    """axe-core's WCAG 2 A/AA violations on every tab of the page: {tab: [(rule, targets)]}."""
+    try:
+        import axe_playwright_python
+    except ImportError:
+        pytest.skip("axe-playwright-python is not installed: pip install -r requirements-test.txt")
+    page.add_script_tag(path=str(Path(axe_playwright_python.__file__).parent / "axe.min.js"))
+    found = {}
+    for tab in ("Draw", "Upload", "Numbers", "Model"):
+        page.get_by_role("tab", name=tab, exact=True).first.click()
+        page.wait_for_timeout(300)
+        found[tab] = page.evaluate("""async () => {
+          const r = await axe.run(document, {runOnly: {type: 'tag',
+            values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa']}});
+          return r.violations.map((v) => [v.id, v.nodes.map((n) => n.target.join(' '))]);
+        }""")
+    page.get_by_role("tab", name="Draw", exact=True).first.click()
+    return {tab: v for tab, v in found.items() if v}
+
+
+def screenshot_for_docs(page, name: str) -> None:
+    """docs/NAME.png for the README, made here rather than by hand."""
+    (ROOT / "docs").mkdir(exist_ok=True)
+    page.screenshot(path=str(ROOT / "docs" / f"{name}.png"))
+
+
 def no_traceback(page) -> None:
     text = page.inner_text("body")
     assert "Traceback" not in text and "Something went wrong" not in text, text[:2000]
@@ -197,6 +223,7 @@ def test_answer_as_the_pen_lifts(page, artifacts: Path) -> None:
               "first_ms": DELAYS["light 8 (first)"]}
     (artifacts / "latency.json").write_text(json.dumps(record, indent=1))
     print(f"\npointerup → final label over {len(delays)} digits: median {median:.0f} ms, max {worst:.0f} ms")
+    screenshot_for_docs(page, "screenshot")
     assert median <= LATENCY_TARGET_MS, f"median {median:.0f} ms (max {worst:.0f} ms): {delays}"
 
 
@@ -286,7 +313,9 @@ def test_dark_theme(chromium, demo_server, artifacts: Path, timer) -> None:
         stroke_with_mouse(page, digit_in_pad(page, 4))  # two strokes: the answer follows the last one
         DELAYS["dark 4"] = wait_for_label(page, "#sketch-label", "4")
         page.screenshot(path=str(artifacts / "browser_5_dark_4.png"))
+        screenshot_for_docs(page, "screenshot_dark")
         no_traceback(page)
+        assert not axe_violations(page)
     finally:
         context.close()
 
@@ -312,6 +341,7 @@ def test_phone(chromium, demo_server, artifacts: Path, timer) -> None:
             box = page.locator(part).first.bounding_box()
             assert box and box["y"] + box["height"] <= PHONE["height"], f"{part} is below the fold: {box}"
         page.screenshot(path=str(artifacts / "browser_8_phone_7.png"))
+        screenshot_for_docs(page, "screenshot_phone")
         page.get_by_role("tab", name="Numbers", exact=True).first.click()
         number = page.locator("#number-sketch canvas").bounding_box()
         assert number and number["width"] >= 0.85 * PHONE["width"], number
@@ -323,3 +353,25 @@ def test_phone(chromium, demo_server, artifacts: Path, timer) -> None:
         no_traceback(page)
     finally:
         context.close()
+
+
+def test_accessible_in_the_light_theme(page) -> None:
+    """axe-core (WCAG 2 A/AA) finds nothing on any tab; the pads' canvases have a name."""
+    for pad in ("#sketch", "#number-sketch"):
+        assert page.get_attribute(f"{pad} canvas", "aria-label")
+    assert not axe_violations(page)
+
+
+def test_api_page_names_everything(page, demo_server) -> None:
+    """Gradio's API page: every parameter and output named, no sample file from the internet; the
+    page points to the REST API's /docs."""
+    info = page.request.get(demo_server.url + "gradio_api/info").json()
+    text = json.dumps(info)
+    assert "sample_file.pdf" not in text and "github.com" not in text
+    for name, endpoint in info["named_endpoints"].items():
+        for part in endpoint["parameters"] + endpoint["returns"]:
+            label = part.get("parameter_name") or part.get("label")
+            assert label and not label.startswith(("parameter_", "value_")), (name, part)
+    assert set(info["named_endpoints"]) == {"/recognize_digit", "/read_number_json"}
+    assert page.locator('#title a[href="/docs"]').count() == 1
+    assert "·" not in page.inner_text("footer")

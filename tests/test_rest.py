@@ -181,7 +181,11 @@ def test_a_bad_image_among_good_ones(rest: RestServer, corpus) -> None:
     ("only a text field", b'--b\r\nContent-Disposition: form-data; name="x"\r\n\r\n1\r\n--b--\r\n',
      "multipart/form-data; boundary=b", 400, "no images"),
     ("empty JSON list", b'{"images": []}', "application/json", 400, "no images"),
-    ("JSON without images", b'{"image": "abc"}', "application/json", 400, '{"images"'),
+    ("JSON without images", b'{"pictures": "abc"}', "application/json", 400, '{"images"'),
+    ("one image, not in a list", b'{"image": "abc"}', "application/json", 400, "in a list, even one"),
+    ("images as a string", b'{"images": "iVBORw0KGgo="}', "application/json", 400, "in a list, even one"),
+    ("bare base64 string", b'"iVBORw0KGgo="', "application/json", 400, "in a list, even one"),
+    ("empty POST", b"", "", 400, "the request is empty"),
     ("not JSON", b"{nope", "application/json", 400, "not valid JSON"),
     ("bad base64", b'{"images": ["iVBOR!!w0KGgo"]}', "application/json", 400, "not valid base64"),
     ("not a string", b'{"images": [42]}', "application/json", 400, "not a string"),
@@ -254,6 +258,23 @@ def test_openapi_page_describes_the_api(rest: RestServer) -> None:
     assert status == 200 and b"swagger" in html.lower()
 
 
+def test_docs_load_without_the_internet(rest: RestServer) -> None:
+    """/docs refers to no other host; the script and stylesheet it names are served here (issue #20)."""
+    import re
+
+    _, html = rest.get("/docs")
+    urls = re.findall(rb'(?:src|href)=["\']([^"\']+)', html) + re.findall(rb"url: *'([^']+)'", html)
+    assert urls and not [u for u in urls if re.match(rb"(https?:)?//", u)], urls
+    for asset in (b"/docs-assets/swagger-ui-bundle.js", b"/docs-assets/swagger-ui.css"):
+        assert asset in html
+        status, body = rest.get(asset.decode())
+        assert status == 200 and len(body) > 100_000
+    for path in ("/docs-assets/..%2Frest.py", "/docs-assets/nope.js"):
+        with pytest.raises(urllib.error.HTTPError) as refused:
+            rest.get(path)
+        assert refused.value.code == 404
+
+
 def test_gradio_app_still_served(rest: RestServer) -> None:
     status, html = rest.get("/")
     assert status == 200 and b"<html" in html.lower()
@@ -295,4 +316,4 @@ def test_launch_gets_the_api_and_keeps_share(monkeypatch) -> None:
     monkeypatch.setattr(demo.demo, "launch", lambda **kwargs: seen.update(kwargs))
     demo.main(["--share", "--port", "7999", "--max-file-size", "3mb"])
     assert seen["share"] is True and seen["max_file_size"] == "3mb"
-    assert seen["app_kwargs"]["docs_url"] == "/docs" and callable(seen["app_kwargs"]["lifespan"])
+    assert seen["app_kwargs"]["docs_url"] is None and callable(seen["app_kwargs"]["lifespan"])  # offline_docs
