@@ -2,8 +2,8 @@
 
 What they mend in Gradio 6.31's page, found with axe-core and on a phone-sized window:
 - Gradio's empty Label and Image render a div with aria-label="Empty value" and no role, which
-  WCAG forbids (aria-prohibited-attr): it gets role="img". Example thumbnails are buttons with
-  no name: they get the example's file name.
+  WCAG forbids (aria-prohibited-attr): it gets role="img". Example thumbnails and the image
+  preview are buttons with no name: they get one.
 - The footer's "Use via API" link is light grey on white (1.9:1), followed by a divider with
   nothing after it: the link takes the text colour, the divider goes. The selected tab's orange
   name (2.8:1) and the upload box's "- or -" (1.9:1) take the text colour too.
@@ -41,7 +41,7 @@ button[role="tab"][aria-selected="true"] { color: var(--body-text-color) !import
   .drawpad-tools input[type=range] { width: 80px; }
   .answer { flex-direction: row !important; flex-wrap: wrap !important; gap: 8px !important; }
   .answer > * { min-width: 0 !important; }
-  .answer > .label-output { flex: 1 1 55% !important; }
+  .answer > .label-output { flex: 1 1 55% !important; zoom: 0.8; }
   .answer > .seen { flex: 0 0 120px !important; }
   .answer > .seen img { max-height: 110px; }
   .answer > :not(.label-output):not(.seen) { flex: 1 1 100% !important; order: 2; }
@@ -53,6 +53,9 @@ JS = """
   const mend = () => {
     for (const e of document.querySelectorAll('div.empty[aria-label]:not([role])')) {
       e.setAttribute('role', 'img');
+    }
+    for (const b of document.querySelectorAll('.image-container > button:not([aria-label])')) {
+      b.setAttribute('aria-label', 'Show the image full size');  // Gradio's image preview: no name
     }
     for (const t of document.querySelectorAll('#model-card table:not([tabindex])')) {
       t.tabIndex = 0;  // it scrolls sideways on a phone: reachable by keyboard
