@@ -94,7 +94,8 @@ def compose_number(images: np.ndarray, labels: np.ndarray, rng: np.random.Genera
     height = 20 * scale
     patches = [digit_patch(images[i], scale * rng.uniform(0.85, 1.15), rng.uniform(0.85, 1.15))
                for i in picks]
-    gaps = [draw_gap(rng, height, min(a.shape[1], b.shape[1])) for a, b in zip(patches, patches[1:])]
+    gaps = [draw_gap(rng, height, min(a.shape[1], b.shape[1]))
+            for a, b in zip(patches[:-1], patches[1:], strict=True)]
     margin = 4
     jitter = [int(rng.uniform(-0.1, 0.1) * height) for _ in patches]
     width = 2 * margin + sum(p.shape[1] for p in patches) + sum(gaps)
