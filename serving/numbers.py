@@ -46,7 +46,16 @@ from serving.preprocess import (
     to_mnist,
 )
 from serving.sequence import SequenceDigit, SequenceReader, default_reader
-from serving.split import Box, Candidates, best_split, candidates, ink_box, may_hold_several
+from serving.split import (
+    DIGIT_PENALTY,
+    Box,
+    Candidates,
+    best_split,
+    candidates,
+    ink_box,
+    may_hold_several,
+    score,
+)
 
 NUMBER_WORK_SIDE = 1024  # a strip of 6 digits at 1024 px still gives each digit ~100+ px
 SPECK_AREA = 0.01  # regions below this share of the largest one's area are noise
@@ -73,10 +82,13 @@ RIM = 0.1  # a digit's crop takes in the faint rim this far (share of its size) 
 RIM_INK = 0.05  # ... down to this ink level (MNIST: 1-2 faint px around 20 px; more is noise)
 JOINED = {  # who reads a region wide enough to hold several digits (bench.numbers measures each)
     "cuts": "candidate cuts judged by the digit model (serving.split)",
-    "sequence": "the sequence model (serving.sequence) reads it as a line",
+    "sequence": "the sequence model (serving.sequence) reads it as a line; a reading with a digit it "
+                "is unsure of must also outscore the digit model's reading of the region whole",
+    "sequence-always": "the sequence model's reading, whenever it finds several digits",
     "confident": "both; the reading surer of its digits (mean log-probability) wins",
 }
 DEFAULT_JOINED = "sequence"
+SURE_SPLIT = 0.8  # the sequence model's reading of a region stands when all its digits are this sure
 
 
 @dataclass(frozen=True)
@@ -400,16 +412,40 @@ def _sequence_readings(found: Segmentation, k: int, read: list[SequenceDigit]) -
         piece = region.ink[:, x0:x1]
         box = ink_box(piece) or (0, 0, x1 - x0, region.ink.shape[0])
         crop = piece[box[1] : box[3], box[0] : box[2]]
-        model_input = fit_to_field(crop) if crop.max() > 0 else np.zeros((28, 28), np.float32)
+        model_input = _fitted(crop)
         ink = np.array([x0 + box[0], box[1], x0 + box[2], box[3]]) + np.array(region.origin * 2)
         out.append((to_input_box(ink, found.ink_shape, found.source_size), model_input,
                     np.array(digit.probabilities)))
     return out
 
 
+def _fitted(crop: np.ndarray) -> np.ndarray:
+    """A digit's ink → its 28×28 input, also for a sliver one pixel wide (a thin "1")."""
+    if crop.size == 0 or crop.max() <= 0:
+        return np.zeros((28, 28), np.float32)
+    if min(crop.shape) < 2:  # too thin for the stroke measure: give it a column of paper
+        crop = np.pad(crop, 1)
+    return fit_to_field(crop)
+
+
 def _surety(readings: list[Reading]) -> float:
     """Mean log-probability of the digits a reading makes: how sure it is of them, per digit."""
     return float(np.mean([np.log(max(float(p.max()), 1e-12)) for _, _, p in readings]))
+
+
+def _sequence_stands(found: Segmentation, k: int, whole: np.ndarray, read: list[SequenceDigit]) -> bool:
+    """Whether the sequence model's reading of region k stands: all its digits sure, or else more
+    likely than the region read whole as one digit, scored as the cuts' readings are
+    (serving.split.score: log-probability less a penalty per digit, and for the region whole a
+    cost for being wider than a digit). A sprawling single 2 or 8 is then not cut in two on a
+    guess the sequence model itself is unsure of; sure readings of overlapping digits stand even
+    where the digit model reads the pair as one digit with confidence."""
+    if min(d.confidence for d in read) >= SURE_SPLIT:
+        return True
+    box = found.ink_boxes[k]
+    whole_score = float(score(whole[None], np.array([box[2] - box[0]], np.float64), found.digit_height)[0])
+    seq_score = sum(np.log(max(d.confidence, 1e-12)) - DIGIT_PENALTY for d in read)
+    return seq_score > whole_score
 
 
 def _region_reading(found: Segmentation, k: int, probs: np.ndarray, offset: int,
@@ -418,9 +454,11 @@ def _region_reading(found: Segmentation, k: int, probs: np.ndarray, offset: int,
     """How a region is read under the `joined` policy (see JOINED)."""
     cut = _cut_readings(found, k, probs, offset, pieces) if pieces is not None else None
     seq = _sequence_readings(found, k, read) if read is not None else None
+    if seq is not None and joined == "sequence" and not _sequence_stands(found, k, probs[k], read):
+        seq = None
     if joined == "confident" and cut is not None and seq is not None:
         chosen = seq if _surety(seq) >= _surety(cut) else cut
-    elif joined in ("sequence", "confident"):
+    elif joined in ("sequence", "sequence-always", "confident"):
         chosen = seq if seq is not None else (cut if joined == "confident" else None)
     else:
         chosen = cut
@@ -444,7 +482,7 @@ def read_number(predictor: Predictor, source: ImageSource, work_side: int = NUMB
     splits = {k: candidates(found.regions[k].ink, found.digit_height) for k in wide} \
         if joined in ("cuts", "confident") else {}
     reads: dict[int, list[SequenceDigit]] = {}
-    if joined in ("sequence", "confident") and wide:
+    if joined != "cuts" and wide:
         reader = reader or default_reader()
         reads = {k: reader.read(found.regions[k].ink) for k in wide}
     probs = predictor.probabilities(np.concatenate([found.inputs, *(c.inputs for c in splits.values())]))

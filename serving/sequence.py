@@ -99,7 +99,8 @@ def _to_ink(x0: int, x1: int, left: int, fx: float, width: int) -> tuple[int, in
     """Strip columns → the ink's own columns (the strip is the ink's box, scaled and padded)."""
     a = int(np.floor((x0 - STRIP_PAD) / fx)) + left
     b = int(np.ceil((x1 - STRIP_PAD) / fx)) + left
-    return max(0, a), min(width, max(b, a + 1))
+    a = min(max(0, a), width - 1)
+    return a, min(width, max(b, a + 1))
 
 
 _DEFAULT: SequenceReader | None = None
