@@ -95,8 +95,10 @@ def check_numbers(model: NumberNet, sess: ort.InferenceSession, numbers: list,
 
 def write_card(args: argparse.Namespace, path: Path, model: NumberNet, state: dict, parity: dict,
                started: float) -> Path:
-    run = json.loads((args.run / "run.json").read_text()) if (args.run / "run.json").exists() else {}
-    history = json.loads((args.run / "history.json").read_text()) if (args.run / "history.json").exists() else []
+    def read(name: str, empty: dict | list) -> dict | list:
+        return json.loads((args.run / name).read_text()) if (args.run / name).exists() else empty
+
+    run, history = read("run.json", {}), read("history.json", [])
     card = {
         "name": args.name,
         "task": "reading whole numbers (1-6 handwritten digits on a line, touching or overlapping) "

@@ -122,7 +122,8 @@ def main(argv: list[str] | None = None) -> int:
     rng = np.random.default_rng(args.seed)
     validation = validation_set(val_x, val_y, args.val_count)
     given = argv if argv is not None else sys.argv[1:]
-    run = {"command": "python -m training.train_numbers " + shlex.join(given), "args": {k: str(v) for k, v in vars(args).items()},
+    run = {"command": "python -m training.train_numbers " + shlex.join(given),
+           "args": {k: str(v) for k, v in vars(args).items()},
            "parameters": count_parameters(model), "machine": platform.processor() or platform.machine(),
            "torch": torch.__version__, "threads": args.threads}
     (args.out / "run.json").write_text(json.dumps(run, indent=2))
