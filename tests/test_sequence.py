@@ -154,3 +154,13 @@ def test_training_and_export_in_small(tmp_path):
     assert card["files"]["fp32"]["sha256"] == file_sha256(out / "numbernet.onnx")
     assert card["parity"]["reading_mismatches"] == 0 and card["files"]["fp32"]["opset"] >= 18
     assert SequenceReader(out / "numbernet.onnx").read(np.ones((20, 20), np.float32)) is not None
+
+
+def test_bench_compares_policies_on_the_same_numbers(capsys):
+    from bench.numbers import main as bench_main
+
+    assert bench_main(["--count", "2", "--joined", "cuts", "--joined", "sequence", "--show-errors", "0"]) == 0
+    out = capsys.readouterr().out
+    assert "by who reads joined regions" in out and "e: mixed, 1/20 apart to 1/8 overlap" in out
+    rows = [line for line in out.splitlines() if line.startswith(("| cuts |", "| sequence |"))]
+    assert len(rows) == 2 and all(line.count("%") == 6 for line in rows)
