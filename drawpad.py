@@ -2,9 +2,11 @@
 
 Why not gr.Sketchpad: in Chromium without GPU acceleration its export waits on canvas.toBlob(),
 which the browser encodes in idle time, about a second after the stroke; the editor then uploads
-the background, the layer and the composite, several times each. Here each pen lift sends one
-canvas.toDataURL() PNG (a synchronous encode of a few ms) as the event's data, and the server
-reads it in memory: no upload, no file.
+the background, the layer and the composite, several times each. Here each pen lift makes the
+pad's value one canvas.toDataURL() PNG (a synchronous encode of a few ms); setting the value fires
+the pad's `change`, whose request carries it, and the server reads it in memory: no upload, no
+file. (Not as event data: with trigger_mode="always_last" Gradio re-sends a deferred event
+without its data, while a value is read when the event is finally sent.)
 
 What a person expects of a sketchpad is kept: pen and eraser, brush size, undo (button or Ctrl+Z),
 clear, mouse, finger and pen alike (pointer events), ink in the theme's text colour on the theme's
@@ -159,7 +161,8 @@ new MutationObserver(redraw).observe(document.body, {attributes: true, attribute
 
 
 def pad(title: str, width: int, height: int, size: int, elem_id: str, canvas_label: str) -> gr.HTML:
-    """A drawing pad of width×height canvas pixels; its `change` event carries {"png": data URL | None}."""
+    """A drawing pad of width×height canvas pixels; its value is the drawing as a PNG data URL, None
+    when blank, and each pen lift (and undo, clear) fires its `change`."""
     return gr.HTML(
         value=None, html_template=TEMPLATE, css_template=CSS, js_on_load=JS, elem_id=elem_id,
         title=title, width=width, height=height, size=size, max_size=max(40, 2 * size),
