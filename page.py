@@ -42,7 +42,8 @@ button[role="tab"][aria-selected="true"] { color: var(--body-text-color) !import
   .answer { flex-direction: row !important; flex-wrap: wrap !important; gap: 8px !important; }
   .answer > * { min-width: 0 !important; }
   .answer > .label-output { flex: 1 1 55% !important; zoom: 0.8; }
-  .answer > .seen { flex: 0 0 120px !important; }
+  .answer { align-items: flex-start !important; }
+  .answer > .seen { flex: 0 0 120px !important; height: 150px !important; }
   .answer > .seen img { max-height: 110px; }
   .answer > :not(.label-output):not(.seen) { flex: 1 1 100% !important; order: 2; }
 }

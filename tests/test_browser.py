@@ -277,8 +277,10 @@ def test_bad_upload_keeps_the_box(page, tmp_path: Path) -> None:
         after = page.locator(box).bounding_box()
         assert after and before and after["height"] >= 200, (tab, before, after)  # not a thin strip
         broken = page.evaluate(f"""() => [...document.querySelectorAll('{box} img')]
-            .filter((i) => i.complete && i.naturalWidth === 0).length""")
+            .filter((i) => i.complete && i.naturalWidth === 0 && i.getClientRects().length).length""")
         assert broken == 0, f"a broken image shows in {box}"
+        assert "can't be shown" in page.evaluate(
+            f"() => getComputedStyle(document.querySelector('{box} .unreadable-image'), '::after').content")
 
 
 def test_numbers_tab(page, artifacts: Path) -> None:
