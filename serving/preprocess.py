@@ -23,7 +23,7 @@ from serving.decode import (  # noqa: F401 - the errors and ImageSource are this
     shrink,
     to_standard_mode,
 )
-from serving.paper import clear_marks, page_marks, paper_ink, sliding_max
+from serving.paper import clear_marks, page_marks, paper_ink, sliding_max, stretch_ink
 
 WORK_SIDE = 128  # ink analysis for a single digit happens at most at this size (≥ 6× the 20-px box)
 SMALL_SIDE = 400  # pictures this small are drawings or crops, not phone photos of a page
@@ -240,7 +240,7 @@ def photo_ink_map(image: Image.Image, scale: float, source_size: tuple[int, int]
     if middle < 0.4 * 255 and high - middle > middle - low:
         grey = 255 - grey
     d, light = paper_ink(grey)
-    ink = normalize_ink(d)
+    ink = stretch_ink(d)
     # Dark marks can outshine faint pencil so that only they pass for ink; clearing them brings
     # the writing (and fainter marks) into view, so this goes round until only writing is left.
     for _ in range(4):
@@ -250,7 +250,7 @@ def photo_ink_map(image: Image.Image, scale: float, source_size: tuple[int, int]
             break
         cleared = clear_marks(d, components, marks)
         try:
-            ink = normalize_ink(cleared)
+            ink = stretch_ink(cleared)
         except NoDigitError:
             break  # nothing but marks: show them rather than nothing
         d = cleared
@@ -304,6 +304,8 @@ def even_stroke(ink: np.ndarray) -> np.ndarray:
     A stroke of width w and length L has area wL and an outline 2L long, which is what the
     gradient magnitude adds up; MNIST's strokes measured this way are 12% of the box.
     """
+    if min(ink.shape) < 2:
+        return ink  # a line one pixel thin: no outline to measure (np.gradient needs two)
     gy, gx = np.gradient(ink)
     outline = float(np.hypot(gx, gy).sum())
     if outline <= 0:
