@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from serving.components import Components
+from serving.components import Components, label_components
 from serving.decode import NoDigitError
 
 LINE_MIN_SPAN = 0.6  # a line crosses at least this share of the strips ...
@@ -246,6 +246,15 @@ def stretch_ink(d: np.ndarray) -> np.ndarray:
     if top - floor < 0.05:
         raise NoDigitError("no digit found: the photo shows paper but no clear writing on it")
     return np.clip((d - floor) * (1 / (top - floor)), 0, 1).astype(np.float32)
+
+
+def hysteresis(ink: np.ndarray, low: float, high: float) -> np.ndarray:
+    """Pixels above `low` that are connected (through pixels above `low`) to one above `high`."""
+    components = label_components(ink > low)
+    strong = np.zeros(components.count + 1, bool)
+    strong[components.labels[ink > high]] = True
+    strong[0] = False
+    return strong[components.labels]
 
 
 def paper_ink(grey: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
