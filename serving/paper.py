@@ -28,7 +28,6 @@ LONE_LINE_SPAN = 0.85  # ... or this share when it has no parallel lines (a tall
 STRIP = 32  # pixels per strip: a line sloping 3° drifts under 2 pixels across one
 LINK = 2  # rows a line may move between neighbouring strips
 MIN_INK_PIXELS = 20  # fewer pixels clear of the paper's grain than this are no writing
-MIN_STRETCH = 0.02  # writing is at least this much darker than the paper's grain (0..1)
 EDGE_BAND = 0.06  # share of each side along the photo's edges where only the page's rim lies
 
 
@@ -239,12 +238,12 @@ def stretch_ink(d: np.ndarray) -> np.ndarray:
     sample = d[::2, ::2]
     level = float(np.median(sample))
     grain = max(1.4826 * float(np.median(np.abs(sample - level))), 0.004)
-    floor = level + 3 * grain
-    strong = d[d > level + 5 * grain]
+    floor = level + 4 * grain
+    strong = d[d > level + 10 * grain]
     if strong.size < MIN_INK_PIXELS:
         raise NoDigitError("no digit found: the photo shows paper but no writing on it")
     top = float(np.percentile(strong, 75))
-    if top - floor < max(MIN_STRETCH, 3 * grain):
+    if top - floor < 0.05:
         raise NoDigitError("no digit found: the photo shows paper but no clear writing on it")
     return np.clip((d - floor) * (1 / (top - floor)), 0, 1).astype(np.float32)
 

@@ -33,7 +33,6 @@ BOX = 20  # MNIST fits the digit in 20×20 ...
 MNIST_STROKE = 0.12  # MNIST's median stroke width as a share of that box (2.45 px of 20)
 STROKE_FLOOR = 0.8  # strokes are thickened up to this share of it; thin ones are MNIST too
 FIELD = 28  # ... centred by mass in 28×28
-SEEDS = 6  # the digit is looked for around this many of the largest pieces
 INK_LEVEL = 0.35  # normalized ink above this is a stroke
 FAINT_INK = 0.12  # ... and above this too in a photo, where it joins a stroke (hysteresis)
 
@@ -287,40 +286,27 @@ def edge_artifacts(components: Components, shape: tuple[int, int]) -> np.ndarray
 
 
 def digit_components(components: Components, shape: tuple[int, int]) -> np.ndarray:
-    """Labels (1-based) of the components that make the digit: the largest group of pieces near
-    each other. A group is grown from one of the larger pieces, in turns (so a digit in broken
-    strokes comes whole while specks across the page don't), and the group with the most ink
-    wins: faint pencil in six pieces outweighs one dark blot beside it."""
+    """Labels (1-based) of the components that make the digit: the largest, and the pieces near it
+    (grown in turns, so a digit in broken strokes comes whole while specks across the page don't)."""
     area = components.area.astype(np.float64)
     artifacts = edge_artifacts(components, shape)
     if not artifacts.all():
         area = np.where(artifacts, 0, area)
-    candidate = area >= max(2, 0.01 * area.max())
-    best, best_area = None, -1.0
-    for seed in np.argsort(-area)[:SEEDS]:
-        if area[seed] < 0.25 * area.max() and best is not None:
-            break  # too small to start a group that could outweigh the largest piece's
-        keep = grow_group(components.boxes, candidate, seed)
-        if area[keep].sum() > best_area:
-            best, best_area = keep, float(area[keep].sum())
-    return np.flatnonzero(best) + 1
-
-
-def grow_group(boxes: np.ndarray, candidate: np.ndarray, seed: int) -> np.ndarray:
-    """Which components join `seed`'s group: those within a fifth of the group's size of its box."""
-    keep = np.zeros(len(boxes), bool)
-    keep[seed] = True
+    largest = area.max()
+    candidate = area >= max(2, 0.01 * largest)
+    keep = area == largest
+    b = components.boxes
     for _ in range(8):
-        x0, y0 = boxes[keep, :2].min(axis=0)
-        x1, y1 = boxes[keep, 2:].max(axis=0)
+        x0, y0 = b[keep, :2].min(axis=0)
+        x1, y1 = b[keep, 2:].max(axis=0)
         margin_x, margin_y = 0.2 * (x1 - x0) + 2, 0.2 * (y1 - y0) + 2
-        near = ((boxes[:, 2] > x0 - margin_x) & (boxes[:, 0] < x1 + margin_x)
-                & (boxes[:, 3] > y0 - margin_y) & (boxes[:, 1] < y1 + margin_y))
+        near = ((b[:, 2] > x0 - margin_x) & (b[:, 0] < x1 + margin_x)
+                & (b[:, 3] > y0 - margin_y) & (b[:, 1] < y1 + margin_y))
         grown = keep | (near & candidate)
         if (grown == keep).all():
             break
         keep = grown
-    return keep
+    return np.flatnonzero(keep) + 1
 
 
 def even_stroke(ink: np.ndarray) -> np.ndarray:

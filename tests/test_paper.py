@@ -216,16 +216,5 @@ def test_hysteresis_keeps_faint_links_and_drops_faint_specks():
     assert mask[10, 2:30].all() and not mask[3].any() and mask.sum() == 28
 
 
-def test_the_digit_is_the_largest_group_not_the_largest_piece():
-    mask = np.zeros((200, 300), bool)
-    mask[150:170, 240:270] = True  # one blot: 600 pixels
-    for k in range(6):  # a digit in six pieces of 150 pixels, a few pixels apart
-        mask[20 + 13 * k : 30 + 13 * k, 40:55] = True
-    components = label_components(mask)
-    keep = preprocess.digit_components(components, mask.shape)
-    blot = components.labels[160, 250]
-    assert len(keep) == 6 and blot not in keep
-
-
 def test_a_one_pixel_crop_does_not_fail():
     assert preprocess.even_stroke(np.ones((1, 30), np.float32)).shape == (1, 30)
