@@ -249,6 +249,35 @@ def test_undo_and_eraser(page) -> None:
     assert page.get_attribute('#sketch button[aria-label="Pen"]', "aria-pressed") == "true"
 
 
+def test_where_the_model_looked(page, artifacts: Path) -> None:
+    """The toggle under the 28×28 picture shows the evidence for the answer, then for the runner-up,
+    and the next stroke is answered in the chosen view."""
+    clear_pad(page)
+    stroke_with_mouse(page, digit_in_pad(page, 7))
+    wait_for_label(page, "#sketch-label", "7")
+    picture = "#sketch-seen img"
+    plain = page.get_attribute(picture, "src")
+    page.locator("#sketch-view").get_by_text("Top answer", exact=True).click()
+    page.wait_for_function("sel => /evidence for 7 \\(/.test(document.querySelector(sel).innerText)",
+                           arg="#sketch-note")
+    top = page.get_attribute(picture, "src")
+    assert top != plain
+    page.screenshot(path=str(artifacts / "browser_3_heatmap_7.png"))
+    page.locator("#sketch-view").get_by_text("Runner-up", exact=True).click()
+    page.wait_for_function("sel => /evidence for [0-689] \\(/.test(document.querySelector(sel).innerText)",
+                           arg="#sketch-note")
+    assert page.get_attribute(picture, "src") not in (plain, top)
+    clear_pad(page)
+    stroke_with_mouse(page, digit_in_pad(page, 1))  # the view stays: the 1's runner-up is shown
+    wait_for_label(page, "#sketch-label", "1")
+    page.wait_for_function("sel => /evidence for [02-9] \\(/.test(document.querySelector(sel).innerText)",
+                           arg="#sketch-note")
+    page.locator("#sketch-view").get_by_text("Off", exact=True).click()
+    page.wait_for_function("sel => !/evidence/.test(document.querySelector(sel).innerText)",
+                           arg="#sketch-note")
+    no_traceback(page)
+
+
 def test_upload_an_image(page, artifacts: Path) -> None:
     page.get_by_role("tab", name="Upload", exact=True).first.click()
     page.locator("#upload input[type=file]").first.set_input_files(str(ROOT / "examples" / "3_marker.png"))
