@@ -215,8 +215,7 @@ def test_numbers_tab(page, demo_server, artifacts: Path) -> None:
     if not page.url.startswith(demo_server.url):
         open_app(page, demo_server.url)
     tab = page.get_by_role("tab", name="Numbers", exact=True)
-    if not tab.count():
-        pytest.skip("the page has no Numbers tab (demo.py doesn't offer whole numbers yet)")
+    assert tab.count(), "the page has no Numbers tab"
     tab.first.click()
     page.wait_for_selector("#number-sketch canvas")
     wait_for_brush(page, "#number-sketch")

@@ -100,9 +100,9 @@ def test_an_open_app_says_so_in_one_line(launched, capsys, args, warned):
 
 def test_missing_model_stops_with_a_message(tmp_path, monkeypatch):
     monkeypatch.setattr(demo, "_predictor", None)
+    monkeypatch.setattr(demo, "model_path", demo.model_path)  # main() sets it: undone after the test
     with pytest.raises(SystemExit, match="model file not found"):
         demo.main(["--model", str(tmp_path / "none.onnx")])
-    monkeypatch.setattr(demo, "model_path", demo.DEFAULT_MODEL)
 
 
 def test_privacy_settings():
