@@ -12,7 +12,6 @@ are measured through onnxruntime on the full test set (or --test-limit images).
 from __future__ import annotations
 
 import argparse
-import hashlib
 import json
 import shutil
 import sys
@@ -38,6 +37,7 @@ from export.onnx_export import (
     write_metadata,
 )
 from export.quantize import quantize_int8
+from serving.predictor import file_sha256
 from training.corrections import held_out_of
 from training.data import DataError, load_mnist
 from training.gate import check_files
@@ -66,10 +66,6 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--force", action="store_true",
                    help="replace the shipped model even when it would lose on MNIST or the corrections")
     return p.parse_args(argv)
-
-
-def sha256_file(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
 def member_accuracy(model: torch.nn.Module, images: np.ndarray, labels: np.ndarray) -> float:
@@ -155,7 +151,7 @@ def main(argv: list[str] | None = None) -> int:
             "test_images": acc.count, "commit": commit,
         })
         files[kind] = {"file": path.name, "bytes": path.stat().st_size,
-                       "sha256": sha256_file(path), "opset": opset_of(path),
+                       "sha256": file_sha256(path), "opset": opset_of(path),
                        "test_accuracy": acc.as_dict()}
         print(f"{kind}: {path} {path.stat().st_size / 1024:.0f} KiB, test accuracy "
               f"{100 * acc.overall:.2f}% ({acc.errors} errors in {acc.count})")

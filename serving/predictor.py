@@ -51,7 +51,9 @@ class DigitResult:
 
 
 def file_sha256(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
+    """The file's sha256 in hex, read in blocks (never the whole file in memory)."""
+    with open(path, "rb") as f:
+        return hashlib.file_digest(f, "sha256").hexdigest()
 
 
 def card_entry(model_path: Path) -> dict | None:
@@ -96,11 +98,7 @@ class Predictor:
                  verify: bool = True) -> None:
         self.model_path = Path(model_path)
         self.card = verify_model(self.model_path) if verify else None
-        options = ort.SessionOptions()
-        options.intra_op_num_threads = threads
-        options.inter_op_num_threads = 1
-        options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-        self.session = load_session(self.model_path, options)
+        self.session = load_session(self.model_path, threads)
         self.input_name = self.session.get_inputs()[0].name
         self.output_name = self.session.get_outputs()[0].name
 
@@ -140,8 +138,14 @@ class Predictor:
         return DigitResult(digit, float(probs[digit]), [float(p) for p in probs], model_input)
 
 
-def load_session(path: Path, options: ort.SessionOptions) -> ort.InferenceSession:
-    """An onnxruntime session for `path`, or a ModelError saying the file is not a usable model."""
+def load_session(path: Path, threads: int = 1) -> ort.InferenceSession:
+    """An onnxruntime session for `path` on the CPU, `threads` threads for an operator (0: one per
+    core), or a ModelError saying the file is not a usable model. Every session in the project
+    (serving, export checks, benchmarks) is made here, so all of them measure the served setup."""
+    options = ort.SessionOptions()
+    options.intra_op_num_threads = threads
+    options.inter_op_num_threads = 1
+    options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
     try:
         return ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
     except Exception as err:  # onnxruntime raises its own (pybind) classes: protobuf, graph, ...

@@ -26,7 +26,8 @@ if str(ROOT) not in sys.path:  # `pytest` as well as `python -m pytest`: example
     sys.path.insert(0, str(ROOT))
 
 from bench import server  # noqa: E402 - after the path is set up
-from bench.server import DemoServer, opener, stop_demo  # noqa: E402, F401 - the tests' own names for them
+from bench.common import free_port  # noqa: E402, F401 - tests import these names from here
+from bench.server import DemoServer, opener, stop_demo  # noqa: E402, F401
 
 SHIPPED_MODEL = ROOT / "models" / "digitnet.onnx"
 CHROMIUM = Path("/usr/bin/chromium")
