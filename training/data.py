@@ -14,6 +14,7 @@ import gzip
 import importlib.metadata
 import pickle
 import struct
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -143,6 +144,16 @@ def load_idx_folder(folder: Path) -> Mnist:
         test_images=arrays["test_images"],
         test_labels=arrays["test_labels"].astype(np.int64),
     )
+
+
+def load_mnist_or_report(data_dir: str | Path | None = None) -> Mnist | None:
+    """load_mnist for a command: None once the reason it failed is printed (the command then
+    exits with status 2)."""
+    try:
+        return load_mnist(data_dir)
+    except DataError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return None
 
 
 def load_mnist(data_dir: str | Path | None = None) -> Mnist:
