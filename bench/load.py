@@ -47,7 +47,7 @@ from examples.strokes import digit_strokes
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_MODEL = ROOT / "models" / "digitnet.onnx"
 CLIENTS = 8  # the benchmarks' concurrent clients
-RELIABLE_DIGITS = (0, 3, 4, 5, 7, 8, 9)  # as digit_image() draws them, read right with > 90% confidence
+RELIABLE_DIGITS = (0, 3, 4, 5, 7, 8, 9)  # those digit_image() draws so that the model reads them right
 Work = Callable[[int], None]  # one request (the n-th); raises on failure
 
 

@@ -153,6 +153,7 @@ def otsu_threshold(hist: np.ndarray) -> float:
 def quantile_from_hist(hist: np.ndarray, q: float) -> float:
     """The q-quantile of the values counted in a histogram over [0, 1]."""
     cumulative = np.cumsum(hist)
+    # + 1: the upper edge of the bin the quantile falls in, as a share of this histogram's bins.
     return float(np.searchsorted(cumulative, q * cumulative[-1]) + 1) / len(hist)
 
 
@@ -167,6 +168,7 @@ def normalize_ink(t: np.ndarray) -> np.ndarray:
         raise NoDigitError("no digit found: the image holds no ink. Draw or photograph a digit.")
     floor = quantile_from_hist(paper, 0.99) if paper.sum() else 0.0
     floor = min(floor, threshold * 0.8)
+    # Above the threshold, less one bin (back from quantile_from_hist's upper edge to the lower one).
     top = threshold + quantile_from_hist(ink, 0.9) - 1 / HIST_BINS
     if top - floor < 0.05:
         raise NoDigitError("no digit found: the image has no clear strokes")
