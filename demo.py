@@ -42,6 +42,7 @@ import corrections_ui
 import timeouts
 from serving import InputError, ModelError, NoDigitError, Predictor
 from serving.decode import original_size
+from serving.explain import overlay, seen_pixels
 from serving.numbers import NumberResult
 from serving.numbers import read_number as read_number_in
 from serving.predictor import DEFAULT_MODEL, MODELS_DIR
@@ -82,12 +83,21 @@ def from_upload(run, path: str, attempts: int = 3):
     raise AssertionError("unreachable")
 
 
-def read_upload(path: str):
-    return from_upload(predictor().predict, path)
+def read_upload(path: str, explain: bool = False):
+    return from_upload(lambda data: predictor().predict(data, explain=explain), path)
 
 
 def enlarged(model_input: np.ndarray) -> Image.Image:
-    return Image.fromarray((model_input * 255).astype(np.uint8)).resize((224, 224), Image.NEAREST)
+    return Image.fromarray(seen_pixels(model_input)).resize((224, 224), Image.NEAREST)
+
+
+# The heatmap toggle under "what the model sees": off, or the evidence for one of the top two answers.
+VIEW_OFF, VIEW_TOP, VIEW_RUNNER_UP = "Off", "Top answer", "Runner-up"
+VIEWS = [VIEW_OFF, VIEW_TOP, VIEW_RUNNER_UP]
+
+
+def explained_digit(result, view: str) -> int | None:
+    return {VIEW_TOP: result.digit, VIEW_RUNNER_UP: result.runner_up}.get(view)
 
 
 def note_for(result) -> str:
@@ -99,12 +109,16 @@ def note_for(result) -> str:
     return f"It's a **{result.digit}** ({result.confidence:.0%} sure)."
 
 
-def answer(run, source):
-    """(label, what the model saw, note) for the UI; never raises into the page."""
+def answer(run, source, view: str | None = VIEW_OFF):
+    """(label, what the model saw, note) for the UI; never raises into the page.
+
+    `run(source, explain)` reads the digit; with a view other than VIEW_OFF, the picture shows
+    where the model found the evidence for the top answer or the runner-up.
+    """
     if source is None:
         return None, None, "Draw a digit, or upload a picture of one."
     try:
-        result = run(source)
+        result = run(source, view in (VIEW_TOP, VIEW_RUNNER_UP))
     except NoDigitError as err:
         why = str(err).removeprefix("no digit found: ")  # not .capitalize(): it lowercases the rest
         return None, None, f"**No digit found.** {why[:1].upper()}{why[1:]}"
@@ -113,15 +127,28 @@ def answer(run, source):
     except Exception:  # the page must keep working whatever a file does to a decoder
         LOG.exception("unexpected error")
         return None, None, "**Something went wrong reading this image.** Try another file."
-    return result.top(3), enlarged(result.model_input), note_for(result)
+    shown = explained_digit(result, view)
+    if shown is None:
+        return result.top(3), enlarged(result.model_input), note_for(result)
+    why = (f"\n\nThe colours show where the model found the evidence for **{shown}** "
+           f"({result.probabilities[shown]:.0%}).")
+    return result.top(3), overlay(result.model_input, result.heatmap(shown)), note_for(result) + why
 
 
-def predict_sketch(sketch: dict | None):
-    return answer(predictor().predict, sketch)
+def predict_sketch(sketch: dict | None, view: str | None = VIEW_OFF):
+    return answer(lambda source, explain: predictor().predict(source, explain=explain), sketch, view)
 
 
-def predict_upload(path: str | None):
-    return answer(read_upload, path)
+def predict_upload(path: str | None, view: str | None = VIEW_OFF):
+    return answer(read_upload, path, view)
+
+
+def with_view(handler):
+    """For the toggle's own event: the handler's answer, and the view kept for later inputs.
+
+    The input's events take the view from a gr.State, not from the toggle itself: API clients
+    (gradio_client) fill a State in by themselves, so /predict_sketch keeps its one parameter."""
+    return lambda source, view: (*handler(source, view), view)
 
 
 def api_answer(read: Callable[[str], Any], path: str | None, fields: Callable[[Any], dict]) -> dict:
@@ -137,9 +164,10 @@ def api_answer(read: Callable[[str], Any], path: str | None, fields: Callable[[A
         return fields(InputError("the image could not be read"))
 
 
-def predict_api(path: str | None) -> dict:
-    """The CLI's answer for one image file: digit, confidence, probabilities, or an error."""
-    return api_answer(read_upload, path, digit_fields)
+def predict_api(path: str | None, explain: bool = False) -> dict:
+    """The CLI's answer for one image file: digit, confidence, probabilities, or an error; with
+    explain, also "heatmap" and "seen" (as `python -m serving --explain`)."""
+    return api_answer(lambda p: read_upload(p, explain), path, digit_fields)
 
 
 def read_number_upload(path: str) -> NumberResult:
@@ -340,6 +368,8 @@ with gr.Blocks(title="Handwritten digit recognizer", delete_cache=(60, 60)) as d
                 sketch_note = gr.Markdown("Draw a digit: the answer appears here.", elem_id="sketch-note")
                 sketch_seen = gr.Image(label="What the model sees (28×28)", height=240,
                                        interactive=False, elem_id="sketch-seen")
+                sketch_view = gr.Radio(VIEWS, value=VIEW_OFF, label="Show where the model looked",
+                                       elem_id="sketch-view")
                 corrections_ui.control("sketch", sketch, lambda s: predictor().predict(s), predictor)
     with gr.Tab("Upload"):
         with gr.Row():
@@ -350,6 +380,8 @@ with gr.Blocks(title="Handwritten digit recognizer", delete_cache=(60, 60)) as d
                 upload_note = gr.Markdown("Upload an image.", elem_id="upload-note")
                 upload_seen = gr.Image(label="What the model sees (28×28)", height=240,
                                        interactive=False, elem_id="upload-seen")
+                upload_view = gr.Radio(VIEWS, value=VIEW_OFF, label="Show where the model looked",
+                                       elem_id="upload-view")
                 corrections_ui.control("upload", upload, read_upload, predictor)
         gr.Examples(EXAMPLES, inputs=upload, label="Examples (click one)")
     with gr.Tab("Numbers"):
@@ -386,10 +418,16 @@ with gr.Blocks(title="Handwritten digit recognizer", delete_cache=(60, 60)) as d
     # off the API page and off the MCP server, whose tools are the two below only.
     ui_event = {"api_visibility": "undocumented", "concurrency_limit": 4}
     sketch_outputs = [sketch_label, sketch_seen, sketch_note]
-    sketch.change(predict_sketch, sketch, sketch_outputs, api_name="predict_sketch",
+    sketch_view_kept, upload_view_kept = gr.State(VIEW_OFF), gr.State(VIEW_OFF)
+    sketch.change(predict_sketch, [sketch, sketch_view_kept], sketch_outputs, api_name="predict_sketch",
                   trigger_mode="always_last", show_progress="hidden", **ui_event)
-    upload.change(predict_upload, upload, [upload_label, upload_seen, upload_note],
+    sketch_view.change(with_view(predict_sketch), [sketch, sketch_view], [*sketch_outputs, sketch_view_kept],
+                       show_progress="hidden", api_visibility="private", concurrency_limit=4)
+    upload_outputs = [upload_label, upload_seen, upload_note]
+    upload.change(predict_upload, [upload, upload_view_kept], upload_outputs,
                   api_name="predict_upload", show_progress="minimal", **ui_event)
+    upload_view.change(with_view(predict_upload), [upload, upload_view], [*upload_outputs, upload_view_kept],
+                       show_progress="hidden", api_visibility="private", concurrency_limit=4)
 
     number_sketch.change(read_number_sketch, number_sketch, [number_boxes, number_note],
                          api_name="read_number_sketch", trigger_mode="always_last",
@@ -406,6 +444,9 @@ with gr.Blocks(title="Handwritten digit recognizer", delete_cache=(60, 60)) as d
     gr.Button(visible=False).click(lambda paths: [[predict_api(path) for path in paths]], api_image,
                                    api_result, api_name="predict", batch=True, max_batch_size=8,
                                    concurrency_limit=1, api_visibility="undocumented")
+    # /predict's answer plus "heatmap" and "seen": `python -m serving --explain`.
+    gr.Button(visible=False).click(lambda path: predict_api(path, explain=True), api_image, api_result,
+                                   api_name="explain", concurrency_limit=4, api_visibility="undocumented")
     gr.Button(visible=False).click(read_number_api, api_image, api_result, api_name="read_number",
                                    concurrency_limit=4, api_visibility="undocumented")
 

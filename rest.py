@@ -1,6 +1,7 @@
 """The REST API, served by the Gradio app's own server on the same port (see README, "REST API").
 
-    POST /api/predict      one or more images → the CLI's JSON (`python -m serving`), one object each
+    POST /api/predict      one or more images → the CLI's JSON (`python -m serving`), one object each;
+                           ?explain=true adds "heatmap" and "seen" to each (`--explain`)
     POST /api/read_number  one or more images of a whole number → its digits
     GET  /api/health       the model being served and the limits
     POST /api/corrections  an image and the digit it really is (corrections_api.py; --corrections)
@@ -242,6 +243,19 @@ async def answer(request: Request, limits: Limits, compute: Callable[[list[bytes
 # ---------------------------------------------------------------- predicting
 
 
+def explain_flag(request: Request) -> bool:
+    """The `explain` query parameter: true/false (1/0, yes/no, on/off); absent is false."""
+    value = request.query_params.get("explain")
+    if value is None:
+        return False
+    if value.strip().lower() in ("true", "1", "yes", "on"):
+        return True
+    if value.strip().lower() in ("false", "0", "no", "off"):
+        return False
+    raise ApiError(400, f"explain={value[:40]!r} is neither true nor false: use ?explain=true to get "
+                        "each digit's heatmap and the image the model saw")
+
+
 def largest_pixels(images: Sequence[bytes]) -> int:
     """The pixel count of the largest image, read from the headers only (0 when none is an image)."""
     largest = 0
@@ -376,7 +390,20 @@ DIGIT_SCHEMA = {"type": "array", "items": {"type": "object", "required": ["file"
               "description": "null when the image was not read"},
     "confidence": {"type": "number"},
     "probabilities": {"type": "array", "items": {"type": "number"}, "minItems": 10, "maxItems": 10},
+    "heatmap": {"type": "array", "minItems": 28, "maxItems": 28, "items": {
+        "type": "array", "minItems": 28, "maxItems": 28,
+        "items": {"type": "number", "minimum": 0, "maximum": 1}},
+        "description": "with ?explain=true: where the evidence for the digit lies, row by row, aligned "
+                       "with `seen` (the model's class activation map)"},
+    "seen": {"type": "array", "minItems": 28, "maxItems": 28, "items": {
+        "type": "array", "minItems": 28, "maxItems": 28,
+        "items": {"type": "integer", "minimum": 0, "maximum": 255}},
+        "description": "with ?explain=true: the 28×28 image the model saw, row by row (255 is ink)"},
     "error": {"type": "string", "description": "why the image gave no digit (only then)"}}}}
+EXPLAIN_PARAMETER = {
+    "name": "explain", "in": "query", "required": False, "schema": {"type": "boolean", "default": False},
+    "description": 'true: each answer also carries "heatmap" (where the model found the digit) and '
+                   '"seen" (the image the model saw)'}
 NUMBER_SCHEMA = {"type": "array", "items": {"type": "object", "required": ["file", "number"], "properties": {
     "file": {"oneOf": [{"type": "string"}, {"type": "integer"}]},
     "number": {"type": ["string", "null"], "description": 'the digits left to right, e.g. "2026"'},
@@ -415,18 +442,24 @@ def create_router(predictor: Callable[[], Predictor], max_file_size: int | None,
     limits = Limits(max_file_size)
     lanes = Lanes()
 
-    def digits(request: Request) -> Callable[[list[bytes]], Awaitable[list]]:
-        return lambda blobs: lanes.run(request, predictor().predict_batch, blobs, inline_ok=True)
+    def digits(request: Request, explain: bool) -> Callable[[list[bytes]], Awaitable[list]]:
+        work = partial(predictor().predict_batch, explain=explain)
+        return lambda blobs: lanes.run(request, work, blobs, inline_ok=True)
 
     def numbers(request: Request) -> Callable[[list[bytes]], Awaitable[list]]:
         return lambda blobs: lanes.run(request, partial(predict_numbers, predictor()), blobs, inline_ok=False)
 
-    @router.post("/predict", summary="Digit of each image", openapi_extra={"requestBody": IMAGES_BODY},
+    @router.post("/predict", summary="Digit of each image",
+                 openapi_extra={"requestBody": IMAGES_BODY, "parameters": [EXPLAIN_PARAMETER]},
                  responses=_responses(DIGIT_SCHEMA, [{"file": "7.png", "digit": 7, "confidence": 0.998,
                                                       "probabilities": [0.0] * 7 + [0.998, 0.002, 0.0]}]))
     async def predict(request: Request) -> Response:
         """One JSON object per image, in order, in the shape `python -m serving FILE...` prints."""
-        return await stopped_or(answer(request, limits, digits(request), digit_record, "digit"))
+        try:
+            explain = explain_flag(request)
+        except ApiError as err:
+            return error_response(err.status, err.message)
+        return await stopped_or(answer(request, limits, digits(request, explain), digit_record, "digit"))
 
     @router.post("/read_number", summary="Whole number in each image",
                  openapi_extra={"requestBody": IMAGES_BODY},

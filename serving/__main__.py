@@ -2,6 +2,8 @@
 
     {"file": "7.png", "digit": 7, "confidence": 0.998, "probabilities": [10 floats]}
     {"file": "x.txt", "digit": null, "error": "not an image that can be read: ..."}
+    --explain adds "heatmap" (28×28 floats in 0–1, where the model found the digit) and "seen"
+    (28×28 integers 0–255, the image the model saw) to each digit's line.
     --number:
     {"file": "n.png", "number": "2026", "confidence": 0.97,
      "digits": [{"digit": 2, "confidence": 0.99, "box": [...]}, ...]}
@@ -37,6 +39,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("files", nargs="+", metavar="FILE")
     p.add_argument("--number", action="store_true",
                    help="read each image as a whole number (several digits on one line)")
+    p.add_argument("--explain", action="store_true",
+                   help='add "heatmap" (where the model looked) and "seen" (its 28×28 input) to each line')
     p.add_argument("--model", default=str(DEFAULT_MODEL), help="ONNX model (e.g. the INT8 one)")
     p.add_argument("--threads", type=positive_int, default=1, help="onnxruntime intra-op threads")
     p.add_argument("--no-verify", action="store_true",
@@ -45,10 +49,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     return p.parse_args(argv)
 
 
-def digit_lines(predictor: Predictor, files: list[str], batch_size: int):
+def digit_lines(predictor: Predictor, files: list[str], batch_size: int, explain: bool = False):
     for start in range(0, len(files), batch_size):
         names = files[start : start + batch_size]
-        for name, result in zip(names, predictor.predict_batch(names), strict=True):
+        for name, result in zip(names, predictor.predict_batch(names, explain=explain), strict=True):
             yield digit_record(name, result)
 
 
@@ -65,7 +69,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {err}", file=sys.stderr)
         return 2
     lines = (number_lines(predictor, args.files) if args.number
-             else digit_lines(predictor, args.files, args.batch_size))
+             else digit_lines(predictor, args.files, args.batch_size, args.explain))
     key = "number" if args.number else "digit"
     all_ok = True
     for line in lines:

@@ -16,6 +16,7 @@ import numpy as np
 os.environ["ORT_DISABLE_TELEMETRY"] = "1"  # before onnxruntime is imported: see serving/__init__.py
 import onnxruntime as ort  # noqa: E402
 
+from serving.explain import heatmap, occlusion_maps  # noqa: E402
 from serving.preprocess import ImageSource, InputError, to_mnist  # noqa: E402
 
 ort.disable_telemetry_events()  # in case onnxruntime was imported before serving
@@ -24,6 +25,7 @@ MODELS_DIR = Path(__file__).resolve().parent.parent / "models"
 DEFAULT_MODEL = MODELS_DIR / "digitnet.onnx"
 LOG = logging.getLogger("serving")
 UNSURE_BELOW = 0.6  # top probability under which the answer is flagged as a guess
+CAM_NAME = "class_maps"  # the graph's optional second output (export/onnx_export.py)
 
 
 class ModelError(RuntimeError):
@@ -40,10 +42,22 @@ class DigitResult:
     confidence: float
     probabilities: list[float]
     model_input: np.ndarray = field(repr=False)  # the 28×28 float32 image the model saw
+    class_maps: np.ndarray | None = field(default=None, repr=False)  # (10, 7, 7) when explained
 
     @property
     def unsure(self) -> bool:
         return self.confidence < UNSURE_BELOW
+
+    @property
+    def runner_up(self) -> int:
+        return int(np.argsort(self.probabilities)[-2])
+
+    def heatmap(self, digit: int | None = None) -> np.ndarray:
+        """Where the evidence for `digit` (default: the answer) lies: (28, 28) in 0–1, aligned
+        with model_input. Only for a result made with explain=True."""
+        if self.class_maps is None:
+            raise ValueError("this result was made without explain=True, so it has no class maps")
+        return heatmap(self.class_maps[self.digit if digit is None else digit])
 
     def top(self, k: int = 3) -> dict[str, float]:
         order = np.argsort(self.probabilities)[::-1][:k]
@@ -100,23 +114,34 @@ class Predictor:
         self.card = verify_model(self.model_path) if verify else None
         self.session = load_session(self.model_path, threads)
         self.input_name = self.session.get_inputs()[0].name
-        self.output_name = self.session.get_outputs()[0].name
+        outputs = [output.name for output in self.session.get_outputs()]
+        self.output_name = outputs[0]
+        # The class maps come with the shipped graph (export/onnx_export.py); other models are
+        # explained by occlusion.
+        self.maps_name = CAM_NAME if CAM_NAME in outputs[1:] else None
 
     def probabilities(self, batch: np.ndarray) -> np.ndarray:
         """(N, 28, 28) float32 model inputs → (N, 10) probabilities."""
-        x = np.ascontiguousarray(batch, np.float32).reshape(-1, 1, 28, 28)
-        return softmax(self.session.run([self.output_name], {self.input_name: x})[0])
+        return softmax(self.session.run([self.output_name], {self.input_name: _as_batch(batch)})[0])
 
-    def predict(self, source: ImageSource) -> DigitResult:
-        """One image (path, bytes, PIL, array or Gradio sketch dict) → its digit.
+    def explained(self, batch: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(N, 28, 28) inputs → ((N, 10) probabilities, (N, 10, 7, 7) class evidence maps)."""
+        if self.maps_name is None:
+            return self.probabilities(batch), np.stack([occlusion_maps(self.probabilities, x) for x in batch])
+        logits, maps = self.session.run([self.output_name, self.maps_name],
+                                        {self.input_name: _as_batch(batch)})
+        return softmax(logits), maps
+
+    def predict(self, source: ImageSource, explain: bool = False) -> DigitResult:
+        """One image (path, bytes, PIL, array or Gradio sketch dict) → its digit; with explain,
+        also where the model found the evidence for each digit (DigitResult.heatmap).
 
         Raises InputError (NoDigitError for a blank image) with a message for the user.
         """
-        model_input = to_mnist(source)
-        return self._result(model_input, self.probabilities(model_input[None])[0])
+        return self._results(to_mnist(source)[None], explain)[0]
 
-    def predict_batch(self, sources: Sequence[ImageSource],
-                      stop: Callable[[], bool] | None = None) -> list[DigitResult | InputError]:
+    def predict_batch(self, sources: Sequence[ImageSource], stop: Callable[[], bool] | None = None,
+                      explain: bool = False) -> list[DigitResult | InputError]:
         """Several images in one model call; an unreadable one gives its InputError in its place.
 
         One image never fails the others: a decoder failing in a way the preprocessing doesn't
@@ -129,13 +154,21 @@ class Predictor:
                 raise Stopped
             inputs.append(guarded(to_mnist, source))
         good = [x for x in inputs if isinstance(x, np.ndarray)]
-        probs = iter(self.probabilities(np.stack(good)) if good else [])
-        return [x if isinstance(x, InputError) else self._result(x, next(probs)) for x in inputs]
+        results = iter(self._results(np.stack(good), explain) if good else [])
+        return [x if isinstance(x, InputError) else next(results) for x in inputs]
 
-    @staticmethod
-    def _result(model_input: np.ndarray, probs: np.ndarray) -> DigitResult:
-        digit = int(np.argmax(probs))
-        return DigitResult(digit, float(probs[digit]), [float(p) for p in probs], model_input)
+    def _results(self, batch: np.ndarray, explain: bool) -> list[DigitResult]:
+        probs, maps = self.explained(batch) if explain else (self.probabilities(batch), [None] * len(batch))
+        results = []
+        for model_input, p, class_maps in zip(batch, probs, maps, strict=True):
+            digit = int(np.argmax(p))
+            results.append(DigitResult(digit, float(p[digit]), [float(x) for x in p], model_input,
+                                       class_maps))
+        return results
+
+
+def _as_batch(batch: np.ndarray) -> np.ndarray:
+    return np.ascontiguousarray(batch, np.float32).reshape(-1, 1, 28, 28)
 
 
 def load_session(path: Path, threads: int = 1) -> ort.InferenceSession:

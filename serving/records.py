@@ -2,6 +2,8 @@
 the REST API (rest.py) and the Ray Serve app answer, so all of them agree by construction.
 
     {"file": "7.png", "digit": 7, "confidence": 0.998, "probabilities": [10 floats]}
+    explained (--explain, ?explain=true), also: "heatmap": 28 rows of 28 floats in 0–1 (where the
+    evidence for the digit lies) and "seen": 28 rows of 28 integers 0–255 (what the model saw)
     {"file": "x.txt", "digit": null, "error": "not an image that can be read: ..."}
     {"file": "n.png", "number": "2026", "confidence": 0.97, "digits": [{"digit", "confidence", "box"}]}
     {"file": "x.txt", "number": null, "error": "..."}
@@ -13,6 +15,9 @@ from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
+
+from serving.explain import seen_pixels
 from serving.numbers import NumberResult
 from serving.predictor import DigitResult
 
@@ -22,8 +27,12 @@ Record = dict[str, Any]
 def digit_fields(result: DigitResult | Exception) -> Record:
     if isinstance(result, Exception):
         return {"digit": None, "error": str(result)}
-    return {"digit": result.digit, "confidence": round(result.confidence, 6),
-            "probabilities": [round(p, 6) for p in result.probabilities]}
+    fields = {"digit": result.digit, "confidence": round(result.confidence, 6),
+              "probabilities": [round(p, 6) for p in result.probabilities]}
+    if result.class_maps is not None:
+        fields["heatmap"] = np.round(result.heatmap().astype(np.float64), 3).tolist()
+        fields["seen"] = seen_pixels(result.model_input).tolist()
+    return fields
 
 
 def number_fields(result: NumberResult | Exception) -> Record:
