@@ -233,10 +233,10 @@ def test_oversized_request_is_refused_before_it_is_read(rest: RestServer) -> Non
 
 
 def test_too_many_images(rest: RestServer) -> None:
-    import rest as rest_module
+    from api.reading import MAX_IMAGES
 
     png = example("3_marker.png")[1]
-    reply = rest.files(*((f"{i}.png", png) for i in range(rest_module.MAX_IMAGES + 1)))
+    reply = rest.files(*((f"{i}.png", png) for i in range(MAX_IMAGES + 1)))
     assert reply.status == 413 and "at most" in reply.body["error"]
 
 
