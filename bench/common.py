@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import io
 import os
 import platform
@@ -12,11 +13,14 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from importlib import metadata
+from pathlib import Path
 
 import numpy as np
 from PIL import Image, ImageDraw, ImageFilter
 
 from examples.strokes import digit_strokes
+
+SHIPPED_MODEL = Path(__file__).resolve().parent.parent / "models" / "digitnet.onnx"
 
 
 @dataclass(frozen=True)
@@ -201,7 +205,24 @@ def machine_info() -> dict[str, str]:
     }
 
 
-# ---------------------------------------------------------------- checks and test images
+# ---------------------------------------------------------------- arguments, checks and test images
+
+
+def made_images_parser(doc: str, count: int, count_help: str | None = None) -> argparse.ArgumentParser:
+    """The arguments of a benchmark on images it makes: how many, the seed, the model."""
+    p = argparse.ArgumentParser(description=doc.splitlines()[0])
+    p.add_argument("--count", type=int, default=count, help=count_help)
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--model", default=str(SHIPPED_MODEL))
+    p.add_argument("--no-verify", action="store_true", help="skip the sha256 check against the model card")
+    return p
+
+
+def centred_grid(shape: tuple[int, int]) -> tuple[np.ndarray, np.ndarray]:
+    """(y, x) of every pixel of an image of `shape` (h, w), each from -0.5 to 0.5 across it."""
+    h, w = shape
+    y, x = np.mgrid[0:h, 0:w].astype(np.float32)
+    return y / h - 0.5, x / w - 0.5
 
 
 @dataclass(frozen=True)

@@ -16,7 +16,6 @@ of ink that the reader must split (serving.split). Reports each row with the med
 
 from __future__ import annotations
 
-import argparse
 import sys
 import time
 from collections import Counter, defaultdict
@@ -25,8 +24,9 @@ from dataclasses import dataclass
 import numpy as np
 from PIL import Image
 
+from bench.common import made_images_parser
 from serving.numbers import Box, read_number
-from serving.predictor import DEFAULT_MODEL, ModelError, Predictor
+from serving.predictor import ModelError, Predictor
 from serving.preprocess import InputError
 
 INK_LEVEL = 90  # MNIST pixel value (of 255) taken as ink when recording where a digit was pasted
@@ -195,11 +195,7 @@ def outcome_table(rows: list[dict]) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--count", type=int, default=1000, help="numbers in each set")
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--model", default=str(DEFAULT_MODEL))
-    p.add_argument("--no-verify", action="store_true")
+    p = made_images_parser(__doc__, 1000, "numbers in each set")
     p.add_argument("--show-errors", type=int, default=10, help="list up to this many misreadings")
     args = p.parse_args(argv)
     from training.data import load_mnist  # the bench needs MNIST; serving itself never does
