@@ -94,17 +94,11 @@ class NumberDigit:
 class NumberResult:
     number: str  # the digits left to right, e.g. "2026" (leading zeros kept)
     digits: list[NumberDigit]
-    inputs: np.ndarray = field(repr=False)  # (N, 28, 28) float32: what the model saw, per digit
-    source_size: tuple[int, int] = (0, 0)  # (width, height) of the input after EXIF rotation
 
     @property
     def confidence(self) -> float:
         """Chance that the whole number is right, taking the digits' confidences as independent."""
         return float(np.prod([d.confidence for d in self.digits]))
-
-    @property
-    def unsure(self) -> bool:
-        return any(d.unsure for d in self.digits)
 
     def to_dict(self, probabilities: bool = False) -> dict:
         return {"number": self.number, "confidence": round(self.confidence, 6),
@@ -364,8 +358,8 @@ def segment_number(source: ImageSource, work_side: int = NUMBER_WORK_SIDE) -> Se
 
 
 def _readings(found: Segmentation, probs: np.ndarray,
-              splits: dict[int, Candidates]) -> list[tuple[Box, np.ndarray, np.ndarray]]:
-    """(box, model input, probabilities) per digit, left to right, splitting where the model
+              splits: dict[int, Candidates]) -> list[tuple[Box, np.ndarray]]:
+    """(box, probabilities) per digit, left to right, splitting where the model
     reads a region more surely as several digits than as one."""
     out = []
     offset = len(found.inputs)  # the candidates' probabilities follow the regions' own
@@ -376,11 +370,10 @@ def _readings(found: Segmentation, probs: np.ndarray,
             chosen = best_split(pieces, probs[k], probs[offset : offset + len(pieces.spans)])
             for c in chosen or []:
                 box = np.array(pieces.boxes[c]) + np.array(region.origin * 2)  # into ink-map pixels
-                out.append((to_input_box(box, found.ink_shape, found.source_size),
-                            pieces.inputs[c], probs[offset + c]))
+                out.append((to_input_box(box, found.ink_shape, found.source_size), probs[offset + c]))
             offset += len(pieces.spans)
         if chosen is None:
-            out.append((found.boxes[k], found.inputs[k], probs[k]))
+            out.append((found.boxes[k], probs[k]))
     return out
 
 
@@ -397,10 +390,8 @@ def read_number(predictor: Predictor, source: ImageSource,
               for k, (region, box) in enumerate(zip(found.regions, found.ink_boxes, strict=True))
               if may_hold_several(box[2] - box[0], found.digit_height)}
     probs = predictor.probabilities(np.concatenate([found.inputs, *(c.inputs for c in splits.values())]))
-    digits, inputs = [], []
-    for box, model_input, p in _readings(found, probs, splits):
+    digits = []
+    for box, p in _readings(found, probs, splits):
         d = int(np.argmax(p))
         digits.append(NumberDigit(d, float(p[d]), box, [float(v) for v in p]))
-        inputs.append(model_input)
-    return NumberResult("".join(str(d.digit) for d in digits), digits, np.stack(inputs),
-                        found.source_size)
+    return NumberResult("".join(str(d.digit) for d in digits), digits)
