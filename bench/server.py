@@ -89,8 +89,10 @@ def http_ready(path: str = "", log_text: bytes = b"") -> Callable[[DemoServer], 
     return ready
 
 
-def wait_until(server: DemoServer, ready: Callable[[DemoServer], bool], timeout_s: float) -> float:
-    """Seconds from the server's start until `ready` says yes; raises RuntimeError if it doesn't."""
+def wait_until(server: DemoServer, ready: Callable[[DemoServer], bool], timeout_s: float,
+               poll_s: float = 0.5) -> float:
+    """Seconds from the server's start until `ready` says yes, asked every `poll_s`; raises
+    RuntimeError if it doesn't (a server starting on a busy machine is not asked too often)."""
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
         if server.process.poll() is not None:
@@ -100,13 +102,14 @@ def wait_until(server: DemoServer, ready: Callable[[DemoServer], bool], timeout_
                 return time.perf_counter() - server.started
         except (OSError, ValueError):  # not listening yet, or an answer from half-way through start-up
             pass
-        time.sleep(0.05)
+        time.sleep(poll_s)
     raise RuntimeError(f"the server did not answer within {timeout_s:.0f} s")
 
 
 def start(command: Sequence[str], port: int, log: Path, *, ready: Callable[[DemoServer], bool] = gradio_ready,
           model: Path | None = None, env: Mapping[str, str] | None = None, unset: Sequence[str] = (),
-          auth: tuple[str, str] | None = None, timeout_s: float = START_TIMEOUT_S) -> DemoServer:
+          auth: tuple[str, str] | None = None, timeout_s: float = START_TIMEOUT_S,
+          poll_s: float = 0.5) -> DemoServer:
     """Runs `command` in the repository with this environment plus `env`, less `unset`; returns
     once `ready`. On failure it is stopped and the RuntimeError carries the end of its log."""
     full_env = {k: v for k, v in {**os.environ, **ENV, **(env or {})}.items() if k not in unset}
@@ -115,7 +118,7 @@ def start(command: Sequence[str], port: int, log: Path, *, ready: Callable[[Demo
                                    stdout=out, stderr=subprocess.STDOUT)
     server = DemoServer(f"http://127.0.0.1:{port}/", process, model, log, auth, time.perf_counter())
     try:
-        server.ready_s = wait_until(server, ready, timeout_s)
+        server.ready_s = wait_until(server, ready, timeout_s, poll_s)
     except BaseException as err:
         stop(server)
         if isinstance(err, RuntimeError):
@@ -128,7 +131,7 @@ def start_demo(model: Path | None, log: Path, max_file_size: str | None = None,
                timeout_s: float = START_TIMEOUT_S, retry: bool = True, *, args: Sequence[str] = (),
                env: Mapping[str, str] | None = None, python: str = sys.executable,
                auth: tuple[str, str] | None = None, space: bool = False, with_torch: bool = False,
-               ready: Callable[[DemoServer], bool] = gradio_ready) -> DemoServer:
+               ready: Callable[[DemoServer], bool] = gradio_ready, poll_s: float = 0.5) -> DemoServer:
     """`python demo.py` on a free loopback port, returned once `ready`.
 
     args: more flags; env: more environment variables; auth: a login the server was given (by
@@ -147,13 +150,14 @@ def start_demo(model: Path | None, log: Path, max_file_size: str | None = None,
     script = ["-c", TORCH_DEMO] if with_torch else ["demo.py"]
     try:
         return start([python, *script, *flags], port, log, ready=ready, model=model, auth=auth,
-                     timeout_s=timeout_s, env=env, unset=["DIGIT_MODEL"])
+                     timeout_s=timeout_s, env=env, unset=["DIGIT_MODEL"], poll_s=poll_s)
     except RuntimeError as err:
         # On a busy machine Gradio's own 3-second start-up check can fail; once more tells that
         # from a real failure.
         if retry and "localhost is not accessible" in str(err):
             return start_demo(model, log, max_file_size, timeout_s, retry=False, args=args, env=env,
-                              python=python, auth=auth, space=space, with_torch=with_torch, ready=ready)
+                              python=python, auth=auth, space=space, with_torch=with_torch, ready=ready,
+                              poll_s=poll_s)
         raise
 
 
