@@ -261,7 +261,8 @@ def test_the_cache_keeps_nothing(server: Server) -> None:
     fresh = server.home / "fresh.png"
     fresh.write_bytes(digit_png("6"))
     client = Client(server.url, verbose=False)
-    assert client.predict(handle_file(str(fresh)), api_name="/predict")["digit"] == 6
+    answer = client.predict(handle_file(str(fresh)), api_name="/predict")
+    assert answer["digit"] == 6, answer
     assert client.predict(handle_file(str(fresh)), api_name="/read_number")["number"] == "6"
     assert server.listing() != before, "the requests left nothing even for a moment: the test proves nothing"
     deadline = time.monotonic() + 3 * CACHE_MAX_AGE + 5
