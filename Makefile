@@ -6,7 +6,7 @@ PIP := $(PY) -m pip
 SERVING_STAMP := $(VENV)/.installed-serving
 STAMP := $(VENV)/.installed
 
-.PHONY: setup demo test lint train export bench browser clean
+.PHONY: setup demo test lint train export train-numbers export-numbers bench browser clean
 
 # The demo needs requirements.txt only (what a Space installs): no torch, no Ray.
 $(SERVING_STAMP): requirements.txt
@@ -47,6 +47,13 @@ runs/seed%/run.json: | setup
 
 export: setup
 	$(PY) -m export $(SEEDS:%=--run runs/seed%) --out models
+
+# The sequence reader of whole numbers (models/numbernet.onnx): about 30 minutes on one thread.
+train-numbers: setup
+	$(PY) -m training.train_numbers --steps 4500 --max-minutes 40 --out runs/numbers
+
+export-numbers: setup
+	$(PY) -m export.numbers --run runs/numbers --out models
 
 bench: setup
 	$(PY) -m bench

@@ -45,7 +45,17 @@ from serving.preprocess import (
     sketch_image,
     to_mnist,
 )
-from serving.split import Box, Candidates, best_split, candidates, may_hold_several
+from serving.sequence import SequenceDigit, SequenceReader, default_reader
+from serving.split import (
+    DIGIT_PENALTY,
+    Box,
+    Candidates,
+    best_split,
+    candidates,
+    ink_box,
+    may_hold_several,
+    score,
+)
 
 NUMBER_WORK_SIDE = 1024  # a strip of 6 digits at 1024 px still gives each digit ~100+ px
 SPECK_AREA = 0.01  # regions below this share of the largest one's area are noise
@@ -70,6 +80,15 @@ SPECK_HEIGHT = 0.25  # what joined nothing is dropped if shorter than this share
 SPECK_INK = 0.1  # or a light short piece with less ink than this share of a digit
 RIM = 0.1  # a digit's crop takes in the faint rim this far (share of its size) from its strokes ...
 RIM_INK = 0.05  # ... down to this ink level (MNIST: 1-2 faint px around 20 px; more is noise)
+JOINED = {  # who reads a region wide enough to hold several digits (bench.numbers measures each)
+    "cuts": "candidate cuts judged by the digit model (serving.split)",
+    "sequence": "the sequence model (serving.sequence) reads it as a line; a reading with a digit it "
+                "is unsure of must also outscore the digit model's reading of the region whole",
+    "sequence-always": "the sequence model's reading, whenever it finds several digits",
+    "confident": "both; the reading surer of its digits (mean log-probability) wins",
+}
+DEFAULT_JOINED = "sequence"
+SURE_SPLIT = 0.8  # the sequence model's reading of a region stands when all its digits are this sure
 
 
 @dataclass(frozen=True)
@@ -94,6 +113,8 @@ class NumberDigit:
 class NumberResult:
     number: str  # the digits left to right, e.g. "2026" (leading zeros kept)
     digits: list[NumberDigit]
+    inputs: np.ndarray = field(repr=False)  # (N, 28, 28) float32: what the model saw, per digit
+    source_size: tuple[int, int] = (0, 0)  # (width, height) of the input after EXIF rotation
 
     @property
     def confidence(self) -> float:
@@ -357,41 +378,118 @@ def segment_number(source: ImageSource, work_side: int = NUMBER_WORK_SIDE) -> Se
                         regions, height, ink.ink.shape)
 
 
-def _readings(found: Segmentation, probs: np.ndarray,
-              splits: dict[int, Candidates]) -> list[tuple[Box, np.ndarray]]:
-    """(box, probabilities) per digit, left to right, splitting where the model
-    reads a region more surely as several digits than as one."""
+Reading = tuple[Box, np.ndarray, np.ndarray]  # (box in input pixels, model input, probabilities)
+
+
+def _cut_readings(found: Segmentation, k: int, probs: np.ndarray, offset: int,
+                  pieces: Candidates) -> list[Reading] | None:
+    """Region k split where the digit model reads the pieces more surely than the whole (None: one digit)."""
+    chosen = best_split(pieces, probs[k], probs[offset : offset + len(pieces.spans)])
+    if chosen is None:
+        return None
+    region = found.regions[k]
     out = []
-    offset = len(found.inputs)  # the candidates' probabilities follow the regions' own
-    for k, region in enumerate(found.regions):
-        chosen = None
-        if k in splits:
-            pieces = splits[k]
-            chosen = best_split(pieces, probs[k], probs[offset : offset + len(pieces.spans)])
-            for c in chosen or []:
-                box = np.array(pieces.boxes[c]) + np.array(region.origin * 2)  # into ink-map pixels
-                out.append((to_input_box(box, found.ink_shape, found.source_size), probs[offset + c]))
-            offset += len(pieces.spans)
-        if chosen is None:
-            out.append((found.boxes[k], probs[k]))
+    for c in chosen:
+        box = np.array(pieces.boxes[c]) + np.array(region.origin * 2)  # into ink-map pixels
+        out.append((to_input_box(box, found.ink_shape, found.source_size), pieces.inputs[c],
+                    probs[offset + c]))
     return out
 
 
-def read_number(predictor: Predictor, source: ImageSource,
-                work_side: int = NUMBER_WORK_SIDE) -> NumberResult:
+def _sequence_readings(found: Segmentation, k: int, read: list[SequenceDigit]) -> list[Reading] | None:
+    """Region k as the sequence model reads it, each digit boxed on its own share of the ink (None:
+    one digit or none, which the digit model reads)."""
+    if len(read) < 2:
+        return None
+    region = found.regions[k]
+    out = []
+    for digit in read:
+        x0, x1 = digit.columns
+        piece = region.ink[:, x0:x1]
+        box = ink_box(piece) or (0, 0, x1 - x0, region.ink.shape[0])
+        crop = piece[box[1] : box[3], box[0] : box[2]]
+        model_input = _fitted(crop)
+        ink = np.array([x0 + box[0], box[1], x0 + box[2], box[3]]) + np.array(region.origin * 2)
+        out.append((to_input_box(ink, found.ink_shape, found.source_size), model_input,
+                    np.array(digit.probabilities)))
+    return out
+
+
+def _fitted(crop: np.ndarray) -> np.ndarray:
+    """A digit's ink → its 28×28 input, also for a sliver one pixel wide (a thin "1")."""
+    if crop.size == 0 or crop.max() <= 0:
+        return np.zeros((28, 28), np.float32)
+    if min(crop.shape) < 2:  # too thin for the stroke measure: give it a column of paper
+        crop = np.pad(crop, 1)
+    return fit_to_field(crop)
+
+
+def _surety(readings: list[Reading]) -> float:
+    """Mean log-probability of the digits a reading makes: how sure it is of them, per digit."""
+    return float(np.mean([np.log(max(float(p.max()), 1e-12)) for _, _, p in readings]))
+
+
+def _sequence_stands(found: Segmentation, k: int, whole: np.ndarray, read: list[SequenceDigit]) -> bool:
+    """Whether the sequence model's reading of region k stands: all its digits sure, or else more
+    likely than the region read whole as one digit, scored as the cuts' readings are
+    (serving.split.score: log-probability less a penalty per digit, and for the region whole a
+    cost for being wider than a digit). A sprawling single 2 or 8 is then not cut in two on a
+    guess the sequence model itself is unsure of; sure readings of overlapping digits stand even
+    where the digit model reads the pair as one digit with confidence."""
+    if min(d.confidence for d in read) >= SURE_SPLIT:
+        return True
+    box = found.ink_boxes[k]
+    whole_score = float(score(whole[None], np.array([box[2] - box[0]], np.float64), found.digit_height)[0])
+    seq_score = sum(np.log(max(d.confidence, 1e-12)) - DIGIT_PENALTY for d in read)
+    return seq_score > whole_score
+
+
+def _region_reading(found: Segmentation, k: int, probs: np.ndarray, offset: int,
+                    pieces: Candidates | None, read: list[SequenceDigit] | None,
+                    joined: str) -> list[Reading]:
+    """How a region is read under the `joined` policy (see JOINED)."""
+    cut = _cut_readings(found, k, probs, offset, pieces) if pieces is not None else None
+    seq = _sequence_readings(found, k, read) if read is not None else None
+    if seq is not None and joined == "sequence" and not _sequence_stands(found, k, probs[k], read):
+        seq = None
+    if joined == "confident" and cut is not None and seq is not None:
+        chosen = seq if _surety(seq) >= _surety(cut) else cut
+    elif joined in ("sequence", "sequence-always", "confident"):
+        chosen = seq if seq is not None else (cut if joined == "confident" else None)
+    else:
+        chosen = cut
+    return chosen or [(found.boxes[k], found.inputs[k], probs[k])]
+
+
+def read_number(predictor: Predictor, source: ImageSource, work_side: int = NUMBER_WORK_SIDE,
+                joined: str = DEFAULT_JOINED, reader: SequenceReader | None = None) -> NumberResult:
     """An image of a number (path, bytes, PIL, array or Gradio sketch dict) → its digits.
 
-    Regions wide enough to be several touching digits are split where the model reads the pieces
-    more surely than the whole (serving.split). Every candidate goes through the model in one
-    batch. Raises InputError (NoDigitError when the image holds no digit) with a message.
+    Regions narrow enough to be one digit are read by the digit model (the fast path). Wider ones
+    may be several digits touching or overlapping; `joined` says who reads them (JOINED). Every
+    digit-model input goes through the model in one batch. Raises InputError (NoDigitError when
+    the image holds no digit) with a message.
     """
+    if joined not in JOINED:
+        raise ValueError(f"joined must be one of {', '.join(JOINED)}, not {joined!r}")
     found = segment_number(source, work_side)
-    splits = {k: candidates(region.ink, found.digit_height)
-              for k, (region, box) in enumerate(zip(found.regions, found.ink_boxes, strict=True))
-              if may_hold_several(box[2] - box[0], found.digit_height)}
+    wide = [k for k, box in enumerate(found.ink_boxes)
+            if may_hold_several(box[2] - box[0], found.digit_height)]
+    splits = {k: candidates(found.regions[k].ink, found.digit_height) for k in wide} \
+        if joined in ("cuts", "confident") else {}
+    reads: dict[int, list[SequenceDigit]] = {}
+    if joined != "cuts" and wide:
+        reader = reader or default_reader()
+        reads = {k: reader.read(found.regions[k].ink) for k in wide}
     probs = predictor.probabilities(np.concatenate([found.inputs, *(c.inputs for c in splits.values())]))
-    digits = []
-    for box, p in _readings(found, probs, splits):
-        d = int(np.argmax(p))
-        digits.append(NumberDigit(d, float(p[d]), box, [float(v) for v in p]))
-    return NumberResult("".join(str(d.digit) for d in digits), digits)
+    digits, inputs = [], []
+    offset = len(found.inputs)  # the candidates' probabilities follow the regions' own
+    for k in range(len(found.regions)):
+        for box, model_input, p in _region_reading(found, k, probs, offset, splits.get(k), reads.get(k),
+                                                   joined):
+            d = int(np.argmax(p))
+            digits.append(NumberDigit(d, float(p[d]), box, [float(v) for v in p]))
+            inputs.append(model_input)
+        offset += len(splits[k].spans) if k in splits else 0
+    return NumberResult("".join(str(d.digit) for d in digits), digits, np.stack(inputs),
+                        found.source_size)

