@@ -35,15 +35,9 @@ class SequenceReader:
 
     def __init__(self, model_path: str | Path = DEFAULT_NUMBER_MODEL, threads: int = 1,
                  verify: bool = True) -> None:
-        import onnxruntime as ort  # after serving.predictor has switched its telemetry off
-
         self.model_path = Path(model_path)
         self.card = verify_model(self.model_path) if verify else None
-        options = ort.SessionOptions()
-        options.intra_op_num_threads = threads
-        options.inter_op_num_threads = 1
-        options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-        self.session = load_session(self.model_path, options)
+        self.session = load_session(self.model_path, threads)
         self.input_name = self.session.get_inputs()[0].name
 
     def log_probs(self, strip: np.ndarray) -> np.ndarray:
