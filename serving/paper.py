@@ -20,12 +20,14 @@ from __future__ import annotations
 
 import numpy as np
 
-from serving.components import Components
+from serving.components import Components, label_components
+from serving.decode import NoDigitError
 
 LINE_MIN_SPAN = 0.6  # a line crosses at least this share of the strips ...
 LONE_LINE_SPAN = 0.85  # ... or this share when it has no parallel lines (a tall 1 may reach 60%)
 STRIP = 32  # pixels per strip: a line sloping 3° drifts under 2 pixels across one
 LINK = 2  # rows a line may move between neighbouring strips
+MIN_INK_PIXELS = 20  # fewer pixels clear of the paper's grain than this are no writing
 EDGE_BAND = 0.06  # share of each side along the photo's edges where only the page's rim lies
 
 
@@ -59,9 +61,9 @@ def paper_light(grey: np.ndarray) -> np.ndarray:
 def darkness(grey: np.ndarray, light: np.ndarray) -> np.ndarray:
     """grey (H, W) in [0, 1], dark ink on light paper → 0 paper … 1 black ink, lighting divided out.
     A 3×3 mean joins the grains of pencil into strokes."""
-    d = np.clip(1 - grey / np.maximum(light, 1e-3), 0, 1)
-    d = (d + np.roll(d, 1, 0) + np.roll(d, -1, 0)) / 3
-    return ((d + np.roll(d, 1, 1) + np.roll(d, -1, 1)) / 3).astype(np.float32)
+    d = np.pad(np.clip(1 - grey / np.maximum(light, 1e-3), 0, 1), 1, mode="edge")
+    d = d[:-2] + d[1:-1] + d[2:]  # edge-padded: the far border's ink never wraps round to here
+    return ((d[:, :-2] + d[:, 1:-1] + d[:, 2:]) / 9).astype(np.float32)
 
 
 def strip_profiles(d: np.ndarray) -> np.ndarray:
@@ -223,6 +225,36 @@ def clear_marks(d: np.ndarray, components: Components, marks: np.ndarray) -> np.
     mask = np.isin(components.labels, np.flatnonzero(marks) + 1)
     mask = sliding_max(sliding_max(mask, 3, 0), 3, 1)
     return np.where(mask, 0, d).astype(np.float32)
+
+
+def stretch_ink(d: np.ndarray) -> np.ndarray:
+    """Darkness map d → 0 for the paper, 1 for the writing's strong ink.
+
+    The paper's level and grain are measured robustly (median and median absolute deviation:
+    the writing may be a fraction of a percent of a photo, so a split of the histogram such as
+    Otsu's would land in the paper's noise), and the ink's strength is read among the pixels
+    well clear of that grain, so faint pencil is stretched as far as dark ink is.
+    """
+    sample = d[::2, ::2]
+    level = float(np.median(sample))
+    grain = max(1.4826 * float(np.median(np.abs(sample - level))), 0.004)
+    floor = level + 4 * grain
+    strong = d[d > level + 10 * grain]
+    if strong.size < MIN_INK_PIXELS:
+        raise NoDigitError("no digit found: the photo shows paper but no writing on it")
+    top = float(np.percentile(strong, 75))
+    if top - floor < 0.05:
+        raise NoDigitError("no digit found: the photo shows paper but no clear writing on it")
+    return np.clip((d - floor) * (1 / (top - floor)), 0, 1).astype(np.float32)
+
+
+def hysteresis(ink: np.ndarray, low: float, high: float) -> np.ndarray:
+    """Pixels above `low` that are connected (through pixels above `low`) to one above `high`."""
+    components = label_components(ink > low)
+    strong = np.zeros(components.count + 1, bool)
+    strong[components.labels[ink > high]] = True
+    strong[0] = False
+    return strong[components.labels]
 
 
 def paper_ink(grey: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -23,7 +23,7 @@ from serving.decode import (  # noqa: F401 - the errors and ImageSource are this
     shrink,
     to_standard_mode,
 )
-from serving.paper import clear_marks, page_marks, paper_ink, sliding_max
+from serving.paper import clear_marks, hysteresis, page_marks, paper_ink, sliding_max, stretch_ink
 
 WORK_SIDE = 128  # ink analysis for a single digit happens at most at this size (≥ 6× the 20-px box)
 SMALL_SIDE = 400  # pictures this small are drawings or crops, not phone photos of a page
@@ -33,11 +33,19 @@ BOX = 20  # MNIST fits the digit in 20×20 ...
 MNIST_STROKE = 0.12  # MNIST's median stroke width as a share of that box (2.45 px of 20)
 STROKE_FLOOR = 0.8  # strokes are thickened up to this share of it; thin ones are MNIST too
 FIELD = 28  # ... centred by mass in 28×28
+INK_LEVEL = 0.35  # normalized ink above this is a stroke
+FAINT_INK = 0.12  # ... and above this too in a photo, where it joins a stroke (hysteresis)
 
 @dataclass(frozen=True)
 class InkMap:
     ink: np.ndarray  # (h, w) float32 in [0, 1], 1 = full ink
     source_size: tuple[int, int]  # (width, height) of the input after EXIF rotation
+    # Where the ink is, when the path that found it knows better than one threshold on `ink`
+    # (photos: faint pencil joined to the strokes it belongs to); None: ink_mask(ink).
+    mask: np.ndarray | None = None
+
+    def regions(self) -> np.ndarray:
+        return ink_mask(self.ink) if self.mask is None else self.mask
 
 
 # ---------------------------------------------------------------- ink
@@ -241,7 +249,7 @@ def photo_ink_map(image: Image.Image, source_size: tuple[int, int]) -> InkMap:
     if middle < 0.4 * 255 and high - middle > middle - low:
         grey = 255 - grey
     d, light = paper_ink(grey)
-    ink = normalize_ink(d)
+    ink = stretch_ink(d)
     # Dark marks can outshine faint pencil so that only they pass for ink; clearing them brings
     # the writing (and fainter marks) into view, so this goes round until only writing is left.
     for _ in range(4):
@@ -251,11 +259,15 @@ def photo_ink_map(image: Image.Image, source_size: tuple[int, int]) -> InkMap:
             break
         cleared = clear_marks(d, components, marks)
         try:
-            ink = normalize_ink(cleared)
+            ink = stretch_ink(cleared)
         except NoDigitError:
             break  # nothing but marks: show them rather than nothing
         d = cleared
-    return InkMap(ink, source_size)
+    # Pencil breaks into pieces above the ink threshold joined by fainter grain: what is
+    # joined to strong ink belongs to the writing; faint specks on their own (the grain of
+    # the paper, what is left of dots and lines) are nobody's strokes.
+    mask = hysteresis(ink, FAINT_INK, INK_LEVEL)
+    return InkMap(np.where(mask, ink, 0).astype(np.float32), source_size, mask)
 
 
 # ---------------------------------------------------------------- the digit
@@ -305,6 +317,8 @@ def even_stroke(ink: np.ndarray) -> np.ndarray:
     A stroke of width w and length L has area wL and an outline 2L long, which is what the
     gradient magnitude adds up; MNIST's strokes measured this way are 12% of the box.
     """
+    if min(ink.shape) < 2:
+        return ink  # a line one pixel thin: no outline to measure (np.gradient needs two)
     gy, gx = np.gradient(ink)
     outline = float(np.hypot(gx, gy).sum())
     if outline <= 0:
@@ -353,7 +367,7 @@ def crop_digit(ink: np.ndarray, components: Components, keep: np.ndarray) -> np.
 
 
 def ink_mask(ink: np.ndarray) -> np.ndarray:
-    return ink > 0.35
+    return ink > INK_LEVEL
 
 
 def to_mnist(source: ImageSource) -> np.ndarray:
@@ -361,8 +375,9 @@ def to_mnist(source: ImageSource) -> np.ndarray:
 
     Raises InputError for what can't be read, NoDigitError for what holds no digit.
     """
-    ink = ink_map(source).ink
-    components = label_components(ink_mask(ink))
+    found = ink_map(source)
+    ink = found.ink
+    components = label_components(found.regions())
     if components.count == 0 or components.area.max() < 3:
         raise NoDigitError("no digit found: only specks of ink. Draw or photograph a digit.")
     return fit_to_field(crop_digit(ink, components, digit_components(components, ink.shape)))

@@ -15,11 +15,13 @@ from serving.paper import (
     closing,
     darkness,
     fill_from_neighbours,
+    hysteresis,
     page_marks,
     paper_ink,
     paper_light,
     remove_lines,
     sliding_max,
+    stretch_ink,
 )
 from serving.preprocess import to_mnist
 from training.data import load_mnist
@@ -179,3 +181,40 @@ def test_a_blank_photo_of_paper_has_no_digit():
     grey[::30] = 180  # ruled, but nothing written
     with pytest.raises(preprocess.NoDigitError):
         to_mnist(photo_jpeg(grey))
+
+
+def test_darkness_does_not_wrap_round_the_border():
+    grey = page()
+    grey[0, :] = 20  # ink along the top row only
+    d = darkness(grey / 255, paper_light(grey))
+    assert d[0].min() > 0.1 and d[-1].max() < 0.01  # np.roll would carry it to the bottom row
+
+
+def test_a_tiny_digit_is_stretched_against_the_paper_grain_not_split_in_it():
+    """A thin digit a fraction of a percent of the photo: the split of the histogram falls in the
+    paper's noise, but the ink still comes out as full ink and the paper as none."""
+    rng = np.random.default_rng(1)
+    d = np.abs(rng.normal(0.01, 0.004, (480, 640))).astype(np.float32)
+    d[200:240, 300:302] = 0.45  # 80 pixels of a pen stroke, 0.03% of the photo
+    ink = stretch_ink(d)
+    assert ink[210:230, 300:302].min() > 0.9 and (ink > 0.35).sum() == 80
+
+
+def test_stretch_ink_finds_nothing_on_bare_grainy_paper():
+    rng = np.random.default_rng(2)
+    d = np.abs(rng.normal(0.01, 0.004, (480, 640))).astype(np.float32)
+    with pytest.raises(preprocess.NoDigitError):
+        stretch_ink(d)
+
+
+def test_hysteresis_keeps_faint_links_and_drops_faint_specks():
+    ink = np.zeros((20, 40), np.float32)
+    ink[10, 2:30] = 0.2  # a faint stroke ...
+    ink[10, 2:6] = 0.9  # ... joined to a strong piece
+    ink[3, 35:38] = 0.2  # a faint speck on its own
+    mask = hysteresis(ink, 0.12, 0.35)
+    assert mask[10, 2:30].all() and not mask[3].any() and mask.sum() == 28
+
+
+def test_a_one_pixel_crop_does_not_fail():
+    assert preprocess.even_stroke(np.ones((1, 30), np.float32)).shape == (1, 30)
