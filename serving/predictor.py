@@ -105,15 +105,22 @@ def softmax(logits: np.ndarray) -> np.ndarray:
     return e / e.sum(axis=1, keepdims=True)
 
 
-class Predictor:
-    """Image(s) in, digit(s) out. Create one per process and share it; it is thread-safe."""
+class OnnxModel:
+    """A model file, checked against its model card (verify=True), and its onnxruntime session."""
 
-    def __init__(self, model_path: str | Path = DEFAULT_MODEL, threads: int = 1,
-                 verify: bool = True) -> None:
+    def __init__(self, model_path: str | Path, threads: int = 1, verify: bool = True) -> None:
         self.model_path = Path(model_path)
         self.card = verify_model(self.model_path) if verify else None
         self.session = load_session(self.model_path, threads)
         self.input_name = self.session.get_inputs()[0].name
+
+
+class Predictor(OnnxModel):
+    """Image(s) in, digit(s) out. Create one per process and share it; it is thread-safe."""
+
+    def __init__(self, model_path: str | Path = DEFAULT_MODEL, threads: int = 1,
+                 verify: bool = True) -> None:
+        super().__init__(model_path, threads, verify)
         outputs = [output.name for output in self.session.get_outputs()]
         self.output_name = outputs[0]
         # The class maps come with the shipped graph (export/onnx_export.py); other models are
