@@ -23,18 +23,10 @@ from starlette.datastructures import UploadFile
 from starlette.formparsers import MultiPartException, MultiPartParser
 from starlette.requests import ClientDisconnect
 
-from rest import (
-    ERROR_SCHEMA,
-    AddRoutes,
-    ApiError,
-    Limits,
-    capped_body,
-    decode_base64,
-    error_response,
-    json_response,
-    read_body,
-    small,
-)
+from api.docs import ERROR_SCHEMA
+from api.lanes import is_small
+from api.reading import ApiError, Limits, capped_body, decode_base64, error_response, json_response, read_body
+from rest import AddRoutes
 from serving import InputError, Predictor
 from serving.corrections import Corrections, Refused, parse_label
 
@@ -112,8 +104,8 @@ async def keep(request: Request, corrections: Corrections, predictor: Predictor,
 
 
 async def read_digit(predictor: Predictor, image: bytes):
-    """The prediction for the image, on the event loop when it is small (as rest.py does)."""
-    if small([image]):
+    """The prediction for the image, on the event loop when it is small (as api.lanes does)."""
+    if is_small([image]):
         return predictor.predict(image)
     return await anyio.to_thread.run_sync(predictor.predict, image)
 
@@ -143,7 +135,7 @@ async def json_correction(request: Request, limits: Limits) -> tuple[bytes, obje
         raise ApiError(400, f'no "image": {USAGE}')
     try:
         return decode_base64(0, payload["image"], limits), payload.get("label")
-    except ApiError as err:  # rest.py names the images of a list; this body has one
+    except ApiError as err:  # api.reading names the images of a list; this body has one
         message = err.message.replace('"images"[0]', '"image"').replace("image 0 is", "the image is")
         raise ApiError(err.status, message) from None
 

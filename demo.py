@@ -49,7 +49,7 @@ from serving.decode import original_size
 from serving.explain import overlay, seen_pixels
 from serving.numbers import NumberResult
 from serving.numbers import read_number as read_number_in
-from serving.predictor import DEFAULT_MODEL, MODELS_DIR
+from serving.predictor import DEFAULT_MODEL, MODELS_DIR, guarded
 from serving.preprocess import open_image
 from serving.records import digit_fields, number_fields
 
@@ -89,7 +89,7 @@ def from_upload(run, path: str, attempts: int = 3):
     raise AssertionError("unreachable")
 
 
-def read_upload(path: str, explain: bool = False):
+def digit_in_upload(path: str, explain: bool = False):
     return from_upload(lambda data: predictor().predict(data, explain=explain), path)
 
 
@@ -120,8 +120,19 @@ def note_for(result) -> str:
     return f"It's {a_digit(result.digit)} ({result.confidence:.0%} sure)."
 
 
-def answer(run, source, view: str | None = VIEW_OFF):
-    """(label, what the model saw, note) for the UI; never raises into the page.
+def problem_note(err: Exception) -> str:
+    """The note the page shows for an image it could not read, in plain words."""
+    if isinstance(err, NoDigitError):
+        why = str(err).removeprefix("no digit found: ")  # not .capitalize(): it lowercases the rest
+        return f"**No digit found.** {why[:1].upper()}{why[1:]}"
+    if isinstance(err, InputError):
+        return f"**Can't read this image:** {err}"
+    LOG.error("unexpected error", exc_info=err)  # the page must keep working whatever a decoder does
+    return "**Something went wrong reading this image.** Try another file."
+
+
+def digit_outputs(run, source, view: str | None = VIEW_OFF):
+    """The Draw and Upload tabs' outputs, (label, what the model saw, note); never raises into the page.
 
     `run(source, explain)` reads the digit; with a view other than VIEW_OFF, the picture shows
     where the model found the evidence for the top answer or the runner-up.
@@ -130,14 +141,8 @@ def answer(run, source, view: str | None = VIEW_OFF):
         return None, None, "Draw a digit, or upload a picture of one."
     try:
         result = run(source, view in (VIEW_TOP, VIEW_RUNNER_UP))
-    except NoDigitError as err:
-        why = str(err).removeprefix("no digit found: ")  # not .capitalize(): it lowercases the rest
-        return None, None, f"**No digit found.** {why[:1].upper()}{why[1:]}"
-    except InputError as err:
-        return None, None, f"**Can't read this image:** {err}"
-    except Exception:  # the page must keep working whatever a file does to a decoder
-        LOG.exception("unexpected error")
-        return None, None, "**Something went wrong reading this image.** Try another file."
+    except Exception as err:
+        return None, None, problem_note(err)
     shown = explained_digit(result, view)
     if shown is None:
         return result.top(3), enlarged(result.model_input), note_for(result)
@@ -147,7 +152,7 @@ def answer(run, source, view: str | None = VIEW_OFF):
 
 
 def predict_sketch(sketch: dict | None, view: str | None = VIEW_OFF):
-    return answer(lambda source, explain: predictor().predict(source, explain=explain), sketch, view)
+    return digit_outputs(lambda source, explain: predictor().predict(source, explain=explain), sketch, view)
 
 
 def read_drawing(url: str | None):
@@ -162,11 +167,11 @@ def predict_drawing(url: str | None, view: str | None = VIEW_OFF) -> tuple:
         png = drawpad.drawing(url)
     except InputError as err:
         return None, None, f"**Can't read this drawing:** {err}"
-    return answer(lambda source, explain: predictor().predict(source, explain=explain), png, view)
+    return digit_outputs(lambda source, explain: predictor().predict(source, explain=explain), png, view)
 
 
 def predict_upload(path: str | None, view: str | None = VIEW_OFF):
-    return answer(read_upload, path, view)
+    return digit_outputs(digit_in_upload, path, view)
 
 
 def with_view(handler):
@@ -177,26 +182,20 @@ def with_view(handler):
     return lambda source, view: (*handler(source, view), view)
 
 
-def api_answer(read: Callable[[str], Any], path: str | None, fields: Callable[[Any], dict]) -> dict:
+def api_fields(read: Callable[[str], Any], path: str | None, fields: Callable[[Any], dict]) -> dict:
     """The CLI's JSON for one uploaded file (without "file"), or its error."""
     if path is None:
         return fields(InputError("no file was sent: send an image file"))
-    try:
-        return fields(read(path))
-    except InputError as err:
-        return fields(err)
-    except Exception:
-        LOG.exception("unexpected error")
-        return fields(InputError("the image could not be read"))
+    return fields(guarded(read, path))  # an unexpected decoder error becomes an InputError there
 
 
 def predict_api(path: str | None, explain: bool = False) -> dict:
     """The CLI's answer for one image file: digit, confidence, probabilities, or an error; with
     explain, also "heatmap" and "seen" (as `python -m serving --explain`)."""
-    return api_answer(lambda p: read_upload(p, explain), path, digit_fields)
+    return api_fields(lambda p: digit_in_upload(p, explain), path, digit_fields)
 
 
-def read_number_upload(path: str) -> NumberResult:
+def number_in_upload(path: str) -> NumberResult:
     return from_upload(lambda data: read_number_in(predictor(), data), path)
 
 
@@ -216,21 +215,15 @@ def shown_image(source) -> Image.Image:
     return open_image(Path(source).read_bytes()).convert("RGB")
 
 
-def number_answer(run, source):
-    """(annotated image, note) for the Numbers tab; never raises into the page."""
+def number_outputs(run, source):
+    """The Numbers tab's outputs, (annotated image, note); never raises into the page."""
     if source is None:
         return None, "Write a number (several digits on one line), or upload a picture of one."
     try:
         result = run(source)
         image = shown_image(source)
-    except NoDigitError as err:
-        why = str(err).removeprefix("no digit found: ")  # not .capitalize(): it lowercases the rest
-        return None, f"**No digit found.** {why[:1].upper()}{why[1:]}"
-    except InputError as err:
-        return None, f"**Can't read this image:** {err}"
-    except Exception:
-        LOG.exception("unexpected error")
-        return None, "**Something went wrong reading this image.** Try another file."
+    except Exception as err:
+        return None, problem_note(err)
     # Boxes are in the pixels the image was sent with; a big one is shown as decoded, reduced.
     sx, sy = (shown / sent for shown, sent in zip(image.size, original_size(image), strict=True))
     boxes = [((round(d.box[0] * sx), round(d.box[1] * sy), round(d.box[2] * sx), round(d.box[3] * sy)),
@@ -244,7 +237,7 @@ def number_answer(run, source):
 
 
 def read_number_sketch(sketch: dict | None):
-    return number_answer(lambda value: read_number_in(predictor(), value), sketch)
+    return number_outputs(lambda value: read_number_in(predictor(), value), sketch)
 
 
 def read_number_drawing(url: str | None) -> tuple:
@@ -252,16 +245,16 @@ def read_number_drawing(url: str | None) -> tuple:
         png = drawpad.drawing(url)
     except InputError as err:
         return None, f"**Can't read this drawing:** {err}"
-    return number_answer(lambda value: read_number_in(predictor(), value), png)
+    return number_outputs(lambda value: read_number_in(predictor(), value), png)
 
 
-def read_number_file(path: str | None):
-    return number_answer(read_number_upload, path)
+def read_number_upload(path: str | None):
+    return number_outputs(number_in_upload, path)
 
 
 def read_number_api(path: str | None) -> dict:
     """The CLI's --number answer for one image file: the number and each digit's box, or an error."""
-    return api_answer(read_number_upload, path, number_fields)
+    return api_fields(number_in_upload, path, number_fields)
 
 
 # MCP tools. Gradio names a tool after its function and builds its description from the docstring:
@@ -385,6 +378,21 @@ class UploadedFile(gr.File):
         return None if payload is None else str(payload.path)
 
 
+def answer_column(kind: str, source: gr.components.Component, note: str,
+                  read: Callable) -> tuple[gr.Label, gr.Markdown, gr.Image, gr.Radio]:
+    """The column beside an input (kind "sketch" or "upload", the prefix of its elements' ids): the
+    prediction, its note, what the model saw with the heatmap toggle, and the corrections control."""
+    with gr.Column(elem_classes="answer"):  # page.py lays these out side by side on a phone
+        label = gr.Label(num_top_classes=3, label="Prediction", elem_id=f"{kind}-label",
+                         elem_classes="label-output")
+        note_text = gr.Markdown(note, elem_id=f"{kind}-note", label="note", elem_classes="note")
+        seen = gr.Image(label="What the model sees (28×28)", height=240, format="png", interactive=False,
+                        elem_id=f"{kind}-seen", elem_classes="seen")
+        view = gr.Radio(VIEWS, value=VIEW_OFF, label="Show where the model looked", elem_id=f"{kind}-view")
+        corrections_ui.control(kind, source, read, predictor)
+    return label, note_text, seen, view
+
+
 with gr.Blocks(title="Handwritten digit recognizer", delete_cache=(60, 60)) as demo:
     gr.Markdown("# ✍️ Handwritten digit recognizer\nDraw a digit or upload a photo of one. "
                 "The answer updates as you draw. For programs: the [REST API](/docs) (plain HTTP), "
@@ -393,28 +401,14 @@ with gr.Blocks(title="Handwritten digit recognizer", delete_cache=(60, 60)) as d
         with gr.Row():
             sketch = drawpad.pad("Draw one digit (0–9)", 360, 360, 18, "sketch",
                                  "Drawing area: draw one digit with the mouse, a finger or a pen")
-            with gr.Column(elem_classes="answer"):
-                sketch_label = gr.Label(num_top_classes=3, label="Prediction", elem_id="sketch-label",
-                                        elem_classes="label-output")
-                sketch_note = gr.Markdown("Draw a digit: the answer appears here.", elem_id="sketch-note",
-                                          label="note", elem_classes="note")
-                sketch_seen = gr.Image(label="What the model sees (28×28)", height=240, format="png",
-                                       interactive=False, elem_id="sketch-seen", elem_classes="seen")
-                sketch_view = gr.Radio(VIEWS, value=VIEW_OFF, label="Show where the model looked",
-                                       elem_id="sketch-view")
-                corrections_ui.control("sketch", sketch, read_drawing, predictor)
+            sketch_label, sketch_note, sketch_seen, sketch_view = answer_column(
+                "sketch", sketch, "Draw a digit: the answer appears here.", read_drawing)
     with gr.Tab("Upload"):
         with gr.Row():
             upload = UploadedImage(label="A photo, scan or drawing of one digit", type="filepath",
                               sources=["upload", "webcam", "clipboard"], elem_id="upload")
-            with gr.Column():
-                upload_label = gr.Label(num_top_classes=3, label="Prediction", elem_id="upload-label")
-                upload_note = gr.Markdown("Upload an image.", elem_id="upload-note", label="note")
-                upload_seen = gr.Image(label="What the model sees (28×28)", height=240, format="png",
-                                       interactive=False, elem_id="upload-seen")
-                upload_view = gr.Radio(VIEWS, value=VIEW_OFF, label="Show where the model looked",
-                                       elem_id="upload-view")
-                corrections_ui.control("upload", upload, read_upload, predictor)
+            upload_label, upload_note, upload_seen, upload_view = answer_column(
+                "upload", upload, "Upload an image.", digit_in_upload)
         gr.Examples(EXAMPLES, inputs=upload, label="Examples (click one)")
     with gr.Tab("Numbers"):
         with gr.Row():
@@ -461,7 +455,7 @@ with gr.Blocks(title="Handwritten digit recognizer", delete_cache=(60, 60)) as d
                        show_progress="hidden", api_visibility="private", concurrency_limit=4)
 
     number_sketch.change(read_number_drawing, number_sketch, [number_boxes, number_note], **pad_event)
-    number_upload.change(read_number_file, number_upload, [number_boxes, number_note],
+    number_upload.change(read_number_upload, number_upload, [number_boxes, number_note],
                          api_name="read_number_upload", show_progress="minimal", **ui_event)
 
     # The sketch endpoints as the page had them before its pads: a gr.Sketchpad value in.
@@ -475,9 +469,9 @@ with gr.Blocks(title="Handwritten digit recognizer", delete_cache=(60, 60)) as d
     # API-only endpoints: one image file in, the CLI's JSON out (a dict, for gradio_client).
     api_image = UploadedFile(type="filepath", visible=False, label="image")
     api_result = gr.JSON(visible=False, label="result")
-    # Batched: one queue slot answers up to 8 waiting calls. With 8 clients of Gradio's HTTP API
-    # this cut the server's CPU per call from 14 to 9 ms and raised calls/s from 63 to 100
-    # (gradio_client callers are bound by their own client, ~14/s either way): bench/api.py --tune.
+    # Batched: one queue slot answers up to 8 waiting calls, which lowers the server's CPU per call
+    # and raises the calls a second it answers (gradio_client callers are bound by their own
+    # client either way): `python -m bench.api --tune` measures it.
     gr.Button(visible=False).click(lambda image: [[predict_api(path) for path in image]], api_image,
                                    api_result, api_name="predict", batch=True, max_batch_size=8,
                                    concurrency_limit=1, api_visibility="undocumented")
@@ -488,8 +482,8 @@ with gr.Blocks(title="Handwritten digit recognizer", delete_cache=(60, 60)) as d
                                    concurrency_limit=4, api_visibility="undocumented")
 
     # The MCP tools (and the API page's endpoints): JSON text out. queue=False: Gradio's MCP server
-    # then calls them in-process (27 ms a call here). A queued tool goes through a loopback
-    # gradio_client (87 ms), which can't log in: with --auth every call failed.
+    # then calls them in-process. A queued tool goes through a loopback gradio_client, which is
+    # slower and can't log in: with --auth every call failed.
     tool_result = gr.Textbox(visible=False, label="result_json")
     gr.Button(visible=False).click(recognize_digit, api_image, tool_result, api_name="recognize_digit",
                                    queue=False)

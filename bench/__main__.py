@@ -19,10 +19,15 @@ import tempfile
 import time
 import traceback
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
-from bench.common import load_average, machine_info, md_table, ms, phone_jpeg, sketch_png, stop_process, us
+from bench import footprint, load, server, speed
+from bench.common import load_average, machine_info, md_table, ms, phone_jpeg, sketch_png, us
+
+if TYPE_CHECKING:
+    from bench.weights import TorchModel
 
 ROOT = Path(__file__).resolve().parent.parent
 MIB = 1024 * 1024
@@ -121,24 +126,213 @@ def machine_section(info: dict[str, str], load_start: str) -> str:
     return md_table(["what", "value"], rows, "ll")
 
 
-def main(argv: list[str] | None = None) -> int:
-    args = parse_args(argv)
-    counts = QUICK if args.quick else FULL
-    for path in (args.fp32, args.int8):
-        if not path.is_file():
-            print(f"error: no model at {path}: export one (make export) or pass --models DIR",
-                  file=sys.stderr)
-            return 2
-    load_start = load_average()
-    info = machine_info()
-    started = time.perf_counter()
+@dataclass
+class Bench:
+    """What the sections of one run share."""
 
+    args: argparse.Namespace
+    counts: Counts
+    report: Report
+    weights: TorchModel  # the PyTorch model with the ONNX file's weights
+    tmp: Path  # test images and demo logs
+    sketches: list[Path] = field(default_factory=list)  # a sketch PNG of each digit
+    photo: Path = Path()  # a 12-MP phone photo JPEG of a 7
+    demo: server.DemoServer | None = None  # left running by the footprint section for the API section
+
+    @property
+    def model(self) -> Any:
+        return self.weights.model
+
+
+def models_section(b: Bench) -> str:
+    rows = [("fp32 (served)", f"`{rel(b.args.fp32)}`", f"{b.args.fp32.stat().st_size:,}"),
+            ("INT8", f"`{rel(b.args.int8)}`", f"{b.args.int8.stat().st_size:,}")]
+    return (md_table(["model", "file", "bytes"], rows, "llr")
+            + f"\n\nPyTorch model: {b.weights.source.replace(str(ROOT) + '/', '')}; its outputs match "
+            "onnxruntime fp32 to "
+            f"{b.weights.max_abs_diff:.1e} (max |diff| over {b.weights.images} inputs, tolerance 1e-4).")
+
+
+def latency_section(b: Bench) -> str:
+    stats = speed.model_latency(b.args.fp32, b.args.int8, b.model, b.counts.latency_runs,
+                                b.counts.latency_warmup)
+    base = stats["PyTorch eager fp32"].wall.median
+    base_cpu = stats["PyTorch eager fp32"].cpu.median
+    rows = [(name, us(t.wall.median), us(t.wall.p99), us(t.wall.mean), us(t.cpu.median), t.wall.count,
+             f"{ratio(base, t.wall.median):.1f}×", f"{ratio(base_cpu, t.cpu.median):.1f}×")
+            for name, t in stats.items()]
+    fp32, int8 = stats["onnxruntime fp32"].wall.median, stats["onnxruntime INT8"].wall.median
+    b.report.check("onnxruntime fp32 vs PyTorch eager, batch 1, one thread (median)", "≥ 3× faster",
+                   f"{ratio(base, fp32):.1f}×", ratio(base, fp32) >= 3)
+    b.report.check("INT8 vs fp32 latency, batch 1, one thread (median)", "no slower",
+                   f"{us(int8)} µs vs {us(fp32)} µs ({ratio(fp32, int8):.2f}× faster)", int8 <= fp32)
+    return (md_table(["engine", "median µs", "p99 µs", "mean µs", "CPU µs (median)", "runs",
+                      "speed vs PyTorch", "CPU-time ratio"], rows)
+            + "\n\nOne image (1×1×28×28), `torch.set_num_threads(1)` and onnxruntime "
+            "`intra_op_num_threads=1`, after warm-up; the engines take turns in 20 rounds so "
+            "background load hits them alike. PyTorch runs the trained module (conv, batch norm, "
+            "ReLU) eagerly under `torch.inference_mode()`; onnxruntime runs the exported graph. "
+            "`CPU µs` is the calling thread's CPU time per call (both engines compute on the "
+            "calling thread with one thread), which leaves out time spent waiting for a core.")
+
+
+def e2e_section(b: Bench) -> str:
+    rows_in = speed.end_to_end(b.args.fp32, [
+        ("sketch 280×280 PNG", b.sketches[3].read_bytes(), 3, b.counts.sketch_runs),
+        ("phone photo 3000×4000 JPEG", b.photo.read_bytes(), 7, b.counts.photo_runs)])
+    rows = []
+    for r in rows_in:
+        rows.append((r["image"], f"{r['bytes'] / 1024:.0f} KiB", "×".join(map(str, r["size"])),
+                     ms(r["decode"].median), ms(r["preprocess"].median), ms(r["model"].median),
+                     ms(r["total"].median), ms(r["total"].p99), ms(r["total_cpu"].median),
+                     r["total"].count,
+                     f"{r['predicted']} (drawn: {r['expected']})"))
+    sketch, sketch_cpu = rows_in[0]["total"].median, rows_in[0]["total_cpu"].median
+    b.report.check("sketch end-to-end (decode + preprocess + model), one core (median)", "≤ 2 ms",
+                   f"{ms(sketch)} ms (CPU {ms(sketch_cpu)} ms)", sketch <= 0.002)
+    return (md_table(["image (bytes in)", "file", "decoded as", "decode ms", "decode + preprocess ms",
+                      "model ms", "total ms (median)", "total ms (p99)", "total CPU ms", "runs",
+                      "answer"], rows)
+            + "\n\nMedians. `decode + preprocess` is `serving.preprocess.to_mnist(bytes)` (it includes "
+            "the decode, also timed alone in `decode`); `model` is the onnxruntime fp32 session on "
+            "one thread; `total CPU ms` is the thread's CPU time for the whole path. "
+            "JPEGs are decoded at reduced scale (PIL draft), hence the decoded size. "
+            "The photo is synthetic: a digit drawn with `examples/strokes.py` on paper-coloured, "
+            "unevenly lit, noisy background, saved as JPEG quality 90.")
+
+
+def throughput_section(b: Bench) -> str:
+    rows_in = speed.throughput(b.args.fp32, b.args.int8, b.model, BATCH_SIZES, b.counts.throughput_s,
+                               b.counts.throughput_repeats)
+    rows = []
+    for r in rows_in:
+        label = "1" if r["threads"] == 1 else f"{r['threads']} (all)"
+        rows.append((r["engine"], label, *(f"{r['rates'][b]:,.0f}" for b in BATCH_SIZES)))
+    chunk = b.counts.throughput_s / b.counts.throughput_repeats
+    return (md_table(["engine", "threads", *(f"batch {b}" for b in BATCH_SIZES)], rows)
+            + f"\n\nImages per second, random 28×28 inputs, model call only; the best of "
+            f"{b.counts.throughput_repeats} timed chunks of {chunk:.2f} s "
+            "per cell. 'all' = every logical core of this machine for both engines "
+            "(onnxruntime `intra_op_num_threads`, `torch.set_num_threads`).")
+
+
+def accuracy_section(b: Bench) -> str:
+    result = speed.accuracy_and_size(b.args.fp32, b.args.int8, b.counts.accuracy_limit)
+    files = result["files"]
+    size_ratio = ratio(files["fp32"]["bytes"], files["INT8"]["bytes"])
+    b.report.check("INT8 file size vs fp32", "≥ 2× smaller", f"{size_ratio:.1f}× smaller", size_ratio >= 2)
+    rows = []
+    for kind, f in files.items():
+        acc = f"{100 * f['accuracy']:.2f}%" if "accuracy" in f else "n/a"
+        rows.append((kind, f"`{f['file']}`", f"{f['bytes'] / 1024:.0f}", acc, f.get("errors", "n/a"),
+                     f"{f.get('count', 0):,}"))
+    body = md_table(["model", "file", "KiB", "MNIST test accuracy (onnxruntime)", "errors", "images"],
+                    rows)
+    if "error" in result:
+        b.report.check("INT8 accuracy vs fp32", "within 0.1 point", "not measured", None)
+        return body + f"\n\nAccuracy not measured: {result['error']}"
+    delta = 100 * (files["INT8"]["accuracy"] - files["fp32"]["accuracy"])
+    b.report.check("INT8 accuracy vs fp32 (MNIST test)", "within 0.1 point", f"{delta:+.2f} points",
+                   abs(delta) <= 0.1)
+    return body + f"\n\nFile sizes: INT8 is {size_ratio:.1f}× smaller; accuracy {delta:+.2f} points."
+
+
+def serving_section(b: Bench) -> str:
+    procs = footprint.footprint(b.args.fp32, b.model.state_dict(), [b.sketches[3], b.sketches[8], b.photo],
+                                b.counts.footprint_repeats)
+    by = {p["engine"]: p for p in procs}
+    rows = [("onnxruntime (`serving.Predictor`)", by["ort"]),
+            ("PyTorch (`Ensemble` + state_dict)", by["torch"])]
+    table1 = md_table(["serving process", "RSS MiB", "USS MiB", "start → answered s", "imports torch",
+                       "imports onnxruntime"],
+                      [(name, f"{p['rss'] / MIB:.0f}", f"{p['uss'] / MIB:.0f}", f"{p['ready_s']:.2f}",
+                        "yes" if p["has_torch"] else "no", "yes" if p["has_onnxruntime"] else "no")
+                       for name, p in rows])
+    rss_ratio = ratio(by["ort"]["rss"], by["torch"]["rss"])
+    b.report.check("serving RSS, onnxruntime vs PyTorch", "≤ 1/3",
+                   f"{by['ort']['rss'] / MIB:.0f} vs {by['torch']['rss'] / MIB:.0f} MiB ({rss_ratio:.2f})",
+                   rss_ratio <= 1 / 3)
+    cold = cold_starts(b)
+
+    rows2 = []
+    for with_torch, name in ((False, "`python demo.py` (onnxruntime)"),
+                             (True, "same app with `import torch` first")):
+        xs = cold[with_torch]
+        rows2.append((name, f"{median_of(xs, 'http_s'):.2f}", f"{median_of(xs, 'first_answer_s'):.2f}",
+                      f"{median_of(xs, 'rss') / MIB:.0f}", len(xs), xs[-1]["digit"]))
+    first = [median_of(cold[w], "first_answer_s") for w in (False, True)]
+    b.report.check("demo cold start to first /predict answer, onnxruntime vs with torch", "report",
+                   f"{first[0]:.1f} s vs {first[1]:.1f} s", None)
+    return (table1 + f"\n\nEach serving process loads its model and answers {len(procs[0]['digits'])} "
+            "requests (sketches of 3 and 8 and the phone photo, three times each, decoded and "
+            "preprocessed by `serving.preprocess` in both), then its resident memory is read with "
+            f"psutil (median of {b.counts.footprint_repeats} starts). USS counts only the process's own "
+            "pages, not shared libraries.\n\n"
+            + md_table(["demo", "HTTP up s", "first /predict answered s", "RSS after it MiB", "starts",
+                        "answer"], rows2)
+            + "\n\nFrom process start to the page answering HTTP 200, and to the first `/predict` "
+            "answered through `gradio_client` (a client created after the page is up). Medians; "
+            "the torch variant is `python -c \"import torch, runpy; runpy.run_path('demo.py', "
+            "run_name='__main__')\"` with the same arguments.")
+
+
+def api_section(b: Bench) -> str:
+    if b.demo is None:
+        raise RuntimeError("no demo server: the serving footprint section failed")
+    with server.running(b.demo):
+        sketch = [(b.sketches[3], 3)]
+        load.gradio_load("warm-up", b.demo.url, sketch, 1, 2, 60)
+        seq = load.gradio_load("sequential, 1 client", b.demo.url, sketch, 1, b.counts.api_sequential, 600)
+        digits = [(path, None) for path in b.sketches]  # each client its own digit
+        conc = load.gradio_load(f"{b.counts.api_clients} concurrent clients", b.demo.url, digits,
+                                b.counts.api_clients, b.counts.api_clients * b.counts.api_each, 600)
+    b.demo = None
+    rows = [(run.name, run.done, ms(run.percentile(50) / 1000), ms(run.percentile(99) / 1000),
+             f"{run.rps:.1f}", len(run.errors)) for run in (seq, conc)]
+    return (md_table(["mode", "requests", "median ms", "p99 ms", "requests/s", "errors"], rows)
+            + "\n\n`gradio_client.Client(url).predict(handle_file(png), api_name=\"/predict\")` against "
+            "`python demo.py` on 127.0.0.1 (onnxruntime fp32); a 280×280 sketch PNG per request, each "
+            "concurrent client its own digit. A round trip is an upload, a queued event and its "
+            "result stream: Gradio's protocol, not the model, sets this time (the model is "
+            "well under a millisecond of it).")
+
+
+def cold_starts(b: Bench) -> dict[bool, list[dict]]:
+    """The demo's cold start, without and with torch, b.counts.cold_repeats times each."""
+    cold: dict[bool, list[dict]] = {False: [], True: []}
+    try:
+        # onnxruntime first: it pays for whatever of Gradio isn't in the page cache yet. The
+        # last one stays up (idle) for the API round trip.
+        for i in range(b.counts.cold_repeats):
+            for with_torch in (False, True):
+                keep = not with_torch and i == b.counts.cold_repeats - 1
+                result, kept = footprint.cold_start(b.args.fp32, b.sketches[3], with_torch, b.tmp, keep=keep)
+                cold[with_torch].append(result)
+                b.demo = kept or b.demo
+    except BaseException:
+        if b.demo is not None:
+            server.stop(b.demo, timeout=10)
+            b.demo = None
+        raise
+    return cold
+
+
+def median_of(xs: list[dict], key: str) -> float:
+    return sorted(x[key] for x in xs)[len(xs) // 2]
+
+
+SECTION_FUNCTIONS: list[tuple[str, Callable[[Bench], str]]] = [
+    ("Models", models_section), ("Model latency", latency_section), ("End-to-end latency", e2e_section),
+    ("Throughput", throughput_section), ("Accuracy and size", accuracy_section),
+    ("Serving footprint", serving_section), ("API round trip", api_section)]
+
+
+def prepare(args: argparse.Namespace, counts: Counts) -> Bench:
+    """The test images, and the PyTorch model with the ONNX file's weights (checked)."""
     import torch  # after the argument check: importing it takes seconds
 
-    from bench import footprint, roundtrip, speed
     from bench.weights import torch_model
 
-    report = Report()
     tmp = Path(tempfile.mkdtemp(prefix="bench-"))
     sketches = []
     for digit in range(10):
@@ -147,211 +341,53 @@ def main(argv: list[str] | None = None) -> int:
         sketches.append(path)
     photo = tmp / "photo_7.jpg"
     photo.write_bytes(phone_jpeg(7))
-
     log("checking that PyTorch has the ONNX file's weights")
     weights = torch_model(args.fp32)
-    model = weights.model
     torch.set_num_threads(1)
-    state: dict = {}
+    return Bench(args, counts, Report(), weights, tmp, sketches, photo)
 
-    def models() -> str:
-        rows = [("fp32 (served)", f"`{rel(args.fp32)}`", f"{args.fp32.stat().st_size:,}"),
-                ("INT8", f"`{rel(args.int8)}`", f"{args.int8.stat().st_size:,}")]
-        return (md_table(["model", "file", "bytes"], rows, "llr")
-                + f"\n\nPyTorch model: {weights.source.replace(str(ROOT) + '/', '')}; its outputs match "
-                "onnxruntime fp32 to "
-                f"{weights.max_abs_diff:.1e} (max |diff| over {weights.images} inputs, tolerance 1e-4).")
 
-    def latency() -> str:
-        stats = speed.model_latency(args.fp32, args.int8, model, counts.latency_runs, counts.latency_warmup)
-        state["latency"] = stats
-        base = stats["PyTorch eager fp32"].wall.median
-        base_cpu = stats["PyTorch eager fp32"].cpu.median
-        rows = [(name, us(t.wall.median), us(t.wall.p99), us(t.wall.mean), us(t.cpu.median), t.wall.count,
-                 f"{ratio(base, t.wall.median):.1f}×", f"{ratio(base_cpu, t.cpu.median):.1f}×")
-                for name, t in stats.items()]
-        fp32, int8 = stats["onnxruntime fp32"].wall.median, stats["onnxruntime INT8"].wall.median
-        report.check("onnxruntime fp32 vs PyTorch eager, batch 1, one thread (median)", "≥ 3× faster",
-                     f"{ratio(base, fp32):.1f}×", ratio(base, fp32) >= 3)
-        report.check("INT8 vs fp32 latency, batch 1, one thread (median)", "no slower",
-                     f"{us(int8)} µs vs {us(fp32)} µs ({ratio(fp32, int8):.2f}× faster)", int8 <= fp32)
-        return (md_table(["engine", "median µs", "p99 µs", "mean µs", "CPU µs (median)", "runs",
-                          "speed vs PyTorch", "CPU-time ratio"], rows)
-                + "\n\nOne image (1×1×28×28), `torch.set_num_threads(1)` and onnxruntime "
-                "`intra_op_num_threads=1`, after warm-up; the engines take turns in 20 rounds so "
-                "background load hits them alike. PyTorch runs the trained module (conv, batch norm, "
-                "ReLU) eagerly under `torch.inference_mode()`; onnxruntime runs the exported graph. "
-                "`CPU µs` is the calling thread's CPU time per call (both engines compute on the "
-                "calling thread with one thread), which leaves out time spent waiting for a core.")
-
-    def e2e() -> str:
-        rows_in = speed.end_to_end(args.fp32, [
-            ("sketch 280×280 PNG", sketches[3].read_bytes(), 3, counts.sketch_runs),
-            ("phone photo 3000×4000 JPEG", photo.read_bytes(), 7, counts.photo_runs)])
-        state["e2e"] = rows_in
-        rows = []
-        for r in rows_in:
-            rows.append((r["image"], f"{r['bytes'] / 1024:.0f} KiB", "×".join(map(str, r["size"])),
-                         ms(r["decode"].median), ms(r["preprocess"].median), ms(r["model"].median),
-                         ms(r["total"].median), ms(r["total"].p99), ms(r["total_cpu"].median),
-                         r["total"].count,
-                         f"{r['predicted']} (drawn: {r['expected']})"))
-        sketch, sketch_cpu = rows_in[0]["total"].median, rows_in[0]["total_cpu"].median
-        report.check("sketch end-to-end (decode + preprocess + model), one core (median)", "≤ 2 ms",
-                     f"{ms(sketch)} ms (CPU {ms(sketch_cpu)} ms)", sketch <= 0.002)
-        return (md_table(["image (bytes in)", "file", "decoded as", "decode ms", "decode + preprocess ms",
-                          "model ms", "total ms (median)", "total ms (p99)", "total CPU ms", "runs",
-                          "answer"], rows)
-                + "\n\nMedians. `decode + preprocess` is `serving.preprocess.to_mnist(bytes)` (it includes "
-                "the decode, also timed alone in `decode`); `model` is the onnxruntime fp32 session on "
-                "one thread; `total CPU ms` is the thread's CPU time for the whole path. "
-                "JPEGs are decoded at reduced scale (PIL draft), hence the decoded size. "
-                "The photo is synthetic: a digit drawn with `examples/strokes.py` on paper-coloured, "
-                "unevenly lit, noisy background, saved as JPEG quality 90.")
-
-    def throughput() -> str:
-        rows_in = speed.throughput(args.fp32, args.int8, model, BATCH_SIZES, counts.throughput_s,
-                                   counts.throughput_repeats)
-        rows = []
-        for r in rows_in:
-            label = "1" if r["threads"] == 1 else f"{r['threads']} (all)"
-            rows.append((r["engine"], label, *(f"{r['rates'][b]:,.0f}" for b in BATCH_SIZES)))
-        chunk = counts.throughput_s / counts.throughput_repeats
-        return (md_table(["engine", "threads", *(f"batch {b}" for b in BATCH_SIZES)], rows)
-                + f"\n\nImages per second, random 28×28 inputs, model call only; the best of "
-                f"{counts.throughput_repeats} timed chunks of {chunk:.2f} s "
-                "per cell. 'all' = every logical core of this machine for both engines "
-                "(onnxruntime `intra_op_num_threads`, `torch.set_num_threads`).")
-
-    def accuracy() -> str:
-        result = speed.accuracy_and_size(args.fp32, args.int8, counts.accuracy_limit)
-        files = result["files"]
-        size_ratio = ratio(files["fp32"]["bytes"], files["INT8"]["bytes"])
-        report.check("INT8 file size vs fp32", "≥ 2× smaller", f"{size_ratio:.1f}× smaller", size_ratio >= 2)
-        rows = []
-        for kind, f in files.items():
-            acc = f"{100 * f['accuracy']:.2f}%" if "accuracy" in f else "n/a"
-            rows.append((kind, f"`{f['file']}`", f"{f['bytes'] / 1024:.0f}", acc, f.get("errors", "n/a"),
-                         f"{f.get('count', 0):,}"))
-        body = md_table(["model", "file", "KiB", "MNIST test accuracy (onnxruntime)", "errors", "images"],
-                        rows)
-        if "error" in result:
-            report.check("INT8 accuracy vs fp32", "within 0.1 point", "not measured", None)
-            return body + f"\n\nAccuracy not measured: {result['error']}"
-        delta = 100 * (files["INT8"]["accuracy"] - files["fp32"]["accuracy"])
-        report.check("INT8 accuracy vs fp32 (MNIST test)", "within 0.1 point", f"{delta:+.2f} points",
-                     abs(delta) <= 0.1)
-        return body + f"\n\nFile sizes: INT8 is {size_ratio:.1f}× smaller; accuracy {delta:+.2f} points."
-
-    def serving() -> str:
-        procs = footprint.footprint(args.fp32, model.state_dict(), [sketches[3], sketches[8], photo],
-                                    counts.footprint_repeats)
-        by = {p["engine"]: p for p in procs}
-        rows = [("onnxruntime (`serving.Predictor`)", by["ort"]),
-                ("PyTorch (`Ensemble` + state_dict)", by["torch"])]
-        table1 = md_table(["serving process", "RSS MiB", "USS MiB", "start → answered s", "imports torch",
-                           "imports onnxruntime"],
-                          [(name, f"{p['rss'] / MIB:.0f}", f"{p['uss'] / MIB:.0f}", f"{p['ready_s']:.2f}",
-                            "yes" if p["has_torch"] else "no", "yes" if p["has_onnxruntime"] else "no")
-                           for name, p in rows])
-        rss_ratio = ratio(by["ort"]["rss"], by["torch"]["rss"])
-        report.check("serving RSS, onnxruntime vs PyTorch", "≤ 1/3",
-                     f"{by['ort']['rss'] / MIB:.0f} vs {by['torch']['rss'] / MIB:.0f} MiB ({rss_ratio:.2f})",
-                     rss_ratio <= 1 / 3)
-        cold: dict[bool, list[dict]] = {False: [], True: []}
-        demo = None
-        try:
-            # onnxruntime first: it pays for whatever of Gradio isn't in the page cache yet. The
-            # last one stays up (idle) for the API round trip.
-            for i in range(counts.cold_repeats):
-                for with_torch in (False, True):
-                    keep = not with_torch and i == counts.cold_repeats - 1
-                    result, kept = footprint.cold_start(args.fp32, sketches[3], with_torch, tmp, keep=keep)
-                    cold[with_torch].append(result)
-                    demo = kept or demo
-            state["demo"] = demo
-        except BaseException:
-            if demo is not None:
-                stop_process(demo.proc, timeout=10)
-            raise
-
-        def med(xs: list[dict], key: str) -> float:
-            return sorted(x[key] for x in xs)[len(xs) // 2]
-
-        rows2 = []
-        for with_torch, name in ((False, "`python demo.py` (onnxruntime)"),
-                                 (True, "same app with `import torch` first")):
-            xs = cold[with_torch]
-            rows2.append((name, f"{med(xs, 'http_s'):.2f}", f"{med(xs, 'first_answer_s'):.2f}",
-                          f"{med(xs, 'rss') / MIB:.0f}", len(xs), xs[-1]["digit"]))
-        first = [med(cold[w], "first_answer_s") for w in (False, True)]
-        report.check("demo cold start to first /predict answer, onnxruntime vs with torch", "report",
-                     f"{first[0]:.1f} s vs {first[1]:.1f} s", None)
-        return (table1 + f"\n\nEach serving process loads its model and answers {len(procs[0]['digits'])} "
-                "requests (sketches of 3 and 8 and the phone photo, three times each, decoded and "
-                "preprocessed by `serving.preprocess` in both), then its resident memory is read with "
-                f"psutil (median of {counts.footprint_repeats} starts). USS counts only the process's own "
-                "pages, not shared libraries.\n\n"
-                + md_table(["demo", "HTTP up s", "first /predict answered s", "RSS after it MiB", "starts",
-                            "answer"], rows2)
-                + "\n\nFrom process start to the page answering HTTP 200, and to the first `/predict` "
-                "answered through `gradio_client` (a client created after the page is up). Medians; "
-                "the torch variant is `python -c \"import torch, runpy; runpy.run_path('demo.py', "
-                "run_name='__main__')\"` with the same arguments.")
-
-    def api() -> str:
-        demo = state.get("demo")
-        if demo is None:
-            raise RuntimeError("no demo server: the serving footprint section failed")
-        try:
-            seq = roundtrip.sequential(demo.url, sketches[3], counts.api_sequential)
-            conc = roundtrip.concurrent(demo.url, sketches, counts.api_clients, counts.api_each)
-        finally:
-            stop_process(demo.proc, timeout=10)
-        rows = [("sequential, 1 client", seq["requests"], ms(seq["latency"].median), ms(seq["latency"].p99),
-                 f"{seq['per_s']:.1f}", seq["errors"]),
-                (f"{conc['clients']} concurrent clients", conc["requests"], ms(conc["latency"].median),
-                 ms(conc["latency"].p99), f"{conc['per_s']:.1f}", conc["errors"])]
-        return (md_table(["mode", "requests", "median ms", "p99 ms", "requests/s", "errors"], rows)
-                + "\n\n`gradio_client.Client(url).predict(handle_file(png), api_name=\"/predict\")` against "
-                "`python demo.py` on 127.0.0.1 (onnxruntime fp32); a 280×280 sketch PNG per request, each "
-                "concurrent client its own digit. A round trip is an upload, a queued event and its "
-                "result stream: Gradio's protocol, not the model, sets this time (the model is "
-                "well under a millisecond of it).")
-
-    try:
-        report.run("Models", models)
-        report.run("Model latency", latency)
-        report.run("End-to-end latency", e2e)
-        report.run("Throughput", throughput)
-        report.run("Accuracy and size", accuracy)
-        report.run("Serving footprint", serving)
-        report.run("API round trip", api)
-    finally:
-        if state.get("demo") is not None:
-            stop_process(state["demo"].proc, timeout=10)
-        if report.failed:
-            log(f"kept {tmp} (test images, demo logs) for a look at what failed")
-        else:
-            shutil.rmtree(tmp, ignore_errors=True)
+def write_report(b: Bench, info: dict[str, str], load_start: str, started: float) -> None:
+    report = b.report
     report.section("Checks", checks_table(report))
     report.parts.insert(0, f"## Machine\n\n{machine_section(info, load_start)}\n")
     print(report.parts[0], flush=True)
-
-    mode = "`python -m bench --quick` (tiny counts: the figures are not meaningful)" if args.quick \
-        else "`python -m bench`"
+    mode = ("`python -m bench --quick` (tiny counts: the figures are not meaningful)" if b.args.quick
+            else "`python -m bench`")
     header = (f"# Benchmarks: why the digit recognizer serves with onnxruntime\n\n"
               f"Generated by {mode} on {info['date']} in {time.perf_counter() - started:.0f} s. Every figure "
               "below was measured in that run, side by side on the machine described under Machine; "
               "on a loaded machine absolute times grow, ratios of interleaved runs hold better. "
               "Re-run to refresh.\n")
     text = header + "\n" + "\n".join(report.parts)
-    if str(args.out) != "-":
-        args.out.parent.mkdir(parents=True, exist_ok=True)
-        args.out.write_text(text)
-        log(f"wrote {args.out}")
-    if report.failed:
-        log(f"failed sections: {', '.join(report.failed)}")
+    if str(b.args.out) != "-":
+        b.args.out.parent.mkdir(parents=True, exist_ok=True)
+        b.args.out.write_text(text)
+        log(f"wrote {b.args.out}")
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    for path in (args.fp32, args.int8):
+        if not path.is_file():
+            print(f"error: no model at {path}: export one (make export) or pass --models DIR",
+                  file=sys.stderr)
+            return 2
+    load_start, info, started = load_average(), machine_info(), time.perf_counter()
+    b = prepare(args, QUICK if args.quick else FULL)
+    try:
+        for title, section in SECTION_FUNCTIONS:
+            b.report.run(title, lambda section=section: section(b))
+    finally:
+        if b.demo is not None:
+            server.stop(b.demo, timeout=10)
+        if b.report.failed:
+            log(f"kept {b.tmp} (test images, demo logs) for a look at what failed")
+        else:
+            shutil.rmtree(b.tmp, ignore_errors=True)
+    write_report(b, info, load_start, started)
+    if b.report.failed:
+        log(f"failed sections: {', '.join(b.report.failed)}")
         return 1
     return 0
 

@@ -18,37 +18,45 @@ run in interleaved rounds so that background load on the machine falls on all si
 Reports the median and 99th percentile round trip, requests/s, the server's CPU per request and
 errors; the REST server's RSS before and after 10,000 requests; and the round trip of a web-page
 user's uploads (/predict_upload) while each API is under load. Progress goes to stderr.
+
+Exit status 1 when a check under Targets fails. With --quick only the checks that don't depend on
+speed (no errors) decide it: its counts are too small for the speed targets.
 """
 
 from __future__ import annotations
 
 import argparse
-import http.client
-import io
-import itertools
 import json
 import os
 import signal
-import subprocess
 import sys
 import tempfile
 import threading
 import time
-import uuid
-from collections import Counter
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import ExitStack, contextmanager, nullcontext
+from collections.abc import Callable
+from contextlib import ExitStack, nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 from PIL import Image
 
-from bench.common import cpu_seconds, free_port, machine_line, rss_mb, stop_process
+from bench import server
+from bench.common import Check, check, free_port, machine_line, mnist_pngs
+from bench.load import (
+    CLIENTS,
+    TABLE_HEAD,
+    AnswerError,
+    Load,
+    gradio_http_worker,
+    gradio_load,
+    http_load,
+    multipart,
+    progress,
+    run_clients,
+)
 
 ROOT = Path(__file__).resolve().parent.parent
-CLIENTS = 8
-SERVER_ENV = {"GRADIO_ANALYTICS_ENABLED": "False", "PYTHONUNBUFFERED": "1"}  # no network here
 # Gradio /predict settings: what demo.py had before tuning, and the grid tried by --tune.
 BEFORE = {"concurrency": 4, "batch": 0}
 TUNE_GRID = [{"concurrency": c, "batch": 0} for c in (1, 2, 4, 8)] + [
@@ -59,196 +67,8 @@ TARGET_RPS = 200
 TARGET_P99_MS = 100
 TARGET_SPEEDUP = 2.0
 TARGET_RSS_MB = 30
-
-
-# ---------------------------------------------------------------- measuring
-
-
-@dataclass
-class Load:
-    """One measured run, or several rounds of the same run taken together."""
-
-    name: str
-    clients: int
-    latencies: list[float] = field(default_factory=list)  # seconds, successful requests
-    errors: Counter = field(default_factory=Counter)
-    seconds: float = 0.0
-    server_cpu: float | None = None  # CPU seconds the server process used meanwhile
-    rounds: list[Load] = field(default_factory=list)  # the rounds merged into this one
-
-    @property
-    def requests(self) -> int:
-        return len(self.latencies) + sum(self.errors.values())
-
-    @property
-    def rps(self) -> float:
-        return self._median_round(lambda r: r.requests / r.seconds if r.seconds else 0.0)
-
-    def percentile(self, q: float) -> float:
-        return self._median_round(
-            lambda r: float(np.percentile(r.latencies, q)) * 1000 if r.latencies else float("nan"))
-
-    def _median_round(self, metric: Callable[[Load], float]) -> float:
-        """The metric's median over the rounds: a burst of other work on this shared machine
-        spoils one round, not the result (the table shows the rounds' range of requests/s)."""
-        return float(np.median([metric(r) for r in self.rounds or [self]]))
-
-    def merge(self, other: Load) -> Load:
-        """This load and another round of the same thing taken together (interleaved rounds)."""
-        cpu = (None if self.server_cpu is None or other.server_cpu is None
-               else self.server_cpu + other.server_cpu)
-        return Load(self.name, self.clients, self.latencies + other.latencies, self.errors + other.errors,
-                    self.seconds + other.seconds, cpu, (self.rounds or [self]) + (other.rounds or [other]))
-
-    def row(self) -> str:
-        errors = ", ".join(f"{k}: {v}" for k, v in self.errors.most_common(3)) or "0"
-        cpu = f"{1000 * self.server_cpu / self.requests:.1f}" if self.server_cpu and self.requests else "–"
-        spread = [r.requests / r.seconds for r in self.rounds if r.seconds]
-        rps = f"{self.rps:.1f}" + (f" ({min(spread):.0f}–{max(spread):.0f})" if len(spread) > 1 else "")
-        return (f"| {self.name} | {self.clients} | {self.requests} | {self.percentile(50):.1f} | "
-                f"{self.percentile(99):.1f} | {rps} | {cpu} | {errors} |")
-
-
-TABLE_HEAD = ("| endpoint | clients | requests | median ms | p99 ms | requests/s (rounds' range) "
-              "| server CPU ms/request | errors |\n|---|---:|---:|---:|---:|---:|---:|---|")
 ROUNDS_NOTE = ("With several rounds, median ms, p99 ms and requests/s are the median of the rounds' "
                "values; requests and errors are totals.")
-
-
-def progress(text: str) -> None:
-    print(f"[{time.strftime('%H:%M:%S')}] {text}", file=sys.stderr, flush=True)
-
-
-def run_clients(name: str, clients: int, requests: int, make_worker: Callable[[int], Callable[[], None]],
-                max_seconds: float, server_pid: int | None = None) -> Load:
-    """Runs `requests` calls spread over `clients` threads; each worker call does one request.
-
-    A worker returns nothing on success and raises on failure; the error's text is counted.
-    """
-    load = Load(name, clients)
-    counter = itertools.count()
-    lock = threading.Lock()
-    workers = [make_worker(i) for i in range(clients)]  # connections made before the clock starts
-    start_line = threading.Barrier(clients + 1)
-    deadline = [0.0]
-
-    def loop(work: Callable[[], None]) -> None:
-        start_line.wait()
-        while next(counter) < requests and time.perf_counter() < deadline[0]:
-            t0 = time.perf_counter()
-            try:
-                work()
-            except Exception as err:  # counted, not raised: the table reports errors
-                with lock:
-                    load.errors[f"{type(err).__name__}: {str(err)[:60]}"] += 1
-                continue
-            elapsed = time.perf_counter() - t0
-            with lock:
-                load.latencies.append(elapsed)
-
-    threads = [threading.Thread(target=loop, args=(w,), daemon=True) for w in workers]
-    for t in threads:
-        t.start()
-    cpu0 = cpu_seconds(server_pid)
-    deadline[0] = time.perf_counter() + max_seconds
-    t0 = time.perf_counter()
-    start_line.wait()
-    for t in threads:
-        t.join()
-    load.seconds = time.perf_counter() - t0
-    if server_pid is not None:
-        load.server_cpu = cpu_seconds(server_pid) - cpu0
-    progress(load.row())
-    return load
-
-
-class StatusError(Exception):
-    pass
-
-
-def multipart(files: Sequence[tuple[str, bytes]], field_name: str = "files") -> tuple[bytes, str]:
-    boundary = uuid.uuid4().hex
-    parts = []
-    for name, data in files:
-        parts.append(f'--{boundary}\r\nContent-Disposition: form-data; name="{field_name}"; '
-                     f'filename="{name}"\r\nContent-Type: image/png\r\n\r\n'.encode() + data + b"\r\n")
-    return b"".join(parts) + f"--{boundary}--\r\n".encode(), f"multipart/form-data; boundary={boundary}"
-
-
-def http_worker(port: int, path: str, bodies: list[tuple[bytes, str]], offset: int) -> Callable[[], None]:
-    """One client: a keep-alive connection (it reconnects when a server closes it) cycling bodies."""
-    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
-    cycle = itertools.cycle(bodies[offset % len(bodies):] + bodies[: offset % len(bodies)])
-
-    def work() -> None:
-        body, content_type = next(cycle)
-        try:
-            conn.request("POST", path, body, {"Content-Type": content_type})
-            response = conn.getresponse()
-            data = response.read()
-        except (OSError, http.client.HTTPException):
-            conn.close()  # next request opens a fresh connection
-            raise
-        if response.status != 200 or b'"digit":null' in data.replace(b" ", b""):
-            raise StatusError(f"HTTP {response.status} {data[:40]!r}")
-
-    return work
-
-
-def http_load(name: str, port: int, path: str, bodies: list[tuple[bytes, str]], clients: int,
-              requests: int, max_seconds: float, server_pid: int | None = None) -> Load:
-    return run_clients(name, clients, requests, lambda i: http_worker(port, path, bodies, i), max_seconds,
-                       server_pid)
-
-
-def gradio_load(name: str, url: str, files: list[Path], clients: int, requests: int,
-                max_seconds: float, server_pid: int | None = None) -> Load:
-    """Calls /predict through gradio_client: one Client per simulated user."""
-    from gradio_client import Client, handle_file
-
-    def make(i: int) -> Callable[[], None]:
-        client = Client(url, verbose=False, analytics_enabled=False, download_files=False)
-        cycle = itertools.cycle(files[i % len(files):] + files[: i % len(files)])
-
-        def work() -> None:
-            result = client.predict(handle_file(str(next(cycle))), api_name="/predict")
-            if not isinstance(result, dict) or result.get("digit") is None:
-                raise StatusError(f"answer {str(result)[:50]}")
-
-        return work
-
-    return run_clients(name, clients, requests, make, max_seconds, server_pid)
-
-
-def gradio_http_worker(port: int, files: list[tuple[str, bytes]], offset: int) -> Callable[[], None]:
-    """One client of Gradio's own HTTP API, without gradio_client: upload the file, start the
-    /predict event, read its event stream. Three requests on one keep-alive connection."""
-    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
-    k = offset % len(files)
-    cycle = itertools.cycle([multipart([f]) for f in files[k:] + files[:k]])
-
-    def request(method: str, path: str, body: bytes | None = None, content_type: str = "") -> bytes:
-        try:
-            conn.request(method, path, body, {"Content-Type": content_type} if content_type else {})
-            response = conn.getresponse()
-            data = response.read()
-        except (OSError, http.client.HTTPException):
-            conn.close()
-            raise
-        if response.status != 200:
-            raise StatusError(f"HTTP {response.status} on {path.split('/')[2]}: {data[:40]!r}")
-        return data
-
-    def work() -> None:
-        body, content_type = next(cycle)
-        path = json.loads(request("POST", "/gradio_api/upload", body, content_type))[0]
-        call = json.dumps({"data": [{"path": path, "meta": {"_type": "gradio.FileData"}}]}).encode()
-        event = json.loads(request("POST", "/gradio_api/call/predict", call, "application/json"))["event_id"]
-        stream = request("GET", f"/gradio_api/call/predict/{event}")
-        if b"event: complete" not in stream or b'"digit": null' in stream:
-            raise StatusError(f"stream {stream[:60]!r}")
-
-    return work
 
 
 class UiProbe:
@@ -273,10 +93,10 @@ class UiProbe:
             try:
                 label = self.client.predict(handle_file(str(self.file)), api_name="/predict_upload")[0]
                 if not label or "label" not in label:
-                    raise StatusError(f"answer {str(label)[:50]}")
+                    raise AnswerError(f"answer {str(label)[:50]}")
                 self.load.latencies.append(time.perf_counter() - t0)
             except Exception as err:
-                self.load.errors[f"{type(err).__name__}: {str(err)[:60]}"] += 1
+                self.load.errors.append(f"{type(err).__name__}: {str(err)[:60]}")
             self.stop.wait(0.2)
         self.load.seconds = time.perf_counter() - t_start
 
@@ -296,42 +116,6 @@ def ui_idle(name: str, url: str, file: Path, seconds: float) -> Load:
 
 
 # ---------------------------------------------------------------- servers
-
-
-def wait_http(port: int, path: str, proc: subprocess.Popen, log: Path, timeout: float = 300,
-              ready_text: bytes = b"public link") -> None:
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"server exited with status {proc.returncode}")
-        try:
-            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
-            conn.request("GET", path)
-            # Gradio's launch() goes on checking that "/" answers after the server is up, and
-            # stops the app if it doesn't: wait for the line it prints once that has passed.
-            if conn.getresponse().status < 500 and (path == "/" or ready_text in log.read_bytes()):
-                return
-        except OSError:
-            pass
-        time.sleep(0.5)
-    raise RuntimeError(f"server on port {port} did not answer {path} within {timeout:.0f} s")
-
-
-@contextmanager
-def server(args: list[str], port: int, ready_path: str, log: Path,
-           ready_text: bytes = b"public link") -> Iterator[subprocess.Popen]:
-    """A server subprocess, stopped (only this one, by its own handle) on the way out."""
-    with open(log, "w") as out:
-        proc = subprocess.Popen([sys.executable, *args], cwd=ROOT, stdout=out, stderr=subprocess.STDOUT,
-                                env={**os.environ, **SERVER_ENV})
-        try:
-            progress(f"starting {' '.join(args)}")
-            wait_http(port, ready_path, proc, log, ready_text=ready_text)
-            yield proc
-        except RuntimeError as err:
-            raise RuntimeError(f"{err}; log: {log}\n{log.read_text()[-2000:]}") from None
-        finally:
-            stop_process(proc, timeout=10)
 
 
 def baseline_model():
@@ -414,39 +198,186 @@ def gradio_batch_fn(demo) -> Callable:
     return predict_api_batch
 
 
-# ---------------------------------------------------------------- inputs and report
+@dataclass
+class Setup:
+    """What every section of one run shares: the model, the counts, the test files."""
+
+    model: str
+    quick: bool
+    rounds: int
+    tmp: Path
+    n_http: int  # REST and Flask requests at 8 clients, over all rounds
+    n_rss: int  # REST requests of the memory run
+    n_gradio: int  # gradio_client requests per round, at 8 clients
+    max_s: float  # time limit of one measured run
+    pngs: list[tuple[str, bytes]] = field(default_factory=list)
+    source: str = ""
+
+    @property
+    def bodies(self) -> list[tuple[bytes, str]]:
+        return [multipart([f]) for f in self.pngs]
+
+    @property
+    def files(self) -> list[tuple[Path, int | None]]:
+        return [(self.tmp / name, None) for name, _ in self.pngs]
 
 
-def mnist_pngs(n: int) -> tuple[list[tuple[str, bytes]], str]:
-    """n MNIST test digits as 28×28 PNG files, or drawn stand-ins when MNIST isn't installed."""
-    try:
-        from training.data import load_mnist
+@dataclass
+class Results:
+    """What the sections measured; the report is printed from it."""
 
-        data = load_mnist()
-        images = [(f"mnist_test_{i}_{int(data.test_labels[i])}.png", data.test_images[i]) for i in range(n)]
-        source = f"{n} MNIST test digits, 28×28 PNG"
-    except Exception:
-        from PIL import ImageDraw
-
-        images = []
-        for i in range(n):
-            im = Image.new("L", (28, 28), 0)
-            ImageDraw.Draw(im).line([(8, 6), (20, 6), (12 + i % 4, 23)], fill=255, width=2)
-            images.append((f"drawn_{i}.png", np.asarray(im)))
-        source = f"{n} drawn 7-like digits, 28×28 PNG (MNIST not installed)"
-    out = []
-    for name, array in images:
-        buf = io.BytesIO()
-        Image.fromarray(array).save(buf, "PNG")
-        out.append((name, buf.getvalue()))
-    return out, source
+    rest: list[Load] = field(default_factory=list)
+    memory: Load | None = None
+    notes: list[str] = field(default_factory=list)
+    gradio: dict[tuple[str, str], Load] = field(default_factory=dict)
+    ui: dict[str, Load] = field(default_factory=dict)
 
 
-def check(ok: bool, text: str) -> str:
-    return f"- [{'x' if ok else ' '}] {'PASS' if ok else 'FAIL'}: {text}"
+# ---------------------------------------------------------------- sections
 
 
-def main(argv: list[str] | None = None) -> int:
+def rest_and_flask(setup: Setup, results: Results, with_ui: bool) -> Load | None:
+    """REST and Flask in interleaved rounds, then REST's memory run (a UI user probing meanwhile,
+    whose load is returned: the Gradio section files it once it has the UI's other rows)."""
+    flask_port = free_port()
+    with ExitStack() as stack:
+        rest = stack.enter_context(server.running(server.start_demo(
+            Path(setup.model), setup.tmp / "rest.log", timeout_s=300)))
+        flask = stack.enter_context(server.running(server.python_server(
+            ["-m", "bench.api", "--serve-flask", str(flask_port)], flask_port, setup.tmp / "flask.log",
+            server.http_ready("/"))))
+        rest_port = rest.port
+        results.notes.append("Flask " + flask.log_tail().strip().splitlines()[0])
+        # Warm-up: first requests import and allocate; not part of any measurement.
+        http_load("warm-up", rest_port, "/api/predict", setup.bodies, 2, 100, 30)
+        http_load("warm-up", flask_port, "/predict", setup.bodies, 2, 50, 30)
+        sides = (("REST `POST /api/predict`", rest_port, "/api/predict", rest.pid),
+                 ("Flask + PyTorch baseline", flask_port, "/predict", flask.pid))
+        merged: dict[tuple[str, int], Load] = {}
+        for _ in range(setup.rounds):  # interleaved: REST and Flask see the same background load
+            for clients in (1, CLIENTS):
+                n = setup.n_http // setup.rounds // (4 if clients == 1 else 1)
+                for name, port, path, pid in sides:
+                    load = http_load(name, port, path, setup.bodies, clients, n, setup.max_s, pid)
+                    key = (name, clients)
+                    merged[key] = merged[key].merge(load) if key in merged else load
+        results.rest += [merged[(name, c)] for c in (1, CLIENTS) for name, *_ in sides]
+        ui_file = setup.files[-1][0]
+        if with_ui:  # also warms up the UI's path, which the memory run below uses
+            results.ui["no other load"] = ui_idle("no other load", rest.url, ui_file, 2 if setup.quick else 6)
+        probing = UiProbe("during REST load, 8 clients", rest.url, ui_file) if with_ui else nullcontext()
+        with probing as probe:
+            results.memory = http_load("REST, memory run (a UI user meanwhile)", rest_port, "/api/predict",
+                                       setup.bodies, CLIENTS, setup.n_rss, setup.max_s * 10, rest.pid)
+        results.rest.append(results.memory)
+    return probe.load if probe is not None else None
+
+
+def gradio_variants(setup: Setup, results: Results, tune: bool) -> None:
+    """Every variant of the app runs at once and they take turns, round after round, so that
+    whatever else the machine does at some moment spreads over all of them alike."""
+    variants = [("Gradio /predict, tuned (demo.py)", None), (describe(BEFORE, before=True), BEFORE)]
+    variants += [(describe(s), s) for s in (TUNE_GRID if tune else []) if s != BEFORE]
+    with ExitStack() as stack:
+        running = []
+        for label, settings in variants:
+            if settings is None:
+                demo = server.start_demo(Path(setup.model), setup.tmp / "gradio_tuned.log", timeout_s=300)
+            else:
+                port = free_port()
+                demo = server.python_server(["-m", "bench.api", "--serve-gradio", str(port), "--model",
+                                             setup.model, "--settings", json.dumps(settings)], port,
+                                            setup.tmp / f"gradio_{port}.log", server.gradio_ready)
+            running.append((label, stack.enter_context(server.running(demo))))
+        for _ in range(setup.rounds):
+            for label, demo in running:
+                for key, load in gradio_runs(label, demo, setup, setup.n_gradio):
+                    table, name = (results.ui, label) if key[1] == "ui" else (results.gradio, key)
+                    table[name] = table[name].merge(load) if name in table else load
+
+
+def describe(settings: dict, before: bool = False) -> str:
+    batching = f"batch {settings['batch']}" if settings["batch"] else "no batching"
+    return (f"Gradio /predict{', before tuning' if before else ''} "
+            f"(concurrency {settings['concurrency']}, {batching})")
+
+
+def gradio_runs(label: str, demo: server.DemoServer, setup: Setup,
+                n: int) -> list[tuple[tuple[str, str], Load]]:
+    """Through gradio_client: 1 client, 8 clients (a UI user probing meanwhile), 8 clients all
+    sending the same file; then 8 clients of Gradio's HTTP API without gradio_client, whose light
+    load generator leaves the server, not the client, as the bottleneck."""
+    files, max_s, pid = setup.files, setup.max_s, demo.pid
+    one = gradio_load(label, demo.url, files, 1, max(4, n // 4), max_s, pid)
+    with UiProbe(label, demo.url, files[-1][0]) as probe:
+        eight = gradio_load(label, demo.url, files, CLIENTS, n, max_s, pid)
+    same = gradio_load(label + ", same file", demo.url, files[:1], CLIENTS, n, max_s, pid)
+    raw = run_clients(label + ", HTTP API", CLIENTS, 4 * n,
+                      lambda i: gradio_http_worker(demo.port, setup.pngs, i), max_s, pid)
+    return [((label, "1"), one), ((label, "8"), eight), ((label, "same"), same), ((label, "raw"), raw),
+            ((label, "ui"), probe.load)]
+
+
+# ---------------------------------------------------------------- report
+
+
+def print_tables(setup: Setup, results: Results) -> None:
+    rounds = f"{setup.rounds} interleaved round{'s' * (setup.rounds > 1)}"
+    print(f"## REST endpoint vs Flask + PyTorch ({rounds})\n")
+    print(TABLE_HEAD)
+    for load in results.rest:
+        print(load.row())
+    print()
+    if setup.rounds > 1:
+        print(ROUNDS_NOTE + "\n")
+    for note in results.notes:
+        print(f"- {note}")
+    memory = results.memory
+    print(f"- memory: REST server RSS {memory.rss_before_mb:.1f} MB before and {memory.rss_after_mb:.1f} MB "
+          f"after {memory.requests:,} more requests ({memory.rps:.0f}/s, {len(memory.errors)} errors)\n")
+    if results.gradio:
+        print(f"## Gradio API /predict: through gradio_client, and through its HTTP API with http.client "
+              f"({rounds})\n")
+        print(TABLE_HEAD)
+        for load in results.gradio.values():
+            print(load.row())
+        print()
+    if results.ui:
+        print("## The web page while the API is busy: a user's uploads (/predict_upload, every 0.2 s)\n")
+        print(TABLE_HEAD.replace("| endpoint |", "| while |"))
+        for name, load in results.ui.items():
+            load.name = name if name.startswith(("no other", "during")) else f"during {name}, 8 clients"
+            load.server_cpu = None  # shared with the load it ran beside
+            print(load.row())
+        print()
+
+
+def checks(setup: Setup, results: Results) -> list[Check]:
+    rest8 = next(r for r in results.rest if r.name.startswith("REST") and r.clients == CLIENTS)
+    flask8 = next(r for r in results.rest if r.name.startswith("Flask") and r.clients == CLIENTS)
+    memory = results.memory
+    grown = memory.rss_after_mb - memory.rss_before_mb
+    out = [
+        check(rest8.rps >= TARGET_RPS, f"REST {rest8.rps:.0f} requests/s with {CLIENTS} clients "
+                                       f"(target ≥ {TARGET_RPS})", full_run=True),
+        check(rest8.percentile(99) <= TARGET_P99_MS,
+              f"REST p99 {rest8.percentile(99):.1f} ms with {CLIENTS} clients (target ≤ {TARGET_P99_MS})",
+              full_run=True),
+        check(all(not r.errors for r in results.rest if r.name.startswith("REST")),
+              "REST: no errors in any run"),
+        check(rest8.rps >= TARGET_SPEEDUP * flask8.rps,
+              f"REST {rest8.rps / max(flask8.rps, 1e-9):.1f}× the Flask baseline's requests/s "
+              f"(target ≥ {TARGET_SPEEDUP:.0f}×)", full_run=True),
+        check(grown <= TARGET_RSS_MB, f"RSS grew {grown:+.1f} MB over {memory.requests:,} requests "
+              f"(target ≤ {TARGET_RSS_MB} MB over 10,000)", full_run=True),
+    ]
+    if results.gradio:
+        out.append(check(all(not r.errors for r in results.gradio.values()),
+                         "Gradio API: no errors in any run, 8 clients sending the same file included"))
+    return out
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--quick", action="store_true", help="a few requests each: a smoke test")
     p.add_argument("--model", default=None, help="ONNX model (default: models/digitnet.onnx, or "
@@ -460,173 +391,53 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--serve-gradio", type=int, metavar="PORT", help=argparse.SUPPRESS)
     p.add_argument("--settings", default=json.dumps(BEFORE), help=argparse.SUPPRESS)
     args = p.parse_args(argv)
-    model = args.model or os.environ.get("DIGIT_MODEL") or str(ROOT / "models" / "digitnet.onnx")
+    args.model = args.model or os.environ.get("DIGIT_MODEL") or str(ROOT / "models" / "digitnet.onnx")
+    return args
+
+
+def make_setup(args: argparse.Namespace, tmp: Path) -> Setup:
+    quick = args.quick
+    setup = Setup(args.model, quick, 1 if quick else args.rounds, tmp,
+                  n_http=args.requests or (60 if quick else 9000),
+                  n_rss=args.rss_requests or (200 if quick else 10_000),
+                  n_gradio=8 if quick else 100, max_s=20 if quick else 120)
+    setup.pngs, setup.source = mnist_pngs(8 if quick else 64)
+    for name, data in setup.pngs:
+        (tmp / name).write_bytes(data)
+    return setup
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
     if args.serve_flask:
         serve_flask(args.serve_flask)
         return 0
     if args.serve_gradio:
         settings = json.loads(args.settings)
-        serve_gradio(args.serve_gradio, model, settings["concurrency"], settings["batch"])
+        serve_gradio(args.serve_gradio, args.model, settings["concurrency"], settings["batch"])
         return 0
-
     # Stopped from outside (timeout, Ctrl-C): leave through the context managers, which stop the servers.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
-    quick = args.quick
-    n_http = args.requests or (60 if quick else 9000)  # at 8 clients, over all rounds
-    n_rss = args.rss_requests or (200 if quick else 10_000)
-    n_gradio = 8 if quick else 100  # per round, at 8 clients
-    rounds = 1 if quick else args.rounds
-    max_s = 20 if quick else 120
-    pngs, source = mnist_pngs(8 if quick else 64)
-    single = [multipart([f]) for f in pngs]
-    tmp = Path(tempfile.mkdtemp(prefix="bench_api_"))
-    files = []
-    for name, data in pngs:
-        (tmp / name).write_bytes(data)
-        files.append(tmp / name)
-
-    print(f"# API benchmark{' (--quick: too few requests to trust)' if quick else ''}\n")
+    setup = make_setup(args, Path(tempfile.mkdtemp(prefix="bench_api_")))
+    print(f"# API benchmark{' (--quick: too few requests to trust)' if setup.quick else ''}\n")
     print(f"Machine: {machine_line()}  ")
-    print(f"Model: `{Path(model).name}`; inputs: {source}, one image per request; "
+    print(f"Model: `{Path(setup.model).name}`; inputs: {setup.source}, one image per request; "
           f"load generator: threads with keep-alive http.client (gradio_client for Gradio) in one "
           f"process on the same machine.\n")
-    results: list[Load] = []
-    gradio_rows: dict[tuple[str, str], Load] = {}
-    ui: dict[str, Load] = {}
-    notes: list[str] = []
-
-    rest_port, flask_port = free_port(), free_port()
-    url = f"http://127.0.0.1:{rest_port}/"
-    with ExitStack() as stack:
-        rest_proc = stack.enter_context(server(["demo.py", "--port", str(rest_port), "--model", model],
-                                               rest_port, "/api/health", tmp / "rest.log"))
-        flask_proc = stack.enter_context(server(["-m", "bench.api", "--serve-flask", str(flask_port)],
-                                                flask_port, "/", tmp / "flask.log"))
-        notes.append("Flask " + (tmp / "flask.log").read_text().strip().splitlines()[0])
-        # Warm-up: first requests import and allocate; not part of any measurement.
-        http_load("warm-up", rest_port, "/api/predict", single, 2, 100, 30)
-        http_load("warm-up", flask_port, "/predict", single, 2, 50, 30)
-        # Interleaved rounds, as for Gradio below: REST and Flask see the same background load.
-        merged: dict[tuple[str, int], Load] = {}
-        for _ in range(rounds):
-            for clients in (1, CLIENTS):
-                n = n_http // rounds // (4 if clients == 1 else 1)
-                for name, port, path, pid in (("REST `POST /api/predict`", rest_port, "/api/predict",
-                                               rest_proc.pid),
-                                              ("Flask + PyTorch baseline", flask_port, "/predict",
-                                               flask_proc.pid)):
-                    load = http_load(name, port, path, single, clients, n, max_s, pid)
-                    key = (name, clients)
-                    merged[key] = merged[key].merge(load) if key in merged else load
-        results += [merged[(name, c)] for c in (1, CLIENTS)
-                    for name in ("REST `POST /api/predict`", "Flask + PyTorch baseline")]
-
-        if not args.no_gradio:  # also warms up the UI's path, which the memory run below uses
-            ui["no other load"] = ui_idle("no other load", url, files[-1], 2 if quick else 6)
-        rss_start = rss_mb(rest_proc.pid)
-        with (UiProbe("during REST load, 8 clients", url, files[-1]) if not args.no_gradio
-              else nullcontext()) as probe:
-            memory = http_load("REST, memory run (a UI user meanwhile)", rest_port, "/api/predict",
-                               single, CLIENTS, n_rss, max_s * 10, rest_proc.pid)
-        rss_end = rss_mb(rest_proc.pid)
-        results.append(memory)
-        stack.pop_all().close()  # stop REST and Flask: the Gradio runs below get the machine
-
+    results = Results()
+    probe = rest_and_flask(setup, results, with_ui=not args.no_gradio)
     if not args.no_gradio:
-        # Every variant of the app runs at once and they take turns, round after round, so that
-        # whatever else the machine does at some moment spreads over all of them alike.
-        variants = [("Gradio /predict, tuned (demo.py)", None), (describe(BEFORE, before=True), BEFORE)]
-        variants += [(describe(s), s) for s in (TUNE_GRID if args.tune else []) if s != BEFORE]
-        with ExitStack() as stack:
-            running = []
-            for label, settings in variants:
-                port = free_port()
-                cmd = (["demo.py", "--port", str(port), "--model", model] if settings is None else
-                       ["-m", "bench.api", "--serve-gradio", str(port), "--model", model,
-                        "--settings", json.dumps(settings)])
-                proc = stack.enter_context(server(cmd, port, "/api/health", tmp / f"gradio_{port}.log"))
-                running.append((label, f"http://127.0.0.1:{port}/", proc.pid))
-            if probe is not None:
-                ui["during REST load, 8 clients"] = probe.load
-            for _ in range(rounds):
-                for label, gurl, pid in running:
-                    for key, load in gradio_runs(label, gurl, files, n_gradio, max_s, pid):
-                        table, name = (ui, label) if key[1] == "ui" else (gradio_rows, key)
-                        table[name] = table[name].merge(load) if name in table else load
-
-    print(f"## REST endpoint vs Flask + PyTorch ({rounds} interleaved round{'s' * (rounds > 1)})\n")
-    print(TABLE_HEAD)
-    for load in results:
-        print(load.row())
-    print()
-    if rounds > 1:
-        print(ROUNDS_NOTE + "\n")
-    for note in notes:
-        print(f"- {note}")
-    print(f"- memory: REST server RSS {rss_start:.1f} MB before and {rss_end:.1f} MB after "
-          f"{memory.requests:,} more requests ({memory.rps:.0f}/s, {sum(memory.errors.values())} errors)\n")
-    if gradio_rows:
-        print(f"## Gradio API /predict: through gradio_client, and through its HTTP API with http.client "
-              f"({rounds} interleaved round{'s' * (rounds > 1)})\n")
-        print(TABLE_HEAD)
-        for load in gradio_rows.values():
-            print(load.row())
-        print()
-
-    if ui:
-        print("## The web page while the API is busy: a user's uploads (/predict_upload, every 0.2 s)\n")
-        print(TABLE_HEAD.replace("| endpoint |", "| while |"))
-        for name, load in ui.items():
-            load.name = name if name.startswith(("no other", "during")) else f"during {name}, 8 clients"
-            load.server_cpu = None  # shared with the load it ran beside
-            print(load.row())
-        print()
-
-    rest8 = next(r for r in results if r.name.startswith("REST") and r.clients == CLIENTS)
-    flask8 = next(r for r in results if r.name.startswith("Flask") and r.clients == CLIENTS)
-    all_rest = [r for r in results if r.name.startswith("REST")]
-    checks = [
-        check(rest8.rps >= TARGET_RPS, f"REST {rest8.rps:.0f} requests/s with {CLIENTS} clients "
-                                       f"(target ≥ {TARGET_RPS})"),
-        check(rest8.percentile(99) <= TARGET_P99_MS,
-              f"REST p99 {rest8.percentile(99):.1f} ms with {CLIENTS} clients (target ≤ {TARGET_P99_MS})"),
-        check(all(not r.errors for r in all_rest), "REST: no errors in any run"),
-        check(rest8.rps >= TARGET_SPEEDUP * flask8.rps,
-              f"REST {rest8.rps / max(flask8.rps, 1e-9):.1f}× the Flask baseline's requests/s "
-              f"(target ≥ {TARGET_SPEEDUP:.0f}×)"),
-        check(rss_end - rss_start <= TARGET_RSS_MB,
-              f"RSS grew {rss_end - rss_start:+.1f} MB over {memory.requests:,} requests "
-              f"(target ≤ {TARGET_RSS_MB} MB{'; the full run makes 10,000' if quick else ''})"),
-    ]
-    if gradio_rows:
-        checks.append(check(all(not r.errors for r in gradio_rows.values()),
-                            "Gradio API: no errors in any run, 8 clients sending the same file included"))
+        if probe is not None:
+            results.ui["during REST load, 8 clients"] = probe
+        gradio_variants(setup, results, args.tune)
+    print_tables(setup, results)
+    found = checks(setup, results)
     print("## Targets\n")
-    print("\n".join(checks))
-    return 0
-
-
-def describe(settings: dict, before: bool = False) -> str:
-    batching = f"batch {settings['batch']}" if settings["batch"] else "no batching"
-    return (f"Gradio /predict{', before tuning' if before else ''} "
-            f"(concurrency {settings['concurrency']}, {batching})")
-
-
-def gradio_runs(label: str, url: str, files: list[Path], n: int, max_s: float,
-                pid: int) -> list[tuple[tuple[str, str], Load]]:
-    """Through gradio_client: 1 client, 8 clients (a UI user probing meanwhile), 8 clients all
-    sending the same file; then 8 clients of Gradio's HTTP API without gradio_client, whose light
-    load generator leaves the server, not the client, as the bottleneck."""
-    one = gradio_load(label, url, files, 1, max(4, n // 4), max_s, pid)
-    with UiProbe(label, url, files[-1]) as probe:
-        eight = gradio_load(label, url, files, CLIENTS, n, max_s, pid)
-    same = gradio_load(label + ", same file", url, files[:1], CLIENTS, n, max_s, pid)
-    port = int(url.rstrip("/").rsplit(":", 1)[1])
-    blobs = [(f.name, f.read_bytes()) for f in files]
-    raw = run_clients(label + ", HTTP API", CLIENTS, 4 * n,
-                      lambda i: gradio_http_worker(port, blobs, i), max_s, pid)
-    return [((label, "1"), one), ((label, "8"), eight), ((label, "same"), same), ((label, "raw"), raw),
-            ((label, "ui"), probe.load)]
+    print("\n".join(c.line(setup.quick) for c in found))
+    failed = [c.text for c in found if c.failed(setup.quick)]
+    if failed:
+        progress(f"{len(failed)} check(s) failed: " + "; ".join(failed))
+    return 1 if failed else 0
 
 
 if __name__ == "__main__":

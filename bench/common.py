@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import io
 import os
 import platform
@@ -12,11 +13,14 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from importlib import metadata
+from pathlib import Path
 
 import numpy as np
 from PIL import Image, ImageDraw, ImageFilter
 
 from examples.strokes import digit_strokes
+
+SHIPPED_MODEL = Path(__file__).resolve().parent.parent / "models" / "digitnet.onnx"
 
 
 @dataclass(frozen=True)
@@ -201,7 +205,72 @@ def machine_info() -> dict[str, str]:
     }
 
 
-# ---------------------------------------------------------------- test images
+# ---------------------------------------------------------------- arguments, checks and test images
+
+
+def made_images_parser(doc: str, count: int, count_help: str | None = None) -> argparse.ArgumentParser:
+    """The arguments of a benchmark on images it makes: how many, the seed, the model."""
+    p = argparse.ArgumentParser(description=doc.splitlines()[0])
+    p.add_argument("--count", type=int, default=count, help=count_help)
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--model", default=str(SHIPPED_MODEL))
+    p.add_argument("--no-verify", action="store_true", help="skip the sha256 check against the model card")
+    return p
+
+
+def centred_grid(shape: tuple[int, int]) -> tuple[np.ndarray, np.ndarray]:
+    """(y, x) of every pixel of an image of `shape` (h, w), each from -0.5 to 0.5 across it."""
+    h, w = shape
+    y, x = np.mgrid[0:h, 0:w].astype(np.float32)
+    return y / h - 0.5, x / w - 0.5
+
+
+@dataclass(frozen=True)
+class Check:
+    """A line under Targets. One that needs the full counts (full_run=True: speed, memory over
+    10,000 requests) is not judged in --quick runs."""
+
+    ok: bool
+    text: str
+    full_run: bool = False
+
+    def line(self, quick: bool) -> str:
+        if self.full_run and quick:
+            return f"- [ ] not judged (--quick): {self.text}"
+        return f"- [{'x' if self.ok else ' '}] {'PASS' if self.ok else 'FAIL'}: {self.text}"
+
+    def failed(self, quick: bool) -> bool:
+        return not self.ok and not (self.full_run and quick)
+
+
+def check(ok: bool, text: str, full_run: bool = False) -> Check:
+    return Check(ok, text, full_run)
+
+
+def mnist_pngs(n: int) -> tuple[list[tuple[str, bytes]], str]:
+    """n MNIST test digits as 28×28 PNG files, or drawn stand-ins when MNIST isn't installed."""
+    try:
+        from training.data import load_mnist
+
+        data = load_mnist()
+        images = [(f"mnist_test_{i}_{int(data.test_labels[i])}.png", data.test_images[i]) for i in range(n)]
+        source = f"{n} MNIST test digits, 28×28 PNG"
+    except Exception:
+        from PIL import ImageDraw
+
+        images = []
+        for i in range(n):
+            im = Image.new("L", (28, 28), 0)
+            ImageDraw.Draw(im).line([(8, 6), (20, 6), (12 + i % 4, 23)], fill=255, width=2)
+            images.append((f"drawn_{i}.png", np.asarray(im)))
+        source = f"{n} drawn 7-like digits, 28×28 PNG (MNIST not installed)"
+    out = []
+    for name, array in images:
+        buf = io.BytesIO()
+        Image.fromarray(array).save(buf, "PNG")
+        out.append((name, buf.getvalue()))
+    return out, source
+
 
 
 def draw_digit(draw: ImageDraw.ImageDraw, digit: int, box: tuple[float, float, float, float],

@@ -15,7 +15,6 @@ are confused both ways. Exit status 0 when every convention is read ≥ 98%, els
 
 from __future__ import annotations
 
-import argparse
 import math
 import sys
 from collections.abc import Callable
@@ -23,8 +22,8 @@ from collections.abc import Callable
 import numpy as np
 from PIL import Image, ImageDraw
 
-from bench.common import machine_line, md_table
-from serving.predictor import DEFAULT_MODEL, ModelError, Predictor
+from bench.common import machine_line, made_images_parser, md_table
+from serving.predictor import ModelError, Predictor
 from training.data import DataError, load_mnist
 
 SCALE = 4  # strokes are drawn on a grid this many times MNIST's, then read as they are
@@ -157,12 +156,7 @@ def evaluate(predictor: Predictor, count: int,
 
 
 def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--count", type=int, default=400, help="test digits rewritten per convention")
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--model", default=str(DEFAULT_MODEL))
-    p.add_argument("--no-verify", action="store_true")
-    args = p.parse_args(argv)
+    args = made_images_parser(__doc__, 400, "test digits rewritten per convention").parse_args(argv)
     try:
         rows, confusions, passed = evaluate(Predictor(args.model, verify=not args.no_verify),
                                             args.count, args.seed)

@@ -12,17 +12,14 @@ import subprocess
 import sys
 import tempfile
 import time
-import urllib.error
-import urllib.request
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import psutil
 
-from bench.common import free_port, stop_process
+from bench import server
+from bench.common import stop_process
 
 ROOT = Path(__file__).resolve().parent.parent
-TORCH_DEMO = "import torch, runpy; runpy.run_path('demo.py', run_name='__main__')"
 
 
 class BenchError(RuntimeError):
@@ -89,52 +86,6 @@ def serving_rss(engine: str, model: Path, images: list[Path], timeout: float = 1
     return {**result, "rss": rss, "uss": uss, "ready_s": ready_s}
 
 
-@dataclass
-class Demo:
-    """A demo.py process on loopback."""
-
-    proc: subprocess.Popen
-    url: str
-    log: Path
-    started: float
-    with_torch: bool
-    timings: dict[str, float] = field(default_factory=dict)
-
-    def log_tail(self) -> str:
-        try:
-            return self.log.read_text(errors="replace")[-2000:]
-        except OSError:
-            return ""
-
-
-def start_demo(model: Path, with_torch: bool, log_dir: Path) -> Demo:
-    port = free_port()
-    args = ["--port", str(port), "--host", "127.0.0.1", "--model", str(model)]
-    cmd = [sys.executable, "-c", TORCH_DEMO, *args] if with_torch else [sys.executable, "demo.py", *args]
-    log = log_dir / f"demo-{'torch' if with_torch else 'ort'}-{port}.log"
-    started = time.perf_counter()
-    with open(log, "w") as out:
-        proc = subprocess.Popen(cmd, cwd=ROOT, env=child_env(), stdin=subprocess.DEVNULL, stdout=out,
-                                stderr=subprocess.STDOUT)
-    return Demo(proc, f"http://127.0.0.1:{port}/", log, started, with_torch)
-
-
-def wait_http(demo: Demo, timeout: float) -> float:
-    """Seconds from process start until the app's page answers 200."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if demo.proc.poll() is not None:
-            raise BenchError(f"demo exited with {demo.proc.returncode}:\n{demo.log_tail()}")
-        try:
-            with urllib.request.urlopen(demo.url, timeout=5) as response:
-                if response.status == 200:
-                    return time.perf_counter() - demo.started
-        except (urllib.error.URLError, ConnectionError, TimeoutError, OSError):
-            pass
-        time.sleep(0.05)
-    raise BenchError(f"demo did not answer HTTP within {timeout:.0f} s:\n{demo.log_tail()}")
-
-
 def client(url: str):
     from gradio_client import Client
 
@@ -148,25 +99,28 @@ def predict(c, image: Path) -> dict:
 
 
 def cold_start(model: Path, image: Path, with_torch: bool, log_dir: Path, timeout: float = 240,
-               keep: bool = False) -> tuple[dict, Demo | None]:
+               keep: bool = False) -> tuple[dict, server.DemoServer | None]:
     """Process start → HTTP up → first /predict answered through gradio_client.
 
     Returns the figures and, with keep=True, the still running demo (the caller stops it).
     """
-    demo = start_demo(model, with_torch, log_dir)
+    log = Path(tempfile.mkstemp(prefix=f"demo-{'torch' if with_torch else 'ort'}-", suffix=".log",
+                                dir=log_dir)[1])
+    demo = server.start_demo(model, log, timeout_s=timeout, retry=False, with_torch=with_torch,
+                             ready=server.http_ready("/"), poll_s=0.05)  # a start-up time is measured
     try:
-        http_s = wait_http(demo, timeout)
+        http_s = demo.ready_s
         answer = predict(client(demo.url), image)
         first_s = time.perf_counter() - demo.started
-        rss, _ = rss_tree(demo.proc.pid)
+        rss, _ = rss_tree(demo.pid)
         result = {"with_torch": with_torch, "http_s": http_s, "first_answer_s": first_s, "rss": rss,
                   "digit": answer.get("digit") if isinstance(answer, dict) else None}
     except BaseException:
-        stop_process(demo.proc, timeout=10)
+        server.stop(demo, timeout=10)
         raise
     if keep:
         return result, demo
-    stop_process(demo.proc, timeout=10)
+    server.stop(demo, timeout=10)
     return result, None
 
 

@@ -1,47 +1,276 @@
-"""Many gradio_client clients at once against the demo's /predict: throughput, latency, errors, memory.
+"""The load generator of every benchmark, and many gradio_client clients at once against the demo.
 
     python -m bench.load [--requests 400] [--clients 8] [--url URL | --model PATH] [--max-seconds 300]
 
-Two runs of a fixed number of requests, each client on its own thread with its own Client:
+`run_clients` runs requests on client threads (each client its own connection, made before the
+clock starts) and gathers a `Load`: latencies, errors, requests/s, the server's CPU and memory.
+Workers for it: `http_worker` (keep-alive http.client POSTs), `gradio_worker` (gradio_client),
+`gradio_http_worker` (Gradio's own HTTP API without gradio_client).
+
+As a command, two runs of a fixed number of requests against the demo's /predict:
 - "different files": every request sends a file no other client sends (distinct content, so
   distinct entries in Gradio's content-addressed upload cache);
 - "same file, same moment": in each round all clients wait at a barrier, then send the very same
   new file at once, the case where Gradio's upload cache is written and read concurrently.
-
 Every answer is checked (the digit drawn in the file); an exception, an error answer or a wrong
-digit counts as an error, and there must be none. Reports requests/s, median and p99 latency, and
-the server's RSS (psutil) before and after each run, as a markdown table, with the machine. Without
---url it starts its own server (`python demo.py` on a free loopback port) and stops it afterwards.
-Exit status 0 when there was no error.
+digit counts as an error, and there must be none. Reports requests/s, median and p99 latency and
+the server's RSS before and after each run, with the machine. Without --url it starts its own
+server (`python demo.py` on a free loopback port) and stops it afterwards. Exit status 0 when
+there was no error.
 """
 
 from __future__ import annotations
 
 import argparse
+import http.client
 import io
-import os
+import itertools
+import json
 import random
-import subprocess
 import sys
 import tempfile
 import threading
 import time
-import urllib.request
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+import uuid
+from collections import Counter
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 from PIL import Image, ImageDraw
 
-from bench.common import free_port, machine_line, rss_mb, stop_process
+from bench import server
+from bench.common import cpu_seconds, machine_line, rss_mb
 from examples.strokes import digit_strokes
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_MODEL = ROOT / "models" / "digitnet.onnx"
-INTERIM_MODEL = Path("/tmp/models1/digitnet.onnx")
-RELIABLE_DIGITS = (0, 3, 4, 5, 7, 8, 9)  # as digit_image() draws them, read right with > 90% confidence
+CLIENTS = 8  # the benchmarks' concurrent clients
+RELIABLE_DIGITS = (0, 3, 4, 5, 7, 8, 9)  # those digit_image() draws so that the model reads them right
+Work = Callable[[int], None]  # one request (the n-th); raises on failure
+
+
+# ---------------------------------------------------------------- measuring
+
+
+@dataclass
+class Load:
+    """One measured run, or several rounds of the same run taken together."""
+
+    name: str
+    clients: int
+    planned: int = 0
+    latencies: list[float] = field(default_factory=list)  # seconds, successful requests
+    errors: list[str] = field(default_factory=list)
+    seconds: float = 0.0
+    server_cpu: float | None = None  # CPU seconds the server process used meanwhile
+    rss_before_mb: float | None = None
+    rss_after_mb: float | None = None
+    rounds: list[Load] = field(default_factory=list)  # the rounds merged into this one
+
+    @property
+    def done(self) -> int:
+        return len(self.latencies) + len(self.errors)
+
+    requests = done
+
+    @property
+    def rps(self) -> float:
+        return self._median_round(lambda r: r.done / r.seconds if r.seconds else 0.0)
+
+    def percentile(self, q: float) -> float:
+        """The q-th percentile round trip, milliseconds."""
+        return self._median_round(
+            lambda r: float(np.percentile(r.latencies, q)) * 1000 if r.latencies else float("nan"))
+
+    def _median_round(self, metric: Callable[[Load], float]) -> float:
+        """The metric's median over the rounds: a burst of other work on this shared machine
+        spoils one round, not the result (the table shows the rounds' range of requests/s)."""
+        return float(np.median([metric(r) for r in self.rounds or [self]]))
+
+    def merge(self, other: Load) -> Load:
+        """This load and another round of the same thing taken together (interleaved rounds)."""
+        cpu = (None if self.server_cpu is None or other.server_cpu is None
+               else self.server_cpu + other.server_cpu)
+        return Load(self.name, self.clients, self.planned + other.planned, self.latencies + other.latencies,
+                    self.errors + other.errors, self.seconds + other.seconds, cpu, self.rss_before_mb,
+                    other.rss_after_mb, (self.rounds or [self]) + (other.rounds or [other]))
+
+    def row(self) -> str:
+        errors = ", ".join(f"{k}: {v}" for k, v in Counter(self.errors).most_common(3)) or "0"
+        cpu = f"{1000 * self.server_cpu / self.done:.1f}" if self.server_cpu and self.done else "–"
+        spread = [r.done / r.seconds for r in self.rounds if r.seconds]
+        rps = f"{self.rps:.1f}" + (f" ({min(spread):.0f}–{max(spread):.0f})" if len(spread) > 1 else "")
+        return (f"| {self.name} | {self.clients} | {self.done} | {self.percentile(50):.1f} | "
+                f"{self.percentile(99):.1f} | {rps} | {cpu} | {errors} |")
+
+
+TABLE_HEAD = ("| endpoint | clients | requests | median ms | p99 ms | requests/s (rounds' range) "
+              "| server CPU ms/request | errors |\n|---|---:|---:|---:|---:|---:|---:|---|")
+
+
+def progress(text: str) -> None:
+    print(f"[{time.strftime('%H:%M:%S')}] {text}", file=sys.stderr, flush=True)
+
+
+def run_clients(name: str, clients: int, requests: int, make_worker: Callable[[int], Work],
+                max_seconds: float, server_pid: int | None = None, together: bool = False) -> Load:
+    """`requests` calls over `clients` threads, each calling the worker made for it, until done or
+    `max_seconds` have passed; an exception's text is counted as an error.
+
+    Workers take whichever request number is next. together=True: rounds instead, every client
+    waiting at a barrier and then making request number ROUND at the same moment.
+    """
+    rounds = max(1, requests // clients)
+    load = Load(name, clients, rounds * clients if together else requests)
+    counter, lock = itertools.count(), threading.Lock()
+    workers = [make_worker(i) for i in range(clients)]  # connections made before the clock starts
+    start_line, step = threading.Barrier(clients + 1), threading.Barrier(clients)
+    deadline = [0.0]
+
+    def next_request(round_: int) -> int | None:
+        if not together:
+            n = next(counter)
+            return n if n < requests and time.perf_counter() < deadline[0] else None
+        try:
+            step.wait(timeout=120)
+        except threading.BrokenBarrierError:
+            return None
+        if round_ >= rounds or time.perf_counter() >= deadline[0]:
+            step.abort()  # the others, waiting for the next round, stop too
+            return None
+        return round_
+
+    def loop(work: Work) -> None:
+        start_line.wait()
+        for round_ in itertools.count():
+            n = next_request(round_)
+            if n is None:
+                return
+            t0 = time.perf_counter()
+            try:
+                work(n)
+            except Exception as err:  # counted, not raised: the table reports errors
+                with lock:
+                    load.errors.append(f"{type(err).__name__}: {str(err)[:120]}")
+                continue
+            with lock:
+                load.latencies.append(time.perf_counter() - t0)
+
+    threads = [threading.Thread(target=loop, args=(w,), daemon=True) for w in workers]
+    for t in threads:
+        t.start()
+    load.rss_before_mb, cpu0 = rss_mb(server_pid), cpu_seconds(server_pid)
+    deadline[0] = time.perf_counter() + max_seconds
+    t0 = time.perf_counter()
+    start_line.wait()
+    for t in threads:
+        t.join()
+    load.seconds = time.perf_counter() - t0
+    if server_pid is not None:
+        load.server_cpu = cpu_seconds(server_pid) - cpu0
+        load.rss_after_mb = rss_mb(server_pid)
+    progress(load.row())
+    return load
+
+
+# ---------------------------------------------------------------- workers
+
+
+class AnswerError(Exception):
+    """The server answered, but not with what was asked for."""
+
+
+def multipart(files: Sequence[tuple[str, bytes]], field_name: str = "files") -> tuple[bytes, str]:
+    boundary = uuid.uuid4().hex
+    parts = []
+    for name, data in files:
+        parts.append(f'--{boundary}\r\nContent-Disposition: form-data; name="{field_name}"; '
+                     f'filename="{name}"\r\nContent-Type: image/png\r\n\r\n'.encode() + data + b"\r\n")
+    return b"".join(parts) + f"--{boundary}--\r\n".encode(), f"multipart/form-data; boundary={boundary}"
+
+
+class Connection:
+    """A keep-alive http.client connection that reconnects when the server has closed it."""
+
+    def __init__(self, port: int, timeout: float = 60) -> None:
+        self.conn = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
+
+    def request(self, method: str, path: str, body: bytes | None = None, content_type: str = "") -> bytes:
+        """The answer's body; raises AnswerError unless it is HTTP 200."""
+        try:
+            self.conn.request(method, path, body, {"Content-Type": content_type} if content_type else {})
+            response = self.conn.getresponse()
+            data = response.read()
+        except (OSError, http.client.HTTPException):
+            self.conn.close()  # the next request opens a fresh connection
+            raise
+        if response.status != 200:
+            raise AnswerError(f"HTTP {response.status} on {path}: {data[:40]!r}")
+        return data
+
+
+def http_worker(port: int, path: str, bodies: list[tuple[bytes, str]], offset: int) -> Work:
+    """One client POSTing bodies (body, content type) in turn, starting at `offset`."""
+    conn = Connection(port, timeout=30)
+
+    def work(n: int) -> None:
+        body, content_type = bodies[(offset + n) % len(bodies)]
+        data = conn.request("POST", path, body, content_type)
+        if b'"digit":null' in data.replace(b" ", b""):
+            raise AnswerError(f"error answer {data[:40]!r}")
+
+    return work
+
+
+def http_load(name: str, port: int, path: str, bodies: list[tuple[bytes, str]], clients: int,
+              requests: int, max_seconds: float, server_pid: int | None = None) -> Load:
+    return run_clients(name, clients, requests, lambda i: http_worker(port, path, bodies, i), max_seconds,
+                       server_pid)
+
+
+def gradio_worker(url: str, files: Sequence[tuple[Path, int | None]], offset: int) -> Work:
+    """One gradio_client Client calling /predict on files (path, digit drawn or None) in turn; an
+    answer without a digit, or with another digit than the one drawn, is an error."""
+    from gradio_client import Client, handle_file
+
+    client = Client(url, verbose=False, analytics_enabled=False, download_files=False)
+
+    def work(n: int) -> None:
+        path, digit = files[(offset + n) % len(files)]
+        answer = client.predict(handle_file(str(path)), api_name="/predict")
+        if not isinstance(answer, dict) or answer.get("digit") is None:
+            raise AnswerError(f"{path.name}: error answer {str(answer)[:200]}")
+        if digit is not None and answer["digit"] != digit:
+            raise AnswerError(f"{path.name}: read as {answer['digit']}, drawn {digit}")
+
+    return work
+
+
+def gradio_load(name: str, url: str, files: Sequence[tuple[Path, int | None]], clients: int, requests: int,
+                max_seconds: float, server_pid: int | None = None, together: bool = False) -> Load:
+    """/predict through gradio_client, one Client per simulated user, each starting at its own file."""
+    return run_clients(name, clients, requests, lambda i: gradio_worker(url, files, 0 if together else i),
+                       max_seconds, server_pid, together)
+
+
+def gradio_http_worker(port: int, files: list[tuple[str, bytes]], offset: int) -> Work:
+    """One client of Gradio's own HTTP API, without gradio_client: upload the file, start the
+    /predict event, read its event stream. Three requests on one keep-alive connection."""
+    conn = Connection(port)
+    bodies = [multipart([f]) for f in files]
+
+    def work(n: int) -> None:
+        body, content_type = bodies[(offset + n) % len(bodies)]
+        path = json.loads(conn.request("POST", "/gradio_api/upload", body, content_type))[0]
+        call = json.dumps({"data": [{"path": path, "meta": {"_type": "gradio.FileData"}}]}).encode()
+        event = json.loads(conn.request("POST", "/gradio_api/call/predict", call, "application/json"))
+        stream = conn.request("GET", f"/gradio_api/call/predict/{event['event_id']}")
+        if b"event: complete" not in stream or b'"digit": null' in stream:
+            raise AnswerError(f"stream {stream[:60]!r}")
+
+    return work
 
 
 # ---------------------------------------------------------------- test files
@@ -67,9 +296,9 @@ def digit_image(digit: int, variant: int, side: int = 200) -> bytes:
     return out.getvalue()
 
 
-def write_files(directory: Path, count: int, start: int = 0) -> list[tuple[Path, int]]:
+def write_files(directory: Path, count: int, start: int = 0) -> list[tuple[Path, int | None]]:
     """`count` distinct digit files in `directory`: (path, the digit drawn)."""
-    files = []
+    files: list[tuple[Path, int | None]] = []
     for i in range(start, start + count):
         digit = RELIABLE_DIGITS[i % len(RELIABLE_DIGITS)]
         path = directory / f"digit_{i:05d}_{digit}.png"
@@ -78,206 +307,32 @@ def write_files(directory: Path, count: int, start: int = 0) -> list[tuple[Path,
     return files
 
 
-# ---------------------------------------------------------------- the server
-
-
-@contextmanager
-def own_server(model: Path, timeout_s: float = 180.0) -> Iterator[tuple[str, int]]:
-    """`python demo.py` on a free loopback port: yields (url, pid); stops it afterwards."""
-    port = free_port()
-    url = f"http://127.0.0.1:{port}/"
-    env = {**os.environ, "GRADIO_ANALYTICS_ENABLED": "False"}
-    log = tempfile.NamedTemporaryFile(prefix="bench-load-demo-", suffix=".log", delete=False)
-    proc = subprocess.Popen([sys.executable, "demo.py", "--host", "127.0.0.1", "--port", str(port),
-                             "--model", str(model)], cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
-    try:
-        deadline = time.monotonic() + timeout_s
-        while True:
-            if proc.poll() is not None:
-                raise RuntimeError(f"the demo exited ({proc.returncode}); see {log.name}")
-            try:
-                with urllib.request.urlopen(url + "config", timeout=5):
-                    break
-            except OSError:
-                if time.monotonic() > deadline:
-                    raise RuntimeError(f"no answer in {timeout_s:.0f} s; see {log.name}") from None
-                time.sleep(0.5)
-        yield url, proc.pid
-    finally:
-        stop_process(proc)
-        log.close()
-
-
-def listening_pid(url: str) -> int | None:
-    """The pid of the process listening on the URL's port (to read its RSS), if it can be found."""
-    import psutil
-
-    port = int(url.rstrip("/").rsplit(":", 1)[1].split("/")[0])
-    try:
-        for conn in psutil.net_connections(kind="tcp"):
-            if conn.laddr and conn.laddr.port == port and conn.status == psutil.CONN_LISTEN:
-                return conn.pid
-    except (psutil.AccessDenied, PermissionError):
-        pass
-    return None
-
-
-# ---------------------------------------------------------------- load
-
-
-@dataclass
-class Run:
-    name: str
-    clients: int
-    planned: int
-    latencies: list[float] = field(default_factory=list)
-    errors: list[str] = field(default_factory=list)
-    wall_s: float = 0.0
-    rss_before_mb: float | None = None
-    rss_after_mb: float | None = None
-
-    @property
-    def done(self) -> int:
-        return len(self.latencies) + len(self.errors)
-
-    @property
-    def rps(self) -> float:
-        return self.done / self.wall_s if self.wall_s else 0.0
-
-    def percentile_ms(self, q: float) -> float:
-        return float(np.percentile(self.latencies, q)) * 1e3 if self.latencies else float("nan")
-
-    def row(self) -> list[str]:
-        def mb(x: float | None) -> str:
-            return "?" if x is None else f"{x:.0f}"
-
-        growth = (f"{self.rss_after_mb - self.rss_before_mb:+.0f}"
-                  if self.rss_before_mb is not None and self.rss_after_mb is not None else "?")
-        return [self.name, str(self.clients), f"{self.done}/{self.planned}", f"{self.wall_s:.1f}",
-                f"{self.rps:.1f}", f"{self.percentile_ms(50):.0f}", f"{self.percentile_ms(99):.0f}",
-                str(len(self.errors)), mb(self.rss_before_mb), mb(self.rss_after_mb), growth]
-
-
-HEADER = ["run", "clients", "requests", "wall s", "req/s", "median ms", "p99 ms", "errors",
-          "RSS before MB", "RSS after MB", "RSS growth MB"]
-
-
-def make_clients(url: str, count: int) -> list:
-    from gradio_client import Client
-
-    return [Client(url, verbose=False, download_files=False) for _ in range(count)]
-
-
-def one_request(client, path: Path, digit: int, run: Run, lock: threading.Lock) -> None:
-    from gradio_client import handle_file
-
-    start = time.perf_counter()
-    try:
-        answer = client.predict(handle_file(str(path)), api_name="/predict")
-        problem = None
-        if not isinstance(answer, dict) or answer.get("digit") is None:
-            problem = f"{path.name}: error answer {answer!r}"[:300]
-        elif answer["digit"] != digit:
-            problem = f"{path.name}: read as {answer['digit']}, drawn {digit}"
-    except Exception as err:  # any failure of the call is what this benchmark counts
-        problem = f"{path.name}: {type(err).__name__}: {err}"[:300]
-    elapsed = time.perf_counter() - start
-    with lock:
-        if problem:
-            run.errors.append(problem)
-        else:
-            run.latencies.append(elapsed)
-
-
-def different_files(url: str, clients: list, requests: int, directory: Path, max_seconds: float,
-                    pid: int | None) -> Run:
-    """Each request sends its own file; requests are handed out to whichever client is free."""
-    run = Run("different files", len(clients), requests)
-    files = write_files(directory, requests)
-    lock = threading.Lock()
-    next_index = iter(range(requests))
-    deadline = time.monotonic() + max_seconds
-
-    def worker(client) -> None:
-        while time.monotonic() < deadline:
-            with lock:
-                i = next(next_index, None)
-            if i is None:
-                return
-            one_request(client, *files[i], run, lock)
-
-    return timed(run, [lambda c=c: worker(c) for c in clients], pid)
-
-
-def same_file(url: str, clients: list, requests: int, directory: Path, max_seconds: float,
-              pid: int | None) -> Run:
-    """Rounds: all clients wait at a barrier, then send the very same (new) file at once."""
-    run = Run("same file, same moment", len(clients), requests)
-    rounds = max(1, requests // len(clients))
-    run.planned = rounds * len(clients)
-    files = write_files(directory, rounds, start=1_000_000)  # new content: not yet in the cache
-    lock = threading.Lock()
-    barrier = threading.Barrier(len(clients))
-    deadline = time.monotonic() + max_seconds
-    stop = threading.Event()
-
-    def worker(client) -> None:
-        for path, digit in files:
-            try:
-                barrier.wait(timeout=120)
-            except threading.BrokenBarrierError:
-                return
-            if stop.is_set() or time.monotonic() > deadline:
-                stop.set()
-                barrier.abort()
-                return
-            one_request(client, path, digit, run, lock)
-
-    return timed(run, [lambda c=c: worker(c) for c in clients], pid)
-
-
-def timed(run: Run, workers: list[Callable[[], None]], pid: int | None) -> Run:
-    run.rss_before_mb = rss_mb(pid)
-    threads = [threading.Thread(target=w, daemon=True) for w in workers]
-    start = time.perf_counter()
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    run.wall_s = time.perf_counter() - start
-    run.rss_after_mb = rss_mb(pid)
-    return run
+# ---------------------------------------------------------------- the command
 
 
 def load(url: str, requests: int = 400, clients: int = 8, max_seconds: float = 300.0,
-         pid: int | None = None, warmup: int = 2) -> list[Run]:
-    """Both runs against the demo at `url`; pid (default: found from the port) for RSS."""
-    pid = pid if pid is not None else listening_pid(url)
-    pool = make_clients(url, clients)
+         pid: int | None = None, warmup: int = 2) -> list[Load]:
+    """Both runs against the demo at `url`; `pid` (the server's) for its memory and CPU."""
     with tempfile.TemporaryDirectory(prefix="bench-load-") as tmp:
         directory = Path(tmp)
-        warm = write_files(directory, warmup, start=2_000_000)
-        scratch = Run("warm-up", 1, warmup)
-        for path, digit in warm:
-            one_request(pool[0], path, digit, scratch, threading.Lock())
-        return [different_files(url, pool, requests, directory, max_seconds, pid),
-                same_file(url, pool, requests, directory, max_seconds, pid)]
+        gradio_load("warm-up", url, write_files(directory, warmup, start=2_000_000), 1, warmup, max_seconds)
+        different = gradio_load("different files", url, write_files(directory, requests), clients, requests,
+                                max_seconds, pid)
+        # new content, not yet in the cache: one file a round, every client sending it at once
+        rounds = write_files(directory, max(1, requests // clients), start=1_000_000)
+        same = gradio_load("same file, same moment", url, rounds, clients, requests, max_seconds, pid,
+                           together=True)
+        return [different, same]
 
 
-# ---------------------------------------------------------------- report
-
-
-def table(runs: list[Run]) -> str:
-    lines = ["| " + " | ".join(HEADER) + " |", "|---|" + "---:|" * (len(HEADER) - 1)]
-    lines += ["| " + " | ".join(run.row()) + " |" for run in runs]
-    return "\n".join(lines)
-
-
-def report(runs: list[Run]) -> str:
-    out = [table(runs), "", f"Machine: {machine_line()}; client and server on the same machine."]
+def report(runs: list[Load]) -> str:
+    out = [TABLE_HEAD.replace("| endpoint |", "| run |"), *(run.row() for run in runs), "",
+           f"Machine: {machine_line()}; client and server on the same machine."]
     for run in runs:
-        for err in run.errors[:5]:
-            out.append(f"- {run.name}: {err}")
+        if run.rss_before_mb is not None and run.rss_after_mb is not None:
+            out.append(f"- {run.name}: server RSS {run.rss_before_mb:.0f} MB before, "
+                       f"{run.rss_after_mb:.0f} MB after")
+        out += [f"- {run.name}: {err}" for err in run.errors[:5]]
         if run.done < run.planned:
             out.append(f"- {run.name}: stopped at the time limit after {run.done} of {run.planned} requests")
     return "\n".join(out)
@@ -288,16 +343,15 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--requests", type=int, default=400, help="requests per run")
     p.add_argument("--clients", type=int, default=8, help="concurrent gradio_client clients")
     p.add_argument("--url", help="a running demo (default: start one on a free loopback port)")
-    p.add_argument("--model", type=Path, help="model for the server started here "
-                   f"(default {DEFAULT_MODEL}, else {INTERIM_MODEL})")
+    p.add_argument("--model", type=Path, default=DEFAULT_MODEL, help="model for the server started here")
     p.add_argument("--max-seconds", type=float, default=300.0, help="time limit per run")
     args = p.parse_args(argv)
     if args.url:
         runs = load(args.url, args.requests, args.clients, args.max_seconds)
     else:
-        model = args.model or (DEFAULT_MODEL if DEFAULT_MODEL.exists() else INTERIM_MODEL)
-        with own_server(model) as (url, pid):
-            runs = load(url, args.requests, args.clients, args.max_seconds, pid=pid)
+        with tempfile.TemporaryDirectory(prefix="bench-load-") as tmp, \
+                server.running(server.start_demo(args.model, Path(tmp) / "demo.log")) as demo:
+            runs = load(demo.url, args.requests, args.clients, args.max_seconds, pid=demo.pid)
     print(report(runs))
     return 0 if all(not r.errors and r.done == r.planned for r in runs) else 1
 

@@ -27,8 +27,9 @@ from dataclasses import dataclass
 import numpy as np
 from PIL import Image
 
+from bench.common import made_images_parser
 from serving.numbers import DEFAULT_JOINED, JOINED, Box, read_number
-from serving.predictor import DEFAULT_MODEL, ModelError, Predictor
+from serving.predictor import ModelError, Predictor
 from serving.preprocess import InputError
 from serving.sequence import DEFAULT_NUMBER_MODEL, SequenceReader
 
@@ -263,15 +264,11 @@ def policy_table(results: dict[str, tuple[list[dict], list[dict]]]) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--count", type=int, default=1000, help="numbers in each set")
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--model", default=str(DEFAULT_MODEL))
+    p = made_images_parser(__doc__, 1000, "numbers in each set")
     p.add_argument("--sequence-model", default=str(DEFAULT_NUMBER_MODEL))
     p.add_argument("--joined", action="append", choices=[*JOINED, "all"],
                    help=f"who reads regions wide enough for several digits (default {DEFAULT_JOINED}); "
                         "repeat it, or say all, to compare policies on the same numbers")
-    p.add_argument("--no-verify", action="store_true")
     p.add_argument("--show-errors", type=int, default=10, help="list up to this many misreadings")
     args = p.parse_args(argv)
     policies = list(JOINED) if "all" in (args.joined or []) else (args.joined or [DEFAULT_JOINED])

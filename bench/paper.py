@@ -13,7 +13,6 @@ Exit status 0 when every target is met (≥ 98% overall, no paper or ink under 9
 
 from __future__ import annotations
 
-import argparse
 import io
 import sys
 import time
@@ -24,10 +23,10 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageDraw, ImageFilter
 
-from bench.common import machine_line, md_table
+from bench.common import centred_grid, machine_line, made_images_parser, md_table
 from bench.redrawn import digit_box, disk_filter, thin, upscale
 from examples.strokes import digit_strokes
-from serving.predictor import DEFAULT_MODEL, UNSURE_BELOW, ModelError, Predictor
+from serving.predictor import UNSURE_BELOW, ModelError, Predictor
 from training.data import DataError, load_mnist
 
 PAPERS = ("plain", "ruled", "squared", "dotted")
@@ -150,9 +149,7 @@ def holes(picture: np.ndarray, desk: np.ndarray, rng: np.random.Generator) -> No
 
 def lighting(shape: tuple[int, int], rng: np.random.Generator) -> np.ndarray:
     """Light across the page: a gradient, a vignette, often a shadow with a sharp or soft edge."""
-    h, w = shape
-    y, x = np.mgrid[0:h, 0:w].astype(np.float32)
-    y, x = y / h - 0.5, x / w - 0.5
+    y, x = centred_grid(shape)
     angle, shadow_angle = rng.uniform(0, 2 * np.pi, 2)
     light = 1 + rng.uniform(0.05, 0.3) * (x * np.cos(angle) + y * np.sin(angle))
     light *= 1 - rng.uniform(0, 0.25) * (x * x + y * y)
@@ -279,11 +276,7 @@ def report(results: list[tuple[Photo, int | None, float]]) -> tuple[str, bool]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--count", type=int, default=2000)
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--model", default=str(DEFAULT_MODEL))
-    p.add_argument("--no-verify", action="store_true")
+    p = made_images_parser(__doc__, 2000)
     p.add_argument("--dump", type=Path, default=None, help="write the photos read wrong here")
     args = p.parse_args(argv)
     try:

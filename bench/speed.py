@@ -17,18 +17,12 @@ import torch
 
 from bench.common import Stats, Timing, interleaved_latency, time_calls
 from serving.predictor import Predictor
+from serving.predictor import load_session as ort_session
 from serving.preprocess import open_image, to_mnist
 
 ALL_THREADS = os.cpu_count() or 1
 
 
-def ort_session(path: Path, threads: int) -> ort.InferenceSession:
-    """Configured as serving.Predictor configures its session."""
-    options = ort.SessionOptions()
-    options.intra_op_num_threads = threads
-    options.inter_op_num_threads = 1
-    options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-    return ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
 
 
 def ort_runner(sess: ort.InferenceSession, x: np.ndarray) -> Callable[[], object]:

@@ -18,11 +18,11 @@ from pathlib import Path
 
 import numpy as np
 import onnx
-import onnxruntime as ort
 import torch
 from onnx import numpy_helper
 from torch import nn
 
+from serving.predictor import load_session
 from training.model import DigitNet, Ensemble
 
 TOLERANCE = 1e-4
@@ -100,7 +100,7 @@ def parity_images(count: int = 256, seed: int = 0) -> np.ndarray:
 
 
 def max_diff(model: nn.Module, onnx_path: Path, images: np.ndarray) -> float:
-    sess = ort.InferenceSession(str(onnx_path), providers=["CPUExecutionProvider"])
+    sess = load_session(onnx_path, threads=0)
     expected = sess.run(None, {sess.get_inputs()[0].name: images})[0]
     with torch.inference_mode():
         actual = model.eval()(torch.from_numpy(images))[0].numpy()

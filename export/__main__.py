@@ -12,7 +12,6 @@ are measured through onnxruntime on the full test set (or --test-limit images).
 from __future__ import annotations
 
 import argparse
-import hashlib
 import json
 import shutil
 import sys
@@ -38,8 +37,9 @@ from export.onnx_export import (
     write_metadata,
 )
 from export.quantize import quantize_int8
+from serving.predictor import file_sha256
 from training.corrections import held_out_of
-from training.data import DataError, load_mnist
+from training.data import load_mnist_or_report
 from training.gate import check_files
 from training.model import count_parameters
 from training.plots import plot_confusion, plot_mistakes
@@ -66,10 +66,6 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--force", action="store_true",
                    help="replace the shipped model even when it would lose on MNIST or the corrections")
     return p.parse_args(argv)
-
-
-def sha256_file(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
 def member_accuracy(model: torch.nn.Module, images: np.ndarray, labels: np.ndarray) -> float:
@@ -106,10 +102,8 @@ def main(argv: list[str] | None = None) -> int:
             print(f"error: no checkpoint at {run / 'checkpoint.pt'}; train first: "
                   f"python -m training.train --out {run}", file=sys.stderr)
             return 2
-    try:
-        data = load_mnist(args.data_dir)
-    except DataError as err:
-        print(f"error: {err}", file=sys.stderr)
+    data = load_mnist_or_report(args.data_dir)
+    if data is None:
         return 2
     test_x, test_y = data.test_images[: args.test_limit], data.test_labels[: args.test_limit]
     args.out.mkdir(parents=True, exist_ok=True)
@@ -155,7 +149,7 @@ def main(argv: list[str] | None = None) -> int:
             "test_images": acc.count, "commit": commit,
         })
         files[kind] = {"file": path.name, "bytes": path.stat().st_size,
-                       "sha256": sha256_file(path), "opset": opset_of(path),
+                       "sha256": file_sha256(path), "opset": opset_of(path),
                        "test_accuracy": acc.as_dict()}
         print(f"{kind}: {path} {path.stat().st_size / 1024:.0f} KiB, test accuracy "
               f"{100 * acc.overall:.2f}% ({acc.errors} errors in {acc.count})")
@@ -166,7 +160,17 @@ def main(argv: list[str] | None = None) -> int:
     if (runs[0] / "history.json").exists():
         shutil.copyfile(runs[0] / "history.json", args.out / f"{args.name}.history.json")
     ensemble_plots(args.out, args.name, onnx_logits(session(fp32_path), test_x).argmax(1), test_x, test_y)
-    card = {
+    card = model_card(args, model, members, files, parity, len(calibration), commit, started)
+    card_path = args.out / f"{args.name}.json"
+    card_path.write_text(json.dumps(card, indent=1) + "\n")
+    print(f"wrote {card_path}")
+    return 0
+
+
+def model_card(args: argparse.Namespace, model: torch.nn.Module, members: list[dict], files: dict,
+               parity: dict, calibration_images: int, commit: str | None, started: float) -> dict:
+    """The model card (models/NAME.json): what the files are, how they were made, how they score."""
+    return {
         "name": args.name,
         "task": "handwritten digit classification (MNIST)",
         "labels": LABELS,
@@ -185,7 +189,7 @@ def main(argv: list[str] | None = None) -> int:
         "int8_accuracy_delta_points": round(100 * (files["int8"]["test_accuracy"]["overall"]
                                                    - files["fp32"]["test_accuracy"]["overall"]), 3),
         "parity": parity,
-        "calibration": {"images": len(calibration), "source": "training set", "seed": args.seed,
+        "calibration": {"images": calibration_images, "source": "training set", "seed": args.seed,
                         "method": "MinMax, QDQ, S8S8, per-channel weights"},
         "training": {"command": "make -j2 train (each member's own command is in members)",
                      "wall_time_s": round(sum(m["wall_time_s"] or 0 for m in members), 1)},
@@ -194,10 +198,6 @@ def main(argv: list[str] | None = None) -> int:
                    "torch": torch.__version__, "onnxruntime": ort.__version__,
                    "seconds": round(time.time() - started, 1)},
     }
-    card_path = args.out / f"{args.name}.json"
-    card_path.write_text(json.dumps(card, indent=1) + "\n")
-    print(f"wrote {card_path}")
-    return 0
 
 
 if __name__ == "__main__":

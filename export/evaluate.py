@@ -9,11 +9,12 @@ import numpy as np
 import onnxruntime as ort
 import torch
 
+from serving.predictor import load_session
+
 
 def session(path: Path, threads: int = 0) -> ort.InferenceSession:
-    options = ort.SessionOptions()
-    options.intra_op_num_threads = threads
-    return ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+    """The served session setup (serving.predictor.load_session), all cores by default."""
+    return load_session(path, threads)
 
 
 def onnx_logits(sess: ort.InferenceSession, images: np.ndarray, batch_size: int = 1000) -> np.ndarray:

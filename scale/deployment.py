@@ -1,10 +1,11 @@
 """The Ray Serve app: POST /api/predict and /api/read_number with the REST endpoint's request and
 answer (rest.py).
 
-Requests are read and answered by rest.py's own `answer` (multipart or JSON base64, size caps
-enforced while reading, the same 400/413/415/422), so the two endpoints can't drift apart. Each replica
-holds one serving.Predictor (one onnxruntime session). Images from concurrent requests are
-gathered by @serve.batch into one model call. Run it with `python -m scale.serve`,
+Requests are read and answered by the REST API's own `api.reading.records_response` (multipart or
+JSON base64, size caps enforced while reading, the same 400/413/415/422), and /api/health answers
+rest.health_fields, so the two endpoints can't drift apart. Each replica holds one
+serving.Predictor (one onnxruntime session). Images from concurrent requests are gathered by
+@serve.batch into one model call. Run it with `python -m scale.serve`,
 or on a cluster with `serve deploy scale/serve_config.yaml` (import path scale.deployment:build_app).
 """
 
@@ -17,7 +18,8 @@ from fastapi import FastAPI, Request
 from fastapi.responses import Response
 from ray import serve
 
-from rest import MAX_IMAGES, Limits, answer, predict_numbers
+from api.reading import Limits, records_response
+from rest import health_fields, predict_numbers
 from serving import InputError, Predictor
 from serving.predictor import DEFAULT_MODEL, DigitResult
 from serving.records import digit_record, number_record
@@ -54,19 +56,17 @@ class DigitService:
     @api.post("/api/predict")
     async def predict(self, request: Request) -> Response:
         """One JSON object per image, in order, in the shape `python -m serving FILE...` prints."""
-        return await answer(request, self.limits, self.predict_each, digit_record, "digit")
+        return await records_response(request, self.limits, self.predict_each, digit_record, "digit")
 
     @api.post("/api/read_number")
     async def read_number(self, request: Request) -> Response:
         """Several digits on a line per image, read left to right."""
-        return await answer(request, self.limits, self.read_numbers, number_record, "number")
+        return await records_response(request, self.limits, self.read_numbers, number_record, "number")
 
     @api.get("/api/health")
     async def health(self) -> dict[str, Any]:
         """The model file and its sha256, and the request limits."""
-        return {"status": "ok", "model": self.predictor.model_path.name,
-                "sha256": (self.predictor.card or {}).get("sha256"), "max_file_size": self.limits.file,
-                "max_images": MAX_IMAGES, "read_number": True}
+        return health_fields(self.predictor, self.limits)
 
 
 def build_app(args: dict[str, Any] | None = None) -> serve.Application:

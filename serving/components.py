@@ -40,6 +40,7 @@ def label_components(mask: np.ndarray) -> Components:
     has_row_above = run_row > 0
     counts = np.where(has_row_above, np.maximum(last - first, 0), 0)
     lower = np.repeat(np.arange(n_runs), counts)
+    # A ragged arange: for run i, 0 .. counts[i]-1 (the position minus where run i's pairs begin).
     within = np.arange(counts.sum()) - np.repeat(np.cumsum(counts) - counts, counts)
     upper = np.repeat(first, counts) + within
 
@@ -73,6 +74,8 @@ def label_components(mask: np.ndarray) -> Components:
     np.maximum.at(boxes[:, 3], run_label, run_row + 1)
 
     labels = np.zeros(h * w, np.int32)
+    # Each run's flat start (row * w + start) less where its pixels begin among all runs' pixels:
+    # adding the running count 0, 1, 2, ... then gives every ink pixel's flat index.
     offsets = np.repeat(run_row * w + run_start - np.cumsum(lengths) + lengths, lengths)
     labels[offsets + np.arange(lengths.sum())] = np.repeat(run_label + 1, lengths)
     return Components(labels.reshape(h, w), count, area, boxes)

@@ -11,7 +11,7 @@ cookie. The client's address is used only in memory, to limit how often one clie
     Corrections       what the app and the REST API call: rate limit, then the store
 
 Swapping SQLite for a server database (several Ray Serve replicas writing at once) means writing
-another CorrectionStore with the same four methods; see README, "Corrections".
+another CorrectionStore with the same four methods; see README, "Corrections that teach".
 """
 
 from __future__ import annotations

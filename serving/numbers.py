@@ -121,10 +121,6 @@ class NumberResult:
         """Chance that the whole number is right, taking the digits' confidences as independent."""
         return float(np.prod([d.confidence for d in self.digits]))
 
-    @property
-    def unsure(self) -> bool:
-        return any(d.unsure for d in self.digits)
-
     def to_dict(self, probabilities: bool = False) -> dict:
         return {"number": self.number, "confidence": round(self.confidence, 6),
                 "digits": [d.to_dict(probabilities) for d in self.digits]}

@@ -65,7 +65,9 @@ class DigitResult:
 
 
 def file_sha256(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
+    """The file's sha256 in hex, read in blocks (never the whole file in memory)."""
+    with open(path, "rb") as f:
+        return hashlib.file_digest(f, "sha256").hexdigest()
 
 
 def card_entry(model_path: Path) -> dict | None:
@@ -104,19 +106,22 @@ def softmax(logits: np.ndarray) -> np.ndarray:
     return e / e.sum(axis=1, keepdims=True)
 
 
-class Predictor:
+class OnnxModel:
+    """A model file, checked against its model card (verify=True), and its onnxruntime session."""
+
+    def __init__(self, model_path: str | Path, threads: int = 1, verify: bool = True) -> None:
+        self.model_path = Path(model_path)
+        self.card = verify_model(self.model_path) if verify else None
+        self.session = load_session(self.model_path, threads)
+        self.input_name = self.session.get_inputs()[0].name
+
+
+class Predictor(OnnxModel):
     """Image(s) in, digit(s) out. Create one per process and share it; it is thread-safe."""
 
     def __init__(self, model_path: str | Path = DEFAULT_MODEL, threads: int = 1,
                  verify: bool = True) -> None:
-        self.model_path = Path(model_path)
-        self.card = verify_model(self.model_path) if verify else None
-        options = ort.SessionOptions()
-        options.intra_op_num_threads = threads
-        options.inter_op_num_threads = 1
-        options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-        self.session = load_session(self.model_path, options)
-        self.input_name = self.session.get_inputs()[0].name
+        super().__init__(model_path, threads, verify)
         outputs = [output.name for output in self.session.get_outputs()]
         self.output_name = outputs[0]
         # The class maps come with the shipped graph (export/onnx_export.py); other models are
@@ -174,8 +179,14 @@ def _as_batch(batch: np.ndarray) -> np.ndarray:
     return np.ascontiguousarray(batch, np.float32).reshape(-1, 1, 28, 28)
 
 
-def load_session(path: Path, options: ort.SessionOptions) -> ort.InferenceSession:
-    """An onnxruntime session for `path`, or a ModelError saying the file is not a usable model."""
+def load_session(path: Path, threads: int = 1) -> ort.InferenceSession:
+    """An onnxruntime session for `path` on the CPU, `threads` threads for an operator (0: one per
+    core), or a ModelError saying the file is not a usable model. Every session in the project
+    (serving, export checks, benchmarks) is made here, so all of them measure the served setup."""
+    options = ort.SessionOptions()
+    options.intra_op_num_threads = threads
+    options.inter_op_num_threads = 1
+    options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
     try:
         return ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
     except Exception as err:  # onnxruntime raises its own (pybind) classes: protobuf, graph, ...

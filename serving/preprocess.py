@@ -39,7 +39,6 @@ FAINT_INK = 0.12  # ... and above this too in a photo, where it joins a stroke (
 @dataclass(frozen=True)
 class InkMap:
     ink: np.ndarray  # (h, w) float32 in [0, 1], 1 = full ink
-    scale: float  # input pixels per ink-map pixel (to map boxes back)
     source_size: tuple[int, int]  # (width, height) of the input after EXIF rotation
     # Where the ink is, when the path that found it knows better than one threshold on `ink`
     # (photos: faint pencil joined to the strokes it belongs to); None: ink_mask(ink).
@@ -161,6 +160,7 @@ def otsu_threshold(hist: np.ndarray) -> float:
 def quantile_from_hist(hist: np.ndarray, q: float) -> float:
     """The q-quantile of the values counted in a histogram over [0, 1]."""
     cumulative = np.cumsum(hist)
+    # + 1: the upper edge of the bin the quantile falls in, as a share of this histogram's bins.
     return float(np.searchsorted(cumulative, q * cumulative[-1]) + 1) / len(hist)
 
 
@@ -175,6 +175,7 @@ def normalize_ink(t: np.ndarray) -> np.ndarray:
         raise NoDigitError("no digit found: the image holds no ink. Draw or photograph a digit.")
     floor = quantile_from_hist(paper, 0.99) if paper.sum() else 0.0
     floor = min(floor, threshold * 0.8)
+    # Above the threshold, less one bin (back from quantile_from_hist's upper edge to the lower one).
     top = threshold + quantile_from_hist(ink, 0.9) - 1 / HIST_BINS
     if top - floor < 0.05:
         raise NoDigitError("no digit found: the image has no clear strokes")
@@ -193,11 +194,11 @@ def ink_map(source: ImageSource, work_side: int = WORK_SIDE) -> InkMap:
         alpha = np.asarray(image.getchannel("A"))
         if (alpha < 128).mean() > 0.5:
             # Strokes on a transparent field: the alpha is the ink.
-            small, scale = shrink(Image.fromarray(alpha), work_side)
+            small, _ = shrink(Image.fromarray(alpha), work_side)
             t = np.asarray(small, np.float32) * (1 / 255)
             if t.max() < MIN_CONTRAST:
                 raise NoDigitError("no digit found: the image is fully transparent. Draw a digit.")
-            return InkMap(normalize_ink(t), scale, source_size)
+            return InkMap(normalize_ink(t), source_size)
         # Mostly opaque: lay the few transparent pixels on the paper colour.
         rgba = np.asarray(image.convert("RGBA"), np.float32) / 255
         rgb, a = rgba[..., :3], rgba[..., 3:]
@@ -205,8 +206,8 @@ def ink_map(source: ImageSource, work_side: int = WORK_SIDE) -> InkMap:
         image = Image.fromarray(np.rint((rgb * a + paper * (1 - a)) * 255).astype(np.uint8))
     side = max(image.size)
     photo_side = max(work_side, PHOTO_SIDE)
-    image, photo_scale = shrink(image, photo_side)  # the most any path reads: shrink once
-    small, scale = shrink(image, work_side)
+    image, _ = shrink(image, photo_side)  # the most any path reads: shrink once
+    small, _ = shrink(image, work_side)
     raw = np.asarray(small)
     if raw.ndim == 3 and (raw[..., 0] == raw[..., 1]).all() and (raw[..., 1] == raw[..., 2]).all():
         raw = raw[..., 0]  # grey in RGB clothing: a third of the work
@@ -217,8 +218,8 @@ def ink_map(source: ImageSource, work_side: int = WORK_SIDE) -> InkMap:
             raise
         t = None  # faint writing in a big photo can be lost at this size: look closer
     if t is None or not is_clean(t, side):
-        return photo_ink_map(image, photo_scale, source_size)
-    return InkMap(normalize_ink(flatten_uneven_paper(t)), photo_scale * scale, source_size)
+        return photo_ink_map(image, source_size)
+    return InkMap(normalize_ink(flatten_uneven_paper(t)), source_size)
 
 
 def is_clean(t: np.ndarray, side: int) -> bool:
@@ -238,9 +239,9 @@ def is_clean(t: np.ndarray, side: int) -> bool:
     return float(border.std()) < 0.015 and float(stray) < 0.01
 
 
-def photo_ink_map(image: Image.Image, scale: float, source_size: tuple[int, int]) -> InkMap:
+def photo_ink_map(image: Image.Image, source_size: tuple[int, int]) -> InkMap:
     """Ink of a photo of paper: lighting divided out, ruled and grid lines removed (serving.paper).
-    `image` is already at the size to read, `scale` input pixels to one of its pixels."""
+    `image` is already at the size to read."""
     grey = np.asarray(image.convert("L"))
     # Writing on paper is dark on light, even where a shadow or the desk takes much of the
     # picture; only a dark picture whose far tail is bright is light writing on a board.
@@ -266,7 +267,7 @@ def photo_ink_map(image: Image.Image, scale: float, source_size: tuple[int, int]
     # joined to strong ink belongs to the writing; faint specks on their own (the grain of
     # the paper, what is left of dots and lines) are nobody's strokes.
     mask = hysteresis(ink, FAINT_INK, INK_LEVEL)
-    return InkMap(np.where(mask, ink, 0).astype(np.float32), scale, source_size, mask)
+    return InkMap(np.where(mask, ink, 0).astype(np.float32), source_size, mask)
 
 
 # ---------------------------------------------------------------- the digit

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
-from serving.predictor import MODELS_DIR, load_session, verify_model
+from serving.predictor import MODELS_DIR, OnnxModel
 from serving.strip import STRIP_PAD, to_strip
 
 DEFAULT_NUMBER_MODEL = MODELS_DIR / "numbernet.onnx"
@@ -30,21 +30,12 @@ class SequenceDigit:
     probabilities: list[float]  # over the ten digits at that place (blank left out)
 
 
-class SequenceReader:
+class SequenceReader(OnnxModel):
     """Ink of a line in, digits with their columns out. Thread-safe; create one per process."""
 
     def __init__(self, model_path: str | Path = DEFAULT_NUMBER_MODEL, threads: int = 1,
                  verify: bool = True) -> None:
-        import onnxruntime as ort  # after serving.predictor has switched its telemetry off
-
-        self.model_path = Path(model_path)
-        self.card = verify_model(self.model_path) if verify else None
-        options = ort.SessionOptions()
-        options.intra_op_num_threads = threads
-        options.inter_op_num_threads = 1
-        options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-        self.session = load_session(self.model_path, options)
-        self.input_name = self.session.get_inputs()[0].name
+        super().__init__(model_path, threads, verify)
 
     def log_probs(self, strip: np.ndarray) -> np.ndarray:
         """(32, W) strip → (W // 2, 11) log-probabilities."""

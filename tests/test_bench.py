@@ -17,8 +17,7 @@ from bench.common import Stats, md_table, sketch_png
 ROOT = Path(__file__).resolve().parent.parent
 MODELS = Path(os.environ.get("BENCH_MODELS", ROOT / "models"))
 FP32, INT8 = MODELS / "digitnet.onnx", MODELS / "digitnet.int8.onnx"
-needs_models = pytest.mark.skipif(not (FP32.is_file() and INT8.is_file()),
-                                  reason=f"no exported models in {MODELS} (make export)")
+needs_models = pytest.mark.usefixtures("exported_models")
 CHECKS = ["onnxruntime fp32 vs PyTorch eager", "INT8 vs fp32 latency", "sketch end-to-end",
           "INT8 file size vs fp32", "INT8 accuracy vs fp32", "serving RSS", "demo cold start"]
 
@@ -67,6 +66,14 @@ def assert_results_format(text: str) -> None:
     assert "8 concurrent clients" in sections["API round trip"]
     for check in CHECKS:
         assert check in sections["Checks"], f"check missing: {check}"
+
+
+@pytest.fixture(scope="module")
+def exported_models() -> None:
+    """The shipped fp32 and INT8 models: a missing one is a failure, not a skip."""
+    missing = [str(p) for p in (FP32, INT8) if not p.is_file()]
+    if missing:
+        pytest.fail(f"no exported model at {', '.join(missing)} (make export)", pytrace=False)
 
 
 def test_md_table_and_stats():

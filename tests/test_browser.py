@@ -28,7 +28,7 @@ BOX_HEIGHT = 0.7  # a digit is drawn 70% as tall as the canvas, centred ...
 BOX_WIDTH = {1: 0.2}  # ... and 55% as wide (a 1 is narrow: written wide, its flag makes it a 7)
 DEFAULT_BOX_WIDTH = 0.55
 PER_SEGMENT = 3  # points per stroke segment
-ANSWER_TIMEOUT_MS = 60_000  # the machine is shared; answers normally take a few hundred ms
+ANSWER_TIMEOUT_MS = 60_000  # generous: a loaded test machine is slow; the measured delays are in DELAYS
 SETTLE_CHECK_S = 1.0  # after the answer, nothing stale may overwrite it for this long
 LABEL = '[data-testid="label-output-value"]'
 LATENCY_DIGITS = (1, 0, 7, 4, 3, 2, 5, 9, 6)  # each drawn once: one latency sample each
@@ -172,10 +172,8 @@ def clear_pad(page, pad: str = "#sketch", label: str = "#sketch-label", note: st
 
 def axe_violations(page) -> dict[str, list]:
     """axe-core's WCAG 2 A/AA violations on every tab of the page: {tab: [(rule, targets)]}."""
-    try:
-        import axe_playwright_python
-    except ImportError:
-        pytest.skip("axe-playwright-python is not installed: pip install -r requirements-test.txt")
+    import axe_playwright_python  # requirements-test.txt: its axe.min.js is axe-core's own build
+
     page.add_script_tag(path=str(Path(axe_playwright_python.__file__).parent / "axe.min.js"))
     found = {}
     for tab in ("Draw", "Upload", "Numbers", "Model"):
@@ -314,7 +312,9 @@ def test_bad_upload_keeps_the_box(page, tmp_path: Path) -> None:
 
 def test_numbers_tab(page, artifacts: Path) -> None:
     """Writes a number on the Numbers tab's pad, then uploads a photo of one."""
-    page.get_by_role("tab", name="Numbers", exact=True).first.click()
+    tab = page.get_by_role("tab", name="Numbers", exact=True)
+    assert tab.count(), "the page has no Numbers tab"
+    tab.first.click()
     page.get_by_role("tab", name="Draw", exact=True).last.click()
     page.wait_for_selector("#number-sketch canvas")
     start = time.monotonic()

@@ -255,7 +255,7 @@ def test_one_click_keeps_the_drawing_as_the_model_saw_it(launched, tmp_path):
     assert "too many corrections" in corrections_ui.correction_note("sketch", drawn, 9, *args)
     assert "Draw a digit first" in corrections_ui.correction_note("sketch", None, 9, *args)
     upload = corrections_ui.correction_note("upload", str(ROOT / "examples" / "2_pencil.png"), 2,
-                                            demo.read_upload, demo.predictor, "5.6.7.8")
+                                            demo.digit_in_upload, demo.predictor, "5.6.7.8")
     assert upload.startswith("**Thank you!**")
     assert [c.source for c in SQLiteStore(db, readonly=True).read()] == ["sketch", "upload"]
 

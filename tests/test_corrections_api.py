@@ -177,7 +177,7 @@ def test_one_click_in_the_browser(server: Server, chromium, artifacts: Path):
     context = chromium.new_context(viewport={"width": 1280, "height": 1000})
     try:
         page = context.new_page()
-        page.set_default_timeout(60_000)  # the machine is shared with training
+        page.set_default_timeout(60_000)  # generous: a loaded test machine is slow
         page.goto(server.url, wait_until="domcontentloaded")
         page.get_by_role("tab", name="Upload", exact=True).first.click()
         page.locator("#upload input[type=file]").first.set_input_files(str(ROOT / "examples/3_marker.png"))

@@ -99,7 +99,7 @@ def test_checked_pickle_with_code_is_refused(tmp_path, monkeypatch):
     evil = tmp_path / "mnist.pkl.gz"
     evil.write_bytes(gzip.compress(pickle.dumps(Boom(), protocol=2)))
     with pytest.raises(pickle.UnpicklingError, match=r"refused to unpickle (__builtin__|builtins)\.eval"):
-        load_pickle(evil, expected_sha256=data.sha256_of(evil))
+        load_pickle(evil, expected_sha256=data.file_sha256(evil))
 
 
 def _as_file(raw: bytes):

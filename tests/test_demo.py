@@ -11,6 +11,9 @@ import access
 import demo
 from examples.make import draw_digits
 
+# serving.decode's answer to a file that is not an image
+NOT_AN_IMAGE = "not an image that can be read: send a PNG, JPEG, GIF, BMP, TIFF or WebP file"
+
 
 @pytest.fixture
 def launched(monkeypatch) -> dict:
@@ -100,9 +103,9 @@ def test_an_open_app_says_so_in_one_line(launched, capsys, args, warned):
 
 def test_missing_model_stops_with_a_message(tmp_path, monkeypatch):
     monkeypatch.setattr(demo, "_predictor", None)
+    monkeypatch.setattr(demo, "model_path", demo.model_path)  # main() sets it: undone after the test
     with pytest.raises(SystemExit, match="model file not found"):
         demo.main(["--model", str(tmp_path / "none.onnx")])
-    monkeypatch.setattr(demo, "model_path", demo.DEFAULT_MODEL)
 
 
 def test_privacy_settings():
@@ -130,7 +133,7 @@ def test_handlers_explain_empty_blank_and_bad_inputs(tmp_path):
     bad = tmp_path / "x.png"
     bad.write_text("not an image")
     assert "not an image" in demo.predict_upload(str(bad))[2]
-    assert demo.predict_api(str(bad)) == {"digit": None, "error": demo.predict_api(str(bad))["error"]}
+    assert demo.predict_api(str(bad)) == {"digit": None, "error": NOT_AN_IMAGE}
 
 
 def test_unsure_answers_say_so():

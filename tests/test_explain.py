@@ -187,7 +187,7 @@ def test_the_apps_toggle_shows_the_top_answer_and_the_runner_up() -> None:
     label, plain, note = demo.predict_upload(image)
     _, top, top_note = demo.predict_upload(image, demo.VIEW_TOP)
     _, runner, runner_note = demo.predict_upload(image, demo.VIEW_RUNNER_UP)
-    result = demo.read_upload(image, explain=True)
+    result = demo.digit_in_upload(image, explain=True)
     assert top.size == plain.size == runner.size == (224, 224)
     pixels = [np.asarray(p.convert("RGB"), np.float32) for p in (plain, top, runner)]
     assert np.abs(pixels[0] - pixels[1]).mean() > 5 and np.abs(pixels[1] - pixels[2]).mean() > 2

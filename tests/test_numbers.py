@@ -18,6 +18,9 @@ from serving.cuts import find_cuts
 from serving.numbers import read_number, segment_number
 from training.data import load_mnist
 
+# serving.decode's answer to a file that is not an image
+NOT_AN_IMAGE = "not an image that can be read: send a PNG, JPEG, GIF, BMP, TIFF or WebP file"
+
 
 @pytest.fixture(scope="module")
 def predictor() -> Predictor:
@@ -96,8 +99,7 @@ def test_cli_number_contract(tmp_path):
     first, second = (json.loads(line) for line in result.stdout.splitlines())
     assert first["file"] == str(good) and first["number"] == "2026"
     assert [set(d) for d in first["digits"]] == [{"digit", "confidence", "box"}] * 4
-    assert second == {"file": str(bad), "number": None, "error": second["error"]}
-    assert "not an image" in second["error"]
+    assert second == {"file": str(bad), "number": None, "error": NOT_AN_IMAGE}
     ok = subprocess.run([sys.executable, "-m", "serving", "--number", str(good)], capture_output=True,
                         text=True, timeout=120)
     assert ok.returncode == 0
@@ -179,7 +181,6 @@ def test_touching_and_overlapping_digits_are_split_with_their_boxes(predictor, m
         joined += 1
         result = read_number(predictor, made.image)
         assert result.number == "".join(map(str, made.digits)), made.gaps
-        assert len(result.inputs) == len(result.digits)
         for found, truth in zip(result.digits, made.boxes, strict=True):
             assert iou(found.box, truth) > 0.5, (found.box, truth)
 

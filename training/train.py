@@ -19,6 +19,7 @@ from pathlib import Path
 import numpy as np
 import torch
 import torch.nn.functional as F
+from torch import nn
 from torch.optim.swa_utils import AveragedModel
 from tqdm import tqdm
 
@@ -26,7 +27,7 @@ from training.augment import augment
 from training.conventions import add_conventions
 from training.corrections import add_arguments as add_correction_arguments
 from training.corrections import initial_weights, with_extra
-from training.data import DataError, load_mnist
+from training.data import DataError, load_mnist_or_report
 from training.model import DigitNet, count_parameters
 from training.plots import plot_confusion, plot_curves, plot_mistakes
 
@@ -135,6 +136,24 @@ def native_bf16() -> bool:
     return bool(torch.backends.mkldnn.is_available() and torch.ops.mkldnn._is_mkldnn_bf16_supported())
 
 
+def resume(checkpoint_path: Path, model: nn.Module, ema: AveragedModel, optimizer: torch.optim.Optimizer,
+           scheduler: torch.optim.lr_scheduler.LRScheduler,
+           gen: torch.Generator) -> tuple[list[dict], float, int]:
+    """Restores a run from its checkpoint, if there is one: (history, seconds so far, next epoch)."""
+    if not checkpoint_path.exists():
+        print(f"no checkpoint at {checkpoint_path}; starting from scratch")
+        return [], 0.0, 1
+    state = torch.load(checkpoint_path, weights_only=False)
+    model.load_state_dict(state["model"])
+    ema.load_state_dict(state["ema_state"])
+    optimizer.load_state_dict(state["optimizer"])
+    scheduler.load_state_dict(state["scheduler"])
+    gen.set_state(state["generator"])
+    torch.set_rng_state(state["torch_rng"])
+    print(f"resumed from {checkpoint_path} after epoch {state['epoch']}")
+    return state["history"], state["elapsed_s"], state["epoch"] + 1
+
+
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     if args.precision == "auto":
@@ -142,10 +161,8 @@ def main(argv: list[str] | None = None) -> int:
     torch.set_num_threads(args.threads)
     torch.manual_seed(args.seed)
     gen = torch.Generator().manual_seed(args.seed)
-    try:
-        data = load_mnist(args.data_dir)
-    except DataError as err:
-        print(f"error: {err}", file=sys.stderr)
+    data = load_mnist_or_report(args.data_dir)
+    if data is None:
         return 2
     train_x, train_y = data.train_images[: args.limit], data.train_labels[: args.limit]
     test_x, test_y = data.test_images[: args.test_limit], data.test_labels[: args.test_limit]
@@ -170,21 +187,9 @@ def main(argv: list[str] | None = None) -> int:
     )
     args.out.mkdir(parents=True, exist_ok=True)
     checkpoint_path = args.out / "checkpoint.pt"
-    history: list[dict] = []
-    first_epoch, elapsed_before = 1, 0.0
-    if args.resume and checkpoint_path.exists():
-        state = torch.load(checkpoint_path, weights_only=False)
-        model.load_state_dict(state["model"])
-        ema.load_state_dict(state["ema_state"])
-        optimizer.load_state_dict(state["optimizer"])
-        scheduler.load_state_dict(state["scheduler"])
-        gen.set_state(state["generator"])
-        torch.set_rng_state(state["torch_rng"])
-        history, elapsed_before = state["history"], state["elapsed_s"]
-        first_epoch = state["epoch"] + 1
-        print(f"resumed from {checkpoint_path} after epoch {state['epoch']}")
-    elif args.resume:
-        print(f"no checkpoint at {checkpoint_path}; starting from scratch")
+    history, elapsed_before, first_epoch = [], 0.0, 1
+    if args.resume:
+        history, elapsed_before, first_epoch = resume(checkpoint_path, model, ema, optimizer, scheduler, gen)
 
     print(f"{count_parameters(model):,} parameters; {len(train_images):,} training images; "
           f"{len(test_images):,} test images; {args.threads} threads; {args.precision}")

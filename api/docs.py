@@ -1,0 +1,94 @@
+"""The OpenAPI descriptions of the REST API's routes: request bodies, answers and errors (/docs)."""
+
+from __future__ import annotations
+
+from api.reading import MAX_IMAGES
+
+DESCRIPTION = (
+    "Send images as multipart files (any field name, e.g. `curl -F files=@7.png`) or as JSON "
+    '`{"images": ["<base64>", ...]}`. The answer is a list with one object per image, in the shape '
+    "`python -m serving` prints. Status 200 when every image got an answer, 422 when some did not "
+    "(same list; those images carry `error`); request errors (400, 413, 415) are `{\"error\": ...}`. "
+    "The web app and its own API (`/gradio_api/...`) are served by the same server.")
+
+IMAGES_BODY = {
+    "required": True,
+    "content": {
+        "multipart/form-data": {
+            "schema": {"type": "object", "required": ["files"], "properties": {"files": {
+                "type": "array", "minItems": 1, "maxItems": MAX_IMAGES,
+                "items": {"type": "string", "format": "binary"},
+                "description": f"1 to {MAX_IMAGES} image files (PNG, JPEG, GIF, BMP, TIFF, WebP), each a "
+                               "part with a file name (curl -F files=@7.png); parts without a file name "
+                               "are ignored, and any field name is accepted"}}},
+            "encoding": {"files": {"contentType": "application/octet-stream"}},
+        },
+        "application/json": {
+            "schema": {"type": "object", "required": ["images"], "properties": {"images": {
+                "type": "array", "minItems": 1, "maxItems": MAX_IMAGES,
+                "items": {"type": "string", "format": "byte"},
+                "description": "base64-encoded image files (a data: URL prefix is accepted)"}}},
+        },
+    },
+}
+ERROR_SCHEMA = {"type": "object", "required": ["error"], "additionalProperties": False,
+                "properties": {"error": {"type": "string", "description": "what is wrong, in words"}}}
+
+
+def error_doc(description: str) -> dict:
+    return {"description": description, "content": {"application/json": {"schema": ERROR_SCHEMA}}}
+
+
+# Every status the API answers with, each with its body. More than maxItems images is a 413 (the
+# request is too large), not a 422: tests/schemathesis.toml tells the fuzzer so.
+REQUEST_ERRORS = {
+    "400": error_doc("no images (no file part, an empty list), bad JSON or bad base64, a multipart "
+                  "body that can't be read, or a client that left before the answer"),
+    "401": error_doc("the app was started with a login (--auth) and none or a wrong one came"),
+    "408": error_doc("the request's headers or body came too slowly (--client-timeout); the connection "
+                  "is closed"),
+    "413": error_doc(f"an image over the size limit (--max-file-size), the whole request over its limit, "
+                  f"or more than {MAX_IMAGES} images"),
+    "415": error_doc("neither multipart/form-data nor application/json"),
+}
+DIGIT_SCHEMA = {"type": "array", "items": {"type": "object", "required": ["file", "digit"], "properties": {
+    "file": {"description": "the upload's file name, or the image's index in the request",
+             "oneOf": [{"type": "string"}, {"type": "integer"}]},
+    "digit": {"type": ["integer", "null"], "minimum": 0, "maximum": 9,
+              "description": "null when the image was not read"},
+    "confidence": {"type": "number"},
+    "probabilities": {"type": "array", "items": {"type": "number"}, "minItems": 10, "maxItems": 10},
+    "heatmap": {"type": "array", "minItems": 28, "maxItems": 28, "items": {
+        "type": "array", "minItems": 28, "maxItems": 28,
+        "items": {"type": "number", "minimum": 0, "maximum": 1}},
+        "description": "with ?explain=true: where the evidence for the digit lies, row by row, aligned "
+                       "with `seen` (the model's class activation map)"},
+    "seen": {"type": "array", "minItems": 28, "maxItems": 28, "items": {
+        "type": "array", "minItems": 28, "maxItems": 28,
+        "items": {"type": "integer", "minimum": 0, "maximum": 255}},
+        "description": "with ?explain=true: the 28×28 image the model saw, row by row (255 is ink)"},
+    "error": {"type": "string", "description": "why the image gave no digit (only then)"}}}}
+EXPLAIN_PARAMETER = {
+    "name": "explain", "in": "query", "required": False, "schema": {"type": "boolean", "default": False},
+    "description": 'true: each answer also carries "heatmap" (where the model found the digit) and '
+                   '"seen" (the image the model saw)'}
+NUMBER_SCHEMA = {"type": "array", "items": {"type": "object", "required": ["file", "number"], "properties": {
+    "file": {"oneOf": [{"type": "string"}, {"type": "integer"}]},
+    "number": {"type": ["string", "null"], "description": 'the digits left to right, e.g. "2026"'},
+    "confidence": {"type": "number", "description": "chance that every digit is right"},
+    "digits": {"type": "array", "items": {"type": "object", "properties": {
+        "digit": {"type": "integer"}, "confidence": {"type": "number"},
+        "box": {"type": "array", "items": {"type": "integer"},
+                "description": "x0, y0, x1, y1 in the image's pixels"}}}},
+    "error": {"type": "string"}}}}
+
+
+def responses(schema: dict, example: list) -> dict:
+    return {
+        "200": {"description": "every image got an answer",
+                "content": {"application/json": {"schema": schema, "example": example}}},
+        "422": {"description": "some image could not be read or holds no digit: the same list, "
+                               'those images with a null answer and an "error"',
+                "content": {"application/json": {"schema": schema}}},
+        **REQUEST_ERRORS,
+    }

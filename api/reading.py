@@ -1,0 +1,203 @@
+"""Reading a request's images, and answering with one record per image.
+
+Images come as multipart files (any field name) or as JSON {"images": [base64, ...]}; both are
+read under the size limits and refused as a whole (ApiError: status and message) when they break
+one.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import Any
+
+import orjson
+from fastapi import Request
+from fastapi.responses import Response
+from starlette.datastructures import UploadFile
+from starlette.formparsers import MultiPartException, MultiPartParser
+from starlette.requests import ClientDisconnect
+
+from serving.records import Record
+
+MAX_IMAGES = 64  # per request: the CLI's default batch; more is what several requests are for
+DEFAULT_REQUEST_LIMIT = 64 * 1024 * 1024  # whole request body when no per-file limit is set
+REQUEST_FILES = 4  # the body may hold this many files of the maximum size (plus the form's framing)
+FORM_OVERHEAD = 64 * 1024
+
+
+class ApiError(Exception):
+    """A request the API refuses as a whole: HTTP status and the message for the client."""
+
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+        self.message = message
+
+
+def json_response(content: Any, status: int = 200) -> Response:
+    return Response(orjson.dumps(content), status_code=status, media_type="application/json")
+
+
+def error_response(status: int, message: str) -> Response:
+    return json_response({"error": message}, status)
+
+
+def human_size(n: int) -> str:
+    for unit, size in (("GB", 1 << 30), ("MB", 1 << 20), ("KB", 1 << 10)):
+        if n >= size:
+            return f"{n / size:.3g} {unit}"
+    return f"{n} bytes"
+
+
+class Limits:
+    """The per-image limit (Gradio's --max-file-size) and what it implies for a whole request."""
+
+    def __init__(self, max_file_size: int | None) -> None:
+        self.file = max_file_size
+        self.request = (REQUEST_FILES * max_file_size + FORM_OVERHEAD if max_file_size
+                        else DEFAULT_REQUEST_LIMIT)
+
+    def check_image(self, name: str | int, size: int) -> None:
+        if self.file is not None and size > self.file:
+            which = f"image {name}" if isinstance(name, int) else f"file {name!r}"
+            raise ApiError(413, f"{which} is {human_size(size)}; the limit is "
+                                f"{human_size(self.file)} per image: send a smaller image")
+
+
+async def capped_body(request: Request, limit: int) -> AsyncIterator[bytes]:
+    """The request body, refused with 413 as soon as it passes `limit` bytes.
+
+    Checks Content-Length first, so an oversized upload is refused before it is read, and counts
+    as it reads, for chunked requests that don't declare a length.
+    """
+    declared = request.headers.get("content-length")
+    if declared is not None and declared.isdigit() and int(declared) > limit:
+        raise ApiError(413, f"the request is {human_size(int(declared))}; the limit is "
+                            f"{human_size(limit)}: send fewer or smaller images")
+    seen = 0
+    async for chunk in request.stream():
+        seen += len(chunk)
+        if seen > limit:
+            raise ApiError(413, f"the request is over {human_size(limit)}: send fewer or smaller images")
+        yield chunk
+
+
+async def read_body(request: Request, limit: int) -> bytes:
+    return b"".join([chunk async for chunk in capped_body(request, limit)])
+
+
+async def multipart_images(request: Request, limits: Limits) -> list[tuple[str | int, bytes]]:
+    parser = MultiPartParser(request.headers, capped_body(request, limits.request),
+                             max_files=MAX_IMAGES, max_fields=MAX_IMAGES)
+    # Files stay in memory (the whole body is capped at limits.request): nothing a client sends is
+    # written to disk, and a full disk can't fail the API.
+    parser.spool_max_size = limits.request
+    try:
+        form = await parser.parse()
+    except MultiPartException as err:
+        message = str(err)
+        if "Too many files" in message:
+            raise ApiError(413, f"at most {MAX_IMAGES} images a request: split them up") from None
+        raise ApiError(400, f"the multipart form could not be read ({message})") from None
+    try:
+        images = []
+        for _, value in form.multi_items():
+            if not isinstance(value, UploadFile):
+                continue  # plain form fields carry no image
+            name: str | int = value.filename or len(images)
+            limits.check_image(name, value.size or 0)
+            images.append((name, await value.read()))
+        return images
+    finally:
+        await form.close()  # spooled temporary files
+
+
+def decode_base64(index: int, data: Any, limits: Limits) -> bytes:
+    if not isinstance(data, str):
+        raise ApiError(400, f'"images"[{index}] is not a string: send each image base64-encoded')
+    if data.startswith("data:"):  # a data URL, as browsers' FileReader and canvas.toDataURL make
+        data = data.partition(",")[2]
+    # Refuse a huge image before decoding it; line breaks of wrapped base64 carry no data.
+    estimate = (len(data) - data.count("\n") - data.count("\r")) * 3 // 4
+    if limits.file is not None and estimate > limits.file + 2:
+        limits.check_image(index, estimate)
+    try:
+        raw = base64.b64decode(data, validate=True)
+    except (binascii.Error, ValueError):
+        try:  # wrapped at 76 columns, as `base64` and MIME write it
+            raw = base64.b64decode("".join(data.split()), validate=True)
+        except (binascii.Error, ValueError):
+            raise ApiError(400, f'"images"[{index}] is not valid base64') from None
+    limits.check_image(index, len(raw))
+    return raw
+
+
+async def json_images(request: Request, limits: Limits) -> list[tuple[str | int, bytes]]:
+    body = await read_body(request, limits.request)
+    try:
+        payload = orjson.loads(body)
+    except orjson.JSONDecodeError as err:
+        raise ApiError(400, f"the body is not valid JSON ({err})") from None
+    images = payload.get("images") if isinstance(payload, dict) else None
+    if isinstance(images, str) or isinstance(payload, str) or (isinstance(payload, dict)
+                                                                and "image" in payload):
+        raise ApiError(400, 'base64 images go in a list, even one: send JSON {"images": ["<base64 image>"]}')
+    if not isinstance(images, list):
+        raise ApiError(400, 'send JSON {"images": ["<base64 image>", ...]}')
+    if len(images) > MAX_IMAGES:
+        raise ApiError(413, f"{len(images)} images; at most {MAX_IMAGES} a request: split them up")
+    return [(i, decode_base64(i, data, limits)) for i, data in enumerate(images)]
+
+
+async def request_images(request: Request, limits: Limits) -> list[tuple[str | int, bytes]]:
+    """The images of a request, in order, each with its file name (or index, for base64)."""
+    content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if not content_type and request.headers.get("content-length", "0") == "0" \
+            and "transfer-encoding" not in request.headers:
+        raise ApiError(400, 'the request is empty: send image files (e.g. curl -F files=@7.png) '
+                            'or JSON {"images": ["<base64 image>", ...]}')
+    if content_type == "multipart/form-data":
+        images = await multipart_images(request, limits)
+    elif content_type == "application/json":
+        images = await json_images(request, limits)
+    else:
+        raise ApiError(415, f"unsupported content type {content_type or '(none)'!r}: send "
+                            'multipart/form-data with image files, or JSON {"images": [base64, ...]}')
+    if not images:
+        raise ApiError(400, 'no images in the request: send image files (e.g. curl -F files=@7.png) '
+                            'or JSON {"images": ["<base64 image>", ...]}')
+    return images
+
+
+async def records_response(request: Request, limits: Limits,
+                           compute: Callable[[list[bytes]], Awaitable[list]],
+                           record: Callable[[str | int, Any], Record], ok_key: str) -> Response:
+    """Reads the request's images, lets `compute` answer them, replies with one record each.
+
+    200 when every image got an answer, 422 when any did not (the body is the full list anyway).
+    Shared by this API and the Ray Serve app (scale/deployment.py), which differ only in compute.
+    """
+    try:
+        images = await request_images(request, limits)
+    except ApiError as err:
+        return error_response(err.status, err.message)
+    except ClientDisconnect:  # nobody is left to answer
+        return error_response(400, "the client disconnected before sending the whole request")
+    results = await compute([blob for _, blob in images])
+    records = [record(name, result) for (name, _), result in zip(images, results, strict=True)]
+    return json_response(records, 200 if all(r[ok_key] is not None for r in records) else 422)
+
+
+def explain_flag(request: Request) -> bool:
+    """The `explain` query parameter: true/false (1/0, yes/no, on/off); absent is false."""
+    value = request.query_params.get("explain")
+    if value is None:
+        return False
+    if value.strip().lower() in ("true", "1", "yes", "on"):
+        return True
+    if value.strip().lower() in ("false", "0", "no", "off"):
+        return False
+    raise ApiError(400, f"explain={value[:40]!r} is neither true nor false: use ?explain=true to get "
+                        "each digit's heatmap and the image the model saw")

@@ -1,0 +1,183 @@
+"""Starting and stopping a server for a test or a benchmark: `python demo.py`, or any other command.
+
+Every server is a child process of the caller on a free loopback port, its output in a log file,
+and it is stopped by its own handle, nothing else. Readiness differs by server, so `start` takes a
+`ready` check; `gradio_ready` is the demo's (Gradio's own start-up check has passed).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+from bench.common import free_port, stop_process
+
+ROOT = Path(__file__).resolve().parent.parent
+START_TIMEOUT_S = 300.0  # generous: on a busy machine importing gradio alone can take minutes
+ENV = {"GRADIO_ANALYTICS_ENABLED": "False", "PYTHONUNBUFFERED": "1"}  # no calls home from loopback
+TORCH_DEMO = "import torch, runpy; runpy.run_path('demo.py', run_name='__main__')"  # demo.py, torch loaded
+
+
+@dataclass
+class DemoServer:
+    """A server process this program started."""
+
+    url: str  # http://127.0.0.1:PORT/
+    process: subprocess.Popen
+    model: Path | None  # None: the server's default model
+    log: Path  # the server's stdout and stderr
+    auth: tuple[str, str] | None = None  # a user and password it lets in, when it wants a login
+    started: float = 0.0  # time.perf_counter() when the process was started
+    ready_s: float = 0.0  # seconds from the start until it was ready
+
+    @property
+    def port(self) -> int:
+        return int(self.url.rstrip("/").rsplit(":", 1)[1])
+
+    @property
+    def pid(self) -> int:
+        return self.process.pid
+
+    def log_tail(self, chars: int = 4000) -> str:
+        try:
+            return self.log.read_text(errors="replace")[-chars:]
+        except OSError:
+            return ""
+
+
+def opener(url: str, auth: tuple[str, str] | None) -> urllib.request.OpenerDirector:
+    """A urllib opener; with `auth`, logged in through Gradio's /login (its cookie is kept)."""
+    jar = urllib.request.build_opener(urllib.request.HTTPCookieProcessor())
+    if auth is not None:
+        form = urllib.parse.urlencode({"username": auth[0], "password": auth[1]}).encode()
+        jar.open(url + "login", data=form, timeout=5).close()
+    return jar
+
+
+def gradio_ready(server: DemoServer) -> bool:
+    """The demo serves its config, and Gradio's own start-up check has passed.
+
+    launch() checks that "/" answers within 3 s after the server is up and gives up otherwise;
+    the line about public links comes after that check.
+    """
+    with opener(server.url, server.auth).open(server.url + "config", timeout=5) as response:
+        return (response.status == 200 and bool(json.loads(response.read()).get("components"))
+                and b"To create a public link" in server.log.read_bytes())
+
+
+def http_ready(path: str = "", log_text: bytes = b"") -> Callable[[DemoServer], bool]:
+    """Ready when GET `path` answers below 500 and the log holds `log_text`."""
+
+    def ready(server: DemoServer) -> bool:
+        try:
+            with urllib.request.urlopen(server.url + path.lstrip("/"), timeout=5) as response:
+                status = response.status
+        except urllib.error.HTTPError as err:
+            status = err.code
+        return status < 500 and log_text in server.log.read_bytes()
+
+    return ready
+
+
+def wait_until(server: DemoServer, ready: Callable[[DemoServer], bool], timeout_s: float,
+               poll_s: float = 0.5) -> float:
+    """Seconds from the server's start until `ready` says yes, asked every `poll_s`; raises
+    RuntimeError if it doesn't (a server starting on a busy machine is not asked too often)."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if server.process.poll() is not None:
+            raise RuntimeError(f"the server exited with status {server.process.returncode} before answering")
+        try:
+            if ready(server):
+                return time.perf_counter() - server.started
+        except (OSError, ValueError):  # not listening yet, or an answer from half-way through start-up
+            pass
+        time.sleep(poll_s)
+    raise RuntimeError(f"the server did not answer within {timeout_s:.0f} s")
+
+
+def start(command: Sequence[str], port: int, log: Path, *, ready: Callable[[DemoServer], bool] = gradio_ready,
+          model: Path | None = None, env: Mapping[str, str] | None = None, unset: Sequence[str] = (),
+          auth: tuple[str, str] | None = None, timeout_s: float = START_TIMEOUT_S,
+          poll_s: float = 0.5) -> DemoServer:
+    """Runs `command` in the repository with this environment plus `env`, less `unset`; returns
+    once `ready`. On failure it is stopped and the RuntimeError carries the end of its log."""
+    full_env = {k: v for k, v in {**os.environ, **ENV, **(env or {})}.items() if k not in unset}
+    with open(log, "wb") as out:
+        process = subprocess.Popen(list(command), cwd=ROOT, env=full_env, stdin=subprocess.DEVNULL,
+                                   stdout=out, stderr=subprocess.STDOUT)
+    server = DemoServer(f"http://127.0.0.1:{port}/", process, model, log, auth, time.perf_counter())
+    try:
+        server.ready_s = wait_until(server, ready, timeout_s, poll_s)
+    except BaseException as err:
+        stop(server)
+        if isinstance(err, RuntimeError):
+            raise RuntimeError(f"{err}: {' '.join(command)}; its log ({log}):\n{server.log_tail()}") from None
+        raise
+    return server
+
+
+def start_demo(model: Path | None, log: Path, max_file_size: str | None = None,
+               timeout_s: float = START_TIMEOUT_S, retry: bool = True, *, args: Sequence[str] = (),
+               env: Mapping[str, str] | None = None, python: str = sys.executable,
+               auth: tuple[str, str] | None = None, space: bool = False, with_torch: bool = False,
+               ready: Callable[[DemoServer], bool] = gradio_ready, poll_s: float = 0.5) -> DemoServer:
+    """`python demo.py` on a free loopback port, returned once `ready`.
+
+    args: more flags; env: more environment variables; auth: a login the server was given (by
+    args or env) and that the wait logs in with. space=True starts it as a Hugging Face Space
+    does: no flags at all, the address in GRADIO_SERVER_NAME=0.0.0.0 and GRADIO_SERVER_PORT.
+    with_torch=True imports torch before running demo.py (to measure what torch would cost).
+    """
+    port = free_port()
+    env = {**(env or {})}
+    if space:
+        env.update(GRADIO_SERVER_NAME="0.0.0.0", GRADIO_SERVER_PORT=str(port))
+        flags = list(args)
+    else:
+        flags = ["--host", "127.0.0.1", "--port", str(port), *(["--model", str(model)] if model else []),
+                 *(["--max-file-size", max_file_size] if max_file_size else []), *args]
+    script = ["-c", TORCH_DEMO] if with_torch else ["demo.py"]
+    try:
+        return start([python, *script, *flags], port, log, ready=ready, model=model, auth=auth,
+                     timeout_s=timeout_s, env=env, unset=["DIGIT_MODEL"], poll_s=poll_s)
+    except RuntimeError as err:
+        # On a busy machine Gradio's own 3-second start-up check can fail; once more tells that
+        # from a real failure.
+        if retry and "localhost is not accessible" in str(err):
+            return start_demo(model, log, max_file_size, timeout_s, retry=False, args=args, env=env,
+                              python=python, auth=auth, space=space, with_torch=with_torch, ready=ready,
+                              poll_s=poll_s)
+        raise
+
+
+def stop(server: DemoServer, timeout: float = 15) -> None:
+    stop_process(server.process, timeout)
+
+
+stop_demo = stop
+
+
+@contextmanager
+def running(server: DemoServer) -> Iterator[DemoServer]:
+    """Stops the server on the way out, however the block ends."""
+    try:
+        yield server
+    finally:
+        stop(server)
+
+
+def python_server(args: Sequence[str], port: int, log: Path, ready: Callable[[DemoServer], bool],
+                  timeout_s: float = 300) -> DemoServer:
+    """`python ARGS...` (a server that listens on `port`), started with `start`."""
+    return start([sys.executable, *args], port, log, ready=ready, timeout_s=timeout_s)
