@@ -18,7 +18,7 @@ from fastapi import FastAPI, Request
 from fastapi.responses import Response
 from ray import serve
 
-from api.reading import Limits, records_response
+from api.reading import ApiError, Limits, error_response, explain_flag, records_response
 from rest import health_fields, predict_numbers
 from serving import InputError, Predictor
 from serving.predictor import DEFAULT_MODEL, DigitResult
@@ -49,14 +49,23 @@ class DigitService:
     async def predict_each(self, blobs: list[bytes]) -> list[DigitResult | InputError]:
         return await asyncio.gather(*(self.predict_images(blob) for blob in blobs))
 
+    async def explain_each(self, blobs: list[bytes]) -> list[DigitResult | InputError]:
+        # Not batched across requests: explained answers are asked for rarely, one request at a time.
+        return await asyncio.to_thread(self.predictor.predict_batch, blobs, None, True)
+
     async def read_numbers(self, blobs: list[bytes]) -> list:
         # Not batched across requests: each image's digits already go through the model at once.
         return await asyncio.to_thread(predict_numbers, self.predictor, blobs)
 
     @api.post("/api/predict")
     async def predict(self, request: Request) -> Response:
-        """One JSON object per image, in order, in the shape `python -m serving FILE...` prints."""
-        return await records_response(request, self.limits, self.predict_each, digit_record, "digit")
+        """One JSON object per image, in order, in the shape `python -m serving FILE...` prints;
+        ?explain=true adds "heatmap" and "seen" (as `--explain`)."""
+        try:
+            compute = self.explain_each if explain_flag(request) else self.predict_each
+        except ApiError as err:
+            return error_response(err.status, err.message)
+        return await records_response(request, self.limits, compute, digit_record, "digit")
 
     @api.post("/api/read_number")
     async def read_number(self, request: Request) -> Response:

@@ -59,7 +59,6 @@ def flagged_one(rng: np.random.Generator) -> Image.Image:
 def quick() -> Iterator[None]:
     """MNIST read once, and no training plots (8 s a run on a busy machine; test_training's job)."""
     with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(training.train, "load_mnist", load_mnist)
         patch.setattr(training.data, "load_mnist", load_mnist)  # what `check` reads
         patch.setattr(training.train, "write_plots", lambda *args: None)
         yield

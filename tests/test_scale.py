@@ -97,6 +97,12 @@ def test_serve_answers_with_the_clis_digits(serve_url: str, run_cli) -> None:
     assert status == 200 and [r["file"] for r in records] == [0, 1]
     for api, expected in zip(records, cli[:2], strict=True):
         same_answer(api, expected)
+    # Explained as the REST API and the CLI explain it.
+    status, explained = run_cli("--explain", EXAMPLES[0])
+    status, (record,) = post(serve_url + "?explain=true", files=files[:1])
+    assert status == 200
+    assert record["heatmap"] == explained[0]["heatmap"] and record["seen"] == explained[0]["seen"]
+    assert post(serve_url + "?explain=maybe", files=files[:1])[0] == 400
 
 
 def test_serve_reads_numbers_as_the_cli_does(serve_url: str, model_path: Path) -> None:
