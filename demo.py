@@ -89,8 +89,16 @@ def from_upload(run, path: str, attempts: int = 3):
     raise AssertionError("unreachable")
 
 
+def digit_in(source, explain: bool = False):
+    return predictor().predict(source, explain=explain)
+
+
+def number_in(source) -> NumberResult:
+    return read_number_in(predictor(), source)
+
+
 def digit_in_upload(path: str, explain: bool = False):
-    return from_upload(lambda data: predictor().predict(data, explain=explain), path)
+    return from_upload(lambda data: digit_in(data, explain), path)
 
 
 def enlarged(model_input: np.ndarray) -> Image.Image:
@@ -152,13 +160,13 @@ def digit_outputs(run, source, view: str | None = VIEW_OFF):
 
 
 def predict_sketch(sketch: dict | None, view: str | None = VIEW_OFF):
-    return digit_outputs(lambda source, explain: predictor().predict(source, explain=explain), sketch, view)
+    return digit_outputs(digit_in, sketch, view)
 
 
 def read_drawing(url: str | None):
     """The DigitResult of a drawing pad's value (a PNG data URL); None for an empty pad."""
     png = drawpad.drawing(url)
-    return None if png is None else predictor().predict(png)
+    return None if png is None else digit_in(png)
 
 
 def predict_drawing(url: str | None, view: str | None = VIEW_OFF) -> tuple:
@@ -167,7 +175,7 @@ def predict_drawing(url: str | None, view: str | None = VIEW_OFF) -> tuple:
         png = drawpad.drawing(url)
     except InputError as err:
         return None, None, f"**Can't read this drawing:** {err}"
-    return digit_outputs(lambda source, explain: predictor().predict(source, explain=explain), png, view)
+    return digit_outputs(digit_in, png, view)
 
 
 def predict_upload(path: str | None, view: str | None = VIEW_OFF):
@@ -196,7 +204,7 @@ def predict_api(path: str | None, explain: bool = False) -> dict:
 
 
 def number_in_upload(path: str) -> NumberResult:
-    return from_upload(lambda data: read_number_in(predictor(), data), path)
+    return from_upload(number_in, path)
 
 
 def shown_image(source) -> Image.Image:
@@ -237,7 +245,7 @@ def number_outputs(run, source):
 
 
 def read_number_sketch(sketch: dict | None):
-    return number_outputs(lambda value: read_number_in(predictor(), value), sketch)
+    return number_outputs(number_in, sketch)
 
 
 def read_number_drawing(url: str | None) -> tuple:
@@ -245,7 +253,7 @@ def read_number_drawing(url: str | None) -> tuple:
         png = drawpad.drawing(url)
     except InputError as err:
         return None, f"**Can't read this drawing:** {err}"
-    return number_outputs(lambda value: read_number_in(predictor(), value), png)
+    return number_outputs(number_in, png)
 
 
 def read_number_upload(path: str | None):

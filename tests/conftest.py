@@ -56,6 +56,22 @@ def model_path() -> Path:
 
 
 @pytest.fixture(scope="session")
+def predictor(model_path: Path):
+    """One serving.Predictor on the shipped model, shared by the tests that read images in-process."""
+    from serving import Predictor
+
+    return Predictor(model_path)
+
+
+@pytest.fixture(scope="session")
+def mnist():
+    """MNIST (training/data.py), read once for every test that needs its digits."""
+    from training.data import load_mnist
+
+    return load_mnist()
+
+
+@pytest.fixture(scope="session")
 def demo_server(model_path: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[DemoServer]:
     """The demo started as a user starts it, on a free loopback port, upload limit MAX_FILE_SIZE."""
     log = tmp_path_factory.mktemp("demo") / "demo.log"

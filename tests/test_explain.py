@@ -20,20 +20,13 @@ import demo
 from serving import Predictor
 from serving.explain import heatmap, seen_pixels
 from serving.records import digit_fields
-from training.data import load_mnist
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 
 
 @pytest.fixture(scope="module")
-def predictor(model_path: Path) -> Predictor:
-    return Predictor(model_path)
-
-
-@pytest.fixture(scope="module")
-def digits() -> tuple[np.ndarray, np.ndarray]:
+def digits(mnist) -> tuple[np.ndarray, np.ndarray]:
     """The first 200 MNIST test digits as the model takes them (28×28 floats in 0–1)."""
-    mnist = load_mnist()
     images = mnist.test_images[:200].astype(np.float32)
     return (images / 255 if images.max() > 1 else images), mnist.test_labels[:200]
 

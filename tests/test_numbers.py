@@ -13,23 +13,12 @@ from PIL import Image, ImageDraw
 
 from bench.numbers import iou, make_number
 from examples.make import draw_digits
-from serving import NoDigitError, Predictor
+from serving import NoDigitError
 from serving.cuts import find_cuts
 from serving.numbers import read_number, segment_number
-from training.data import load_mnist
 
 # serving.decode's answer to a file that is not an image
 NOT_AN_IMAGE = "not an image that can be read: send a PNG, JPEG, GIF, BMP, TIFF or WebP file"
-
-
-@pytest.fixture(scope="module")
-def predictor() -> Predictor:
-    return Predictor()
-
-
-@pytest.fixture(scope="module")
-def mnist():
-    return load_mnist()
 
 
 def easy_digits(mnist) -> tuple[np.ndarray, np.ndarray]:

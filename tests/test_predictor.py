@@ -13,11 +13,6 @@ from serving import InputError, ModelError, NoDigitError, Predictor
 from serving.predictor import DEFAULT_MODEL
 
 
-@pytest.fixture(scope="module")
-def predictor() -> Predictor:
-    return Predictor()
-
-
 @pytest.mark.parametrize("digit", range(10))
 def test_drawn_digits_are_read(predictor, digit):
     result = predictor.predict(draw_digits((300, 300), str(digit), "black", "white", 18))

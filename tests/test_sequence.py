@@ -10,29 +10,17 @@ import numpy as np
 import pytest
 
 from bench.numbers import iou, make_number
-from serving import Predictor
 from serving.numbers import JOINED, read_number, segment_number
 from serving.predictor import ModelError, file_sha256
 from serving.sequence import DEFAULT_NUMBER_MODEL, SequenceReader
 from serving.strip import STRIP_HEIGHT, STRIP_INK, to_strip
-from training.data import load_mnist
 
 CARD = DEFAULT_NUMBER_MODEL.with_suffix(".json")
 
 
 @pytest.fixture(scope="module")
-def predictor() -> Predictor:
-    return Predictor()
-
-
-@pytest.fixture(scope="module")
 def reader() -> SequenceReader:
     return SequenceReader()
-
-
-@pytest.fixture(scope="module")
-def mnist():
-    return load_mnist()
 
 
 def easy_digits(mnist, predictor) -> tuple[np.ndarray, np.ndarray]:
@@ -131,14 +119,14 @@ def test_an_unknown_policy_is_refused(predictor):
         read_number(predictor, Image.new("L", (50, 50), 0), joined="guess")
 
 
-def test_training_and_export_in_small(tmp_path):
+def test_training_and_export_in_small(tmp_path, mnist):
     import torch
 
     from export.numbers import main as export_main
     from training.numbers_model import NumberNet, batch_of, compose_number
     from training.train_numbers import main as train_main
 
-    images, labels = load_mnist().train_images[:100], load_mnist().train_labels[:100]
+    images, labels = mnist.train_images[:100], mnist.train_labels[:100]
     rng = np.random.default_rng(0)
     numbers = [compose_number(images, labels, rng) for _ in range(20)]
     assert all(1 <= len(c.digits) <= 6 and c.strip.shape[0] == STRIP_HEIGHT for c in numbers)
