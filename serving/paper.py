@@ -26,7 +26,9 @@ from serving.decode import NoDigitError
 LINE_MIN_SPAN = 0.6  # a line crosses at least this share of the strips ...
 LONE_LINE_SPAN = 0.85  # ... or this share when it has no parallel lines (a tall 1 may reach 60%)
 STRIP = 32  # pixels per strip: a line sloping 3° drifts under 2 pixels across one
-LINK = 2  # rows a line may move between neighbouring strips
+LINK = 2  # rows a line may stray from its course between neighbouring strips
+MAX_SLOPE = 6  # rows per strip: a page turned up to about 10°
+MAX_LINE_HALF_WIDTH = 4  # rows either side of a line's centre that may be taken out with it
 MIN_INK_PIXELS = 20  # fewer pixels clear of the paper's grain than this are no writing
 EDGE_BAND = 0.06  # share of each side along the photo's edges where only the page's rim lies
 
@@ -75,8 +77,22 @@ def strip_profiles(d: np.ndarray) -> np.ndarray:
     return np.median(d[:, : n * width].reshape(h, n, width)[:, :, ::2], axis=2).T
 
 
-def link_peaks(peaks: np.ndarray) -> list[np.ndarray]:
-    """Chains of peak rows across strips: (strips,) arrays of row (or -1 where a strip has none)."""
+def line_slope(peaks: np.ndarray) -> float:
+    """The slope (rows per strip) at which the strips' peaks line up best: the page's rules share
+    one slope, give or take perspective, and a photo may be turned a few degrees."""
+    n, h = peaks.shape
+    near = np.pad(peaks | np.roll(peaks, 1, axis=1) | np.roll(peaks, -1, axis=1), ((0, 0), (0, 1)))
+    slopes = np.arange(-MAX_SLOPE, MAX_SLOPE + 0.25, 0.25)
+    offsets = np.rint(slopes[:, None] * (np.arange(n) - (n - 1) / 2)).astype(int)  # (K, n)
+    rows = np.arange(h)[None, None, :] + offsets[:, :, None]  # (K, n, h)
+    rows = np.where((rows >= 0) & (rows < h), rows, h)  # off the photo: the padding's empty row
+    counts = near[np.arange(n)[None, :, None], rows].sum(axis=1, dtype=np.int32)  # (K, h)
+    return float(slopes[np.argmax((counts * counts).sum(axis=1))])
+
+
+def link_peaks(peaks: np.ndarray, slope: float) -> list[np.ndarray]:
+    """Chains of peak rows across strips: (strips,) arrays of row (or -1 where a strip has none).
+    A chain is followed along its own slope once it has two points, else along the page's."""
     n = len(peaks)
     open_chains: list[np.ndarray] = []
     done: list[np.ndarray] = []
@@ -84,15 +100,17 @@ def link_peaks(peaks: np.ndarray) -> list[np.ndarray]:
         rows = list(np.flatnonzero(peaks[s]))
         still_open = []
         for chain in open_chains:
-            last_strip = int(np.flatnonzero(chain >= 0).max())
-            last_row = chain[last_strip]
-            reach = min(LINK * (s - last_strip), 2 * LINK + 2)
-            best = min(rows, key=lambda r: abs(r - last_row), default=None)
-            if best is not None and abs(best - last_row) <= reach:
+            found = np.flatnonzero(chain >= 0)
+            first, last = int(found[0]), int(found[-1])
+            own = (chain[last] - chain[first]) / (last - first) if last > first else slope
+            expected = chain[last] + own * (s - last)
+            reach = min(LINK * (s - last), 2 * LINK + 2)
+            best = min(rows, key=lambda r: abs(r - expected), default=None)
+            if best is not None and abs(best - expected) <= reach:
                 chain[s] = best
                 rows.remove(best)
                 still_open.append(chain)
-            elif s - last_strip <= max(2, n * (1 - LINE_MIN_SPAN)):  # hidden under writing
+            elif s - last <= max(2, n * (1 - LINE_MIN_SPAN)):  # hidden under writing
                 still_open.append(chain)
             else:
                 done.append(chain)
@@ -102,6 +120,33 @@ def link_peaks(peaks: np.ndarray) -> list[np.ndarray]:
             still_open.append(chain)
         open_chains = still_open
     return done + open_chains
+
+
+def chain_rows(chain: np.ndarray, width: int, w: int) -> np.ndarray:
+    """The row a chain's line crosses at each of the w columns: straight between the strips where
+    it was seen, carried on along its slope past the first and last of them."""
+    strips = np.flatnonzero(chain >= 0)
+    centres = (strips + 0.5) * width - 0.5
+    rows = chain[strips].astype(np.float64)
+    slope = (rows[-1] - rows[0]) / (centres[-1] - centres[0]) if len(strips) > 1 else 0.0
+    x = np.arange(w)
+    inside = np.interp(x, centres, rows)
+    return np.where(x < centres[0], rows[0] + slope * (x - centres[0]),
+                    np.where(x > centres[-1], rows[-1] + slope * (x - centres[-1]), inside))
+
+
+def line_half_width(profiles: np.ndarray, rows: np.ndarray, level: np.ndarray, strength: float) -> int:
+    """Rows either side of a line's centre that its blurred edges darken: out to where the line's
+    profile (median over the strips it was seen in) falls below a quarter of its height."""
+    h = profiles.shape[1]
+    half = 1
+    while half < MAX_LINE_HALF_WIDTH:
+        edge = [np.median(profiles[np.arange(len(rows)), np.clip(rows + sign * (half + 1), 0, h - 1)] - level)
+                for sign in (-1, 1)]
+        if max(edge) < 0.25 * (strength - float(np.median(level))):
+            break
+        half += 1
+    return half + 1
 
 
 def line_mask(d: np.ndarray) -> np.ndarray:
@@ -119,22 +164,23 @@ def line_mask(d: np.ndarray) -> np.ndarray:
     up, down = np.roll(profiles, 1, axis=1), np.roll(profiles, -1, axis=1)
     peaks = (profiles > floor) & (profiles >= up) & (profiles >= down)
     width = w // n
-    strips = np.arange(n)
-    chains = [c for c in link_peaks(peaks) if (c >= 0).sum() >= LINE_MIN_SPAN * n]
+    chains = [c for c in link_peaks(peaks, line_slope(peaks)) if (c >= 0).sum() >= LINE_MIN_SPAN * n]
     # Printed rules come in families; one long stroke alone may be a tall 1, unless it spans
     # nearly the whole page as a margin line does.
     if len(chains) < 3:
         chains = [c for c in chains if (c >= 0).sum() >= LONE_LINE_SPAN * n]
+    columns = np.arange(w)
     for chain in chains:
-        found = chain >= 0
-        rows = np.interp(strips, strips[found], chain[found])  # across gaps and out to the edges
-        strength = float(np.median(profiles[strips[found], chain[found]]))
-        for s, row in zip(strips, np.rint(rows).astype(int), strict=True):
-            top, bottom = max(0, row - 2), min(h, row + 3)
-            x0, x1 = s * width, (s + 1) * width if s < n - 1 else w
-            band = d[top:bottom, x0:x1]
+        found = np.flatnonzero(chain >= 0)
+        strength = float(np.median(profiles[found, chain[found]]))
+        half = line_half_width(profiles[found], chain[found], level[found, 0], strength)
+        centre = np.rint(chain_rows(chain, width, w)).astype(int)
+        for offset in range(-half, half + 1):
+            rows = centre + offset
+            inside = (rows >= 0) & (rows < h)
+            r, c = rows[inside], columns[inside]
             # Ink darker than the line is writing across it, not the line.
-            mask[top:bottom, x0:x1] |= band <= 1.6 * strength + 0.05
+            mask[r, c] |= d[r, c] <= 1.6 * strength + 0.05
     return mask
 
 

@@ -35,6 +35,8 @@ STROKE_FLOOR = 0.8  # strokes are thickened up to this share of it; thin ones ar
 FIELD = 28  # ... centred by mass in 28×28
 INK_LEVEL = 0.35  # normalized ink above this is a stroke
 FAINT_INK = 0.12  # ... and above this too in a photo, where it joins a stroke (hysteresis)
+SEEDS = 4  # in a photo, the heaviest pieces that each seed a candidate digit
+STRAIGHT_LINE_WEIGHT = 0.3  # ... and how much a straight line's ink counts
 
 @dataclass(frozen=True)
 class InkMap:
@@ -286,16 +288,40 @@ def edge_artifacts(components: Components, shape: tuple[int, int]) -> np.ndarray
     return frame | horizontal | vertical
 
 
-def digit_components(components: Components, shape: tuple[int, int]) -> np.ndarray:
+def digit_components(components: Components, shape: tuple[int, int],
+                     ink: np.ndarray | None = None) -> np.ndarray:
     """Labels (1-based) of the components that make the digit: the largest, and the pieces near it
-    (grown in turns, so a digit in broken strokes comes whole while specks across the page don't)."""
+    (grown in turns, so a digit in broken strokes comes whole while specks across the page don't).
+
+    With `ink` (a photo), the page leaves more behind than specks: patches of shadow, what is
+    left of a line or of the page's rim. There the few heaviest pieces each seed a group, and
+    the group with the most ink wins, a straight line's ink counting for less."""
     area = components.area.astype(np.float64)
     artifacts = edge_artifacts(components, shape)
+    if ink is not None:
+        artifacts |= solid_blobs(components)
     if not artifacts.all():
         area = np.where(artifacts, 0, area)
-    largest = area.max()
-    candidate = area >= max(2, 0.01 * largest)
-    keep = area == largest
+    candidate = area >= max(2, 0.01 * area.max())
+    if ink is None:
+        return np.flatnonzero(grow_group(components, area == area.max(), candidate)) + 1
+    mass = np.bincount(components.labels.ravel(), ink.ravel(), components.count + 1)[1:]
+    mass = np.where(area > 0, mass, 0)
+    moments = component_moments(components.labels, components.count)
+    best, best_score = None, -1.0
+    for seed in np.argsort(-mass)[:SEEDS]:
+        if mass[seed] <= 0:
+            break
+        group = grow_group(components, np.arange(components.count) == seed, candidate)
+        straight = is_straight(moments[:, group].sum(axis=1))
+        score = float(mass[group].sum()) * (STRAIGHT_LINE_WEIGHT if straight else 1)
+        if score > best_score:
+            best, best_score = group, score
+    return np.flatnonzero(best) + 1
+
+
+def grow_group(components: Components, keep: np.ndarray, candidate: np.ndarray) -> np.ndarray:
+    """The pieces near `keep`, added in turns (at most 8) within a fifth of the group's size."""
     b = components.boxes
     for _ in range(8):
         x0, y0 = b[keep, :2].min(axis=0)
@@ -307,7 +333,41 @@ def digit_components(components: Components, shape: tuple[int, int]) -> np.ndarr
         if (grown == keep).all():
             break
         keep = grown
-    return np.flatnonzero(keep) + 1
+    return keep
+
+
+def component_moments(labels: np.ndarray, count: int) -> np.ndarray:
+    """(6, count): each component's pixel count and sums of x, y, x², y², xy (for its spread)."""
+    ys, xs = np.nonzero(labels)
+    which = labels[ys, xs] - 1
+    xs, ys = xs.astype(np.float64), ys.astype(np.float64)
+    return np.stack([np.bincount(which, w, count) for w in (None, xs, ys, xs * xs, ys * ys, xs * ys)])
+
+
+def is_straight(moments: np.ndarray) -> bool:
+    """Whether pixels with these moments lie along one straight line: the spread across their
+    main direction under a tenth of the spread along it (a line's remains, the page's rim)."""
+    n, sx, sy, sxx, syy, sxy = moments
+    cxx, cyy, cxy = sxx / n - (sx / n) ** 2, syy / n - (sy / n) ** 2, sxy / n - sx * sy / n**2
+    half_gap = np.sqrt(max(0.0, ((cxx - cyy) / 2) ** 2 + cxy * cxy))
+    major, minor = (cxx + cyy) / 2 + half_gap, (cxx + cyy) / 2 - half_gap
+    return minor < 0.01 * major
+
+
+def solid_blobs(components: Components, look_at: int = 6) -> np.ndarray:
+    """Which of the `look_at` largest components are solid rather than strokes: a square as wide
+    as a fifth of the component's longer side fits inside (a digit's strokes are thinner than
+    that, even a marker's; a patch of shadow or the desk is not)."""
+    out = np.zeros(components.count, bool)
+    for i in np.argsort(-components.area)[:look_at]:
+        x0, y0, x1, y1 = components.boxes[i]
+        side = max(3, round(0.35 * max(x1 - x0, y1 - y0))) | 1
+        if min(x1 - x0, y1 - y0) < side:
+            continue
+        inside = np.pad(components.labels[y0:y1, x0:x1] == i + 1, 1)  # outside the box: not it
+        eroded = sliding_max(sliding_max(inside, side, 0, np.minimum), side, 1, np.minimum)
+        out[i] = bool(eroded.any())
+    return out
 
 
 def even_stroke(ink: np.ndarray) -> np.ndarray:
@@ -380,4 +440,5 @@ def to_mnist(source: ImageSource) -> np.ndarray:
     components = label_components(found.regions())
     if components.count == 0 or components.area.max() < 3:
         raise NoDigitError("no digit found: only specks of ink. Draw or photograph a digit.")
-    return fit_to_field(crop_digit(ink, components, digit_components(components, ink.shape)))
+    keep = digit_components(components, ink.shape, None if found.mask is None else ink)
+    return fit_to_field(crop_digit(ink, components, keep))
