@@ -305,15 +305,15 @@ def digit_components(components: Components, shape: tuple[int, int],
     candidate = area >= max(2, 0.01 * area.max())
     if ink is None:
         return np.flatnonzero(grow_group(components, area == area.max(), candidate)) + 1
-    mass = np.bincount(components.labels.ravel(), ink.ravel(), components.count + 1)[1:]
+    inked = components.labels > 0
+    mass = np.bincount(components.labels[inked], ink[inked], components.count + 1)[1:]
     mass = np.where(area > 0, mass, 0)
-    moments = component_moments(components.labels, components.count)
     best, best_score = None, -1.0
     for seed in np.argsort(-mass)[:SEEDS]:
         if mass[seed] <= 0:
             break
         group = grow_group(components, np.arange(components.count) == seed, candidate)
-        straight = is_straight(moments[:, group].sum(axis=1))
+        straight = is_straight(components, group)
         score = float(mass[group].sum()) * (STRAIGHT_LINE_WEIGHT if straight else 1)
         if score > best_score:
             best, best_score = group, score
@@ -336,21 +336,17 @@ def grow_group(components: Components, keep: np.ndarray, candidate: np.ndarray) 
     return keep
 
 
-def component_moments(labels: np.ndarray, count: int) -> np.ndarray:
-    """(6, count): each component's pixel count and sums of x, y, x², y², xy (for its spread)."""
-    ys, xs = np.nonzero(labels)
-    which = labels[ys, xs] - 1
-    xs, ys = xs.astype(np.float64), ys.astype(np.float64)
-    return np.stack([np.bincount(which, w, count) for w in (None, xs, ys, xs * xs, ys * ys, xs * ys)])
-
-
-def is_straight(moments: np.ndarray) -> bool:
-    """Whether pixels with these moments lie along one straight line: the spread across their
-    main direction under a tenth of the spread along it (a line's remains, the page's rim)."""
-    n, sx, sy, sxx, syy, sxy = moments
-    cxx, cyy, cxy = sxx / n - (sx / n) ** 2, syy / n - (sy / n) ** 2, sxy / n - sx * sy / n**2
-    half_gap = np.sqrt(max(0.0, ((cxx - cyy) / 2) ** 2 + cxy * cxy))
-    major, minor = (cxx + cyy) / 2 + half_gap, (cxx + cyy) / 2 - half_gap
+def is_straight(components: Components, group: np.ndarray) -> bool:
+    """Whether the pixels of the components in `group` lie along one straight line: their spread
+    across their main direction under a tenth of the spread along it (a line's remains, the
+    page's rim)."""
+    boxes = components.boxes[group]
+    x0, y0 = boxes[:, :2].min(axis=0)
+    x1, y1 = boxes[:, 2:].max(axis=0)
+    ys, xs = np.nonzero(np.isin(components.labels[y0:y1, x0:x1], np.flatnonzero(group) + 1))
+    if len(xs) < 3:
+        return False
+    minor, major = np.linalg.eigvalsh(np.cov(xs, ys))
     return minor < 0.01 * major
 
 

@@ -6,7 +6,7 @@ import io
 
 import numpy as np
 import pytest
-from PIL import Image, ImageDraw
+from PIL import Image, ImageDraw, ImageFilter
 
 from bench.paper import make_photo
 from serving import preprocess
@@ -16,6 +16,7 @@ from serving.paper import (
     darkness,
     fill_from_neighbours,
     hysteresis,
+    line_slope,
     page_marks,
     paper_ink,
     paper_light,
@@ -23,7 +24,7 @@ from serving.paper import (
     sliding_max,
     stretch_ink,
 )
-from serving.preprocess import to_mnist
+from serving.preprocess import digit_components, to_mnist
 from training.data import load_mnist
 
 
@@ -218,3 +219,55 @@ def test_hysteresis_keeps_faint_links_and_drops_faint_specks():
 
 def test_a_one_pixel_crop_does_not_fail():
     assert preprocess.even_stroke(np.ones((1, 30), np.float32)).shape == (1, 30)
+
+
+def turned_ruled_page(degrees: float, blur: float = 0.0) -> np.ndarray:
+    """A ruled page turned by `degrees`, lines 3 px wide every 24 px, a 1 written across them."""
+    image = Image.new("L", (900, 700), 225)
+    draw = ImageDraw.Draw(image)
+    for y in range(-200, 900, 24):
+        draw.line([(-100, y), (1000, y)], fill=150, width=3)
+    image = image.rotate(degrees, Image.Resampling.BILINEAR, fillcolor=225)
+    ImageDraw.Draw(image).line([(450, 200), (440, 500)], fill=30, width=6)
+    if blur:
+        image = image.filter(ImageFilter.GaussianBlur(blur))
+    return np.asarray(image)[50:-50, 50:-50]
+
+
+def test_the_rules_of_a_turned_page_are_found_along_their_slope():
+    grey = turned_ruled_page(6)  # 3.4 rows per 32-column strip: more than a line may stray
+    peaks = np.zeros((10, 200), bool)
+    for s in range(10):
+        peaks[s, 20 + 3 * s :: 40] = True
+    assert line_slope(peaks) == 3.0
+    d = remove_lines(darkness(grey / 255, paper_light(grey)))
+    away = np.ones(d.shape, bool)
+    away[130:470, 370:420] = False
+    away[:40] = away[-40:] = False  # where a line runs out of the photo (the page's marks' job)
+    assert d[away].max() < 0.15 and d[200:400, 395].max() > 0.6
+
+
+def test_a_blurred_line_goes_to_its_edges():
+    grey = turned_ruled_page(1, blur=1.5)
+    d = remove_lines(darkness(grey / 255, paper_light(grey)))
+    away = np.ones(d.shape, bool)
+    away[130:470, 370:420] = False
+    away[:40] = away[-40:] = False
+    assert np.percentile(d[away], 99.9) < 0.06  # no faint double line left where one was
+
+
+def test_in_a_photo_the_digit_wins_over_a_line_s_remains_and_a_patch_of_shadow():
+    ink = np.zeros((400, 400), np.float32)
+    ink[20:380, 30:34] = 1.0  # what is left of a margin line: more ink than the digit
+    ink[300:380, 300:380] = 1.0  # a square patch of shadow
+    yy, xx = np.mgrid[0:400, 0:400]
+    ring = np.abs(np.hypot(yy - 150, xx - 200) - 40) < 2  # a 0
+    ink[ring] = 1.0
+    assert ink[:, 30:34].sum() > ink[ring].sum()
+    components = label_components(ink > 0.35)
+    zero = components.labels[tuple(np.argwhere(ring)[0])]
+    assert list(digit_components(components, ink.shape, ink)) == [zero]
+    assert zero not in digit_components(components, ink.shape)  # the sketch path: the largest
+    alone = np.zeros_like(ink)
+    alone[100:300, 200:203] = 1.0  # a lone 1 is straight too, and still the digit
+    assert len(digit_components(label_components(alone > 0.35), ink.shape, alone)) == 1
