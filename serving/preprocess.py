@@ -269,6 +269,11 @@ def photo_ink_map(image: Image.Image, source_size: tuple[int, int]) -> InkMap:
     # joined to strong ink belongs to the writing; faint specks on their own (the grain of
     # the paper, what is left of dots and lines) are nobody's strokes.
     mask = hysteresis(ink, FAINT_INK, INK_LEVEL)
+    # What the faint ink adds may be the page's again (the rim, a line's ends): cleared the same way.
+    components = label_components(mask)
+    marks = page_marks(components, light)
+    if marks.any() and not marks.all():
+        mask &= ~np.isin(components.labels, np.flatnonzero(marks) + 1)
     return InkMap(np.where(mask, ink, 0).astype(np.float32), source_size, mask)
 
 
