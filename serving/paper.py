@@ -266,11 +266,15 @@ def page_marks(components: Components, light: np.ndarray) -> np.ndarray:
     return marks
 
 
-def clear_marks(d: np.ndarray, components: Components, marks: np.ndarray) -> np.ndarray:
+def clear_marks(d: np.ndarray, components: Components, marks: np.ndarray,
+                keep: np.ndarray | None = None) -> np.ndarray:
     """d with the components flagged in `marks` set to 0, with a pixel of margin for their soft
-    edges, which would otherwise pass for faint ink once the contrast is stretched."""
+    edges, which would otherwise pass for faint ink once the contrast is stretched; pixels in
+    `keep` (writing) are left as they are."""
     mask = np.isin(components.labels, np.flatnonzero(marks) + 1)
     mask = sliding_max(sliding_max(mask, 3, 0), 3, 1)
+    if keep is not None:
+        mask &= ~keep
     return np.where(mask, 0, d).astype(np.float32)
 
 

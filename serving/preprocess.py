@@ -254,12 +254,15 @@ def photo_ink_map(image: Image.Image, source_size: tuple[int, int]) -> InkMap:
     ink = stretch_ink(d)
     # Dark marks can outshine faint pencil so that only they pass for ink; clearing them brings
     # the writing (and fainter marks) into view, so this goes round until only writing is left.
+    # What was writing in one round stays: a faint line's end that joins it later is not its.
+    writing = np.zeros(d.shape, bool)
     for _ in range(4):
         components = label_components(ink_mask(ink))
         marks = page_marks(components, light)
+        writing |= np.isin(components.labels, np.flatnonzero(~marks) + 1)
         if not marks.any():
             break
-        cleared = clear_marks(d, components, marks)
+        cleared = clear_marks(d, components, marks, writing)
         try:
             ink = stretch_ink(cleared)
         except NoDigitError:
@@ -273,7 +276,7 @@ def photo_ink_map(image: Image.Image, source_size: tuple[int, int]) -> InkMap:
     components = label_components(mask)
     marks = page_marks(components, light)
     if marks.any() and not marks.all():
-        mask &= ~np.isin(components.labels, np.flatnonzero(marks) + 1)
+        mask &= ~np.isin(components.labels, np.flatnonzero(marks) + 1) | writing
     return InkMap(np.where(mask, ink, 0).astype(np.float32), source_size, mask)
 
 
