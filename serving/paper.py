@@ -25,6 +25,7 @@ from serving.decode import NoDigitError
 
 LINE_MIN_SPAN = 0.6  # a line crosses at least this share of the strips ...
 LONE_LINE_SPAN = 0.85  # ... or this share when it has no parallel lines (a tall 1 may reach 60%)
+TALL_STROKE_SPAN = 0.75  # a chain much darker than its family's lines, shorter than this, is writing
 STRIP = 32  # pixels per strip: a line sloping 3° drifts under 2 pixels across one
 LINK = 2  # rows a line may stray from its course between neighbouring strips
 MAX_SLOPE = 6  # rows per strip: a page turned up to about 10°
@@ -159,8 +160,12 @@ def line_mask(d: np.ndarray) -> np.ndarray:
     if n < 4:
         return mask
     # Each strip judged against its own paper: a shadow or the desk may take a few strips.
-    level = np.median(profiles, axis=1, keepdims=True)
-    spread = np.median(np.abs(profiles - level), axis=1, keepdims=True)
+    # Lines as dense as a fine grid's darken a third of the rows or more: the paper is read from
+    # the lighter rows (its level at the 30th percentile, its grain from there to the 10th).
+    h = profiles.shape[1]
+    lighter = np.partition(profiles, (h // 10, 3 * h // 10), axis=1)
+    level = lighter[:, 3 * h // 10, None]
+    spread = level - lighter[:, h // 10, None]
     floor = level + np.maximum(0.02, 4 * spread)  # faint lines too: only a long chain makes a line
     up, down = np.roll(profiles, 1, axis=1), np.roll(profiles, -1, axis=1)
     peaks = (profiles > floor) & (profiles >= up) & (profiles >= down)
@@ -170,10 +175,18 @@ def line_mask(d: np.ndarray) -> np.ndarray:
     # nearly the whole page as a margin line does.
     if len(chains) < 3:
         chains = [c for c in chains if (c >= 0).sum() >= LONE_LINE_SPAN * n]
+    strengths = [float(np.median(profiles[np.flatnonzero(c >= 0), c[c >= 0]])) for c in chains]
+    if len(chains) >= 3:
+        # Printed lines of one family are alike: a chain far darker than they that stops short of
+        # crossing the page is a tall stroke (a 1 written across the lines), not one of them.
+        across = [(c >= 0).sum() >= TALL_STROKE_SPAN * n for c in chains]
+        family = float(np.median([s for s, a in zip(strengths, across, strict=True) if a] or strengths))
+        printed = [s <= 2.5 * family or a for s, a in zip(strengths, across, strict=True)]
+        chains = [c for c, keep in zip(chains, printed, strict=True) if keep]
+        strengths = [s for s, keep in zip(strengths, printed, strict=True) if keep]
     columns = np.arange(w)
-    for chain in chains:
+    for chain, strength in zip(chains, strengths, strict=True):
         found = np.flatnonzero(chain >= 0)
-        strength = float(np.median(profiles[found, chain[found]]))
         half = line_half_width(profiles[found], chain[found], level[found, 0], strength)
         centre = np.rint(chain_rows(chain, width, w)).astype(int)
         for offset in range(-half, half + 1):

@@ -36,7 +36,8 @@ FIELD = 28  # ... centred by mass in 28×28
 INK_LEVEL = 0.35  # normalized ink above this is a stroke
 FAINT_INK = 0.12  # ... and above this too in a photo, where it joins a stroke (hysteresis)
 SEEDS = 4  # in a photo, the heaviest pieces that each seed a candidate digit
-STRAIGHT_LINE_WEIGHT = 0.3  # ... and how much a straight line's ink counts
+UNLIKE_A_DIGIT_WEIGHT = 0.3  # ... and how much a straight line's or a page-wide group's ink counts
+PAGE_WIDE = 0.75  # a group of pieces across this share of the photo is the page's, not a digit
 
 @dataclass(frozen=True)
 class InkMap:
@@ -303,7 +304,7 @@ def digit_components(components: Components, shape: tuple[int, int],
 
     With `ink` (a photo), the page leaves more behind than specks: patches of shadow, what is
     left of a line or of the page's rim. There the few heaviest pieces each seed a group, and
-    the group with the most ink wins, a straight line's ink counting for less."""
+    the group with the most ink wins, a straight line's or a page-wide group's counting for less."""
     area = components.area.astype(np.float64)
     artifacts = edge_artifacts(components, shape)
     if ink is not None:
@@ -316,13 +317,18 @@ def digit_components(components: Components, shape: tuple[int, int],
     inked = components.labels > 0
     mass = np.bincount(components.labels[inked], ink[inked], components.count + 1)[1:]
     mass = np.where(area > 0, mass, 0)
+    # A piece spanning most of the photo (the page's rim) has a box that holds everything: it
+    # may seed a group of its own but joins no other.
+    x0, y0, x1, y1 = components.boxes.T
+    h, w = shape
+    candidate &= (x1 - x0 <= PAGE_WIDE * w) & (y1 - y0 <= PAGE_WIDE * h)
     best, best_score = None, -1.0
     for seed in np.argsort(-mass)[:SEEDS]:
         if mass[seed] <= 0:
             break
         group = grow_group(components, np.arange(components.count) == seed, candidate)
-        straight = is_straight(components, group)
-        score = float(mass[group].sum()) * (STRAIGHT_LINE_WEIGHT if straight else 1)
+        unlike = unlike_a_digit(components, group)
+        score = float(mass[group].sum()) * (UNLIKE_A_DIGIT_WEIGHT if unlike else 1)
         if score > best_score:
             best, best_score = group, score
     return np.flatnonzero(best) + 1
@@ -342,6 +348,16 @@ def grow_group(components: Components, keep: np.ndarray, candidate: np.ndarray) 
             break
         keep = grown
     return keep
+
+
+def unlike_a_digit(components: Components, group: np.ndarray) -> bool:
+    """Whether a group of pieces is more likely the page's than a digit: as wide or as tall as most
+    of the photo (the page's rim, a row of a line's remains), or one straight line."""
+    boxes = components.boxes[group]
+    x0, y0 = boxes[:, :2].min(axis=0)
+    x1, y1 = boxes[:, 2:].max(axis=0)
+    h, w = components.labels.shape
+    return x1 - x0 > PAGE_WIDE * w or y1 - y0 > PAGE_WIDE * h or is_straight(components, group)
 
 
 def is_straight(components: Components, group: np.ndarray) -> bool:
