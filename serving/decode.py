@@ -5,10 +5,11 @@ EXIF rotation, and every PIL mode brought to L, RGB or RGBA.
 
 What a big image may cost is bounded here (issue #19): the pixel count and the memory the decoded
 pixels take are both capped before decoding starts; JPEGs are decoded at reduced scale by the
-decoder itself; any other format that decodes to more than twice DECODE_SIDE on its longer side
-is area-averaged down to about DECODE_SIDE right after decoding, a band of rows at a time, so no
-full-size copy in another mode (or as floats) is ever made. Such an image records its full,
-upright size in `info["original_size"]`, so boxes can still be given in the sender's pixels.
+decoder itself (a camera's photo in grey); any other format that decodes to more than twice
+DECODE_SIDE on its longer side is area-averaged down to about DECODE_SIDE right after decoding, a
+band of rows at a time, so no full-size copy in another mode (or as floats) is ever made. Such an
+image records its full, upright size in `info["original_size"]`, so boxes can still be given in
+the sender's pixels.
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ MAX_PIXELS = 50_000_000  # a 12-MP phone photo is far below; 40,000² "bombs" ar
 MAX_DECODED_BYTES = 200 * 2**20
 DECODE_SIDE = 1024  # big images other than JPEG are reduced down to about this size
 JPEG_SIDE = 640  # JPEGs are decoded at reduced scale down to about this size (photos are read at it)
+CAMERA_SIDE = 2000  # a JPEG this long on its longer side is a camera's photo
 BAND_PIXELS = 4_000_000  # reducing converts this many pixels at a time (16 MB as RGBA)
 BYTES_PER_PIXEL = {"1": 1, "L": 1, "P": 1, "I;16": 2, "I;16L": 2, "I;16B": 2, "I;16N": 2}  # else 4
 ORIGINAL_SIZE = "original_size"  # image.info key: (width, height) before a reduced decode
@@ -151,7 +153,10 @@ def check_size(image: Image.Image, length: int) -> None:
                          f"the limit is {MAX_PIXELS // 1_000_000}: send a smaller image")
     if image.format == "JPEG":
         check_jpeg_length(image, length)
-        image.draft(image.mode, (JPEG_SIDE, JPEG_SIDE))  # decodes at 1/2, 1/4, 1/8 scale
+        # A camera's photo is decoded in grey: what is read from a photo of paper is its grey
+        # (serving.paper), and the decoder then skips the colour planes' conversion.
+        grey = image.mode == "RGB" and max(image.size) >= CAMERA_SIDE
+        image.draft("L" if grey else image.mode, (JPEG_SIDE, JPEG_SIDE))  # at 1/2, 1/4, 1/8 scale
     cost = image.width * image.height * BYTES_PER_PIXEL.get(image.mode, 4)
     if cost > MAX_DECODED_BYTES:
         raise too_large(f"{image.width}×{image.height} {image.mode} pixels take "

@@ -96,14 +96,12 @@ def link_peaks(peaks: np.ndarray, slope: float) -> list[np.ndarray]:
     """Chains of peak rows across strips: (strips,) arrays of row (or -1 where a strip has none).
     A chain is followed along its own slope once it has two points, else along the page's."""
     n = len(peaks)
-    open_chains: list[np.ndarray] = []
+    open_chains: list[tuple[np.ndarray, int, int]] = []  # (rows, first strip, last strip)
     done: list[np.ndarray] = []
     for s in range(n):
-        rows = list(np.flatnonzero(peaks[s]))
+        rows = np.flatnonzero(peaks[s]).tolist()
         still_open = []
-        for chain in open_chains:
-            found = np.flatnonzero(chain >= 0)
-            first, last = int(found[0]), int(found[-1])
+        for chain, first, last in open_chains:
             own = (chain[last] - chain[first]) / (last - first) if last > first else slope
             expected = chain[last] + own * (s - last)
             reach = min(LINK * (s - last), 2 * LINK + 2)
@@ -111,17 +109,17 @@ def link_peaks(peaks: np.ndarray, slope: float) -> list[np.ndarray]:
             if best is not None and abs(best - expected) <= reach:
                 chain[s] = best
                 rows.remove(best)
-                still_open.append(chain)
+                still_open.append((chain, first, s))
             elif s - last <= max(2, n * (1 - LINE_MIN_SPAN)):  # hidden under writing
-                still_open.append(chain)
+                still_open.append((chain, first, last))
             else:
                 done.append(chain)
         for r in rows:
             chain = np.full(n, -1)
             chain[s] = r
-            still_open.append(chain)
+            still_open.append((chain, s, s))
         open_chains = still_open
-    return done + open_chains
+    return done + [chain for chain, _, _ in open_chains]
 
 
 def chain_rows(chain: np.ndarray, width: int, w: int) -> np.ndarray:
@@ -312,13 +310,15 @@ def stretch_ink(d: np.ndarray) -> np.ndarray:
     return np.clip((d - floor) * (1 / (top - floor)), 0, 1).astype(np.float32)
 
 
-def hysteresis(ink: np.ndarray, low: float, high: float) -> np.ndarray:
-    """Pixels above `low` that are connected (through pixels above `low`) to one above `high`."""
+def hysteresis(ink: np.ndarray, low: float, high: float) -> Components:
+    """The components of pixels above `low` that hold a pixel above `high`, labelled 1..count."""
     components = label_components(ink > low)
     strong = np.zeros(components.count + 1, bool)
     strong[components.labels[ink > high]] = True
-    strong[0] = False
-    return strong[components.labels]
+    kept = np.flatnonzero(strong[1:])
+    relabel = np.zeros(components.count + 1, np.int32)
+    relabel[kept + 1] = np.arange(1, len(kept) + 1)
+    return Components(relabel[components.labels], len(kept), components.area[kept], components.boxes[kept])
 
 
 def paper_ink(grey: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -272,9 +272,9 @@ def photo_ink_map(image: Image.Image, source_size: tuple[int, int]) -> InkMap:
     # Pencil breaks into pieces above the ink threshold joined by fainter grain: what is
     # joined to strong ink belongs to the writing; faint specks on their own (the grain of
     # the paper, what is left of dots and lines) are nobody's strokes.
-    mask = hysteresis(ink, FAINT_INK, INK_LEVEL)
+    components = hysteresis(ink, FAINT_INK, INK_LEVEL)
+    mask = components.labels > 0
     # What the faint ink adds may be the page's again (the rim, a line's ends): cleared the same way.
-    components = label_components(mask)
     marks = page_marks(components, light)
     if marks.any() and not marks.all():
         mask &= ~np.isin(components.labels, np.flatnonzero(marks) + 1) | writing

@@ -84,6 +84,20 @@ def test_a_big_jpeg_number_has_boxes_in_its_own_pixels(model_path: Path) -> None
         assert all(abs(20 * va - vb) <= 120 for va, vb in zip(da.box, db.box, strict=True)), (da.box, db.box)
 
 
+def test_a_camera_photo_is_decoded_reduced_and_grey() -> None:
+    """A camera's JPEG is decoded at reduced scale and in grey (the paper path reads grey); a
+    small JPEG keeps its colour."""
+    from serving import decode
+
+    camera = Image.new("RGB", (3000, 4000), (215, 205, 190))
+    camera.paste((30, 40, 150), (1400, 1800, 1600, 2400))  # a blue stroke
+    image = decode.open_image(jpeg_bytes(camera, quality=85))
+    assert image.mode == "L" and image.size == (750, 1000)
+    assert image.info[decode.ORIGINAL_SIZE] == (3000, 4000)
+    assert image.getpixel((375, 525)) < 100 < image.getpixel((100, 100))
+    assert decode.open_image(jpeg_bytes(camera.resize((600, 800)))).mode == "RGB"
+
+
 def test_decoded_size_is_capped_by_memory(monkeypatch: pytest.MonkeyPatch) -> None:
     from serving import decode
 

@@ -213,7 +213,7 @@ def test_hysteresis_keeps_faint_links_and_drops_faint_specks():
     ink[10, 2:30] = 0.2  # a faint stroke ...
     ink[10, 2:6] = 0.9  # ... joined to a strong piece
     ink[3, 35:38] = 0.2  # a faint speck on its own
-    mask = hysteresis(ink, 0.12, 0.35)
+    mask = hysteresis(ink, 0.12, 0.35).labels > 0
     assert mask[10, 2:30].all() and not mask[3].any() and mask.sum() == 28
 
 
