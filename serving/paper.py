@@ -7,8 +7,10 @@ Three steps, each aimed at one way photos of notebooks fail:
   instead of becoming a stroke, and faint pencil keeps its contrast in the shade.
 - Ruled and squared lines, margins: long thin lines are found strip by strip (the median of a
   row within a narrow strip is high only where something crosses most of the strip) and linked
-  across strips, so a line may slope or bend with perspective while a digit's bar, which spans a
-  few strips at most, never qualifies. Line pixels no darker than the line itself are replaced by
+  across strips along the page's slope, then each chain's own, so a line may slope or bend with
+  perspective while a digit's bar, which spans a few strips at most, never qualifies (nor a tall
+  stroke far darker than the lines it crosses). Each line is followed column by column and
+  cleared out to its blurred edges; line pixels no darker than the line itself are replaced by
   what lies just above and below them, which keeps a stroke that crosses the line whole.
 - The page's other marks: the desk and the page's rim at the photo's edge, punched holes, the
   dots of dotted paper, what is left of a line. They are told apart from writing as connected
