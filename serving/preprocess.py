@@ -276,8 +276,9 @@ def photo_ink_map(image: Image.Image, source_size: tuple[int, int]) -> InkMap:
     mask = components.labels > 0
     # What the faint ink adds may be the page's again (the rim, a line's ends): cleared the same way.
     marks = page_marks(components, light)
-    if marks.any() and not marks.all():
-        mask &= ~np.isin(components.labels, np.flatnonzero(marks) + 1) | writing
+    if marks.any():
+        kept = mask & (~np.isin(components.labels, np.flatnonzero(marks) + 1) | writing)
+        mask = kept if kept.any() else mask  # nothing but marks: show them rather than nothing
     return InkMap(np.where(mask, ink, 0).astype(np.float32), source_size, mask)
 
 

@@ -304,3 +304,15 @@ def test_a_fine_grid_is_taken_out_too():
     away = np.ones(d.shape, bool)
     away[80:400, 280:350] = False
     assert np.percentile(d[away], 99) < 0.1 and d[150:350, 318].min() > 0.5
+
+
+def test_a_faint_tail_joined_to_the_writing_is_cleared_where_it_runs_off_the_photo():
+    """Hysteresis joins faint ink to the strokes it touches; what it joins that runs into the
+    photo's edge (a shadow's or the rim's faint line) is the page's, and goes; the stroke stays."""
+    page = Image.new("L", (640, 480), 225)
+    draw = ImageDraw.Draw(page)
+    draw.line([(300, 150), (300, 330)], fill=40, width=6)  # a 1
+    draw.line([(300, 330), (300, 480)], fill=192, width=3)  # a faint tail down to the edge
+    found = preprocess.photo_ink_map(page.convert("RGB"), page.size)
+    assert found.mask[160:320, 300].all()
+    assert not found.mask[350:, 300].any()
