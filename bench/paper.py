@@ -1,6 +1,6 @@
 """Accuracy on phone photos of digits written on notebook paper, made here with a fixed seed.
 
-    python -m bench.paper [--count 2000] [--seed 0] [--model PATH] [--dump DIR]
+    python -m bench.paper [--count 2000] [--seed 0] [--model PATH] [--dump DIR] [--figure PNG]
 
 Each photo holds one MNIST test digit (its own strokes, thinned or thickened) or one of the
 project's pen-stroke templates, written in blue or black ballpoint or pencil on plain, ruled
@@ -9,6 +9,8 @@ photo's height, anywhere on the page. The photo then gets what a phone adds: une
 shadow edge, a little perspective with the desk showing at an edge, blur, sensor noise and JPEG.
 Prints accuracy per paper, ink and size, and how well the "not sure" note catches misreads.
 Exit status 0 when every target is met (≥ 98% overall, no paper or ink under 95%), else 1.
+--figure draws the README's picture: photos of three papers and inks, what the drawings' path
+alone makes of them, the ink the paper path finds, and what the model sees.
 """
 
 from __future__ import annotations
@@ -26,7 +28,21 @@ from PIL import Image, ImageDraw, ImageFilter
 from bench.common import centred_grid, machine_line, made_images_parser, md_table
 from bench.redrawn import digit_box, disk_filter, thin, upscale
 from examples.strokes import digit_strokes
+from serving.components import label_components
+from serving.decode import open_image, shrink
 from serving.predictor import UNSURE_BELOW, ModelError, Predictor
+from serving.preprocess import (
+    WORK_SIDE,
+    contrast_map,
+    crop_digit,
+    digit_components,
+    fit_to_field,
+    flatten_uneven_paper,
+    ink_map,
+    ink_mask,
+    normalize_ink,
+    to_mnist,
+)
 from training.data import DataError, load_mnist
 
 PAPERS = ("plain", "ruled", "squared", "dotted")
@@ -275,9 +291,55 @@ def report(results: list[tuple[Photo, int | None, float]]) -> tuple[str, bool]:
     return "\n".join(lines), overall >= TARGET_OVERALL and worst >= TARGET_EACH
 
 
+# ---------------------------------------------------------------- the README's picture
+
+FIGURE_PICKS = (("ruled", "blue"), ("squared", "pencil"), ("dotted", "black"))
+FIGURE_SIDE = 180  # pixels per panel
+
+
+def drawings_path_input(jpeg: bytes) -> np.ndarray:
+    """What the model would see of a photo without the paper path: the drawings' contrast split,
+    read at 128 px, and the largest piece of ink with its neighbours."""
+    small, _ = shrink(open_image(jpeg), WORK_SIDE)
+    ink = normalize_ink(flatten_uneven_paper(contrast_map(np.asarray(small))))
+    components = label_components(ink_mask(ink))
+    return fit_to_field(crop_digit(ink, components, digit_components(components, ink.shape)))
+
+
+def grey(a: np.ndarray) -> Image.Image:
+    return Image.fromarray(np.uint8(np.clip(a, 0, 1) * 255))
+
+
+def panel(picture: Image.Image) -> Image.Image:
+    """`picture` fitted in a FIGURE_SIDE square (28×28 inputs enlarged without smoothing)."""
+    resample = Image.Resampling.NEAREST if picture.width <= 28 else Image.Resampling.BOX
+    scale = FIGURE_SIDE / max(picture.size)
+    return picture.resize((round(picture.width * scale), round(picture.height * scale)), resample)
+
+
+def figure(made: list[Photo], out: Path) -> None:
+    """For each FIGURE_PICKS kind, the photo with the largest digit among its first ten (big
+    enough to see in a thumbnail): the photo, the drawings' path's input, the ink found, and the
+    model's input now."""
+    kinds = [[p for p in made if (p.paper, p.ink) == kind][:10] for kind in FIGURE_PICKS]
+    picks = [max(photos, key=lambda p: p.height_share) for photos in kinds if photos]
+    titles = ("photo", "without the paper path", "ink found (paper path)", "what the model sees")
+    sheet = Image.new("RGB", (10 + (FIGURE_SIDE + 10) * 4, 30 + (FIGURE_SIDE + 10) * len(picks)), "white")
+    draw = ImageDraw.Draw(sheet)
+    for column, title in enumerate(titles):
+        draw.text((10 + (FIGURE_SIDE + 10) * column, 10), title, fill="black")
+    for row, photo in enumerate(picks):
+        pictures = [Image.open(io.BytesIO(photo.jpeg)).convert("RGB"), grey(drawings_path_input(photo.jpeg)),
+                    grey(ink_map(photo.jpeg).ink), grey(to_mnist(photo.jpeg))]
+        for column, picture in enumerate(pictures):
+            sheet.paste(panel(picture), (10 + (FIGURE_SIDE + 10) * column, 30 + (FIGURE_SIDE + 10) * row))
+    sheet.save(out, optimize=True)
+
+
 def main(argv: list[str] | None = None) -> int:
     p = made_images_parser(__doc__, 2000)
     p.add_argument("--dump", type=Path, default=None, help="write the photos read wrong here")
+    p.add_argument("--figure", type=Path, default=None, help="draw the README's picture here (PNG)")
     args = p.parse_args(argv)
     try:
         predictor = Predictor(args.model, verify=not args.no_verify)
@@ -302,6 +364,8 @@ def main(argv: list[str] | None = None) -> int:
             if digit != photo.label:
                 name = f"{i:04d}_{photo.paper}_{photo.ink}_{photo.label}_as_{digit}.jpg"
                 (args.dump / name).write_bytes(photo.jpeg)
+    if args.figure:
+        figure(made, args.figure)
     print("PASS" if passed else f"FAIL: targets are ≥ {TARGET_OVERALL:.0%} overall and ≥ "
           f"{TARGET_EACH:.0%} for every paper and ink")
     return 0 if passed else 1

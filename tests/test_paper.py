@@ -316,3 +316,16 @@ def test_a_faint_tail_joined_to_the_writing_is_cleared_where_it_runs_off_the_pho
     found = preprocess.photo_ink_map(page.convert("RGB"), page.size)
     assert found.mask[160:320, 300].all()
     assert not found.mask[350:, 300].any()
+
+
+def test_the_photo_bench_runs_and_draws_the_readme_picture(tmp_path, capsys):
+    from bench import paper as bench_paper
+
+    out = tmp_path / "figure.png"
+    status = bench_paper.main(["--count", "12", "--figure", str(out)])
+    printed = capsys.readouterr().out
+    assert status in (0, 1) and "overall: " in printed
+    assert "| pencil |" in printed and "| squared |" in printed and '"not sure" note' in printed
+    assert ("PASS" in printed) == (status == 0)
+    with Image.open(out) as figure:
+        assert figure.size == (10 + 190 * 4, 30 + 190 * 3)  # four panels for each of three photos
