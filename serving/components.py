@@ -18,6 +18,18 @@ class Components:
     area: np.ndarray  # (count,) pixels per component, index i for label i + 1
     boxes: np.ndarray  # (count, 4) x0, y0, x1, y1 (exclusive ends)
 
+    def box(self, which: np.ndarray) -> tuple[int, int, int, int]:
+        """The box (x0, y0, x1, y1) around the components flagged in `which` ((count,) bool)."""
+        x0, y0 = self.boxes[which, :2].min(axis=0)
+        x1, y1 = self.boxes[which, 2:].max(axis=0)
+        return int(x0), int(y0), int(x1), int(y1)
+
+    def pixels(self, which: np.ndarray, box: tuple[int, int, int, int] | None = None) -> np.ndarray:
+        """Where the components flagged in `which` ((count,) bool) lie, as an (H, W) bool mask, or
+        within `box` only."""
+        x0, y0, x1, y1 = box or (0, 0, self.labels.shape[1], self.labels.shape[0])
+        return np.concatenate(([False], which))[self.labels[y0:y1, x0:x1]]
+
 
 def label_components(mask: np.ndarray) -> Components:
     h, w = mask.shape

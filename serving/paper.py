@@ -284,8 +284,7 @@ def clear_marks(d: np.ndarray, components: Components, marks: np.ndarray,
     """d with the components flagged in `marks` set to 0, with a pixel of margin for their soft
     edges, which would otherwise pass for faint ink once the contrast is stretched; pixels in
     `keep` (writing) are left as they are."""
-    mask = np.isin(components.labels, np.flatnonzero(marks) + 1)
-    mask = sliding_max(sliding_max(mask, 3, 0), 3, 1)
+    mask = sliding_max(sliding_max(components.pixels(marks), 3, 0), 3, 1)
     if keep is not None:
         mask &= ~keep
     return np.where(mask, 0, d).astype(np.float32)

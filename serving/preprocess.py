@@ -260,7 +260,7 @@ def photo_ink_map(image: Image.Image, source_size: tuple[int, int]) -> InkMap:
     for _ in range(4):
         components = label_components(ink_mask(ink))
         marks = page_marks(components, light)
-        writing |= np.isin(components.labels, np.flatnonzero(~marks) + 1)
+        writing |= components.pixels(~marks)
         if not marks.any():
             break
         cleared = clear_marks(d, components, marks, writing)
@@ -277,7 +277,7 @@ def photo_ink_map(image: Image.Image, source_size: tuple[int, int]) -> InkMap:
     # What the faint ink adds may be the page's again (the rim, a line's ends): cleared the same way.
     marks = page_marks(components, light)
     if marks.any():
-        kept = mask & (~np.isin(components.labels, np.flatnonzero(marks) + 1) | writing)
+        kept = mask & (~components.pixels(marks) | writing)
         mask = kept if kept.any() else mask  # nothing but marks: show them rather than nothing
     return InkMap(np.where(mask, ink, 0).astype(np.float32), source_size, mask)
 
@@ -320,9 +320,7 @@ def digit_components(components: Components, shape: tuple[int, int],
     mass = np.where(area > 0, mass, 0)
     # A piece spanning most of the photo (the page's rim) has a box that holds everything: it
     # may seed a group of its own but joins no other.
-    x0, y0, x1, y1 = components.boxes.T
-    h, w = shape
-    candidate &= (x1 - x0 <= PAGE_WIDE * w) & (y1 - y0 <= PAGE_WIDE * h)
+    candidate &= ~spans_the_page(*components.boxes.T, shape)
     best, best_score = None, -1.0
     for seed in np.argsort(-mass)[:SEEDS]:
         if mass[seed] <= 0:
@@ -339,8 +337,7 @@ def grow_group(components: Components, keep: np.ndarray, candidate: np.ndarray) 
     """The pieces near `keep`, added in turns (at most 8) within a fifth of the group's size."""
     b = components.boxes
     for _ in range(8):
-        x0, y0 = b[keep, :2].min(axis=0)
-        x1, y1 = b[keep, 2:].max(axis=0)
+        x0, y0, x1, y1 = components.box(keep)
         margin_x, margin_y = 0.2 * (x1 - x0) + 2, 0.2 * (y1 - y0) + 2
         near = ((b[:, 2] > x0 - margin_x) & (b[:, 0] < x1 + margin_x)
                 & (b[:, 3] > y0 - margin_y) & (b[:, 1] < y1 + margin_y))
@@ -354,21 +351,24 @@ def grow_group(components: Components, keep: np.ndarray, candidate: np.ndarray) 
 def unlike_a_digit(components: Components, group: np.ndarray) -> bool:
     """Whether a group of pieces is more likely the page's than a digit: as wide or as tall as most
     of the photo (the page's rim, a row of a line's remains), or one straight line."""
-    boxes = components.boxes[group]
-    x0, y0 = boxes[:, :2].min(axis=0)
-    x1, y1 = boxes[:, 2:].max(axis=0)
-    h, w = components.labels.shape
-    return x1 - x0 > PAGE_WIDE * w or y1 - y0 > PAGE_WIDE * h or is_straight(components, group)
+    spans = bool(spans_the_page(*components.box(group), components.labels.shape))
+    return spans or is_straight(components, group)
+
+
+Side = int | np.ndarray
+
+
+def spans_the_page(x0: Side, y0: Side, x1: Side, y1: Side, shape: tuple[int, int]) -> bool | np.ndarray:
+    """Whether boxes (scalars or arrays of their sides) are as wide or as tall as most of the photo."""
+    h, w = shape
+    return (x1 - x0 > PAGE_WIDE * w) | (y1 - y0 > PAGE_WIDE * h)
 
 
 def is_straight(components: Components, group: np.ndarray) -> bool:
     """Whether the pixels of the components in `group` lie along one straight line: their spread
     across their main direction under a tenth of the spread along it (a line's remains, the
     page's rim)."""
-    boxes = components.boxes[group]
-    x0, y0 = boxes[:, :2].min(axis=0)
-    x1, y1 = boxes[:, 2:].max(axis=0)
-    ys, xs = np.nonzero(np.isin(components.labels[y0:y1, x0:x1], np.flatnonzero(group) + 1))
+    ys, xs = np.nonzero(components.pixels(group, components.box(group)))
     if len(xs) < 3:
         return False
     minor, major = np.linalg.eigvalsh(np.cov(xs, ys))
@@ -376,8 +376,8 @@ def is_straight(components: Components, group: np.ndarray) -> bool:
 
 
 def solid_blobs(components: Components, look_at: int = 6) -> np.ndarray:
-    """Which of the `look_at` largest components are solid rather than strokes: a square as wide
-    as a fifth of the component's longer side fits inside (a digit's strokes are thinner than
+    """Which of the `look_at` largest components are solid rather than strokes: a square about a
+    third as wide as the component's longer side fits inside (a digit's strokes are thinner than
     that, even a marker's; a patch of shadow or the desk is not)."""
     out = np.zeros(components.count, bool)
     for i in np.argsort(-components.area)[:look_at]:
