@@ -28,20 +28,17 @@ from PIL import Image, ImageDraw, ImageFilter
 from bench.common import centred_grid, machine_line, made_images_parser, md_table
 from bench.redrawn import digit_box, disk_filter, thin, upscale
 from examples.strokes import digit_strokes
-from serving.components import label_components
 from serving.decode import open_image, shrink
+from serving.explain import seen_pixels
 from serving.predictor import UNSURE_BELOW, ModelError, Predictor
 from serving.preprocess import (
     WORK_SIDE,
+    InkMap,
     contrast_map,
-    crop_digit,
-    digit_components,
-    fit_to_field,
+    digit_input,
     flatten_uneven_paper,
     ink_map,
-    ink_mask,
     normalize_ink,
-    to_mnist,
 )
 from training.data import DataError, load_mnist
 
@@ -299,15 +296,14 @@ FIGURE_SIDE = 180  # pixels per panel
 
 def drawings_path_input(jpeg: bytes) -> np.ndarray:
     """What the model would see of a photo without the paper path: the drawings' contrast split,
-    read at 128 px, and the largest piece of ink with its neighbours."""
+    read at 128 px."""
     small, _ = shrink(open_image(jpeg), WORK_SIDE)
     ink = normalize_ink(flatten_uneven_paper(contrast_map(np.asarray(small))))
-    components = label_components(ink_mask(ink))
-    return fit_to_field(crop_digit(ink, components, digit_components(components, ink.shape)))
+    return digit_input(InkMap(ink, small.size))
 
 
 def grey(a: np.ndarray) -> Image.Image:
-    return Image.fromarray(np.uint8(np.clip(a, 0, 1) * 255))
+    return Image.fromarray(seen_pixels(a))
 
 
 def panel(picture: Image.Image) -> Image.Image:
@@ -329,8 +325,9 @@ def figure(made: list[Photo], out: Path) -> None:
     for column, title in enumerate(titles):
         draw.text((10 + (FIGURE_SIDE + 10) * column, 10), title, fill="black")
     for row, photo in enumerate(picks):
+        found = ink_map(photo.jpeg)
         pictures = [Image.open(io.BytesIO(photo.jpeg)).convert("RGB"), grey(drawings_path_input(photo.jpeg)),
-                    grey(ink_map(photo.jpeg).ink), grey(to_mnist(photo.jpeg))]
+                    grey(found.ink), grey(digit_input(found))]
         for column, picture in enumerate(pictures):
             sheet.paste(panel(picture), (10 + (FIGURE_SIDE + 10) * column, 30 + (FIGURE_SIDE + 10) * row))
     sheet.save(out, optimize=True)

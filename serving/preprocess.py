@@ -456,7 +456,12 @@ def to_mnist(source: ImageSource) -> np.ndarray:
 
     Raises InputError for what can't be read, NoDigitError for what holds no digit.
     """
-    found = ink_map(source)
+    return digit_input(ink_map(source))
+
+
+def digit_input(found: InkMap) -> np.ndarray:
+    """The model's 28×28 input from the ink found in a picture: the digit's pieces, cropped,
+    fitted in 20×20 and centred by mass."""
     ink = found.ink
     components = label_components(found.regions())
     if components.count == 0 or components.area.max() < 3:
