@@ -12,7 +12,6 @@ model's.
 from __future__ import annotations
 
 import argparse
-import hashlib
 import json
 import logging
 import sys
@@ -27,7 +26,8 @@ import torch
 
 from export.evaluate import ParityError, session
 from export.onnx_export import git_commit, opset_of, write_metadata
-from training.data import DataError, load_mnist
+from serving.predictor import file_sha256
+from training.data import load_mnist_or_report
 from training.numbers_model import NumberNet, batch_of, count_parameters, greedy_decode
 from training.train_numbers import TRAIN_IMAGES, validation_set
 
@@ -94,7 +94,7 @@ def check_numbers(model: NumberNet, sess: ort.InferenceSession, numbers: list,
 
 
 def write_card(args: argparse.Namespace, path: Path, model: NumberNet, state: dict, parity: dict,
-               started: float) -> Path:
+               started: float, commit: str) -> Path:
     def read(name: str, empty: dict | list) -> dict | list:
         return json.loads((args.run / name).read_text()) if (args.run / name).exists() else empty
 
@@ -119,10 +119,10 @@ def write_card(args: argparse.Namespace, path: Path, model: NumberNet, state: di
                      "threads": run.get("threads"), "torch": run.get("torch"), "machine": run.get("machine")},
         "validation_during_training": state.get("validation"),
         "files": {"fp32": {"file": path.name, "bytes": path.stat().st_size,
-                           "sha256": hashlib.sha256(path.read_bytes()).hexdigest(), "opset": opset_of(path),
+                           "sha256": file_sha256(path), "opset": opset_of(path),
                            "validation_exact": parity["validation_exact"]}},
         "parity": parity,
-        "export": {"commit": git_commit(), "date": datetime.now(UTC).isoformat(timespec="seconds"),
+        "export": {"commit": commit, "date": datetime.now(UTC).isoformat(timespec="seconds"),
                    "torch": torch.__version__, "onnxruntime": ort.__version__,
                    "seconds": round(time.time() - started, 1)},
     }
@@ -138,10 +138,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: no checkpoint at {checkpoint}; train first: python -m training.train_numbers "
               f"--out {args.run}", file=sys.stderr)
         return 2
-    try:
-        data = load_mnist(args.data_dir)
-    except DataError as err:
-        print(f"error: {err}", file=sys.stderr)
+    data = load_mnist_or_report(args.data_dir)
+    if data is None:
         return 2
     started = time.time()
     args.out.mkdir(parents=True, exist_ok=True)
@@ -156,10 +154,11 @@ def main(argv: list[str] | None = None) -> int:
         path.unlink()
         print(f"error: {err}", file=sys.stderr)
         return 1
+    commit = git_commit()
     write_metadata(path, {"labels": [str(d) for d in range(10)] + ["blank"], "input": INPUT_SPEC,
                           "input_name": INPUT_NAME, "output": OUTPUT_SPEC,
-                          "validation_exact": parity["validation_exact"], "commit": git_commit()})
-    card_path = write_card(args, path, model, state, parity, started)
+                          "validation_exact": parity["validation_exact"], "commit": commit})
+    card_path = write_card(args, path, model, state, parity, started, commit)
     print(f"{path}: {path.stat().st_size / 1024:.0f} KiB, opset {opset_of(path)}; parity on "
           f"{parity['numbers']} validation numbers: max |diff| {parity['max_abs_diff']:.1e}; read "
           f"exactly {100 * parity['validation_exact']:.1f}%. Card: {card_path}")

@@ -10,11 +10,11 @@ from pathlib import Path
 import onnx
 import torch
 
+from serving.predictor import CAM_NAME  # second output: (N, 10, 7, 7) class activation maps
 from training.model import DigitNet, Ensemble
 
 INPUT_NAME = "image"
 OUTPUT_NAME = "logits"
-CAM_NAME = "class_maps"  # second output: (N, 10, 7, 7) class activation maps, for explanations
 LABELS = [str(d) for d in range(10)]
 INPUT_SPEC = "float32 (N, 1, 28, 28), raw pixels in [0, 1], white digit on black, MNIST-style"
 

@@ -20,17 +20,13 @@ from PIL import Image, ImageFilter
 from torch import nn
 
 from serving.strip import to_strip
+from training.model import conv_bn, count_parameters  # noqa: F401 - count_parameters: this model's API too
 
 BLANK = 10  # CTC's blank class; classes 0-9 are the digits themselves
 CLASSES = 11
 MAX_DIGITS = 6
 MAX_OVERLAP = 1 / 6  # ink overlapping by up to this share of the digit height
 MAX_APART = 0.5  # gaps up to this share of the height: beyond it regions are apart anyway
-
-
-def conv_bn(c_in: int, c_out: int) -> nn.Sequential:
-    return nn.Sequential(nn.Conv2d(c_in, c_out, 3, padding=1, bias=False), nn.BatchNorm2d(c_out),
-                         nn.ReLU(inplace=True))
 
 
 def conv1d_bn(c_in: int, c_out: int, kernel: int) -> nn.Sequential:
@@ -42,7 +38,6 @@ class NumberNet(nn.Module):
     def __init__(self, width: int = 24) -> None:
         super().__init__()
         w = width
-        self.width = width
         self.features = nn.Sequential(
             conv_bn(1, w), nn.MaxPool2d(2),  # 16 × W/2
             conv_bn(w, 2 * w), nn.MaxPool2d((2, 1)),  # 8 × W/2
@@ -139,6 +134,3 @@ def greedy_decode(log_probs: np.ndarray) -> list[int]:
     keep = (best != BLANK) & np.concatenate([[True], best[1:] != best[:-1]])
     return [int(d) for d in best[keep]]
 
-
-def count_parameters(model: nn.Module) -> int:
-    return sum(p.numel() for p in model.parameters())

