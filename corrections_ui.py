@@ -35,6 +35,11 @@ _service: Corrections | None = None
 _groups: list[gr.Group] = []
 
 
+
+def a_digit(digit: int) -> str:
+    """"a **7**", "an **8**": the article as the digit is said."""
+    return f"{'an' if digit == 8 else 'a'} **{digit}**"
+
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """demo.py's corrections flags."""
     parser.add_argument("--corrections", type=Path, metavar="PATH",
@@ -120,6 +125,5 @@ def correction_note(source: str, value: Any, label: int | None, read: Callable[[
     except Exception:  # the page must keep working whatever happens to the database
         LOG.exception("a correction could not be kept")
         return "**Not kept:** something went wrong saving it. Try again later."
-    article = "an" if label == 8 else "a"
-    return (f"**Thank you!** Kept as {article} **{label}** (the model said {result.digit}, "
+    return (f"**Thank you!** Kept as {a_digit(label)} (the model said {result.digit}, "
             f"{result.confidence:.0%} sure).\n\n{KEPT}")

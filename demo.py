@@ -44,6 +44,7 @@ import corrections_ui
 import drawpad
 import page
 import timeouts
+from corrections_ui import a_digit
 from serving import InputError, ModelError, NoDigitError, Predictor
 from serving.decode import original_size
 from serving.explain import overlay, seen_pixels
@@ -112,11 +113,6 @@ VIEWS = [VIEW_OFF, VIEW_TOP, VIEW_RUNNER_UP]
 
 def explained_digit(result, view: str) -> int | None:
     return {VIEW_TOP: result.digit, VIEW_RUNNER_UP: result.runner_up}.get(view)
-
-
-def a_digit(digit: int) -> str:
-    """"a **7**", "an **8**": the article as the digit is said."""
-    return f"{'an' if digit == 8 else 'a'} **{digit}**"
 
 
 def note_for(result) -> str:

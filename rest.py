@@ -132,6 +132,7 @@ def install(app: FastAPI, predictor: Callable[[], Predictor], max_file_size: int
     router = create_router(predictor, max_file_size, extra_routes)
     before = list(app.router.routes)
     app.include_router(router)
+    offline_docs.install(app)
     # The router tries routes in order, and Gradio's many come first: matching a request against
     # all of them is a noticeable part of the API's whole request. Put this API's routes first;
     # their paths are distinct from Gradio's, so no request goes elsewhere than before.
@@ -148,7 +149,6 @@ def install(app: FastAPI, predictor: Callable[[], Predictor], max_file_size: int
         return schema
 
     app.openapi = openapi  # type: ignore[method-assign]
-    offline_docs.install(app)
 
 
 def app_kwargs(predictor: Callable[[], Predictor], extra_routes: Sequence[AddRoutes] = ()) -> dict[str, Any]:

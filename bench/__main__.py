@@ -23,7 +23,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from bench import footprint, load, server, speed
+# bench.speed imports torch (seconds): the sections that use it import it when they run, after
+# main has checked the arguments.
+from bench import footprint, load, server
 from bench.common import load_average, machine_info, md_table, ms, phone_jpeg, sketch_png, us
 
 if TYPE_CHECKING:
@@ -154,6 +156,7 @@ def models_section(b: Bench) -> str:
 
 
 def latency_section(b: Bench) -> str:
+    from bench import speed
     stats = speed.model_latency(b.args.fp32, b.args.int8, b.model, b.counts.latency_runs,
                                 b.counts.latency_warmup)
     base = stats["PyTorch eager fp32"].wall.median
@@ -177,6 +180,7 @@ def latency_section(b: Bench) -> str:
 
 
 def e2e_section(b: Bench) -> str:
+    from bench import speed
     rows_in = speed.end_to_end(b.args.fp32, [
         ("sketch 280×280 PNG", b.sketches[3].read_bytes(), 3, b.counts.sketch_runs),
         ("phone photo 3000×4000 JPEG", b.photo.read_bytes(), 7, b.counts.photo_runs)])
@@ -202,6 +206,7 @@ def e2e_section(b: Bench) -> str:
 
 
 def throughput_section(b: Bench) -> str:
+    from bench import speed
     rows_in = speed.throughput(b.args.fp32, b.args.int8, b.model, BATCH_SIZES, b.counts.throughput_s,
                                b.counts.throughput_repeats)
     rows = []
@@ -217,6 +222,7 @@ def throughput_section(b: Bench) -> str:
 
 
 def accuracy_section(b: Bench) -> str:
+    from bench import speed
     result = speed.accuracy_and_size(b.args.fp32, b.args.int8, b.counts.accuracy_limit)
     files = result["files"]
     size_ratio = ratio(files["fp32"]["bytes"], files["INT8"]["bytes"])
