@@ -31,13 +31,20 @@ class Components:
         return np.concatenate(([False], which))[self.labels[y0:y1, x0:x1]]
 
 
+def true_pixels(mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """np.nonzero for a 2-D bool mask: (rows, columns) in row-major order. Found in the flat
+    array and divided out, which is an order of magnitude faster than np.nonzero in 2-D."""
+    return np.divmod(np.flatnonzero(mask), mask.shape[1])
+
+
 def label_components(mask: np.ndarray) -> Components:
     h, w = mask.shape
     padded = np.zeros((h, w + 2), np.int8)
     padded[:, 1:-1] = mask
     edges = np.diff(padded, axis=1)
-    run_row, run_start = np.nonzero(edges == 1)
-    _, run_end = np.nonzero(edges == -1)  # exclusive; row-major order matches the starts
+    # One scan for both ends: in row-major order each run's start (+1) comes just before its end.
+    edge_row, edge_col = true_pixels(edges != 0)
+    run_row, run_start, run_end = edge_row[::2], edge_col[::2], edge_col[1::2]  # end exclusive
     n_runs = len(run_row)
     if n_runs == 0:
         return Components(np.zeros((h, w), np.int32), 0, np.zeros(0, np.int64), np.zeros((0, 4), np.int64))

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 from PIL import Image, ImageFilter
 
-from serving.components import Components, label_components
+from serving.components import Components, label_components, true_pixels
 from serving.decode import (  # noqa: F401 - the errors and ImageSource are this module's API too
     ImageSource,
     InputError,
@@ -46,6 +46,7 @@ class InkMap:
     # Where the ink is, when the path that found it knows better than one threshold on `ink`
     # (photos: faint pencil joined to the strokes it belongs to); None: ink_mask(ink).
     mask: np.ndarray | None = None
+    pieces: Components | None = None  # mask's connected pieces, where the path labelled them
 
     def regions(self) -> np.ndarray:
         return ink_mask(self.ink) if self.mask is None else self.mask
@@ -248,7 +249,8 @@ def photo_ink_map(image: Image.Image, source_size: tuple[int, int]) -> InkMap:
     grey = np.asarray(image.convert("L"))
     # Writing on paper is dark on light, even where a shadow or the desk takes much of the
     # picture; only a dark picture whose far tail is bright is light writing on a board.
-    low, middle, high = np.percentile(grey, [0.5, 50, 99.5])
+    cumulative = np.cumsum(np.bincount(grey.ravel(), minlength=256))  # bytes: count, don't sort
+    low, middle, high = np.searchsorted(cumulative, np.array([0.005, 0.5, 0.995]) * grey.size)
     if middle < 0.4 * 255 and high - middle > middle - low:
         grey = 255 - grey
     d, light = paper_ink(grey)
@@ -278,8 +280,9 @@ def photo_ink_map(image: Image.Image, source_size: tuple[int, int]) -> InkMap:
     marks = page_marks(components, light)
     if marks.any():
         kept = mask & (~components.pixels(marks) | writing)
-        mask = kept if kept.any() else mask  # nothing but marks: show them rather than nothing
-    return InkMap(np.where(mask, ink, 0).astype(np.float32), source_size, mask)
+        if kept.any():  # nothing but marks: show them rather than nothing
+            mask, components = kept, label_components(kept)
+    return InkMap(np.where(mask, ink, 0).astype(np.float32), source_size, mask, components)
 
 
 # ---------------------------------------------------------------- the digit
@@ -368,7 +371,7 @@ def is_straight(components: Components, group: np.ndarray) -> bool:
     """Whether the pixels of the components in `group` lie along one straight line: their spread
     across their main direction under a tenth of the spread along it (a line's remains, the
     page's rim)."""
-    ys, xs = np.nonzero(components.pixels(group, components.box(group)))
+    ys, xs = true_pixels(components.pixels(group, components.box(group)))
     if len(xs) < 3:
         return False
     minor, major = np.linalg.eigvalsh(np.cov(xs, ys))
@@ -463,7 +466,7 @@ def digit_input(found: InkMap) -> np.ndarray:
     """The model's 28×28 input from the ink found in a picture: the digit's pieces, cropped,
     fitted in 20×20 and centred by mass."""
     ink = found.ink
-    components = label_components(found.regions())
+    components = found.pieces or label_components(found.regions())
     if components.count == 0 or components.area.max() < 3:
         raise NoDigitError("no digit found: only specks of ink. Draw or photograph a digit.")
     keep = digit_components(components, ink.shape, None if found.mask is None else ink)

@@ -191,6 +191,24 @@ def test_darkness_does_not_wrap_round_the_border():
     assert d[0].min() > 0.1 and d[-1].max() < 0.01  # np.roll would carry it to the bottom row
 
 
+def test_darkness_is_the_mean_of_each_3x3_neighbourhood_border_repeated():
+    rng = np.random.default_rng(3)
+    for shape in ((40, 30), (2, 30), (1, 30), (30, 1)):
+        grey = rng.integers(0, 256, shape).astype(np.float32) / 255
+        light = np.full(shape, 0.9, np.float32)
+        padded = np.pad(np.clip(1 - grey / light, 0, 1), 1, mode="edge")
+        expected = sum(padded[i : i + shape[0], j : j + shape[1]] for i in range(3) for j in range(3)) / 9
+        assert np.allclose(darkness(grey, light), expected, atol=1e-6)
+
+
+@pytest.mark.parametrize("shape", [(1, 4000), (2, 4000), (3, 4000), (4000, 1)])
+def test_a_photo_one_or_two_pixels_thin_has_no_digit_and_does_not_fail(shape):
+    strip = np.full(shape, 230, np.uint8)
+    strip[..., ::7] = 20
+    with pytest.raises(preprocess.NoDigitError):
+        to_mnist(strip)
+
+
 def test_a_tiny_digit_is_stretched_against_the_paper_grain_not_split_in_it():
     """A thin digit a fraction of a percent of the photo: the split of the histogram falls in the
     paper's noise, but the ink still comes out as full ink and the paper as none."""
