@@ -118,9 +118,10 @@ def explained_digit(result, view: str) -> int | None:
 def note_for(result) -> str:
     top = sorted(range(10), key=lambda d: -result.probabilities[d])
     if result.unsure:
+        advice = ("Try a closer photo in even light, the digit alone in the middle." if result.photo
+                  else "Try writing it larger, centred, one digit only.")
         return (f"**Not sure.** It looks most like {a_digit(top[0])} ({result.confidence:.0%}), but "
-                f"it could be {a_digit(top[1])} ({result.probabilities[top[1]]:.0%}). Try writing "
-                "it larger, centred, one digit only.")
+                f"it could be {a_digit(top[1])} ({result.probabilities[top[1]]:.0%}). {advice}")
     return f"It's {a_digit(result.digit)} ({result.confidence:.0%} sure)."
 
 

@@ -14,7 +14,7 @@ import sys
 from collections import defaultdict
 from pathlib import Path
 
-from serving.predictor import DEFAULT_MODEL, UNSURE_BELOW, Predictor
+from serving.predictor import DEFAULT_MODEL, PHOTO_UNSURE_BELOW, UNSURE_BELOW, Predictor
 
 DEFAULT_DIR = Path(__file__).resolve().parent.parent.parent / "shared" / "realworld-dev"
 
@@ -28,6 +28,7 @@ def evaluate(folder: Path, predictor: Predictor) -> list[dict]:
         digit = None if isinstance(result, Exception) else result.digit
         out.append({"file": row["file"], "kind": row["kind"], "label": int(row["label"]),
                     "digit": digit, "confidence": None if digit is None else result.confidence,
+                    "unsure": digit is None or result.unsure,
                     "error": str(result) if digit is None else None})
     return out
 
@@ -57,10 +58,10 @@ def main(argv: list[str] | None = None) -> int:
     print(table(results))
     wrong = [r for r in results if r["digit"] != r["label"]]
     right = [r for r in results if r["digit"] == r["label"]]
-    caught = sum(r["confidence"] is not None and r["confidence"] < UNSURE_BELOW for r in wrong)
-    flagged = sum(r["confidence"] < UNSURE_BELOW for r in right)
-    print(f'\n"not sure" note (confidence < {UNSURE_BELOW:.0%}): catches {caught} of {len(wrong)} '
-          f"misreads; flags {flagged} of {len(right)} right answers")
+    caught = sum(r["unsure"] for r in wrong)
+    flagged = sum(r["unsure"] for r in right)
+    print(f'\n"not sure" note (confidence < {UNSURE_BELOW:.0%}, < {PHOTO_UNSURE_BELOW:.0%} on photos of '
+          f"paper): catches {caught} of {len(wrong)} misreads; flags {flagged} of {len(right)} right answers")
     if wrong:
         print("\nwrong:")
         for r in wrong:

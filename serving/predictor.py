@@ -17,7 +17,7 @@ os.environ["ORT_DISABLE_TELEMETRY"] = "1"  # before onnxruntime is imported: see
 import onnxruntime as ort  # noqa: E402
 
 from serving.explain import heatmap, occlusion_maps  # noqa: E402
-from serving.preprocess import ImageSource, InputError, to_mnist  # noqa: E402
+from serving.preprocess import ImageSource, InputError, digit_input, ink_map  # noqa: E402
 
 ort.disable_telemetry_events()  # in case onnxruntime was imported before serving
 
@@ -25,6 +25,10 @@ MODELS_DIR = Path(__file__).resolve().parent.parent / "models"
 DEFAULT_MODEL = MODELS_DIR / "digitnet.onnx"
 LOG = logging.getLogger("serving")
 UNSURE_BELOW = 0.6  # top probability under which the answer is flagged as a guess
+# ... on a photo of paper. There the model is handed what the page left of the digit, and a
+# piece of it (a stroke cut at a shadow's edge, a line's remains) can look like a clean 1 or 7:
+# its confidence then overstates how often it is right, so the note comes sooner.
+PHOTO_UNSURE_BELOW = 0.8
 CAM_NAME = "class_maps"  # the graph's optional second output (export/onnx_export.py)
 
 
@@ -43,10 +47,11 @@ class DigitResult:
     probabilities: list[float]
     model_input: np.ndarray = field(repr=False)  # the 28×28 float32 image the model saw
     class_maps: np.ndarray | None = field(default=None, repr=False)  # (10, 7, 7) when explained
+    photo: bool = False  # read from a photo of paper (preprocess.InkMap.photo)
 
     @property
     def unsure(self) -> bool:
-        return self.confidence < UNSURE_BELOW
+        return self.confidence < (PHOTO_UNSURE_BELOW if self.photo else UNSURE_BELOW)
 
     @property
     def runner_up(self) -> int:
@@ -146,7 +151,8 @@ class Predictor(OnnxModel):
 
         Raises InputError (NoDigitError for a blank image) with a message for the user.
         """
-        return self._results(to_mnist(source)[None], explain)[0]
+        model_input, photo = read_digit(source)
+        return self._results(model_input[None], [photo], explain)[0]
 
     def predict_batch(self, sources: Sequence[ImageSource], stop: Callable[[], bool] | None = None,
                       explain: bool = False) -> list[DigitResult | InputError]:
@@ -160,19 +166,27 @@ class Predictor(OnnxModel):
         for source in sources:
             if stop is not None and stop():
                 raise Stopped
-            inputs.append(guarded(to_mnist, source))
-        good = [x for x in inputs if isinstance(x, np.ndarray)]
-        results = iter(self._results(np.stack(good), explain) if good else [])
+            inputs.append(guarded(read_digit, source))
+        good = [x for x in inputs if not isinstance(x, InputError)]
+        results = iter(self._results(np.stack([x for x, _ in good]), [photo for _, photo in good], explain)
+                       if good else [])
         return [x if isinstance(x, InputError) else next(results) for x in inputs]
 
-    def _results(self, batch: np.ndarray, explain: bool) -> list[DigitResult]:
+    def _results(self, batch: np.ndarray, photos: list[bool], explain: bool) -> list[DigitResult]:
         probs, maps = self.explained(batch) if explain else (self.probabilities(batch), [None] * len(batch))
         results = []
-        for model_input, p, class_maps in zip(batch, probs, maps, strict=True):
+        for model_input, p, class_maps, photo in zip(batch, probs, maps, photos, strict=True):
             digit = int(np.argmax(p))
             results.append(DigitResult(digit, float(p[digit]), [float(x) for x in p], model_input,
-                                       class_maps))
+                                       class_maps, photo))
         return results
+
+
+def read_digit(source: ImageSource) -> tuple[np.ndarray, bool]:
+    """The model's 28×28 input for `source` (as preprocess.to_mnist), and whether it came from a
+    photo of paper."""
+    found = ink_map(source)
+    return digit_input(found), found.photo
 
 
 def _as_batch(batch: np.ndarray) -> np.ndarray:

@@ -51,6 +51,11 @@ class InkMap:
     def regions(self) -> np.ndarray:
         return ink_mask(self.ink) if self.mask is None else self.mask
 
+    @property
+    def photo(self) -> bool:
+        """Whether the ink was found by the photo-of-paper path (lighting, lines, page marks)."""
+        return self.mask is not None
+
 
 # ---------------------------------------------------------------- ink
 
@@ -469,5 +474,5 @@ def digit_input(found: InkMap) -> np.ndarray:
     components = found.pieces or label_components(found.regions())
     if components.count == 0 or components.area.max() < 3:
         raise NoDigitError("no digit found: only specks of ink. Draw or photograph a digit.")
-    keep = digit_components(components, ink.shape, None if found.mask is None else ink)
+    keep = digit_components(components, ink.shape, ink if found.photo else None)
     return fit_to_field(crop_digit(ink, components, keep))

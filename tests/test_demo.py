@@ -140,7 +140,10 @@ def test_unsure_answers_say_so():
     result = demo.predictor().predict(draw_digits((300, 300), "7", "black", "white", 18))
     unsure = type(result)(7, 0.41, [0.0] * 7 + [0.41, 0.0, 0.39][:3], result.model_input)
     note = demo.note_for(unsure)
-    assert note.startswith("**Not sure.**") and "**7**" in note
+    assert note.startswith("**Not sure.**") and "**7**" in note and "writing it larger" in note
+    photo = type(result)(7, 0.7, [0.0] * 7 + [0.7, 0.0, 0.3][:3], result.model_input, photo=True)
+    assert "closer photo" in demo.note_for(photo)  # a photo is a guess below 80%, and says how to retake it
+    assert demo.note_for(type(result)(7, 0.7, photo.probabilities, result.model_input)).startswith("It's")
 
 
 def test_numbers_handler_boxes_each_digit():

@@ -36,14 +36,14 @@ def test_batch_matches_single_and_keeps_errors_in_place(predictor):
 def test_an_unexpected_decoder_failure_spoils_only_its_own_image(predictor, monkeypatch, caplog):
     import serving.predictor
 
-    real = serving.predictor.to_mnist
+    real = serving.predictor.read_digit
 
     def flaky(source):
         if isinstance(source, bytes) and source == b"crash":
             raise RuntimeError("decoder bug")
         return real(source)
 
-    monkeypatch.setattr(serving.predictor, "to_mnist", flaky)
+    monkeypatch.setattr(serving.predictor, "read_digit", flaky)
     image = draw_digits((300, 300), "7", "black", "white", 18)
     batch = predictor.predict_batch([image, b"crash", image])
     assert [r.digit for r in (batch[0], batch[2])] == [7, 7]
@@ -92,3 +92,24 @@ def test_int8_model_is_verified_and_agrees(predictor):
     assert int8.predict(image).digit == predictor.predict(image).digit == 7
     card = json.loads(DEFAULT_MODEL.with_name("digitnet.json").read_text())
     assert int8.card["sha256"] == card["files"]["int8"]["sha256"]
+
+
+def test_a_photo_of_paper_is_flagged_as_a_guess_sooner_than_a_drawing(predictor):
+    """On a photo of paper the model may be handed a clean-looking piece of the digit, so the
+    "not sure" note comes below PHOTO_UNSURE_BELOW there, below UNSURE_BELOW on drawings."""
+    from bench.paper import make_photo
+    from serving.predictor import PHOTO_UNSURE_BELOW, UNSURE_BELOW, DigitResult
+
+    assert UNSURE_BELOW < PHOTO_UNSURE_BELOW
+    digit = np.zeros((28, 28), np.float32)
+    digit[6:22, 12:16] = 1  # a 1
+    photo = make_photo(digit, 1, "ruled", "pencil", np.random.default_rng(0)).jpeg
+    drawing = draw_digits((300, 300), "1", "black", "white", 18)
+    for result in (predictor.predict(photo), predictor.predict_batch([drawing, photo])[1]):
+        assert result.digit == 1 and result.photo
+    for result in (predictor.predict(drawing), predictor.predict_batch([drawing, photo])[0]):
+        assert not result.photo
+    between = (UNSURE_BELOW + PHOTO_UNSURE_BELOW) / 2
+    pixels = np.zeros((28, 28), np.float32)
+    assert DigitResult(1, between, [0.0] * 10, pixels, photo=True).unsure
+    assert not DigitResult(1, between, [0.0] * 10, pixels).unsure
