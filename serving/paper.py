@@ -6,7 +6,8 @@ Three steps, each aimed at one way photos of notebooks fail:
   closing reproduces straight and gently curved steps exactly, so a shadow's edge divides out
   instead of becoming a stroke, and faint pencil keeps its contrast in the shade.
 - Ruled and squared lines, margins: long thin lines are found strip by strip (the median of a
-  row within a narrow strip is high only where something crosses most of the strip) and linked
+  row within a narrow strip is high only where something crosses most of the strip; how high is
+  judged against the paper a few rows around it, which a shadow may leave darker) and linked
   across strips along the page's slope, then each chain's own, so a line may slope or bend with
   perspective while a digit's bar, which spans a few strips at most, never qualifies (nor a tall
   stroke far darker than the lines it crosses). Each line is followed column by column and
@@ -32,6 +33,7 @@ STRIP = 32  # pixels per strip: a line sloping 3° drifts under 2 pixels across 
 LINK = 2  # rows a line may stray from its course between neighbouring strips
 MAX_SLOPE = 6  # rows per strip: a page turned up to about 10°
 MAX_LINE_HALF_WIDTH = 4  # rows either side of a line's centre that may be taken out with it
+LINE_BASELINE_ROWS = 4 * MAX_LINE_HALF_WIDTH + 1  # a window wider than the widest line
 MIN_INK_PIXELS = 20  # fewer pixels clear of the paper's grain than this are no writing
 EDGE_BAND = 0.06  # share of each side along the photo's edges where only the page's rim lies
 
@@ -183,16 +185,21 @@ def line_mask(d: np.ndarray) -> np.ndarray:
     n = len(profiles)
     if n < 4:
         return mask
-    # Each strip judged against its own paper: a shadow or the desk may take a few strips.
-    # Lines as dense as a fine grid's darken a third of the rows or more: the paper is read from
-    # the lighter rows (its level at the 30th percentile, its grain from there to the 10th).
+    # Each strip judged against its own paper, and each stretch of it against the paper around
+    # it: a shadow or the desk may take part of a strip. The paper under a line is the strip's
+    # profile opened by a window wider than any line; what rises above that is read as in a
+    # strip of even paper. Lines as dense as a fine grid's darken a third of the rows or more:
+    # the paper is read from the lower rises (its level at the 30th percentile, its grain from
+    # there to the 10th).
     h = profiles.shape[1]
-    lighter = np.partition(profiles, (h // 10, 3 * h // 10), axis=1)
+    paper = sliding_max(sliding_max(profiles, LINE_BASELINE_ROWS, 1, np.minimum), LINE_BASELINE_ROWS, 1)
+    rise = profiles - paper
+    lighter = np.partition(rise, (h // 10, 3 * h // 10), axis=1)
     level = lighter[:, 3 * h // 10, None]
     spread = level - lighter[:, h // 10, None]
     floor = level + np.maximum(0.02, 4 * spread)  # faint lines too: only a long chain makes a line
     up, down = np.roll(profiles, 1, axis=1), np.roll(profiles, -1, axis=1)
-    peaks = (profiles > floor) & (profiles >= up) & (profiles >= down)
+    peaks = (rise > floor) & (profiles >= up) & (profiles >= down)
     width = w // n
     chains = [c for c in link_peaks(peaks, line_slope(peaks)) if (c >= 0).sum() >= LINE_MIN_SPAN * n]
     # Printed rules come in families; one long stroke alone may be a tall 1, unless it spans
@@ -211,7 +218,8 @@ def line_mask(d: np.ndarray) -> np.ndarray:
     columns = np.arange(w)
     for chain, strength in zip(chains, strengths, strict=True):
         found = np.flatnonzero(chain >= 0)
-        half = line_half_width(profiles[found], chain[found], level[found, 0], strength)
+        rises = rise[found, chain[found]]
+        half = line_half_width(rise[found], chain[found], level[found, 0], float(np.median(rises)))
         centre = np.rint(chain_rows(chain, width, w)).astype(int)
         for offset in range(-half, half + 1):
             rows = centre + offset

@@ -16,6 +16,7 @@ from serving.paper import (
     darkness,
     fill_from_neighbours,
     hysteresis,
+    line_mask,
     line_slope,
     page_marks,
     paper_ink,
@@ -305,6 +306,23 @@ def test_writing_stays_when_a_faint_line_joins_it_once_the_holes_are_cleared():
     found = preprocess.photo_ink_map(page.convert("RGB"), page.size)
     assert found.mask[150, 330] and found.mask[240, 370]  # the 7's bar and its stroke
     assert not found.mask[150, 600] and not found.mask[240, 60]
+
+
+def test_lines_are_found_where_part_of_the_page_lies_darker():
+    """A page whose lower half comes out darker than its upper half (what a shadow or a dim corner
+    leaves once the light is divided out): the lines are judged against the paper around them,
+    in both halves."""
+    rng = np.random.default_rng(4)
+    d = np.abs(rng.normal(0, 0.004, (480, 640))).astype(np.float32) + 0.01
+    d[240:] += 0.04
+    lines = np.zeros(d.shape, bool)
+    for y in range(8, 480, 16):
+        lines[y : y + 3] = True
+    d[lines] += 0.06
+    mask = line_mask(d)
+    assert mask[lines].mean() > 0.95
+    assert mask[:240][lines[:240]].mean() > 0.95 and mask[240:][lines[240:]].mean() > 0.95
+    assert mask[~sliding_max(lines, 9, 0)].mean() < 0.01  # clear of the lines' edges: paper stays
 
 
 def test_a_fine_grid_is_taken_out_too():
