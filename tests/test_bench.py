@@ -19,7 +19,8 @@ MODELS = Path(os.environ.get("BENCH_MODELS", ROOT / "models"))
 FP32, INT8 = MODELS / "digitnet.onnx", MODELS / "digitnet.int8.onnx"
 needs_models = pytest.mark.usefixtures("exported_models")
 CHECKS = ["onnxruntime fp32 vs PyTorch eager", "INT8 vs fp32 latency", "sketch end-to-end",
-          "INT8 file size vs fp32", "INT8 accuracy vs fp32", "serving RSS", "demo cold start"]
+          "phone photo end-to-end", "INT8 file size vs fp32", "INT8 accuracy vs fp32", "serving RSS",
+          "demo cold start"]
 
 
 def sections_of(text: str) -> dict[str, str]:
