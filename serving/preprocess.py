@@ -471,7 +471,7 @@ def digit_input(found: InkMap) -> np.ndarray:
     """The model's 28×28 input from the ink found in a picture: the digit's pieces, cropped,
     fitted in 20×20 and centred by mass."""
     ink = found.ink
-    components = found.pieces or label_components(found.regions())
+    components = label_components(found.regions()) if found.pieces is None else found.pieces
     if components.count == 0 or components.area.max() < 3:
         raise NoDigitError("no digit found: only specks of ink. Draw or photograph a digit.")
     keep = digit_components(components, ink.shape, ink if found.photo else None)
