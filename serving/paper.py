@@ -35,6 +35,7 @@ MAX_SLOPE = 6  # rows per strip: a page turned up to about 10°
 MAX_LINE_HALF_WIDTH = 4  # rows either side of a line's centre that may be taken out with it
 LINE_BASELINE_ROWS = 4 * MAX_LINE_HALF_WIDTH + 1  # a window wider than the widest line
 MIN_INK_PIXELS = 20  # fewer pixels clear of the paper's grain than this are no writing
+HOLE_SIDE = 0.07  # a punched hole is at most this share of the photo's longer side across
 EDGE_BAND = 0.06  # share of each side along the photo's edges where only the page's rim lies
 
 
@@ -302,7 +303,10 @@ def page_marks(components: Components, light: np.ndarray) -> np.ndarray:
     edge = (x0 == 0) | (y0 == 0) | (x1 == w) | (y1 == h)
     band_x, band_y = EDGE_BAND * w, EDGE_BAND * h
     in_band = (x1 <= band_x) | (x0 >= w - band_x) | (y1 <= band_y) | (y0 >= h - band_y)
-    round_blob = (bw >= 4) & (bw <= 1.5 * bh) & (bh <= 1.5 * bw) & (area >= 0.65 * bw * bh)
+    # A punched hole is a few percent of the page across; a digit a tenth of its height or more
+    # (a marker's thick 0 is as round and as filled).
+    hole_sized = np.maximum(bw, bh) <= HOLE_SIDE * max(h, w)
+    round_blob = (bw >= 4) & (bw <= 1.5 * bh) & (bh <= 1.5 * bw) & (area >= 0.65 * bw * bh) & hole_sized
     long_line = (bw > 8 * bh) & (bw > 0.25 * w)  # no digit is a long thin horizontal line
     marks = edge | in_band | round_blob | long_line | page_edges(components, light)
     small = area < 0.05 * area.max()

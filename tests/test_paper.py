@@ -119,6 +119,18 @@ def test_page_marks_are_holes_dots_and_what_touches_the_edge():
     assert not marks[stroke] and marks.sum() == components.count - 1
 
 
+def test_a_marker_s_thick_0_is_not_a_punched_hole():
+    """As round and as filled as a hole, but a digit's size: a tenth of the photo's height or more."""
+    light = np.ones((640, 480), np.float32)
+    yy, xx = np.mgrid[0:640, 0:480]
+    ring = (yy - 320) ** 2 / 40**2 + (xx - 240) ** 2 / 30**2
+    mask = (ring <= 1) & (ring >= 0.15)  # a thick 0 with a small hole, 80 px tall
+    mask |= (yy - 320) ** 2 + (xx - 25) ** 2 <= 12**2  # a punched hole beside it
+    components = label_components(mask)
+    marks = page_marks(components, light)
+    assert not marks[components.labels[320, 240 + 25] - 1] and marks[components.labels[320, 25] - 1]
+
+
 def photo_jpeg(grey: np.ndarray) -> bytes:
     out = io.BytesIO()
     Image.fromarray(grey).convert("RGB").save(out, "JPEG", quality=90)
@@ -300,7 +312,7 @@ def test_writing_stays_when_a_faint_line_joins_it_once_the_holes_are_cleared():
     page = Image.new("L", (640, 480), 225)
     draw = ImageDraw.Draw(page)
     for y in (80, 240, 400):
-        draw.ellipse((35, y - 25, 85, y + 25), fill=20)  # punched holes, darker than the writing
+        draw.ellipse((40, y - 18, 76, y + 18), fill=20)  # punched holes, darker than the writing
     draw.line([(300, 150), (400, 150), (340, 330)], fill=120, width=6)  # a 7
     draw.line([(400, 150), (640, 150)], fill=180, width=3)  # a faint stub out to the edge
     found = preprocess.photo_ink_map(page.convert("RGB"), page.size)
