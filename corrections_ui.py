@@ -35,10 +35,10 @@ _service: Corrections | None = None
 _groups: list[gr.Group] = []
 
 
-
 def a_digit(digit: int) -> str:
     """"a **7**", "an **8**": the article as the digit is said."""
     return f"{'an' if digit == 8 else 'a'} **{digit}**"
+
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """demo.py's corrections flags."""

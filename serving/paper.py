@@ -79,18 +79,18 @@ def darkness(grey: np.ndarray, light: np.ndarray) -> np.ndarray:
 def box_mean_3x3(d: np.ndarray) -> np.ndarray:
     """d replaced by the mean over each pixel's 3×3 neighbourhood, the border repeated outwards
     (the far border's ink never wraps round to here)."""
-    if min(d.shape) < 2:  # a photo one pixel thin: padding it costs nothing
-        p = np.pad(d, 1, mode="edge")
-        p = p[:-2] + p[1:-1] + p[2:]
-        return (p[:, :-2] + p[:, 1:-1] + p[:, 2:]) / np.float32(9)
-    # Summed above + centre + below, then left + centre + right: the same order as over a padded copy.
+    # Summed above + centre + below, then left + centre + right: the same order as over a padded
+    # copy. The border rows and columns take themselves for their missing neighbour (a photo one
+    # pixel thin, itself for both).
+    h, w = d.shape
     rows = np.empty_like(d)
     np.add(d[:-2], d[1:-1], out=rows[1:-1])
     rows[1:-1] += d[2:]
-    rows[0], rows[-1] = d[0] + d[0] + d[1], d[-2] + d[-1] + d[-1]
+    rows[0], rows[-1] = d[0] + d[0] + d[min(1, h - 1)], d[max(h - 2, 0)] + d[-1] + d[-1]
     np.add(rows[:, :-2], rows[:, 1:-1], out=d[:, 1:-1])
     d[:, 1:-1] += rows[:, 2:]
-    d[:, 0], d[:, -1] = rows[:, 0] + rows[:, 0] + rows[:, 1], rows[:, -2] + rows[:, -1] + rows[:, -1]
+    d[:, 0] = rows[:, 0] + rows[:, 0] + rows[:, min(1, w - 1)]
+    d[:, -1] = rows[:, max(w - 2, 0)] + rows[:, -1] + rows[:, -1]
     return np.divide(d, np.float32(9), out=d)
 
 

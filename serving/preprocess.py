@@ -39,22 +39,27 @@ SEEDS = 4  # in a photo, the heaviest pieces that each seed a candidate digit
 UNLIKE_A_DIGIT_WEIGHT = 0.3  # ... and how much a straight line's or a page-wide group's ink counts
 PAGE_WIDE = 0.75  # a group of pieces across this share of the photo is the page's, not a digit
 
+
 @dataclass(frozen=True)
 class InkMap:
     ink: np.ndarray  # (h, w) float32 in [0, 1], 1 = full ink
     source_size: tuple[int, int]  # (width, height) of the input after EXIF rotation
-    # Where the ink is, when the path that found it knows better than one threshold on `ink`
-    # (photos: faint pencil joined to the strokes it belongs to); None: ink_mask(ink).
-    mask: np.ndarray | None = None
-    pieces: Components | None = None  # mask's connected pieces, where the path labelled them
-
-    def regions(self) -> np.ndarray:
-        return ink_mask(self.ink) if self.mask is None else self.mask
+    # The ink's connected pieces, when the path that found them knows better than one threshold
+    # on `ink` (photos: faint pencil joined to the strokes it belongs to); None: ink_mask(ink)'s.
+    pieces: Components | None = None
 
     @property
     def photo(self) -> bool:
         """Whether the ink was found by the photo-of-paper path (lighting, lines, page marks)."""
-        return self.mask is not None
+        return self.pieces is not None
+
+    @property
+    def mask(self) -> np.ndarray:
+        """Where the ink is."""
+        return ink_mask(self.ink) if self.pieces is None else self.pieces.labels > 0
+
+    def components(self) -> Components:
+        return label_components(ink_mask(self.ink)) if self.pieces is None else self.pieces
 
 
 # ---------------------------------------------------------------- ink
@@ -287,7 +292,7 @@ def photo_ink_map(image: Image.Image, source_size: tuple[int, int]) -> InkMap:
         kept = mask & (~components.pixels(marks) | writing)
         if kept.any():  # nothing but marks: show them rather than nothing
             mask, components = kept, label_components(kept)
-    return InkMap(np.where(mask, ink, 0).astype(np.float32), source_size, mask, components)
+    return InkMap(np.where(mask, ink, 0).astype(np.float32), source_size, components)
 
 
 # ---------------------------------------------------------------- the digit
@@ -471,7 +476,7 @@ def digit_input(found: InkMap) -> np.ndarray:
     """The model's 28×28 input from the ink found in a picture: the digit's pieces, cropped,
     fitted in 20×20 and centred by mass."""
     ink = found.ink
-    components = label_components(found.regions()) if found.pieces is None else found.pieces
+    components = found.components()
     if components.count == 0 or components.area.max() < 3:
         raise NoDigitError("no digit found: only specks of ink. Draw or photograph a digit.")
     keep = digit_components(components, ink.shape, ink if found.photo else None)
