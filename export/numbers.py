@@ -28,7 +28,8 @@ from export.evaluate import ParityError, session
 from export.onnx_export import git_commit, opset_of, write_metadata
 from serving.predictor import file_sha256
 from training.data import load_mnist_or_report
-from training.numbers_model import NumberNet, batch_of, count_parameters, greedy_decode
+from training.model import count_parameters
+from training.numbers_model import NumberNet, batch_of, greedy_decode
 from training.train_numbers import TRAIN_IMAGES, validation_set
 
 INPUT_NAME = "strip"

