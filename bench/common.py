@@ -9,7 +9,7 @@ import platform
 import socket
 import subprocess
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Hashable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from importlib import metadata
@@ -61,8 +61,8 @@ def time_calls(fn: Callable[[], object], count: int) -> tuple[list[float], list[
     return wall, cpu
 
 
-def interleaved_latency(engines: dict[str, Callable[[], object]], runs: int, warmup: int,
-                        rounds: int = 20) -> dict[str, Timing]:
+def interleaved_latency(engines: dict[Hashable, Callable[[], object]], runs: int, warmup: int,
+                        rounds: int = 20) -> dict[Hashable, Timing]:
     """Per-call latency of each engine, measured in alternating rounds.
 
     On a shared or throttled machine the background load drifts; running the engines in turns
@@ -73,8 +73,8 @@ def interleaved_latency(engines: dict[str, Callable[[], object]], runs: int, war
         time_calls(engines[name], warmup)
     rounds = max(1, min(rounds, runs))
     per_round = max(1, runs // rounds)
-    wall: dict[str, list[float]] = {name: [] for name in names}
-    cpu: dict[str, list[float]] = {name: [] for name in names}
+    wall: dict[Hashable, list[float]] = {name: [] for name in names}
+    cpu: dict[Hashable, list[float]] = {name: [] for name in names}
     for r in range(rounds):
         order = names[r % len(names):] + names[: r % len(names)]
         for name in order:

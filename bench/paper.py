@@ -34,9 +34,9 @@ from serving.predictor import PHOTO_UNSURE_BELOW, UNSURE_BELOW, ModelError, Pred
 from serving.preprocess import (
     WORK_SIDE,
     InkMap,
+    border_pixels,
     contrast_map,
     digit_input,
-    flatten_uneven_paper,
     ink_map,
     normalize_ink,
 )
@@ -295,9 +295,22 @@ FIGURE_PICKS = (("ruled", "blue"), ("squared", "pencil"), ("dotted", "black"))
 FIGURE_SIDE = 180  # pixels per panel
 
 
+def flatten_uneven_paper(t: np.ndarray) -> np.ndarray:
+    """What the app did to uneven paper before the paper path: subtract a smooth background (the
+    contrast map opened with a window wider than any stroke), unless the border is clean."""
+    if np.percentile(border_pixels(t), 90) < 0.12:
+        return t
+    small = Image.fromarray((t * 255).astype(np.uint8)).resize(
+        (max(1, t.shape[1] // 5), max(1, t.shape[0] // 5)), Image.Resampling.BOX)
+    background = small.filter(ImageFilter.MinFilter(9)).filter(ImageFilter.MaxFilter(9))
+    background = background.filter(ImageFilter.BoxBlur(2)).resize(
+        (t.shape[1], t.shape[0]), Image.Resampling.BILINEAR)
+    return np.clip(t - np.asarray(background, np.float32) / 255, 0, 1)
+
+
 def drawings_path_input(jpeg: bytes) -> np.ndarray:
-    """What the model would see of a photo without the paper path: the drawings' contrast split,
-    read at 128 px."""
+    """What the model would see of a photo without the paper path: the drawings' contrast split
+    as it was before that path, read at 128 px."""
     small, _ = shrink(open_image(jpeg), WORK_SIDE)
     ink = normalize_ink(flatten_uneven_paper(contrast_map(np.asarray(small))))
     return digit_input(InkMap(ink, small.size))

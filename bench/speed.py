@@ -19,10 +19,9 @@ from bench.common import Stats, Timing, interleaved_latency, time_calls
 from serving.predictor import Predictor
 from serving.predictor import load_session as ort_session
 from serving.preprocess import open_image, to_mnist
+from training.model import member_outputs
 
 ALL_THREADS = os.cpu_count() or 1
-
-
 
 
 def ort_runner(sess: ort.InferenceSession, x: np.ndarray) -> Callable[[], object]:
@@ -47,17 +46,25 @@ def batch_of(size: int, seed: int = 0) -> np.ndarray:
     return x
 
 
-def model_latency(fp32: Path, int8: Path, model: torch.nn.Module, runs: int,
-                  warmup: int) -> dict[str, Timing]:
-    """Batch 1, one thread each: onnxruntime fp32 / INT8 and PyTorch eager, interleaved."""
-    x = batch_of(1)
-    engines = {
-        "onnxruntime fp32": ort_runner(ort_session(fp32, 1), x),
-        "onnxruntime INT8": ort_runner(ort_session(int8, 1), x),
-        "PyTorch eager fp32": torch_runner(model, x, 1),
-    }
+def model_latency(fp32: Path, int8: Path, model: torch.nn.Module, inputs: dict[str, np.ndarray],
+                  runs: int, warmup: int) -> dict[tuple[str, str], Timing]:
+    """Batch 1, one thread each: onnxruntime fp32 / INT8 and PyTorch eager, interleaved, on each
+    of `inputs` (name → (1, 1, 28, 28) image); keyed (engine, input name)."""
+    sessions = {"onnxruntime fp32": ort_session(fp32, 1), "onnxruntime INT8": ort_session(int8, 1)}
+    engines = {}
+    for input_name, x in inputs.items():
+        for name, sess in sessions.items():
+            engines[(name, input_name)] = ort_runner(sess, x)
+        engines[("PyTorch eager fp32", input_name)] = torch_runner(model, x, 1)
     torch.set_num_threads(1)
     return interleaved_latency(engines, runs, warmup)
+
+
+def first_member_confidence(model: torch.nn.Module, x: np.ndarray) -> float:
+    """How sure the ensemble's first member is of x: at FIRST_SURE or more it answers alone."""
+    with torch.inference_mode():
+        probabilities, _ = member_outputs(model.members[0], torch.from_numpy(x))
+    return float(probabilities.max())
 
 
 def end_to_end(fp32: Path, images: list[tuple[str, bytes, int, int]], warmup: int = 2) -> list[dict]:

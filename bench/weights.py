@@ -23,7 +23,7 @@ from onnx import numpy_helper
 from torch import nn
 
 from serving.predictor import load_session
-from training.model import DigitNet, Ensemble
+from training.model import FIRST_SURE, DigitNet, Ensemble
 
 TOLERANCE = 1e-4
 
@@ -41,8 +41,17 @@ class TorchModel:
 
 
 def onnx_initializers(path: Path) -> dict[str, np.ndarray]:
-    model = onnx.load(str(path))
-    return {i.name: numpy_helper.to_array(i) for i in model.graph.initializer}
+    """Every weight in the file, the graph's own and those inside an If's branches."""
+    return graph_initializers(onnx.load(str(path)).graph)
+
+
+def graph_initializers(graph: onnx.GraphProto) -> dict[str, np.ndarray]:
+    found = {i.name: numpy_helper.to_array(i) for i in graph.initializer}
+    for node in graph.node:
+        for attribute in node.attribute:
+            if attribute.type == onnx.AttributeProto.GRAPH:
+                found |= graph_initializers(attribute.g)
+    return found
 
 
 def from_onnx(path: Path) -> Ensemble:
@@ -57,7 +66,9 @@ def from_onnx(path: Path) -> Ensemble:
         prefix = f"members.{i}."
         inits = {k[len(prefix):]: v for k, v in all_inits.items() if k.startswith(prefix)}
         members.append(member_from(inits, path))
-    return Ensemble(members).eval()
+    # An If in the graph is the first member's shortcut (training.model.Ensemble).
+    shortcut = any(node.op_type == "If" for node in onnx.load(str(path), load_external_data=False).graph.node)
+    return Ensemble(members, FIRST_SURE if shortcut else None).eval()
 
 
 def member_from(inits: dict[str, np.ndarray], path: Path) -> DigitNet:

@@ -50,7 +50,66 @@ def export_onnx(model: Ensemble, path: Path) -> None:
     )
     # Leaves the weights of an earlier export next to this one otherwise.
     Path(str(path) + ".data").unlink(missing_ok=True)
-    onnx.checker.check_model(str(path), full_check=True)
+    model = onnx.load(str(path))
+    weights_into_branches(model.graph)
+    drop_unused_weights(model.graph)
+    drop_stack_traces(model.graph)
+    onnx.checker.check_model(model, full_check=True)
+    onnx.save_model(model, str(path), save_as_external_data=False)
+
+
+def weights_into_branches(graph: onnx.GraphProto) -> int:
+    """Moves each weight that only one branch of an If uses into that branch; returns how many.
+
+    The exporter keeps every weight at the top of the graph. onnxruntime's convolution layout
+    (NCHWc) only rewrites convs whose weights are constants of their own graph, so convs in a
+    branch would run several times slower than the same convs outside it."""
+    used_at_top = {name for node in graph.node for name in node.input} | {o.name for o in graph.output}
+    moved = 0
+    for node in graph.node:
+        branches = [a.g for a in node.attribute if a.type == onnx.AttributeProto.GRAPH]
+        for branch in branches:
+            inside = names_used(branch)
+            elsewhere = set().union(*(names_used(b) for b in branches if b is not branch))
+            for weight in [w for w in graph.initializer if w.name in inside
+                           and w.name not in used_at_top and w.name not in elsewhere]:
+                branch.initializer.append(weight)
+                graph.initializer.remove(weight)
+                moved += 1
+    return moved
+
+
+def drop_unused_weights(graph: onnx.GraphProto) -> None:
+    """Removes constants no node reads (the exporter leaves a few behind around an If, and
+    onnxruntime warns about each one whenever it loads the file)."""
+    used = names_used(graph) | {output.name for output in graph.output}
+    for weight in [w for w in graph.initializer if w.name not in used]:
+        graph.initializer.remove(weight)
+
+
+def names_used(graph: onnx.GraphProto) -> set[str]:
+    """The value names the nodes of `graph` and of its subgraphs read."""
+    return {name for node in all_nodes(graph) for name in node.input}
+
+
+def drop_stack_traces(graph: onnx.GraphProto) -> None:
+    """Removes the exporter's per-node Python stack traces: they name files on the exporting
+    machine, and inside an If's branches each node carries the whole Python stack (a third of
+    the file)."""
+    for node in all_nodes(graph):
+        kept = [p for p in node.metadata_props if p.key != "pkg.torch.onnx.stack_trace"]
+        del node.metadata_props[:]
+        node.metadata_props.extend(kept)
+
+
+def all_nodes(graph: onnx.GraphProto) -> list[onnx.NodeProto]:
+    """The nodes of `graph` and of every subgraph in it."""
+    nodes = list(graph.node)
+    for node in graph.node:
+        for attribute in node.attribute:
+            if attribute.type == onnx.AttributeProto.GRAPH:
+                nodes += all_nodes(attribute.g)
+    return nodes
 
 
 def git_commit() -> str:

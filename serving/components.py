@@ -78,8 +78,10 @@ def label_components(mask: np.ndarray) -> Components:
     roots = np.array(parent)
     while not np.array_equal(jumped := roots[roots], roots):
         roots = jumped
-    unique_roots, run_label = np.unique(roots, return_inverse=True)
-    count = len(unique_roots)
+    # Labels in the order of the roots (each its component's first run), as np.unique would give.
+    is_root = roots == np.arange(n_runs)
+    run_label = (np.cumsum(is_root) - 1)[roots]
+    count = int(np.count_nonzero(is_root))
 
     lengths = run_end - run_start
     area = np.bincount(run_label, weights=lengths, minlength=count).astype(np.int64)

@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from PIL import Image, ImageFilter
+from PIL import Image
 
 from serving.components import Components, label_components, true_pixels
 from serving.decode import (  # noqa: F401 - the errors and ImageSource are this module's API too
@@ -122,17 +122,21 @@ def contrast_map(pixels: np.ndarray) -> np.ndarray:
 
 def grey_contrast_map(grey: np.ndarray) -> np.ndarray:
     """contrast_map for one channel, worked out once per grey level (256) instead of per pixel."""
+    return np.take(grey_contrast_levels(grey, np.bincount(grey.ravel(), minlength=256)), grey)
+
+
+def grey_contrast_levels(grey: np.ndarray, counts: np.ndarray) -> np.ndarray:
+    """contrast_map's value for each of the 256 grey levels; `counts`: the picture's histogram."""
     levels = np.arange(256, dtype=np.float32) * np.float32(1 / 255)
     # The paper level exactly as the colour path computes it, so that ties fall the same way.
-    paper = np.median(border_pixels(grey).astype(np.float32) * (1 / 255)).astype(np.float32)
+    paper = median(border_pixels(grey).astype(np.float32) * (1 / 255))
     diff = (levels - paper)[:, None]  # per level, as a one-channel colour
-    counts = np.bincount(grey.ravel(), minlength=256)
     distance2 = diff[:, 0] ** 2
     by_distance = np.argsort(distance2, kind="stable")
     rank_level = by_distance[np.searchsorted(np.cumsum(counts[by_distance]), far_rank(grey.size), "right")]
     far = distance2 >= 0.25 * distance2[rank_level]
     direction = (diff[far, 0] * counts[far]).sum(keepdims=True) / counts[far].sum()
-    return project_on_ink(diff, direction)[grey]
+    return project_on_ink(diff, direction)
 
 
 def far_rank(n: int) -> int:
@@ -145,19 +149,6 @@ def project_on_ink(diff: np.ndarray, direction: np.ndarray) -> np.ndarray:
         raise NoDigitError("no digit found: the image is blank (no ink differs from the "
                            "background). Draw or photograph a digit with clear contrast.")
     return np.clip(diff @ (direction / strength2), 0, 1).astype(np.float32)
-
-
-def flatten_uneven_paper(t: np.ndarray) -> np.ndarray:
-    """Subtracts a smooth background when the paper is unevenly lit (shadows, vignetting)."""
-    if np.percentile(border_pixels(t), 90) < 0.12:
-        return t  # clean border: drawings and scans, where a thick stroke must not be hollowed
-    small = Image.fromarray((t * 255).astype(np.uint8)).resize(
-        (max(1, t.shape[1] // 5), max(1, t.shape[0] // 5)), Image.Resampling.BOX)
-    # Opening with a window wider than any stroke leaves just the background's shading.
-    background = small.filter(ImageFilter.MinFilter(9)).filter(ImageFilter.MaxFilter(9))
-    background = background.filter(ImageFilter.BoxBlur(2)).resize(
-        (t.shape[1], t.shape[0]), Image.Resampling.BILINEAR)
-    return np.clip(t - np.asarray(background, np.float32) / 255, 0, 1)
 
 
 HIST_BINS = 256
@@ -180,8 +171,22 @@ def quantile_from_hist(hist: np.ndarray, q: float) -> float:
 
 def normalize_ink(t: np.ndarray) -> np.ndarray:
     """Paper noise to 0, full ink to 1, keeping the anti-aliased edges in between."""
+    return scale_ink(t, *ink_range(ink_histogram(t)))
+
+
+def normalize_levels(levels: np.ndarray, counts: np.ndarray) -> np.ndarray:
+    """normalize_ink for a picture of 256 levels: `levels` the contrast of each, `counts` how many
+    pixels have it. The same numbers, for a table of 256 instead of every pixel."""
+    return scale_ink(levels, *ink_range(ink_histogram(levels, counts)))
+
+
+def ink_histogram(t: np.ndarray, weights: np.ndarray | None = None) -> np.ndarray:
     bins = np.minimum((t * HIST_BINS).astype(np.int32), HIST_BINS - 1)
-    hist = np.bincount(bins.ravel(), minlength=HIST_BINS)
+    return np.bincount(bins.ravel(), weights, minlength=HIST_BINS)
+
+
+def ink_range(hist: np.ndarray) -> tuple[float, float]:
+    """From the contrast's histogram: the paper's noise floor and full ink's level."""
     threshold = otsu_threshold(hist)
     split = round(threshold * HIST_BINS)
     paper, ink = hist[:split], hist[split:]
@@ -193,6 +198,10 @@ def normalize_ink(t: np.ndarray) -> np.ndarray:
     top = threshold + quantile_from_hist(ink, 0.9) - 1 / HIST_BINS
     if top - floor < 0.05:
         raise NoDigitError("no digit found: the image has no clear strokes")
+    return floor, top
+
+
+def scale_ink(t: np.ndarray, floor: float, top: float) -> np.ndarray:
     return np.clip((t - floor) * (1 / (top - floor)), 0, 1)
 
 
@@ -209,10 +218,12 @@ def ink_map(source: ImageSource, work_side: int = WORK_SIDE) -> InkMap:
         if (alpha < 128).mean() > 0.5:
             # Strokes on a transparent field: the alpha is the ink.
             small, _ = shrink(Image.fromarray(alpha), work_side)
-            t = np.asarray(small, np.float32) * (1 / 255)
-            if t.max() < MIN_CONTRAST:
+            alpha = np.asarray(small)
+            levels = np.arange(256, dtype=np.float32) * (1 / 255)
+            if levels[alpha.max()] < MIN_CONTRAST:
                 raise NoDigitError("no digit found: the image is fully transparent. Draw a digit.")
-            return InkMap(normalize_ink(t), source_size)
+            return InkMap(np.take(normalize_levels(levels, np.bincount(alpha.ravel(), minlength=256)), alpha),
+                          source_size)
         # Mostly opaque: lay the few transparent pixels on the paper colour.
         rgba = np.asarray(image.convert("RGBA"), np.float32) / 255
         rgb, a = rgba[..., :3], rgba[..., 3:]
@@ -224,33 +235,70 @@ def ink_map(source: ImageSource, work_side: int = WORK_SIDE) -> InkMap:
     small, _ = shrink(image, work_side)
     raw = np.asarray(small)
     if raw.ndim == 3 and (raw[..., 0] == raw[..., 1]).all() and (raw[..., 1] == raw[..., 2]).all():
-        raw = raw[..., 0]  # grey in RGB clothing: a third of the work
+        raw = np.ascontiguousarray(raw[..., 0])  # grey in RGB clothing: a third of the work
     try:
-        t = contrast_map(raw)
+        ink = clean_ink(raw, side)
     except NoDigitError:
         if side <= SMALL_SIDE:
             raise
-        t = None  # faint writing in a big photo can be lost at this size: look closer
-    if t is None or not is_clean(t, side):
+        ink = None  # faint writing in a big photo can be lost at this size: look closer
+    if ink is None:
         return photo_ink_map(image, source_size)
-    return InkMap(normalize_ink(flatten_uneven_paper(t)), source_size)
+    return InkMap(ink, source_size)
 
 
-def is_clean(t: np.ndarray, side: int) -> bool:
-    """A drawing or clean scan, read at 128 px: an even border that is also the paper (a page
-    framed by the desk has an even border too). Larger pictures must also be flat: a border
-    without grain, and no mid-tones away from the strokes' own soft edges (printed lines,
-    shading, faint pencil). Anything else is read as a photo of paper, which costs more."""
-    border = border_pixels(t)
-    if float(np.percentile(border, 90)) >= 0.12 or float(np.median(t)) >= 0.1:
-        return False
-    # A drawing's canvas keeps the fast path whatever its border: the photo path's light
-    # estimate would hollow the thick strokes that small canvases have.
-    if side <= SMALL_SIDE:
-        return True
+def clean_ink(raw: np.ndarray, side: int) -> np.ndarray | None:
+    """The normalized ink of a drawing or clean scan (`raw`: uint8 at the working size, `side`:
+    the picture's longer side); None when it is not clean and must be read as a photo. A grey
+    picture is worked out per grey level, and its map looked up only where it is needed.
+
+    Clean: an even border that is also the paper (a page framed by the desk has an even border
+    too), with no more than half the picture inked. A drawing's canvas (side ≤ SMALL_SIDE) needs
+    no more: the photo path's light estimate would hollow the thick strokes that small canvases
+    have. A larger picture must also be flat (is_flat)."""
+    if raw.ndim == 3:
+        t = contrast_map(raw)
+        border = border_pixels(t)
+        if not clean_border(border, np.count_nonzero(t >= 0.1) / t.size):
+            return None
+        return normalize_ink(t) if side <= SMALL_SIDE or is_flat(t, border) else None
+    counts = np.bincount(raw.ravel(), minlength=256)
+    levels = grey_contrast_levels(raw, counts)
+    border = np.take(levels, border_pixels(raw))
+    if not clean_border(border, counts[levels >= 0.1].sum() / raw.size):
+        return None
+    if side > SMALL_SIDE and not is_flat(np.take(levels, raw), border):
+        return None
+    return np.take(normalize_levels(levels, counts), raw)
+
+
+def clean_border(border: np.ndarray, inked_share: float) -> bool:
+    """An even border that is the paper, and no more than half the picture inked (at a tenth of
+    full ink or above)."""
+    return quantile(border, 0.9) < 0.12 and inked_share < 0.5
+
+
+def is_flat(t: np.ndarray, border: np.ndarray) -> bool:
+    """A border without grain, and no mid-tones away from the strokes' own soft edges (printed
+    lines, shading, faint pencil): anything else is read as a photo of paper, which costs more."""
     near_ink = sliding_max(sliding_max(t > 0.5, 5, 0), 5, 1)
     stray = ((t > 0.12) & (t < 0.5) & ~near_ink).mean()
     return float(border.std()) < 0.015 and float(stray) < 0.01
+
+
+def median(values: np.ndarray) -> np.floating:
+    """np.median of a 1-D array, in its dtype, without its overhead on small arrays."""
+    low, high = (len(values) - 1) // 2, len(values) // 2
+    return np.partition(values, (low, high))[[low, high]].mean()  # as np.median: mean of the middle
+
+
+def quantile(values: np.ndarray, q: float) -> float:
+    """np.quantile's default (linear) for a 1-D array, without its overhead on small arrays."""
+    position = q * (len(values) - 1)
+    below = int(position)
+    above = min(below + 1, len(values) - 1)
+    low, high = np.partition(values, (below, above))[[below, above]]
+    return float(low + (high - low) * (position - below))
 
 
 def photo_ink_map(image: Image.Image, source_size: tuple[int, int]) -> InkMap:
@@ -413,8 +461,8 @@ def even_stroke(ink: np.ndarray) -> np.ndarray:
     """
     if min(ink.shape) < 2:
         return ink  # a line one pixel thin: no outline to measure (np.gradient needs two)
-    gy, gx = np.gradient(ink)
-    outline = float(np.hypot(gx, gy).sum())
+    gy, gx = gradient(ink, 0), gradient(ink, 1)
+    outline = float(np.sqrt(gx * gx + gy * gy).sum())
     if outline <= 0:
         return ink
     width = 2 * float(ink.sum()) / outline
@@ -424,6 +472,18 @@ def even_stroke(ink: np.ndarray) -> np.ndarray:
     margin = grow // 2 + 1
     padded = np.pad(ink, margin)
     return sliding_max(sliding_max(padded, grow + 1, 0), grow + 1, 1)
+
+
+def gradient(a: np.ndarray, axis: int) -> np.ndarray:
+    """np.gradient along one axis of a 2-D array (central differences inside, one-sided at the
+    ends), without its overhead on small arrays."""
+    a = a if axis == 0 else a.T
+    out = np.empty_like(a)
+    np.subtract(a[2:], a[:-2], out=out[1:-1])
+    out[1:-1] *= 0.5
+    np.subtract(a[1], a[0], out=out[0])
+    np.subtract(a[-1], a[-2], out=out[-1])
+    return out if axis == 0 else out.T
 
 
 def fit_to_field(ink: np.ndarray) -> np.ndarray:
@@ -437,7 +497,7 @@ def fit_to_field(ink: np.ndarray) -> np.ndarray:
     peak = patch.max()
     if peak <= 0:
         raise NoDigitError("no digit found")
-    patch = np.clip(patch / peak, 0, 1)
+    patch = patch / peak  # in [0, 1]: box and bilinear weights are never negative
     ph, pw = patch.shape
     mass = patch.sum()
     cy = (patch.sum(axis=1) * np.arange(ph)).sum() / mass
@@ -455,8 +515,10 @@ def crop_digit(ink: np.ndarray, components: Components, keep: np.ndarray) -> np.
     x0, y0 = boxes[:, :2].min(axis=0)
     x1, y1 = boxes[:, 2:].max(axis=0)
     crop = ink[y0:y1, x0:x1].copy()
-    labels = components.labels[y0:y1, x0:x1]
-    crop[(labels > 0) & ~np.isin(labels, keep)] = 0  # specks and neighbours inside the box
+    unwanted = np.ones(components.count + 1, bool)  # by label: specks and neighbours in the box
+    unwanted[0] = False
+    unwanted[keep] = False
+    crop[unwanted[components.labels[y0:y1, x0:x1]]] = 0
     return crop
 
 

@@ -13,13 +13,14 @@ import onnx
 import pytest
 import torch
 import torch.nn.functional as F
-from onnx import numpy_helper
 from PIL import Image
 
 import demo
+from bench.weights import from_onnx
 from serving import Predictor
 from serving.explain import heatmap, seen_pixels
 from serving.records import digit_fields
+from training.model import FIRST_SURE
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 
@@ -71,30 +72,28 @@ def test_heatmaps_differ_between_classes(predictor: Predictor, digits) -> None:
     assert ink_share(result.heatmap(1), one) > ink_share(result.heatmap(0), one) + 0.1
 
 
-def reference_maps(model_path: Path, batch: np.ndarray) -> np.ndarray:
-    """(N, 10, 7, 7) class maps computed here from the model's weights: each member's last feature
-    map (exposed as an extra graph output) weighted by its linear layer, averaged over members."""
-    model = onnx.load(str(model_path))
-    weights = {init.name: numpy_helper.to_array(init) for init in model.graph.initializer}
-    gemms = [n for n in model.graph.node if n.op_type == "Gemm"]
-    pools = {n.output[0]: n.input[0] for n in model.graph.node if n.op_type == "ReduceMean"}
-    features = [pools[g.input[0]] for g in gemms]  # the map each linear layer's mean comes from
-    for name in features:
-        model.graph.output.append(onnx.helper.make_empty_tensor_value_info(name))
-    import onnxruntime as ort
-
-    session = ort.InferenceSession(model.SerializeToString(), providers=["CPUExecutionProvider"])
-    maps = session.run(features, {"image": batch.reshape(-1, 1, 28, 28)})
-    per_member = [np.einsum("kc,nchw->nkhw", weights[g.input[1]], m)
-                  for g, m in zip(gemms, maps, strict=True)]
-    return np.mean(per_member, axis=0)
+def reference_maps(model_path: Path, batch: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(N, 10, 7, 7) class maps computed here from the model file's weights (rebuilt as PyTorch
+    members): each member's last feature map weighted by its linear layer; the first member's
+    alone for an image it is sure of (training.model.FIRST_SURE), the members' mean for the
+    others. Also which images the first member was sure of."""
+    members = from_onnx(model_path).members
+    x = torch.from_numpy(batch.reshape(-1, 1, 28, 28))
+    with torch.no_grad():
+        per_member = np.array([np.einsum("kc,nchw->nkhw", m.classifier[-1].weight.numpy(),
+                                         m.feature_map(x).numpy()) for m in members])
+        alone = torch.softmax(members[0](x), 1).numpy().max(1) >= FIRST_SURE
+    return np.where(alone[:, None, None, None], per_member[0], per_member.mean(0)), alone
 
 
 def test_heatmap_equals_a_reference_from_the_weights(predictor: Predictor, model_path: Path,
                                                       digits) -> None:
     images, _ = digits
-    results = predictor.predict_batch(list(images[:8]), explain=True)
-    reference = reference_maps(model_path, np.stack([r.model_input for r in results]))
+    # Clear digits, and two digits laid over each other (the first member is unsure of those).
+    batch = list(images[:6]) + [np.maximum(images[i], images[i + 1]) for i in (10, 20, 30)]
+    results = predictor.predict_batch(batch, explain=True)
+    reference, alone = reference_maps(model_path, np.stack([r.model_input for r in results]))
+    assert alone.any() and not alone.all()  # both kinds of image in one batch
     for ref, result in zip(reference, results, strict=True):
         for digit in (result.digit, result.runner_up):
             cam = torch.from_numpy(np.maximum(ref[digit], 0))[None, None]

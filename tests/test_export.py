@@ -13,8 +13,9 @@ import torch
 
 from export.__main__ import main as export_main
 from export.evaluate import ParityError, check_parity, session
-from export.onnx_export import load_checkpoint, load_ensemble
+from export.onnx_export import all_nodes, export_onnx, load_checkpoint, load_ensemble, names_used
 from training.data import load_mnist
+from training.model import FIRST_SURE, Ensemble
 from training.train import main as train_main
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -40,6 +41,8 @@ def test_onnx_file_is_checked_self_contained_and_batch_dynamic(exported):
     path = out / "tiny.onnx"
     onnx.checker.check_model(str(path), full_check=True)
     assert not list(out.glob("*.data"))  # weights inside the one file
+    graph = onnx.load(str(path)).graph  # every weight read by some node: onnxruntime warns otherwise
+    assert {w.name for w in graph.initializer} <= names_used(graph)
     sess = ort.InferenceSession(str(path))
     (inp,), outputs = sess.get_inputs(), sess.get_outputs()
     assert (inp.name, [o.name for o in outputs]) == ("image", ["logits", "class_maps"])
@@ -49,23 +52,70 @@ def test_onnx_file_is_checked_self_contained_and_batch_dynamic(exported):
         assert logits.shape == (n, 10) and maps.shape == (n, 10, 7, 7)
 
 
+def member_probabilities_and_maps(members, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(members, N, 10) probabilities and (members, N, 10, 7, 7) class maps, computed by hand."""
+    with torch.no_grad():
+        probs = [torch.softmax(m(torch.from_numpy(x)), 1).numpy() for m in members]
+        maps = [torch.einsum("kc,nchw->nkhw", m.classifier[-1].weight,
+                             m.feature_map(torch.from_numpy(x))).numpy() for m in members]
+    return np.array(probs), np.array(maps)
+
+
+def softmax(logits: np.ndarray) -> np.ndarray:
+    e = np.exp(logits - logits.max(1, keepdims=True))
+    return e / e.sum(1, keepdims=True)
+
+
 def test_the_ensemble_averages_its_members_probabilities_and_maps(exported):
     runs, out = exported
     members = [load_checkpoint(run / "checkpoint.pt") for run in runs]
     x = load_mnist().test_images[:50, None].astype(np.float32) / 255
     logits, maps = session(out / "tiny.onnx").run(None, {"image": x})
-    with torch.no_grad():
-        probs = [torch.softmax(m(torch.from_numpy(x)), 1).numpy() for m in members]
-        member_maps = [torch.einsum("kc,nchw->nkhw", m.classifier[-1].weight,
-                                    m.feature_map(torch.from_numpy(x))).numpy() for m in members]
-    e = np.exp(logits - logits.max(1, keepdims=True))
-    assert np.allclose(e / e.sum(1, keepdims=True), np.mean(probs, 0), atol=1e-5)
-    assert np.allclose(maps, np.mean(member_maps, 0), atol=1e-4)
+    probs, member_maps = member_probabilities_and_maps(members, x)
+    alone = probs[0].max(1) >= FIRST_SURE  # a tiny model is rarely this sure: mostly the mean
+    assert np.allclose(softmax(logits), np.where(alone[:, None], probs[0], probs.mean(0)), atol=1e-5)
+    assert np.allclose(maps, np.where(alone[:, None, None, None], member_maps[0], member_maps.mean(0)),
+                       atol=1e-4)
+
+
+def test_an_image_the_first_member_is_sure_of_gets_its_answer_alone(exported, tmp_path):
+    """With the bar at the first member's median confidence, half the images take the shortcut:
+    each image's outputs are the first member's or the mean by its own confidence, whichever
+    images share its batch, and the other members' convs keep their weights in their branch."""
+    runs, _ = exported
+    members = [load_checkpoint(run / "checkpoint.pt") for run in runs]
+    x = load_mnist().test_images[:40, None].astype(np.float32) / 255
+    probs, member_maps = member_probabilities_and_maps(members, x)
+    bar = float(np.median(probs[0].max(1)))
+    alone = probs[0].max(1) >= bar
+    assert 0 < alone.sum() < len(x)
+    path = tmp_path / "shortcut.onnx"
+    export_onnx(Ensemble(members, first_sure=bar).eval(), path)
+    sess = session(path)
+    expected = np.where(alone[:, None], probs[0], probs.mean(0))
+    expected_maps = np.where(alone[:, None, None, None], member_maps[0], member_maps.mean(0))
+    logits, maps = sess.run(None, {"image": x})
+    assert np.allclose(softmax(logits), expected, atol=1e-5)
+    assert np.allclose(maps, expected_maps, atol=1e-4)
+    for batch in (alone, ~alone):  # all sure (the If's first branch), none sure (the other)
+        assert np.allclose(softmax(sess.run(None, {"image": x[batch]})[0]), expected[batch], atol=1e-5)
+    for i in (int(np.argmax(alone)), int(np.argmin(alone))):  # one sure image, one unsure, alone
+        one = sess.run(None, {"image": x[i : i + 1]})[0]
+        assert np.allclose(softmax(one), expected[i : i + 1], atol=1e-5)
+
+    graph = onnx.load(str(path)).graph
+    branches = {a.name: a.g for node in graph.node if node.op_type == "If" for a in node.attribute}
+    top = {w.name for w in graph.initializer}
+    inside = {w.name for w in branches["else_branch"].initializer}
+    assert "members.0.features.1.0.weight" in top
+    assert "members.1.features.1.0.weight" in inside and not any(n.startswith("members.1.") for n in top)
 
 
 def test_metadata_describes_the_model(exported):
     _, out = exported
-    meta = {p.key: p.value for p in onnx.load(str(out / "tiny.onnx")).metadata_props}
+    model = onnx.load(str(out / "tiny.onnx"))
+    meta = {p.key: p.value for p in model.metadata_props}
+    assert not [p for node in all_nodes(model.graph) for p in node.metadata_props if "stack" in p.key]
     assert json.loads(meta["labels"]) == [str(d) for d in range(10)]
     assert "[0, 1]" in meta["input"] and "white digit on black" in meta["input"]
     assert 0 <= float(meta["test_accuracy"]) <= 1 and meta["commit"]
@@ -89,6 +139,9 @@ def test_int8_is_static_qdq_smaller_and_close(exported):
     int8 = onnx.load(str(out / "tiny.int8.onnx"))
     ops = {node.op_type for node in int8.graph.node}
     assert {"QuantizeLinear", "DequantizeLinear"} <= ops
+    # Every member's convs quantized: the INT8 file has no shortcut whose branch it can't reach.
+    assert "If" not in ops and sum(node.op_type == "Conv" for node in int8.graph.node) == 10
+    assert "If" in {node.op_type for node in onnx.load(str(out / "tiny.onnx")).graph.node}
     card = json.loads((out / "tiny.json").read_text())
     fp32, q = card["files"]["fp32"], card["files"]["int8"]
     assert q["bytes"] * 2 < fp32["bytes"]
