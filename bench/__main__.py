@@ -244,7 +244,7 @@ def throughput_section(b: Bench) -> str:
 
 def accuracy_section(b: Bench) -> str:
     from bench import speed
-    result = speed.accuracy_and_size(b.args.fp32, b.args.int8, b.counts.accuracy_limit)
+    result = speed.accuracy_and_size(b.args.fp32, b.args.int8, b.counts.accuracy_limit, b.model)
     files = result["files"]
     size_ratio = ratio(files["fp32"]["bytes"], files["INT8"]["bytes"])
     b.report.check("INT8 file size vs fp32", "≥ 2× smaller", f"{size_ratio:.1f}× smaller", size_ratio >= 2)
@@ -261,7 +261,13 @@ def accuracy_section(b: Bench) -> str:
     delta = 100 * (files["INT8"]["accuracy"] - files["fp32"]["accuracy"])
     b.report.check("INT8 accuracy vs fp32 (MNIST test)", "within 0.1 point", f"{delta:+.2f} points",
                    abs(delta) <= 0.1)
-    return body + f"\n\nFile sizes: INT8 is {size_ratio:.1f}× smaller; accuracy {delta:+.2f} points."
+    short = result["shortcut"]
+    b.report.check("answers the first member's shortcut changes (MNIST test)", "none",
+                   f"{short['changed']} of {short['count']:,}", short["changed"] == 0)
+    return body + (f"\n\nFile sizes: INT8 is {size_ratio:.1f}× smaller; accuracy {delta:+.2f} points. "
+                   f"The fp32 file's first member answered alone for {short['alone']:.1%} of the test "
+                   f"images; against all three members averaged (PyTorch, the file's weights: "
+                   f"{short['every_member_accuracy']:.2%}), {short['changed']} answers differ.")
 
 
 def serving_section(b: Bench) -> str:

@@ -19,7 +19,7 @@ from bench.common import Stats, Timing, interleaved_latency, time_calls
 from serving.predictor import Predictor
 from serving.predictor import load_session as ort_session
 from serving.preprocess import open_image, to_mnist
-from training.model import member_outputs
+from training.model import FIRST_SURE, Ensemble, member_outputs
 
 ALL_THREADS = os.cpu_count() or 1
 
@@ -127,9 +127,11 @@ def throughput(fp32: Path, int8: Path, model: torch.nn.Module, batch_sizes: list
     return rows
 
 
-def accuracy_and_size(fp32: Path, int8: Path, limit: int | None) -> dict:
-    """MNIST test accuracy through onnxruntime, and file sizes."""
-    from export.evaluate import accuracy, session
+def accuracy_and_size(fp32: Path, int8: Path, limit: int | None, model: torch.nn.Module) -> dict:
+    """MNIST test accuracy through onnxruntime, and file sizes; and what the first member's
+    shortcut changes: the served file's answers against every member of `model` (the PyTorch
+    ensemble with the file's weights) averaged."""
+    from export.evaluate import accuracy, onnx_logits, session
     from training.data import DataError, load_mnist
 
     out: dict = {"files": {"fp32": {"file": fp32.name, "bytes": fp32.stat().st_size},
@@ -143,4 +145,12 @@ def accuracy_and_size(fp32: Path, int8: Path, limit: int | None) -> dict:
     for kind, path in (("fp32", fp32), ("INT8", int8)):
         result = accuracy(session(path), images, labels)
         out["files"][kind].update(accuracy=result.overall, errors=result.errors, count=result.count)
+    served = onnx_logits(session(fp32), images).argmax(1)
+    x = torch.from_numpy(images[:, None].astype(np.float32) / 255)
+    with torch.inference_mode():
+        every = Ensemble(list(model.members), first_sure=None)(x)[0].numpy().argmax(1)
+        first, _ = member_outputs(model.members[0], x)
+    out["shortcut"] = {"alone": float((first.numpy().max(1) >= FIRST_SURE).mean()),
+                       "changed": int((served != every).sum()), "count": len(images),
+                       "every_member_accuracy": float((every == labels).mean())}
     return out

@@ -20,7 +20,7 @@ FP32, INT8 = MODELS / "digitnet.onnx", MODELS / "digitnet.int8.onnx"
 needs_models = pytest.mark.usefixtures("exported_models")
 CHECKS = ["onnxruntime fp32 vs PyTorch eager", "INT8 vs fp32 latency", "sketch end-to-end",
           "phone photo end-to-end", "INT8 file size vs fp32", "INT8 accuracy vs fp32", "serving RSS",
-          "demo cold start"]
+          "demo cold start", "answers the first member's shortcut changes"]
 
 
 def sections_of(text: str) -> dict[str, str]:
@@ -60,6 +60,7 @@ def assert_results_format(text: str) -> None:
     latency = sections["Model latency"]
     for engine in ("onnxruntime fp32", "onnxruntime INT8", "PyTorch eager fp32"):
         assert f"| {engine} |" in latency
+    assert "| a drawn 3 (first member" in latency and "| noise (first member" in latency
     throughput = sections["Throughput"]
     assert "batch 1 | batch 8 | batch 64 | batch 256" in throughput
     assert "(all)" in throughput
@@ -93,6 +94,11 @@ def test_torch_model_rebuilt_from_onnx_matches_onnxruntime():
     assert "rebuilt from the initializers" in weights.source
     assert weights.max_abs_diff <= TOLERANCE
     assert max_diff(weights.model, FP32, parity_images(64, seed=1)) <= TOLERANCE
+    # Clear digits, which the first member answers alone (the graph's If, PyTorch's torch.cond).
+    from serving.preprocess import to_mnist
+
+    clear = np.stack([to_mnist(sketch_png(d)) for d in (0, 2, 4, 6)])[:, None]
+    assert max_diff(weights.model, FP32, clear) <= TOLERANCE
 
 
 @needs_models

@@ -35,6 +35,9 @@ def check_against_flood_fill(mask: np.ndarray) -> None:
     expected = flood_fill_partition(mask)
     assert found.count == len(expected)
     assert ((found.labels > 0) == mask).all()
+    # Numbered in the order their first pixels come in row-major order.
+    firsts = [int(np.flatnonzero(found.labels.ravel() == label)[0]) for label in range(1, found.count + 1)]
+    assert firsts == sorted(firsts)
     for label in range(1, found.count + 1):
         ys, xs = np.nonzero(found.labels == label)
         assert frozenset(zip(ys.tolist(), xs.tolist(), strict=True)) in expected

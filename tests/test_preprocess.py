@@ -224,3 +224,34 @@ def test_grey_contrast_map_equals_the_colour_path_on_one_channel() -> None:
                 grey_contrast_map(grey)
             continue
         assert np.abs(grey_contrast_map(grey) - expected).max() <= 1e-5
+
+
+def test_small_array_statistics_match_numpy() -> None:
+    """The clean path's quantile, median and gradient give numpy's numbers without its overhead."""
+    from serving.preprocess import gradient, median, quantile
+
+    rng = np.random.default_rng(1)
+    for n in (1, 2, 3, 10, 11, 2000):
+        for values in (rng.random(n, dtype=np.float32), rng.integers(0, 4, n).astype(np.float32)):
+            for q in (0.0, 0.1, 0.5, 0.9, 1.0):
+                assert quantile(values, q) == pytest.approx(float(np.quantile(values, q)), abs=1e-7)
+            assert median(values) == np.median(values) and median(values).dtype == np.float32
+    for shape in ((2, 2), (2, 9), (7, 3), (40, 31)):
+        a = rng.random(shape, dtype=np.float32)
+        for axis, expected in enumerate(np.gradient(a)):
+            np.testing.assert_array_equal(gradient(a, axis), expected)
+
+
+@pytest.mark.parametrize("ink, paper", [("black", "white"), ("white", "black"), ("#777777", "#eeeeee")])
+def test_a_grey_drawing_is_read_per_grey_level_as_the_per_pixel_path_would(ink, paper):
+    """Exactly the per-pixel contrast map and normalization, for a grey picture or a grey one
+    in RGB, small or large."""
+    from serving.preprocess import clean_ink, grey_contrast_map, normalize_ink
+
+    for side in (120, 600):
+        drawn = draw_digits((512, 384), "38", ink, paper, 20).convert("L")
+        grey = np.asarray(drawn.resize((128, 96), Image.Resampling.BOX))  # soft, many levels
+        assert len(np.unique(grey)) > 10
+        expected = normalize_ink(grey_contrast_map(grey))
+        np.testing.assert_array_equal(clean_ink(grey, side), expected)
+        np.testing.assert_allclose(clean_ink(np.dstack([grey] * 3), side), expected, atol=1e-5)
