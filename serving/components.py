@@ -73,8 +73,10 @@ def label_components(mask: np.ndarray) -> Components:
         while parent[b] != b:
             parent[b] = parent[parent[b]]
             b = parent[b]
-        if a != b:
-            parent[max(a, b)] = min(a, b)
+        if a < b:
+            parent[b] = a
+        elif b < a:
+            parent[a] = b
     roots = np.array(parent)
     while not np.array_equal(jumped := roots[roots], roots):
         roots = jumped

@@ -493,7 +493,7 @@ def fit_to_field(ink: np.ndarray) -> np.ndarray:
     factor = BOX / max(h, w)
     size = (max(1, round(w * factor)), max(1, round(h * factor)))
     resample = Image.Resampling.BOX if factor < 1 else Image.Resampling.BILINEAR
-    patch = np.asarray(Image.fromarray(ink.astype(np.float32), "F").resize(size, resample))
+    patch = np.asarray(Image.fromarray(np.ascontiguousarray(ink, np.float32), "F").resize(size, resample))
     peak = patch.max()
     if peak <= 0:
         raise NoDigitError("no digit found")
@@ -503,8 +503,8 @@ def fit_to_field(ink: np.ndarray) -> np.ndarray:
     cy = (patch.sum(axis=1) * np.arange(ph)).sum() / mass
     cx = (patch.sum(axis=0) * np.arange(pw)).sum() / mass
     # MNIST's centres of mass sit at (14.0, 14.0) in pixel indices (measured on its test set).
-    top = int(np.clip(round(FIELD / 2 - cy), 0, FIELD - ph))
-    left = int(np.clip(round(FIELD / 2 - cx), 0, FIELD - pw))
+    top = min(max(round(FIELD / 2 - cy), 0), FIELD - ph)
+    left = min(max(round(FIELD / 2 - cx), 0), FIELD - pw)
     field = np.zeros((FIELD, FIELD), np.float32)
     field[top : top + ph, left : left + pw] = patch
     return field
