@@ -125,12 +125,15 @@ def grey_contrast_map(grey: np.ndarray) -> np.ndarray:
     return np.take(grey_contrast_levels(grey, np.bincount(grey.ravel(), minlength=256)), grey)
 
 
+GREY_LEVELS = np.arange(256, dtype=np.float32) * np.float32(1 / 255)  # a byte's level in 0..1
+
+
 def grey_contrast_levels(grey: np.ndarray, counts: np.ndarray) -> np.ndarray:
     """contrast_map's value for each of the 256 grey levels; `counts`: the picture's histogram."""
-    levels = np.arange(256, dtype=np.float32) * np.float32(1 / 255)
-    # The paper level exactly as the colour path computes it, so that ties fall the same way.
-    paper = median(border_pixels(grey).astype(np.float32) * (1 / 255))
-    diff = (levels - paper)[:, None]  # per level, as a one-channel colour
+    # The paper level exactly as the colour path computes it (the median of the border's levels,
+    # in float32), so that ties fall the same way.
+    paper = median(border_pixels(grey), GREY_LEVELS)
+    diff = (GREY_LEVELS - paper)[:, None]  # per level, as a one-channel colour
     distance2 = diff[:, 0] ** 2
     by_distance = np.argsort(distance2, kind="stable")
     rank_level = by_distance[np.searchsorted(np.cumsum(counts[by_distance]), far_rank(grey.size), "right")]
@@ -154,10 +157,13 @@ def project_on_ink(diff: np.ndarray, direction: np.ndarray) -> np.ndarray:
 HIST_BINS = 256
 
 
+BIN_CENTRES = (np.arange(HIST_BINS) + 0.5) / HIST_BINS
+
+
 def otsu_threshold(hist: np.ndarray) -> float:
     p = hist / max(hist.sum(), 1)
     omega = np.cumsum(p)
-    mu = np.cumsum(p * (np.arange(len(hist)) + 0.5) / len(hist))
+    mu = np.cumsum(p * BIN_CENTRES)
     between = (mu[-1] * omega - mu) ** 2 / np.maximum(omega * (1 - omega), 1e-12)
     return float((np.argmax(between) + 1) / len(hist))
 
@@ -219,11 +225,10 @@ def ink_map(source: ImageSource, work_side: int = WORK_SIDE) -> InkMap:
             # Strokes on a transparent field: the alpha is the ink.
             small, _ = shrink(Image.fromarray(alpha), work_side)
             alpha = np.asarray(small)
-            levels = np.arange(256, dtype=np.float32) * (1 / 255)
-            if levels[alpha.max()] < MIN_CONTRAST:
+            if GREY_LEVELS[alpha.max()] < MIN_CONTRAST:
                 raise NoDigitError("no digit found: the image is fully transparent. Draw a digit.")
-            return InkMap(np.take(normalize_levels(levels, np.bincount(alpha.ravel(), minlength=256)), alpha),
-                          source_size)
+            counts = np.bincount(alpha.ravel(), minlength=256)
+            return InkMap(np.take(normalize_levels(GREY_LEVELS, counts), alpha), source_size)
         # Mostly opaque: lay the few transparent pixels on the paper colour.
         rgba = np.asarray(image.convert("RGBA"), np.float32) / 255
         rgb, a = rgba[..., :3], rgba[..., 3:]
@@ -286,10 +291,12 @@ def is_flat(t: np.ndarray, border: np.ndarray) -> bool:
     return float(border.std()) < 0.015 and float(stray) < 0.01
 
 
-def median(values: np.ndarray) -> np.floating:
-    """np.median of a 1-D array, in its dtype, without its overhead on small arrays."""
+def median(values: np.ndarray, lookup: np.ndarray | None = None) -> np.floating:
+    """np.median of a 1-D array (of lookup[values] when given: bytes and their levels), in its
+    dtype, without its overhead on small arrays."""
     low, high = (len(values) - 1) // 2, len(values) // 2
-    return np.partition(values, (low, high))[[low, high]].mean()  # as np.median: mean of the middle
+    middle = np.partition(values, (low, high))[[low, high]]
+    return (middle if lookup is None else lookup[middle]).mean()  # as np.median: the middle's mean
 
 
 def quantile(values: np.ndarray, q: float) -> float:
