@@ -167,7 +167,7 @@ def latency_section(b: Bench) -> str:
     rows = []
     for input_name, x in inputs.items():
         base = stats[("PyTorch eager fp32", input_name)]
-        sure = speed.first_member_confidence(b.model, x)
+        sure = float(speed.first_member_confidence(b.model, x)[0])
         for (engine, name), t in stats.items():
             if name == input_name:
                 rows.append((f"{input_name} (first member {sure:.0%} sure)", engine, us(t.wall.median),

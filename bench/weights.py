@@ -22,6 +22,7 @@ import torch
 from onnx import numpy_helper
 from torch import nn
 
+from export.onnx_export import all_graphs
 from serving.predictor import load_session
 from training.model import FIRST_SURE, DigitNet, Ensemble
 
@@ -40,23 +41,11 @@ class TorchModel:
     images: int
 
 
-def onnx_initializers(path: Path) -> dict[str, np.ndarray]:
-    """Every weight in the file, the graph's own and those inside an If's branches."""
-    return graph_initializers(onnx.load(str(path)).graph)
-
-
-def graph_initializers(graph: onnx.GraphProto) -> dict[str, np.ndarray]:
-    found = {i.name: numpy_helper.to_array(i) for i in graph.initializer}
-    for node in graph.node:
-        for attribute in node.attribute:
-            if attribute.type == onnx.AttributeProto.GRAPH:
-                found |= graph_initializers(attribute.g)
-    return found
-
-
 def from_onnx(path: Path) -> Ensemble:
     """An Ensemble whose forward pass computes what the fp32 ONNX file computes."""
-    all_inits = onnx_initializers(path)
+    graph = onnx.load(str(path)).graph
+    # Every weight in the file, the graph's own and those inside an If's branches.
+    all_inits = {i.name: numpy_helper.to_array(i) for g in all_graphs(graph) for i in g.initializer}
     count = len({name.split(".")[1] for name in all_inits if name.startswith("members.")})
     if count == 0:
         raise WeightsError(f"{path} has no initializer members.0.features.0.0.weight: not an "
@@ -67,7 +56,7 @@ def from_onnx(path: Path) -> Ensemble:
         inits = {k[len(prefix):]: v for k, v in all_inits.items() if k.startswith(prefix)}
         members.append(member_from(inits, path))
     # An If in the graph is the first member's shortcut (training.model.Ensemble).
-    shortcut = any(node.op_type == "If" for node in onnx.load(str(path), load_external_data=False).graph.node)
+    shortcut = any(node.op_type == "If" for node in graph.node)
     return Ensemble(members, FIRST_SURE if shortcut else None).eval()
 
 

@@ -58,14 +58,13 @@ def export_onnx(model: Ensemble, path: Path) -> None:
     onnx.save_model(model, str(path), save_as_external_data=False)
 
 
-def weights_into_branches(graph: onnx.GraphProto) -> int:
-    """Moves each weight that only one branch of an If uses into that branch; returns how many.
+def weights_into_branches(graph: onnx.GraphProto) -> None:
+    """Moves each weight that only one branch of an If uses into that branch.
 
     The exporter keeps every weight at the top of the graph. onnxruntime's convolution layout
     (NCHWc) only rewrites convs whose weights are constants of their own graph, so convs in a
     branch would run several times slower than the same convs outside it."""
     used_at_top = {name for node in graph.node for name in node.input} | {o.name for o in graph.output}
-    moved = 0
     for node in graph.node:
         branches = [a.g for a in node.attribute if a.type == onnx.AttributeProto.GRAPH]
         for branch in branches:
@@ -75,8 +74,6 @@ def weights_into_branches(graph: onnx.GraphProto) -> int:
                            and w.name not in used_at_top and w.name not in elsewhere]:
                 branch.initializer.append(weight)
                 graph.initializer.remove(weight)
-                moved += 1
-    return moved
 
 
 def drop_unused_weights(graph: onnx.GraphProto) -> None:
@@ -104,12 +101,17 @@ def drop_stack_traces(graph: onnx.GraphProto) -> None:
 
 def all_nodes(graph: onnx.GraphProto) -> list[onnx.NodeProto]:
     """The nodes of `graph` and of every subgraph in it."""
-    nodes = list(graph.node)
+    return [node for g in all_graphs(graph) for node in g.node]
+
+
+def all_graphs(graph: onnx.GraphProto) -> list[onnx.GraphProto]:
+    """`graph` and every subgraph in it (an If's branches), at any depth."""
+    graphs = [graph]
     for node in graph.node:
         for attribute in node.attribute:
             if attribute.type == onnx.AttributeProto.GRAPH:
-                nodes += all_nodes(attribute.g)
-    return nodes
+                graphs += all_graphs(attribute.g)
+    return graphs
 
 
 def git_commit() -> str:

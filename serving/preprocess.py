@@ -132,7 +132,7 @@ def grey_contrast_levels(grey: np.ndarray, counts: np.ndarray) -> np.ndarray:
     """contrast_map's value for each of the 256 grey levels; `counts`: the picture's histogram."""
     # The paper level exactly as the colour path computes it (the median of the border's levels,
     # in float32), so that ties fall the same way.
-    paper = median(border_pixels(grey), GREY_LEVELS)
+    paper = level_median(border_pixels(grey))
     diff = (GREY_LEVELS - paper)[:, None]  # per level, as a one-channel colour
     distance2 = diff[:, 0] ** 2
     by_distance = np.argsort(distance2, kind="stable")
@@ -291,12 +291,11 @@ def is_flat(t: np.ndarray, border: np.ndarray) -> bool:
     return float(border.std()) < 0.015 and float(stray) < 0.01
 
 
-def median(values: np.ndarray, lookup: np.ndarray | None = None) -> np.floating:
-    """np.median of a 1-D array (of lookup[values] when given: bytes and their levels), in its
-    dtype, without its overhead on small arrays."""
+def level_median(values: np.ndarray) -> np.float32:
+    """np.median of GREY_LEVELS[values] for 1-D bytes, in float32, without its overhead on small
+    arrays: the bytes' middle pair, looked up (the order is the same)."""
     low, high = (len(values) - 1) // 2, len(values) // 2
-    middle = np.partition(values, (low, high))[[low, high]]
-    return (middle if lookup is None else lookup[middle]).mean()  # as np.median: the middle's mean
+    return GREY_LEVELS[np.partition(values, (low, high))[[low, high]]].mean()  # as np.median
 
 
 def quantile(values: np.ndarray, q: float) -> float:

@@ -71,7 +71,7 @@ class Ensemble(nn.Module):
 
     def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         if self.first_sure is None:
-            probabilities, maps = self.mean_of(self.members, x)
+            probabilities, maps = mean_of([member_outputs(member, x) for member in self.members])
         else:
             first, first_maps = member_outputs(self.members[0], x)
             sure = first.amax(1) >= self.first_sure
@@ -86,16 +86,15 @@ class Ensemble(nn.Module):
 
     def all_members(self, x: torch.Tensor, first: torch.Tensor, first_maps: torch.Tensor,
                     sure: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        rest = [member_outputs(member, x) for member in self.members[1:]]
-        mean = torch.stack([first, *(p for p, _ in rest)]).mean(0)
-        mean_maps = torch.stack([first_maps, *(m for _, m in rest)]).mean(0)
+        mean, mean_maps = mean_of([(first, first_maps)]
+                                  + [member_outputs(member, x) for member in self.members[1:]])
         return (torch.where(sure[:, None], first, mean),
                 torch.where(sure[:, None, None, None], first_maps, mean_maps))
 
-    @staticmethod
-    def mean_of(members: nn.ModuleList, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        outputs = [member_outputs(member, x) for member in members]
-        return torch.stack([p for p, _ in outputs]).mean(0), torch.stack([m for _, m in outputs]).mean(0)
+
+def mean_of(outputs: list[tuple[torch.Tensor, torch.Tensor]]) -> tuple[torch.Tensor, torch.Tensor]:
+    """The mean of several members' (probabilities, class maps)."""
+    return torch.stack([p for p, _ in outputs]).mean(0), torch.stack([m for _, m in outputs]).mean(0)
 
 
 def member_outputs(member: DigitNet, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
