@@ -62,7 +62,7 @@ class Ensemble(nn.Module):
     With `first_sure`, the members after the first run only for a batch that holds an image the
     first is less sure of than that; an image it is sure of keeps the first member's outputs
     alone, whatever its batch. Most images are such clear cases that the others would not
-    change the answer, so most cost a third (the graph's If: bench/README.md)."""
+    change the answer, so most cost a third (an If in the ONNX graph: README.md, "The model")."""
 
     def __init__(self, members: list[DigitNet], first_sure: float | None = FIRST_SURE) -> None:
         super().__init__()
