@@ -1,14 +1,30 @@
-"""Torch-free serving: any image → MNIST-style 28×28 → onnxruntime → the digit."""
+"""Torch-free serving: any image → what the models read → onnxruntime → the answer.
+
+    from serving import read_digit, read_number, Reader
+
+Names are imported on first use, so `serving.contract` can be read by training and export without
+loading onnxruntime.
+"""
 
 import os
+from importlib import import_module
 
 # onnxruntime's official builds keep a telemetry database and device id in the user's cache
 # (~/.cache/Microsoft/DeveloperTools) and upload events; only this variable, set before
-# onnxruntime is first imported, stops all of it (its Privacy.md). Every process that loads a
-# model imports serving first.
+# onnxruntime is first imported, stops all of it (its Privacy.md). Every module that loads
+# onnxruntime is inside this package, so this runs first.
 os.environ["ORT_DISABLE_TELEMETRY"] = "1"
 
-from serving.predictor import DigitResult, ModelError, Predictor  # noqa: E402
-from serving.preprocess import InputError, NoDigitError, to_mnist  # noqa: E402
+_WHERE = {
+    "Reader": "serving.reader", "read_digit": "serving.reader", "read_number": "serving.reader",
+    "DigitResult": "serving.predictor", "ModelError": "serving.predictor", "Predictor": "serving.predictor",
+    "Stopped": "serving.predictor", "NumberResult": "serving.numbers",
+    "InputError": "serving.decode", "NoDigitError": "serving.decode", "to_mnist": "serving.preprocess",
+}
+__all__ = sorted(_WHERE)
 
-__all__ = ["DigitResult", "InputError", "ModelError", "NoDigitError", "Predictor", "to_mnist"]
+
+def __getattr__(name: str):
+    if name not in _WHERE:
+        raise AttributeError(f"module 'serving' has no attribute {name!r}")
+    return getattr(import_module(_WHERE[name]), name)

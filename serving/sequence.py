@@ -15,11 +15,12 @@ from pathlib import Path
 
 import numpy as np
 
+from serving.contract import BLANK
+from serving.ctc import greedy_peaks
 from serving.predictor import MODELS_DIR, OnnxModel
 from serving.strip import STRIP_PAD, to_strip
 
 DEFAULT_NUMBER_MODEL = MODELS_DIR / "numbernet.onnx"
-BLANK = 10
 
 
 @dataclass(frozen=True)
@@ -48,7 +49,7 @@ class SequenceReader(OnnxModel):
         except ValueError:
             return []
         probs = np.exp(self.log_probs(strip))
-        peaks = _peaks(probs)
+        peaks = greedy_peaks(probs)
         if not peaks:
             return []
         borders = _borders([t for t, _ in peaks], strip.shape[1])
@@ -58,21 +59,6 @@ class SequenceReader(OnnxModel):
             out.append(SequenceDigit(d, float(probs[t, d]), _to_ink(x0, x1, left, fx, ink.shape[1]),
                                      [float(v) for v in p]))
         return out
-
-
-def _peaks(probs: np.ndarray) -> list[tuple[int, int]]:
-    """(frame, digit) per digit read: greedy CTC, each digit at the frame where it is surest."""
-    best = probs.argmax(axis=1)
-    out: list[tuple[int, int]] = []
-    start = 0
-    for t in range(1, len(best) + 1):
-        if t == len(best) or best[t] != best[start]:
-            d = int(best[start])
-            if d != BLANK:
-                run = np.arange(start, t)
-                out.append((int(run[np.argmax(probs[run, d])]), d))
-            start = t
-    return out
 
 
 def _borders(frames: list[int], width: int) -> list[int]:

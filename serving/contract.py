@@ -1,0 +1,19 @@
+"""The models' contract: what training makes, export writes and serving reads.
+
+Imported by all three stages; it imports nothing, so training and export read it without loading
+onnxruntime (serving/__init__.py imports its names lazily).
+"""
+
+FIELD = 28  # the digit model reads one FIELD×FIELD picture: white ink on black, in 0–1
+DIGITS = 10  # classes 0–9
+MAP_SIDE = 7  # the class maps' side (the last conv layer's resolution)
+
+# The digit graph: one input, the logits, and the class activation maps (N, DIGITS, MAP_SIDE, MAP_SIDE).
+DIGIT_INPUT = "image"
+DIGIT_LOGITS = "logits"
+CLASS_MAPS = "class_maps"
+
+# The sequence model of whole numbers: a STRIP_HEIGHT-pixel line in, per column pair log-probabilities
+# over the ten digits and CTC's blank.
+STRIP_HEIGHT = 32
+BLANK = DIGITS

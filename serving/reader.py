@@ -1,0 +1,74 @@
+"""The Reader: the served models, loaded once at start-up, and every reading operation on them.
+
+    reader = Reader()                       # the shipped models, checked against their cards
+    reader.read_digit("7.png")              # DigitResult (InputError with a message for the user)
+    reader.read_number(png_bytes)           # NumberResult
+    reader.read_digits(sources)             # one answer per image, an InputError in its place
+    reader.read_numbers(sources)
+
+A missing or changed model is a ModelError when the Reader is made, never later and never
+reported as a problem with an image.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from functools import cache
+from pathlib import Path
+
+from serving.numbers import NumberResult
+from serving.numbers import read_number as _read_number
+from serving.predictor import DEFAULT_MODEL, DigitResult, Predictor, Stopped, guarded
+from serving.preprocess import ImageSource, InputError
+from serving.sequence import DEFAULT_NUMBER_MODEL, SequenceReader
+
+StopCheck = Callable[[], bool]
+
+
+class Reader:
+    """The digit model and the sequence model of whole numbers. One per process; thread-safe."""
+
+    def __init__(self, digit_model: str | Path = DEFAULT_MODEL,
+                 number_model: str | Path = DEFAULT_NUMBER_MODEL, threads: int = 1,
+                 verify: bool = True) -> None:
+        self.digits = Predictor(digit_model, threads, verify)
+        self.numbers = SequenceReader(number_model, threads, verify)
+
+    def read_digit(self, source: ImageSource, explain: bool = False) -> DigitResult:
+        """One image → its digit; with explain, where the model found the evidence for each digit."""
+        return self.digits.predict(source, explain)
+
+    def read_digits(self, sources: Sequence[ImageSource], explain: bool = False,
+                    stop: StopCheck | None = None) -> list[DigitResult | InputError]:
+        """Several images in one model call; an unreadable one gives its InputError in its place."""
+        return self.digits.predict_batch(sources, stop, explain)
+
+    def read_number(self, source: ImageSource) -> NumberResult:
+        """One image of a number written on one line → its digits, left to right, with boxes."""
+        return _read_number(self.digits, source, reader=self.numbers)
+
+    def read_numbers(self, sources: Sequence[ImageSource],
+                     stop: StopCheck | None = None) -> list[NumberResult | InputError]:
+        """read_number for each image, its InputError in its place; Stopped when `stop` says so."""
+        results: list[NumberResult | InputError] = []
+        for source in sources:
+            if stop is not None and stop():
+                raise Stopped
+            results.append(guarded(self.read_number, source))
+        return results
+
+
+@cache
+def default_reader() -> Reader:
+    """The shipped models, loaded on the first call of read_digit or read_number below."""
+    return Reader()
+
+
+def read_digit(source: ImageSource, explain: bool = False) -> DigitResult:
+    """The one handwritten digit in an image (a path, bytes, PIL image or array), by the shipped model."""
+    return default_reader().read_digit(source, explain)
+
+
+def read_number(source: ImageSource) -> NumberResult:
+    """The number written on one line in an image, by the shipped models."""
+    return default_reader().read_number(source)
