@@ -40,7 +40,7 @@ from export.onnx_export import (
     write_metadata,
 )
 from export.quantize import quantize_int8
-from serving.predictor import file_sha256
+from serving.card import file_sha256
 from training.corrections import held_out_of
 from training.data import load_mnist_or_report
 from training.gate import check_files

@@ -26,8 +26,8 @@ import torch
 
 from export.evaluate import ParityError, session
 from export.onnx_export import git_commit, opset_of, write_metadata
+from serving.card import file_sha256
 from serving.ctc import greedy_decode
-from serving.predictor import file_sha256
 from training.data import load_mnist_or_report
 from training.model import count_parameters
 from training.numbers_model import NumberNet, batch_of

@@ -17,7 +17,7 @@ os.environ["ORT_DISABLE_TELEMETRY"] = "1"
 
 _WHERE = {
     "Reader": "serving.reader", "read_digit": "serving.reader", "read_number": "serving.reader",
-    "DigitResult": "serving.predictor", "ModelError": "serving.predictor", "Predictor": "serving.predictor",
+    "DigitResult": "serving.predictor", "ModelError": "serving.card", "Predictor": "serving.predictor",
     "Stopped": "serving.predictor", "NumberResult": "serving.numbers",
     "InputError": "serving.decode", "NoDigitError": "serving.decode", "to_mnist": "serving.preprocess",
 }

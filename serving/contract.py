@@ -1,8 +1,10 @@
 """The models' contract: what training makes, export writes and serving reads.
 
-Imported by all three stages; it imports nothing, so training and export read it without loading
-onnxruntime (serving/__init__.py imports its names lazily).
+Imported by all three stages; it imports only numpy, so training and export read it without
+loading onnxruntime (serving/__init__.py imports its names lazily).
 """
+
+import numpy as np
 
 FIELD = 28  # the digit model reads one FIELD×FIELD picture: white ink on black, in 0–1
 DIGITS = 10  # classes 0–9
@@ -17,3 +19,9 @@ CLASS_MAPS = "class_maps"
 # over the ten digits and CTC's blank.
 STRIP_HEIGHT = 32
 BLANK = DIGITS
+
+
+def to_model_input(images: np.ndarray) -> np.ndarray:
+    """MNIST-style uint8 images (N, FIELD, FIELD), white ink on black, → the digit model's input:
+    float32 (N, 1, FIELD, FIELD) in 0–1."""
+    return (np.asarray(images).reshape(-1, 1, FIELD, FIELD).astype(np.float32) * np.float32(1 / 255))

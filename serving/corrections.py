@@ -28,7 +28,8 @@ from typing import Protocol
 
 import numpy as np
 
-from serving.predictor import DigitResult, Predictor, file_sha256
+from serving.card import file_sha256
+from serving.predictor import DigitResult, Predictor
 
 SOURCES = ("sketch", "upload", "api")
 IMAGE_BYTES = 28 * 28

