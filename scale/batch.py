@@ -25,8 +25,9 @@ from typing import Any
 import numpy as np
 
 from scale.cluster import ClusterError, connect
-from serving import Predictor
-from serving.predictor import DEFAULT_MODEL, DigitResult, ModelError, verify_model
+from serving import DigitResult, Predictor
+from serving.card import ModelError, verify_model
+from serving.paths import DEFAULT_MODEL
 
 FILES_PER_BLOCK = 512  # a unit of work Ray Data hands around; small enough to spread over actors
 

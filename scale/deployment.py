@@ -1,12 +1,12 @@
-"""The Ray Serve app: POST /api/predict and /api/read_number with the REST endpoint's request and
-answer (rest.py).
+"""The Ray Serve app: POST /api/predict and /api/read_number with the REST API's request and answer.
 
-Requests are read and answered by the REST API's own `api.reading.records_response` (multipart or
-JSON base64, size caps enforced while reading, the same 400/413/415/422), and /api/health answers
-rest.health_fields, so the two endpoints can't drift apart. Each replica holds one
-serving.Predictor (one onnxruntime session). Images from concurrent requests are gathered by
-@serve.batch into one model call. Run it with `python -m scale.serve`,
-or on a cluster with `serve deploy scale/serve_config.yaml` (import path scale.deployment:build_app).
+Requests are read and answered by the REST API's own code (app/web/reading.py: multipart or JSON
+base64, size caps enforced while reading, the same 400/413/415/422) and the operations of
+serving.operations, as every surface; /api/health answers app.web.rest.health_fields, so the two
+servers can't drift apart. Each replica holds one serving.Reader. Images from concurrent
+/api/predict requests are gathered by @serve.batch into one model call. Run it with
+`python -m scale.serve`, or on a cluster with `serve deploy scale/serve_config.yaml` (import path
+scale.deployment:build_app).
 """
 
 # No `from __future__ import annotations`: FastAPI reads the handlers’ annotations at runtime.
@@ -18,13 +18,12 @@ from fastapi import FastAPI, Request
 from fastapi.responses import Response
 from ray import serve
 
-from api.reading import ApiError, Limits, error_response, explain_flag, records_response
-from rest import health_fields, predict_numbers
-from serving import InputError, Predictor
-from serving.predictor import DEFAULT_MODEL, DigitResult
-from serving.records import digit_record, number_record
-
-DEFAULT_MAX_FILE_SIZE = 5 * 1024 * 1024  # the demo's default --max-file-size (5mb)
+from app.settings import MAX_FILE_BYTES
+from app.web.reading import ApiError, Limits, error_response, records_response
+from app.web.rest import health_fields, operation_for
+from serving import DigitResult, InputError, Reader
+from serving.operations import PREDICT, READ_NUMBER, Operation
+from serving.paths import DEFAULT_MODEL
 
 api = FastAPI(title="Handwritten digit recognizer API (Ray Serve)", docs_url="/docs", redoc_url=None)
 
@@ -32,11 +31,11 @@ api = FastAPI(title="Handwritten digit recognizer API (Ray Serve)", docs_url="/d
 @serve.deployment(ray_actor_options={"num_cpus": 1}, max_ongoing_requests=32)
 @serve.ingress(api)
 class DigitService:
-    """One Predictor per replica; the images of concurrent requests share model calls."""
+    """One Reader per replica; the images of concurrent /api/predict requests share model calls."""
 
-    def __init__(self, model: str = str(DEFAULT_MODEL), max_file_size: int | None = DEFAULT_MAX_FILE_SIZE,
+    def __init__(self, model: str = str(DEFAULT_MODEL), max_file_size: int | None = MAX_FILE_BYTES,
                  max_batch_size: int = 32, batch_wait_s: float = 0.002) -> None:
-        self.predictor = Predictor(model)
+        self.reader = Reader(model)
         self.limits = Limits(max_file_size)
         self.predict_images.set_max_batch_size(max_batch_size)
         self.predict_images.set_batch_wait_timeout_s(batch_wait_s)
@@ -44,38 +43,37 @@ class DigitService:
     @serve.batch(max_batch_size=32, batch_wait_timeout_s=0.002)
     async def predict_images(self, images: list[bytes]) -> list[DigitResult | InputError]:
         # Off the replica's event loop, so that requests keep arriving while a batch is computed.
-        return await asyncio.to_thread(self.predictor.predict_batch, images)
+        return await asyncio.to_thread(self.reader.read_digits, images)
 
-    async def predict_each(self, blobs: list[bytes]) -> list[DigitResult | InputError]:
-        return await asyncio.gather(*(self.predict_images(blob) for blob in blobs))
+    async def answers(self, op: Operation, blobs: list[bytes]) -> list[dict[str, Any]]:
+        """The operation's answers; plain digits are batched across requests, the rest (explained
+        digits, asked for rarely; numbers, whose digits already go through the model at once) not."""
+        if op is PREDICT:
+            return [op.fields(r) for r in await asyncio.gather(*(self.predict_images(b) for b in blobs))]
+        return await asyncio.to_thread(op.answers, self.reader, blobs)
 
-    async def explain_each(self, blobs: list[bytes]) -> list[DigitResult | InputError]:
-        # Not batched across requests: explained answers are asked for rarely, one request at a time.
-        return await asyncio.to_thread(self.predictor.predict_batch, blobs, None, True)
-
-    async def read_numbers(self, blobs: list[bytes]) -> list:
-        # Not batched across requests: each image's digits already go through the model at once.
-        return await asyncio.to_thread(predict_numbers, self.predictor, blobs)
+    async def respond(self, name: str, request: Request) -> Response:
+        try:
+            op = operation_for(name, request)
+        except ApiError as err:
+            return error_response(err.status, err.message)
+        return await records_response(request, self.limits, lambda blobs: self.answers(op, blobs), op.answer)
 
     @api.post("/api/predict")
     async def predict(self, request: Request) -> Response:
         """One JSON object per image, in order, in the shape `python -m serving FILE...` prints;
         ?explain=true adds "heatmap" and "seen" (as `--explain`)."""
-        try:
-            compute = self.explain_each if explain_flag(request) else self.predict_each
-        except ApiError as err:
-            return error_response(err.status, err.message)
-        return await records_response(request, self.limits, compute, digit_record, "digit")
+        return await self.respond(PREDICT.name, request)
 
     @api.post("/api/read_number")
     async def read_number(self, request: Request) -> Response:
         """Several digits on a line per image, read left to right."""
-        return await records_response(request, self.limits, self.read_numbers, number_record, "number")
+        return await self.respond(READ_NUMBER.name, request)
 
     @api.get("/api/health")
     async def health(self) -> dict[str, Any]:
         """The model file and its sha256, and the request limits."""
-        return health_fields(self.predictor, self.limits)
+        return health_fields(self.reader, self.limits)
 
 
 def build_app(args: dict[str, Any] | None = None) -> serve.Application:

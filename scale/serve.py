@@ -18,7 +18,8 @@ from pathlib import Path
 from typing import Any
 
 from scale.cluster import ClusterError, connect
-from serving.predictor import DEFAULT_MODEL, ModelError, verify_model
+from serving.card import ModelError, verify_model
+from serving.paths import DEFAULT_MODEL
 
 APP_NAME = "digits"
 

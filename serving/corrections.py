@@ -1,41 +1,32 @@
-"""Corrections: a person says what a digit really is, and it is kept to teach the model (issue #17).
+"""The corrections store: what a person said a digit really is, kept to teach the model.
 
-Off unless the demo is started with `--corrections PATH`. One correction keeps exactly this and
-nothing else: the 28×28 uint8 image the model saw (784 bytes), the digit the person gave, the
-model's answer and confidence, the model file's sha256, the source ("sketch", "upload" or "api")
-and the time (UTC, to the second). Never the upload itself, a file name, an IP address or a
-cookie. The client's address is used only in memory, to limit how often one client may send.
+The app writes it (app/corrections.py, with `--corrections PATH`); training reads it
+(training/corrections.py). One correction keeps exactly this and nothing else: the 28×28 uint8
+image the model saw (784 bytes), the digit the person gave, the model's answer and confidence, the
+model file's sha256, the source ("sketch", "upload" or "api") and the time (UTC, to the second).
+Never the upload itself, a file name, an IP address or a cookie.
 
-    CorrectionStore   the one interface a store offers (add, count, read, close)
-    SQLiteStore       the embedded store: one file, WAL mode, one writer connection behind a lock
-    Corrections       what the app and the REST API call: rate limit, then the store
-
-Swapping SQLite for a server database (several Ray Serve replicas writing at once) means writing
-another CorrectionStore with the same four methods; see README, "Corrections that teach".
+SQLiteStore is the embedded store: one file, WAL mode, one writer connection behind a lock. A
+server database (several Ray Serve replicas writing at once) would be another class with the same
+four methods: add, count, read, close.
 """
 
 from __future__ import annotations
 
 import sqlite3
 import threading
-import time
-from collections import deque
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Protocol
 
 import numpy as np
 
-from serving.card import file_sha256
-from serving.predictor import DigitResult, Predictor
+from serving.predictor import DigitResult
 
 SOURCES = ("sketch", "upload", "api")
 IMAGE_BYTES = 28 * 28
 SCHEMA_VERSION = 1
-DEFAULT_PER_MINUTE = 10
-DEFAULT_MAX_MB = 100.0  # about 100,000 corrections: far more than a fine-tune needs
 BUSY_TIMEOUT_MS = 5000  # another process (an export, a second server) holding the write lock
 SCHEMA = f"""
 CREATE TABLE IF NOT EXISTS corrections (
@@ -56,14 +47,12 @@ class CorrectionsError(ValueError):
     """The database can't be opened or used as a corrections store; the message says why."""
 
 
-class Refused(Exception):
-    """A correction that is not kept: HTTP status and the message for the person."""
+class StoreFull(CorrectionsError):
+    """The database has reached its size cap (or the disk is full): nothing more can be kept."""
 
-    def __init__(self, status: int, message: str, retry_after: int | None = None) -> None:
-        super().__init__(message)
-        self.status = status
-        self.message = message
-        self.retry_after = retry_after
+
+class StoreBusy(CorrectionsError):
+    """The database could not take the write right now (locked, read-only): worth trying again."""
 
 
 @dataclass(frozen=True)
@@ -98,22 +87,6 @@ def parse_label(value: object) -> int:
     if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= 9:
         raise ValueError(f'"label" must be one digit, 0 to 9 (got {value!r})')
     return value
-
-
-class CorrectionStore(Protocol):
-    """Where corrections go. SQLiteStore is the embedded one; a server database would be another."""
-
-    def add(self, correction: Correction) -> int:
-        """Keeps one correction; returns its id. Raises Refused(507) when the store is full."""
-        ...
-
-    def count(self) -> int: ...
-
-    def read(self) -> Iterator[Correction]:
-        """Every correction, oldest first."""
-        ...
-
-    def close(self) -> None: ...
 
 
 class SQLiteStore:
@@ -158,7 +131,7 @@ class SQLiteStore:
             with self._lock:
                 cursor = self._db.execute(INSERT, row)
         except sqlite3.OperationalError as err:
-            raise store_refusal(err, self.max_bytes) from None
+            raise store_error(err, self.max_bytes) from None
         return int(cursor.lastrowid or 0)
 
     def count(self) -> int:
@@ -198,73 +171,9 @@ def connect(path: Path, readonly: bool) -> sqlite3.Connection:
     return db
 
 
-def store_refusal(err: sqlite3.OperationalError, max_bytes: int | None) -> Refused:
-    """The person's message for a write SQLite refused: full (507) or busy/unwritable (503)."""
+def store_error(err: sqlite3.OperationalError, max_bytes: int | None) -> CorrectionsError:
+    """What a write SQLite refused means: the store is full, or busy/unwritable for now."""
     if "full" in str(err):
         cap = f"its cap of {max_bytes / 2**20:g} MB" if max_bytes else "the disk's space"
-        return Refused(507, f"the corrections database is full ({cap}): nothing more can be kept "
-                            "until whoever runs this server exports and clears it. Thank you anyway.")
-    return Refused(503, f"the correction could not be saved right now ({err}): try again in a moment")
-
-
-class RateLimit:
-    """At most `per_minute` corrections per client in any 60 s; 0 means no limit. Memory only."""
-
-    WINDOW_S = 60.0
-    MAX_CLIENTS = 10_000  # beyond this, clients idle for a minute are forgotten
-
-    def __init__(self, per_minute: int, clock: Callable[[], float] = time.monotonic) -> None:
-        self.per_minute = per_minute
-        self.clock = clock
-        self._seen: dict[str, deque[float]] = {}
-        self._lock = threading.Lock()
-
-    def admit(self, client: str) -> None:
-        """Counts one correction from `client`, or raises Refused(429) saying when to try again."""
-        if self.per_minute <= 0:
-            return
-        now = self.clock()
-        with self._lock:
-            if len(self._seen) > self.MAX_CLIENTS:
-                self._seen = {k: v for k, v in self._seen.items() if v and v[-1] > now - self.WINDOW_S}
-            times = self._seen.setdefault(client, deque())
-            while times and times[0] <= now - self.WINDOW_S:
-                times.popleft()
-            if len(times) >= self.per_minute:
-                wait = max(1, int(times[0] + self.WINDOW_S - now + 0.999))
-                raise Refused(429, f"too many corrections from you: at most {self.per_minute} a minute. "
-                                   f"Try again in {wait} s.", retry_after=wait)
-            times.append(now)
-
-
-class Corrections:
-    """What the app and the REST API call: `admit` a client, then `keep` a prediction's correction."""
-
-    def __init__(self, store: CorrectionStore, per_minute: int = DEFAULT_PER_MINUTE) -> None:
-        self.store = store
-        self.limit = RateLimit(per_minute)
-        self._sha256: dict[Path, str] = {}
-
-    def admit(self, client: str | None) -> None:
-        self.limit.admit(client or "unknown")
-
-    def add(self, predictor: Predictor, result: DigitResult, label: int, source: str) -> int:
-        """Stores the correction of `result` (from `predictor`) and returns its id."""
-        return self.store.add(Correction.of(result, label, source, self.model_sha256(predictor)))
-
-    def model_sha256(self, predictor: Predictor) -> str:
-        """The served model's sha256: from its verified card, else hashed once."""
-        path = predictor.model_path
-        if path not in self._sha256:
-            self._sha256[path] = (predictor.card or {}).get("sha256") or file_sha256(path)
-        return self._sha256[path]
-
-
-def open_corrections(path: str | Path, per_minute: int = DEFAULT_PER_MINUTE,
-                     max_mb: float = DEFAULT_MAX_MB) -> Corrections:
-    """The app's corrections over a SQLite file; CorrectionsError with a message if it can't be used."""
-    if per_minute < 0:
-        raise CorrectionsError("--corrections-per-minute must be 0 (no limit) or more")
-    if max_mb <= 0:
-        raise CorrectionsError("--corrections-max-mb must be more than 0")
-    return Corrections(SQLiteStore(path, int(max_mb * 2**20)), per_minute)
+        return StoreFull(f"the corrections database is full ({cap})")
+    return StoreBusy(f"the correction could not be saved right now ({err})")

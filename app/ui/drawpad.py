@@ -14,20 +14,13 @@ background in the light and the dark theme, and strokes land from the first touc
 the strokes on a transparent field (what the serving code reads as "coloured strokes on a
 transparent layer"), in the canvas's own pixels whatever size the page shows it at.
 
-The Gradio API is unchanged: demo.py keeps hidden gr.Sketchpad endpoints for API clients.
+The Gradio API is unchanged: app/ui/blocks.py keeps hidden gr.Sketchpad endpoints for API clients;
+app/inputs.py reads the pad's value (pad_png).
 """
 
 from __future__ import annotations
 
-import base64
-import binascii
-
 import gradio as gr
-
-from serving import InputError
-
-PNG_PREFIX = "data:image/png;base64,"
-MAX_DATA_URL_CHARS = 4 * 1024 * 1024  # a 720×260 drawing is tens of KB; anything near this is not one
 
 TEMPLATE = """
 <div class="drawpad" role="group" aria-label="${title}">
@@ -169,19 +162,3 @@ def pad(title: str, width: int, height: int, size: int, elem_id: str, canvas_lab
         canvas_label=canvas_label, apply_default_css=False,
     )
 
-
-def drawing(url: str | None) -> bytes | None:
-    """The PNG a pad's value holds, or None for an empty pad.
-
-    Raises InputError for anything but a PNG data URL (the page only sends those).
-    """
-    if not url:
-        return None
-    if not isinstance(url, str) or not url.startswith(PNG_PREFIX):
-        raise InputError("the drawing did not come as a PNG data URL")
-    if len(url) > MAX_DATA_URL_CHARS:
-        raise InputError("the drawing is larger than a drawing pad makes")
-    try:
-        return base64.b64decode(url[len(PNG_PREFIX):], validate=True)
-    except (binascii.Error, ValueError):
-        raise InputError("the drawing's PNG data is not valid base64") from None

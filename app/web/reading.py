@@ -7,8 +7,6 @@ one.
 
 from __future__ import annotations
 
-import base64
-import binascii
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
@@ -19,12 +17,15 @@ from starlette.datastructures import UploadFile
 from starlette.formparsers import MultiPartException, MultiPartParser
 from starlette.requests import ClientDisconnect
 
+from app.inputs import base64_bytes
 from serving.records import Record
 
 MAX_IMAGES = 64  # per request: the CLI's default batch; more is what several requests are for
 DEFAULT_REQUEST_LIMIT = 64 * 1024 * 1024  # whole request body when no per-file limit is set
 REQUEST_FILES = 4  # the body may hold this many files of the maximum size (plus the form's framing)
 FORM_OVERHEAD = 64 * 1024
+IMAGES_USAGE = ('send image files (e.g. curl -F files=@7.png) or JSON {"images": ["<base64 image>", ...]}')
+Named = tuple[str | int, bytes]  # an image and the name its answer carries: its file name or index
 
 
 class ApiError(Exception):
@@ -59,11 +60,15 @@ class Limits:
         self.request = (REQUEST_FILES * max_file_size + FORM_OVERHEAD if max_file_size
                         else DEFAULT_REQUEST_LIMIT)
 
-    def check_image(self, name: str | int, size: int) -> None:
+    def check_image(self, which: str, size: int) -> None:
+        """`which` ("image 0", "file '7.png'", "the image") is over the per-image limit: 413."""
         if self.file is not None and size > self.file:
-            which = f"image {name}" if isinstance(name, int) else f"file {name!r}"
             raise ApiError(413, f"{which} is {human_size(size)}; the limit is "
                                 f"{human_size(self.file)} per image: send a smaller image")
+
+
+def image_name(name: str | int) -> str:
+    return f"image {name}" if isinstance(name, int) else f"file {name!r}"
 
 
 async def capped_body(request: Request, limit: int) -> AsyncIterator[bytes]:
@@ -84,11 +89,28 @@ async def capped_body(request: Request, limit: int) -> AsyncIterator[bytes]:
         yield chunk
 
 
-async def read_body(request: Request, limit: int) -> bytes:
-    return b"".join([chunk async for chunk in capped_body(request, limit)])
+def body_kind(request: Request, usage: str) -> str:
+    """"multipart" or "json", from the Content-Type; 400 for an empty request, 415 for another type."""
+    content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if not content_type and request.headers.get("content-length", "0") == "0" \
+            and "transfer-encoding" not in request.headers:
+        raise ApiError(400, f"the request is empty: {usage}")
+    kinds = {"multipart/form-data": "multipart", "application/json": "json"}
+    if content_type not in kinds:
+        raise ApiError(415, f"unsupported content type {content_type or '(none)'!r}: {usage}")
+    return kinds[content_type]
 
 
-async def multipart_images(request: Request, limits: Limits) -> list[tuple[str | int, bytes]]:
+async def json_body(request: Request, limits: Limits, usage: str) -> Any:
+    body = b"".join([chunk async for chunk in capped_body(request, limits.request)])
+    try:
+        return orjson.loads(body)
+    except orjson.JSONDecodeError as err:
+        raise ApiError(400, f"the body is not valid JSON ({err}): {usage}") from None
+
+
+async def multipart_form(request: Request, limits: Limits, usage: str) -> tuple[list[Named], dict[str, str]]:
+    """The form's files (name, bytes) in order, each under the per-image limit, and its plain fields."""
     parser = MultiPartParser(request.headers, capped_body(request, limits.request),
                              max_files=MAX_IMAGES, max_fields=MAX_IMAGES)
     # Files stay in memory (the whole body is capped at limits.request): nothing a client sends is
@@ -97,87 +119,73 @@ async def multipart_images(request: Request, limits: Limits) -> list[tuple[str |
     try:
         form = await parser.parse()
     except MultiPartException as err:
-        message = str(err)
-        if "Too many files" in message:
+        if "Too many files" in str(err):
             raise ApiError(413, f"at most {MAX_IMAGES} images a request: split them up") from None
-        raise ApiError(400, f"the multipart form could not be read ({message})") from None
+        raise ApiError(400, f"the multipart form could not be read ({err}): {usage}") from None
     try:
-        images = []
-        for _, value in form.multi_items():
+        files: list[Named] = []
+        fields: dict[str, str] = {}
+        for key, value in form.multi_items():
             if not isinstance(value, UploadFile):
-                continue  # plain form fields carry no image
-            name: str | int = value.filename or len(images)
-            limits.check_image(name, value.size or 0)
-            images.append((name, await value.read()))
-        return images
+                fields.setdefault(key, value)
+                continue
+            name: str | int = value.filename or len(files)
+            limits.check_image(image_name(name), value.size or 0)
+            files.append((name, await value.read()))
+        return files, fields
     finally:
-        await form.close()  # spooled temporary files
+        await form.close()
 
 
-def decode_base64(index: int, data: Any, limits: Limits) -> bytes:
+def decode_base64(field: str, which: str, data: Any, limits: Limits) -> bytes:
+    """The bytes of one base64 image of a JSON body: `field` names where it is in the body
+    ('"images"[0]'), `which` the image ("image 0")."""
     if not isinstance(data, str):
-        raise ApiError(400, f'"images"[{index}] is not a string: send each image base64-encoded')
-    if data.startswith("data:"):  # a data URL, as browsers' FileReader and canvas.toDataURL make
-        data = data.partition(",")[2]
+        raise ApiError(400, f"{field} is not a string: send each image base64-encoded")
     # Refuse a huge image before decoding it; line breaks of wrapped base64 carry no data.
     estimate = (len(data) - data.count("\n") - data.count("\r")) * 3 // 4
     if limits.file is not None and estimate > limits.file + 2:
-        limits.check_image(index, estimate)
+        limits.check_image(which, estimate)
     try:
-        raw = base64.b64decode(data, validate=True)
-    except (binascii.Error, ValueError):
-        try:  # wrapped at 76 columns, as `base64` and MIME write it
-            raw = base64.b64decode("".join(data.split()), validate=True)
-        except (binascii.Error, ValueError):
-            raise ApiError(400, f'"images"[{index}] is not valid base64') from None
-    limits.check_image(index, len(raw))
+        raw = base64_bytes(data)
+    except ValueError:
+        raise ApiError(400, f"{field} is not valid base64") from None
+    limits.check_image(which, len(raw))
     return raw
 
 
-async def json_images(request: Request, limits: Limits) -> list[tuple[str | int, bytes]]:
-    body = await read_body(request, limits.request)
-    try:
-        payload = orjson.loads(body)
-    except orjson.JSONDecodeError as err:
-        raise ApiError(400, f"the body is not valid JSON ({err})") from None
+def json_images(payload: Any, limits: Limits) -> list[Named]:
     images = payload.get("images") if isinstance(payload, dict) else None
     if isinstance(images, str) or isinstance(payload, str) or (isinstance(payload, dict)
                                                                 and "image" in payload):
         raise ApiError(400, 'base64 images go in a list, even one: send JSON {"images": ["<base64 image>"]}')
     if not isinstance(images, list):
-        raise ApiError(400, 'send JSON {"images": ["<base64 image>", ...]}')
+        raise ApiError(400, f"{IMAGES_USAGE}")
     if len(images) > MAX_IMAGES:
         raise ApiError(413, f"{len(images)} images; at most {MAX_IMAGES} a request: split them up")
-    return [(i, decode_base64(i, data, limits)) for i, data in enumerate(images)]
+    return [(i, decode_base64(f'"images"[{i}]', image_name(i), data, limits))
+            for i, data in enumerate(images)]
 
 
-async def request_images(request: Request, limits: Limits) -> list[tuple[str | int, bytes]]:
+async def request_images(request: Request, limits: Limits) -> list[Named]:
     """The images of a request, in order, each with its file name (or index, for base64)."""
-    content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
-    if not content_type and request.headers.get("content-length", "0") == "0" \
-            and "transfer-encoding" not in request.headers:
-        raise ApiError(400, 'the request is empty: send image files (e.g. curl -F files=@7.png) '
-                            'or JSON {"images": ["<base64 image>", ...]}')
-    if content_type == "multipart/form-data":
-        images = await multipart_images(request, limits)
-    elif content_type == "application/json":
-        images = await json_images(request, limits)
+    if body_kind(request, IMAGES_USAGE) == "multipart":
+        images, _ = await multipart_form(request, limits, IMAGES_USAGE)
     else:
-        raise ApiError(415, f"unsupported content type {content_type or '(none)'!r}: send "
-                            'multipart/form-data with image files, or JSON {"images": [base64, ...]}')
+        images = json_images(await json_body(request, limits, IMAGES_USAGE), limits)
     if not images:
-        raise ApiError(400, 'no images in the request: send image files (e.g. curl -F files=@7.png) '
-                            'or JSON {"images": ["<base64 image>", ...]}')
+        raise ApiError(400, f"no images in the request: {IMAGES_USAGE}")
     return images
 
 
-async def records_response(request: Request, limits: Limits,
-                           compute: Callable[[list[bytes]], Awaitable[list]],
-                           record: Callable[[str | int, Any], Record], ok_key: str) -> Response:
-    """Reads the request's images, lets `compute` answer them, replies with one record each.
+Answers = Callable[[list[bytes]], Awaitable[list[Record]]]  # images → one record (no "file") each
+
+
+async def records_response(request: Request, limits: Limits, answers: Answers, ok_key: str) -> Response:
+    """Reads the request's images, lets `answers` answer them, replies with one record each.
 
     200 when every image got an answer, 422 when any did not (the body is the full list anyway).
-    Shared by this API and the Ray Serve app (scale/deployment.py), which differ only in compute.
+    Shared by this API and the Ray Serve app (scale/deployment.py), which differ only in `answers`.
     """
     try:
         images = await request_images(request, limits)
@@ -185,8 +193,8 @@ async def records_response(request: Request, limits: Limits,
         return error_response(err.status, err.message)
     except ClientDisconnect:  # nobody is left to answer
         return error_response(400, "the client disconnected before sending the whole request")
-    results = await compute([blob for _, blob in images])
-    records = [record(name, result) for (name, _), result in zip(images, results, strict=True)]
+    fields = await answers([blob for _, blob in images])
+    records = [{"file": name, **answer} for (name, _), answer in zip(images, fields, strict=True)]
     return json_response(records, 200 if all(r[ok_key] is not None for r in records) else 422)
 
 

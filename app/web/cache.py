@@ -23,6 +23,7 @@ import errno
 import logging
 import os
 import shutil
+import sys
 import tempfile
 import time
 from collections.abc import AsyncIterator, Callable
@@ -61,6 +62,17 @@ def use_private_dir(environ: Any = os.environ) -> Path:
     environ[TEMP_ENV] = str(path)
     atexit.register(shutil.rmtree, path, ignore_errors=True)  # after Ctrl-C and SIGTERM too (demo.py)
     return path
+
+
+def private_dir_or_exit() -> Path:
+    """use_private_dir(), or the process ends with its message and status 1, as for the app's other
+    start-up errors. Also turns Gradio's analytics off unless the operator turned them on: an
+    offline server would otherwise wait on them, and nobody asked for them."""
+    os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
+    try:
+        return use_private_dir()
+    except CacheError as err:
+        sys.exit(f"error: {err}")
 
 
 def file_age(path: Path, now: float) -> float:

@@ -13,8 +13,6 @@ import base64
 import binascii
 import hmac
 import ipaddress
-import os
-from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -22,7 +20,8 @@ import orjson
 from starlette.requests import HTTPConnection
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-AUTH_ENV = "DIGIT_AUTH"  # USER:PASSWORD; keeps the password out of `ps` (a flag's value is visible)
+from app.settings import AUTH_ENV
+
 REALM = "Handwritten digit recognizer"
 Users = dict[str, str]  # user name → password
 
@@ -62,13 +61,12 @@ def read_auth_file(path: Path) -> list[tuple[str, str]]:
     return users
 
 
-def load_users(flag: str | None, file: Path | None, environ: Mapping[str, str] = os.environ) -> Users:
-    """The users allowed in: --auth (else $DIGIT_AUTH) plus those of --auth-file. Empty: no login."""
+def load_users(auth: str | None, file: Path | None, where: str = "--auth") -> Users:
+    """The users allowed in: `auth` (USER:PASSWORD, from `where`: --auth or $DIGIT_AUTH) plus those
+    of --auth-file. Empty: no login."""
     pairs = []
-    if flag is not None:
-        pairs.append(parse_user(flag, "--auth"))
-    elif environ.get(AUTH_ENV):
-        pairs.append(parse_user(environ[AUTH_ENV], AUTH_ENV))
+    if auth is not None:
+        pairs.append(parse_user(auth, where))
     if file is not None:
         pairs += read_auth_file(file)
     users: Users = {}

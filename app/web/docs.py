@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from api.reading import MAX_IMAGES
+from app.web.reading import MAX_IMAGES
 
 DESCRIPTION = (
     "Send images as multipart files (any field name, e.g. `curl -F files=@7.png`) or as JSON "

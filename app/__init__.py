@@ -1,0 +1,26 @@
+"""The app: the Gradio page, its API and MCP tools (app/ui/), and the REST API, login, timeouts and
+upload cache (app/web/), one layer over serving.
+
+    app/settings.py     every setting, from flags and the environment
+    app/inputs.py       every input kind → what serving reads
+    app/server.py       settings → the Reader, the users, the corrections, the page → one server
+    app/corrections.py  who may send a correction (rate limit) and each refusal's HTTP status
+
+`python demo.py` (a Space runs it) and `digits serve` both end in main() below.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    """Starts the app with these flags (`python demo.py --help` lists them)."""
+    from app.settings import Settings
+    from app.web import cache
+
+    settings = Settings.parse(argv)
+    cache_dir = cache.private_dir_or_exit()  # before gradio is imported: it reads GRADIO_TEMP_DIR then
+    from app.server import create_or_exit, serve
+
+    serve(create_or_exit(settings), cache_dir)

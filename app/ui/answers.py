@@ -1,0 +1,121 @@
+"""What the page shows for an answer: the label, the picture, the note in plain words.
+
+The handlers never raise into the page: an image that can't be read gets a note saying why, and
+anything unexpected is logged and answered "Something went wrong".
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import numpy as np
+from PIL import Image
+
+from app.inputs import read_input
+from serving import DigitResult, InputError, NoDigitError, NumberResult, Reader
+from serving.decode import open_image, original_size
+from serving.explain import overlay, seen_pixels
+
+LOG = logging.getLogger("app")
+SEEN_SIDE = 224  # the 28×28 picture shown 8× larger
+INK_SHOWN = (29, 78, 216)  # a pad's strokes, drawn blue on white under the number's boxes
+# The heatmap toggle under "what the model sees": off, or the evidence for one of the top two answers.
+VIEW_OFF, VIEW_TOP, VIEW_RUNNER_UP = "Off", "Top answer", "Runner-up"
+VIEWS = [VIEW_OFF, VIEW_TOP, VIEW_RUNNER_UP]
+EMPTY_DIGIT = "Draw a digit, or upload a picture of one."
+EMPTY_NUMBER = "Write a number (several digits on one line), or upload a picture of one."
+
+
+def a_digit(digit: int) -> str:
+    """"a **7**", "an **8**": the article as the digit is said."""
+    return f"{'an' if digit == 8 else 'a'} **{digit}**"
+
+
+def note_for(result: DigitResult) -> str:
+    top = sorted(range(len(result.probabilities)), key=lambda d: -result.probabilities[d])
+    if result.unsure:
+        advice = ("Try a closer photo in even light, the digit alone in the middle." if result.photo
+                  else "Try writing it larger, centred, one digit only.")
+        return (f"**Not sure.** It looks most like {a_digit(top[0])} ({result.confidence:.0%}), but "
+                f"it could be {a_digit(top[1])} ({result.probabilities[top[1]]:.0%}). {advice}")
+    return f"It's {a_digit(result.digit)} ({result.confidence:.0%} sure)."
+
+
+def problem_note(err: Exception, kind: str = "upload") -> str:
+    """The note for an input that could not be read, in plain words."""
+    if isinstance(err, NoDigitError):
+        why = str(err).removeprefix("no digit found: ")  # not .capitalize(): it lowercases the rest
+        return f"**No digit found.** {why[:1].upper()}{why[1:]}"
+    if isinstance(err, InputError):
+        return f"**Can't read this {'drawing' if kind == 'pad' else 'image'}:** {err}"
+    LOG.error("unexpected error", exc_info=err)  # the page must keep working whatever a decoder does
+    return "**Something went wrong reading this image.** Try another file."
+
+
+def enlarged(model_input: np.ndarray) -> Image.Image:
+    return Image.fromarray(seen_pixels(model_input)).resize((SEEN_SIDE, SEEN_SIDE), Image.NEAREST)
+
+
+def explained_digit(result: DigitResult, view: str | None) -> int | None:
+    return {VIEW_TOP: result.digit, VIEW_RUNNER_UP: result.runner_up}.get(view)
+
+
+def digit_outputs(reader: Reader, kind: str, value: Any, view: str | None = VIEW_OFF) -> tuple:
+    """A digit tab's outputs, (label, what the model saw, note), for an input of `kind`; with a
+    view other than VIEW_OFF, the picture shows where the model found the evidence for the top
+    answer or the runner-up."""
+    explain = view in (VIEW_TOP, VIEW_RUNNER_UP)
+    try:
+        result = read_input(kind, value, lambda source: reader.read_digit(source, explain))
+    except Exception as err:
+        return None, None, problem_note(err, kind)
+    if result is None:
+        return None, None, EMPTY_DIGIT
+    shown = explained_digit(result, view)
+    if shown is None:
+        return result.top(3), enlarged(result.model_input), note_for(result)
+    why = (f"\n\nThe colours show where the model found the evidence for **{shown}** "
+           f"({result.probabilities[shown]:.0%}).")
+    return result.top(3), overlay(result.model_input, result.heatmap(shown)), note_for(result) + why
+
+
+def number_outputs(reader: Reader, kind: str, value: Any) -> tuple:
+    """The Numbers tab's outputs, (annotated image, note), for an input of `kind`."""
+    try:
+        read = read_input(kind, value, lambda source: (reader.read_number(source), shown_image(source)))
+    except Exception as err:
+        return None, problem_note(err, kind)
+    if read is None:
+        return None, EMPTY_NUMBER
+    result, image = read
+    return (image, number_boxes(result, image)), number_note(result)
+
+
+def number_boxes(result: NumberResult, image: Image.Image) -> list[tuple[tuple[int, ...], str]]:
+    """Each digit's box on the shown picture: boxes are in the pixels the image was sent with, and a
+    big one is shown as decoded, reduced."""
+    sx, sy = (shown / sent for shown, sent in zip(image.size, original_size(image), strict=True))
+    return [((round(d.box[0] * sx), round(d.box[1] * sy), round(d.box[2] * sx), round(d.box[3] * sy)),
+             f"{d.digit} ({d.confidence:.0%})") for d in result.digits]
+
+
+def number_note(result: NumberResult) -> str:
+    note = f"## {result.number}\n{len(result.digits)} digit(s), left to right."
+    unsure = [f"**{d.digit}** (position {i + 1}, {d.confidence:.0%})"
+              for i, d in enumerate(result.digits) if d.unsure]
+    if unsure:
+        note += " Not sure about " + ", ".join(unsure) + ": write it clearer, apart from the others."
+    return note
+
+
+def shown_image(source: Any) -> Image.Image:
+    """The picture to draw the boxes on, upright as the boxes are (EXIF applied). A drawing's strokes
+    on a transparent field are shown in blue on white, whatever the theme drew them in."""
+    image = open_image(source)
+    if image.mode in ("RGBA", "LA") and (np.asarray(image.getchannel("A")) < 128).mean() > 0.5:
+        shown = Image.new("RGB", image.size, "white")
+        shown.paste(INK_SHOWN, mask=image.getchannel("A"))
+        return shown
+    return image.convert("RGB")
+

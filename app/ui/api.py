@@ -1,0 +1,109 @@
+"""The Gradio API's own endpoints and the MCP tools, made from serving.operations.
+
+    /predict, /explain, /read_number   one image file in, the CLI's JSON out (a dict, for gradio_client)
+    recognize_digit, read_number       MCP tools (and the API page's endpoints): an image URL in,
+                                       the same JSON as text (a dict would reach an MCP client as
+                                       Python's repr)
+
+Only the MCP tools are documented on the API page; the other endpoints stay callable by
+gradio_client but "undocumented".
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from functools import partial
+from typing import Any
+
+import gradio as gr
+
+from app.inputs import read_upload
+from app.settings import CONCURRENCY
+from app.ui.components import UploadedFile
+from serving import InputError, Reader
+from serving.operations import EXPLAIN, PREDICT, READ_NUMBER, Operation
+from serving.records import Record
+
+NO_FILE = "no file was sent: send an image file"
+PREDICT_BATCH = 8  # one queue slot answers up to this many waiting /predict calls (bench.api --tune)
+
+
+def api_answer(reader: Reader, op: Operation, path: str | None) -> Record:
+    """The CLI's JSON for one file Gradio stored (without "file"), or its error."""
+    if path is None:
+        return op.fields(InputError(NO_FILE))
+    try:
+        result = read_upload(lambda data: raised(op.read(reader, [data], None)[0]), path)
+    except InputError as err:
+        result = err
+    return op.fields(result)
+
+
+def raised(result: Any) -> Any:
+    """The result, or its InputError raised (read_upload tries a file again on one)."""
+    if isinstance(result, InputError):
+        raise result
+    return result
+
+
+RECOGNIZE_DIGIT = """
+    Reads the one handwritten digit (0-9) in an image: a photo, scan or drawing, any colours.
+
+    Args:
+        image: The image of one digit, as an http(s) URL or a data: URL (data:image/png;base64,...)
+
+    Returns:
+        JSON text, what the project's CLI prints: {"digit": 7, "confidence": 0.998, "probabilities": [...]}
+        with "probabilities" the 10 chances of 0 to 9
+        or, for an image that can't be read or holds no digit: {"digit": null, "error": "why, in words"}
+    """
+READ_NUMBER_TOOL = """
+    Reads a whole number handwritten on one line (several digits, read left to right) in an image.
+
+    Args:
+        image: The image of the number, as an http(s) URL or a data: URL (data:image/png;base64,...)
+
+    Returns:
+        JSON text, what the CLI's --number prints: {"number": "2026", "confidence": 0.97, "digits": [...]}
+        with one {"digit", "confidence", "box": [x0, y0, x1, y1]} per digit, left to right
+        or, for an image that can't be read or holds no digit: {"number": null, "error": "why, in words"}
+    """
+
+
+def tools(reader: Reader) -> list[Callable[[str | None], str]]:
+    """The MCP tools. Gradio names a tool after its function and builds its description from the
+    docstring: the text, one line per argument, and the Returns lines joined with ", "."""
+
+    def recognize_digit(image: str | None) -> str:
+        return json.dumps(api_answer(reader, PREDICT, image))
+
+    def read_number(image: str | None) -> str:
+        return json.dumps(api_answer(reader, READ_NUMBER, image))
+
+    recognize_digit.__doc__, read_number.__doc__ = RECOGNIZE_DIGIT, READ_NUMBER_TOOL
+    return [recognize_digit, read_number]
+
+
+TOOL_API_NAMES = {"recognize_digit": "recognize_digit", "read_number": "read_number_json"}
+
+
+def add_endpoints(reader: Reader) -> None:
+    """The API endpoints, built where it is called (inside the app's gr.Blocks)."""
+    api_image = UploadedFile(type="filepath", visible=False, label="image")
+    api_result = gr.JSON(visible=False, label="result")
+    undocumented = {"api_visibility": "undocumented"}
+    # Batched: one queue slot answers up to PREDICT_BATCH waiting calls, which lowers the server's
+    # CPU per call (gradio_client callers are bound by their own client either way).
+    gr.Button(visible=False).click(lambda paths: [[api_answer(reader, PREDICT, p) for p in paths]],
+                                   api_image, api_result, api_name=PREDICT.name, batch=True,
+                                   max_batch_size=PREDICT_BATCH, concurrency_limit=1, **undocumented)
+    for op in (EXPLAIN, READ_NUMBER):
+        gr.Button(visible=False).click(partial(api_answer, reader, op), api_image, api_result,
+                                       api_name=op.name, concurrency_limit=CONCURRENCY, **undocumented)
+    # queue=False: Gradio's MCP server then calls the tools in-process. A queued tool goes through a
+    # loopback gradio_client, which is slower and can't log in: with --auth every call failed.
+    tool_result = gr.Textbox(visible=False, label="result_json")
+    for tool in tools(reader):
+        gr.Button(visible=False).click(tool, api_image, tool_result, api_name=TOOL_API_NAMES[tool.__name__],
+                                       queue=False)

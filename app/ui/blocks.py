@@ -1,0 +1,132 @@
+"""The page: Draw, Upload, Numbers and Model tabs over one Reader, and the Gradio API's endpoints.
+
+Every handler is `digit_outputs` or `number_outputs` (app/ui/answers.py) with the reader and the
+input's kind bound: the kinds are turned into what serving reads in one place, app/inputs.py.
+"""
+
+from __future__ import annotations
+
+from functools import partial
+from pathlib import Path
+
+import gradio as gr
+
+from app.corrections import Corrections
+from app.settings import CONCURRENCY
+from app.ui import api, corrections, drawpad, page
+from app.ui.answers import VIEW_OFF, VIEWS, digit_outputs, number_outputs
+from app.ui.components import SafeSketchpad, UploadedImage
+from app.ui.model_card import PLOTS, model_card_markdown
+from serving import Reader
+
+EXAMPLES_DIR = Path(__file__).resolve().parents[2] / "examples"
+TITLE = ("# ✍️ Handwritten digit recognizer\nDraw a digit or upload a photo of one. The answer updates as "
+         "you draw. For programs: the [REST API](/docs) (plain HTTP), or \"Use via API\" at the bottom "
+         "(Gradio's clients and MCP).")
+# The UI's events stay callable by API clients (gradio_client, api_name=...) but "undocumented":
+# off the API page and off the MCP server, whose tools are app/ui/api.py's only.
+UI_EVENT = {"api_visibility": "undocumented", "concurrency_limit": CONCURRENCY}
+# The pads' own events: the drawing comes as the pad's value (a data URL), for the page only.
+PAD_EVENT = {"api_visibility": "private", "trigger_mode": "always_last", "show_progress": "hidden",
+             "queue": False}
+VIEW_EVENT = {"show_progress": "hidden", "api_visibility": "private", "concurrency_limit": CONCURRENCY}
+
+
+def examples(pattern: str) -> list[str]:
+    return sorted(str(p) for p in EXAMPLES_DIR.glob(pattern))
+
+
+def build(reader: Reader, corrections_on: Corrections | None = None) -> gr.Blocks:
+    """The app's page over `reader`; the corrections control shows when `corrections_on` is given."""
+    with gr.Blocks(title="Handwritten digit recognizer", delete_cache=(60, 60)) as demo:
+        gr.Markdown(TITLE, elem_id="title")
+        with gr.Tab("Draw"):
+            sketch_outputs, sketch_view_kept = draw_tab(reader, corrections_on)
+        with gr.Tab("Upload"):
+            upload_tab(reader, corrections_on)
+        with gr.Tab("Numbers"):
+            numbers = numbers_tab(reader)
+        with gr.Tab("Model"):
+            gr.Markdown(model_card_markdown(reader.digits.model_path), elem_id="model-card")
+            gr.HTML(page.figures(PLOTS), elem_id="model-plots", js_on_load=None)
+        sketch_endpoints(reader, sketch_outputs, sketch_view_kept, numbers)
+        api.add_endpoints(reader)
+    return demo
+
+
+def answer_column(kind: str, elem: str, source: gr.components.Component, note: str, reader: Reader,
+                  corrections_on: Corrections | None) -> tuple[list, gr.Radio]:
+    """The column beside a digit input (`elem`: "sketch" or "upload", the prefix of its elements'
+    ids): the prediction, its note, what the model saw with the heatmap toggle, the corrections."""
+    with gr.Column(elem_classes="answer"):  # page.py lays these out side by side on a phone
+        label = gr.Label(num_top_classes=3, label="Prediction", elem_id=f"{elem}-label",
+                         elem_classes="label-output")
+        note_text = gr.Markdown(note, elem_id=f"{elem}-note", label="note", elem_classes="note")
+        seen = gr.Image(label="What the model sees (28×28)", height=240, format="png", interactive=False,
+                        elem_id=f"{elem}-seen", elem_classes="seen")
+        view = gr.Radio(VIEWS, value=VIEW_OFF, label="Show where the model looked", elem_id=f"{elem}-view")
+        corrections.control(kind, source, reader, corrections_on)
+    return [label, seen, note_text], view
+
+
+def digit_events(source: gr.components.Component, outputs: list, view: gr.Radio,
+                 handler: partial, **event) -> gr.State:
+    """The input's own event, and the heatmap toggle's. The input's event takes the view from a
+    gr.State, not from the toggle itself: API clients (gradio_client) fill a State in by themselves,
+    so an endpoint such as /predict_upload keeps its one parameter."""
+    view_kept = gr.State(VIEW_OFF)
+    source.change(handler, [source, view_kept], outputs, **event)
+    view.change(lambda value, shown: (*handler(value, shown), shown), [source, view],
+                [*outputs, view_kept], **VIEW_EVENT)
+    return view_kept
+
+
+def draw_tab(reader: Reader, corrections_on: Corrections | None) -> tuple[list, gr.State]:
+    with gr.Row():
+        pad = drawpad.pad("Draw one digit (0–9)", 360, 360, 18, "sketch",
+                          "Drawing area: draw one digit with the mouse, a finger or a pen")
+        outputs, view = answer_column("pad", "sketch", pad, "Draw a digit: the answer appears here.",
+                                      reader, corrections_on)
+    return outputs, digit_events(pad, outputs, view, partial(digit_outputs, reader, "pad"), **PAD_EVENT)
+
+
+def upload_tab(reader: Reader, corrections_on: Corrections | None) -> None:
+    with gr.Row():
+        upload = UploadedImage(label="A photo, scan or drawing of one digit", type="filepath",
+                               sources=["upload", "webcam", "clipboard"], elem_id="upload")
+        outputs, view = answer_column("upload", "upload", upload, "Upload an image.", reader, corrections_on)
+    gr.Examples(examples("[0-9]_*.*"), inputs=upload, label="Examples (click one)")
+    digit_events(upload, outputs, view, partial(digit_outputs, reader, "upload"),
+                 api_name="predict_upload", show_progress="minimal", **UI_EVENT)
+
+
+def numbers_tab(reader: Reader) -> list:
+    with gr.Row():
+        with gr.Column():
+            with gr.Tab("Draw"):
+                pad = drawpad.pad(
+                    "Write a number on one line, digits apart", 720, 260, 14, "number-sketch",
+                    "Drawing area: write a number on one line with the mouse, a finger or a pen")
+            with gr.Tab("Upload"):
+                upload = UploadedImage(label="A photo or scan of a number", type="filepath",
+                                       sources=["upload", "webcam", "clipboard"], elem_id="number-upload")
+                gr.Examples(examples("number_*.*"), inputs=upload, label="Examples")
+        with gr.Column():
+            note = gr.Markdown("Write a number: it is read as you write.", elem_id="number-result",
+                               label="note")
+            boxes = gr.AnnotatedImage(label="Digits found", elem_id="number-boxes")
+    outputs = [boxes, note]
+    pad.change(partial(number_outputs, reader, "pad"), pad, outputs, **PAD_EVENT)
+    upload.change(partial(number_outputs, reader, "upload"), upload, outputs, api_name="read_number_upload",
+                  show_progress="minimal", **UI_EVENT)
+    return outputs
+
+
+def sketch_endpoints(reader: Reader, digits: list, view_kept: gr.State, numbers: list) -> None:
+    """The sketch endpoints as the page had them before its pads: a gr.Sketchpad value in, the Draw
+    tab's or the Numbers tab's outputs out."""
+    sketch = SafeSketchpad(type="numpy", format="png", visible=False, label="sketch")
+    gr.Button(visible=False).click(partial(digit_outputs, reader, "sketch"), [sketch, view_kept], digits,
+                                   api_name="predict_sketch", trigger_mode="always_last", **UI_EVENT)
+    gr.Button(visible=False).click(partial(number_outputs, reader, "sketch"), sketch, numbers,
+                                   api_name="read_number_sketch", trigger_mode="always_last", **UI_EVENT)

@@ -1,0 +1,80 @@
+"""The "Wrong? It's a [0–9]" control under a digit tab's answer (shown with --corrections PATH).
+
+One click on a digit re-reads the tab's current drawing or upload (the same model and
+preprocessing give the same 28×28 input and answer the page shows) and keeps its correction.
+Without --corrections the control is left out of the page (its endpoint says corrections are off).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Callable
+from typing import Any
+
+import gradio as gr
+
+from app.corrections import Corrections, Refused
+from app.inputs import read_input
+from app.settings import CONCURRENCY
+from app.ui.answers import a_digit
+from serving import InputError, Reader
+
+LOG = logging.getLogger("app")
+KEPT = ("<small>One click keeps, to teach the model: **the 28×28 picture shown above** (what the "
+        "model saw), **the digit you click**, **the model's answer and its confidence**, **which "
+        "model** answered (its fingerprint), whether it was **drawn or uploaded**, and **the time**. "
+        "Nothing else: not your drawing or file as you made it, not its name, not your IP address, "
+        "no cookie. Your address is used only in memory, to limit how often one visitor can "
+        "send.</small>")
+NOTHING = {"sketch": "Draw a digit first, then click the digit it really is.",
+           "upload": "Upload a picture of a digit first, then click the digit it really is."}
+SOURCE = {"pad": "sketch", "upload": "upload"}  # the tab's input kind → the source a correction records
+
+
+def control(kind: str, image: gr.components.Component, reader: Reader,
+            corrections: Corrections | None) -> None:
+    """Builds the control for `image` (the Draw tab's pad, kind "pad", or the Upload tab's image,
+    kind "upload") where it is called."""
+    source = SOURCE[kind]
+    with gr.Group(visible=corrections is not None):
+        digit = gr.Radio(list(range(10)), value=None, label="Wrong? It's a", elem_id=f"{source}-correct")
+        note = gr.Markdown(KEPT, elem_id=f"{source}-correct-note")
+
+    def correct(value: Any, label: int | None, request: gr.Request) -> tuple[None, str]:
+        client = request.client.host if request and request.client else None
+        return None, correction_note(corrections, source, value, label, client,
+                                     lambda v: read_input(kind, v, reader.read_digit), reader)
+
+    # .input: only a person's click, not the reset to None that follows it.
+    digit.input(correct, [image, digit], [digit, note], api_name=f"correct_{source}",
+                api_visibility="undocumented", concurrency_limit=CONCURRENCY, show_progress="hidden")
+    # A new drawing or upload: the note goes back to saying what a click keeps (in the browser only).
+    image.change(None, None, note, js=f"() => {json.dumps(KEPT)}")
+
+
+def correction_note(corrections: Corrections | None, source: str, value: Any, label: int | None,
+                    client: str | None, read: Callable[[Any], Any], reader: Reader) -> str:
+    """Keeps the correction of `value` (as `read` reads it) and says so, or says in plain words why
+    not; never raises."""
+    if corrections is None:
+        return "Corrections are off on this server."
+    if label is None:
+        return KEPT
+    if value is None:
+        return f"**Not kept.** {NOTHING[source]}"
+    try:
+        corrections.admit(client)
+        result = read(value)
+        if result is None:  # a pad's value that holds no drawing
+            return f"**Not kept.** {NOTHING[source]}"
+        corrections.add(reader.digits, result, label, source)
+    except Refused as err:
+        return f"**Not kept:** {err.message}"
+    except InputError as err:
+        return f"**Not kept:** there is no digit to correct ({err})."
+    except Exception:  # the page must keep working whatever happens to the database
+        LOG.exception("a correction could not be kept")
+        return "**Not kept:** something went wrong saving it. Try again later."
+    return (f"**Thank you!** Kept as {a_digit(label)} (the model said {result.digit}, "
+            f"{result.confidence:.0%} sure).\n\n{KEPT}")
