@@ -17,7 +17,8 @@ from pathlib import Path
 
 import pytest
 
-import access
+from app.settings import AUTH_ENV
+from app.web import access
 from tests.conftest import DemoServer, opener, start_demo, stop_demo
 from tests.test_mcp import data_url, in_session, mcp_url
 
@@ -70,7 +71,7 @@ def server(model_path: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterat
     users = folder / "users.txt"
     users.write_text(f"# the class\n\n{BOB[0]}:{BOB[1]}\ncarol:c4rol\n")
     demo = start_demo(model_path, folder / "demo.log", args=["--auth-file", str(users)],
-                      env={access.AUTH_ENV: f"{ALICE[0]}:{ALICE[1]}"}, auth=BOB)
+                      env={AUTH_ENV: f"{ALICE[0]}:{ALICE[1]}"}, auth=BOB)
     try:
         yield demo
     finally:
@@ -184,29 +185,29 @@ def test_log_in_on_the_page_and_read_a_digit(server: DemoServer, chromium) -> No
 def test_users_from_a_file(tmp_path: Path) -> None:
     users = tmp_path / "users"
     users.write_text("# comment\n\n  amy:pa:ss word  \nbob:x\namy:pa:ss word\n")
-    assert access.load_users(None, users, environ={}) == {"amy": "pa:ss word", "bob": "x"}
+    assert access.load_users(None, users) == {"amy": "pa:ss word", "bob": "x"}
 
 
-@pytest.mark.parametrize(("flag", "text", "environ", "message"), [
-    (None, "amy:1\namy:2\n", {}, "given twice"),
-    (None, "# nobody\n", {}, "no USER:PASSWORD line"),
-    (None, "amy:1\nbob\n", {}, "line 2: expected USER:PASSWORD"),
-    ("a b:c", None, {}, "contains a space"),
-    (None, None, {access.AUTH_ENV: ":secret"}, f"{access.AUTH_ENV}: expected USER:PASSWORD"),
+@pytest.mark.parametrize(("flag", "text", "where", "message"), [
+    (None, "amy:1\namy:2\n", "--auth", "given twice"),
+    (None, "# nobody\n", "--auth", "no USER:PASSWORD line"),
+    (None, "amy:1\nbob\n", "--auth", "line 2: expected USER:PASSWORD"),
+    ("a b:c", None, "--auth", "contains a space"),
+    (":secret", None, AUTH_ENV, f"{AUTH_ENV}: expected USER:PASSWORD"),
 ])
-def test_unusable_credentials_say_why_without_the_password(tmp_path: Path, flag, text, environ,
+def test_unusable_credentials_say_why_without_the_password(tmp_path: Path, flag, text, where,
                                                            message) -> None:
     file = None
     if text is not None:
         file = tmp_path / "users"
         file.write_text(text)
     with pytest.raises(access.AuthError, match=message) as caught:
-        access.load_users(flag, file, environ=environ)
+        access.load_users(flag, file, where)
     assert "secret" not in str(caught.value)
 
 
 def test_no_credentials_no_login() -> None:
-    assert access.load_users(None, None, environ={access.AUTH_ENV: ""}) == {}
+    assert access.load_users(None, None) == {}
 
 
 @pytest.mark.parametrize(("header", "user"), [

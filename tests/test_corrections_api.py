@@ -26,10 +26,10 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from PIL import Image
 
-import rest
-from corrections_api import corrections_routes
-from serving import Predictor
-from serving.corrections import Corrections, SQLiteStore
+from app.corrections import Corrections
+from app.web import rest
+from serving import Reader
+from serving.corrections import SQLiteStore
 from tests.conftest import start_demo, stop_demo
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -198,9 +198,8 @@ def test_one_click_in_the_browser(server: Server, chromium, artifacts: Path):
 
 
 def api(corrections: Corrections | None, model_path: Path) -> TestClient:
-    predictor = Predictor(model_path)
     app = FastAPI()
-    app.include_router(rest.create_router(lambda: predictor, 2**20, [corrections_routes(corrections)]))
+    app.include_router(rest.create_router(Reader(model_path), 2**20, corrections))
     return TestClient(app)
 
 

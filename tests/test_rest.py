@@ -237,7 +237,7 @@ def test_oversized_request_is_refused_before_it_is_read(rest: RestServer) -> Non
 
 
 def test_too_many_images(rest: RestServer) -> None:
-    from api.reading import MAX_IMAGES
+    from app.web.reading import MAX_IMAGES
 
     png = example("3_marker.png")[1]
     reply = rest.files(*((f"{i}.png", png) for i in range(MAX_IMAGES + 1)))
@@ -311,12 +311,12 @@ def test_bench_api_quick(model_path: Path) -> None:
     assert "FAIL" not in out
 
 
-def test_launch_gets_the_api_and_keeps_share(monkeypatch) -> None:
-    """demo.main() hands Gradio's launch() the API's settings; --share still reaches launch()."""
-    import demo
+def test_launch_gets_the_api_and_keeps_share(tmp_path) -> None:
+    """launch() gets the API's settings; --share still reaches launch()."""
+    from app.server import create, launch_kwargs
+    from app.settings import Settings
 
-    seen: dict = {}
-    monkeypatch.setattr(demo.demo, "launch", lambda **kwargs: seen.update(kwargs))
-    demo.main(["--share", "--port", "7999", "--max-file-size", "3mb"])
+    seen = launch_kwargs(create(Settings.parse(["--share", "--port", "7999", "--max-file-size", "3mb"], {})),
+                         tmp_path)
     assert seen["share"] is True and seen["max_file_size"] == "3mb"
     assert seen["app_kwargs"]["docs_url"] is None and callable(seen["app_kwargs"]["lifespan"])  # offline_docs

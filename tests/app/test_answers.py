@@ -53,8 +53,17 @@ def test_the_drawing_pads_are_read_in_either_themes_ink(reader, ink):
 
 
 def test_a_number_sketch_is_boxed_digit_by_digit(reader):
-    (image, boxes), note = number_outputs(reader, "sketch", {"background": None, "composite": None, "layers": [
-        np.asarray(draw_digits((720, 260), "38", (0, 0, 0, 255), (0, 0, 0, 0), 14, mode="RGBA"))]})
+    (image, boxes), note = number_outputs(
+        reader,
+        "sketch",
+        {
+            "background": None,
+            "composite": None,
+            "layers": [
+                np.asarray(draw_digits((720, 260), "38", (0, 0, 0, 255), (0, 0, 0, 0), 14, mode="RGBA"))
+            ],
+        },
+    )
     assert [label.split()[0] for _, label in boxes] == ["3", "8"]
     assert "## 38" in note and image.size == (720, 260)
 
@@ -90,7 +99,8 @@ def test_the_pad_refuses_what_it_never_sends(reader, value):
 def test_something_unexpected_is_a_note_not_a_traceback(reader, monkeypatch, caplog):
     monkeypatch.setattr(reader, "read_digit", lambda *a: 1 / 0)
     assert digit_outputs(reader, "pad", pad_value("1", (100, 100), (0, 0, 0, 255), 8))[2].startswith(
-        "**Something went wrong")
+        "**Something went wrong"
+    )
     assert "ZeroDivisionError" in caplog.text  # logged for whoever runs the server
 
 

@@ -23,9 +23,12 @@ def test_pad_png():
     data = png(Image.new("RGBA", (4, 4)))
     assert pad_png("data:image/png;base64," + base64.b64encode(data).decode()) == data
     assert pad_png(None) is None and pad_png("") is None
-    for value, why in (("data:image/jpeg;base64,AAAA", "PNG data URL"), (42, "PNG data URL"),
-                       ("data:image/png;base64,%%%", "not valid base64"),
-                       ("data:image/png;base64," + "A" * 5_000_000, "larger than a drawing pad makes")):
+    for value, why in (
+        ("data:image/jpeg;base64,AAAA", "PNG data URL"),
+        (42, "PNG data URL"),
+        ("data:image/png;base64,%%%", "not valid base64"),
+        ("data:image/png;base64," + "A" * 5_000_000, "larger than a drawing pad makes"),
+    ):
         with pytest.raises(InputError, match=why):
             pad_png(value)
 
@@ -33,7 +36,9 @@ def test_pad_png():
 def test_sketch_strokes_become_ink_on_a_transparent_field():
     layer = np.zeros((20, 30, 4), np.uint8)
     layer[5:15, 10:12] = (200, 30, 30, 255)  # a red stroke: the colour does not matter, the alpha does
-    image = sketch_image({"background": np.full((20, 30, 4), 51, np.uint8), "layers": [layer], "composite": None})
+    image = sketch_image(
+        {"background": np.full((20, 30, 4), 51, np.uint8), "layers": [layer], "composite": None}
+    )
     rgba = np.asarray(image)
     assert image.mode == "RGBA" and (rgba[..., 3] == layer[..., 3]).all() and (rgba[..., :3] == 255).all()
 
@@ -80,7 +85,9 @@ def test_read_input_dispatches_every_kind(tmp_path):
     data = png(Image.new("L", (4, 4)))
     (tmp_path / "a.png").write_bytes(data)
     url = "data:image/png;base64," + base64.b64encode(data).decode()
-    assert read_input("pad", url, len) == len(data) and read_input("upload", str(tmp_path / "a.png"), len) == len(data)
+    assert read_input("pad", url, len) == len(data) and read_input(
+        "upload", str(tmp_path / "a.png"), len
+    ) == len(data)
     assert read_input("pad", None, len) is None and read_input("pad", "", len) is None
     with pytest.raises(ValueError, match="unknown input kind"):
         read_input("fax", b"", len)
@@ -89,7 +96,9 @@ def test_read_input_dispatches_every_kind(tmp_path):
 def test_base64_bytes():
     data = bytes(range(200))
     text = base64.b64encode(data).decode()
-    wrapped = "\n".join(text[i:i + 76] for i in range(0, len(text), 76))
-    assert base64_bytes(text) == base64_bytes(wrapped) == base64_bytes("data:image/png;base64," + text) == data
+    wrapped = "\n".join(text[i : i + 76] for i in range(0, len(text), 76))
+    assert (
+        base64_bytes(text) == base64_bytes(wrapped) == base64_bytes("data:image/png;base64," + text) == data
+    )
     with pytest.raises(ValueError, match="not valid base64"):
         base64_bytes("!!!")

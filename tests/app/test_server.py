@@ -24,7 +24,9 @@ def launched(app: App, tmp_path, monkeypatch) -> dict:
 
 
 def test_flags_reach_launch(tmp_path, monkeypatch):
-    settings = Settings.parse(["--share", "--host", "0.0.0.0", "--port", "7999", "--max-file-size", "3mb"], {})
+    settings = Settings.parse(
+        ["--share", "--host", "0.0.0.0", "--port", "7999", "--max-file-size", "3mb"], {}
+    )
     got = launched(create(settings), tmp_path, monkeypatch)
     assert got["share"] is True  # Gradio's public link: needs the internet to open, so not opened here
     assert (got["server_name"], got["server_port"], got["max_file_size"]) == ("0.0.0.0", 7999, "3mb")
@@ -37,28 +39,40 @@ def test_flags_reach_launch(tmp_path, monkeypatch):
 def test_auth_reaches_launch_and_guards_every_route(tmp_path):
     users = tmp_path / "users"
     users.write_text("bob:b0b\n")
-    got = launch_kwargs(create(Settings.parse(["--auth-file", str(users)], {AUTH_ENV: "amy:from-env"})), tmp_path)
+    got = launch_kwargs(
+        create(Settings.parse(["--auth-file", str(users)], {AUTH_ENV: "amy:from-env"})), tmp_path
+    )
     assert got["auth"] == [("amy", "from-env"), ("bob", "b0b")]  # Gradio's login page and routes
     guard = got["app_kwargs"]["middleware"][0]  # the rest: REST, /docs, MCP (tests/test_auth.py)
     assert guard.cls is access.LoginRequired and guard.kwargs["users"] == {"amy": "from-env", "bob": "b0b"}
 
 
-@pytest.mark.parametrize(("args", "env", "message"), [
-    (["--auth", "no-colon"], {}, "--auth: expected USER:PASSWORD"),
-    (["--auth", "amy:"], {}, "--auth: expected USER:PASSWORD"),
-    ([], {AUTH_ENV: "amy"}, f"{AUTH_ENV}: expected USER:PASSWORD"),
-    (["--auth-file", "/no/such/file"], {}, "can't read it"),
-])
+@pytest.mark.parametrize(
+    ("args", "env", "message"),
+    [
+        (["--auth", "no-colon"], {}, "--auth: expected USER:PASSWORD"),
+        (["--auth", "amy:"], {}, "--auth: expected USER:PASSWORD"),
+        ([], {AUTH_ENV: "amy"}, f"{AUTH_ENV}: expected USER:PASSWORD"),
+        (["--auth-file", "/no/such/file"], {}, "can't read it"),
+    ],
+)
 def test_bad_credentials_stop_with_a_message(args, env, message, capsys):
     with pytest.raises(SystemExit) as stop:
         create_or_exit(Settings.parse(args, env))
     assert message in str(stop.value.code) and "Traceback" not in capsys.readouterr().err
 
 
-@pytest.mark.parametrize(("args", "warned"), [
-    ([], False), (["--host", "0.0.0.0"], True), (["--share"], True), (["--host", "localhost"], False),
-    (["--host", "0.0.0.0", "--auth", "amy:pw"], False), (["--share", "--auth", "amy:pw"], False),
-])
+@pytest.mark.parametrize(
+    ("args", "warned"),
+    [
+        ([], False),
+        (["--host", "0.0.0.0"], True),
+        (["--share"], True),
+        (["--host", "localhost"], False),
+        (["--host", "0.0.0.0", "--auth", "amy:pw"], False),
+        (["--share", "--auth", "amy:pw"], False),
+    ],
+)
 def test_an_open_app_says_so_in_one_line(args, warned, tmp_path, monkeypatch, capsys):
     launched(create(Settings.parse(args, {})), tmp_path, monkeypatch)
     out = capsys.readouterr().out
@@ -78,7 +92,9 @@ def test_uploads_leave_gradios_cache_within_minutes():
 
 
 def model_tab(app: App) -> str:
-    return next(block.value for block in app.demo.blocks.values() if getattr(block, "elem_id", None) == "model-card")
+    return next(
+        block.value for block in app.demo.blocks.values() if getattr(block, "elem_id", None) == "model-card"
+    )
 
 
 def test_the_served_model_reaches_the_model_tab():
@@ -97,6 +113,8 @@ def test_no_verify_is_a_flag_the_message_names(tmp_path):
 
 
 def test_corrections_open_and_say_so(tmp_path, monkeypatch, capsys):
-    app = create(Settings.parse(["--corrections", str(tmp_path / "c.db"), "--corrections-per-minute", "2"], {}))
+    app = create(
+        Settings.parse(["--corrections", str(tmp_path / "c.db"), "--corrections-per-minute", "2"], {})
+    )
     launched(app, tmp_path, monkeypatch)
     assert app.corrections is not None and "at most 2 per client a minute" in capsys.readouterr().out

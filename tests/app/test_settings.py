@@ -24,8 +24,9 @@ def test_defaults():
 
 def test_flags_win_over_the_environment():
     env = {"GRADIO_SERVER_NAME": "10.0.0.9", "GRADIO_SERVER_PORT": "7001"}
-    settings = Settings.parse(["--share", "--host", "0.0.0.0", "--port", "7999", "--max-file-size", "3mb",
-                               "--no-mcp"], env)
+    settings = Settings.parse(
+        ["--share", "--host", "0.0.0.0", "--port", "7999", "--max-file-size", "3mb", "--no-mcp"], env
+    )
     assert (settings.host, settings.port, settings.max_file_size) == ("0.0.0.0", 7999, "3mb")
     assert settings.share and not settings.mcp
 
@@ -48,13 +49,18 @@ def test_a_bad_port_in_the_environment_stops_with_a_message(port, capsys):
 
 def test_model_and_login_from_the_environment():
     settings = Settings.parse([], {MODEL_ENV: "/m/other.onnx", AUTH_ENV: "amy:pw"})
-    assert settings.model == Path("/m/other.onnx") and (settings.auth, settings.auth_source) == ("amy:pw", AUTH_ENV)
+    assert settings.model == Path("/m/other.onnx") and (settings.auth, settings.auth_source) == (
+        "amy:pw",
+        AUTH_ENV,
+    )
     flagged = Settings.parse(["--auth", "cy:flag"], {AUTH_ENV: "amy:pw"})  # the flag replaces $DIGIT_AUTH
     assert (flagged.auth, flagged.auth_source) == ("cy:flag", "--auth")
 
 
-@pytest.mark.parametrize("size, message", [("5", "is not a size"), ("banana", "is not a size"),
-                                           ("0mb", "more than 0"), ("5 tb", "is not a size")])
+@pytest.mark.parametrize(
+    "size, message",
+    [("5", "is not a size"), ("banana", "is not a size"), ("0mb", "more than 0"), ("5 tb", "is not a size")],
+)
 def test_bad_max_file_size_is_a_message(size, message, capsys):
     with pytest.raises(SystemExit) as stop:
         Settings.parse(["--max-file-size", size], NO_ENV)
@@ -66,12 +72,15 @@ def test_max_file_size_units():
     assert size_bytes("500kb") == 500 * 1024 and size_bytes("1gb") == 2**30
 
 
-@pytest.mark.parametrize(("args", "message"), [
-    (["--corrections-per-minute", "5"], "need --corrections PATH"),
-    (["--corrections", "c.db", "--corrections-max-mb", "0"], "--corrections-max-mb: must be more than 0"),
-    (["--corrections", "c.db", "--corrections-per-minute", "-1"], "is not a whole number of 0 or more"),
-    (["--client-timeout", "0"], "must be more than 0"),
-])
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--corrections-per-minute", "5"], "need --corrections PATH"),
+        (["--corrections", "c.db", "--corrections-max-mb", "0"], "--corrections-max-mb: must be more than 0"),
+        (["--corrections", "c.db", "--corrections-per-minute", "-1"], "is not a whole number of 0 or more"),
+        (["--client-timeout", "0"], "must be more than 0"),
+    ],
+)
 def test_bad_flags_are_messages(args, message, capsys):
     with pytest.raises(SystemExit) as stop:
         Settings.parse(args, NO_ENV)
@@ -86,12 +95,19 @@ def test_corrections_limits_default_when_on():
 def test_bad_flag_from_the_command_line_ends_quickly_with_a_message():
     # No analytics thread may hold the process up offline (GRADIO_ANALYTICS_ENABLED is not set here).
     env = {k: v for k, v in os.environ.items() if k != "GRADIO_ANALYTICS_ENABLED"}
-    proc = subprocess.run([sys.executable, "demo.py", "--max-file-size", "banana"], capture_output=True,
-                          text=True, timeout=60, cwd=ROOT, env=env)
+    proc = subprocess.run(
+        [sys.executable, "demo.py", "--max-file-size", "banana"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=ROOT,
+        env=env,
+    )
     assert proc.returncode == 2 and "is not a size" in proc.stderr and "Traceback" not in proc.stderr
 
 
 def test_model_flag_has_help():
-    out = subprocess.run([sys.executable, "demo.py", "--help"], capture_output=True, text=True, timeout=60,
-                         cwd=ROOT).stdout
+    out = subprocess.run(
+        [sys.executable, "demo.py", "--help"], capture_output=True, text=True, timeout=60, cwd=ROOT
+    ).stdout
     assert "the digit model to serve" in out and "--corrections" in out
