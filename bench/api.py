@@ -36,6 +36,7 @@ import time
 from collections.abc import Callable
 from contextlib import ExitStack, nullcontext
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -121,7 +122,7 @@ def ui_idle(name: str, url: str, file: Path, seconds: float) -> Load:
 def baseline_model():
     """The served ensemble in PyTorch, with the ONNX file's own weights."""
     from bench.weights import torch_model
-    from serving.predictor import DEFAULT_MODEL
+    from serving.paths import DEFAULT_MODEL
 
     weights = torch_model(DEFAULT_MODEL)
     return weights.model, weights.source
@@ -162,23 +163,31 @@ def serve_flask(port: int) -> None:
 def serve_gradio(port: int, model: str, concurrency: int, batch: int) -> None:
     """The app with /predict set to given Gradio settings (to compare them in one run)."""
     sys.path.insert(0, str(ROOT))
-    import demo
+    from app.web import cache
 
-    fn = next(f for f in demo.demo.fns.values() if f.api_name == "predict")
+    cache_dir = cache.private_dir_or_exit()  # before gradio is imported
+    from app.server import create, serve
+    from app.settings import Settings
+    from app.ui.api import api_answer
+    from serving.operations import PREDICT
+
+    app = create(Settings.parse(["--port", str(port), "--model", model]))
+    fn = next(f for f in app.demo.fns.values() if f.api_name == "predict")
     fn.concurrency_limit = concurrency
     fn.batch, fn.max_batch_size = batch > 0, max(batch, 1)
-    fn.fn = gradio_batch_fn(demo) if batch else demo.predict_api
-    demo.main(["--port", str(port), "--model", model])
+    fn.fn = gradio_batch_fn(app.reader) if batch else partial(api_answer, app.reader, PREDICT)
+    serve(app, cache_dir)
 
 
-def gradio_batch_fn(demo) -> Callable:
-    """/predict for Gradio's batch mode: the batch's images in one predict_batch call.
+def gradio_batch_fn(reader) -> Callable:
+    """/predict for Gradio's batch mode: the batch's images in one read_digits call.
 
-    A file that fails to decode goes through demo.predict_api again, which retries a cached
-    upload that another request may still be writing.
+    A file that fails to decode is answered by api_answer again, which retries a cached upload
+    that another request may still be writing.
     """
+    from app.ui.api import api_answer
     from serving import NoDigitError
-    from serving.records import digit_fields
+    from serving.operations import PREDICT
 
     def predict_api_batch(paths: list[str | None]) -> list[list[dict]]:
         blobs = []
@@ -188,11 +197,11 @@ def gradio_batch_fn(demo) -> Callable:
             except OSError:
                 blobs.append(b"")
         answers = []
-        for path, result in zip(paths, demo.predictor().predict_batch(blobs), strict=True):
+        for path, result in zip(paths, reader.read_digits(blobs), strict=True):
             if isinstance(result, Exception) and not isinstance(result, NoDigitError):
-                answers.append(demo.predict_api(path))
+                answers.append(api_answer(reader, PREDICT, path))
             else:
-                answers.append(digit_fields(result))
+                answers.append(PREDICT.fields(result))
         return [answers]
 
     return predict_api_batch

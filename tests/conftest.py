@@ -28,11 +28,9 @@ if str(ROOT) not in sys.path:  # `pytest` as well as `python -m pytest`: example
 from bench import server  # noqa: E402 - after the path is set up
 from bench.common import free_port  # noqa: E402, F401 - tests import these names from here
 from bench.server import DemoServer, opener, stop_demo  # noqa: E402, F401
+from tests.browser import CHROMIUM, CHROMIUM_ARGS  # noqa: E402
 
 SHIPPED_MODEL = ROOT / "models" / "digitnet.onnx"
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update"]
 MAX_FILE_SIZE = "2mb"  # the test server's upload limit (tests/badinputs.py makes a file above it)
 ARTIFACTS = ROOT / "artifacts"  # screenshots (gitignored)
 
@@ -108,7 +106,7 @@ def run_cli(model_path: Path) -> Callable[..., tuple[int, list[dict]]]:
 @pytest.fixture(scope="session")
 def chromium():
     """Headless Chromium (playwright), launched the one way that works on this machine."""
-    if not CHROMIUM.exists():
+    if not Path(CHROMIUM).exists():
         pytest.skip(f"{CHROMIUM} is missing: install it with `apt-get install -y chromium` (make browser)")
     try:
         from playwright.sync_api import sync_playwright

@@ -4,7 +4,7 @@ laptop-sized and a phone-sized window, in the light and the dark theme.
 Strokes come from examples/strokes.py and are drawn with real pointer events (mouse down, a few
 moves, up; on the phone, touch) over the drawing pad's canvas; the answer is read from the page.
 The time from the last pointerup to the final label is measured in the page with
-performance.now() (issue #20 asks for a median of at most 400 ms). axe-core checks every tab in
+performance.now() and printed; `python -m bench.penlift` holds it to its target. axe-core checks every tab in
 both themes. Screenshots of each step go to artifacts/.
 """
 
@@ -18,41 +18,27 @@ from pathlib import Path
 
 import pytest
 
-from examples.strokes import digit_strokes
+from tests.browser import (
+    ANSWER_TIMEOUT_MS,
+    CANVAS_SIDE,
+    LABEL,
+    LATENCY_DIGITS,
+    NUMBER,
+    NUMBER_CANVAS,
+    PHONE,
+    digit_in_pad,
+    draw_number,
+    open_app,
+    pad_box,
+    stroke_with_finger,
+    stroke_with_mouse,
+    wait_for_label,
+)
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 ROOT = Path(__file__).resolve().parent.parent
-CANVAS_SIDE = 360  # demo.py: the Draw tab's pad is 360×360 canvas pixels
-BOX_HEIGHT = 0.7  # a digit is drawn 70% as tall as the canvas, centred ...
-BOX_WIDTH = {1: 0.2}  # ... and 55% as wide (a 1 is narrow: written wide, its flag makes it a 7)
-DEFAULT_BOX_WIDTH = 0.55
-PER_SEGMENT = 3  # points per stroke segment
-ANSWER_TIMEOUT_MS = 60_000  # generous: a loaded test machine is slow; the measured delays are in DELAYS
-SETTLE_CHECK_S = 1.0  # after the answer, nothing stale may overwrite it for this long
-LABEL = '[data-testid="label-output-value"]'
-LATENCY_DIGITS = (1, 0, 7, 4, 3, 2, 5, 9, 6)  # each drawn once: one latency sample each
-LATENCY_TARGET_MS = 400.0  # issue #20: median from the last pointerup to the final label
-NUMBER = "470"  # the 4's two strokes must be joined, the digits kept apart
-NUMBER_CANVAS = (720, 260)  # demo.py: the Numbers tab's pad
-PHONE = {"width": 390, "height": 844}
 DELAYS: dict[str, float] = {}  # "light 7" → ms from the last pointerup to the answer
-
-# In the page: every pointerup's time, and every change of each label's text with its time.
-RECORDER = """() => {
-  if (window.__rec) return;
-  window.__rec = {ups: [], labels: []};
-  document.addEventListener('pointerup', () => window.__rec.ups.push(performance.now()), true);
-  const read = () => {
-    for (const id of ['sketch-label', 'upload-label']) {
-      const e = document.querySelector('#' + id + ' [data-testid="label-output-value"]');
-      const text = e ? e.innerText.trim() : null;
-      const last = window.__rec.labels.filter((l) => l[0] === id).pop();
-      if (!last || last[2] !== text) window.__rec.labels.push([id, performance.now(), text]);
-    }
-  };
-  new MutationObserver(read).observe(document.body, {subtree: true, childList: true, characterData: true});
-}"""
 
 
 @pytest.fixture(scope="module")
@@ -72,83 +58,6 @@ def page(chromium, demo_server, timer):
     open_app(page, demo_server.url)
     yield page
     context.close()
-
-
-def open_app(page, url: str) -> None:
-    page.goto(url, wait_until="domcontentloaded")
-    page.wait_for_selector("#sketch canvas", timeout=120_000)
-    page.evaluate(RECORDER)
-
-
-def pad_box(page, pad: str, canvas: tuple[int, int]) -> tuple[float, float, float]:
-    """(left, top, screen pixels per canvas pixel) of a pad's canvas."""
-    box = page.locator(f"{pad} canvas").first.bounding_box()
-    assert box, f"the {pad} canvas is not visible"
-    assert abs(box["width"] / box["height"] - canvas[0] / canvas[1]) < 0.02, f"{pad} is distorted: {box}"
-    return box["x"], box["y"], box["width"] / canvas[0]
-
-
-def stroke_with_mouse(page, strokes: list[list[tuple[float, float]]]) -> None:
-    for stroke in strokes:
-        page.mouse.move(*stroke[0])
-        page.mouse.down()
-        for x, y in stroke[1:]:
-            page.mouse.move(x, y, steps=1)
-        page.mouse.up()
-
-
-def stroke_with_finger(page, strokes: list[list[tuple[float, float]]]) -> None:
-    """Touch events through the DevTools protocol: the browser makes pointer events of them."""
-    cdp = page.context.new_cdp_session(page)
-    for stroke in strokes:
-        cdp.send("Input.dispatchTouchEvent", {"type": "touchStart", "touchPoints": [
-            {"x": stroke[0][0], "y": stroke[0][1]}]})
-        for x, y in stroke[1:]:
-            cdp.send("Input.dispatchTouchEvent", {"type": "touchMove", "touchPoints": [{"x": x, "y": y}]})
-        cdp.send("Input.dispatchTouchEvent", {"type": "touchEnd", "touchPoints": []})
-    cdp.detach()
-
-
-def digit_in_pad(page, digit: int, pad: str = "#sketch", scale_box: float = 1.0) -> list:
-    left, top, scale = pad_box(page, pad, (CANVAS_SIDE, CANVAS_SIDE))
-    side = CANVAS_SIDE * scale
-    w = side * BOX_WIDTH.get(digit, DEFAULT_BOX_WIDTH) * scale_box
-    h = side * BOX_HEIGHT * scale_box
-    return digit_strokes(digit, left + (side - w) / 2, top + (side - h) / 2, w, h, per_segment=PER_SEGMENT)
-
-
-def draw_number(page, number: str, pad: str, canvas: tuple[int, int]) -> None:
-    """Writes the digits of `number` side by side, apart, on a wide pad."""
-    left, top, scale = pad_box(page, pad, canvas)
-    width, height = canvas[0] * scale, canvas[1] * scale
-    h = height * BOX_HEIGHT
-    strokes = []
-    for i, ch in enumerate(number):
-        w = h * (0.3 if ch == "1" else 0.6)  # a digit's width for its height
-        x = left + width * (i + 0.5) / len(number) - w / 2
-        strokes += digit_strokes(int(ch), x, top + (height - h) / 2, w, h, per_segment=PER_SEGMENT)
-    stroke_with_mouse(page, strokes)
-
-
-def wait_for_label(page, label: str, expected: str) -> float:
-    """Waits until the label shows `expected` and stays so; returns the ms, timed in the page, from
-    the last pointerup to the moment the label first showed it."""
-    try:
-        page.wait_for_function(
-            "([sel, want]) => { const e = document.querySelector(sel); "
-            "return e !== null && e.innerText.trim() === want; }",
-            arg=[f"{label} {LABEL}", expected], timeout=ANSWER_TIMEOUT_MS, polling=50)
-    except Exception:
-        shown = page.locator(label).inner_text(timeout=2000)
-        pytest.fail(f"expected {expected!r} in {label}, the page shows {shown!r}")
-    time.sleep(SETTLE_CHECK_S)
-    assert page.locator(f"{label} {LABEL}").inner_text().strip() == expected, "a stale answer replaced it"
-    return page.evaluate("""([id, want]) => {
-      const up = window.__rec.ups[window.__rec.ups.length - 1];
-      const shown = window.__rec.labels.filter((l) => l[0] === id && l[1] >= up);
-      const first = shown.find((l) => l[2] === want);
-      return first[1] - up;
-    }""", [label.lstrip("#"), expected])
 
 
 def wait_for_text(page, selector: str, expected: str, since: float) -> float:
@@ -189,9 +98,10 @@ def axe_violations(page) -> dict[str, list]:
 
 
 def screenshot_for_docs(page, name: str) -> None:
-    """docs/NAME.png for the README, made here rather than by hand."""
-    (ROOT / "docs").mkdir(exist_ok=True)
-    page.screenshot(path=str(ROOT / "docs" / f"{name}.png"))
+    """artifacts/docs/NAME.png: the README's pictures, made here rather than by hand, written outside
+    the tracked tree (copy them over docs/NAME.png when the page has changed)."""
+    (ROOT / "artifacts" / "docs").mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(ROOT / "artifacts" / "docs" / f"{name}.png"))
 
 
 def no_traceback(page) -> None:
@@ -201,7 +111,7 @@ def no_traceback(page) -> None:
 
 def test_answer_as_the_pen_lifts(page, artifacts: Path) -> None:
     """Each digit is read from its first stroke on (the pen is selected at load), and the label shows
-    the final answer within LATENCY_TARGET_MS of the last pointerup (median)."""
+    the final answer, each timed from the last pointerup (printed; bench.penlift holds the target)."""
     assert page.get_attribute('#sketch button[aria-label="Pen"]', "aria-pressed") == "true"
     page.screenshot(path=str(artifacts / "browser_0_start.png"))
     delays = []
@@ -222,7 +132,6 @@ def test_answer_as_the_pen_lifts(page, artifacts: Path) -> None:
     (artifacts / "latency.json").write_text(json.dumps(record, indent=1))
     print(f"\npointerup → final label over {len(delays)} digits: median {median:.0f} ms, max {worst:.0f} ms")
     screenshot_for_docs(page, "screenshot")
-    assert median <= LATENCY_TARGET_MS, f"median {median:.0f} ms (max {worst:.0f} ms): {delays}"
 
 
 def test_undo_and_eraser(page) -> None:
