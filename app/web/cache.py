@@ -34,10 +34,12 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
+from app.settings import CACHE_MAX_AGE_S
+
 LOG = logging.getLogger("cache")
 TEMP_ENV = "GRADIO_TEMP_DIR"
 PREFIX = "digits-"
-DEFAULT_MAX_AGE_S = 60.0  # as Gradio's delete_cache=(60, 60): long enough for a queued request
+
 NO_ROOM = {errno.ENOSPC, errno.EDQUOT, errno.EFBIG}  # disk full, quota, file-size limit
 
 
@@ -83,7 +85,7 @@ def file_age(path: Path, now: float) -> float:
 class Janitor:
     """Deletes what requests left in the cache directory once it is older than max_age."""
 
-    def __init__(self, root: Path, max_age_s: float = DEFAULT_MAX_AGE_S) -> None:
+    def __init__(self, root: Path, max_age_s: float = CACHE_MAX_AGE_S) -> None:
         self.root = root
         self.max_age_s = max_age_s
         self.keep: set[Path] = set()

@@ -36,8 +36,10 @@ try:
 except ImportError:  # uvicorn without httptools uses h11 for "auto"
     HttpToolsProtocol = None  # type: ignore[assignment,misc]
 
+from app.settings import CLIENT_TIMEOUT_S
+
 LOG = logging.getLogger("timeouts")
-DEFAULT_TIMEOUT_S = 10.0
+
 MIN_BODY_RATE = 16 * 1024  # bytes a second, on average: a 5 MB upload may take five minutes
 HEAD_408 = orjson.dumps({"error": "the request headers came too slowly: the connection is closed"})
 BODY_408 = orjson.dumps({"error": "the request body came too slowly or stopped: the connection is closed"})
@@ -51,7 +53,7 @@ def response_408(body: bytes) -> bytes:
 class HeadTimeout:
     """Mixin for uvicorn's HTTP protocols: the request head within `head_timeout` seconds."""
 
-    head_timeout: float = DEFAULT_TIMEOUT_S
+    head_timeout: float = CLIENT_TIMEOUT_S
     _head_timer: asyncio.TimerHandle | None = None
     _head_started = False
 
@@ -114,7 +116,7 @@ else:
     GuardedProtocol = GuardedH11Protocol
 
 
-def install(timeout_s: float = DEFAULT_TIMEOUT_S) -> None:
+def install(timeout_s: float = CLIENT_TIMEOUT_S) -> None:
     """From now on, uvicorn servers started with the default protocol ("auto") time out slow heads."""
     GuardedProtocol.head_timeout = timeout_s
     uvicorn_config.HTTP_PROTOCOLS["auto"] = f"{__name__}:GuardedProtocol"
@@ -123,7 +125,7 @@ def install(timeout_s: float = DEFAULT_TIMEOUT_S) -> None:
 class BodyTimeout:
     """ASGI middleware: a request body that stalls or trickles gets 408 and its connection closed."""
 
-    def __init__(self, app: ASGIApp, timeout_s: float = DEFAULT_TIMEOUT_S,
+    def __init__(self, app: ASGIApp, timeout_s: float = CLIENT_TIMEOUT_S,
                  min_rate: float = MIN_BODY_RATE) -> None:
         self.app = app
         self.timeout_s = timeout_s
