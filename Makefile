@@ -1,12 +1,13 @@
 # make demo  – set up what serving needs and start the demo on the shipped model
-# make test  – set up everything (training, Ray, test tools) and run every test
+# make test  – set up everything (training, Ray, test tools) and run every test (what CI runs)
+# make test-fast – the quick loop: lint and the tests without a browser, Ray or a server (~2 min)
 VENV ?= .venv
 PY := $(VENV)/bin/python
 PIP := $(PY) -m pip
 SERVING_STAMP := $(VENV)/.installed-serving
 STAMP := $(VENV)/.installed
 
-.PHONY: setup demo test lint train export train-numbers export-numbers bench browser clean
+.PHONY: setup demo test test-fast lint train export train-numbers export-numbers bench browser clean
 
 # The demo needs requirements.txt only (what a Space installs): no torch, no Ray.
 $(SERVING_STAMP): requirements.txt
@@ -31,6 +32,11 @@ browser:
 test: setup browser
 	$(PY) -m ruff check .
 	$(PY) -m pytest -q
+
+# Markers in pyproject.toml: browser, ray, slow (a fresh venv, training), server (starts the demo).
+test-fast: setup
+	$(PY) -m ruff check .
+	$(PY) -m pytest -q -m "not browser and not ray and not slow and not server"
 
 lint: setup
 	$(PY) -m ruff check .

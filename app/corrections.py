@@ -16,7 +16,8 @@ from pathlib import Path
 from app.settings import CORRECTIONS_PER_MINUTE, Settings
 from serving.card import file_sha256
 from serving.corrections import Correction, SQLiteStore, StoreBusy, StoreFull
-from serving.predictor import DigitResult, Predictor
+from serving.predictor import Predictor
+from serving.result import DigitResult
 
 
 class Refused(Exception):

@@ -1,6 +1,5 @@
 """Benchmarks that print tables: python -m bench.<name>."""
 
-import os
-
-# Before any benchmark imports onnxruntime: no telemetry database in the user's cache (see serving).
-os.environ["ORT_DISABLE_TELEMETRY"] = "1"
+# serving's __init__ turns off onnxruntime's telemetry, which must happen before onnxruntime is
+# first imported: every benchmark imports onnxruntime after this package.
+import serving  # noqa: F401

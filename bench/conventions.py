@@ -23,7 +23,8 @@ import numpy as np
 from PIL import Image, ImageDraw
 
 from bench.common import machine_line, made_images_parser, md_table
-from serving.predictor import ModelError, Predictor
+from serving.card import ModelError
+from serving.predictor import Predictor
 from training.data import DataError, load_mnist
 
 SCALE = 4  # strokes are drawn on a grid this many times MNIST's, then read as they are

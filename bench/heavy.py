@@ -80,10 +80,10 @@ def vm_kb(field: str) -> int:
 
 
 def child(paths: list[str], number: bool, model: str) -> dict:
-    from serving.numbers import read_number
-    from serving.predictor import Predictor
+    from serving.reader import Reader
 
-    predictor = Predictor(model)
+    reader = Reader(model)
+    predictor = reader.digits
     small = io.BytesIO()
     big_digit("L", 280).save(small, "PNG")
     predictor.predict(small.getvalue())  # warm up: the session's first run allocates
@@ -93,7 +93,7 @@ def child(paths: list[str], number: bool, model: str) -> dict:
     cpu = time.process_time()
     try:
         if number:
-            answer = read_number(predictor, paths[0]).number
+            answer = reader.read_number(paths[0]).number
         else:
             answer = " ".join(str(getattr(r, "digit", "-")) for r in predictor.predict_batch(paths))
     except Exception as err:  # noqa: BLE001 - reported, not raised: the table shows it

@@ -1,6 +1,6 @@
 """Reading whole numbers made of MNIST test digits, separated and touching.
 
-    python -m bench.numbers [--count N] [--seed S] [--model PATH] [--joined POLICY|all] [--no-verify]
+    python -m bench.numbers [--count N] [--seed S] [--model PATH] [--sequence-model PATH] [--no-verify]
 
 Set 1: numbers of 2 to 6 MNIST TEST digits on one line, gaps from wide to nearly touching (the
 digits' ink boxes never overlap), a little vertical jitter and size variation, either polarity,
@@ -11,9 +11,8 @@ every digit the model reads right from the original 28×28.
 Set 2: the same digits set close, one row per gap: 3 px apart, touching (0 px between the pasted
 patches), ink overlapping by 1/16 and 1/8 of the digit height, and gaps mixed from 1/20 of the
 height apart to 1/8 overlapping. Digits there form one region of ink that the reader must read
-as several (serving.numbers JOINED: the sequence model, cuts judged by the digit model, or the
-surer of both). Reports each row with the median time of its 6-digit numbers, and how the
-misreadings fail. --joined all compares the policies on the same numbers.
+as several (the sequence model, serving.sequence). Reports each row with the median time of its
+6-digit numbers, and how the misreadings fail.
 """
 
 from __future__ import annotations
@@ -28,10 +27,11 @@ import numpy as np
 from PIL import Image
 
 from bench.common import made_images_parser
-from serving.numbers import DEFAULT_JOINED, JOINED, Box, read_number
-from serving.predictor import ModelError, Predictor
-from serving.preprocess import InputError
-from serving.sequence import DEFAULT_NUMBER_MODEL, SequenceReader
+from serving.card import ModelError
+from serving.decode import InputError
+from serving.numbers import Box
+from serving.reader import Reader
+from serving.sequence import DEFAULT_NUMBER_MODEL
 
 INK_LEVEL = 90  # MNIST pixel value (of 255) taken as ink when recording where a digit was pasted
 
@@ -151,16 +151,15 @@ CLOSE_GAPS = (  # Set 2's rows: (name, gap_range as a share of the height, gap_p
 )
 
 
-def run_set(predictor: Predictor, images: np.ndarray, labels: np.ndarray, raw_right: np.ndarray,
+def run_set(reader: Reader, images: np.ndarray, labels: np.ndarray, raw_right: np.ndarray,
             count: int, rng: np.random.Generator, gap_range: tuple[float, float] | None,
-            gap_px: int | None = None, joined: str = DEFAULT_JOINED,
-            reader: SequenceReader | None = None) -> list[dict]:
+            gap_px: int | None = None) -> list[dict]:
     rows = []
     for _ in range(count):
         made = make_number(images, labels, rng, gap_range=gap_range, gap_px=gap_px)
         start, cpu_start = time.perf_counter(), time.process_time()
         try:
-            result = read_number(predictor, made.image, joined=joined, reader=reader)
+            result = reader.read_number(made.image)
             digits, boxes = [d.digit for d in result.digits], [d.box for d in result.digits]
         except InputError:
             digits, boxes = [], []
@@ -201,28 +200,25 @@ def outcome_table(rows: list[dict]) -> str:
     return "\n".join(lines)
 
 
-def run_all(predictor: Predictor, reader: SequenceReader | None, images: np.ndarray,
-            labels: np.ndarray, raw_right: np.ndarray, count: int, seed: int,
-            joined: str) -> tuple[list[dict], list[dict]]:
-    """Set 1 and Set 2 read with one policy; every policy gets the same numbers (same seed)."""
+def run_all(reader: Reader, images: np.ndarray, labels: np.ndarray, raw_right: np.ndarray,
+            count: int, seed: int) -> tuple[list[dict], list[dict]]:
+    """Set 1 and Set 2, made from the same seed."""
     rng = np.random.default_rng(seed)
-    apart = run_set(predictor, images, labels, raw_right, count, rng, None, joined=joined, reader=reader)
+    apart = run_set(reader, images, labels, raw_right, count, rng, None)
     for r in apart:
         r["polarity"] = "black on white" if r["dark"] else "white on black"
         r["length"] = str(r["n_digits"])
         r["closest gap"] = "≤ 3 px" if r["min_gap"] <= 3 else ("4–10 px" if r["min_gap"] <= 10 else "> 10 px")
     close = []
     for name, gap_range, gap_px in CLOSE_GAPS:
-        for r in run_set(predictor, images, labels, raw_right, count, rng, gap_range, gap_px,
-                         joined=joined, reader=reader):
+        for r in run_set(reader, images, labels, raw_right, count, rng, gap_range, gap_px):
             close.append({**r, "gap": name})
     return apart, close
 
 
-def print_sets(apart: list[dict], close: list[dict], raw_right: np.ndarray, args: argparse.Namespace,
-               joined: str) -> None:
+def print_sets(apart: list[dict], close: list[dict], raw_right: np.ndarray, args: argparse.Namespace) -> None:
     print(f"## Set 1: {args.count} numbers of 2–6 separate MNIST test digits (seed {args.seed}, "
-          f"model {args.model}, joined regions: {joined})\n")
+          f"model {args.model})\n")
     print(f"MNIST test accuracy of this model on the raw 28×28: {100 * raw_right.mean():.2f}%; "
           f"median time per number {np.median([r['ms'] for r in apart]):.0f} ms.\n")
     for key in ("polarity", "length", "closest gap"):
@@ -236,63 +232,35 @@ def print_sets(apart: list[dict], close: list[dict], raw_right: np.ndarray, args
             print(f"  {r['truth']} → {r['read'] or '(nothing)'}: {r['outcome']}{ceiling}; {r['indices']}")
         print()
     print(f"## Set 2: {args.count} numbers for each gap between neighbouring digits, "
-          f"from 3 px apart to ink overlapping by 1/8 of the digit height (joined regions: {joined})\n")
+          "from 3 px apart to ink overlapping by 1/8 of the digit height\n")
     print(summary_table(close, "gap", "gap") + "\n")
-    print("| gap | median ms, 6-digit numbers | slowest |\n|---|---:|---:|")
+    print("| gap | median ms, 6-digit numbers | CPU ms | slowest |\n|---|---:|---:|---:|")
     for name, *_ in CLOSE_GAPS:
-        ms = [r["ms"] for r in close if r["gap"] == name and r["n_digits"] == 6]
-        print(f"| {name} | {np.median(ms):.1f} | {max(ms):.0f} |" if ms else f"| {name} | – | – |")
+        six = [r for r in close if r["gap"] == name and r["n_digits"] == 6]
+        ms, cpu = [r["ms"] for r in six], [r["cpu_ms"] for r in six]
+        print(f"| {name} | {np.median(ms):.1f} | {np.median(cpu):.1f} | {max(ms):.0f} |" if six
+              else f"| {name} | – | – | – |")
     print()
     print(outcome_table(close) + "\n")
-
-
-def policy_table(results: dict[str, tuple[list[dict], list[dict]]]) -> str:
-    """Numbers read exactly, per policy for joined regions, Set 1 and each row of Set 2."""
-    names = [name for name, *_ in CLOSE_GAPS]
-    lines = ["| joined regions read by | apart (Set 1) | " + " | ".join(names)
-             + " | median ms, 6 digits | CPU ms |",
-             "|---|---:|" + "---:|" * len(names) + "---:|---:|"]
-    for joined, (apart, close) in results.items():
-        cells = [pct(sum(r["exact"] for r in apart), len(apart))]
-        for name in names:
-            rs = [r for r in close if r["gap"] == name]
-            cells.append(pct(sum(r["exact"] for r in rs), len(rs)))
-        six = [r for r in apart + close if r["n_digits"] == 6]
-        lines.append(f"| {joined} | " + " | ".join(cells) + f" | {np.median([r['ms'] for r in six]):.1f} "
-                     f"| {np.median([r['cpu_ms'] for r in six]):.1f} |")
-    return "\n".join(lines)
 
 
 def main(argv: list[str] | None = None) -> int:
     p = made_images_parser(__doc__, 1000, "numbers in each set")
     p.add_argument("--sequence-model", default=str(DEFAULT_NUMBER_MODEL))
-    p.add_argument("--joined", action="append", choices=[*JOINED, "all"],
-                   help=f"who reads regions wide enough for several digits (default {DEFAULT_JOINED}); "
-                        "repeat it, or say all, to compare policies on the same numbers")
     p.add_argument("--show-errors", type=int, default=10, help="list up to this many misreadings")
     args = p.parse_args(argv)
-    policies = list(JOINED) if "all" in (args.joined or []) else (args.joined or [DEFAULT_JOINED])
     from training.data import load_mnist  # the bench needs MNIST; serving itself never does
 
     try:
-        predictor = Predictor(args.model, verify=not args.no_verify)
-        needs_reader = any(j != "cuts" for j in policies)
-        reader = SequenceReader(args.sequence_model, verify=not args.no_verify) if needs_reader else None
+        reader = Reader(args.model, args.sequence_model, verify=not args.no_verify)
     except ModelError as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
     mnist = load_mnist()
     images, labels = mnist.test_images, mnist.test_labels
-    raw = predictor.probabilities(images.astype(np.float32) / 255).argmax(axis=1)
-    raw_right = raw == labels
-    results = {}
-    for joined in policies:
-        results[joined] = run_all(predictor, reader, images, labels, raw_right, args.count, args.seed, joined)
-        print_sets(*results[joined], raw_right, args, joined)
-    print(f"## Numbers read exactly, by who reads joined regions ({args.count} numbers per column, one "
-          "thread; times include decoding the image: wall clock, and the CPU time the process used, "
-          "which a busy machine's waiting leaves out)\n")
-    print(policy_table(results))
+    raw = reader.digits.probabilities(images.astype(np.float32) / 255).argmax(axis=1)
+    print_sets(*run_all(reader, images, labels, raw_right := raw == labels, args.count, args.seed),
+               raw_right, args)
     return 0
 
 

@@ -28,18 +28,14 @@ from PIL import Image, ImageDraw, ImageFilter
 from bench.common import centred_grid, machine_line, made_images_parser, md_table
 from bench.redrawn import digit_box, disk_filter, thin, upscale
 from examples.strokes import digit_strokes
+from serving.card import ModelError
+from serving.contrast import border_pixels, contrast_map, normalize_ink
 from serving.decode import open_image, shrink
 from serving.explain import seen_pixels
-from serving.predictor import PHOTO_UNSURE_BELOW, UNSURE_BELOW, ModelError, Predictor
-from serving.preprocess import (
-    WORK_SIDE,
-    InkMap,
-    border_pixels,
-    contrast_map,
-    digit_input,
-    ink_map,
-    normalize_ink,
-)
+from serving.ink import WORK_SIDE, InkMap, ink_map
+from serving.predictor import Predictor
+from serving.preprocess import digit_input
+from serving.result import PHOTO_UNSURE_BELOW, UNSURE_BELOW
 from training.data import DataError, load_mnist
 
 PAPERS = ("plain", "ruled", "squared", "dotted")
@@ -311,9 +307,9 @@ def flatten_uneven_paper(t: np.ndarray) -> np.ndarray:
 def drawings_path_input(jpeg: bytes) -> np.ndarray:
     """What the model would see of a photo without the paper path: the drawings' contrast split
     as it was before that path, read at 128 px."""
-    small, _ = shrink(open_image(jpeg), WORK_SIDE)
+    small = shrink(open_image(jpeg), WORK_SIDE)
     ink = normalize_ink(flatten_uneven_paper(contrast_map(np.asarray(small))))
-    return digit_input(InkMap(ink, small.size))
+    return digit_input(InkMap(ink))
 
 
 def grey(a: np.ndarray) -> Image.Image:

@@ -14,7 +14,9 @@ import sys
 from collections import defaultdict
 from pathlib import Path
 
-from serving.predictor import DEFAULT_MODEL, PHOTO_UNSURE_BELOW, UNSURE_BELOW, Predictor
+from serving.paths import DEFAULT_MODEL
+from serving.predictor import Predictor
+from serving.result import PHOTO_UNSURE_BELOW, UNSURE_BELOW
 
 DEFAULT_DIR = Path(__file__).resolve().parent.parent.parent / "shared" / "realworld-dev"
 

@@ -3,10 +3,11 @@
     python -m bench.redrawn [--count N] [--seed S] [--model PATH] [--no-verify] [--dump DIR]
 
 Each sampled test digit is re-drawn once, as one of the VARIANTS below (bigger canvas, off-centre,
-thick or thin strokes, either polarity, coloured ink, Gradio sketch values in the light and dark
-theme, a JPEG photo of paper), and read through the real serving path, Predictor.predict_batch,
-which runs to_mnist on each. The same digits fed raw (image / 255) give the baseline. The
-requirement: re-drawing costs at most MAX_DROP points of accuracy. Exit status 0 = PASS, 1 = FAIL.
+thick or thin strokes, either polarity, coloured ink, Gradio sketch pads in the light and dark
+theme as the app hands them to serving, a JPEG photo of paper), and read through the real serving
+path, Predictor.predict_batch, which runs to_mnist on each. The same digits fed raw (image / 255)
+give the baseline. The requirement: re-drawing costs at most MAX_DROP points of accuracy. Exit
+status 0 = PASS, 1 = FAIL.
 
 Every image is a deterministic function of (seed, test index), so a small --count draws the
 same pictures for the digits it shares with a full run.
@@ -25,8 +26,9 @@ import numpy as np
 from PIL import Image, ImageFilter
 
 from bench.common import centred_grid, made_images_parser
-from serving.predictor import ModelError, Predictor
-from serving.preprocess import ImageSource
+from serving.card import ModelError
+from serving.decode import ImageSource
+from serving.predictor import Predictor
 from training.data import DataError, load_mnist
 
 MAX_DROP = 0.5  # points of accuracy the re-drawn digits may lose against the raw ones
@@ -187,7 +189,7 @@ def polarity(rng: np.random.Generator) -> tuple[Colour, Colour]:
 
 # ---------------------------------------------------------------- variants
 # Each takes a 28×28 uint8 MNIST digit and a generator, and returns the digit re-drawn. They
-# also vary the container (array of each shape, PIL image, PNG or JPEG bytes, sketch dict) so the
+# also vary the container (array of each shape, PIL image, PNG or JPEG bytes) so the
 # decoding paths are exercised too.
 
 
@@ -251,44 +253,41 @@ def sketch_brush(rng: np.random.Generator, background: Colour) -> Colour:
 
 
 def sketch(digit: np.ndarray, rng: np.random.Generator, background: Colour, parts: str) -> Redrawn:
-    """A Gradio sketch value {"background", "layers", "composite"} with only `parts` filled.
+    """A drawing on Gradio's sketch pad, as the app hands it to serving.
 
-    "all" is what the browser sends; "composite" or "background" alone is what an API client
-    may send, the drawing flattened into one opaque picture.
+    "layers" is what the browser sends, the strokes' layer: an RGBA picture, transparent except
+    the stroke. "flat" is what an API client may send instead, the drawing flattened into one
+    opaque picture on the pad's background (its composite or background alone).
     """
     side = int(rng.integers(280, 801))  # the sketch pad is square
     patch = fitted_patch(digit_box(digit), rng, (side, side), rng.uniform(0.4, 0.8))
     ink = put(patch, (side, side), rng, spread=0.5)
     colour = sketch_brush(rng, background)
-    flat = opaque(ink, background, colour)
-    if parts == "all":
-        value = {"background": opaque(np.zeros_like(ink), background, colour),
-                 "layers": [stroke_layer(ink, colour)], "composite": flat}
-    elif parts == "composite":
-        value = {"background": None, "layers": [], "composite": flat}
-    else:
-        value = {"background": flat, "layers": [], "composite": None}
-    return Redrawn(value, ink, background, colour)
+    if parts == "layers":
+        return Redrawn(Image.fromarray(stroke_layer(ink, colour), "RGBA"), ink, background, colour)
+    return Redrawn(opaque(ink, background, colour), ink, background, colour)
 
 
 def sketch_light(digit: np.ndarray, rng: np.random.Generator) -> Redrawn:
-    return sketch(digit, rng, WHITE, "all")
+    return sketch(digit, rng, WHITE, "layers")
 
 
 def sketch_dark(digit: np.ndarray, rng: np.random.Generator) -> Redrawn:
-    return sketch(digit, rng, DARK_SKETCH, "all")
+    return sketch(digit, rng, DARK_SKETCH, "layers")
 
 
 def sketch_theme(rng: np.random.Generator) -> Colour:
     return WHITE if rng.random() < 0.5 else DARK_SKETCH
 
 
+# An API client may send the pad's composite or its background alone; either way the app hands
+# serving the one opaque picture.
 def sketch_composite_only(digit: np.ndarray, rng: np.random.Generator) -> Redrawn:
-    return sketch(digit, rng, sketch_theme(rng), "composite")
+    return sketch(digit, rng, sketch_theme(rng), "flat")
 
 
 def sketch_background_only(digit: np.ndarray, rng: np.random.Generator) -> Redrawn:
-    return sketch(digit, rng, sketch_theme(rng), "background")
+    return sketch(digit, rng, sketch_theme(rng), "flat")
 
 
 def lighting(shape: tuple[int, int], rng: np.random.Generator) -> np.ndarray:
@@ -370,13 +369,6 @@ def raw_answers(predictor: Predictor, images: np.ndarray) -> np.ndarray:
 
 def preview(source: ImageSource) -> Image.Image:
     """What the user would see of a source, for --dump."""
-    if isinstance(source, dict):
-        flat = source.get("composite")
-        if flat is None:
-            flat = source.get("background")
-        if flat is None:
-            flat = source["layers"][0]
-        return Image.fromarray(flat)
     if isinstance(source, bytes):
         return Image.open(io.BytesIO(source))
     return source if isinstance(source, Image.Image) else Image.fromarray(source)

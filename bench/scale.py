@@ -117,18 +117,32 @@ def on_running_ray(jobs: list[tuple[Path, list[str], Path]], model: str) -> list
         ray.shutdown()
 
 
-def batch_section(count: int, copies: int, model: str, tmp: Path) -> tuple[list[str], list[Check]]:
-    folder, big = tmp / "mnist", tmp / "big"
+def copied_files(folder: Path, big: Path, count: int, copies: int) -> tuple[list[Path], str, list[str]]:
+    """`count` image files in `folder`, and `copies` times the same files in subfolders of `big`
+    (hard links, no copying): the files, where they came from, and the copies' names."""
     folder.mkdir()
     paths, source = write_files(folder, count)
-    names = sorted(p.name for p in paths)
     big_names = []
-    for k in range(copies):  # the same files again under other names: hard links, no copying
+    for k in range(copies):
         (big / f"copy{k}").mkdir(parents=True)
-        for name in names:
-            os.link(folder / name, big / f"copy{k}" / name)
-            big_names.append(f"copy{k}/{name}")
-    big_names.sort()
+        for path in paths:
+            os.link(path, big / f"copy{k}" / path.name)
+            big_names.append(f"copy{k}/{path.name}")
+    return paths, source, sorted(big_names)
+
+
+def rate_row(files: int, how: str, seconds: float, base_rate: float, bad: str,
+             first: float | None = None) -> str:
+    rate = files / seconds
+    first_text = "–" if first is None else f"{first:.1f}"
+    return (f"| {files:,} | {how} | {seconds:.1f} | {first_text} | {rate:,.0f} | {rate / base_rate:.2f}× "
+            f"| {bad} |")
+
+
+def batch_section(count: int, copies: int, model: str, tmp: Path) -> tuple[list[str], list[Check]]:
+    folder, big = tmp / "mnist", tmp / "big"
+    paths, source, big_names = copied_files(folder, big, count, copies)
+    names = sorted(p.name for p in paths)
     progress(f"CLI on {count:,} files")
     cli_s, cli = run_cli(paths, model)
     progress(f"CLI: {cli_s:.1f} s; CLI on {copies} × {count:,} files, one run a folder")
@@ -145,13 +159,6 @@ def batch_section(count: int, copies: int, model: str, tmp: Path) -> tuple[list[
     cli_rate, big_cli_rate = count / cli_s, count * copies / big_cli_s
     big_count = count * copies
 
-    def row(files: int, how: str, seconds: float, base_rate: float, bad: str,
-            first: float | None = None) -> str:
-        rate = files / seconds
-        first_text = "–" if first is None else f"{first:.1f}"
-        return (f"| {files:,} | {how} | {seconds:.1f} | {first_text} | {rate:,.0f} | {rate / base_rate:.2f}× "
-                f"| {bad} |")
-
     lines = [
         "## Batch scoring: Ray Data vs the CLI\n",
         f"{source} in one folder; the larger job is the same files {copies} times over (in "
@@ -159,16 +166,16 @@ def batch_section(count: int, copies: int, model: str, tmp: Path) -> tuple[list[
         "| files | how | seconds | first rows after s | images/s | vs CLI | files answered differently "
         "from the CLI |",
         "|---:|---|---:|---:|---:|---:|---:|",
-        row(count, "`python -m serving FILES...` (1 process)", cli_s, cli_rate, "–"),
-        row(count, "`python -m scale.batch`, job on a running Ray", running["seconds"], cli_rate,
+        rate_row(count, "`python -m serving FILES...` (1 process)", cli_s, cli_rate, "–"),
+        rate_row(count, "`python -m scale.batch`, job on a running Ray", running["seconds"], cli_rate,
             str(bad_running), running["first_rows_s"]),
-        row(count, "`python -m scale.batch`, one-off: the job alone", one_off["job_s"], cli_rate,
+        rate_row(count, "`python -m scale.batch`, one-off: the job alone", one_off["job_s"], cli_rate,
             str(bad_one_off), one_off["first_rows_s"]),
-        row(count, f"`python -m scale.batch`, one-off: whole command (Ray start "
+        rate_row(count, f"`python -m scale.batch`, one-off: whole command (Ray start "
                    f"{one_off['ray_start_s']:.1f} s)", one_off_s, cli_rate, "same run"),
-        row(big_count, f"`python -m serving`, {copies} runs of {count:,}", big_cli_s, big_cli_rate, "–"),
-        row(big_count, "`python -m scale.batch`, job on a running Ray", big_running["seconds"], big_cli_rate,
-            str(bad_big), big_running["first_rows_s"]),
+        rate_row(big_count, f"`python -m serving`, {copies} runs of {count:,}", big_cli_s, big_cli_rate, "–"),
+        rate_row(big_count, "`python -m scale.batch`, job on a running Ray", big_running["seconds"],
+                 big_cli_rate, str(bad_big), big_running["first_rows_s"]),
         "",
         "A job's seconds run from handing the files to Ray Data to the last CSV row written: starting "
         "the actors (new worker processes that load Ray Data, Pillow, onnxruntime and the model) "

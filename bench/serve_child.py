@@ -42,7 +42,7 @@ def torch_predict(weights: str):
     torch.set_num_threads(1)
     state = torch.load(weights, map_location="cpu", weights_only=True)
     count = len({key.split(".")[1] for key in state if key.startswith("members.")})
-    width = int(state["members.0.features.0.0.weight"].shape[0])
+    width = int(state["members.0.body.0.0.weight"].shape[0])
     model = Ensemble([DigitNet(width=width) for _ in range(count)])
     model.load_state_dict(state)
     model.eval()

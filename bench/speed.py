@@ -16,9 +16,11 @@ import onnxruntime as ort
 import torch
 
 from bench.common import Stats, Timing, interleaved_latency, time_calls
+from serving.contract import FIELD
+from serving.decode import open_image
 from serving.predictor import Predictor
-from serving.predictor import load_session as ort_session
-from serving.preprocess import open_image, to_mnist
+from serving.preprocess import to_mnist
+from serving.session import load_session as ort_session
 from training.model import FIRST_SURE, Ensemble, member_outputs
 
 ALL_THREADS = os.cpu_count() or 1
@@ -41,7 +43,7 @@ def torch_runner(model: torch.nn.Module, x: np.ndarray, threads: int) -> Callabl
 
 def batch_of(size: int, seed: int = 0) -> np.ndarray:
     rng = np.random.default_rng(seed)
-    x = rng.random((size, 1, 28, 28), dtype=np.float32)
+    x = rng.random((size, 1, FIELD, FIELD), dtype=np.float32)
     x[x < 0.7] = 0
     return x
 

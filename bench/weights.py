@@ -23,8 +23,9 @@ from onnx import numpy_helper
 from torch import nn
 
 from export.onnx_export import all_graphs
-from serving.predictor import load_session
-from training.model import FIRST_SURE, DigitNet, Ensemble
+from serving.contract import FIELD
+from serving.session import load_session
+from training.model import FIRST_SURE, DigitNet, Ensemble, current_names
 
 TOLERANCE = 1e-4
 
@@ -48,12 +49,12 @@ def from_onnx(path: Path) -> Ensemble:
     all_inits = {i.name: numpy_helper.to_array(i) for g in all_graphs(graph) for i in g.initializer}
     count = len({name.split(".")[1] for name in all_inits if name.startswith("members.")})
     if count == 0:
-        raise WeightsError(f"{path} has no initializer members.0.features.0.0.weight: not an "
+        raise WeightsError(f"{path} has no initializers members.N.*: not an "
                            f"ensemble export (initializers: {sorted(all_inits)[:8]}...)")
     members = []
     for i in range(count):
         prefix = f"members.{i}."
-        inits = {k[len(prefix):]: v for k, v in all_inits.items() if k.startswith(prefix)}
+        inits = current_names({k[len(prefix):]: v for k, v in all_inits.items() if k.startswith(prefix)})
         members.append(member_from(inits, path))
     # An If in the graph is the first member's shortcut (training.model.Ensemble).
     shortcut = any(node.op_type == "If" for node in graph.node)
@@ -61,7 +62,7 @@ def from_onnx(path: Path) -> Ensemble:
 
 
 def member_from(inits: dict[str, np.ndarray], path: Path) -> DigitNet:
-    model = DigitNet(width=int(inits["features.0.0.weight"].shape[0])).eval()
+    model = DigitNet(width=int(inits["body.0.0.weight"].shape[0])).eval()
     state = model.state_dict()
     loaded: set[str] = set()
     for key in state:
@@ -94,7 +95,7 @@ def member_from(inits: dict[str, np.ndarray], path: Path) -> DigitNet:
 def parity_images(count: int = 256, seed: int = 0) -> np.ndarray:
     """Digit-like inputs without needing MNIST: sparse strokes of random intensity."""
     rng = np.random.default_rng(seed)
-    x = rng.random((count, 1, 28, 28), dtype=np.float32)
+    x = rng.random((count, 1, FIELD, FIELD), dtype=np.float32)
     x[x < 0.7] = 0
     return x
 

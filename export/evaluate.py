@@ -9,20 +9,21 @@ import numpy as np
 import onnxruntime as ort
 import torch
 
-from serving.predictor import load_session
+from serving.contract import DIGITS, to_model_input
+from serving.session import load_session
 
 
 def session(path: Path, threads: int = 0) -> ort.InferenceSession:
-    """The served session setup (serving.predictor.load_session), all cores by default."""
+    """The served session setup (serving.session.load_session), all cores by default."""
     return load_session(path, threads)
 
 
 def onnx_logits(sess: ort.InferenceSession, images: np.ndarray, batch_size: int = 1000) -> np.ndarray:
-    """images: uint8 (N, 28, 28). Returns (N, 10) float32 outputs."""
+    """images: uint8 (N, FIELD, FIELD). Returns (N, DIGITS) float32 outputs."""
     name = sess.get_inputs()[0].name
     out = []
     for start in range(0, len(images), batch_size):
-        x = images[start : start + batch_size, None].astype(np.float32) / 255
+        x = to_model_input(images[start : start + batch_size])
         out.append(sess.run([sess.get_outputs()[0].name], {name: x})[0])
     return np.concatenate(out)
 
@@ -43,7 +44,7 @@ def accuracy(sess: ort.InferenceSession, images: np.ndarray, labels: np.ndarray)
     predicted = onnx_logits(sess, images).argmax(1)
     right = predicted == labels
     per_class = [float(right[labels == d].mean()) if (labels == d).any() else float("nan")
-                 for d in range(10)]
+                 for d in range(DIGITS)]
     return Accuracy(float(right.mean()), per_class, int((~right).sum()), len(labels))
 
 
@@ -55,7 +56,7 @@ def check_parity(model: torch.nn.Module, sess: ort.InferenceSession, images: np.
                  tolerance: float = 1e-4) -> dict:
     """Same argmax on every image and max |diff| ≤ tolerance on the outputs, or ParityError."""
     with torch.no_grad():
-        expected = model.eval()(torch.from_numpy(images[:, None].astype(np.float32) / 255))
+        expected = model.eval()(torch.from_numpy(to_model_input(images)))
     expected = (expected[0] if isinstance(expected, tuple) else expected).numpy()
     actual = onnx_logits(sess, images)
     max_abs_diff = float(np.abs(expected - actual).max())

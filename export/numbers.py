@@ -27,17 +27,21 @@ import torch
 from export.evaluate import ParityError, session
 from export.onnx_export import git_commit, opset_of, write_metadata
 from serving.card import file_sha256
+from serving.contract import BLANK, DIGITS, STRIP_HEIGHT
 from serving.ctc import greedy_decode
-from training.data import load_mnist_or_report
+from training import checkpoint
+from training.data import TRAIN_IMAGES, load_mnist_or_report
 from training.model import count_parameters
-from training.numbers_model import NumberNet, batch_of
-from training.train_numbers import TRAIN_IMAGES, validation_set
+from training.numbers_model import CLASSES, NumberNet, batch_of
+from training.train_numbers import validation_set
 
 INPUT_NAME = "strip"
 OUTPUT_NAME = "log_probs"
-INPUT_SPEC = ("float32 (N, 1, 32, W), raw ink in [0, 1], white on black, made by serving.strip.to_strip "
-              "(ink box 26 rows tall, 4 empty columns either side)")
-OUTPUT_SPEC = "float32 (N, W // 2, 11) log-probabilities per column pair; classes 0-9 digits, 10 CTC blank"
+LABELS = [str(d) for d in range(DIGITS)] + ["blank"]
+INPUT_SPEC = (f"float32 (N, 1, {STRIP_HEIGHT}, W), raw ink in [0, 1], white on black, made by "
+              "serving.strip.to_strip (ink box 26 rows tall, 4 empty columns either side)")
+OUTPUT_SPEC = (f"float32 (N, W // 2, {CLASSES}) log-probabilities per column pair; classes 0-{DIGITS - 1} "
+               f"digits, {BLANK} CTC blank")
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -51,17 +55,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     return p.parse_args(argv)
 
 
-def load_number_checkpoint(path: Path) -> tuple[NumberNet, dict]:
-    state = torch.load(path, map_location="cpu", weights_only=False)
-    model = NumberNet(width=state.get("config", {}).get("width", 24))
-    model.load_state_dict(state["model"])
-    return model.eval(), state
-
-
 def export_number_onnx(model: NumberNet, path: Path) -> None:
     """Dynamo export, batch and width dynamic, weights inside the file."""
     logging.getLogger("torch.onnx._internal.exporter._registration").setLevel(logging.ERROR)
-    example = torch.zeros(2, 1, 32, 96)
+    example = torch.zeros(2, 1, STRIP_HEIGHT, 96)
     batch = torch.export.Dim("batch", min=1, max=1024)
     # An even width: the model halves it, and torch.export reasons about the halving exactly.
     half = torch.export.Dim("half_width", min=4, max=2048)
@@ -105,7 +102,7 @@ def write_card(args: argparse.Namespace, path: Path, model: NumberNet, state: di
         "name": args.name,
         "task": "reading whole numbers (1-6 handwritten digits on a line, touching or overlapping) "
                 "without segmenting them: CTC over column pairs",
-        "labels": [str(d) for d in range(10)] + ["blank"],
+        "labels": LABELS,
         "input": {"name": INPUT_NAME, "spec": INPUT_SPEC},
         "output": {"name": OUTPUT_NAME, "spec": OUTPUT_SPEC},
         "parameters": count_parameters(model),
@@ -135,10 +132,11 @@ def write_card(args: argparse.Namespace, path: Path, model: NumberNet, state: di
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    checkpoint = args.run / "checkpoint.pt"
-    if not checkpoint.exists():
-        print(f"error: no checkpoint at {checkpoint}; train first: python -m training.train_numbers "
-              f"--out {args.run}", file=sys.stderr)
+    try:
+        state = checkpoint.read(checkpoint.in_run(args.run, "training.train_numbers"))
+        model = checkpoint.number_net(state)
+    except checkpoint.CheckpointError as err:
+        print(f"error: {err}", file=sys.stderr)
         return 2
     data = load_mnist_or_report(args.data_dir)
     if data is None:
@@ -146,10 +144,8 @@ def main(argv: list[str] | None = None) -> int:
     started = time.time()
     args.out.mkdir(parents=True, exist_ok=True)
     path = args.out / f"{args.name}.onnx"
-    model, state = load_number_checkpoint(checkpoint)
     export_number_onnx(model, path)
-    numbers = validation_set(data.train_images[TRAIN_IMAGES:], data.train_labels[TRAIN_IMAGES:],
-                             args.check_numbers)
+    numbers = validation_set(data.validation_images, data.validation_labels, args.check_numbers)
     try:
         parity = check_numbers(model, session(path, threads=1), numbers)
     except ParityError as err:
@@ -157,7 +153,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {err}", file=sys.stderr)
         return 1
     commit = git_commit()
-    write_metadata(path, {"labels": [str(d) for d in range(10)] + ["blank"], "input": INPUT_SPEC,
+    write_metadata(path, {"labels": LABELS, "input": INPUT_SPEC,
                           "input_name": INPUT_NAME, "output": OUTPUT_SPEC,
                           "validation_exact": parity["validation_exact"], "commit": commit})
     card_path = write_card(args, path, model, state, parity, started, commit)

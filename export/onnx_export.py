@@ -10,39 +10,31 @@ from pathlib import Path
 import onnx
 import torch
 
-from serving.predictor import CAM_NAME  # second output: (N, 10, 7, 7) class activation maps
-from training.model import DigitNet, Ensemble
+from serving.contract import CLASS_MAPS, DIGIT_INPUT, DIGIT_LOGITS, DIGITS, FIELD
+from training.checkpoint import load_digit_net
+from training.model import Ensemble
 
-INPUT_NAME = "image"
-OUTPUT_NAME = "logits"
-LABELS = [str(d) for d in range(10)]
-INPUT_SPEC = "float32 (N, 1, 28, 28), raw pixels in [0, 1], white digit on black, MNIST-style"
-
-
-def load_checkpoint(path: Path) -> DigitNet:
-    state = torch.load(path, map_location="cpu", weights_only=False)
-    model = DigitNet(width=state.get("config", {}).get("width", 32))
-    # The moving average of the weights is what training evaluated and reported.
-    model.load_state_dict(state.get("ema", state["model"]))
-    return model.eval()
+LABELS = [str(d) for d in range(DIGITS)]
+INPUT_SPEC = f"float32 (N, 1, {FIELD}, {FIELD}), raw pixels in [0, 1], white digit on black, MNIST-style"
 
 
 def load_ensemble(checkpoints: list[Path]) -> Ensemble:
-    return Ensemble([load_checkpoint(path) for path in checkpoints]).eval()
+    """The checkpoints' models (each with the weights its run chose on validation) as one ensemble."""
+    return Ensemble([load_digit_net(path) for path in checkpoints]).eval()
 
 
 def export_onnx(model: Ensemble, path: Path) -> None:
     """Dynamo export with a named, dynamic batch dimension, weights inside the file."""
     # The exporter warns about every torchvision op it can't register; we use none of them.
     logging.getLogger("torch.onnx._internal.exporter._registration").setLevel(logging.ERROR)
-    example = torch.zeros(2, 1, 28, 28)
+    example = torch.zeros(2, 1, FIELD, FIELD)
     batch = torch.export.Dim("batch", min=1, max=4096)
     torch.onnx.export(
         model,
         (example,),
         str(path),
-        input_names=[INPUT_NAME],
-        output_names=[OUTPUT_NAME, CAM_NAME],
+        input_names=[DIGIT_INPUT],
+        output_names=[DIGIT_LOGITS, CLASS_MAPS],
         dynamic_shapes={"x": {0: batch}},
         external_data=False,
         dynamo=True,

@@ -15,11 +15,13 @@ from onnxruntime.quantization import (
 )
 from onnxruntime.quantization.shape_inference import quant_pre_process
 
+from serving.contract import to_model_input
+
 
 class ImageReader(CalibrationDataReader):
     def __init__(self, input_name: str, images: np.ndarray, batch_size: int = 100) -> None:
         self.batches = iter(
-            {input_name: images[i : i + batch_size, None].astype(np.float32) / 255}
+            {input_name: to_model_input(images[i : i + batch_size])}
             for i in range(0, len(images), batch_size)
         )
 

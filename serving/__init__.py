@@ -17,8 +17,8 @@ os.environ["ORT_DISABLE_TELEMETRY"] = "1"
 
 _WHERE = {
     "Reader": "serving.reader", "read_digit": "serving.reader", "read_number": "serving.reader",
-    "DigitResult": "serving.predictor", "ModelError": "serving.card", "Predictor": "serving.predictor",
-    "Stopped": "serving.predictor", "NumberResult": "serving.numbers",
+    "DigitResult": "serving.result", "ModelError": "serving.card", "Predictor": "serving.predictor",
+    "Stopped": "serving.guard", "NumberResult": "serving.numbers",
     "InputError": "serving.decode", "NoDigitError": "serving.decode", "to_mnist": "serving.preprocess",
 }
 __all__ = sorted(_WHERE)

@@ -22,8 +22,10 @@ def card_entry(model_path: Path) -> dict | None:
     for card_path in sorted(model_path.parent.glob("*.json")):
         try:
             card = json.loads(card_path.read_text())
-        except (OSError, ValueError):
-            continue
+        except (OSError, ValueError) as err:
+            raise ModelError(f"the model card {card_path} can't be read ({err}), so {model_path} "
+                             "can't be verified. Restore it (git checkout models/) or re-run "
+                             "`make export`.") from None
         for entry in (card.get("files") or {}).values() if isinstance(card, dict) else ():
             if isinstance(entry, dict) and entry.get("file") == model_path.name:
                 return {**entry, "card": str(card_path)}
@@ -31,6 +33,7 @@ def card_entry(model_path: Path) -> dict | None:
 
 
 def verify_model(model_path: Path) -> dict:
+    """The model card entry that lists this file with its sha256, or a ModelError saying why not."""
     if not model_path.is_file():
         raise ModelError(f"model file not found: {model_path}. The shipped models live in models/; "
                          "to rebuild one, run `make train export`.")

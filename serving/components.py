@@ -38,6 +38,8 @@ def true_pixels(mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 
 def label_components(mask: np.ndarray) -> Components:
+    """The 8-connected components of a 2-D bool mask, labelled 1..count in the order of their
+    first pixel (as np.unique of a flood fill's labels would give)."""
     h, w = mask.shape
     padded = np.zeros((h, w + 2), np.int8)
     padded[:, 1:-1] = mask
@@ -45,10 +47,34 @@ def label_components(mask: np.ndarray) -> Components:
     # One scan for both ends: in row-major order each run's start (+1) comes just before its end.
     edge_row, edge_col = true_pixels(edges != 0)
     run_row, run_start, run_end = edge_row[::2], edge_col[::2], edge_col[1::2]  # end exclusive
-    n_runs = len(run_row)
-    if n_runs == 0:
+    if len(run_row) == 0:
         return Components(np.zeros((h, w), np.int32), 0, np.zeros(0, np.int64), np.zeros((0, 4), np.int64))
+    run_label, count = join_runs(run_row, run_start, run_end, w)
 
+    lengths = run_end - run_start
+    area = np.bincount(run_label, weights=lengths, minlength=count).astype(np.int64)
+    boxes = np.empty((count, 4), np.int64)
+    boxes[:, 0] = np.full(count, w)
+    boxes[:, 1] = np.full(count, h)
+    boxes[:, 2:] = 0
+    np.minimum.at(boxes[:, 0], run_label, run_start)
+    np.minimum.at(boxes[:, 1], run_label, run_row)
+    np.maximum.at(boxes[:, 2], run_label, run_end)
+    np.maximum.at(boxes[:, 3], run_label, run_row + 1)
+
+    labels = np.zeros(h * w, np.int32)
+    # Each run's flat start (row * w + start) less where its pixels begin among all runs' pixels:
+    # adding the running count 0, 1, 2, ... then gives every ink pixel's flat index.
+    offsets = np.repeat(run_row * w + run_start - np.cumsum(lengths) + lengths, lengths)
+    labels[offsets + np.arange(lengths.sum())] = np.repeat(run_label + 1, lengths)
+    return Components(labels.reshape(h, w), count, area, boxes)
+
+
+def join_runs(run_row: np.ndarray, run_start: np.ndarray, run_end: np.ndarray,
+              w: int) -> tuple[np.ndarray, int]:
+    """Horizontal runs of ink (row-major order) → each run's component (0-based, numbered in the
+    order of each component's first run) and the number of components."""
+    n_runs = len(run_row)
     # For each run, the runs of the row above that touch it (8-connectivity), found by search.
     stride = w + 2
     start_keys = run_row * stride + run_start
@@ -82,23 +108,4 @@ def label_components(mask: np.ndarray) -> Components:
         roots = jumped
     # Labels in the order of the roots (each its component's first run), as np.unique would give.
     is_root = roots == np.arange(n_runs)
-    run_label = (np.cumsum(is_root) - 1)[roots]
-    count = int(np.count_nonzero(is_root))
-
-    lengths = run_end - run_start
-    area = np.bincount(run_label, weights=lengths, minlength=count).astype(np.int64)
-    boxes = np.empty((count, 4), np.int64)
-    boxes[:, 0] = np.full(count, w)
-    boxes[:, 1] = np.full(count, h)
-    boxes[:, 2:] = 0
-    np.minimum.at(boxes[:, 0], run_label, run_start)
-    np.minimum.at(boxes[:, 1], run_label, run_row)
-    np.maximum.at(boxes[:, 2], run_label, run_end)
-    np.maximum.at(boxes[:, 3], run_label, run_row + 1)
-
-    labels = np.zeros(h * w, np.int32)
-    # Each run's flat start (row * w + start) less where its pixels begin among all runs' pixels:
-    # adding the running count 0, 1, 2, ... then gives every ink pixel's flat index.
-    offsets = np.repeat(run_row * w + run_start - np.cumsum(lengths) + lengths, lengths)
-    labels[offsets + np.arange(lengths.sum())] = np.repeat(run_label + 1, lengths)
-    return Components(labels.reshape(h, w), count, area, boxes)
+    return (np.cumsum(is_root) - 1)[roots], int(np.count_nonzero(is_root))

@@ -13,6 +13,7 @@ four methods: add, count, read, close.
 
 from __future__ import annotations
 
+import os
 import sqlite3
 import threading
 from collections.abc import Iterator
@@ -27,6 +28,8 @@ from serving.predictor import DigitResult
 SOURCES = ("sketch", "upload", "api")
 IMAGE_BYTES = 28 * 28
 SCHEMA_VERSION = 1
+PRIVATE_FILE = 0o600  # the database, and the -wal/-shm files SQLite gives its mode: the owner's only
+DIGITS = "0123456789"  # a label is one of these, alone: not "٧", "²", "03" or " 7 "
 BUSY_TIMEOUT_MS = 5000  # another process (an export, a second server) holding the write lock
 SCHEMA = f"""
 CREATE TABLE IF NOT EXISTS corrections (
@@ -79,13 +82,15 @@ class Correction:
 
 
 def parse_label(value: object) -> int:
-    """A digit 0-9 from JSON (an int) or a form field (a string); ValueError with a message else."""
+    """A digit 0-9 from JSON (an int) or a form field (a string of one ASCII digit); ValueError with
+    a message else. str.isdigit() would take "٧" and "²", and int() " 7 " and "03": none is a label."""
     if value is None:
         raise ValueError('no "label": send the digit the image really shows, 0 to 9')
-    if isinstance(value, str) and value.strip().isdigit():
-        value = int(value.strip())
+    if isinstance(value, str) and len(value) == 1 and value in DIGITS:
+        return int(value)
     if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= 9:
-        raise ValueError(f'"label" must be one digit, 0 to 9 (got {value!r})')
+        raise ValueError(f'"label" must be one digit, 0 to 9, as a number or one character '
+                         f'(got {value!r})')
     return value
 
 
@@ -134,6 +139,15 @@ class SQLiteStore:
             raise store_error(err, self.max_bytes) from None
         return int(cursor.lastrowid or 0)
 
+    def delete(self, correction_id: int) -> bool:
+        """Removes one correction (taken back by whoever sent it); False when there is none by that id."""
+        try:
+            with self._lock:
+                cursor = self._db.execute("DELETE FROM corrections WHERE id = ?", (correction_id,))
+        except sqlite3.OperationalError as err:
+            raise store_error(err, self.max_bytes) from None
+        return cursor.rowcount > 0
+
     def count(self) -> int:
         with self._lock:
             return int(self._db.execute("SELECT count(*) FROM corrections").fetchone()[0])
@@ -163,12 +177,19 @@ def connect(path: Path, readonly: bool) -> sqlite3.Connection:
             target, uri = path.resolve().as_uri() + "?mode=ro", True
         else:
             path.parent.mkdir(parents=True, exist_ok=True)
+            create_private(path)
             target, uri = str(path), False
         db = sqlite3.connect(target, uri=uri, isolation_level=None, check_same_thread=False,
                              timeout=BUSY_TIMEOUT_MS / 1000)
     except (OSError, sqlite3.Error) as err:
         raise CorrectionsError(f"can't open the corrections database {path}: {err}") from None
     return db
+
+
+def create_private(path: Path) -> None:
+    """Creates the database file readable and writable by its owner only, before SQLite opens it:
+    SQLite then creates the -wal and -shm files with the same mode. An existing file keeps its mode."""
+    os.close(os.open(path, os.O_RDWR | os.O_CREAT, PRIVATE_FILE))
 
 
 def store_error(err: sqlite3.OperationalError, max_bytes: int | None) -> CorrectionsError:

@@ -42,7 +42,11 @@ TRANSPOSE_FOR_ORIENTATION = {  # EXIF orientation tag (0x0112) → what makes th
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 PNG_TEXT_CHUNKS = (b"tEXt", b"zTXt", b"iTXt")
 
-ImageSource = str | os.PathLike | bytes | BinaryIO | Image.Image | np.ndarray | dict
+ImageSource = str | os.PathLike | bytes | BinaryIO | Image.Image | np.ndarray
+# How PIL's decoders fail on data that is not, or not all, an image: UnidentifiedImageError is an
+# OSError, a truncated or corrupt stream raises OSError, SyntaxError, ValueError, EOFError or
+# struct.error by format.
+CORRUPT = (OSError, ValueError, SyntaxError, EOFError, struct.error)
 
 
 class InputError(ValueError):
@@ -50,7 +54,7 @@ class InputError(ValueError):
 
 
 class NoDigitError(InputError):
-    """The image is readable but holds no ink: blank, uniform or empty sketch."""
+    """The image is readable but holds no ink: blank, uniform or fully transparent."""
 
 
 def too_large(what: str) -> InputError:
@@ -76,7 +80,7 @@ def open_image(source: ImageSource) -> Image.Image:
         image = reduced(image, full_size)
     except Image.DecompressionBombError:
         raise too_large(f"over {MAX_PIXELS // 1_000_000} megapixels") from None
-    except (OSError, ValueError, SyntaxError, struct.error) as err:
+    except CORRUPT as err:
         raise InputError(f"the image is truncated or corrupt ({err}): send the complete file") from None
     return upright(image, orientation)
 
@@ -127,7 +131,7 @@ def identify(data: bytes) -> Image.Image:
                          "or WebP file") from None
     except Image.DecompressionBombError:
         raise too_large(f"over {MAX_PIXELS // 1_000_000} megapixels") from None
-    except (OSError, ValueError, SyntaxError, struct.error) as err:
+    except CORRUPT as err:
         raise InputError(f"the image could not be read ({err}): is the file complete?") from None
 
 
@@ -288,11 +292,11 @@ def to_standard_mode(image: Image.Image, top: float | None = None) -> Image.Imag
     return image.convert("RGB")  # CMYK, YCbCr, LAB, HSV
 
 
-def shrink(image: Image.Image, side: int) -> tuple[Image.Image, float]:
-    """Area-averaged downscale so the longer side is at most `side`; returns the scale used."""
+def shrink(image: Image.Image, side: int) -> Image.Image:
+    """Area-averaged downscale so the longer side is at most `side`."""
     longest = max(image.size)
     if longest <= side:
-        return image, 1.0
+        return image
     scale = longest / side
     size = (max(1, round(image.width / scale)), max(1, round(image.height / scale)))
-    return image.resize(size, Image.Resampling.BOX), scale
+    return image.resize(size, Image.Resampling.BOX)

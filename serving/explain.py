@@ -1,24 +1,20 @@
 """Where the model looked: a class's evidence as a 28×28 heatmap over the image the model saw.
 
-The shipped graph has a second output, `class_maps` (N, 10, 7, 7): each net's last feature map
+The digit graph has a second output, CLASS_MAPS (N, 10, 7, 7): each net's last feature map
 weighted by its linear layer, averaged over the ensemble (training/model.py, Ensemble). With
 global average pooling and one linear layer, a class's logit is the mean of its map plus a bias,
 so the map is an exact account of where the evidence for that class lies: no gradients, no torch.
-A model without that output is explained by occlusion instead: the drop in a class's probability
-when each part of the input is blanked, all parts in one onnxruntime batch.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 import numpy as np
 from PIL import Image
 
-SIDE = 28
-GRID = 7  # the last feature map's side: two 2×2 max-pools after 28×28
-CELL = SIDE // GRID  # input pixels per feature-map cell, each way
-OCCLUDER = 2 * CELL  # side of the blanked square, centred on a cell: a stroke is wider than a cell
+from serving.contract import FIELD, MAP_SIDE
+
+CELL = FIELD // MAP_SIDE  # input pixels per class-map cell, each way
+OVERLAY_SIDE = 224  # overlay's pixels a side: 8 per input pixel
 
 
 def _bilinear_weights() -> np.ndarray:
@@ -27,12 +23,12 @@ def _bilinear_weights() -> np.ndarray:
     Cell i covers pixels 4i..4i+3, so its centre is at pixel coordinate 4i + 1.5; a pixel y lies at
     cell coordinate (y + 0.5) / 4 - 0.5, clamped to the outer cells' centres at the borders.
     """
-    position = np.clip((np.arange(SIDE) + 0.5) / CELL - 0.5, 0, GRID - 1)
-    below = np.minimum(np.floor(position).astype(int), GRID - 2)
+    position = np.clip((np.arange(FIELD) + 0.5) / CELL - 0.5, 0, MAP_SIDE - 1)
+    below = np.minimum(np.floor(position).astype(int), MAP_SIDE - 2)
     frac = position - below
-    weights = np.zeros((SIDE, GRID), np.float32)
-    weights[np.arange(SIDE), below] = 1 - frac
-    weights[np.arange(SIDE), below + 1] = frac
+    weights = np.zeros((FIELD, MAP_SIDE), np.float32)
+    weights[np.arange(FIELD), below] = 1 - frac
+    weights[np.arange(FIELD), below + 1] = frac
     return weights
 
 
@@ -48,21 +44,8 @@ def heatmap(class_map: np.ndarray) -> np.ndarray:
     heat = RESAMPLE @ np.maximum(np.asarray(class_map, np.float32), 0) @ RESAMPLE.T
     peak = heat.max()
     if peak <= 0:
-        return np.zeros((SIDE, SIDE), np.float32)
+        return np.zeros((FIELD, FIELD), np.float32)
     return np.clip(heat / peak, 0, 1).astype(np.float32)
-
-
-def occlusion_maps(probabilities: Callable[[np.ndarray], np.ndarray], model_input: np.ndarray) -> np.ndarray:
-    """(10, 7, 7): how much each class's probability drops when the square around each cell is
-    blanked. `probabilities` maps (N, 28, 28) inputs to (N, 10); one call, 1 + 49 images."""
-    batch = np.repeat(np.asarray(model_input, np.float32)[None], 1 + GRID * GRID, axis=0)
-    pad = (OCCLUDER - CELL) // 2
-    for index in range(GRID * GRID):
-        y, x = divmod(index, GRID)
-        top, left = max(y * CELL - pad, 0), max(x * CELL - pad, 0)
-        batch[1 + index, top : y * CELL + CELL + pad, left : x * CELL + CELL + pad] = 0
-    probs = probabilities(batch)
-    return (probs[0][:, None] - probs[1:].T).reshape(10, GRID, GRID)
 
 
 def seen_pixels(model_input: np.ndarray) -> np.ndarray:
@@ -70,11 +53,12 @@ def seen_pixels(model_input: np.ndarray) -> np.ndarray:
     return np.clip(np.rint(np.asarray(model_input, np.float32) * 255), 0, 255).astype(np.uint8)
 
 
-def overlay(model_input: np.ndarray, heat: np.ndarray, side: int = 224) -> Image.Image:
-    """The model's input (dimmed grey) under the heatmap in warm colours, enlarged to side×side."""
+def overlay(model_input: np.ndarray, heat: np.ndarray) -> Image.Image:
+    """The model's input (dimmed grey) under the heatmap in warm colours, enlarged to OVERLAY_SIDE a side."""
     grey = seen_pixels(model_input).astype(np.float32)[..., None].repeat(3, axis=2) * 0.6
     # A "hot" ramp: dark red where the evidence is weak, through orange, to pale yellow at its peak.
     warm = np.stack([np.clip(3 * heat, 0, 1), np.clip(3 * heat - 1, 0, 1), np.clip(3 * heat - 2, 0, 1)], 2)
     alpha = 0.75 * np.sqrt(heat)[..., None]  # faint evidence still shows
     pixels = grey * (1 - alpha) + 255 * warm * alpha
-    return Image.fromarray(np.clip(pixels, 0, 255).astype(np.uint8)).resize((side, side), Image.BILINEAR)
+    return Image.fromarray(np.clip(pixels, 0, 255).astype(np.uint8)).resize((OVERLAY_SIDE, OVERLAY_SIDE),
+                                                                            Image.BILINEAR)

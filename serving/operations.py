@@ -14,7 +14,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from serving.preprocess import ImageSource
+from serving.decode import ImageSource
 from serving.reader import Reader, StopCheck
 from serving.records import Record, digit_fields, number_fields
 

@@ -25,6 +25,7 @@ import numpy as np
 
 from serving.components import Components, label_components, true_pixels
 from serving.decode import NoDigitError
+from serving.morphology import dilate, erode, sliding
 
 LINE_MIN_SPAN = 0.6  # a line crosses at least this share of the strips ...
 LONE_LINE_SPAN = 0.85  # ... or this share when it has no parallel lines (a tall 1 may reach 60%)
@@ -37,33 +38,37 @@ LINE_BASELINE_ROWS = 4 * MAX_LINE_HALF_WIDTH + 1  # a window wider than the wide
 MIN_INK_PIXELS = 20  # fewer pixels clear of the paper's grain than this are no writing
 HOLE_SIDE = 0.07  # a punched hole is at most this share of the photo's longer side across
 EDGE_BAND = 0.06  # share of each side along the photo's edges where only the page's rim lies
-
-
-def sliding_max(a: np.ndarray, size: int, axis: int, op: np.ufunc = np.maximum) -> np.ndarray:
-    """Maximum (or `op`, e.g. np.minimum) over a centred window of `size` along `axis`, in
-    O(log size) array passes."""
-    a = np.moveaxis(a, axis, 0)
-    n = a.shape[0]
-    before = size // 2
-    x = np.pad(a, [(before, size - 1 - before)] + [(0, 0)] * (a.ndim - 1), mode="edge")
-    m, span = x, 1
-    while 2 * span <= size:  # m[i] = op(x[i : i + span]) with span doubling
-        m = op(m[:-span], m[span:])
-        span *= 2
-    out = op(m[:n], m[size - span : size - span + n])  # two windows of `span` cover `size`
-    return np.moveaxis(out, 0, axis)
+LIGHT_WINDOW = 0.12  # the paper's light: a closing this share of the longer side wide (≥ 15 px)
+LINE_EDGE = 0.25  # a line's blurred edge ends where its profile falls below this share of its height
+FAMILY_DARKER = 2.5  # a chain this many times darker than its family's lines is a stroke
+LINE_INK = 1.6  # across a line, ink darker than this many times the line (+ LINE_INK_MARGIN) ...
+LINE_INK_MARGIN = 0.05  # ... is writing that crosses it, and stays
+FILL_REACH = 40  # rows a line's pixels are filled from, above and below (a line's band is narrower)
+RIM_SIDES = 0.02  # the light either side of a long piece is read this share of the photo wide
+RIM_LIGHT = 0.8  # one side this much darker than the other: the page's edge against the desk
+THIN = 6  # a piece this many times as long as it is thick is a line
+HOLE_ROUND = 1.5  # a punched hole's box is no more than this much longer one way than the other
+HOLE_FILL = 0.65  # ... and it fills this share of it
+LONG_LINE = 8  # a horizontal piece this many times as wide as tall ...
+LONG_LINE_SPAN = 0.25  # ... across this share of the photo is a line's remains
+DOT_AREA = 0.05  # dotted paper: pieces under this share of the largest one's area, ...
+DOTS = 12  # ... at least this many of them, ...
+DOT_SIZES = 3  # ... of at most this many times their median area
+GRAIN_FLOOR = 4  # stretch_ink: the paper's floor lies this many grains above its level ...
+GRAIN_STRONG = 10  # ... and strong ink this many
+STRONG_INK = 75  # full ink: this percentile of the strong ink
+MIN_STRETCH = 0.05  # full ink closer to the floor than this: no clear writing
 
 
 def closing(a: np.ndarray, size: int) -> np.ndarray:
     """Grey-level closing by a size×size square: dark details narrower than `size` filled in."""
-    dilated = sliding_max(sliding_max(a, size, 0), size, 1)
-    return sliding_max(sliding_max(dilated, size, 0, np.minimum), size, 1, np.minimum)
+    return erode(dilate(a, size), size)
 
 
 def paper_light(grey: np.ndarray) -> np.ndarray:
     """The paper's brightness under each pixel, from uint8 grey: a closing wider than any stroke
     (on bytes: a quarter of the memory traffic of floats)."""
-    return closing(grey, max(15, round(0.12 * max(grey.shape))) | 1).astype(np.float32) * (1 / 255)
+    return closing(grey, max(15, round(LIGHT_WINDOW * max(grey.shape))) | 1).astype(np.float32) * (1 / 255)
 
 
 def darkness(grey: np.ndarray, light: np.ndarray) -> np.ndarray:
@@ -172,7 +177,7 @@ def line_half_width(profiles: np.ndarray, rows: np.ndarray, level: np.ndarray, s
     while half < MAX_LINE_HALF_WIDTH:
         edge = [np.median(profiles[np.arange(len(rows)), np.clip(rows + sign * (half + 1), 0, h - 1)] - level)
                 for sign in (-1, 1)]
-        if max(edge) < 0.25 * (strength - float(np.median(level))):
+        if max(edge) < LINE_EDGE * (strength - float(np.median(level))):
             break
         half += 1
     return half + 1
@@ -193,7 +198,7 @@ def line_mask(d: np.ndarray) -> np.ndarray:
     # the paper is read from the lower rises (its level at the 30th percentile, its grain from
     # there to the 10th).
     h = profiles.shape[1]
-    paper = sliding_max(sliding_max(profiles, LINE_BASELINE_ROWS, 1, np.minimum), LINE_BASELINE_ROWS, 1)
+    paper = sliding(sliding(profiles, LINE_BASELINE_ROWS, 1, np.minimum), LINE_BASELINE_ROWS, 1)
     rise = profiles - paper
     lighter = np.partition(rise, (h // 10, 3 * h // 10), axis=1)
     level = lighter[:, 3 * h // 10, None]
@@ -213,7 +218,7 @@ def line_mask(d: np.ndarray) -> np.ndarray:
         # crossing the page is a tall stroke (a 1 written across the lines), not one of them.
         across = [(c >= 0).sum() >= TALL_STROKE_SPAN * n for c in chains]
         family = float(np.median([s for s, a in zip(strengths, across, strict=True) if a] or strengths))
-        printed = [s <= 2.5 * family or a for s, a in zip(strengths, across, strict=True)]
+        printed = [s <= FAMILY_DARKER * family or a for s, a in zip(strengths, across, strict=True)]
         chains = [c for c, keep in zip(chains, printed, strict=True) if keep]
         strengths = [s for s, keep in zip(strengths, printed, strict=True) if keep]
     columns = np.arange(w)
@@ -227,13 +232,13 @@ def line_mask(d: np.ndarray) -> np.ndarray:
             inside = (rows >= 0) & (rows < h)
             r, c = rows[inside], columns[inside]
             # Ink darker than the line is writing across it, not the line.
-            mask[r, c] |= d[r, c] <= 1.6 * strength + 0.05
+            mask[r, c] |= d[r, c] <= LINE_INK * strength + LINE_INK_MARGIN
     return mask
 
 
-def fill_from_neighbours(d: np.ndarray, mask: np.ndarray, reach: int = 40) -> np.ndarray:
+def fill_from_neighbours(d: np.ndarray, mask: np.ndarray) -> np.ndarray:
     """Masked pixels replaced by interpolating between the nearest unmasked ones above and below
-    (within `reach` rows: a line's band is narrower; without both, the one found is used)."""
+    (within FILL_REACH rows; without both, the one found is used)."""
     ys, xs = true_pixels(mask)
     if len(ys) == 0:
         return d
@@ -243,7 +248,7 @@ def fill_from_neighbours(d: np.ndarray, mask: np.ndarray, reach: int = 40) -> np
         value = np.full(len(ys), np.nan, np.float32)
         step = np.zeros(len(ys), np.int32)
         pending = np.arange(len(ys))
-        for k in range(1, reach + 1):
+        for k in range(1, FILL_REACH + 1):
             rows = ys[pending] + sign * k
             inside = (rows >= 0) & (rows < h)
             pending, rows = pending[inside], rows[inside]
@@ -276,12 +281,12 @@ def page_edges(components: Components, light: np.ndarray) -> np.ndarray:
     the desk (a dark rim that JPEG and resampling leave along it), not a stroke on the page."""
     h, w = light.shape
     out = np.zeros(components.count, bool)
-    k = max(3, round(0.02 * max(h, w)))
+    k = max(3, round(RIM_SIDES * max(h, w)))
     for i, (x0, y0, x1, y1) in enumerate(components.boxes):
         bw, bh = x1 - x0, y1 - y0
-        if bh > 6 * bw:
+        if bh > THIN * bw:
             sides = light[y0:y1, max(0, x0 - k) : x0], light[y0:y1, x1 : x1 + k]
-        elif bw > 6 * bh:
+        elif bw > THIN * bh:
             sides = light[max(0, y0 - k) : y0, x0:x1], light[y1 : y1 + k, x0:x1]
         else:
             continue
@@ -289,7 +294,7 @@ def page_edges(components: Components, light: np.ndarray) -> np.ndarray:
             out[i] = True  # it runs along the photo's edge
             continue
         a, b = (float(side.mean()) for side in sides)
-        out[i] = min(a, b) < 0.8 * max(a, b)
+        out[i] = min(a, b) < RIM_LIGHT * max(a, b)
     return out
 
 
@@ -306,23 +311,21 @@ def page_marks(components: Components, light: np.ndarray) -> np.ndarray:
     # A punched hole is a few percent of the page across; a digit a tenth of its height or more
     # (a marker's thick 0 is as round and as filled).
     hole_sized = np.maximum(bw, bh) <= HOLE_SIDE * max(h, w)
-    round_blob = (bw >= 4) & (bw <= 1.5 * bh) & (bh <= 1.5 * bw) & (area >= 0.65 * bw * bh) & hole_sized
-    long_line = (bw > 8 * bh) & (bw > 0.25 * w)  # no digit is a long thin horizontal line
+    round_blob = ((bw >= 4) & (bw <= HOLE_ROUND * bh) & (bh <= HOLE_ROUND * bw)
+                  & (area >= HOLE_FILL * bw * bh) & hole_sized)
+    long_line = (bw > LONG_LINE * bh) & (bw > LONG_LINE_SPAN * w)  # no digit is a long thin horizontal line
     marks = edge | in_band | round_blob | long_line | page_edges(components, light)
-    small = area < 0.05 * area.max()
-    if small.sum() >= 12:
-        marks |= small & (area <= 3 * np.median(area[small]))
+    small = area < DOT_AREA * area.max()
+    if small.sum() >= DOTS:
+        marks |= small & (area <= DOT_SIZES * np.median(area[small]))
     return marks
 
 
-def clear_marks(d: np.ndarray, components: Components, marks: np.ndarray,
-                keep: np.ndarray | None = None) -> np.ndarray:
+def clear_marks(d: np.ndarray, components: Components, marks: np.ndarray, keep: np.ndarray) -> np.ndarray:
     """d with the components flagged in `marks` set to 0, with a pixel of margin for their soft
     edges, which would otherwise pass for faint ink once the contrast is stretched; pixels in
     `keep` (writing) are left as they are."""
-    mask = sliding_max(sliding_max(components.pixels(marks), 3, 0), 3, 1)
-    if keep is not None:
-        mask &= ~keep
+    mask = dilate(components.pixels(marks), 3) & ~keep
     return np.where(mask, 0, d).astype(np.float32)
 
 
@@ -337,12 +340,12 @@ def stretch_ink(d: np.ndarray) -> np.ndarray:
     sample = d[::4, ::4]  # every 16th pixel: the paper is most of the photo
     level = float(np.median(sample))
     grain = max(1.4826 * float(np.median(np.abs(sample - level))), 0.004)
-    floor = level + 4 * grain
-    strong = d[d > level + 10 * grain]
+    floor = level + GRAIN_FLOOR * grain
+    strong = d[d > level + GRAIN_STRONG * grain]
     if strong.size < MIN_INK_PIXELS:
         raise NoDigitError("no digit found: the photo shows paper but no writing on it")
-    top = float(np.percentile(strong, 75))
-    if top - floor < 0.05:
+    top = float(np.percentile(strong, STRONG_INK))
+    if top - floor < MIN_STRETCH:
         raise NoDigitError("no digit found: the photo shows paper but no clear writing on it")
     return np.clip((d - floor) * (1 / (top - floor)), 0, 1).astype(np.float32)
 

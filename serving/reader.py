@@ -16,11 +16,14 @@ from collections.abc import Callable, Sequence
 from functools import cache
 from pathlib import Path
 
+from serving.decode import ImageSource, InputError
+from serving.guard import Stopped, guarded
 from serving.numbers import NumberResult
 from serving.numbers import read_number as _read_number
-from serving.predictor import DEFAULT_MODEL, DigitResult, Predictor, Stopped, guarded
-from serving.preprocess import ImageSource, InputError
-from serving.sequence import DEFAULT_NUMBER_MODEL, SequenceReader
+from serving.paths import DEFAULT_MODEL, DEFAULT_NUMBER_MODEL
+from serving.predictor import Predictor
+from serving.result import DigitResult
+from serving.sequence import SequenceReader
 
 StopCheck = Callable[[], bool]
 

@@ -19,7 +19,7 @@ import numpy as np
 
 from serving.explain import seen_pixels
 from serving.numbers import NumberResult
-from serving.predictor import DigitResult
+from serving.result import DigitResult
 
 Record = dict[str, Any]
 

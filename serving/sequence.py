@@ -9,7 +9,6 @@ read most surely, and a digit's box is the ink on its side of its borders.
 
 from __future__ import annotations
 
-import threading
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -17,10 +16,9 @@ import numpy as np
 
 from serving.contract import BLANK
 from serving.ctc import greedy_peaks
-from serving.predictor import MODELS_DIR, OnnxModel
-from serving.strip import STRIP_PAD, to_strip
-
-DEFAULT_NUMBER_MODEL = MODELS_DIR / "numbernet.onnx"
+from serving.paths import DEFAULT_NUMBER_MODEL
+from serving.session import OnnxModel
+from serving.strip import STRIP_INK_LEVEL, STRIP_PAD, to_strip
 
 
 @dataclass(frozen=True)
@@ -44,10 +42,9 @@ class SequenceReader(OnnxModel):
 
     def read(self, ink: np.ndarray) -> list[SequenceDigit]:
         """White-on-black ink (h, w) of one line → its digits left to right (none if no ink)."""
-        try:
-            strip, (left, _, fx, _) = to_strip(ink)
-        except ValueError:
+        if not (ink >= STRIP_INK_LEVEL).any():
             return []
+        strip, (left, _, fx, _) = to_strip(ink)
         probs = np.exp(self.log_probs(strip))
         peaks = greedy_peaks(probs)
         if not peaks:
@@ -76,16 +73,3 @@ def _to_ink(x0: int, x1: int, left: int, fx: float, width: int) -> tuple[int, in
     b = int(np.ceil((x1 - STRIP_PAD) / fx)) + left
     a = min(max(0, a), width - 1)
     return a, min(width, max(b, a + 1))
-
-
-_DEFAULT: SequenceReader | None = None
-_DEFAULT_LOCK = threading.Lock()
-
-
-def default_reader() -> SequenceReader:
-    """The shipped sequence model, loaded once per process on first use."""
-    global _DEFAULT
-    with _DEFAULT_LOCK:
-        if _DEFAULT is None:
-            _DEFAULT = SequenceReader()
-        return _DEFAULT

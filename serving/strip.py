@@ -9,10 +9,11 @@ STRIP_PAD empty columns on either side, peak ink at 1.
 from __future__ import annotations
 
 import numpy as np
-from PIL import Image
 
-STRIP_HEIGHT = 32  # rows the model takes
-STRIP_INK = 26  # the ink's box fills this many of them ...
+from serving.contract import STRIP_HEIGHT
+from serving.field import resized_to_peak
+
+STRIP_INK = 26  # the ink's box fills this many of the STRIP_HEIGHT rows ...
 STRIP_TOP = (STRIP_HEIGHT - STRIP_INK) // 2  # ... starting here
 STRIP_PAD = 4  # empty columns either side: the first and last digit get context like the others
 STRIP_INK_LEVEL = 0.05  # ink fainter than this is left out of the box (paper noise)
@@ -37,10 +38,6 @@ def to_strip(ink: np.ndarray) -> tuple[np.ndarray, tuple[int, int, float, float]
     fy = strip_scale(h)
     fx = min(fy, (MAX_STRIP_WIDTH - 2 * STRIP_PAD) / w)
     size = (max(1, round(w * fx)), STRIP_INK)
-    resample = Image.Resampling.BOX if fy < 1 else Image.Resampling.BILINEAR
-    patch = np.asarray(Image.fromarray(crop, "F").resize(size, resample))
-    peak = float(patch.max())
     out = np.zeros((STRIP_HEIGHT, size[0] + 2 * STRIP_PAD), np.float32)
-    if peak > 0:
-        out[STRIP_TOP : STRIP_TOP + STRIP_INK, STRIP_PAD : STRIP_PAD + size[0]] = np.clip(patch / peak, 0, 1)
+    out[STRIP_TOP : STRIP_TOP + STRIP_INK, STRIP_PAD : STRIP_PAD + size[0]] = resized_to_peak(crop, size, fy)
     return out, (left, top, size[0] / w, fy)

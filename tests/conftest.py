@@ -8,11 +8,6 @@ tested cheaply. Tests talk to it over HTTP (gradio_client, the browser), never i
 from __future__ import annotations
 
 import json
-import os
-
-# No onnxruntime telemetry from tests that import it themselves (serving turns it off for its own
-# processes; tests/test_hardening.py checks that).
-os.environ["ORT_DISABLE_TELEMETRY"] = "1"
 import subprocess
 import sys
 import tempfile
@@ -125,3 +120,20 @@ def artifacts() -> Path:
     """artifacts/ (gitignored): screenshots and other evidence from the user-level tests."""
     ARTIFACTS.mkdir(exist_ok=True)
     return ARTIFACTS
+
+
+# ---------------------------------------------------------------- markers
+
+SERVER_FIXTURES = {"demo_server", "client", "rest", "server"}  # each starts `python demo.py`
+TRAINING_FIXTURES = {"small_run", "exported", "exported_models", "loop"}  # each trains or exports a model
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Marks the tests that start a server `server`, those that train or export a model `slow`:
+    make test-fast leaves both out."""
+    for item in items:
+        fixtures = set(getattr(item, "fixturenames", ()))
+        if SERVER_FIXTURES & fixtures:
+            item.add_marker(pytest.mark.server)
+        if TRAINING_FIXTURES & fixtures:
+            item.add_marker(pytest.mark.slow)

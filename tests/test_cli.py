@@ -5,6 +5,9 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+import types
+
+import pytest
 
 from examples.make import draw_digits
 
@@ -102,3 +105,64 @@ def test_several_digits_get_a_hint(tmp_path):
     assert f"hint: {wide} looks like 3 digits side by side" in result.stderr
     assert "--number" in result.stderr and str(single) not in result.stderr
     assert run_cli("--number", str(wide)).stderr == ""
+
+
+def test_one_digit_in_a_wide_picture_gets_no_hint(tmp_path):
+    """The hint counts what the number reader finds, not how wide the picture is; it looks at the
+    picture as reading does (here past metadata that PIL alone refuses to open)."""
+    from PIL.PngImagePlugin import PngInfo
+
+    metadata = PngInfo()
+    metadata.add_text("XML:com.adobe.xmp", "x" * 2**21, zip=True)  # over PIL's MAX_TEXT_CHUNK unzipped
+    wide = tmp_path / "wide.png"
+    draw_digits((900, 300), "5", "black", "white", 16).save(wide, pnginfo=metadata)
+    result = run_cli(str(wide))
+    assert result.returncode == 0 and json.loads(result.stdout)["digit"] == 5
+    assert result.stderr == ""
+
+
+# ---------------------------------------------------------------- `digits`, the installed command
+
+
+def test_digits_read_prints_what_python_m_serving_prints(capsys):
+    from serving.cli import main
+
+    files = ["examples/3_marker.png", "examples/number_2026.png", "examples/missing.png"]
+    for flags in ([], ["--number"]):
+        assert main(["read", *flags, *files]) == 1
+        printed = capsys.readouterr()
+        assert printed.out == run_cli(*flags, *files).stdout
+        if not flags:
+            assert ("hint: examples/number_2026.png looks like 4 digits side by side; this reads one "
+                    "digit. To read them as a number: digits read --number FILE") in printed.err
+
+
+def test_digits_help_lists_its_commands(capsys):
+    from serving.cli import main
+
+    with pytest.raises(SystemExit) as exit_:
+        main(["--help"])
+    assert exit_.value.code == 0
+    shown = capsys.readouterr().out
+    assert "read" in shown and "serve" in shown and "app extra" in shown
+    with pytest.raises(SystemExit) as exit_:
+        main(["read", "--no-such-flag", "examples/3_marker.png"])
+    assert exit_.value.code == 2 and "--no-such-flag" in capsys.readouterr().err
+
+
+def test_digits_serve_hands_its_flags_to_the_app(monkeypatch):
+    from serving.cli import main
+
+    started = []
+    monkeypatch.setitem(sys.modules, "app", types.SimpleNamespace(main=started.append))
+    assert main(["serve", "--port", "7999", "--share"]) == 0
+    assert started == [["--port", "7999", "--share"]]
+
+
+def test_digits_serve_without_the_app_says_what_to_install(monkeypatch, capsys):
+    from serving import cli
+
+    monkeypatch.setattr(cli, "APP_EXTRA", ("gradio", "no_such_module"))
+    assert cli.main(["serve"]) == 2
+    shown = capsys.readouterr().err
+    assert "(no_such_module not installed)" in shown and "pip install 'digit-reader[app]'" in shown

@@ -21,8 +21,8 @@ from PIL import Image, ImageDraw
 import training.data
 import training.train
 from serving.corrections import Correction, SQLiteStore
-from serving.predictor import DigitResult
 from serving.preprocess import to_mnist
+from serving.result import DigitResult
 from training import corrections
 from training.data import Mnist
 from training.data import load_mnist as read_mnist
@@ -114,11 +114,11 @@ def test_the_model_reads_the_corrections_better_and_mnist_holds(loop):
 
 
 def test_check_accepts_the_better_model_and_refuses_the_worse(loop, capsys):
-    common = ["--corrections", str(loop["npz"]), "--test-limit", "1000", "--max-drop", "1"]
+    common = ["--corrections", str(loop["npz"]), "--val-limit", "1000", "--max-drop", "1"]
     assert corrections.main(["check", str(loop["new"]), "--shipped", str(loop["base"] / "checkpoint.pt"),
                              *common]) == 0
     accepted = capsys.readouterr().out
-    assert "MNIST test:" in accepted and "held-out corrections:" in accepted and "accepted" in accepted
+    assert "MNIST validation:" in accepted and "held-out corrections:" in accepted and "accepted" in accepted
     # The other way round: the old model would make the held-out corrections worse.
     assert corrections.main(["check", str(loop["base"]), "--shipped", str(loop["new"] / "checkpoint.pt"),
                              *common]) == 1

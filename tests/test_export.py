@@ -13,7 +13,9 @@ import torch
 
 from export.__main__ import main as export_main
 from export.evaluate import ParityError, check_parity, session
-from export.onnx_export import all_nodes, export_onnx, load_checkpoint, load_ensemble, names_used
+from export.onnx_export import all_nodes, export_onnx, load_ensemble, names_used
+from serving.contract import to_model_input
+from training.checkpoint import load_digit_net
 from training.data import load_mnist
 from training.model import FIRST_SURE, Ensemble
 from training.train import main as train_main
@@ -26,12 +28,12 @@ def exported(tmp_path_factory):
     runs = []
     for seed in (1, 2):  # a two-member ensemble, as the shipped model is one of three
         run = tmp_path_factory.mktemp(f"run{seed}")
-        assert train_main(["--limit", "256", "--test-limit", "200", "--epochs", "1", "--threads", "2",
-                           "--seed", str(seed), "--out", str(run)]) == 0
+        assert train_main(["--limit", "256", "--val-limit", "200", "--test-limit", "200", "--epochs", "1",
+                           "--threads", "2", "--seed", str(seed), "--out", str(run)]) == 0
         runs.append(run)
     out = tmp_path_factory.mktemp("models")
     assert export_main(["--run", str(runs[0]), "--run", str(runs[1]), "--out", str(out), "--name",
-                        "tiny", "--test-limit", "500", "--parity-images", "1000",
+                        "tiny", "--val-limit", "300", "--test-limit", "500", "--parity-images", "1000",
                         "--calibration-images", "200"]) == 0
     return runs, out
 
@@ -56,7 +58,7 @@ def member_probabilities_and_maps(members, x: np.ndarray) -> tuple[np.ndarray, n
     """(members, N, 10) probabilities and (members, N, 10, 7, 7) class maps, computed by hand."""
     with torch.no_grad():
         probs = [torch.softmax(m(torch.from_numpy(x)), 1).numpy() for m in members]
-        maps = [torch.einsum("kc,nchw->nkhw", m.classifier[-1].weight,
+        maps = [torch.einsum("kc,nchw->nkhw", m.head.weight,
                              m.feature_map(torch.from_numpy(x))).numpy() for m in members]
     return np.array(probs), np.array(maps)
 
@@ -68,8 +70,8 @@ def softmax(logits: np.ndarray) -> np.ndarray:
 
 def test_the_ensemble_averages_its_members_probabilities_and_maps(exported):
     runs, out = exported
-    members = [load_checkpoint(run / "checkpoint.pt") for run in runs]
-    x = load_mnist().test_images[:50, None].astype(np.float32) / 255
+    members = [load_digit_net(run / "checkpoint.pt") for run in runs]
+    x = to_model_input(load_mnist().test_images[:50])
     logits, maps = session(out / "tiny.onnx").run(None, {"image": x})
     probs, member_maps = member_probabilities_and_maps(members, x)
     alone = probs[0].max(1) >= FIRST_SURE  # a tiny model is rarely this sure: mostly the mean
@@ -83,8 +85,8 @@ def test_an_image_the_first_member_is_sure_of_gets_its_answer_alone(exported, tm
     each image's outputs are the first member's or the mean by its own confidence, whichever
     images share its batch, and the other members' convs keep their weights in their branch."""
     runs, _ = exported
-    members = [load_checkpoint(run / "checkpoint.pt") for run in runs]
-    x = load_mnist().test_images[:40, None].astype(np.float32) / 255
+    members = [load_digit_net(run / "checkpoint.pt") for run in runs]
+    x = to_model_input(load_mnist().test_images[:40])
     probs, member_maps = member_probabilities_and_maps(members, x)
     bar = float(np.median(probs[0].max(1)))
     alone = probs[0].max(1) >= bar
@@ -107,8 +109,8 @@ def test_an_image_the_first_member_is_sure_of_gets_its_answer_alone(exported, tm
     branches = {a.name: a.g for node in graph.node if node.op_type == "If" for a in node.attribute}
     top = {w.name for w in graph.initializer}
     inside = {w.name for w in branches["else_branch"].initializer}
-    assert "members.0.features.1.0.weight" in top
-    assert "members.1.features.1.0.weight" in inside and not any(n.startswith("members.1.") for n in top)
+    assert "members.0.body.1.0.weight" in top
+    assert "members.1.body.1.0.weight" in inside and not any(n.startswith("members.1.") for n in top)
 
 
 def test_metadata_describes_the_model(exported):
@@ -129,7 +131,7 @@ def test_parity_is_checked_and_catches_a_different_model(exported):
     report = check_parity(model, session(out / "tiny.onnx"), images)
     assert report["argmax_mismatches"] == 0 and report["max_abs_diff"] <= 1e-4
     with torch.no_grad():
-        model.members[0].classifier[1].bias[3] += 0.05  # one class: a shift of all would not show
+        model.members[0].head.bias[3] += 0.05  # one class: a shift of all would not show
     with pytest.raises(ParityError):
         check_parity(model, session(out / "tiny.onnx"), images)
 
@@ -156,8 +158,11 @@ def test_model_card_numbers_are_measured(exported):
         path = out / entry["file"]
         assert entry["bytes"] == path.stat().st_size
         assert len(entry["test_accuracy"]["per_class"]) == 10
-        assert entry["test_accuracy"]["count"] == 500
+        assert entry["test_accuracy"]["count"] == 500 and entry["validation_accuracy"]["count"] == 300
+    meta = {p.key: p.value for p in onnx.load(str(out / "tiny.onnx")).metadata_props}
+    assert float(meta["validation_accuracy"]) == card["files"]["fp32"]["validation_accuracy"]["overall"]
     assert len(card["members"]) == 2
+    assert all(0 <= m["validation_accuracy"] <= 1 and m["chosen_epoch"] == 1 for m in card["members"])
     assert all(m["command"].startswith("python -m training.train") for m in card["members"])
     assert card["training"]["wall_time_s"] == round(sum(m["wall_time_s"] for m in card["members"]), 1)
     for plot in card["plots"]:
@@ -174,6 +179,16 @@ def test_export_refuses_to_replace_a_better_shipped_model(exported, tmp_path, ca
     shipped = tmp_path / "digitnet.onnx"
     shipped.write_bytes((ROOT / "models" / "digitnet.onnx").read_bytes())
     before = shipped.read_bytes()
-    assert export_main(["--run", str(runs[0]), "--out", str(tmp_path), "--calibration-images", "100"]) == 1
+    assert export_main(["--run", str(runs[0]), "--out", str(tmp_path), "--calibration-images", "100",
+                        "--val-limit", "700", "--test-limit", "400"]) == 1
     assert shipped.read_bytes() == before
-    assert "WORSE" in capsys.readouterr().out
+    gate = capsys.readouterr().out
+    # chosen on the validation split (its first 700 images here), never on the test set
+    assert "WORSE" in gate and "MNIST validation:" in gate and "/700)" in gate and "/400)" not in gate
+
+
+def test_export_of_an_unreadable_checkpoint_says_so_in_one_line(tmp_path, capsys):
+    (tmp_path / "checkpoint.pt").write_bytes(b"not a checkpoint")
+    assert export_main(["--run", str(tmp_path), "--out", str(tmp_path / "m")]) == 2
+    err = capsys.readouterr().err
+    assert "is not a training checkpoint" in err and "Traceback" not in err

@@ -10,6 +10,7 @@ import numpy as np
 import onnxruntime as ort
 import pytest
 
+from serving.contract import DIGIT_INPUT, to_model_input
 from training.data import load_mnist
 
 MODELS = Path(__file__).resolve().parent.parent / "models"
@@ -24,13 +25,14 @@ def test_files_match_the_card(kind):
     assert path.stat().st_size == entry["bytes"]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("kind", ["fp32", "int8"])
 def test_accuracy_re_measured_on_the_test_set_matches_the_card(kind):
     entry = CARD["files"][kind]
     mnist = load_mnist()
     sess = ort.InferenceSession(str(MODELS / entry["file"]), providers=["CPUExecutionProvider"])
-    x = mnist.test_images[:, None].astype(np.float32) / 255
-    predicted = np.concatenate([sess.run(None, {"image": x[i : i + 2000]})[0].argmax(1)
+    x = to_model_input(mnist.test_images)
+    predicted = np.concatenate([sess.run(None, {DIGIT_INPUT: x[i : i + 2000]})[0].argmax(1)
                                 for i in range(0, len(x), 2000)])
     errors = int((predicted != mnist.test_labels).sum())
     assert abs(errors - entry["test_accuracy"]["errors"]) <= 2  # other CPUs may round a tie apart

@@ -10,7 +10,7 @@ import pytest
 
 from examples.make import draw_digits
 from serving import InputError, ModelError, NoDigitError, Predictor
-from serving.predictor import DEFAULT_MODEL
+from serving.paths import DEFAULT_MODEL
 
 
 @pytest.mark.parametrize("digit", range(10))
@@ -33,22 +33,20 @@ def test_batch_matches_single_and_keeps_errors_in_place(predictor):
     assert batch[0].probabilities == pytest.approx(single.probabilities, abs=1e-6)
 
 
-def test_an_unexpected_decoder_failure_spoils_only_its_own_image(predictor, monkeypatch, caplog):
+def test_a_failure_that_is_not_the_images_is_raised_not_answered_as_one(predictor, monkeypatch):
     import serving.predictor
 
     real = serving.predictor.read_digit
 
     def flaky(source):
         if isinstance(source, bytes) and source == b"crash":
-            raise RuntimeError("decoder bug")
+            raise RuntimeError("a bug")
         return real(source)
 
     monkeypatch.setattr(serving.predictor, "read_digit", flaky)
     image = draw_digits((300, 300), "7", "black", "white", 18)
-    batch = predictor.predict_batch([image, b"crash", image])
-    assert [r.digit for r in (batch[0], batch[2])] == [7, 7]
-    assert isinstance(batch[1], InputError) and "could not be read" in str(batch[1])
-    assert "decoder bug" in caplog.text  # logged for the operator, not shown to the user
+    with pytest.raises(RuntimeError, match="a bug"):
+        predictor.predict_batch([image, b"crash", image])
 
 
 def test_blank_image_is_no_digit(predictor):
@@ -86,6 +84,13 @@ def test_model_without_card_is_refused(tmp_path):
         Predictor(model)
 
 
+def test_an_unreadable_model_card_is_refused_by_name(tmp_path):
+    model = copy_model(tmp_path)
+    (tmp_path / "digitnet.json").write_text("{ not json")
+    with pytest.raises(ModelError, match="digitnet.json"):
+        Predictor(model)
+
+
 def test_int8_model_is_verified_and_agrees(predictor):
     int8 = Predictor(DEFAULT_MODEL.with_name("digitnet.int8.onnx"))
     image = draw_digits((300, 300), "7", "black", "white", 18)
@@ -98,7 +103,7 @@ def test_a_photo_of_paper_is_flagged_as_a_guess_sooner_than_a_drawing(predictor)
     """On a photo of paper the model may be handed a clean-looking piece of the digit, so the
     "not sure" note comes below PHOTO_UNSURE_BELOW there, below UNSURE_BELOW on drawings."""
     from bench.paper import make_photo
-    from serving.predictor import PHOTO_UNSURE_BELOW, UNSURE_BELOW, DigitResult
+    from serving.result import PHOTO_UNSURE_BELOW, UNSURE_BELOW, DigitResult
 
     assert UNSURE_BELOW < PHOTO_UNSURE_BELOW
     digit = np.zeros((28, 28), np.float32)

@@ -1,15 +1,17 @@
-"""Preprocessing: any image → MNIST-style 28×28, for every mode, polarity and sketch value."""
+"""Preprocessing: any image → MNIST-style 28×28, for every mode, polarity and transparency."""
 
 from __future__ import annotations
 
 import io
+from pathlib import Path
 
 import numpy as np
 import pytest
 from PIL import Image, ImageDraw
 
 from examples.make import draw_digits, paper_photo
-from serving.preprocess import InputError, NoDigitError, to_mnist
+from serving.decode import InputError, NoDigitError
+from serving.preprocess import to_mnist
 from training.data import load_mnist
 
 
@@ -136,31 +138,13 @@ def test_detached_pieces_stay_with_the_digit():
     assert rows.min() <= 5  # the bar is still at the top of the 20-px box
 
 
-def sketch_layer(strokes_rgba: np.ndarray) -> dict:
-    return {"background": None, "layers": [strokes_rgba], "composite": None}
-
-
 @pytest.mark.parametrize("theme_background", [(255, 255, 255, 255), (51, 51, 51, 255)])
-def test_gradio_sketch_value_in_light_and_dark_theme(theme_background):
-    strokes = np.asarray(draw_digits((400, 400), "7", (37, 99, 235, 255), (0, 0, 0, 0), 21, mode="RGBA"))
-    background = np.zeros_like(strokes)
-    background[:] = theme_background
-    composite = np.asarray(Image.alpha_composite(Image.fromarray(background), Image.fromarray(strokes)))
-    value = {"background": background, "layers": [strokes], "composite": composite}
-    full = to_mnist(value)
-    assert similar(full, reference()) > 0.9
-    # An API client may send only one of the three.
-    assert similar(to_mnist({"background": None, "layers": None, "composite": composite}), full) > 0.95
-    assert similar(to_mnist({"background": composite, "layers": [], "composite": None}), full) > 0.95
-
-
-def test_empty_sketches_are_no_digit():
-    for value in ({"background": None, "layers": None, "composite": None},
-                  {"background": np.full((400, 400, 4), 255, np.uint8),
-                   "layers": [np.zeros((400, 400, 4), np.uint8)],
-                   "composite": np.full((400, 400, 4), 255, np.uint8)}):
-        with pytest.raises(NoDigitError, match="no digit found"):
-            to_mnist(value)
+def test_strokes_on_a_transparent_field_and_flattened_on_either_theme(theme_background):
+    strokes = draw_digits((400, 400), "7", (37, 99, 235, 255), (0, 0, 0, 0), 21, mode="RGBA")
+    from_alpha = to_mnist(strokes)
+    assert similar(from_alpha, reference()) > 0.9
+    flat = Image.alpha_composite(Image.new("RGBA", strokes.size, theme_background), strokes)
+    assert similar(to_mnist(np.asarray(flat)), from_alpha) > 0.95
 
 
 @pytest.mark.parametrize("image", [
@@ -208,7 +192,7 @@ def test_small_digit_on_a_big_canvas_is_found():
 
 def test_grey_contrast_map_equals_the_colour_path_on_one_channel() -> None:
     """The per-grey-level shortcut gives what the per-pixel colour path gives, ties included."""
-    from serving.preprocess import contrast_map, grey_contrast_map
+    from serving.contrast import contrast_map, grey_contrast_map
 
     rng = np.random.default_rng(0)
     images = [rng.integers(0, 256, (int(rng.integers(1, 60)), int(rng.integers(1, 60))), dtype=np.uint8)
@@ -228,7 +212,7 @@ def test_grey_contrast_map_equals_the_colour_path_on_one_channel() -> None:
 
 def test_small_array_statistics_match_numpy() -> None:
     """The clean path's quantile, median and gradient give numpy's numbers without its overhead."""
-    from serving.preprocess import GREY_LEVELS, gradient, level_median, quantile
+    from serving.stats import GREY_LEVELS, gradient, level_median, quantile
 
     rng = np.random.default_rng(1)
     for n in (1, 2, 3, 10, 11, 2000):
@@ -248,7 +232,8 @@ def test_small_array_statistics_match_numpy() -> None:
 def test_a_grey_drawing_is_read_per_grey_level_as_the_per_pixel_path_would(ink, paper):
     """Exactly the per-pixel contrast map and normalization, for a grey picture or a grey one
     in RGB, small or large."""
-    from serving.preprocess import clean_ink, grey_contrast_map, normalize_ink
+    from serving.contrast import grey_contrast_map, normalize_ink
+    from serving.ink import clean_ink
 
     for side in (120, 600):
         drawn = draw_digits((512, 384), "38", ink, paper, 20).convert("L")
@@ -257,3 +242,29 @@ def test_a_grey_drawing_is_read_per_grey_level_as_the_per_pixel_path_would(ink, 
         expected = normalize_ink(grey_contrast_map(grey))
         np.testing.assert_array_equal(clean_ink(grey, side), expected)
         np.testing.assert_allclose(clean_ink(np.dstack([grey] * 3), side), expected, atol=1e-5)
+
+
+def corrupted(data: bytes, rng: np.random.Generator) -> bytes:
+    """`data` cut short, or with a few bytes overwritten."""
+    if rng.random() < 0.5:
+        return data[: int(rng.integers(1, len(data)))]
+    damaged = bytearray(data)
+    for at in rng.integers(0, len(data), int(rng.integers(1, 12))):
+        damaged[at] = int(rng.integers(256))
+    return bytes(damaged)
+
+
+def test_a_damaged_file_is_an_input_error_whatever_the_format():
+    examples = Path(__file__).resolve().parent.parent / "examples"
+    files = [(examples / name).read_bytes() for name in ("3_marker.png", "4_phone_exif.jpg")]
+    for kind in ("GIF", "BMP", "TIFF", "WEBP"):
+        out = io.BytesIO()
+        draw_digits((64, 64), "7", "black", "white", 4).save(out, kind)
+        files.append(out.getvalue())
+    rng = np.random.default_rng(0)
+    for data in files:
+        for _ in range(20):
+            try:
+                to_mnist(corrupted(data, rng))
+            except InputError:
+                pass  # the one failure a damaged file may give; any other fails the test

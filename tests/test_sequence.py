@@ -1,5 +1,5 @@
 """The sequence reader of numbers: shipped model, reading joined digits, boxes, agreement with
-the digit model on one digit, the policies for joined regions, training and export in small."""
+the digit model on one digit, training and export in small."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ import pytest
 
 from bench.numbers import iou, make_number
 from serving.card import ModelError, file_sha256
-from serving.numbers import JOINED, read_number, segment_number
+from serving.numbers import read_number, segment_number
 from serving.sequence import DEFAULT_NUMBER_MODEL, SequenceReader
 from serving.strip import STRIP_HEIGHT, STRIP_INK, to_strip
 
@@ -69,12 +69,14 @@ def test_joined_digits_are_read_with_their_boxes(predictor, reader, mnist, gap):
     images, labels = easy_digits(mnist, predictor)
     rng = np.random.default_rng(5)
     joined = right = boxed = 0
-    while joined < 12:
+    for _ in range(100):  # a cap: the cases are chosen by the code under test
         made = make_number(images, labels, rng, length=int(rng.integers(2, 7)), **gap)
         if len(segment_number(made.image).boxes) == len(made.digits):
             continue  # these digits' ink happens not to meet: not what this test is about
         joined += 1
-        result = read_number(predictor, made.image, joined="sequence", reader=reader)
+        if joined > 12:
+            break
+        result = read_number(predictor, made.image, reader=reader)
         assert len(result.inputs) == len(result.digits)
         if result.number != "".join(map(str, made.digits)):
             continue
@@ -83,7 +85,8 @@ def test_joined_digits_are_read_with_their_boxes(predictor, reader, mnist, gap):
                                                                           strict=True))
         xs = [d.box[0] for d in result.digits]
         assert xs == sorted(xs)
-    assert right >= 10, f"{right} of {joined} joined numbers read exactly"
+    assert joined > 12, "too few of the made numbers had their digits' ink meet"
+    assert right >= 10, f"{right} of 12 joined numbers read exactly"
     assert boxed >= right - 1, f"{boxed} of {right} numbers read right have every box on its digit"
 
 
@@ -93,9 +96,7 @@ def test_one_digit_agrees_with_the_digit_model(predictor, reader, mnist):
     for image in mnist.test_images[:30]:
         canvas = Image.new("L", (300, 300), 0)
         canvas.paste(Image.fromarray(image).resize((168, 168), Image.BILINEAR), (60, 70))
-        for joined in JOINED:
-            number = read_number(predictor, canvas, joined=joined, reader=reader)
-            assert number.number == str(predictor.predict(canvas).digit), joined
+        assert read_number(predictor, canvas, reader).number == str(predictor.predict(canvas).digit)
 
 
 def test_the_sequence_reader_reads_the_line_it_is_given(predictor, reader, mnist):
@@ -112,13 +113,7 @@ def test_the_sequence_reader_reads_the_line_it_is_given(predictor, reader, mnist
     assert reader.read(np.zeros((30, 30), np.float32)) == []
 
 
-def test_an_unknown_policy_is_refused(predictor):
-    from PIL import Image
-
-    with pytest.raises(ValueError, match="joined must be one of"):
-        read_number(predictor, Image.new("L", (50, 50), 0), joined="guess")
-
-
+@pytest.mark.slow
 def test_training_and_export_in_small(tmp_path, mnist):
     import torch
 
@@ -144,11 +139,12 @@ def test_training_and_export_in_small(tmp_path, mnist):
     assert SequenceReader(out / "numbernet.onnx").read(np.ones((20, 20), np.float32)) is not None
 
 
-def test_bench_compares_policies_on_the_same_numbers(capsys):
+@pytest.mark.slow
+def test_bench_reads_both_sets(capsys):
     from bench.numbers import main as bench_main
 
-    assert bench_main(["--count", "2", "--joined", "cuts", "--joined", "sequence", "--show-errors", "0"]) == 0
+    assert bench_main(["--count", "2", "--show-errors", "0"]) == 0
     out = capsys.readouterr().out
-    assert "by who reads joined regions" in out and "e: mixed, 1/20 apart to 1/8 overlap" in out
-    rows = [line for line in out.splitlines() if line.startswith(("| cuts |", "| sequence |"))]
-    assert len(rows) == 2 and all(line.count("%") == 6 for line in rows)
+    assert "## Set 1: 2 numbers" in out and "e: mixed, 1/20 apart to 1/8 overlap" in out
+    rows = [line for line in out.splitlines() if line.startswith("| e: mixed")]
+    assert len(rows) == 2 and "%" in rows[0] and "%" not in rows[1]

@@ -1,4 +1,5 @@
-"""A --limit training run that really learns, resumes, and writes its plots; augmentation."""
+"""A --limit training run that really learns, chooses on validation, resumes, and writes its plots;
+the model's named parts and its checkpoint's config; augmentation."""
 
 from __future__ import annotations
 
@@ -8,12 +9,16 @@ import pytest
 import torch
 
 import training.train as train_module
+from serving.contract import DIGITS, FIELD, MAP_SIDE
+from training import checkpoint
 from training.augment import augment
 from training.conventions import ConventionConfig, add_conventions, pen_width
-from training.model import DigitNet, count_parameters
+from training.model import DigitNet, count_parameters, current_names
 from training.train import main as train_main
+from training.train import parse_args
 
-SMALL_RUN = ["--limit", "2000", "--test-limit", "500", "--batch-size", "64", "--threads", "2"]
+SMALL_RUN = ["--limit", "2000", "--val-limit", "500", "--test-limit", "500", "--batch-size", "64",
+             "--threads", "2"]
 
 
 @pytest.fixture(scope="module")
@@ -27,7 +32,47 @@ def test_small_run_learns(small_run):
     history = json.loads((small_run / "history.json").read_text())
     assert [h["epoch"] for h in history] == [1, 2, 3]
     assert history[-1]["train_loss"] < history[0]["train_loss"] * 0.8
-    assert history[-1]["test_acc"] > 0.5  # ten classes: chance is 0.1
+    assert history[-1]["val_acc"] > 0.5  # ten classes: chance is 0.1
+    assert not any(key.startswith("test") for h in history for key in h)  # chosen on validation only
+
+
+def test_the_epoch_that_reads_validation_best_is_chosen_and_test_is_measured_once(small_run):
+    history = json.loads((small_run / "history.json").read_text())
+    run = json.loads((small_run / "run.json").read_text())
+    best = max(h["val_acc"] for h in history)
+    assert run["chosen_epoch"] == max(h["epoch"] for h in history if h["val_acc"] == best)
+    assert run["validation_accuracy"] == best and run["validation_images"] == 500
+    assert run["test_images"] == 500 and 0.5 < run["test_accuracy"] <= 1
+    state = checkpoint.read(small_run / "checkpoint.pt")
+    assert state["chosen"] == {"epoch": run["chosen_epoch"], "validation_accuracy": best}
+
+
+def test_a_checkpoint_rebuilds_its_model_from_its_config(tmp_path):
+    out = tmp_path / "narrow"
+    assert train_main([*SMALL_RUN, "--limit", "64", "--epochs", "1", "--width", "8", "--dropout", "0.1",
+                       "--out", str(out)]) == 0
+    state = checkpoint.read(out / "checkpoint.pt")
+    assert state["config"] == {"width": 8, "dropout": 0.1}
+    model = checkpoint.digit_net(state)  # no width given: the checkpoint says it
+    assert model.config == state["config"] and model.head.in_features == 4 * 8
+    assert not model.training
+
+
+@pytest.mark.slow
+def test_resuming_a_finished_run_says_so_and_changes_nothing(tmp_path, capsys):
+    args = [*SMALL_RUN, "--limit", "64", "--epochs", "1", "--out", str(tmp_path)]
+    assert train_main(args) == 0
+    before = {p.name: p.read_bytes() for p in tmp_path.iterdir()}
+    capsys.readouterr()
+    assert train_main([*args, "--resume"]) == 0
+    assert "the run is complete (1 of 1 epochs); nothing to do" in capsys.readouterr().out
+    assert {p.name: p.read_bytes() for p in tmp_path.iterdir()} == before
+    # a checkpoint from before runs chose on validation (they learnt from it) is not resumed
+    state = torch.load(tmp_path / "checkpoint.pt", weights_only=False)
+    del state["chosen"]
+    torch.save(state, tmp_path / "checkpoint.pt")
+    assert train_main([*args, "--epochs", "2", "--resume"]) == 2
+    assert "without --resume" in capsys.readouterr().err
 
 
 def test_small_run_writes_everything_export_needs(small_run):
@@ -39,6 +84,7 @@ def test_small_run_writes_everything_export_needs(small_run):
     assert run["machine"]["cores"] >= 1 and run["wall_time_s"] > 0
 
 
+@pytest.mark.slow
 def test_resume_from_checkpoint_matches_straight_run(tmp_path, monkeypatch):
     straight, resumed = tmp_path / "straight", tmp_path / "resumed"
     args = [*SMALL_RUN, "--limit", "128", "--epochs", "2"]
@@ -61,13 +107,48 @@ def test_resume_from_checkpoint_matches_straight_run(tmp_path, monkeypatch):
     a = json.loads((straight / "history.json").read_text())
     b = json.loads((resumed / "history.json").read_text())
     assert [h["epoch"] for h in b] == [1, 2]
-    assert a[-1]["test_loss"] == pytest.approx(b[-1]["test_loss"], rel=1e-5)
+    assert a[-1]["val_loss"] == pytest.approx(b[-1]["val_loss"], rel=1e-5)
+
+
+def test_the_device_is_the_cpu_unless_asked():
+    assert parse_args([]).device == "cpu"
+    assert parse_args(["--device", "cpu"]).device == "cpu"
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="this machine has a GPU: --device cuda trains")
+def test_asking_for_a_gpu_where_there_is_none_says_so(tmp_path, capsys):
+    with pytest.raises(SystemExit) as exit_:
+        train_main(["--device", "cuda", "--out", str(tmp_path)])
+    assert exit_.value.code == 2
+    assert "no CUDA GPU is available here" in capsys.readouterr().err
 
 
 def test_model_takes_raw_pixels_and_is_small():
     model = DigitNet().eval()
-    assert model(torch.rand(3, 1, 28, 28)).shape == (3, 10)
+    assert model(torch.rand(3, 1, FIELD, FIELD)).shape == (3, DIGITS)
     assert 100_000 < count_parameters(model) < 500_000  # ≤ 2 MB as fp32 ONNX
+
+
+def test_the_parts_are_named_and_the_head_reads_the_body_map():
+    model = DigitNet(width=8).eval()
+    x = torch.rand(2, 1, FIELD, FIELD)
+    features = model.feature_map(x)
+    assert features.shape == (2, 4 * 8, MAP_SIDE, MAP_SIDE)
+    assert torch.allclose(model(x), model.head(features.mean((2, 3))))
+
+
+def test_weights_named_before_the_parts_were_named_still_load():
+    model = DigitNet(width=8).eval()
+    before = {key.replace("body.", "features.").replace("head.", "classifier.1."): value
+              for key, value in model.state_dict().items()}
+    assert "classifier.1.weight" in before and "features.6.0.weight" in before
+    rebuilt = DigitNet(width=8).eval()
+    rebuilt.load_state_dict(current_names(before))
+    x = torch.rand(2, 1, FIELD, FIELD)
+    assert torch.equal(rebuilt(x), model(x))
+    ensemble = {"members.1.features.0.1.bias": 1, "members.0.classifier.1.weight": 2, "body.0.0.weight": 3}
+    assert current_names(ensemble) == {"members.1.body.0.1.bias": 1, "members.0.head.weight": 2,
+                                       "body.0.0.weight": 3}
 
 
 def test_augment_keeps_shape_range_and_varies_stroke_width():

@@ -29,7 +29,7 @@ def _uniform(n: int, low: float, high: float, gen: torch.Generator) -> torch.Ten
 
 
 def augment(x: torch.Tensor, gen: torch.Generator, cfg: AugmentConfig = AugmentConfig()) -> torch.Tensor:
-    """x: (N, 1, 28, 28) floats in [0, 1], white on black. Returns a new batch of the same shape."""
+    """x: (N, 1, FIELD, FIELD) floats in [0, 1], white on black. Returns a new batch of the same shape."""
     n, _, h, w = x.shape
     angle = _uniform(n, -cfg.rotate_deg, cfg.rotate_deg, gen) * math.pi / 180
     # Sampling grid maps output to input, so dividing by the scale enlarges the digit.

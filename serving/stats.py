@@ -1,0 +1,53 @@
+"""Numpy's quantile, median and gradient for the small arrays of one picture, without their
+overhead, and the histogram statistics the ink levels are read with."""
+
+from __future__ import annotations
+
+import numpy as np
+
+GREY_LEVELS = np.arange(256, dtype=np.float32) * np.float32(1 / 255)  # a byte's level in 0..1
+
+
+def level_median(values: np.ndarray) -> np.float32:
+    """np.median of GREY_LEVELS[values] for 1-D bytes, in float32, without its overhead on small
+    arrays: the bytes' middle pair, looked up (the order is the same)."""
+    low, high = (len(values) - 1) // 2, len(values) // 2
+    return GREY_LEVELS[np.partition(values, (low, high))[[low, high]]].mean()  # as np.median
+
+
+def quantile(values: np.ndarray, q: float) -> float:
+    """np.quantile's default (linear) for a 1-D array, without its overhead on small arrays."""
+    position = q * (len(values) - 1)
+    below = int(position)
+    above = min(below + 1, len(values) - 1)
+    low, high = np.partition(values, (below, above))[[below, above]]
+    return float(low + (high - low) * (position - below))
+
+
+def gradient(a: np.ndarray, axis: int) -> np.ndarray:
+    """np.gradient along one axis of a 2-D array (central differences inside, one-sided at the
+    ends), without its overhead on small arrays."""
+    a = a if axis == 0 else a.T
+    out = np.empty_like(a)
+    np.subtract(a[2:], a[:-2], out=out[1:-1])
+    out[1:-1] *= 0.5
+    np.subtract(a[1], a[0], out=out[0])
+    np.subtract(a[-1], a[-2], out=out[-1])
+    return out if axis == 0 else out.T
+
+
+def otsu_threshold(hist: np.ndarray) -> float:
+    """Otsu's threshold of a histogram over [0, 1]: the upper edge of the bin that best splits it
+    in two classes (the largest variance between them)."""
+    p = hist / max(hist.sum(), 1)
+    omega = np.cumsum(p)
+    mu = np.cumsum(p * ((np.arange(len(hist)) + 0.5) / len(hist)))  # × the bins' centres
+    between = (mu[-1] * omega - mu) ** 2 / np.maximum(omega * (1 - omega), 1e-12)
+    return float((np.argmax(between) + 1) / len(hist))
+
+
+def quantile_from_hist(hist: np.ndarray, q: float) -> float:
+    """The q-quantile of the values counted in a histogram over [0, 1]."""
+    cumulative = np.cumsum(hist)
+    # + 1: the upper edge of the bin the quantile falls in, as a share of this histogram's bins.
+    return float(np.searchsorted(cumulative, q * cumulative[-1]) + 1) / len(hist)

@@ -1,0 +1,63 @@
+"""Training checkpoints read back: the model rebuilt from the config its checkpoint carries.
+
+Every checkpoint saves its model's constructor arguments under "config" (as nanoGPT saves its
+model_args), so a reader builds DigitNet(**config) or NumberNet(**config) instead of guessing
+widths. A digit checkpoint's "ema" holds the weights its run chose on the validation split (the
+moving average at its best validation epoch): what export ships and fine-tuning starts from.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import torch
+
+from training.model import DigitNet, current_names
+from training.numbers_model import NumberNet
+
+
+class CheckpointError(ValueError):
+    """The file is not a checkpoint this reader can rebuild a model from; the message says why."""
+
+
+def read(path: Path) -> dict:
+    """A checkpoint's contents, on the CPU; CheckpointError in one line when it can't be read or
+    carries no config."""
+    try:
+        state = torch.load(path, map_location="cpu", weights_only=False)
+    except Exception as err:  # a missing, truncated or foreign file: one line, no traceback
+        raise CheckpointError(f"{path} is not a training checkpoint ({type(err).__name__}: {err})") from None
+    if not isinstance(state, dict) or not isinstance(state.get("config"), dict):
+        raise CheckpointError(f"{path} carries no model config: it is not a checkpoint of "
+                              "python -m training.train or training.train_numbers")
+    return state
+
+
+def digit_net(state: dict) -> DigitNet:
+    """The digit model a checkpoint describes, with the weights its run chose, in eval mode."""
+    if "ema" not in state:
+        raise CheckpointError("the checkpoint holds no digit model's weights (no \"ema\"): "
+                              "is it a number model's?")
+    model = DigitNet(**state["config"])
+    model.load_state_dict(current_names(state["ema"]))
+    return model.eval()
+
+
+def number_net(state: dict) -> NumberNet:
+    """The number model a checkpoint describes, in eval mode."""
+    model = NumberNet(**state["config"])
+    model.load_state_dict(state["model"])
+    return model.eval()
+
+
+def load_digit_net(path: Path) -> DigitNet:
+    return digit_net(read(path))
+
+
+def in_run(run: Path, trainer: str) -> Path:
+    """A run folder's checkpoint.pt; CheckpointError saying how to train it when there is none.
+    `trainer` is the module that makes such runs (training.train, training.train_numbers)."""
+    path = run / "checkpoint.pt"
+    if not path.is_file():
+        raise CheckpointError(f"no checkpoint at {path}; train first: python -m {trainer} --out {run}")
+    return path
