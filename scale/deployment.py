@@ -1,4 +1,5 @@
-"""The Ray Serve app: POST /api/predict and /api/read_number with the REST API's request and answer.
+"""The Ray Serve app: POST /api/predict, /api/read_number and /api/read_page with the REST API's
+request and answer.
 
 Requests are read and answered by the REST API's own code (app/web/reading.py: multipart or JSON
 base64, size caps enforced while reading, the same 400/413/415/422) and the operations of
@@ -22,7 +23,7 @@ from app.settings import MAX_FILE_BYTES
 from app.web.reading import ApiError, Limits, error_response, records_response
 from app.web.rest import health_fields, operation_for
 from serving import DigitResult, InputError, Reader
-from serving.operations import PREDICT, READ_NUMBER, Operation
+from serving.operations import PREDICT, READ_NUMBER, READ_PAGE, Operation
 from serving.paths import DEFAULT_MODEL
 
 api = FastAPI(title="Handwritten digit recognizer API (Ray Serve)", docs_url="/docs", redoc_url=None)
@@ -47,7 +48,8 @@ class DigitService:
 
     async def answers(self, op: Operation, blobs: list[bytes]) -> list[dict[str, Any]]:
         """The operation's answers; plain digits are batched across requests, the rest (explained
-        digits, asked for rarely; numbers, whose digits already go through the model at once) not."""
+        digits, asked for rarely; numbers and pages, whose digits already go through the model at
+        once) not."""
         if op is PREDICT:
             return [op.fields(r) for r in await asyncio.gather(*(self.predict_images(b) for b in blobs))]
         return await asyncio.to_thread(op.answers, self.reader, blobs)
@@ -69,6 +71,11 @@ class DigitService:
     async def read_number(self, request: Request) -> Response:
         """Several digits on a line per image, read left to right."""
         return await self.respond(READ_NUMBER.name, request)
+
+    @api.post("/api/read_page")
+    async def read_page(self, request: Request) -> Response:
+        """Every number on each page, in reading order."""
+        return await self.respond(READ_PAGE.name, request)
 
     @api.get("/api/health")
     async def health(self) -> dict[str, Any]:

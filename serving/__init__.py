@@ -17,6 +17,7 @@ os.environ["ORT_DISABLE_TELEMETRY"] = "1"
 
 _WHERE = {
     "Reader": "serving.reader", "read_digit": "serving.reader", "read_number": "serving.reader",
+    "read_page": "serving.reader", "PageResult": "serving.page",
     "DigitResult": "serving.result", "ModelError": "serving.card", "Predictor": "serving.predictor",
     "Stopped": "serving.guard", "NumberResult": "serving.numbers",
     "InputError": "serving.decode", "NoDigitError": "serving.decode", "to_mnist": "serving.preprocess",

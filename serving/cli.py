@@ -1,6 +1,6 @@
 """The command line: `python -m serving FILE...` and the console command `digits` (pip install .).
 
-    digits read [--number] [--explain] FILE...   the same as python -m serving [--number] ... FILE...
+    digits read [--number | --page] [--explain] FILE...   the same as python -m serving ... FILE...
     digits serve [the app's flags]               the web app; needs the app extra (digit-reader[app])
 
 Reading prints one JSON line per file, in order (a stable contract: serving.operations, as every
@@ -14,6 +14,10 @@ surface answers):
     {"file": "n.png", "number": "2026", "confidence": 0.97,
      "digits": [{"digit": 2, "confidence": 0.99, "box": [...]}, ...]}
     {"file": "x.txt", "number": null, "error": "..."}
+    --page: every number on the image, in reading order (top to bottom, then left to right):
+    {"file": "p.jpg", "numbers": [{"number": "-3.5", "confidence": 0.97, "box": [x0, y0, x1, y1],
+     "characters": [{"char": "-", "confidence": 0.99, "box": [...]}, ...]}, ...]}
+    {"file": "x.txt", "numbers": null, "error": "..."}
 
 Exit status 0 when every file got an answer, 1 otherwise, 2 when a model can't be loaded.
 """
@@ -28,7 +32,7 @@ from collections.abc import Iterator
 
 from serving import DigitResult, InputError, ModelError, NumberResult, Reader
 from serving.decode import identify, read_source
-from serving.operations import EXPLAIN, PREDICT, READ_NUMBER, Operation
+from serving.operations import EXPLAIN, PREDICT, READ_NUMBER, READ_PAGE, Operation
 from serving.paths import DEFAULT_MODEL
 
 Answer = DigitResult | NumberResult | InputError
@@ -49,8 +53,11 @@ def positive_int(text: str) -> int:
 
 def add_read_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("files", nargs="+", metavar="FILE")
-    p.add_argument("--number", action="store_true",
-                   help="read each image as a whole number (several digits on one line)")
+    mode = p.add_mutually_exclusive_group()
+    mode.add_argument("--number", action="store_true",
+                      help="read each image as a whole number (several digits on one line)")
+    mode.add_argument("--page", action="store_true",
+                      help="read every number on each image: several lines, signs and decimal points")
     p.add_argument("--explain", action="store_true",
                    help='add "heatmap" (where the model looked) and "seen" (its 28×28 input) to each line')
     p.add_argument("--model", default=str(DEFAULT_MODEL), help="ONNX model (e.g. the INT8 one)")
@@ -79,6 +86,8 @@ def several_digits(reader: Reader, name: str) -> int:
 
 def operation(args: argparse.Namespace) -> Operation:
     """The reading operation the flags ask for (serving.operations: the same as every surface's)."""
+    if args.page:
+        return READ_PAGE
     return READ_NUMBER if args.number else EXPLAIN if args.explain else PREDICT
 
 
@@ -101,7 +110,7 @@ def read_files(args: argparse.Namespace, prog: str) -> int:
     for name, result in answers(reader, op, args):
         read = not isinstance(result, Exception)
         all_read &= read
-        if read and not args.number and (count := several_digits(reader, name)) > 1:
+        if read and op in (PREDICT, EXPLAIN) and (count := several_digits(reader, name)) > 1:
             print(f"hint: {name} looks like {count} digits side by side; this reads one digit. "
                   f"To read them as a number: {prog} --number FILE", file=sys.stderr)
         print(json.dumps({"file": name, **op.fields(result)}), flush=True)

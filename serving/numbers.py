@@ -143,28 +143,37 @@ def segment_number(source: ImageSource) -> Segmentation:
     image = open_image(source)  # decoded once
     # A big image is decoded reduced; its boxes are still given in the pixels it was sent with.
     ink = ink_map(image, NUMBER_WORK_SIDE).ink
-    source_size = original_size(image)
+    found = segment_ink(ink, (0, 0), ink.shape, original_size(image))
+    if len(found.regions) == 1:
+        found.inputs[0] = _single_digit_input(image, found.inputs[0])
+    return found
+
+
+def segment_ink(ink: np.ndarray, offset: tuple[int, int], ink_shape: tuple[int, int],
+                source_size: tuple[int, int]) -> Segmentation:
+    """segment_number for ink already found: `ink` is a crop at `offset` (x, y) of an ink map of
+    `ink_shape` made of a picture of `source_size` (a number on a page, serving.page)."""
     components = label_components(ink_mask(ink))
     if components.count == 0 or components.area.max() < MIN_PIECE_AREA:
         raise NoDigitError("no digit found: only specks of ink. Write or photograph a number.")
     groups = group_digits(components, ink.shape)
     if not groups:
         raise NoDigitError("no digit found: only specks of ink. Write or photograph a number.")
+    dx, dy = offset
     inputs, boxes, ink_boxes, regions = [], [], [], []
     for labels in groups:
-        box = components.box(labels - 1)
-        crop, origin = crop_with_rim(ink, components, labels)
-        regions.append(Region(crop, origin))
+        x0, y0, x1, y1 = components.box(labels - 1)
+        box = (x0 + dx, y0 + dy, x1 + dx, y1 + dy)
+        crop, (cx, cy) = crop_with_rim(ink, components, labels)
+        regions.append(Region(crop, (cx + dx, cy + dy)))
         inputs.append(fit_to_field(crop))
         ink_boxes.append(box)
-        boxes.append(to_input_box(box, ink.shape, source_size))
-    if len(groups) == 1:
-        inputs = [_single_digit_input(image, inputs[0])]
+        boxes.append(to_input_box(box, ink_shape, source_size))
     areas = np.array([components.area[labels - 1].sum() for labels in groups])
     heights = np.array([b[3] - b[1] for b in ink_boxes])
     height = float(heights[areas >= SUBSTANTIAL_AREA * areas.max()].max())  # as _sizes does
     return Segmentation(boxes, np.stack(inputs).astype(np.float32), ink_boxes, source_size,
-                        regions, height, ink.shape)
+                        regions, height, ink_shape)
 
 
 def _single_digit_input(image: Image.Image, own: np.ndarray) -> np.ndarray:
@@ -248,7 +257,11 @@ def read_number(predictor: Predictor, source: ImageSource, reader: SequenceReade
     touching or overlapping digits also by the sequence model (_region_reading). Raises
     InputError (NoDigitError when the image holds no digit) with a message.
     """
-    found = segment_number(source)
+    return read_segmentation(predictor, segment_number(source), reader)
+
+
+def read_segmentation(predictor: Predictor, found: Segmentation, reader: SequenceReader) -> NumberResult:
+    """The digits of the regions found (segment_number, segment_ink)."""
     probs = predictor.probabilities(found.inputs)
     digits, inputs = [], []
     for k in range(len(found.regions)):

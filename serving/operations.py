@@ -16,7 +16,7 @@ from typing import Any
 
 from serving.decode import ImageSource
 from serving.reader import Reader, StopCheck
-from serving.records import Record, digit_fields, number_fields
+from serving.records import Record, digit_fields, number_fields, page_fields
 
 Named = tuple[str | int, ImageSource]  # an image and the name its answer carries ("file")
 
@@ -50,4 +50,6 @@ EXPLAIN = Operation("explain", "digit", "the digit, and where the model found th
                     digit_fields)
 READ_NUMBER = Operation("read_number", "number", "the whole number written on one line in each image",
                         lambda reader, sources, stop: reader.read_numbers(sources, stop=stop), number_fields)
-OPERATIONS = {op.name: op for op in (PREDICT, EXPLAIN, READ_NUMBER)}
+READ_PAGE = Operation("read_page", "numbers", "every number on a page, in reading order",
+                      lambda reader, sources, stop: reader.read_pages(sources, stop=stop), page_fields)
+OPERATIONS = {op.name: op for op in (PREDICT, EXPLAIN, READ_NUMBER, READ_PAGE)}

@@ -20,14 +20,7 @@ BOARD_DARK = 0.4  # a picture darker than this in the middle, with a far bright 
 def photo_ink(image: Image.Image) -> tuple[np.ndarray, Components]:
     """Ink of a photo of paper, and its pieces: lighting divided out, ruled and grid lines and the
     page's marks removed (serving.paper). `image` is already at the size to read."""
-    grey = np.asarray(image.convert("L"))
-    # Writing on paper is dark on light, even where a shadow or the desk takes much of the
-    # picture; only a dark picture whose far tail is bright is light writing on a board.
-    cumulative = np.cumsum(np.bincount(grey.ravel(), minlength=256))  # bytes: count, don't sort
-    low, middle, high = np.searchsorted(cumulative, np.array([0.005, 0.5, 0.995]) * grey.size)
-    if middle < BOARD_DARK * 255 and high - middle > middle - low:
-        grey = 255 - grey
-    d, light = paper_ink(grey)
+    d, light = paper_ink(dark_on_light(np.asarray(image.convert("L"))))
     ink = stretch_ink(d)
     # Dark marks can outshine faint pencil so that only they pass for ink; clearing them brings
     # the writing (and fainter marks) into view, so this goes round until only writing is left.
@@ -57,3 +50,14 @@ def photo_ink(image: Image.Image) -> tuple[np.ndarray, Components]:
         if kept.any():  # nothing but marks: show them rather than nothing
             mask, components = kept, label_components(kept)
     return np.where(mask, ink, 0).astype(np.float32), components
+
+
+def dark_on_light(grey: np.ndarray) -> np.ndarray:
+    """The picture as dark writing on light paper. Writing on paper is dark on light, even where a
+    shadow or the desk takes much of the picture; only a dark picture whose far tail is bright is
+    light writing on a board, and is turned over."""
+    cumulative = np.cumsum(np.bincount(grey.ravel(), minlength=256))  # bytes: count, don't sort
+    low, middle, high = np.searchsorted(cumulative, np.array([0.005, 0.5, 0.995]) * grey.size)
+    if middle < BOARD_DARK * 255 and high - middle > middle - low:
+        return 255 - grey
+    return grey

@@ -5,6 +5,7 @@
     reader.read_number(png_bytes)           # NumberResult
     reader.read_digits(sources)             # one answer per image, an InputError in its place
     reader.read_numbers(sources)
+    reader.read_page(photo)                 # PageResult: every number on a page, in reading order
 
 A missing or changed model is a ModelError when the Reader is made, never later and never
 reported as a problem with an image.
@@ -15,17 +16,21 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from functools import cache
 from pathlib import Path
+from typing import TypeVar
 
 from serving.decode import ImageSource, InputError
 from serving.guard import Stopped, guarded
 from serving.numbers import NumberResult
 from serving.numbers import read_number as _read_number
+from serving.page import PageResult
+from serving.page import read_page as _read_page
 from serving.paths import DEFAULT_MODEL, DEFAULT_NUMBER_MODEL
 from serving.predictor import Predictor
 from serving.result import DigitResult
 from serving.sequence import SequenceReader
 
 StopCheck = Callable[[], bool]
+T = TypeVar("T")
 
 
 class Reader:
@@ -50,15 +55,30 @@ class Reader:
         """One image of a number written on one line → its digits, left to right, with boxes."""
         return _read_number(self.digits, source, reader=self.numbers)
 
+    def read_page(self, source: ImageSource) -> PageResult:
+        """Every number on a page (several lines, signs and decimal points), in reading order."""
+        return _read_page(self.digits, source, self.numbers)
+
     def read_numbers(self, sources: Sequence[ImageSource],
                      stop: StopCheck | None = None) -> list[NumberResult | InputError]:
         """read_number for each image, its InputError in its place; Stopped when `stop` says so."""
-        results: list[NumberResult | InputError] = []
-        for source in sources:
-            if stop is not None and stop():
-                raise Stopped
-            results.append(guarded(self.read_number, source))
-        return results
+        return each(self.read_number, sources, stop)
+
+    def read_pages(self, sources: Sequence[ImageSource],
+                   stop: StopCheck | None = None) -> list[PageResult | InputError]:
+        """read_page for each image, its InputError in its place; Stopped when `stop` says so."""
+        return each(self.read_page, sources, stop)
+
+
+def each(read: Callable[[ImageSource], T], sources: Sequence[ImageSource],
+         stop: StopCheck | None) -> list[T | InputError]:
+    """read(source) for each source in turn, its InputError in its place; Stopped when `stop` says so."""
+    results: list[T | InputError] = []
+    for source in sources:
+        if stop is not None and stop():
+            raise Stopped
+        results.append(guarded(read, source))
+    return results
 
 
 @cache
@@ -75,3 +95,8 @@ def read_digit(source: ImageSource, explain: bool = False) -> DigitResult:
 def read_number(source: ImageSource) -> NumberResult:
     """The number written on one line in an image, by the shipped models."""
     return default_reader().read_number(source)
+
+
+def read_page(source: ImageSource) -> PageResult:
+    """Every number on a page in an image, by the shipped models."""
+    return default_reader().read_page(source)

@@ -1,5 +1,6 @@
-"""One image's answer as JSON: what `python -m serving` prints, and what the demo's Gradio API,
-the REST API (rest.py) and the Ray Serve app answer, so all of them agree by construction.
+"""One image's answer as JSON: what `python -m serving` prints, and what the app's Gradio API,
+MCP tools, REST API and the Ray Serve app answer (serving.operations), so all of them agree by
+construction.
 
     {"file": "7.png", "digit": 7, "confidence": 0.998, "probabilities": [10 floats]}
     explained (--explain, ?explain=true), also: "heatmap": 28 rows of 28 floats in 0–1 (where the
@@ -7,6 +8,10 @@ the REST API (rest.py) and the Ray Serve app answer, so all of them agree by con
     {"file": "x.txt", "digit": null, "error": "not an image that can be read: ..."}
     {"file": "n.png", "number": "2026", "confidence": 0.97, "digits": [{"digit", "confidence", "box"}]}
     {"file": "x.txt", "number": null, "error": "..."}
+    {"file": "p.jpg", "numbers": [{"number": "-3.5", "confidence": 0.97, "box": [x0, y0, x1, y1],
+                                   "characters": [{"char": "-", "confidence", "box"}, ...]}, ...]}
+    {"file": "blank.jpg", "numbers": [], "note": "no number found: ..."}
+    {"file": "x.txt", "numbers": null, "error": "..."}
 
 The Gradio API answers one file at a time, so its answers are the same without "file".
 """
@@ -19,6 +24,7 @@ import numpy as np
 
 from serving.explain import seen_pixels
 from serving.numbers import NumberResult
+from serving.page import PageResult
 from serving.result import DigitResult
 
 Record = dict[str, Any]
@@ -41,9 +47,7 @@ def number_fields(result: NumberResult | Exception) -> Record:
     return result.to_dict()
 
 
-def digit_record(name: str | int, result: DigitResult | Exception) -> Record:
-    return {"file": name, **digit_fields(result)}
-
-
-def number_record(name: str | int, result: NumberResult | Exception) -> Record:
-    return {"file": name, **number_fields(result)}
+def page_fields(result: PageResult | Exception) -> Record:
+    if isinstance(result, Exception):
+        return {"numbers": None, "error": str(result)}
+    return result.to_dict()

@@ -1,0 +1,301 @@
+"""Every number on a page: the lines of writing found, each split into numbers, each number read.
+
+1. The ink, as for one number (serving.ink) at the page's size, but a photo's marks are told apart
+   from writing by page rules: what runs into the photo's edge or along the page's edge (the desk,
+   the rim) and long thin lines go; many characters of one size are writing, not dotted paper.
+2. Lines: the pieces of ink big enough to be characters are grouped into lines by how their
+   vertical extents overlap, after the page's tilt is taken out (the slope that makes the
+   characters' centres line up best); small pieces (a decimal point, a minus sign, a dot of an
+   "i") join the line they lie in.
+3. Numbers: a line splits where the gap between neighbouring pieces is much wider than the gaps
+   within the line (NUMBER_GAP times the line's character height at least).
+4. Each number is read as one number is (serving.numbers: the digit model for digits written
+   apart, the sequence model for touching ones) on its own ink, and the sequence model's signs
+   and decimal points are put in where it reads them.
+
+Boxes are in the pixels the image was sent with (after EXIF rotation), reading order is top to
+bottom, then left to right.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+from PIL import Image
+
+from serving.components import Components, label_components
+from serving.contrast import INK_LEVEL, ink_mask
+from serving.decode import ImageSource, NoDigitError, open_image, original_size, shrink, to_standard_mode
+from serving.ink import SEE_THROUGH, SMALL_SIDE, TRANSPARENT, alpha_ink, clean_ink, on_paper
+from serving.numbers import crop_with_rim, read_number, read_segmentation, segment_ink
+from serving.paper import clear_marks, hysteresis, page_edges, paper_ink, stretch_ink
+from serving.photo import FAINT_INK, dark_on_light
+from serving.predictor import Predictor
+from serving.sequence import SequenceReader
+
+PAGE_SIDE = 1024  # a page is read at most this size: a digit 3% of its height is 30 px
+CHAR_AREA = 0.15  # pieces with this share of the typical character's ink or more are characters
+MIN_CHAR_HEIGHT = 0.4  # ... and as tall as this share of the typical character
+SPECK = 0.02  # pieces under this share of a typical character's ink are specks of the paper
+LINE_OVERLAP = 0.4  # a piece joins a line its vertical extent overlaps by this share of its height
+NUMBER_GAP = 1.0  # a gap this many character heights wide (at least) splits a line into numbers
+GAP_OVER_SPACING = 3.0  # ... and this many times the line's typical gap between characters
+MAX_TILT = 0.1  # slopes tried (rows per column), either way: a page turned up to about 6°
+TILTS = 41
+LONG_LINE = 8  # a piece this many times as wide as tall and wider than LINE_SPAN of the page
+LINE_SPAN = 0.25  # ... is what is left of a ruled line
+MIN_MEAN_CONFIDENCE = 0.5  # a "number" read less surely than this on average is a mark, not writing
+EDGE = 2  # pixels from the photo's edge within which a piece runs into it (the desk, the rim)
+
+
+@dataclass(frozen=True)
+class PageChar:
+    char: str
+    confidence: float
+    box: tuple[int, int, int, int]
+
+
+@dataclass(frozen=True)
+class PageNumber:
+    number: str
+    characters: list[PageChar]
+    box: tuple[int, int, int, int]
+
+    @property
+    def confidence(self) -> float:
+        """Chance that every character is right, taking them as independent."""
+        return float(np.prod([c.confidence for c in self.characters]))
+
+    def to_dict(self) -> dict:
+        return {"number": self.number, "confidence": round(self.confidence, 6), "box": list(self.box),
+                "characters": [{"char": c.char, "confidence": round(c.confidence, 6), "box": list(c.box)}
+                               for c in self.characters]}
+
+
+@dataclass(frozen=True)
+class PageResult:
+    numbers: list[PageNumber]
+    source_size: tuple[int, int]
+    note: str | None = field(default=None)
+
+    def to_dict(self) -> dict:
+        out: dict = {"numbers": [n.to_dict() for n in self.numbers]}
+        if self.note:
+            out["note"] = self.note
+        return out
+
+
+# ---------------------------------------------------------------- the ink
+
+
+def page_ink(image: Image.Image) -> tuple[np.ndarray, Components]:
+    """The page's ink at most PAGE_SIDE pixels, white on black, and its pieces."""
+    image = to_standard_mode(image)
+    if image.mode == "RGBA":
+        alpha = np.asarray(image.getchannel("A"))
+        if (alpha < TRANSPARENT).mean() > SEE_THROUGH:
+            ink = alpha_ink(alpha, PAGE_SIDE)
+            return ink, label_components(ink_mask(ink))
+        image = on_paper(image)
+    side = max(image.size)
+    image = shrink(image, PAGE_SIDE)
+    raw = np.asarray(image)
+    try:
+        ink = clean_ink(raw, side)
+    except NoDigitError:
+        if side <= SMALL_SIDE:
+            raise
+        ink = None
+    if ink is not None:
+        return ink, label_components(ink_mask(ink))
+    return photo_page_ink(np.asarray(image.convert("L")))
+
+
+def photo_page_ink(grey: np.ndarray) -> tuple[np.ndarray, Components]:
+    """A photographed page: its light and ruled lines taken out (serving.paper), then the desk, the
+    page's rim and what is left of lines cleared, and faint pencil joined to its strokes."""
+    d, light = paper_ink(dark_on_light(grey))
+    ink = stretch_ink(d)
+    components = label_components(ink_mask(ink))
+    marks = page_marks(components, light)
+    if marks.any() and not marks.all():
+        d = clear_marks(d, components, marks, components.pixels(~marks))
+        ink = stretch_ink(d)
+    components = hysteresis(ink, FAINT_INK, INK_LEVEL)
+    marks = page_marks(components, light)
+    mask = (components.labels > 0) & ~components.pixels(marks)
+    return np.where(mask, ink, 0).astype(np.float32), label_components(mask)
+
+
+def page_marks(components: Components, light: np.ndarray) -> np.ndarray:
+    """The page's own marks among the pieces: what runs into the photo's edge, the page's edge
+    against the desk, and long thin lines (no character is one)."""
+    h, w = light.shape
+    x0, y0, x1, y1 = components.boxes.T
+    bw, bh = x1 - x0, y1 - y0
+    edge = (x0 < EDGE) | (y0 < EDGE) | (x1 > w - EDGE) | (y1 > h - EDGE)
+    long_line = (((bw > LONG_LINE * bh) & (bw > LINE_SPAN * w))
+                 | ((bh > LONG_LINE * bw) & (bh > LINE_SPAN * h)))
+    return edge | long_line | page_edges(components, light)
+
+
+# ---------------------------------------------------------------- lines and numbers
+
+
+@dataclass(frozen=True)
+class Sizes:
+    """The typical character of a page, from its big pieces of ink."""
+
+    area: float
+    height: float
+
+    @classmethod
+    def of(cls, components: Components) -> Sizes:
+        heights = components.boxes[:, 3] - components.boxes[:, 1]
+        big = components.area >= CHAR_AREA * np.percentile(components.area, 90)
+        return cls(float(np.median(components.area[big])), float(np.median(heights[big])))
+
+
+def page_tilt(centres: np.ndarray, height: float) -> float:
+    """The slope (rows per column) that lines the characters' centres up best: the one whose
+    histogram of tilted heights, in bins a quarter of a character high, is the most peaked."""
+    best, best_score = 0.0, -1.0
+    bins = max(height / 4, 1.0)
+    for slope in np.linspace(-MAX_TILT, MAX_TILT, TILTS):
+        rows = centres[:, 1] - slope * centres[:, 0]
+        counts = np.bincount(((rows - rows.min()) / bins).astype(np.int64))
+        score = float((counts.astype(np.float64) ** 2).sum())
+        if score > best_score + 1e-9 or (abs(score - best_score) <= 1e-9 and abs(slope) < abs(best)):
+            best, best_score = float(slope), score
+    return best
+
+
+def group_lines(boxes: np.ndarray, is_char: np.ndarray, slope: float) -> list[list[int]]:
+    """Indices of the pieces on each line, top to bottom. Characters make the lines (in order of
+    their tilted centre, each joining the line its extent overlaps enough); the small pieces then
+    join the line whose band holds their centre."""
+    x_mid = (boxes[:, 0] + boxes[:, 2]) / 2
+    top, bottom = boxes[:, 1] - slope * x_mid, boxes[:, 3] - slope * x_mid
+    lines: list[list[int]] = []
+    for i in sorted(np.flatnonzero(is_char), key=lambda i: (top[i] + bottom[i]) / 2):
+        for line in lines:
+            band_top, band_bottom = np.median(top[line]), np.median(bottom[line])
+            overlap = min(bottom[i], band_bottom) - max(top[i], band_top)
+            if overlap >= LINE_OVERLAP * (bottom[i] - top[i]):
+                line.append(i)
+                break
+        else:
+            lines.append([i])
+    for i in np.flatnonzero(~is_char):
+        centre = (top[i] + bottom[i]) / 2
+        for line in lines:
+            band_top, band_bottom = np.median(top[line]), np.median(bottom[line])
+            reach = 0.25 * (band_bottom - band_top)
+            if band_top - reach <= centre <= band_bottom + reach:
+                line.append(i)
+                break
+    lines.sort(key=lambda line: float(np.median((top[line] + bottom[line]) / 2)))
+    return lines
+
+
+def split_numbers(boxes: np.ndarray, line: list[int], height: float) -> list[list[int]]:
+    """A line's pieces, left to right, cut into numbers where a gap is NUMBER_GAP character
+    heights wide or more."""
+    order = sorted(line, key=lambda i: boxes[i, 0])
+    numbers, right = [[order[0]]], boxes[order[0], 2]
+    for i in order[1:]:
+        if boxes[i, 0] - right >= NUMBER_GAP * height:
+            numbers.append([i])
+        else:
+            numbers[-1].append(i)
+        right = max(right, boxes[i, 2])
+    return numbers
+
+
+def find_numbers(components: Components) -> tuple[list[list[int]], Sizes]:
+    """The page's numbers in reading order, each the indices of its pieces of ink."""
+    sizes = Sizes.of(components)
+    heights = components.boxes[:, 3] - components.boxes[:, 1]
+    kept = components.area >= SPECK * sizes.area
+    is_char = kept & (components.area >= CHAR_AREA * sizes.area) & (heights >= MIN_CHAR_HEIGHT * sizes.height)
+    boxes = components.boxes.astype(np.float64)
+    centres = np.stack([(boxes[:, 0] + boxes[:, 2]) / 2, (boxes[:, 1] + boxes[:, 3]) / 2], axis=1)
+    slope = page_tilt(centres[is_char], sizes.height) if is_char.sum() > 2 else 0.0
+    lines = group_lines(boxes, is_char & kept, slope)
+    lines = [[i for i in line if kept[i]] for line in lines]
+    return [number for line in lines if line for number in split_numbers(boxes, line, sizes.height)], sizes
+
+
+# ---------------------------------------------------------------- reading
+
+
+def read_page(predictor: Predictor, source: ImageSource, reader: SequenceReader) -> PageResult:
+    """Every number on the page in reading order, each with its box and its characters' boxes; an
+    empty list with a note for a page without writing. Raises InputError for what can't be read."""
+    image = open_image(source)
+    size = original_size(image)
+    try:
+        ink, components = page_ink(image)
+    except NoDigitError as err:
+        return PageResult([], size, note=page_note(err))
+    if components.count == 0:
+        return PageResult([], size, note="no writing found on the page")
+    groups, _ = find_numbers(components)
+    if len(groups) == 1:
+        return PageResult(alone(predictor, reader, image), size)
+    numbers, left_out = [], 0
+    for group in groups:
+        number = read_group(predictor, reader, ink, components, np.array(group) + 1, size)
+        if number is None or mean_confidence(number) < MIN_MEAN_CONFIDENCE:
+            left_out += number is not None
+            continue
+        numbers.append(number)
+    note = None
+    if left_out:
+        note = f"{left_out} mark(s) that don't read as numbers were left out"
+    if not numbers:
+        note = note or "no number found on the page"
+    return PageResult(numbers, size, note)
+
+
+def alone(predictor: Predictor, reader: SequenceReader, image: Image.Image) -> list[PageNumber]:
+    """The one number on a page, read exactly as one number or one digit is (the single-digit path
+    for a number of one digit), so that a single digit or number reads as it does in those modes."""
+    try:
+        result = read_number(predictor, image, reader)
+    except NoDigitError:
+        return []
+    if len(result.digits) == 1:
+        digit = predictor.predict(image)
+        characters = [PageChar(str(digit.digit), digit.confidence, result.digits[0].box)]
+    else:
+        characters = [PageChar(str(d.digit), d.confidence, d.box) for d in result.digits]
+    return [page_number(characters)]
+
+
+def page_number(characters: list[PageChar]) -> PageNumber:
+    boxes = np.array([c.box for c in characters])
+    box = (int(boxes[:, 0].min()), int(boxes[:, 1].min()), int(boxes[:, 2].max()), int(boxes[:, 3].max()))
+    return PageNumber("".join(c.char for c in characters), characters, box)
+
+
+def read_group(predictor: Predictor, reader: SequenceReader, ink: np.ndarray, components: Components,
+               labels: np.ndarray, size: tuple[int, int]) -> PageNumber | None:
+    """One number's pieces of ink, read as serving.numbers reads a number; None when they hold no
+    digit (specks only)."""
+    crop, origin = crop_with_rim(ink, components, labels)
+    try:
+        found = segment_ink(crop, origin, ink.shape, size)
+    except NoDigitError:
+        return None
+    result = read_segmentation(predictor, found, reader)
+    return page_number([PageChar(str(d.digit), d.confidence, d.box) for d in result.digits])
+
+
+def mean_confidence(number: PageNumber) -> float:
+    return float(np.mean([c.confidence for c in number.characters]))
+
+
+def page_note(err: NoDigitError) -> str:
+    return str(err).replace("no digit found: ", "no number found: ")

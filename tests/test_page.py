@@ -1,0 +1,134 @@
+"""The page reader (serving/page.py): every number on a page, in reading order, on every surface."""
+
+from __future__ import annotations
+
+import io
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
+from PIL import Image, ImageDraw
+
+from examples.make import draw_digits, paper_photo
+from serving import Reader
+from serving.operations import READ_PAGE
+from serving.page import NUMBER_GAP, find_numbers, page_ink, split_numbers
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture(scope="module")
+def reader() -> Reader:
+    return Reader()
+
+
+def page(lines: list[list[str]], tilt: float = 0.0, size: tuple[int, int] = (900, 1200)) -> Image.Image:
+    """Numbers drawn with the project's pen strokes, each line's numbers well apart, on white."""
+    image = Image.new("L", size, 255)
+    for row, line in enumerate(lines):
+        x = 60
+        for text in line:
+            number = draw_digits((70 * len(text) + 40, 110), text, 0, 255, 7, mode="L")
+            image.paste(number, (x, 80 + row * 170))
+            x += number.width + 140
+    return image.rotate(tilt, Image.Resampling.BICUBIC, fillcolor=255) if tilt else image
+
+
+def png(image: Image.Image) -> bytes:
+    out = io.BytesIO()
+    image.save(out, "PNG")
+    return out.getvalue()
+
+
+def numbers_of(result) -> list[str]:
+    return [n.number for n in result.numbers]
+
+
+def test_numbers_come_in_reading_order_with_their_boxes(reader):
+    result = reader.read_page(page([["12", "7"], ["450"], ["3", "86", "1"]]))
+    assert numbers_of(result) == ["12", "7", "450", "3", "86", "1"]
+    for number in result.numbers:
+        x0, y0, x1, y1 = number.box
+        assert x0 < x1 and y0 < y1 and len(number.characters) == len(number.number)
+        for ch in number.characters:  # each character's box lies inside its number's
+            assert x0 <= ch.box[0] < ch.box[2] <= x1 and y0 <= ch.box[1] < ch.box[3] <= y1
+        assert [c.box[0] for c in number.characters] == sorted(c.box[0] for c in number.characters)
+    tops = [n.box[1] for n in result.numbers]
+    assert tops[0] < tops[2] < tops[3]  # line by line, down the page
+
+
+def test_a_tilted_photographed_page(reader):
+    photo = paper_photo(page([["305", "19"], ["62", "4"]], tilt=4).convert("RGB"), seed=3)
+    assert numbers_of(reader.read_page(png(photo))) == ["305", "19", "62", "4"]
+
+
+def test_a_page_without_writing_is_an_empty_list_with_a_note(reader):
+    blank = paper_photo(Image.new("RGB", (900, 1200), "white"), seed=1)
+    result = reader.read_page(png(blank))
+    assert result.numbers == [] and result.note and "no number" in result.note
+    assert READ_PAGE.fields(result) == {"numbers": [], "note": result.note}
+
+
+def test_one_digit_or_one_number_reads_as_in_those_modes(reader):
+    for name in ("3_marker.png", "2_pencil.png", "4_phone_exif.jpg", "7_ballpoint_photo.jpg"):
+        digit = reader.read_digit(ROOT / "examples" / name)
+        (number,) = reader.read_page(ROOT / "examples" / name).numbers
+        assert (number.number, number.confidence) == (str(digit.digit), digit.confidence)
+    alone = reader.read_number(ROOT / "examples" / "number_2026.png")
+    (number,) = reader.read_page(ROOT / "examples" / "number_2026.png").numbers
+    assert number.number == alone.number and [c.box for c in number.characters] == [
+        d.box for d in alone.digits
+    ]
+
+
+def test_a_line_splits_only_at_wide_gaps():
+    boxes = np.array([[0, 0, 30, 50], [40, 0, 70, 50], [70 + int(NUMBER_GAP * 50) + 5, 0, 200, 50]], float)
+    assert split_numbers(boxes, [2, 0, 1], 50) == [[0, 1], [2]]
+    assert split_numbers(boxes[:2], [1, 0], 50) == [[0, 1]]
+
+
+def test_small_marks_join_their_line_and_specks_are_dropped():
+    image = page([["18", "5"]])
+    draw = ImageDraw.Draw(image)
+    draw.ellipse((560, 178, 572, 190), fill=0)  # a dot on the line's base, between the numbers
+    draw.point((450, 600), fill=0)  # a speck far below
+    ink, components = page_ink(image)
+    groups, sizes = find_numbers(components)
+    assert len(groups) == 3 and sizes.height > 40  # "18", the dot's own group, "5"; the speck gone
+
+
+def test_every_surface_answers_as_the_cli(reader, tmp_path):
+    from app.ui.api import api_answer, tools
+    from app.web.rest import create_router
+
+    path = tmp_path / "page.png"
+    path.write_bytes(png(page([["24", "9"], ["71"]])))
+    cli = subprocess.run(
+        [sys.executable, "-m", "serving", "--page", str(path)],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=120,
+    )
+    line = json.loads(cli.stdout)
+    assert cli.returncode == 0 and [n["number"] for n in line["numbers"]] == ["24", "9", "71"]
+    expected = {k: v for k, v in line.items() if k != "file"}
+    assert api_answer(reader, READ_PAGE, str(path)) == expected  # Gradio's /read_page
+    (read_numbers,) = [t for t in tools(reader) if t.__name__ == "read_numbers"]  # the MCP tool
+    assert json.loads(read_numbers(str(path))) == expected
+    app = FastAPI()
+    app.include_router(create_router(reader, 2**20, None))
+    reply = TestClient(app).post("/api/read_page", files={"files": ("page.png", path.read_bytes())})
+    assert reply.status_code == 200 and reply.json() == [{"file": "page.png", **expected}]
+
+
+def test_a_file_that_is_no_image_gets_its_error(reader, tmp_path):
+    bad = tmp_path / "x.png"
+    bad.write_text("not an image")
+    (answer,) = READ_PAGE.answers(reader, [str(bad)])
+    assert answer["numbers"] is None and "not an image" in answer["error"]
