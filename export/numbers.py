@@ -27,7 +27,7 @@ import torch
 from export.evaluate import ParityError, session
 from export.onnx_export import git_commit, opset_of, write_metadata
 from serving.card import file_sha256
-from serving.contract import BLANK, DIGITS, STRIP_HEIGHT
+from serving.contract import BLANK, DIGITS, MINUS, POINT, STRIP_HEIGHT, SYMBOLS
 from serving.ctc import greedy_decode
 from training import checkpoint
 from training.data import TRAIN_IMAGES, load_mnist_or_report
@@ -37,11 +37,11 @@ from training.train_numbers import validation_set
 
 INPUT_NAME = "strip"
 OUTPUT_NAME = "log_probs"
-LABELS = [str(d) for d in range(DIGITS)] + ["blank"]
+LABELS = [*SYMBOLS, "blank"]
 INPUT_SPEC = (f"float32 (N, 1, {STRIP_HEIGHT}, W), raw ink in [0, 1], white on black, made by "
               "serving.strip.to_strip (ink box 26 rows tall, 4 empty columns either side)")
 OUTPUT_SPEC = (f"float32 (N, W // 2, {CLASSES}) log-probabilities per column pair; classes 0-{DIGITS - 1} "
-               f"digits, {BLANK} CTC blank")
+               f"digits, {MINUS} minus sign, {POINT} decimal point, {BLANK} CTC blank")
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -84,7 +84,7 @@ def check_numbers(model: NumberNet, sess: ort.InferenceSession, numbers: list,
             max_diff = max(max_diff, float(np.abs(expected - actual).max()))
             read = greedy_decode(actual)
             mismatches += read != greedy_decode(expected)
-            exact += read == c.digits
+            exact += read == c.symbols
     result = {"numbers": len(numbers), "max_abs_diff": max_diff, "reading_mismatches": mismatches,
               "tolerance": tolerance}
     if mismatches or max_diff > tolerance:
@@ -100,8 +100,8 @@ def write_card(args: argparse.Namespace, path: Path, model: NumberNet, state: di
     run, history = read("run.json", {}), read("history.json", [])
     card = {
         "name": args.name,
-        "task": "reading whole numbers (1-6 handwritten digits on a line, touching or overlapping) "
-                "without segmenting them: CTC over column pairs",
+        "task": "reading numbers (1-6 handwritten digits on a line, touching or overlapping, with a "
+                "leading minus sign or a decimal point) without segmenting them: CTC over column pairs",
         "labels": LABELS,
         "input": {"name": INPUT_NAME, "spec": INPUT_SPEC},
         "output": {"name": OUTPUT_NAME, "spec": OUTPUT_SPEC},
@@ -111,8 +111,9 @@ def write_card(args: argparse.Namespace, path: Path, model: NumberNet, state: di
                 "the test split is left to bench.numbers",
         "composition": "1-6 digits, gaps from half the digit height apart to ink overlapping by 1/6 of "
                        "it, sizes ×0.85-1.15, widths ×0.85-1.15, vertical jitter ±0.1 height, pens "
-                       "thicker/thinner (3×3 max/min filter), faded and grainy ink "
-                       "(training/numbers_model.py)",
+                       "thicker/thinner (3×3 max/min filter), faded and grainy ink; 30% with a leading "
+                       "minus sign, 35% with a decimal point (a blob or a short dab on the line's base), "
+                       "30% with specks of paper texture that are no point (training/numbers_model.py)",
         "training": {"command": run.get("command"), "step": state.get("step"),
                      "minutes": history[-1]["minutes"] if history else None,
                      "threads": run.get("threads"), "torch": run.get("torch"), "machine": run.get("machine")},

@@ -15,10 +15,13 @@ DIGIT_INPUT = "image"
 DIGIT_LOGITS = "logits"
 CLASS_MAPS = "class_maps"
 
-# The sequence model of whole numbers: a STRIP_HEIGHT-pixel line in, per column pair log-probabilities
-# over the ten digits and CTC's blank.
+# The sequence model of numbers: a STRIP_HEIGHT-pixel line in, per column pair log-probabilities
+# over the first of SYMBOLS (the ten digits; a minus sign and a decimal point too, in a model that
+# knows them) and, last, CTC's blank: a model's own output width says which symbols it reads.
 STRIP_HEIGHT = 32
-BLANK = DIGITS
+SYMBOLS = "0123456789-."
+MINUS, POINT = SYMBOLS.index("-"), SYMBOLS.index(".")
+BLANK = len(SYMBOLS)  # the blank of a model that reads every symbol
 
 
 def to_model_input(images: np.ndarray) -> np.ndarray:

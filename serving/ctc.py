@@ -4,19 +4,19 @@ from __future__ import annotations
 
 import numpy as np
 
-from serving.contract import BLANK
-
 
 def greedy_peaks(probs: np.ndarray) -> list[tuple[int, int]]:
-    """(T, classes) per-frame scores → (frame, class) per symbol read: the best class per frame,
-    repeats merged, blanks dropped; each symbol at the frame of its run where it scores highest."""
+    """(T, classes) per-frame scores, the last class CTC's blank → (frame, class) per symbol read:
+    the best class per frame, repeats merged, blanks dropped; each symbol at the frame of its run
+    where it scores highest."""
+    blank = probs.shape[1] - 1
     best = probs.argmax(axis=1)
     out: list[tuple[int, int]] = []
     start = 0
     for t in range(1, len(best) + 1):
         if t == len(best) or best[t] != best[start]:
             symbol = int(best[start])
-            if symbol != BLANK:
+            if symbol != blank:
                 out.append((start + int(np.argmax(probs[start:t, symbol])), symbol))
             start = t
     return out

@@ -22,7 +22,7 @@ import numpy as np
 from PIL import Image
 
 from serving.components import Components, label_components
-from serving.contract import FIELD
+from serving.contract import DIGITS, FIELD
 from serving.contrast import ink_mask
 from serving.decode import ImageSource, NoDigitError, open_image, original_size
 from serving.field import fit_to_field
@@ -244,7 +244,7 @@ def _region_reading(found: Segmentation, k: int, whole: np.ndarray, reader: Sequ
     that reading has several digits and stands (_sequence_stands)."""
     box = found.ink_boxes[k]
     if box[2] - box[0] > SPLIT_WIDTH * found.digit_height:
-        read = reader.read(found.regions[k].ink)
+        read = [s for s in reader.read(found.regions[k].ink) if s.symbol < DIGITS]  # a number's digits
         if len(read) >= 2 and _sequence_stands(found, k, whole, read):
             return _sequence_readings(found, k, read)
     return [(found.boxes[k], found.inputs[k], whole)]

@@ -25,16 +25,18 @@ import numpy as np
 from PIL import Image
 
 from serving.components import Components, label_components
+from serving.contract import DIGITS
 from serving.contrast import INK_LEVEL, ink_mask
 from serving.decode import ImageSource, NoDigitError, open_image, original_size, shrink, to_standard_mode
 from serving.ink import SEE_THROUGH, SMALL_SIDE, TRANSPARENT, alpha_ink, clean_ink, on_paper
-from serving.numbers import crop_with_rim, read_number, read_segmentation, segment_ink
+from serving.numbers import crop_with_rim, read_number, read_segmentation, segment_ink, to_input_box
 from serving.paper import clear_marks, hysteresis, page_edges, paper_ink, stretch_ink
 from serving.photo import FAINT_INK, dark_on_light
 from serving.predictor import Predictor
 from serving.sequence import SequenceReader
 
 PAGE_SIDE = 1024  # a page is read at most this size: a digit 3% of its height is 30 px
+MIN_STROKE = 3  # pixels: a piece thinner than this both ways is a speck or a hairline
 CHAR_AREA = 0.15  # pieces with this share of the typical character's ink or more are characters
 MIN_CHAR_HEIGHT = 0.4  # ... and as tall as this share of the typical character
 SPECK = 0.02  # pieces under this share of a typical character's ink are specks of the paper
@@ -45,7 +47,13 @@ MAX_TILT = 0.1  # slopes tried (rows per column), either way: a page turned up t
 TILTS = 41
 LONG_LINE = 8  # a piece this many times as wide as tall and wider than LINE_SPAN of the page
 LINE_SPAN = 0.25  # ... is what is left of a ruled line
+MARK_SURE = 0.5  # a minus sign or decimal point the sequence model reads less surely is left out
+MARK_HEIGHT = 0.5  # ... and its ink is pieces at most this share of the number's height
 MIN_MEAN_CONFIDENCE = 0.5  # a "number" read less surely than this on average is a mark, not writing
+FAINT_GRAINS = 6  # faint pencil: strong ink this many grains above the paper (stretch_ink's is 10)
+BAND = 0.06  # within this share of the photo's sides, a thin piece is the page's rim, not writing,
+THIN = 6  # (thin: this many times as long as it is wide)
+FILLED = 0.65  # ... or a piece filling this share of its box (a stroke of a pen never does)
 EDGE = 2  # pixels from the photo's edge within which a piece runs into it (the desk, the rim)
 
 
@@ -116,16 +124,25 @@ def photo_page_ink(grey: np.ndarray) -> tuple[np.ndarray, Components]:
     """A photographed page: its light and ruled lines taken out (serving.paper), then the desk, the
     page's rim and what is left of lines cleared, and faint pencil joined to its strokes."""
     d, light = paper_ink(dark_on_light(grey))
-    ink = stretch_ink(d)
+    ink = stretched(d)
     components = label_components(ink_mask(ink))
     marks = page_marks(components, light)
     if marks.any() and not marks.all():
         d = clear_marks(d, components, marks, components.pixels(~marks))
-        ink = stretch_ink(d)
+        ink = stretched(d)
     components = hysteresis(ink, FAINT_INK, INK_LEVEL)
     marks = page_marks(components, light)
     mask = (components.labels > 0) & ~components.pixels(marks)
     return np.where(mask, ink, 0).astype(np.float32), label_components(mask)
+
+
+def stretched(d: np.ndarray) -> np.ndarray:
+    """stretch_ink's ink; where it finds no strong writing, the page's faint pencil, with strong ink
+    taken nearer the paper's grain."""
+    try:
+        return stretch_ink(d)
+    except NoDigitError:
+        return stretch_ink(d, FAINT_GRAINS)
 
 
 def page_marks(components: Components, light: np.ndarray) -> np.ndarray:
@@ -135,9 +152,12 @@ def page_marks(components: Components, light: np.ndarray) -> np.ndarray:
     x0, y0, x1, y1 = components.boxes.T
     bw, bh = x1 - x0, y1 - y0
     edge = (x0 < EDGE) | (y0 < EDGE) | (x1 > w - EDGE) | (y1 > h - EDGE)
+    band = (x1 <= BAND * w) | (x0 >= (1 - BAND) * w) | (y1 <= BAND * h) | (y0 >= (1 - BAND) * h)
+    thin = (bw > THIN * bh) | (bh > THIN * bw)
     long_line = (((bw > LONG_LINE * bh) & (bw > LINE_SPAN * w))
                  | ((bh > LONG_LINE * bw) & (bh > LINE_SPAN * h)))
-    return edge | long_line | page_edges(components, light)
+    filled = components.area >= FILLED * bw * bh  # a punched hole, the desk in a corner: no character
+    return edge | long_line | (band & (thin | filled)) | page_edges(components, light)
 
 
 # ---------------------------------------------------------------- lines and numbers
@@ -152,9 +172,14 @@ class Sizes:
 
     @classmethod
     def of(cls, components: Components) -> Sizes:
+        """From the pieces as thick as a pen's stroke (specks and hairlines left out), the bigger ones."""
+        widths = components.boxes[:, 2] - components.boxes[:, 0]
         heights = components.boxes[:, 3] - components.boxes[:, 1]
-        big = components.area >= CHAR_AREA * np.percentile(components.area, 90)
-        return cls(float(np.median(components.area[big])), float(np.median(heights[big])))
+        solid = np.minimum(widths, heights) >= MIN_STROKE
+        area = components.area[solid] if solid.any() else components.area
+        height = heights[solid] if solid.any() else heights
+        big = area >= CHAR_AREA * np.percentile(area, 90)
+        return cls(float(np.median(area[big])), float(np.median(height[big])))
 
 
 def page_tilt(centres: np.ndarray, height: float) -> float:
@@ -224,7 +249,8 @@ def find_numbers(components: Components) -> tuple[list[list[int]], Sizes]:
     slope = page_tilt(centres[is_char], sizes.height) if is_char.sum() > 2 else 0.0
     lines = group_lines(boxes, is_char & kept, slope)
     lines = [[i for i in line if kept[i]] for line in lines]
-    return [number for line in lines if line for number in split_numbers(boxes, line, sizes.height)], sizes
+    numbers = [number for line in lines if line for number in split_numbers(boxes, line, sizes.height)]
+    return [number for number in numbers if is_char[number].any()], sizes  # a dot alone is no number
 
 
 # ---------------------------------------------------------------- reading
@@ -243,7 +269,9 @@ def read_page(predictor: Predictor, source: ImageSource, reader: SequenceReader)
         return PageResult([], size, note="no writing found on the page")
     groups, _ = find_numbers(components)
     if len(groups) == 1:
-        return PageResult(alone(predictor, reader, image), size)
+        number = read_group(predictor, reader, ink, components, np.array(groups[0]) + 1, size)
+        if number is None or not any(c.char in "-." for c in number.characters):
+            return PageResult(alone(predictor, reader, image), size)
     numbers, left_out = [], 0
     for group in groups:
         number = read_group(predictor, reader, ink, components, np.array(group) + 1, size)
@@ -282,15 +310,57 @@ def page_number(characters: list[PageChar]) -> PageNumber:
 
 def read_group(predictor: Predictor, reader: SequenceReader, ink: np.ndarray, components: Components,
                labels: np.ndarray, size: tuple[int, int]) -> PageNumber | None:
-    """One number's pieces of ink, read as serving.numbers reads a number; None when they hold no
-    digit (specks only)."""
+    """One number's pieces of ink: its digits read as serving.numbers reads a number, its minus sign
+    and decimal point where the sequence model reads them; None when they hold no digit."""
     crop, origin = crop_with_rim(ink, components, labels)
+    marks, digits_ink = marks_apart(reader, crop)
     try:
-        found = segment_ink(crop, origin, ink.shape, size)
+        found = segment_ink(digits_ink, origin, ink.shape, size)
     except NoDigitError:
         return None
     result = read_segmentation(predictor, found, reader)
-    return page_number([PageChar(str(d.digit), d.confidence, d.box) for d in result.digits])
+    characters = [PageChar(str(d.digit), d.confidence, d.box) for d in result.digits]
+    for char, confidence, (x0, y0, x1, y1) in marks:
+        box = to_input_box((x0 + origin[0], y0 + origin[1], x1 + origin[0], y1 + origin[1]), ink.shape, size)
+        characters.append(PageChar(char, confidence, box))
+    return page_number(in_place(sorted(characters, key=lambda c: (c.box[0] + c.box[2]) / 2)))
+
+
+Mark = tuple[str, float, tuple[int, int, int, int]]  # "-" or ".", its confidence, its box in the crop
+
+
+def marks_apart(reader: SequenceReader, crop: np.ndarray) -> tuple[list[Mark], np.ndarray]:
+    """The minus signs and decimal points the sequence model reads surely in a number's ink, each
+    with the small pieces of ink in its columns, and the ink without those pieces (the digits')."""
+    symbols = [s for s in reader.read(crop) if s.symbol >= DIGITS and s.confidence >= MARK_SURE]
+    if not symbols:
+        return [], crop
+    pieces = label_components(ink_mask(crop))
+    height = crop.shape[0]
+    marks, taken = [], np.zeros(pieces.count, bool)
+    for symbol in symbols:
+        a, b = symbol.columns
+        x0, y0, x1, y1 = pieces.boxes.T
+        middle = (x0 + x1) / 2
+        mine = ~taken & (middle >= a) & (middle < b) & (y1 - y0 <= MARK_HEIGHT * height)
+        if mine.any():
+            taken |= mine
+            marks.append((symbol.char, symbol.confidence, pieces.box(mine)))
+    return marks, np.where(pieces.pixels(taken), 0, crop).astype(np.float32)
+
+
+def in_place(characters: list[PageChar]) -> list[PageChar]:
+    """A number's characters less the marks that can't stand where they are: a minus sign only
+    first, one decimal point only between two digits."""
+    out: list[PageChar] = []
+    for i, c in enumerate(characters):
+        if c.char == "-" and out:
+            continue
+        if c.char == "." and (not out or not out[-1].char.isdigit() or i == len(characters) - 1
+                              or any(o.char == "." for o in out)):
+            continue
+        out.append(c)
+    return out
 
 
 def mean_confidence(number: PageNumber) -> float:

@@ -329,7 +329,7 @@ def clear_marks(d: np.ndarray, components: Components, marks: np.ndarray, keep: 
     return np.where(mask, 0, d).astype(np.float32)
 
 
-def stretch_ink(d: np.ndarray) -> np.ndarray:
+def stretch_ink(d: np.ndarray, strong_grains: float = GRAIN_STRONG) -> np.ndarray:
     """Darkness map d → 0 for the paper, 1 for the writing's strong ink.
 
     The paper's level and grain are measured robustly (median and median absolute deviation:
@@ -341,7 +341,7 @@ def stretch_ink(d: np.ndarray) -> np.ndarray:
     level = float(np.median(sample))
     grain = max(1.4826 * float(np.median(np.abs(sample - level))), 0.004)
     floor = level + GRAIN_FLOOR * grain
-    strong = d[d > level + GRAIN_STRONG * grain]
+    strong = d[d > level + strong_grains * grain]
     if strong.size < MIN_INK_PIXELS:
         raise NoDigitError("no digit found: the photo shows paper but no writing on it")
     top = float(np.percentile(strong, STRONG_INK))

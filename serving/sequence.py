@@ -14,7 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
-from serving.contract import BLANK
+from serving.contract import DIGITS, SYMBOLS
 from serving.ctc import greedy_peaks
 from serving.paths import DEFAULT_NUMBER_MODEL
 from serving.session import OnnxModel
@@ -23,10 +23,21 @@ from serving.strip import STRIP_INK_LEVEL, STRIP_PAD, to_strip
 
 @dataclass(frozen=True)
 class SequenceDigit:
-    digit: int
-    confidence: float  # the digit's probability where it is read most surely
+    """One symbol read: a digit, or (by a model that knows them) a minus sign or a decimal point."""
+
+    symbol: int  # its index in serving.contract.SYMBOLS
+    confidence: float  # its probability where it is read most surely
     columns: tuple[int, int]  # x0, x1 of its share of the line, in the ink's own columns
-    probabilities: list[float]  # over the ten digits at that place (blank left out)
+    probabilities: list[float]  # over the ten digits at that place (the other classes left out)
+
+    @property
+    def char(self) -> str:
+        return SYMBOLS[self.symbol]
+
+    @property
+    def digit(self) -> int:
+        """The symbol as a digit; for a sign or a point, the digit it most resembles."""
+        return self.symbol if self.symbol < DIGITS else int(np.argmax(self.probabilities))
 
 
 class SequenceReader(OnnxModel):
@@ -37,11 +48,16 @@ class SequenceReader(OnnxModel):
         super().__init__(model_path, threads, verify)
 
     def log_probs(self, strip: np.ndarray) -> np.ndarray:
-        """(32, W) strip → (W // 2, 11) log-probabilities."""
+        """(32, W) strip → (W // 2, classes) log-probabilities, the last class CTC's blank."""
         return self.session.run(None, {self.input_name: strip[None, None].astype(np.float32)})[0][0]
 
+    @property
+    def symbols(self) -> str:
+        """What the model reads (its output's width less the blank): digits, and maybe "-" and "."."""
+        return SYMBOLS[: self.session.get_outputs()[0].shape[-1] - 1]
+
     def read(self, ink: np.ndarray) -> list[SequenceDigit]:
-        """White-on-black ink (h, w) of one line → its digits left to right (none if no ink)."""
+        """White-on-black ink (h, w) of one line → its symbols left to right (none if no ink)."""
         if not (ink >= STRIP_INK_LEVEL).any():
             return []
         strip, (left, _, fx, _) = to_strip(ink)
@@ -52,7 +68,7 @@ class SequenceReader(OnnxModel):
         borders = _borders([t for t, _ in peaks], strip.shape[1])
         out = []
         for (t, d), x0, x1 in zip(peaks, borders[:-1], borders[1:], strict=True):
-            p = probs[t, :BLANK] / max(float(probs[t, :BLANK].sum()), 1e-12)
+            p = probs[t, :DIGITS] / max(float(probs[t, :DIGITS].sum()), 1e-12)
             out.append(SequenceDigit(d, float(probs[t, d]), _to_ink(x0, x1, left, fx, ink.shape[1]),
                                      [float(v) for v in p]))
         return out

@@ -11,6 +11,7 @@ import pytest
 
 from bench.numbers import iou, make_number
 from serving.card import ModelError, file_sha256
+from serving.contract import MINUS, POINT, SYMBOLS
 from serving.numbers import read_number, segment_number
 from serving.sequence import DEFAULT_NUMBER_MODEL, SequenceReader
 from serving.strip import STRIP_HEIGHT, STRIP_INK, to_strip
@@ -40,7 +41,8 @@ def test_shipped_model_loads_and_matches_its_card(reader):
     assert card["parameters"] < 500_000
     assert reader.card is not None and reader.card["sha256"] == entry["sha256"]
     for width in (9, 40, 333):  # any width, odd or even
-        assert reader.log_probs(np.zeros((STRIP_HEIGHT, width), np.float32)).shape == (width // 2, 11)
+        out = reader.log_probs(np.zeros((STRIP_HEIGHT, width), np.float32))
+        assert out.shape == (width // 2, len(reader.symbols) + 1)
 
 
 def test_a_changed_model_file_is_refused(tmp_path):
@@ -124,9 +126,14 @@ def test_training_and_export_in_small(tmp_path, mnist):
     images, labels = mnist.train_images[:100], mnist.train_labels[:100]
     rng = np.random.default_rng(0)
     numbers = [compose_number(images, labels, rng) for _ in range(20)]
-    assert all(1 <= len(c.digits) <= 6 and c.strip.shape[0] == STRIP_HEIGHT for c in numbers)
+    assert all(1 <= sum(s < 10 for s in c.symbols) <= 6 and c.strip.shape[0] == STRIP_HEIGHT for c in numbers)
+    signed = [c for c in numbers if c.symbols[0] == MINUS]
+    pointed = [c for c in numbers if POINT in c.symbols]
+    assert signed and pointed and all(c.symbols[1:].count(MINUS) == 0 for c in numbers)
+    assert all(0 < c.symbols.index(POINT) < len(c.symbols) - 1 and c.symbols[c.symbols.index(POINT) - 1] < 10
+               for c in pointed)  # a point stands between two digits
     x, targets, lengths, target_lengths = batch_of(numbers)
-    assert NumberNet()(x).shape == (20, x.shape[3] // 2, 11)
+    assert NumberNet()(x).shape == (20, x.shape[3] // 2, len(SYMBOLS) + 1)
     assert int(target_lengths.sum()) == len(targets) and (lengths >= 2 * target_lengths).all()
     run = tmp_path / "run"
     assert train_main(["--dry-run", "--limit", "500", "--out", str(run)]) == 0
@@ -136,7 +143,8 @@ def test_training_and_export_in_small(tmp_path, mnist):
     card = json.loads((out / "numbernet.json").read_text())
     assert card["files"]["fp32"]["sha256"] == file_sha256(out / "numbernet.onnx")
     assert card["parity"]["reading_mismatches"] == 0 and card["files"]["fp32"]["opset"] >= 18
-    assert SequenceReader(out / "numbernet.onnx").read(np.ones((20, 20), np.float32)) is not None
+    exported = SequenceReader(out / "numbernet.onnx")
+    assert exported.symbols == SYMBOLS and exported.read(np.ones((20, 20), np.float32)) is not None
 
 
 @pytest.mark.slow

@@ -8,7 +8,9 @@ number.
 
 compose_number: 1 to MAX_DIGITS MNIST digits written on a line, from apart to overlapping by
 MAX_OVERLAP of the digit height, with size, slant-free jitter up and down, stroke thickness
-varied; then to_strip, exactly as serving reads a region.
+varied; some with a leading minus sign or a decimal point (marks of the project's own making, as
+thick as the digits' pen: a bar, a blob or a dab), some with specks of paper texture that are no
+point; then to_strip, exactly as serving reads a region.
 """
 
 from __future__ import annotations
@@ -17,17 +19,21 @@ from dataclasses import dataclass
 
 import numpy as np
 import torch
-from PIL import Image, ImageFilter
+from PIL import Image, ImageDraw, ImageFilter
 from torch import nn
 
-from serving.contract import BLANK, STRIP_HEIGHT
+from serving.contract import BLANK, MINUS, POINT, STRIP_HEIGHT
 from serving.strip import to_strip
 from training.model import conv_bn
 
-CLASSES = BLANK + 1  # the ten digits and CTC's blank
+CLASSES = BLANK + 1  # SYMBOLS (ten digits, minus, point) and, last, CTC's blank
 MAX_DIGITS = 6
 MAX_OVERLAP = 1 / 6  # ink overlapping by up to this share of the digit height
 MAX_APART = 0.5  # gaps up to this share of the height: beyond it regions are apart anyway
+SIGNED = 0.3  # share of numbers written with a leading minus sign ...
+DECIMAL = 0.35  # ... and with a decimal point between two of their digits
+SPECKED = 0.3  # share of numbers with paper specks that are not points (too small, too faint)
+SUPERSAMPLE = 4  # marks are drawn this much larger, then reduced: anti-aliased like MNIST's strokes
 
 
 def conv1d_bn(c_in: int, c_out: int, kernel: int) -> nn.Sequential:
@@ -63,7 +69,7 @@ class NumberNet(nn.Module):
 @dataclass(frozen=True)
 class Composed:
     strip: np.ndarray  # (STRIP_HEIGHT, W) float32, what the model reads
-    digits: list[int]
+    symbols: list[int]  # indices in serving.contract.SYMBOLS
 
 
 def digit_patch(image28: np.ndarray, scale: float, aspect: float) -> np.ndarray:
@@ -84,6 +90,46 @@ def draw_gap(rng: np.random.Generator, height: float, narrow: int) -> int:
     return int(np.floor(gap))
 
 
+def minus_patch(rng: np.random.Generator, height: float, pen: float) -> np.ndarray:
+    """A minus sign as people write it: a short bar, a little tilted, as thick as the pen."""
+    length, thick = rng.uniform(0.3, 0.7) * height, pen * rng.uniform(0.8, 1.3)
+    tilt = np.tan(np.radians(rng.uniform(-10, 10))) * length
+    return stroke_patch([(0, max(tilt, 0)), (length, max(-tilt, 0))], thick)
+
+
+def point_patch(rng: np.random.Generator, height: float, pen: float) -> np.ndarray:
+    """A decimal point: a round blob, or a short stroke (a pen touched down and moved a little)."""
+    size = max(pen, rng.uniform(0.08, 0.18) * height)
+    if rng.uniform() < 0.6:
+        return stroke_patch([(0, 0)], size)
+    angle = np.radians(rng.uniform(20, 80))
+    return stroke_patch([(0, 0), (size * np.cos(angle), size * np.sin(angle))], pen * rng.uniform(0.9, 1.3))
+
+
+def stroke_patch(points: list[tuple[float, float]], thick: float) -> np.ndarray:
+    """White-on-black uint8 patch of a polyline (one point: a dot) `thick` pixels wide."""
+    k = SUPERSAMPLE
+    pad = thick / 2 + 1
+    xs, ys = [p[0] for p in points], [p[1] for p in points]
+    w, h = int(np.ceil(max(xs) - min(xs) + 2 * pad)), int(np.ceil(max(ys) - min(ys) + 2 * pad))
+    big = Image.new("L", (w * k, h * k), 0)
+    draw = ImageDraw.Draw(big)
+    scaled = [((x - min(xs) + pad) * k, (y - min(ys) + pad) * k) for x, y in points]
+    r = thick * k / 2
+    for x, y in (scaled[0], scaled[-1]):
+        draw.ellipse((x - r, y - r, x + r, y + r), fill=255)
+    if len(scaled) > 1:
+        draw.line(scaled, fill=255, width=max(1, round(thick * k)))
+    return np.asarray(big.resize((w, h), Image.Resampling.BOX))
+
+
+def pen_width(patches: list[np.ndarray]) -> float:
+    """The digits' stroke width: ink area over the length of the strokes' middle line, roughly."""
+    ink = sum(float((p > 127).sum()) for p in patches)
+    skeleton = sum(float((p > 127).any(axis=1).sum() + (p > 127).any(axis=0).sum()) for p in patches)
+    return max(1.5, 1.6 * ink / max(skeleton, 1.0))
+
+
 def compose_number(images: np.ndarray, labels: np.ndarray, rng: np.random.Generator,
                    length: int | None = None) -> Composed:
     n = int(length if length is not None else rng.integers(1, MAX_DIGITS + 1))
@@ -92,31 +138,69 @@ def compose_number(images: np.ndarray, labels: np.ndarray, rng: np.random.Genera
     height = 20 * scale
     patches = [digit_patch(images[i], scale * rng.uniform(0.85, 1.15), rng.uniform(0.85, 1.15))
                for i in picks]
-    gaps = [draw_gap(rng, height, min(a.shape[1], b.shape[1]))
-            for a, b in zip(patches[:-1], patches[1:], strict=True)]
-    margin = 4
-    jitter = [int(rng.uniform(-0.1, 0.1) * height) for _ in patches]
-    width = 2 * margin + sum(p.shape[1] for p in patches) + sum(gaps)
-    canvas_h = 2 * margin + max(p.shape[0] for p in patches) + 2 * int(0.1 * height) + 2
-    canvas = np.zeros((canvas_h, max(width, 2 * margin + 1)), np.uint8)
-    x = margin
-    for k, patch in enumerate(patches):
-        ph, pw = patch.shape
-        y = canvas_h // 2 - ph // 2 + jitter[k]
-        region = canvas[y : y + ph, x : x + pw]
-        np.maximum(region, patch[: region.shape[0], : region.shape[1]], out=region)
-        x += pw + (gaps[k] if k < len(gaps) else 0)
-    pen = rng.uniform()
+    symbols = [int(labels[i]) for i in picks]
+    places = ["middle"] * n
+    pen = pen_width(patches)
+    if n >= 2 and rng.uniform() < DECIMAL:
+        k = int(rng.integers(1, n))
+        patches.insert(k, point_patch(rng, height, pen))
+        symbols.insert(k, POINT)
+        places.insert(k, "base")
+    if rng.uniform() < SIGNED:
+        patches.insert(0, minus_patch(rng, height, pen))
+        symbols.insert(0, MINUS)
+        places.insert(0, "middle")
+    canvas = lay_out(patches, places, height, rng)
+    if rng.uniform() < SPECKED:
+        add_specks(canvas, rng, height)
     image = Image.fromarray(canvas)
-    if pen < 0.25:
+    style = rng.uniform()
+    if style < 0.25:
         image = image.filter(ImageFilter.MaxFilter(3))  # a broader pen
-    elif pen < 0.4 and scale > 2.2:
+    elif style < 0.4 and scale > 2.2:
         image = image.filter(ImageFilter.MinFilter(3))  # a finer one
     strip, _ = to_strip(np.asarray(image, np.float32) / 255)
     if rng.uniform() < 0.5:
         strip = np.clip(strip * rng.uniform(0.7, 1.0) + rng.normal(0, 0.03, strip.shape) * (strip > 0),
                         0, 1).astype(np.float32)
-    return Composed(strip, [int(labels[i]) for i in picks])
+    return Composed(strip, symbols)
+
+
+def lay_out(patches: list[np.ndarray], places: list[str], height: float,
+            rng: np.random.Generator) -> np.ndarray:
+    """The patches side by side on one canvas: digits (and a minus) centred on the line with a
+    little jitter, a point on the line's base."""
+    gaps = [draw_gap(rng, height, min(a.shape[1], b.shape[1]))
+            if places[k] == places[k + 1] == "middle" and max(a.shape[0], b.shape[0]) > 0.5 * height
+            else int(rng.uniform(0.05, 0.35) * height)
+            for k, (a, b) in enumerate(zip(patches[:-1], patches[1:], strict=True))]
+    margin = 4
+    tallest = max(p.shape[0] for p in patches)
+    width = 2 * margin + sum(p.shape[1] for p in patches) + sum(gaps)
+    canvas_h = 2 * margin + tallest + 2 * int(0.1 * height) + 2
+    canvas = np.zeros((canvas_h, max(width, 2 * margin + 1)), np.uint8)
+    base = canvas_h // 2 + tallest // 2
+    x = margin
+    for k, patch in enumerate(patches):
+        ph, pw = patch.shape
+        if places[k] == "base":
+            y = base - ph - int(rng.uniform(-0.05, 0.08) * height)
+        else:
+            y = canvas_h // 2 - ph // 2 + int(rng.uniform(-0.1, 0.1) * height)
+        y = min(max(y, 0), canvas_h - ph)
+        region = canvas[y : y + ph, x : x + pw]
+        np.maximum(region, patch[: region.shape[0], : region.shape[1]], out=region)
+        x += pw + (gaps[k] if k < len(gaps) else 0)
+    return canvas
+
+
+def add_specks(canvas: np.ndarray, rng: np.random.Generator, height: float) -> None:
+    """Paper texture: a few specks far smaller or fainter than any point a pen makes."""
+    for _ in range(int(rng.integers(1, 5))):
+        r = max(1, int(rng.uniform(0.01, 0.035) * height))
+        y, x = int(rng.integers(0, canvas.shape[0] - r)), int(rng.integers(0, canvas.shape[1] - r))
+        level = int(rng.uniform(0.15, 0.45) * 255)
+        np.maximum(canvas[y : y + r, x : x + r], level, out=canvas[y : y + r, x : x + r])
 
 
 def batch_of(numbers: list[Composed]) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
@@ -125,7 +209,7 @@ def batch_of(numbers: list[Composed]) -> tuple[torch.Tensor, torch.Tensor, torch
     x = np.zeros((len(numbers), 1, numbers[0].strip.shape[0], widest), np.float32)
     for k, c in enumerate(numbers):
         x[k, 0, :, : c.strip.shape[1]] = c.strip
-    targets = torch.tensor([d for c in numbers for d in c.digits], dtype=torch.long)
+    targets = torch.tensor([d for c in numbers for d in c.symbols], dtype=torch.long)
     input_lengths = torch.tensor([c.strip.shape[1] // 2 for c in numbers], dtype=torch.long)
-    target_lengths = torch.tensor([len(c.digits) for c in numbers], dtype=torch.long)
+    target_lengths = torch.tensor([len(c.symbols) for c in numbers], dtype=torch.long)
     return torch.from_numpy(x), targets, input_lengths, target_lengths

@@ -74,8 +74,8 @@ def evaluate(model: NumberNet, numbers: list, batch_size: int = 64) -> dict:
         log_probs = model(x).numpy()
         for c, lp, n in zip(chunk, log_probs, lengths.tolist(), strict=True):
             read = greedy_decode(lp[:n])
-            exact += read == c.digits
-            right_length += len(read) == len(c.digits)
+            exact += read == c.symbols
+            right_length += len(read) == len(c.symbols)
     model.train()
     return {"exact": exact / len(numbers), "right_length": right_length / len(numbers)}
 
