@@ -5,12 +5,15 @@
 
 The page, the Gradio API and MCP (app/ui/), and the REST API (app/web/) share the one server and
 the one Reader. demo.py and `digits serve` (app.main) are the two ways in; both set up the private
-upload directory (app.web.cache) before this module imports gradio.
+upload directory (app.web.cache) before this module imports gradio. What makes the server safe
+to expose (issue #31) is in app/web: origin, forwarded, brake, streams, fetch, timeouts.
 """
 
 from __future__ import annotations
 
+import errno
 import signal
+import socket
 import sys
 import threading
 from collections.abc import Iterator
@@ -25,7 +28,7 @@ from starlette.middleware import Middleware
 from app.corrections import Corrections, open_corrections
 from app.settings import CONCURRENCY, Settings
 from app.ui import blocks, page
-from app.web import access, cache, rest, timeouts
+from app.web import access, brake, cache, fetch, forwarded, origin, rest, streams, timeouts
 from serving import ModelError, Reader
 
 LOGIN_MESSAGE = "Log in with the user name and password you were given."
@@ -58,16 +61,33 @@ def create_or_exit(settings: Settings) -> App:
 
 def app_kwargs(app: App, cache_dir: Path) -> dict[str, Any]:
     """launch()'s app_kwargs: the REST API (with /api/corrections), slow clients timed out, the
-    cache swept, the login first (a stranger gets 401 before any body is read), then slow bodies (408)."""
+    cache swept. Middleware, outermost first: deadlines on bodies (408; the brake reads the login
+    form's), the login (a stranger gets 401 before any body is read), event streams bounded, and
+    the page's root fixed."""
     settings = app.settings
     janitor = cache.Janitor(cache_dir, settings.cache_max_age)
     kwargs = rest.app_kwargs(lambda max_file_size: rest.create_router(app.reader, max_file_size,
                                                                       app.corrections))
     kwargs["lifespan"] = cache.with_janitor(kwargs["lifespan"], janitor)
     kwargs["exception_handlers"] = {OSError: cache.no_room_handler(janitor, settings.client_timeout)}
-    guard = [Middleware(access.LoginRequired, users=app.users)] if app.users else []
-    kwargs["middleware"] = [*guard, Middleware(timeouts.BodyTimeout, timeout_s=settings.client_timeout)]
+    kwargs["middleware"] = [Middleware(timeouts.BodyTimeout, timeout_s=settings.client_timeout),
+                            *login_guard(app), Middleware(streams.Streams, idle_s=settings.stream_idle),
+                            Middleware(forwarded.FixedRoot, share_url=lambda: app.demo.share_url)]
     return kwargs
+
+
+def login_guard(app: App) -> list[Middleware]:
+    """With a login: password guessing braked (429 before anything else), then strangers refused
+    (401), then requests from other sites' pages with the login refused (403)."""
+    if not app.users:
+        return []
+    return [Middleware(brake.BrakeLogins, users=app.users, brake=brake.LoginBrake()),
+            Middleware(access.LoginRequired, users=app.users),
+            Middleware(origin.SameOrigin, sites=sites(app.settings), share_url=lambda: app.demo.share_url)]
+
+
+def sites(settings: Settings) -> origin.Sites:
+    return origin.Sites(settings.allow_origins, settings.public_url)
 
 
 def launch_kwargs(app: App, cache_dir: Path) -> dict[str, Any]:
@@ -76,20 +96,43 @@ def launch_kwargs(app: App, cache_dir: Path) -> dict[str, Any]:
     return {"server_name": settings.host, "server_port": settings.port, "share": settings.share,
             "max_file_size": settings.max_file_size, "footer_links": ["api"],
             "app_kwargs": app_kwargs(app, cache_dir), "auth": list(app.users.items()) or None,
-            "auth_message": LOGIN_MESSAGE, "mcp_server": settings.mcp, "css": page.CSS, "js": page.JS}
+            "auth_message": LOGIN_MESSAGE, "mcp_server": settings.mcp, "css": page.CSS, "js": page.JS,
+            "root_path": settings.public_url, "quiet": True, "prevent_thread_lock": True}
 
 
 def serve(app: App, cache_dir: Path) -> None:
-    """Runs the server until Ctrl-C or SIGTERM."""
+    """Runs the server until Ctrl-C or SIGTERM; a port in use ends the process with a message."""
+    settings = app.settings
+    if settings.port is not None and port_in_use(settings.host, settings.port):
+        sys.exit(f"error: port {settings.port} is in use (another server?): choose another with --port, "
+                 "or leave --port out to take the first free one from 7860")
     if app.corrections is not None:
         limit = app.corrections.limit.per_minute
-        print(f"corrections: kept in {app.settings.corrections} ({app.corrections.store.count()} so far); "
+        print(f"corrections: kept in {settings.corrections} ({app.corrections.store.count()} so far); "
               f"{f'at most {limit} per client a minute' if limit else 'no rate limit'}", flush=True)
-    if warning := access.open_warning(app.settings.host, app.settings.share, app.users):
+    if warning := access.open_warning(settings.host, settings.share, app.users):
         print(warning, flush=True)
-    timeouts.install(app.settings.client_timeout)  # request heads: see app/web/timeouts.py
+    timeouts.install(settings.client_timeout)  # request heads: see app/web/timeouts.py
+    forwarded.trust_proxies(settings.trusted_proxies)
+    origin.install_cors(sites(settings))
+    fetch.install(settings.fetch)
     with sigterm_as_ctrl_c():
         app.demo.queue(default_concurrency_limit=CONCURRENCY).launch(**launch_kwargs(app, cache_dir))
+        print(f"* Running on local URL:  {app.demo.local_url}", flush=True)
+        if not app.demo.share_url:  # Gradio's own line would say `share=True` in `launch()`
+            print("* To create a public link, start the app with --share.", flush=True)
+        app.demo.block_thread()
+
+
+def port_in_use(host: str, port: int) -> bool:
+    """Whether `port` on `host` is taken (Gradio would say so in an 11-line traceback)."""
+    with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind((host.strip("[]"), port))
+        except OSError as err:
+            return err.errno == errno.EADDRINUSE
+    return False
 
 
 @contextmanager

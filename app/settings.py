@@ -8,11 +8,13 @@ once; nothing changes a setting after start-up.
 from __future__ import annotations
 
 import argparse
+import ipaddress
 import os
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from serving.paths import DEFAULT_MODEL
 
@@ -25,6 +27,8 @@ CORRECTIONS_PER_MINUTE = 10
 CORRECTIONS_MAX_MB = 100.0  # about 100,000 corrections: far more than a fine-tune needs
 MODEL_ENV = "DIGIT_MODEL"  # another model for `gradio demo.py`, which takes no flags
 AUTH_ENV = "DIGIT_AUTH"  # USER:PASSWORD; keeps the password out of `ps` (a flag's value is visible)
+SPACE_HOST_ENV = "SPACE_HOST"  # a Hugging Face Space's public name, which it sets for the app
+STREAM_IDLE_S = 60.0  # an event stream that sends nothing but heartbeats this long is ended
 SIZE = re.compile(r"\s*(\d+)\s*(b|kb|mb|gb)\s*", re.IGNORECASE)
 
 
@@ -45,6 +49,11 @@ class Settings:
     corrections_max_mb: float = CORRECTIONS_MAX_MB
     client_timeout: float = CLIENT_TIMEOUT_S
     cache_max_age: float = CACHE_MAX_AGE_S
+    allow_origins: tuple[str, ...] = ()  # other sites that may use the login (a page embedding the app)
+    trusted_proxies: tuple[str, ...] = ()  # whose X-Forwarded-For/-Proto are believed; none by default
+    public_url: str | None = None  # the app's address as browsers reach it (the page's root)
+    fetch: bool = True  # whether MCP tools fetch http(s) image URLs
+    stream_idle: float = STREAM_IDLE_S
 
     @classmethod
     def parse(cls, argv: Sequence[str] | None = None, environ: Mapping[str, str] = os.environ) -> Settings:
@@ -67,7 +76,10 @@ class Settings:
             auth_file=args.auth_file, mcp=not args.no_mcp, corrections=args.corrections,
             corrections_per_minute=first(args.corrections_per_minute, CORRECTIONS_PER_MINUTE),
             corrections_max_mb=first(args.corrections_max_mb, CORRECTIONS_MAX_MB),
-            client_timeout=args.client_timeout, cache_max_age=args.cache_max_age)
+            client_timeout=args.client_timeout, cache_max_age=args.cache_max_age,
+            allow_origins=tuple(args.allow_origin), trusted_proxies=tuple(args.trusted_proxy),
+            public_url=args.public_url or space_url(environ), fetch=not args.no_fetch,
+            stream_idle=args.stream_idle_timeout)
 
 
 def first(value, default):
@@ -104,7 +116,53 @@ def argument_parser() -> argparse.ArgumentParser:
                         "before 408 (default: %(default)s)")
     p.add_argument("--cache-max-age", type=positive_float, default=CACHE_MAX_AGE_S, metavar="SECONDS",
                    help="uploads are deleted from the cache this long after they came (default: %(default)s)")
+    p.add_argument("--allow-origin", type=origin_url, action="append", default=[], metavar="URL",
+                   help="another site whose pages may use this app with the visitor's login, e.g. a page "
+                        "that embeds it (repeat for more); other sites are refused")
+    p.add_argument("--trusted-proxy", type=ip_address, action="append", default=[], metavar="IP",
+                   help="a reverse proxy in front of the app: its X-Forwarded-For and X-Forwarded-Proto "
+                        "are believed (repeat for more); by default nobody's are")
+    p.add_argument("--public-url", type=public_url, metavar="URL",
+                   help="the app's address as browsers reach it, e.g. https://digits.example.org (default: "
+                        f"https://${SPACE_HOST_ENV} on a Space, else the address a request came in on)")
+    p.add_argument("--no-fetch", action="store_true",
+                   help="MCP tools don't fetch image URLs (data: URLs still work)")
+    p.add_argument("--stream-idle-timeout", type=positive_float, default=STREAM_IDLE_S, metavar="SECONDS",
+                   help="an event stream (MCP, the page's queue) that carries nothing but heartbeats this "
+                        "long is ended (default: %(default)s)")
     return p
+
+
+def space_url(environ: Mapping[str, str]) -> str | None:
+    """https://$SPACE_HOST on a Hugging Face Space, else None."""
+    host = environ.get(SPACE_HOST_ENV, "").strip()
+    return f"https://{host}" if host else None
+
+
+def origin_url(text: str) -> str:
+    """--allow-origin: scheme://host[:port], as browsers send it in the Origin header."""
+    parts = urlsplit(text.strip())
+    if parts.scheme not in ("http", "https") or not parts.hostname or parts.path.strip("/"):
+        raise argparse.ArgumentTypeError(f"{text!r} is not a site: give scheme://host[:port], "
+                                         "e.g. https://huggingface.co")
+    return f"{parts.scheme}://{parts.netloc.lower()}"
+
+
+def public_url(text: str) -> str:
+    parts = urlsplit(text.strip())
+    if parts.scheme not in ("http", "https") or not parts.hostname or parts.query or parts.fragment:
+        raise argparse.ArgumentTypeError(f"{text!r} is not an address: give scheme://host[:port][/path], "
+                                         "e.g. https://digits.example.org")
+    return text.strip().rstrip("/")
+
+
+def ip_address(text: str) -> str:
+    """--trusted-proxy: an IP address or a network (10.0.0.0/8), as uvicorn takes them."""
+    try:
+        return str(ipaddress.ip_network(text.strip(), strict=False) if "/" in text
+                   else ipaddress.ip_address(text.strip()))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not an IP address or network") from None
 
 
 def env_port(environ: Mapping[str, str]) -> int | None:

@@ -14,12 +14,20 @@ optional extra: they are never serving dependencies). Exit status 0 when every t
 from __future__ import annotations
 
 import io
+import re
+import sys
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 from PIL import Image, ImageDraw, ImageFilter
 
+from bench.common import machine_line, made_images_parser, md_table
 from bench.paper import INK_COLOURS, ink_texture, lighting, mnist_ink, pattern, perspective
+from serving import ModelError, Reader
+from training.data import DataError, load_mnist
 
 PAPERS = ("plain", "ruled", "squared")
 INKS = ("blue", "black", "pencil")
@@ -70,8 +78,9 @@ def mark(kind: str, height: int, pen: float, rng: np.random.Generator) -> np.nda
     return np.asarray(image.resize((w, h), Image.Resampling.BOX), np.float32) / 255
 
 
-def write_number(text: str, digits: dict[str, list[np.ndarray]], height: int,
-                 rng: np.random.Generator) -> np.ndarray:
+def write_number(
+    text: str, digits: dict[str, list[np.ndarray]], height: int, rng: np.random.Generator
+) -> np.ndarray:
     """The number's ink coverage: its characters side by side on one baseline."""
     pen = max(2.0, height * rng.uniform(0.06, 0.1))
     glyphs = []
@@ -108,8 +117,9 @@ def lay_out(count: int, rng: np.random.Generator) -> list[int]:
     return lines
 
 
-def write_page(numbers: list[list[str]], digits: dict[str, list[np.ndarray]],
-               rng: np.random.Generator) -> np.ndarray:
+def write_page(
+    numbers: list[list[str]], digits: dict[str, list[np.ndarray]], rng: np.random.Generator
+) -> np.ndarray:
     """Ink coverage of the page: each line's numbers left to right, the lines top to bottom."""
     w, h = PAGE_SIZE
     coverage = np.zeros((h, w), np.float32)
@@ -124,8 +134,11 @@ def write_page(numbers: list[list[str]], digits: dict[str, list[np.ndarray]],
         y = int(0.08 * h + row * pitch + rng.uniform(0, max(1.0, min(pitch - height * 1.3, 0.3 * pitch))))
         for k, ink in enumerate(inks):
             if scale < 1:
-                ink = np.asarray(Image.fromarray(ink, "F").resize(
-                    (max(1, int(ink.shape[1] * scale)), max(1, int(ink.shape[0] * scale)))))
+                ink = np.asarray(
+                    Image.fromarray(ink, "F").resize(
+                        (max(1, int(ink.shape[1] * scale)), max(1, int(ink.shape[0] * scale)))
+                    )
+                )
             ih, iw = ink.shape
             region = coverage[y : y + ih, x : x + iw]
             np.maximum(region, ink[: region.shape[0], : region.shape[1]], out=region)
@@ -170,5 +183,190 @@ def make_page(digits: dict[str, list[np.ndarray]], paper: str, ink: str, rng: np
 def pages(count: int, seed: int, images: np.ndarray, labels: np.ndarray) -> list[Page]:
     """`count` pages, papers and inks in turn, their digits drawn from `images` (MNIST test)."""
     digits = {str(d): [images[i] for i in np.flatnonzero(labels == d)] for d in range(10)}
-    return [make_page(digits, PAPERS[i % len(PAPERS)], INKS[(i // len(PAPERS)) % len(INKS)],
-                      np.random.default_rng((seed, i))) for i in range(count)]
+    return [
+        make_page(
+            digits,
+            PAPERS[i % len(PAPERS)],
+            INKS[(i // len(PAPERS)) % len(INKS)],
+            np.random.default_rng((seed, i)),
+        )
+        for i in range(count)
+    ]
+
+
+# ---------------------------------------------------------------- reading them
+
+NUMBER_TOKEN = re.compile(r"-?\d+(?:\.\d+)?")
+TARGET_PAGES, TARGET_EACH = 0.95, 0.90  # pages read exactly: overall, and for every paper and ink
+
+
+@dataclass(frozen=True)
+class Read:
+    page: Page
+    numbers: list[str]  # what a reader gave, in its reading order
+    seconds: float
+
+    @property
+    def exact(self) -> bool:
+        return self.numbers == self.page.numbers
+
+    @property
+    def right(self) -> int:
+        """Numbers read right: the longest run of the truth found in order in the reading."""
+        return common_in_order(self.page.numbers, self.numbers)
+
+
+def common_in_order(truth: list[str], read: list[str]) -> int:
+    """Length of the longest common subsequence of two lists."""
+    row = [0] * (len(read) + 1)
+    for t in truth:
+        previous = 0
+        for j, r in enumerate(read):
+            previous, row[j + 1] = row[j + 1], previous + 1 if t == r else max(row[j + 1], row[j])
+    return row[-1]
+
+
+def ours(reader: Reader) -> Callable[[bytes], list[str]]:
+    return lambda jpeg: [n.number for n in reader.read_page(jpeg).numbers]
+
+
+def rapidocr() -> Callable[[bytes], list[str]] | None:
+    """RapidOCR (PP-OCRv4 on onnxruntime), its numbers in reading order; None when not installed."""
+    try:
+        from rapidocr_onnxruntime import RapidOCR
+    except ImportError:
+        return None
+    engine = RapidOCR()
+
+    def read(jpeg: bytes) -> list[str]:
+        found, _ = engine(jpeg)
+        boxes = [(np.array(box), text) for box, text, _ in found or []]
+        return in_reading_order(
+            [(b[:, 0].min(), b[:, 1].min(), b[:, 0].max(), b[:, 1].max(), t) for b, t in boxes]
+        )
+
+    return read
+
+
+def tesseract() -> Callable[[bytes], list[str]] | None:
+    """Tesseract 5 (digits, "-" and "." only), its numbers in reading order; None when not installed."""
+    try:
+        import pytesseract
+
+        pytesseract.get_tesseract_version()
+    except Exception:  # the package or the tesseract program is missing
+        return None
+
+    def read(jpeg: bytes) -> list[str]:
+        data = pytesseract.image_to_data(
+            Image.open(io.BytesIO(jpeg)),
+            output_type=pytesseract.Output.DICT,
+            config="--psm 11 -c tessedit_char_whitelist=0123456789.-",
+        )
+        words = zip(data["left"], data["top"], data["width"], data["height"], data["text"], strict=True)
+        return in_reading_order([(x, y, x + w, y + h, t) for x, y, w, h, t in words if t.strip()])
+
+    return read
+
+
+def in_reading_order(words: list[tuple[float, float, float, float, str]]) -> list[str]:
+    """A peer's words (box, text) as numbers top to bottom, then left to right: words whose middles
+    lie within half a word's height of each other are on one line."""
+    words = sorted(words, key=lambda w: (w[1] + w[3]) / 2)
+    lines: list[list] = []
+    for word in words:
+        middle, height = (word[1] + word[3]) / 2, word[3] - word[1]
+        if lines and abs(middle - lines[-1][0]) <= height / 2:
+            lines[-1][1].append(word)
+        else:
+            lines.append([middle, [word]])
+    return [
+        token
+        for _, line in lines
+        for word in sorted(line, key=lambda w: w[0])
+        for token in NUMBER_TOKEN.findall(word[4])
+    ]
+
+
+def read_all(read: Callable[[bytes], list[str]], made: list[Page]) -> list[Read]:
+    out = []
+    for page in made:
+        started = time.perf_counter()
+        numbers = read(page.jpeg)
+        out.append(Read(page, numbers, time.perf_counter() - started))
+    return out
+
+
+def share_row(name: str, reads: list[Read]) -> list[str]:
+    pages = sum(r.exact for r in reads) / len(reads)
+    numbers = sum(r.right for r in reads) / max(1, sum(len(r.page.numbers) for r in reads))
+    return [name, str(len(reads)), f"{100 * pages:.1f}%", f"{100 * numbers:.1f}%"]
+
+
+def groups(reads: list[Read]) -> list[tuple[str, list[Read]]]:
+    """The pages by paper, ink, how many numbers, and whether they hold a sign or a decimal point."""
+    keys: list[tuple[str, Callable[[Page], bool]]] = (
+        [(f"paper: {p}", lambda page, p=p: page.paper == p) for p in PAPERS]
+        + [(f"ink: {i}", lambda page, i=i: page.ink == i) for i in INKS]
+        + [(f"{n} number(s)", lambda page, n=n: len(page.numbers) == n) for n in range(1, 9)]
+        + [
+            ("with a minus sign", lambda page: any(t.startswith("-") for t in page.numbers)),
+            ("with a decimal point", lambda page: any("." in t for t in page.numbers)),
+        ]
+    )
+    return [(name, [r for r in reads if keep(r.page)]) for name, keep in keys]
+
+
+def report(name: str, reads: list[Read]) -> tuple[str, bool]:
+    rows = [share_row("all pages", reads)] + [share_row(k, g) for k, g in groups(reads) if g]
+    ms = 1000 * float(np.median([r.seconds for r in reads]))
+    table = md_table(["pages", "count", "read exactly", "numbers right"], rows)
+    by_kind = [
+        sum(r.exact for r in g) / len(g) for k, g in groups(reads) if g and k.startswith(("paper", "ink"))
+    ]
+    passed = sum(r.exact for r in reads) / len(reads) >= TARGET_PAGES and min(by_kind) >= TARGET_EACH
+    return f"### {name}: {ms:.0f} ms a page (median)\n\n{table}\n", passed
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = made_images_parser(__doc__, 1000)
+    p.add_argument("--peers", action="store_true", help="also read the pages with RapidOCR and Tesseract")
+    p.add_argument("--dump", type=Path, default=None, help="write the pages read wrong here")
+    args = p.parse_args(argv)
+    try:
+        reader = Reader(args.model, verify=not args.no_verify)
+        data = load_mnist()
+    except (ModelError, DataError) as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+    made = pages(args.count, args.seed, data.test_images, data.test_labels)
+    mine = read_all(ours(reader), made)
+    text, passed = report("this project's page reader", mine)
+    print(f"{machine_line()}\n{len(made)} pages, seed {args.seed}\n\n{text}")
+    for peer_name, make in (
+        ("RapidOCR 1.4 (rapidocr-onnxruntime)", rapidocr),
+        ("Tesseract 5 (pytesseract)", tesseract),
+    ):
+        if not args.peers:
+            break
+        peer = make()
+        print(
+            report(peer_name, read_all(peer, made))[0] if peer else f"{peer_name}: not installed, left out\n"
+        )
+    if args.dump:
+        args.dump.mkdir(parents=True, exist_ok=True)
+        for i, r in enumerate(mine):
+            if not r.exact:
+                (args.dump / f"{i:04d}_{r.page.paper}_{r.page.ink}.jpg").write_bytes(r.page.jpeg)
+                (args.dump / f"{i:04d}.txt").write_text(f"truth {r.page.numbers}\nread  {r.numbers}\n")
+    print(
+        "PASS"
+        if passed
+        else f"FAIL: targets are ≥ {TARGET_PAGES:.0%} of pages read exactly, and ≥ "
+        f"{TARGET_EACH:.0%} for every paper and ink"
+    )
+    return 0 if passed else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

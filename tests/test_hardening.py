@@ -71,14 +71,13 @@ def test_errors_in_a_batch_hold_no_traceback(model_path: Path) -> None:
 
 def test_a_big_jpeg_number_has_boxes_in_its_own_pixels(model_path: Path) -> None:
     """Big images are decoded reduced; the boxes must still be in the pixels that were sent."""
-    from serving import Predictor
-    from serving.numbers import read_number
+    from serving import Reader
 
     small = draw_digits((600, 200), "47", "black", "white", 14)
     big = small.resize((12000, 4000), Image.Resampling.BILINEAR)  # JPEG decodes this at 1/2
-    predictor = Predictor(model_path)
-    a = read_number(predictor, jpeg_bytes(small, quality=92))
-    b = read_number(predictor, jpeg_bytes(big, quality=92))
+    reader = Reader(model_path)
+    a = reader.read_number(jpeg_bytes(small, quality=92))
+    b = reader.read_number(jpeg_bytes(big, quality=92))
     assert a.number == b.number == "47"
     for da, db in zip(a.digits, b.digits, strict=True):
         assert all(abs(20 * va - vb) <= 120 for va, vb in zip(da.box, db.box, strict=True)), (da.box, db.box)

@@ -95,8 +95,8 @@ def open_warning(host: str, share: bool, users: Users) -> str | None:
             f"API and MCP server: add --auth USER:PASSWORD (or set {AUTH_ENV}) to require a login.")
 
 
-def basic_user(header: str | None, users: Users) -> str | None:
-    """The user of a valid `Authorization: Basic ...` header, else None."""
+def basic_credentials(header: str | None) -> tuple[str, str] | None:
+    """(user, password) of an `Authorization: Basic ...` header, else None."""
     scheme, _, encoded = (header or "").partition(" ")
     if scheme.lower() != "basic":
         return None
@@ -104,6 +104,24 @@ def basic_user(header: str | None, users: Users) -> str | None:
         user, _, password = base64.b64decode(encoded.strip(), validate=True).decode().partition(":")
     except (binascii.Error, ValueError):
         return None
+    return user, password
+
+
+def basic_name(header: str | None) -> str | None:
+    """The user name an `Authorization: Basic ...` header claims, right or wrong; None without one.
+    An unreadable one claims the empty name."""
+    if not (header or "").lower().startswith("basic"):
+        return None
+    credentials = basic_credentials(header)
+    return "" if credentials is None else credentials[0]
+
+
+def basic_user(header: str | None, users: Users) -> str | None:
+    """The user of a valid `Authorization: Basic ...` header, else None."""
+    credentials = basic_credentials(header)
+    if credentials is None:
+        return None
+    user, password = credentials
     expected = users.get(user)
     # compared in constant time, and for an unknown user too, so that timing tells nothing
     ok = hmac.compare_digest(password.encode(), (expected or password + "x").encode())

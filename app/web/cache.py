@@ -6,7 +6,8 @@ half-way (a tmpXXXX file), the other parts of an upload refused for one bad part
 SIGTERM, the last minute's uploads (issue #19). So:
 
 - use_private_dir(), called before Gradio is imported, gives this process its own directory
-  below GRADIO_TEMP_DIR (or Gradio's default) and removes it when the process exits;
+  below GRADIO_TEMP_DIR (or Gradio's default) and removes it when the process exits; a directory
+  left by a process that was killed (digits-<pid>-*, that pid gone, this user's) is removed then;
 - a Janitor deletes everything requests left there once it is older than max_age, whatever
   became of the request; what was there when the server started (examples, plots) stays;
 - a full disk: an upload that finds no room gets 507 and a message, and the janitor clears the
@@ -55,6 +56,7 @@ def use_private_dir(environ: Any = os.environ) -> Path:
     base = Path(environ.get(TEMP_ENV) or Path(tempfile.gettempdir()) / "gradio")
     try:
         base.mkdir(parents=True, exist_ok=True)
+        sweep_orphans(base)
         path = Path(tempfile.mkdtemp(prefix=f"{PREFIX}{os.getpid()}-", dir=base))
         (path / ".probe").write_bytes(b"")  # mkdtemp can succeed where a file can't be written
         (path / ".probe").unlink()
@@ -64,6 +66,32 @@ def use_private_dir(environ: Any = os.environ) -> Path:
     environ[TEMP_ENV] = str(path)
     atexit.register(shutil.rmtree, path, ignore_errors=True)  # after Ctrl-C and SIGTERM too (demo.py)
     return path
+
+
+def sweep_orphans(base: Path) -> list[Path]:
+    """Removes the directories of this app's processes that are gone (killed: no exit to clean up);
+    returns them. Only names use_private_dir() makes, owned by this user, of pids not running."""
+    removed = []
+    for path in base.glob(f"{PREFIX}*-*"):
+        pid = path.name[len(PREFIX):].split("-", 1)[0]
+        try:
+            mine = path.is_dir() and not path.is_symlink() and path.stat().st_uid == os.getuid()
+        except OSError:
+            continue
+        if mine and pid.isdigit() and not pid_running(int(pid)):
+            shutil.rmtree(path, ignore_errors=True)
+            removed.append(path)
+    return removed
+
+
+def pid_running(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True  # someone else's process
+    return pid > 0
 
 
 def private_dir_or_exit() -> Path:

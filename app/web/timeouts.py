@@ -11,7 +11,9 @@ body shorter than its Content-Length. Fifty such connections were all kept open.
 - the body (BodyTimeout, ASGI middleware): every chunk must come within `timeout` seconds, and
   the whole body at MIN_BODY_RATE on average after a first `timeout` seconds of grace; otherwise
   408 (Connection: close) and the app sees the client as gone;
-- idle keep-alive: uvicorn's own 5 s (`timeout_keep_alive`), which Gradio leaves at its default.
+- idle keep-alive: uvicorn's own 5 s (`timeout_keep_alive`), which Gradio leaves at its default;
+- the request head is also capped in size (MAX_HEAD_BYTES) and in lines (MAX_HEADERS): 431 and
+  the connection closed (issue #31: a 5 MB header and 20,000 headers were read whole).
 
 install() makes uvicorn's "auto" HTTP protocol the guarded one. Gradio builds its uvicorn.Config
 itself and passes no protocol, so this is the one place to change it. Never import torch here.
@@ -41,21 +43,34 @@ from app.settings import CLIENT_TIMEOUT_S
 LOG = logging.getLogger("timeouts")
 
 MIN_BODY_RATE = 16 * 1024  # bytes a second, on average: a 5 MB upload may take five minutes
+MAX_HEAD_BYTES = 64 * 1024  # request line and headers; browsers send a few kB, cookies included
+MAX_HEADERS = 100  # as Apache's LimitRequestFields; browsers send about 20
 HEAD_408 = orjson.dumps({"error": "the request headers came too slowly: the connection is closed"})
+HEAD_431 = orjson.dumps({"error": f"the request headers are too large: at most {MAX_HEADERS} headers and "
+                                  f"{MAX_HEAD_BYTES // 1024} kB in all"})
+END_OF_HEAD = b"\r\n\r\n"
 BODY_408 = orjson.dumps({"error": "the request body came too slowly or stopped: the connection is closed"})
 
 
 def response_408(body: bytes) -> bytes:
-    return (b"HTTP/1.1 408 Request Timeout\r\ncontent-type: application/json\r\n"
-            b"content-length: " + str(len(body)).encode() + b"\r\nconnection: close\r\n\r\n" + body)
+    return raw_response(b"408 Request Timeout", body)
+
+
+def raw_response(status: bytes, body: bytes) -> bytes:
+    return (b"HTTP/1.1 " + status + b"\r\ncontent-type: application/json\r\ncontent-length: "
+            + str(len(body)).encode() + b"\r\nconnection: close\r\n\r\n" + body)
 
 
 class HeadTimeout:
-    """Mixin for uvicorn's HTTP protocols: the request head within `head_timeout` seconds."""
+    """Mixin for uvicorn's HTTP protocols: the request head within `head_timeout` seconds, and
+    within MAX_HEAD_BYTES and MAX_HEADERS."""
 
     head_timeout: float = CLIENT_TIMEOUT_S
     _head_timer: asyncio.TimerHandle | None = None
     _head_started = False
+    _head_bytes = 0
+    _head_lines = 0
+    _head_tail: bytes | None = b""  # the head's last bytes so far (its end may begin there); None: complete
 
     def connection_made(self, transport: Any) -> None:
         super().connection_made(transport)  # type: ignore[misc]
@@ -64,7 +79,24 @@ class HeadTimeout:
     def data_received(self, data: bytes) -> None:
         if self._waiting_for_head():
             self._head_started = True
+            if self._head_too_large(data):
+                self._cancel_head_timer()
+                self.transport.write(raw_response(b"431 Request Header Fields Too Large", HEAD_431))  # type: ignore[attr-defined]
+                self.transport.close()  # type: ignore[attr-defined]
+                return
         super().data_received(data)  # type: ignore[misc]
+
+    def _head_too_large(self, data: bytes) -> bool:
+        """Counts the head's bytes and lines in `data` (up to the blank line that ends it)."""
+        if self._head_tail is None:
+            return False  # this head is complete: the rest is its body, or the next request
+        seen = self._head_tail + data
+        end = seen.find(END_OF_HEAD)
+        head = seen[len(self._head_tail):] if end < 0 else seen[len(self._head_tail):end + len(END_OF_HEAD)]
+        self._head_bytes += len(head)
+        self._head_lines += head.count(b"\n")
+        self._head_tail = None if end >= 0 else seen[-(len(END_OF_HEAD) - 1):]
+        return self._head_bytes > MAX_HEAD_BYTES or self._head_lines > MAX_HEADERS + 2  # + request line, end
 
     def on_response_complete(self) -> None:
         super().on_response_complete()  # type: ignore[misc]
@@ -86,6 +118,8 @@ class HeadTimeout:
     def _arm_head_timer(self) -> None:
         self._cancel_head_timer()
         self._head_started = False
+        self._head_bytes = self._head_lines = 0
+        self._head_tail = b""
         self._head_timer = self.loop.call_later(self.head_timeout, self._head_timed_out)  # type: ignore[attr-defined]
 
     def _cancel_head_timer(self) -> None:

@@ -10,7 +10,7 @@ import pytest
 from app.server import App, create, create_or_exit, launch_kwargs, serve
 from app.settings import AUTH_ENV, Settings
 from app.ui.model_card import CARD
-from app.web import access
+from app.web import access, brake, origin
 from serving import ModelError, Predictor
 from serving.paths import DEFAULT_MODEL, MODELS_DIR
 
@@ -43,8 +43,10 @@ def test_auth_reaches_launch_and_guards_every_route(tmp_path):
         create(Settings.parse(["--auth-file", str(users)], {AUTH_ENV: "amy:from-env"})), tmp_path
     )
     assert got["auth"] == [("amy", "from-env"), ("bob", "b0b")]  # Gradio's login page and routes
-    guard = got["app_kwargs"]["middleware"][0]  # the rest: REST, /docs, MCP (tests/test_auth.py)
-    assert guard.cls is access.LoginRequired and guard.kwargs["users"] == {"amy": "from-env", "bob": "b0b"}
+    stack = [m.cls for m in got["app_kwargs"]["middleware"]]
+    assert stack[1:4] == [brake.BrakeLogins, access.LoginRequired, origin.SameOrigin]  # guessing braked first
+    guard = got["app_kwargs"]["middleware"][2]  # the rest: REST, /docs, MCP (tests/test_auth.py)
+    assert guard.kwargs["users"] == {"amy": "from-env", "bob": "b0b"}
 
 
 @pytest.mark.parametrize(
@@ -118,3 +120,38 @@ def test_corrections_open_and_say_so(tmp_path, monkeypatch, capsys):
     )
     launched(app, tmp_path, monkeypatch)
     assert app.corrections is not None and "at most 2 per client a minute" in capsys.readouterr().out
+
+
+def test_a_port_in_use_is_one_line_naming_the_flag(tmp_path, capsys):
+    """Gradio said it in an 11-line traceback about GRADIO_SERVER_PORT."""
+    import socket
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        app = create(Settings.parse(["--port", str(port)], {}))
+        with pytest.raises(SystemExit) as stop:
+            serve(app, tmp_path)
+    message = str(stop.value.code)
+    assert f"port {port} is in use" in message and "--port" in message and "\n" not in message
+    assert "GRADIO_SERVER_PORT" not in message + capsys.readouterr().err
+
+
+def test_every_start_says_how_to_share_in_flags(tmp_path, monkeypatch, capsys):
+    """Gradio's own line says to set `share=True` in `launch()`: not something a user of the app can do.
+    The new line keeps the words bench/server.py's gradio_ready waits for."""
+    got = launched(create(Settings.parse([], {})), tmp_path, monkeypatch)
+    out = capsys.readouterr().out
+    assert got["quiet"] is True and "launch()" not in out
+    assert "* To create a public link, start the app with --share." in out
+
+
+def test_exposure_settings_reach_the_server(tmp_path):
+    settings = Settings.parse(["--public-url", "https://digits.example.org/", "--auth", "amy:pw",
+                               "--allow-origin", "https://huggingface.co", "--stream-idle-timeout", "7"], {})
+    got = launch_kwargs(create(settings), tmp_path)
+    assert got["root_path"] == "https://digits.example.org"  # the page's root: not the request's Host
+    middleware = {m.cls.__name__: m.kwargs for m in got["app_kwargs"]["middleware"]}
+    assert middleware["Streams"]["idle_s"] == 7
+    assert middleware["SameOrigin"]["sites"].trusts("https://huggingface.co", "other.example")

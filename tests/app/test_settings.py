@@ -111,3 +111,32 @@ def test_model_flag_has_help():
         [sys.executable, "demo.py", "--help"], capture_output=True, text=True, timeout=60, cwd=ROOT
     ).stdout
     assert "the digit model to serve" in out and "--corrections" in out
+
+
+def test_exposure_flags():
+    settings = Settings.parse(["--allow-origin", "https://HuggingFace.co/", "--allow-origin", "http://a.example:8080",
+                               "--trusted-proxy", "10.0.0.0/8", "--trusted-proxy", "::1",
+                               "--public-url", "https://digits.example.org/app/", "--no-fetch"], NO_ENV)
+    assert settings.allow_origins == ("https://huggingface.co", "http://a.example:8080")
+    assert settings.trusted_proxies == ("10.0.0.0/8", "::1") and not settings.fetch
+    assert settings.public_url == "https://digits.example.org/app"
+    default = Settings.parse([], NO_ENV)
+    assert default.trusted_proxies == () and default.allow_origins == () and default.fetch
+    assert default.public_url is None and default.stream_idle == 60
+
+
+def test_a_space_is_its_own_public_url():
+    assert Settings.parse([], {"SPACE_HOST": "amy-digits.hf.space"}).public_url == "https://amy-digits.hf.space"
+
+
+@pytest.mark.parametrize(("args", "message"), [
+    (["--allow-origin", "huggingface.co"], "is not a site"),
+    (["--allow-origin", "https://a.example/page"], "is not a site"),
+    (["--trusted-proxy", "proxy.local"], "is not an IP address"),
+    (["--public-url", "digits.example.org"], "is not an address"),
+    (["--stream-idle-timeout", "0"], "must be more than 0"),
+])
+def test_bad_exposure_flags_are_messages(args, message, capsys):
+    with pytest.raises(SystemExit) as stop:
+        Settings.parse(args, NO_ENV)
+    assert stop.value.code == 2 and message in capsys.readouterr().err
