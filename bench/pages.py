@@ -22,10 +22,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-from PIL import Image, ImageDraw, ImageFilter
+from PIL import Image, ImageDraw
 
 from bench.common import machine_line, made_images_parser, md_table
-from bench.paper import INK_COLOURS, ink_texture, lighting, mnist_ink, pattern, perspective
+from bench.paper import mnist_ink, on_paper, photographed
 from serving import ModelError, Reader
 from training.data import DataError, load_mnist
 
@@ -147,30 +147,13 @@ def write_page(
 
 
 def photograph(coverage: np.ndarray, paper: str, ink: str, rng: np.random.Generator) -> bytes:
-    """The page on paper, in ink, photographed (as bench.paper.make_photo does for one digit)."""
-    h, w = coverage.shape
-    coverage = ink_texture(coverage, ink, rng)
-    white = rng.uniform(215, 250)
-    picture = np.empty((h, w, 3), np.float32)
-    picture[:] = [white, white - rng.uniform(0, 8), white - rng.uniform(2, 18)]
-    for layer, colour in pattern((w, h), paper, rng):
-        a = np.asarray(layer, np.float32)[..., None] / 255 * rng.uniform(0.5, 1.0)
-        picture = picture * (1 - a) + colour * a
-    c = coverage[..., None]
-    picture = picture * (1 - c) + INK_COLOURS[ink](rng) * c
-    desk = rng.integers(40, 160, 3)
+    """The page on paper, in ink, turned a little, photographed (bench.paper's photo of one digit)."""
+    picture, desk = on_paper(coverage, paper, ink, rng)
     image = Image.fromarray(np.clip(picture, 0, 255).astype(np.uint8))
     if rng.random() < 0.5:
         fill = tuple(int(v) for v in desk)
         image = image.rotate(rng.uniform(-4, 4), Image.Resampling.BICUBIC, fillcolor=fill)
-    image = perspective(image, desk, rng)
-    lit = np.asarray(image, np.float32) * lighting((h, w), rng)[..., None]
-    lit += rng.normal(0, rng.uniform(1.5, 5), lit.shape).astype(np.float32)
-    image = Image.fromarray(np.clip(lit, 0, 255).astype(np.uint8))
-    image = image.filter(ImageFilter.GaussianBlur(rng.uniform(0.3, 1.2)))
-    out = io.BytesIO()
-    image.save(out, "JPEG", quality=int(rng.integers(60, 93)))
-    return out.getvalue()
+    return photographed(image, desk, rng)
 
 
 def make_page(digits: dict[str, list[np.ndarray]], paper: str, ink: str, rng: np.random.Generator) -> Page:

@@ -206,8 +206,18 @@ def make_photo(digit: np.ndarray, label: int, paper: str, ink: str, rng: np.rand
     y0 = int(rng.integers(int(0.08 * h), max(int(0.08 * h) + 1, h - sh - int(0.08 * h))))
     x0 = int(rng.integers(int(0.15 * w), max(int(0.15 * w) + 1, w - sw - int(0.08 * w))))
     coverage[y0 : y0 + sh, x0 : x0 + sw] = strokes[:sh, :sw]
-    coverage = ink_texture(coverage, ink, rng)
+    picture, desk = on_paper(coverage, paper, ink, rng)
+    if paper == "ruled" and rng.random() < 0.3:
+        holes(picture, desk, rng)
+    jpeg = photographed(Image.fromarray(np.clip(picture, 0, 255).astype(np.uint8)), desk, rng)
+    return Photo(jpeg, label, paper, ink, share)
 
+
+def on_paper(coverage: np.ndarray, paper: str, ink: str,
+             rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    """Ink coverage (0–1) written in `ink` on `paper`: the picture (float RGB) and the desk's colour."""
+    coverage = ink_texture(coverage, ink, rng)
+    h, w = coverage.shape
     white = rng.uniform(215, 250)
     picture = np.empty((h, w, 3), np.float32)
     picture[:] = [white, white - rng.uniform(0, 8), white - rng.uniform(2, 18)]
@@ -216,17 +226,19 @@ def make_photo(digit: np.ndarray, label: int, paper: str, ink: str, rng: np.rand
         picture = picture * (1 - a) + colour * a
     c = coverage[..., None]
     picture = picture * (1 - c) + INK_COLOURS[ink](rng) * c
-    desk = rng.integers(40, 160, 3)
-    if paper == "ruled" and rng.random() < 0.3:
-        holes(picture, desk, rng)
-    image = perspective(Image.fromarray(np.clip(picture, 0, 255).astype(np.uint8)), desk, rng)
-    lit = np.asarray(image, np.float32) * lighting((h, w), rng)[..., None]
+    return picture, rng.integers(40, 160, 3)
+
+
+def photographed(image: Image.Image, desk: np.ndarray, rng: np.random.Generator) -> bytes:
+    """The page as a phone photographs it: a little perspective, uneven light, noise, blur, JPEG."""
+    image = perspective(image, desk, rng)
+    lit = np.asarray(image, np.float32) * lighting((image.height, image.width), rng)[..., None]
     lit += rng.normal(0, rng.uniform(1.5, 5), lit.shape).astype(np.float32)
     image = Image.fromarray(np.clip(lit, 0, 255).astype(np.uint8))
     image = image.filter(ImageFilter.GaussianBlur(rng.uniform(0.3, 1.4)))
     out = io.BytesIO()
     image.save(out, "JPEG", quality=int(rng.integers(60, 93)))
-    return Photo(out.getvalue(), label, paper, ink, share)
+    return out.getvalue()
 
 
 def photos(count: int, seed: int) -> list[Photo]:

@@ -83,14 +83,15 @@ class BrakeLogins:
     page, is a login attempt that the brake may refuse, slow down and count."""
 
     def __init__(self, app: ASGIApp, users: Users, brake: LoginBrake) -> None:
-        self.app = app
-        self.users = users
-        self.brake = brake
+        self.app, self.users, self.brake = app, users, brake
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
+        if scope["type"] == "http":  # a login is an HTTP request; anything else goes past
+            await self.attempt(scope, receive, send)
+        else:
             await self.app(scope, receive, send)
-            return
+
+    async def attempt(self, scope: Scope, receive: Receive, send: Send) -> None:
         headers = Headers(scope=scope)
         client = scope["client"][0] if scope.get("client") else "unknown"
         if (name := basic_name(headers.get("authorization"))) is not None:
