@@ -79,7 +79,11 @@ def read_upload(read: Callable[[bytes], T], path: str | Path) -> T:
         try:
             return read(Path(path).read_bytes())
         except (InputError, OSError) as err:
-            if isinstance(err, NoDigitError) or attempt == UPLOAD_ATTEMPTS - 1:
+            if isinstance(err, NoDigitError):
+                raise
+            if attempt == UPLOAD_ATTEMPTS - 1:
+                if isinstance(err, OSError):  # gone from the cache, or unreadable: the client's to resend
+                    raise InputError("the uploaded file could not be read: send it again") from None
                 raise
             time.sleep(UPLOAD_RETRY_S * (attempt + 1))
     raise AssertionError("unreachable")

@@ -14,13 +14,14 @@ from pathlib import Path
 import pytest
 from PIL import Image, ImageDraw
 
+from app.ui.api import TOOL_API_NAMES
 from examples.strokes import digit_strokes
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = sorted(p for p in (ROOT / "examples").glob("[0-9]_*.*") if p.suffix in (".png", ".jpg"))
 # What the API page (and so the MCP server) lists; /predict, /read_number and the UI's events are
 # callable but "undocumented", so that agents see only the two tools (tests/test_mcp.py).
-LISTED = {"/recognize_digit", "/read_number_json"}
+LISTED = {f"/{name}" for name in TOOL_API_NAMES.values()}  # the MCP tools' endpoints, and only those
 TOL = 1e-6 + 1e-9  # both sides round to 6 decimals
 GENERIC = ("Something went wrong", "could not be read", "upstream Gradio app has raised an exception")
 
@@ -77,7 +78,9 @@ def test_named_endpoints_all_answer(client) -> None:
                 pytest.fail(f"{name}: don't know how to call a {kind} parameter; add it to this test")
         answer = json.loads(client.predict(*values, api_name=name))  # JSON text: the CLI's answer
         drawn = int(EXAMPLES[0].name[0])
-        assert answer.get("digit", answer.get("number")) in (drawn, str(drawn)), (name, answer)
+        read = [n["number"] for n in answer["numbers"]] if "numbers" in answer else [  # a page's numbers
+            answer.get("digit", answer.get("number"))]
+        assert read in ([drawn], [str(drawn)]), (name, answer)
 
 
 def test_predict_equals_cli(client, cli_answers: dict[str, dict]) -> None:
@@ -159,3 +162,15 @@ def test_bad_sketch_layers_get_a_clear_error(client, tmp_path: Path) -> None:
     text.write_text("this is not a picture")
     label, _, note = client.predict(sketch_value(layer=text), api_name="/predict_sketch")
     assert not top_label(label) and "not an image" in note, note
+
+
+def test_the_api_page_snippets_use_handle_file(demo_server) -> None:
+    """The API page writes an example file as handle_file('...') only when it carries a "url": the
+    tools' example is one of the project's images, as the README's snippet sends it."""
+    import httpx
+
+    info = httpx.get(demo_server.url + "gradio_api/info", timeout=60).json()
+    for name in ("/recognize_digit", "/read_number_json"):
+        example = info["named_endpoints"][name]["parameters"][0]["example_input"]
+        assert example["url"] == example["path"] == "examples/3_marker.png", example
+        assert example["meta"] == {"_type": "gradio.FileData"}

@@ -10,14 +10,21 @@ both themes. Screenshots of each step go to artifacts/.
 
 from __future__ import annotations
 
+import base64
+import io
 import json
+import re
 import statistics
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from urllib.parse import urljoin
 
+import numpy as np
 import pytest
+from PIL import Image
 
+from app.ui.api import TOOL_API_NAMES
 from tests.browser import (
     ANSWER_TIMEOUT_MS,
     CANVAS_SIDE,
@@ -114,10 +121,12 @@ def test_answer_as_the_pen_lifts(page, artifacts: Path) -> None:
     the final answer, each timed from the last pointerup (printed; bench.penlift holds the target)."""
     assert page.get_attribute('#sketch button[aria-label="Pen"]', "aria-pressed") == "true"
     page.screenshot(path=str(artifacts / "browser_0_start.png"))
+    at_load = page.inner_text("#sketch-note").strip()
     delays = []
     for i, digit in enumerate((8, *LATENCY_DIGITS)):
         if i:
             clear_pad(page)
+            assert page.inner_text("#sketch-note").strip() == at_load  # the same words as at first load
         stroke_with_mouse(page, digit_in_pad(page, digit))
         delay = wait_for_label(page, "#sketch-label", str(digit))
         DELAYS[f"light {digit}" + (" (first)" if not i else "")] = delay
@@ -173,7 +182,14 @@ def test_where_the_model_looked(page, artifacts: Path) -> None:
     page.locator("#sketch-view").get_by_text("Runner-up", exact=True).click()
     page.wait_for_function("sel => /evidence for [0-689] \\(/.test(document.querySelector(sel).innerText)",
                            arg="#sketch-note")
-    assert page.get_attribute(picture, "src") not in (plain, top)
+    runner_up = page.get_attribute(picture, "src")
+    assert runner_up not in (plain, top)
+    page.screenshot(path=str(artifacts / "browser_3_heatmap_7_runner_up.png"))
+    # The runner-up of a sure 7 is unlikely: its map is dim, where the answer's is bright, and the
+    # note says how to read the colours.
+    chance = int(re.search(r"evidence for \d \((\d+)%\)", page.inner_text("#sketch-note")).group(1))
+    assert chance < 10 and "as bright as its digit is likely" in page.inner_text("#sketch-note")
+    assert heat(page, runner_up) < 0.25 * heat(page, top), (heat(page, runner_up), heat(page, top))
     clear_pad(page)
     stroke_with_mouse(page, digit_in_pad(page, 1))  # the view stays: the 1's runner-up is shown
     wait_for_label(page, "#sketch-label", "1")
@@ -183,6 +199,14 @@ def test_where_the_model_looked(page, artifacts: Path) -> None:
     page.wait_for_function("sel => !/evidence/.test(document.querySelector(sel).innerText)",
                            arg="#sketch-note")
     no_traceback(page)
+
+
+def heat(page, src: str) -> float:
+    """How hot a shown picture is: its heat's colours are red over blue, the grey image has neither."""
+    data = (base64.b64decode(src.partition(",")[2]) if src.startswith("data:")
+            else page.request.get(urljoin(page.url, src)).body())
+    pixels = np.asarray(Image.open(io.BytesIO(data)).convert("RGB"), np.float64)
+    return float((pixels[..., 0] - pixels[..., 2]).max())
 
 
 def test_upload_an_image(page, artifacts: Path) -> None:
@@ -207,8 +231,9 @@ def test_bad_upload_keeps_the_box(page, tmp_path: Path) -> None:
             page.get_by_role("tab", name="Upload", exact=True).last.click()
         before = page.locator(box).bounding_box()
         page.locator(f"{box} input[type=file]").first.set_input_files(str(bad))
-        page.wait_for_function("sel => /can't read this image/i.test(document.querySelector(sel).innerText)",
-                               arg=note)
+        page.wait_for_function("sel => /can't read this file: it is not an image/i.test("
+                               "document.querySelector(sel).innerText)", arg=note)
+        assert "can be read" not in page.inner_text(note), "the message repeats itself"
         page.wait_for_timeout(300)
         after = page.locator(box).bounding_box()
         assert after and before and after["height"] >= 200, (tab, before, after)  # not a thin strip
@@ -255,44 +280,119 @@ def test_dark_theme(chromium, demo_server, artifacts: Path, timer) -> None:
         page.screenshot(path=str(artifacts / "browser_5_dark_4.png"))
         screenshot_for_docs(page, "screenshot_dark")
         no_traceback(page)
+        # The Numbers tab's answer: the drawing on the theme's dark background, not a white panel.
+        page.get_by_role("tab", name="Numbers", exact=True).first.click()
+        page.get_by_role("tab", name="Draw", exact=True).last.click()
+        page.wait_for_selector("#number-sketch canvas")
+        draw_number(page, NUMBER, "#number-sketch", NUMBER_CANVAS)
+        wait_for_text(page, "#number-result", NUMBER, time.monotonic())
+        page.wait_for_timeout(500)
+        page.screenshot(path=str(artifacts / "browser_5_dark_number.png"))
+        panel = np.asarray(Image.open(io.BytesIO(page.locator("#number-boxes").screenshot())).convert("L"))
+        assert np.median(panel) < 100, f"the Numbers answer is a bright panel (median {np.median(panel)})"
         assert not axe_violations(page)
     finally:
         context.close()
 
 
-def test_phone(chromium, demo_server, artifacts: Path, timer) -> None:
-    """390×844 with touch: a finger draws; the toolbar sits above the canvas, the pads fill the
-    width, the answer and the 28×28 preview show without scrolling, the Model tab's table keeps
-    its words whole."""
-    context = chromium.new_context(viewport=PHONE, device_scale_factor=2, is_mobile=True, has_touch=True)
+def boxes_overlap(a: dict, b: dict) -> bool:
+    return (a["x"] < b["x"] + b["width"] and b["x"] < a["x"] + a["width"]
+            and a["y"] < b["y"] + b["height"] and b["y"] < a["y"] + a["height"])
+
+
+@pytest.mark.parametrize("theme", ["light", "dark"])
+def test_phone(chromium, demo_server, artifacts: Path, timer, tmp_path: Path, theme: str) -> None:
+    """390×844 with touch, light and dark: a finger draws; the toolbar sits above the canvas, the
+    pads fill the width, the answer and the 28×28 preview show without scrolling, the preview whole
+    and its label uncovered; the Numbers pad is big enough for a finger; the header opens the API
+    page; an over-size upload is said in the tab; the Model tab's table shows every column."""
+    context = chromium.new_context(viewport=PHONE, device_scale_factor=2, is_mobile=True, has_touch=True,
+                                   color_scheme=theme)
     try:
         page = context.new_page()
         page.set_default_timeout(ANSWER_TIMEOUT_MS)
-        open_app(page, demo_server.url)
+        open_app(page, demo_server.url + f"?__theme={theme}")
         tools = page.locator("#sketch .drawpad-tools").bounding_box()
         canvas = page.locator("#sketch canvas").bounding_box()
         assert tools and canvas and tools["y"] + tools["height"] <= canvas["y"] + 1, (tools, canvas)
         assert canvas["width"] >= 0.75 * PHONE["width"] and canvas["x"] >= 0
         assert canvas["x"] + canvas["width"] <= PHONE["width"]
         stroke_with_finger(page, digit_in_pad(page, 7))
-        DELAYS["phone 7"] = wait_for_label(page, "#sketch-label", "7")
+        DELAYS[f"phone {theme} 7"] = wait_for_label(page, "#sketch-label", "7")
         page.evaluate("() => window.scrollTo(0, 0)")
         for part in ("#sketch-label", "#sketch-seen img"):
             box = page.locator(part).first.bounding_box()
             assert box and box["y"] + box["height"] <= PHONE["height"], f"{part} is below the fold: {box}"
-        page.screenshot(path=str(artifacts / "browser_8_phone_7.png"))
-        screenshot_for_docs(page, "screenshot_phone")
+        seen_picture(page)
+        page.screenshot(path=str(artifacts / f"browser_8_phone_{theme}_7.png"))
+        if theme == "light":
+            screenshot_for_docs(page, "screenshot_phone")
         page.get_by_role("tab", name="Numbers", exact=True).first.click()
         number = page.locator("#number-sketch canvas").bounding_box()
-        assert number and number["width"] >= 0.75 * PHONE["width"], number
+        assert number and number["width"] >= 0.75 * PHONE["width"] and number["height"] >= 180, number
+        page.screenshot(path=str(artifacts / f"browser_8_phone_{theme}_numbers.png"))
+        too_big_on_the_phone(page, tmp_path, artifacts / f"browser_8_phone_{theme}_too_big.png")
         page.get_by_role("tab", name="Model", exact=True).first.click()
         split = page.evaluate("""() => [...document.querySelectorAll('#model-card td, #model-card th')]
             .filter((c) => getComputedStyle(c).wordBreak === 'break-all'
                         || c.scrollWidth > c.clientWidth + 1).map((c) => c.innerText)""")
         assert not split, f"table cells that break words or overflow: {split}"
+        table = page.evaluate("() => { const t = document.querySelector('#model-card table'); "
+                              "return [t.scrollWidth, t.clientWidth]; }")
+        assert table[0] <= table[1] + 1, f"a column hides behind a sideways scroll: {table}"
+        assert "An ensemble of three convolutional nets" in page.inner_text("#model-card")
+        assert page.inner_text("#number-model-card").startswith("The number model")
+        page.screenshot(path=str(artifacts / f"browser_8_phone_{theme}_model.png"))
         no_traceback(page)
+        page.evaluate("() => window.scrollTo(0, 0)")
+        page.locator("#title a", has_text="MCP").click()  # the API page, from the top of the page
+        page.locator("text=handle_file('examples/3_marker.png')").first.wait_for(state="visible")
+        page.screenshot(path=str(artifacts / f"browser_8_phone_{theme}_api.png"))
     finally:
         context.close()
+
+
+def seen_picture(page) -> None:
+    """The 28×28 picture shows whole (square, not cropped by its box) and nothing covers its label."""
+    img = page.locator("#sketch-seen img").first
+    box, frame = img.bounding_box(), page.locator("#sketch-seen").bounding_box()
+    assert box and frame and abs(box["width"] - box["height"]) < 2, box
+    assert img.evaluate("(i) => getComputedStyle(i).objectFit") in ("contain", "fill")
+    bottom = frame["y"] + frame["height"] + 1
+    assert frame["y"] <= box["y"] <= box["y"] + box["height"] <= bottom, (box, frame)
+    label = page.locator('#sketch-seen [data-testid="block-label"]').bounding_box()
+    assert label and not boxes_overlap(label, box), (label, box)
+    assert not page.locator("#sketch-seen .icon-button").count()  # no fullscreen/download/share
+
+
+def too_big_on_the_phone(page, tmp_path: Path, shot: Path) -> None:
+    """An upload over the test server's 2 MB limit: the tab says so, in words, and no pop-up stays."""
+    big = tmp_path / "big_photo.png"
+    big.write_bytes(b"\x89PNG" + b"\0" * (2 * 1024 * 1024 + 10))
+    page.get_by_role("tab", name="Upload", exact=True).first.click()
+    page.locator("#upload input[type=file]").first.set_input_files(str(big))
+    refusal = page.locator("#upload-note .refusal")
+    refusal.wait_for(state="visible")
+    assert '"big_photo.png" is 2 MB; the limit is 2 MB a file. Send a smaller picture' in refusal.inner_text()
+    page.wait_for_timeout(1000)
+    assert not page.locator(".toast-body").count(), "Gradio's pop-up stayed on the page"
+    refusal.scroll_into_view_if_needed()
+    page.screenshot(path=str(shot))
+
+
+def test_model_tab(page, artifacts: Path) -> None:
+    """The Model tab says what the model is (a three-net ensemble, and the number model) and how it
+    was trained, without "unknown"; the grid of mistakes takes the whole width, for its small print."""
+    page.get_by_role("tab", name="Model", exact=True).first.click()
+    card = page.inner_text("#model-card")
+    assert "An ensemble of three convolutional nets" in card and "Net 3 (seed 3)" in card
+    assert "unknown" not in card and "(? cores)" not in card
+    assert "Numbers tab" in page.inner_text("#number-model-card")
+    plots = page.locator("#model-plots .plots").bounding_box()
+    wide = page.locator("#model-plots figure.wide").bounding_box()
+    assert plots and wide and wide["width"] >= 0.95 * plots["width"], (plots, wide)
+    page.screenshot(path=str(artifacts / "browser_10_model.png"), full_page=True)
+    page.get_by_role("tab", name="Draw", exact=True).first.click()
 
 
 def test_accessible_in_the_light_theme(page) -> None:
@@ -302,9 +402,11 @@ def test_accessible_in_the_light_theme(page) -> None:
     assert not axe_violations(page)
 
 
-def test_api_page_names_everything(page, demo_server) -> None:
+def test_api_page_names_everything(page, demo_server, artifacts: Path) -> None:
     """Gradio's API page: every parameter and output named, no sample file from the internet; the
-    page points to the REST API's /docs."""
+    page points to the REST API's /docs. The header opens the API page on its Python snippet, which
+    sends the example with handle_file(...); the MCP tools take an http(s) or data: URL, and no
+    description sends agents to an upload tool."""
     info = page.request.get(demo_server.url + "gradio_api/info").json()
     text = json.dumps(info)
     assert "sample_file.pdf" not in text and "github.com" not in text
@@ -312,6 +414,14 @@ def test_api_page_names_everything(page, demo_server) -> None:
         for part in endpoint["parameters"] + endpoint["returns"]:
             label = part.get("parameter_name") or part.get("label")
             assert label and not label.startswith(("parameter_", "value_")), (name, part)
-    assert set(info["named_endpoints"]) == {"/recognize_digit", "/read_number_json"}
+    assert set(info["named_endpoints"]) == {f"/{name}" for name in TOOL_API_NAMES.values()}  # the tools
     assert page.locator('#title a[href="/docs"]').count() == 1
     assert "·" not in page.inner_text("footer")
+    page.evaluate("() => window.scrollTo(0, 0)")
+    page.locator("#title a", has_text="MCP").click()
+    page.locator("text=handle_file('examples/3_marker.png')").first.wait_for(state="visible")
+    page.screenshot(path=str(artifacts / "browser_9_api_python.png"))
+    page.get_by_text("MCP", exact=True).first.click()
+    page.get_by_text("The image is an http(s) URL or a data: URL").first.wait_for(state="visible")
+    assert "use the upload_file_to_gradio tool" not in page.inner_text("body")
+    page.screenshot(path=str(artifacts / "browser_9_api_mcp.png"))

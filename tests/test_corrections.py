@@ -49,15 +49,33 @@ def test_a_correction_keeps_exactly_what_the_page_says(tmp_path):
     assert row[7].endswith("+00:00") and len(row[7]) == 25  # UTC, to the second
 
 
-@pytest.mark.parametrize(("value", "expected"), [(7, 7), ("7", 7), (" 0 ", 0), (9, 9)])
+@pytest.mark.parametrize(("value", "expected"), [(7, 7), ("7", 7), ("0", 0), (9, 9)])
 def test_labels_are_one_digit(value, expected):
     assert parse_label(value) == expected
 
 
-@pytest.mark.parametrize("value", [10, -1, "seven", 7.0, True, None, "", [7]])
+@pytest.mark.parametrize("value", [10, -1, "seven", 7.0, True, None, "", [7],
+                                   "\u0667", "03", " 7 ", "\u00b2", "7\n", "\uff17"])
 def test_other_labels_are_refused_in_words(value):
-    with pytest.raises(ValueError, match='"label"'):
+    """Only one ASCII digit: not an Arabic-Indic seven, a superscript two, a full-width 7, "03"."""
+    with pytest.raises(ValueError, match="\"label\""):
         parse_label(value)
+
+
+def test_the_database_and_its_wal_files_are_the_owners_only(tmp_path):
+    store = SQLiteStore(tmp_path / "c.db")
+    store.add(Correction.of(result(), 7, "api", "ab" * 32))  # a write: the -wal and -shm files exist
+    modes = {p.name: p.stat().st_mode & 0o777 for p in tmp_path.iterdir()}
+    store.close()
+    assert set(modes) >= {"c.db", "c.db-wal", "c.db-shm"} and set(modes.values()) == {0o600}, modes
+
+
+def test_a_correction_can_be_deleted(tmp_path):
+    store = SQLiteStore(tmp_path / "c.db")
+    first, second = (store.add(Correction.of(result(seed=s), 7, "api", "ab" * 32)) for s in (0, 1))
+    assert store.delete(first) and not store.delete(first) and not store.delete(999)
+    assert store.count() == 1 and store.add(Correction.of(result(), 1, "api", "ab" * 32)) > second
+    store.close()
 
 
 def test_the_size_cap_refuses_and_keeps_what_it_has(tmp_path):

@@ -1,8 +1,8 @@
 """POST /api/corrections and the page's control over real HTTP: `python demo.py --corrections DB`.
 
-Every request here comes from 127.0.0.1, where uvicorn takes the client's address from
-X-Forwarded-For (as behind a local proxy): each test sends its own, so each is its own client
-for the rate limit.
+Every request here comes from 127.0.0.1, which the server is told to trust as a proxy
+(--trusted-proxy 127.0.0.1): uvicorn then takes the client's address from X-Forwarded-For, and
+each test sends its own, so each is its own client for the rate limit and for taking back.
 """
 
 from __future__ import annotations
@@ -42,8 +42,9 @@ class Server:
     url: str
     db: Path
 
-    def post(self, body: bytes, content_type: str, client: str) -> tuple[int, dict, dict]:
-        request = urllib.request.Request(self.url + "api/corrections", data=body, method="POST",
+    def post(self, body: bytes | None, content_type: str, client: str, method: str = "POST",
+             path: str = "api/corrections") -> tuple[int, dict, dict]:
+        request = urllib.request.Request(self.url + path, data=body, method=method,
                                          headers={"Content-Type": content_type, "X-Forwarded-For": client})
         try:
             with urllib.request.urlopen(request, timeout=60) as response:
@@ -64,6 +65,9 @@ class Server:
         return self.post(b"".join(parts) + f"--{boundary}--\r\n".encode(),
                          f"multipart/form-data; boundary={boundary}", client)
 
+    def delete(self, correction_id: int, client: str) -> tuple[int, dict, dict]:
+        return self.post(None, "", client, "DELETE", f"api/corrections/{correction_id}")
+
     def rows(self) -> list[tuple]:
         with sqlite3.connect(self.db) as con:
             return con.execute("SELECT id, label, predicted, source, length(image) FROM corrections "
@@ -75,7 +79,8 @@ def server(model_path: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterat
     folder = tmp_path_factory.mktemp("corrections")
     db = folder / "corrections.db"
     demo = start_demo(model_path, folder / "demo.log",
-                      args=["--corrections", str(db), "--corrections-per-minute", str(PER_MINUTE)])
+                      args=["--corrections", str(db), "--corrections-per-minute", str(PER_MINUTE),
+                            "--trusted-proxy", "127.0.0.1"])
     try:
         yield Server(demo.url, db)
     finally:
@@ -94,6 +99,23 @@ def test_json_and_multipart_are_kept(server: Server):
     rows = {row[0]: row for row in server.rows()}
     assert rows[body["id"]] == (body["id"], 1, 7, "api", 784)
     assert rows[form_body["id"]] == (form_body["id"], 4, 7, "api", 784)
+
+
+def test_the_sender_takes_a_correction_back(server: Server):
+    """DELETE /api/corrections/{id}: by the client that sent it (its address), once."""
+    status, kept, _ = server.json({"image": encoded(SEVEN), "label": 2}, "10.0.0.9")
+    assert status == 201 and kept["id"] in {row[0] for row in server.rows()}
+    status, body, _ = server.delete(kept["id"], "10.0.0.10")
+    assert status == 404 and "of yours" in body["error"] and kept["id"] in {row[0] for row in server.rows()}
+    assert server.delete(kept["id"], "10.0.0.9")[:2] == (200, {"id": kept["id"], "deleted": True})
+    assert kept["id"] not in {row[0] for row in server.rows()}
+    assert server.delete(kept["id"], "10.0.0.9")[0] == 404
+
+
+@pytest.mark.parametrize("label", ["\u0667", "03", " 7 ", "\u00b2"])
+def test_a_label_is_one_ascii_digit(server: Server, label: str):
+    status, body, _ = server.form({"label": label}, {"file": SEVEN}, "10.0.0.11")
+    assert status == 400 and '"label" must be one digit, 0 to 9' in body["error"], body
 
 
 def png(pixels: np.ndarray) -> bytes:
@@ -184,12 +206,23 @@ def test_one_click_in_the_browser(server: Server, chromium, artifacts: Path):
         page.wait_for_function("() => document.querySelector("
                                "'#upload-label [data-testid=label-output-value]')?.innerText.trim() === '3'")
         assert "not your IP address" in page.inner_text("#upload-correct-note")  # said before the click
+        padding = page.evaluate("() => { const s = getComputedStyle(document.querySelector("
+                                "'#upload-correct-note')); return [parseFloat(s.paddingLeft), "
+                                "parseFloat(s.paddingTop)]; }")
+        assert min(padding) >= 6, f"the privacy text touches its box's edge: {padding}"
         page.locator("#upload-correct label", has_text="8").click()
         page.wait_for_function("() => /Thank you/.test("
                                "document.querySelector('#upload-correct-note').innerText)")
         assert "Kept as an 8" in page.inner_text("#upload-correct-note")
         page.screenshot(path=str(artifacts / "browser_correction.png"), full_page=True)
         assert server.rows()[-1][1:] == (8, 3, "upload", 784)
+        kept = server.rows()[-1][0]
+        page.locator("#upload-undo").click()  # taken back, from the same page, within the minute
+        page.wait_for_function("() => /Taken back/.test("
+                               "document.querySelector('#upload-correct-note').innerText)")
+        assert kept not in {row[0] for row in server.rows()}
+        page.wait_for_selector("#upload-undo", state="hidden")
+        page.screenshot(path=str(artifacts / "browser_correction_undone.png"), full_page=True)
     finally:
         context.close()
 

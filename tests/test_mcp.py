@@ -19,6 +19,7 @@ from typing import Any
 
 import pytest
 
+from app.ui.api import TOOL_API_NAMES
 from examples.make import draw_digits
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -85,7 +86,7 @@ def tools(demo_server) -> dict[str, Any]:
 
 def test_only_the_two_tools_are_listed(tools: dict[str, Any]) -> None:
     """The UI's events (sketch, upload) and the dict endpoints stay off the MCP server."""
-    assert set(tools) == {"recognize_digit", "read_number"}
+    assert set(tools) == set(TOOL_API_NAMES)
 
 
 @pytest.mark.parametrize("name", ["recognize_digit", "read_number"])
@@ -96,6 +97,18 @@ def test_descriptions_say_what_comes_back(tools: dict[str, Any], name: str) -> N
     assert "JSON" in tool.description and "handwritten" in tool.description
     assert list(tool.inputSchema["properties"]) == ["image"]
     assert "data: URL" in tool.inputSchema["properties"]["image"]["description"]
+    # One story, the README's: an http(s) or data: URL, not Gradio's upload_file_to_gradio tool.
+    assert "http(s) URL or a data: URL" in tool.description and "upload" not in tool.description
+
+
+def test_the_api_page_tells_the_same_story(demo_server) -> None:
+    """The API page's MCP tab lists the tools from /gradio_api/mcp/schema: the same descriptions."""
+    import httpx
+
+    schema = httpx.get(mcp_url(demo_server.url) + "schema", timeout=60).json()
+    assert {tool["name"] for tool in schema} == set(TOOL_API_NAMES)
+    for tool in schema:
+        assert "data: URL" in tool["description"] and "upload_file_to_gradio" not in tool["description"]
 
 
 def test_recognize_digit_on_files_equals_cli(demo_server, run_cli) -> None:

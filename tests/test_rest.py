@@ -132,6 +132,14 @@ def test_base64_json_matches_the_upload(rest: RestServer) -> None:
         assert {**record, "file": "5.png"} == uploaded
 
 
+def test_one_image_as_the_raw_body(rest: RestServer) -> None:
+    """curl --data-binary @5.png -H 'Content-Type: image/png': the list of one record, as uploaded."""
+    data = example("5_chalkboard.png")[1]
+    uploaded = rest.files(("5.png", data)).body[0]
+    reply = rest.post("/api/predict", data, "image/png")
+    assert reply.status == 200 and reply.body == [{**uploaded, "file": 0}]
+
+
 def test_answer_equals_the_cli(rest: RestServer, run_cli) -> None:
     files = ["examples/3_marker.png", "examples/4_phone_exif.jpg"]
     status, lines = run_cli(*files)
@@ -252,7 +260,8 @@ def test_openapi_page_describes_the_api(rest: RestServer) -> None:
     spec = json.loads(body)
     assert status == 200
     post = spec["paths"]["/api/predict"]["post"]
-    assert set(post["requestBody"]["content"]) == {"multipart/form-data", "application/json"}
+    assert set(post["requestBody"]["content"]) == {"multipart/form-data", "application/json", "image/*",
+                                                   "application/octet-stream"}
     assert {"200", "400", "413", "415", "422"} <= set(post["responses"])
     assert not any(p.startswith("/gradio_api") for p in spec["paths"])  # Gradio's own API: its page
     status, html = rest.get("/docs")

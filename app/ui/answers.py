@@ -19,12 +19,20 @@ from serving.explain import overlay, seen_pixels
 
 LOG = logging.getLogger("app")
 SEEN_SIDE = 224  # the 28×28 picture shown 8× larger
-INK_SHOWN = (29, 78, 216)  # a pad's strokes, drawn blue on white under the number's boxes
+# A pad's strokes under the number's boxes: blue on a transparent field, so that the picture takes
+# the theme's background (a white panel glared in the dark theme); this blue reads on both.
+INK_SHOWN = (59, 130, 246)
 # The heatmap toggle under "what the model sees": off, or the evidence for one of the top two answers.
 VIEW_OFF, VIEW_TOP, VIEW_RUNNER_UP = "Off", "Top answer", "Runner-up"
 VIEWS = [VIEW_OFF, VIEW_TOP, VIEW_RUNNER_UP]
-EMPTY_DIGIT = "Draw a digit, or upload a picture of one."
-EMPTY_NUMBER = "Write a number (several digits on one line), or upload a picture of one."
+# What a tab's note says while there is nothing to read: the same when the page loads and after Clear.
+EMPTY_NOTES = {"pad": "Draw a digit: the answer appears here.",
+               "sketch": "Draw a digit: the answer appears here.",
+               "upload": "Upload a photo, scan or drawing of one digit: the answer appears here."}
+EMPTY_NUMBER = "Write a number on one line, or upload a picture of one: it is read as you write."
+NOT_READABLE = "not an image that can be read: "  # serving's words, said once in the note
+HEAT_SCALE = ("Each map is as bright as its digit is likely: pale yellow is strong evidence for a likely "
+              "answer, dark red weak evidence or an unlikely one, and no colour none at all.")
 
 
 def a_digit(digit: int) -> str:
@@ -48,7 +56,11 @@ def problem_note(err: Exception, kind: str = "upload") -> str:
         why = str(err).removeprefix("no digit found: ")  # not .capitalize(): it lowercases the rest
         return f"**No digit found.** {why[:1].upper()}{why[1:]}"
     if isinstance(err, InputError):
-        return f"**Can't read this {'drawing' if kind == 'pad' else 'image'}:** {err}"
+        why = str(err)
+        if why.startswith(NOT_READABLE):
+            advice = why.removeprefix(NOT_READABLE)
+            return f"**Can't read this file:** it is not an image. {advice[:1].upper()}{advice[1:]}."
+        return f"**Can't read this {'drawing' if kind == 'pad' else 'image'}.** {why[:1].upper()}{why[1:]}"
     LOG.error("unexpected error", exc_info=err)  # the page must keep working whatever a decoder does
     return "**Something went wrong reading this image.** Try another file."
 
@@ -64,20 +76,21 @@ def explained_digit(result: DigitResult, view: str | None) -> int | None:
 def digit_outputs(reader: Reader, kind: str, value: Any, view: str | None = VIEW_OFF) -> tuple:
     """A digit tab's outputs, (label, what the model saw, note), for an input of `kind`; with a
     view other than VIEW_OFF, the picture shows where the model found the evidence for the top
-    answer or the runner-up."""
+    answer or the runner-up, as bright as that digit is likely (a 0% runner-up shows no heat)."""
     explain = view in (VIEW_TOP, VIEW_RUNNER_UP)
     try:
         result = read_input(kind, value, lambda source: reader.read_digit(source, explain))
     except Exception as err:
         return None, None, problem_note(err, kind)
     if result is None:
-        return None, None, EMPTY_DIGIT
+        return None, None, EMPTY_NOTES[kind]
     shown = explained_digit(result, view)
     if shown is None:
         return result.top(3), enlarged(result.model_input), note_for(result)
+    chance = result.probabilities[shown]
     why = (f"\n\nThe colours show where the model found the evidence for **{shown}** "
-           f"({result.probabilities[shown]:.0%}).")
-    return result.top(3), overlay(result.model_input, result.heatmap(shown)), note_for(result) + why
+           f"({chance:.0%}). {HEAT_SCALE}")
+    return result.top(3), overlay(result.model_input, result.heatmap(shown) * chance), note_for(result) + why
 
 
 def number_outputs(reader: Reader, kind: str, value: Any) -> tuple:
@@ -111,11 +124,11 @@ def number_note(result: NumberResult) -> str:
 
 def shown_image(source: Any) -> Image.Image:
     """The picture to draw the boxes on, upright as the boxes are (EXIF applied). A drawing's strokes
-    on a transparent field are shown in blue on white, whatever the theme drew them in."""
+    on a transparent field are shown in INK_SHOWN on that field, whatever the theme drew them in."""
     image = open_image(source)
     if image.mode in ("RGBA", "LA") and (np.asarray(image.getchannel("A")) < 128).mean() > 0.5:
-        shown = Image.new("RGB", image.size, "white")
-        shown.paste(INK_SHOWN, mask=image.getchannel("A"))
+        shown = Image.new("RGBA", image.size, (*INK_SHOWN, 0))
+        shown.putalpha(image.getchannel("A"))
         return shown
     return image.convert("RGB")
 

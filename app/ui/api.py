@@ -22,7 +22,7 @@ from app.inputs import read_upload
 from app.settings import CONCURRENCY
 from app.ui.components import UploadedFile
 from serving import InputError, Reader
-from serving.operations import EXPLAIN, PREDICT, READ_NUMBER, Operation
+from serving.operations import EXPLAIN, PREDICT, READ_NUMBER, READ_PAGE, Operation
 from serving.records import Record
 
 NO_FILE = "no file was sent: send an image file"
@@ -70,10 +70,23 @@ READ_NUMBER_TOOL = """
         or, for an image that can't be read or holds no digit: {"number": null, "error": "why, in words"}
     """
 
+READ_NUMBERS = """
+    Reads every handwritten number on a page (several lines, signs and decimal points), in reading order.
+
+    Args:
+        image: The image of the page, as an http(s) URL or a data: URL (data:image/png;base64,...)
+
+    Returns:
+        JSON text, what the CLI's --page prints: {"numbers": [{"number": "-3.5", "confidence": 0.97, ...}]}
+        with each number's "box" and its "characters" (each with its "char", "confidence" and "box")
+        in reading order (top to bottom, then left to right)
+        or, for an image that can't be read: {"numbers": null, "error": "why, in words"}
+    """
+
 
 def tools(reader: Reader) -> list[Callable[[str | None], str]]:
-    """The MCP tools. Gradio names a tool after its function and builds its description from the
-    docstring: the text, one line per argument, and the Returns lines joined with ", "."""
+    """The MCP tools. Gradio names a tool after its function and takes each argument's description
+    from the docstring; the tool's own description is `tool_description`'s."""
 
     def recognize_digit(image: str | None) -> str:
         return json.dumps(api_answer(reader, PREDICT, image))
@@ -81,11 +94,35 @@ def tools(reader: Reader) -> list[Callable[[str | None], str]]:
     def read_number(image: str | None) -> str:
         return json.dumps(api_answer(reader, READ_NUMBER, image))
 
+    def read_numbers(image: str | None) -> str:
+        return json.dumps(api_answer(reader, READ_PAGE, image))
+
     recognize_digit.__doc__, read_number.__doc__ = RECOGNIZE_DIGIT, READ_NUMBER_TOOL
-    return [recognize_digit, read_number]
+    read_numbers.__doc__ = READ_NUMBERS
+    return [recognize_digit, read_number, read_numbers]
 
 
-TOOL_API_NAMES = {"recognize_digit": "recognize_digit", "read_number": "read_number_json"}
+TOOL_API_NAMES = {"recognize_digit": "recognize_digit", "read_number": "read_number_json",
+                  "read_numbers": "read_numbers"}
+
+
+class ToolDescription(str):
+    """A tool's description that Gradio can't add to. For a file argument, Gradio 6.31 (mcp.py,
+    get_fn_description) appends to every description, ours too, that agents should upload local
+    files with an `upload_file_to_gradio` tool; these tools take an http(s) or a data: URL, the one
+    story the README and the API page tell."""
+
+    def __add__(self, other: str) -> ToolDescription:
+        return self
+
+
+def tool_description(tool: Callable) -> ToolDescription:
+    """The tool's description as its docstring says it: what it does, what it takes, what it
+    returns (Gradio's api_description)."""
+    text, _, rest = (tool.__doc__ or "").strip().partition("Args:")
+    returns = " ".join(rest.partition("Returns:")[2].split())
+    return ToolDescription(f"{' '.join(text.split())} The image is an http(s) URL or a data: URL "
+                           f"(data:image/png;base64,...). Returns: {returns}")
 
 
 def add_endpoints(reader: Reader) -> None:
@@ -98,7 +135,7 @@ def add_endpoints(reader: Reader) -> None:
     gr.Button(visible=False).click(lambda paths: [[api_answer(reader, PREDICT, p) for p in paths]],
                                    api_image, api_result, api_name=PREDICT.name, batch=True,
                                    max_batch_size=PREDICT_BATCH, concurrency_limit=1, **undocumented)
-    for op in (EXPLAIN, READ_NUMBER):
+    for op in (EXPLAIN, READ_NUMBER, READ_PAGE):
         gr.Button(visible=False).click(partial(api_answer, reader, op), api_image, api_result,
                                        api_name=op.name, concurrency_limit=CONCURRENCY, **undocumented)
     # queue=False: Gradio's MCP server then calls the tools in-process. A queued tool goes through a
@@ -106,4 +143,4 @@ def add_endpoints(reader: Reader) -> None:
     tool_result = gr.Textbox(visible=False, label="result_json")
     for tool in tools(reader):
         gr.Button(visible=False).click(tool, api_image, tool_result, api_name=TOOL_API_NAMES[tool.__name__],
-                                       queue=False)
+                                       api_description=tool_description(tool), queue=False)

@@ -14,21 +14,25 @@ import gradio as gr
 from app.corrections import Corrections
 from app.settings import CONCURRENCY
 from app.ui import api, corrections, drawpad, page
-from app.ui.answers import VIEW_OFF, VIEWS, digit_outputs, number_outputs
+from app.ui.answers import EMPTY_NOTES, EMPTY_NUMBER, VIEW_OFF, VIEWS, digit_outputs, number_outputs
 from app.ui.components import SafeSketchpad, UploadedImage
-from app.ui.model_card import PLOTS, model_card_markdown
+from app.ui.model_card import PLOTS, model_card_markdown, number_model_markdown
 from serving import Reader
 
 EXAMPLES_DIR = Path(__file__).resolve().parents[2] / "examples"
+# The API page is also "Use via API" in the footer, which a phone shows only at the very end.
 TITLE = ("# ✍️ Handwritten digit recognizer\nDraw a digit or upload a photo of one. The answer updates as "
-         "you draw. For programs: the [REST API](/docs) (plain HTTP), or \"Use via API\" at the bottom "
-         "(Gradio's clients and MCP).")
+         "you draw. For programs: the [REST API](/docs) (plain HTTP), or [Gradio's clients and "
+         "MCP](?view=api&lang=python).")
 # The UI's events stay callable by API clients (gradio_client, api_name=...) but "undocumented":
 # off the API page and off the MCP server, whose tools are app/ui/api.py's only.
 UI_EVENT = {"api_visibility": "undocumented", "concurrency_limit": CONCURRENCY}
 # The pads' own events: the drawing comes as the pad's value (a data URL), for the page only.
 PAD_EVENT = {"api_visibility": "private", "trigger_mode": "always_last", "show_progress": "hidden",
              "queue": False}
+# The Numbers pad in canvas pixels: a wide line on a laptop; on a phone, 3:2, so that a finger has
+# about 350×230 screen pixels to write in rather than 350×125.
+NUMBER_PAD, NUMBER_PAD_PHONE = (720, 260), (720, 480)
 VIEW_EVENT = {"show_progress": "hidden", "api_visibility": "private", "concurrency_limit": CONCURRENCY}
 
 
@@ -49,21 +53,23 @@ def build(reader: Reader, corrections_on: Corrections | None = None) -> gr.Block
         with gr.Tab("Model"):
             gr.Markdown(model_card_markdown(reader.digits.model_path), elem_id="model-card")
             gr.HTML(page.figures(PLOTS), elem_id="model-plots", js_on_load=None)
+            gr.Markdown(number_model_markdown(), elem_id="number-model-card")
         sketch_endpoints(reader, sketch_outputs, sketch_view_kept, numbers)
         api.add_endpoints(reader)
     return demo
 
 
-def answer_column(kind: str, elem: str, source: gr.components.Component, note: str, reader: Reader,
+def answer_column(kind: str, elem: str, source: gr.components.Component, reader: Reader,
                   corrections_on: Corrections | None) -> tuple[list, gr.Radio]:
     """The column beside a digit input (`elem`: "sketch" or "upload", the prefix of its elements'
     ids): the prediction, its note, what the model saw with the heatmap toggle, the corrections."""
     with gr.Column(elem_classes="answer"):  # page.py lays these out side by side on a phone
         label = gr.Label(num_top_classes=3, label="Prediction", elem_id=f"{elem}-label",
                          elem_classes="label-output")
-        note_text = gr.Markdown(note, elem_id=f"{elem}-note", label="note", elem_classes="note")
+        note_text = gr.Markdown(EMPTY_NOTES[kind], elem_id=f"{elem}-note", label="note", elem_classes="note")
+        # No fullscreen/download/share buttons: on a phone they covered the picture's label.
         seen = gr.Image(label="What the model sees (28×28)", height=240, format="png", interactive=False,
-                        elem_id=f"{elem}-seen", elem_classes="seen")
+                        elem_id=f"{elem}-seen", elem_classes="seen", buttons=[])
         view = gr.Radio(VIEWS, value=VIEW_OFF, label="Show where the model looked", elem_id=f"{elem}-view")
         corrections.control(kind, source, reader, corrections_on)
     return [label, seen, note_text], view
@@ -83,10 +89,9 @@ def digit_events(source: gr.components.Component, outputs: list, view: gr.Radio,
 
 def draw_tab(reader: Reader, corrections_on: Corrections | None) -> tuple[list, gr.State]:
     with gr.Row():
-        pad = drawpad.pad("Draw one digit (0–9)", 360, 360, 18, "sketch",
+        pad = drawpad.pad("Draw one digit (0–9)", (360, 360), 18, "sketch",
                           "Drawing area: draw one digit with the mouse, a finger or a pen")
-        outputs, view = answer_column("pad", "sketch", pad, "Draw a digit: the answer appears here.",
-                                      reader, corrections_on)
+        outputs, view = answer_column("pad", "sketch", pad, reader, corrections_on)
     return outputs, digit_events(pad, outputs, view, partial(digit_outputs, reader, "pad"), **PAD_EVENT)
 
 
@@ -94,7 +99,7 @@ def upload_tab(reader: Reader, corrections_on: Corrections | None) -> None:
     with gr.Row():
         upload = UploadedImage(label="A photo, scan or drawing of one digit", type="filepath",
                                sources=["upload", "webcam", "clipboard"], elem_id="upload")
-        outputs, view = answer_column("upload", "upload", upload, "Upload an image.", reader, corrections_on)
+        outputs, view = answer_column("upload", "upload", upload, reader, corrections_on)
     gr.Examples(examples("[0-9]_*.*"), inputs=upload, label="Examples (click one)")
     digit_events(upload, outputs, view, partial(digit_outputs, reader, "upload"),
                  api_name="predict_upload", show_progress="minimal", **UI_EVENT)
@@ -105,15 +110,15 @@ def numbers_tab(reader: Reader) -> list:
         with gr.Column():
             with gr.Tab("Draw"):
                 pad = drawpad.pad(
-                    "Write a number on one line, digits apart", 720, 260, 14, "number-sketch",
-                    "Drawing area: write a number on one line with the mouse, a finger or a pen")
+                    "Write a number on one line, digits apart", NUMBER_PAD, 14, "number-sketch",
+                    "Drawing area: write a number on one line with the mouse, a finger or a pen",
+                    phone_size=NUMBER_PAD_PHONE)
             with gr.Tab("Upload"):
                 upload = UploadedImage(label="A photo or scan of a number", type="filepath",
                                        sources=["upload", "webcam", "clipboard"], elem_id="number-upload")
                 gr.Examples(examples("number_*.*"), inputs=upload, label="Examples")
         with gr.Column():
-            note = gr.Markdown("Write a number: it is read as you write.", elem_id="number-result",
-                               label="note")
+            note = gr.Markdown(EMPTY_NUMBER, elem_id="number-result", label="note")
             boxes = gr.AnnotatedImage(label="Digits found", elem_id="number-boxes")
     outputs = [boxes, note]
     pad.change(partial(number_outputs, reader, "pad"), pad, outputs, **PAD_EVENT)

@@ -46,10 +46,13 @@ class UploadedFile(gr.File):
 
     is_template = True  # rendered by gr.File's frontend
 
-    def example_payload(self) -> Any:  # the API page's example: one of the project's own images
+    def example_payload(self) -> Any:
+        """The API page's example: one of the project's own images. With a "url", the page's Python
+        snippet writes it as handle_file('examples/3_marker.png'), as the README does, rather than
+        as a raw FileData dict."""
         from gradio_client import handle_file
 
-        return handle_file(EXAMPLE_FILE)
+        return {**handle_file(EXAMPLE_FILE), "url": EXAMPLE_FILE}
 
     def example_value(self) -> Any:
         return EXAMPLE_FILE

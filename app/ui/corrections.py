@@ -1,8 +1,10 @@
 """The "Wrong? It's a [0–9]" control under a digit tab's answer (shown with --corrections PATH).
 
 One click on a digit re-reads the tab's current drawing or upload (the same model and
-preprocessing give the same 28×28 input and answer the page shows) and keeps its correction.
-Without --corrections the control is left out of the page (its endpoint says corrections are off).
+preprocessing give the same 28×28 input and answer the page shows) and keeps its correction. An
+"Undo" button then takes it back, from the same page (its Gradio session) for UNDO_WINDOW_S
+(app/undo.py). Without --corrections the control is left out of the page (its endpoint says
+corrections are off).
 """
 
 from __future__ import annotations
@@ -18,7 +20,9 @@ from app.corrections import Corrections, Refused
 from app.inputs import read_input
 from app.settings import CONCURRENCY
 from app.ui.answers import a_digit
+from app.undo import UNDO_WINDOW_TEXT, RecentCorrections
 from serving import InputError, Reader
+from serving.corrections import CorrectionsError
 
 LOG = logging.getLogger("app")
 KEPT = ("<small>One click keeps, to teach the model: **the 28×28 picture shown above** (what the "
@@ -37,44 +41,77 @@ def control(kind: str, image: gr.components.Component, reader: Reader,
     """Builds the control for `image` (the Draw tab's pad, kind "pad", or the Upload tab's image,
     kind "upload") where it is called."""
     source = SOURCE[kind]
+    recent = RecentCorrections()
     with gr.Group(visible=corrections is not None):
         digit = gr.Radio(list(range(10)), value=None, label="Wrong? It's a", elem_id=f"{source}-correct")
         note = gr.Markdown(KEPT, elem_id=f"{source}-correct-note")
+        undo = gr.Button(f"Undo: don't keep it (for {UNDO_WINDOW_TEXT})", visible=False, size="sm",
+                         elem_id=f"{source}-undo")
+    sent = gr.State(None)  # the id of this page's last correction, while it may be taken back
 
-    def correct(value: Any, label: int | None, request: gr.Request) -> tuple[None, str]:
+    def correct(value: Any, label: int | None, request: gr.Request) -> tuple:
         client = request.client.host if request and request.client else None
-        return None, correction_note(corrections, source, value, label, client,
+        said, kept = keep_correction(corrections, source, value, label, client,
                                      lambda v: read_input(kind, v, reader.read_digit), reader)
+        if kept is not None:
+            recent.remember(kept, session(request))
+        return None, said, kept, gr.Button(visible=kept is not None)
+
+    def take_back(kept: int | None, request: gr.Request) -> tuple:
+        said, still = undo_note(corrections, recent, kept, session(request))
+        return said, kept if still else None, gr.Button(visible=still)
 
     # .input: only a person's click, not the reset to None that follows it.
-    digit.input(correct, [image, digit], [digit, note], api_name=f"correct_{source}",
+    digit.input(correct, [image, digit], [digit, note, sent, undo], api_name=f"correct_{source}",
                 api_visibility="undocumented", concurrency_limit=CONCURRENCY, show_progress="hidden")
+    undo.click(take_back, sent, [note, sent, undo], api_visibility="private", show_progress="hidden")
     # A new drawing or upload: the note goes back to saying what a click keeps (in the browser only).
     image.change(None, None, note, js=f"() => {json.dumps(KEPT)}")
 
 
-def correction_note(corrections: Corrections | None, source: str, value: Any, label: int | None,
-                    client: str | None, read: Callable[[Any], Any], reader: Reader) -> str:
-    """Keeps the correction of `value` (as `read` reads it) and says so, or says in plain words why
-    not; never raises."""
+def session(request: gr.Request | None) -> str:
+    """Who sent a correction from the page: its Gradio session (one per open page), in memory only."""
+    return f"page {getattr(request, 'session_hash', None)}"
+
+
+def keep_correction(corrections: Corrections | None, source: str, value: Any, label: int | None,
+                    client: str | None, read: Callable[[Any], Any], reader: Reader) -> tuple[str, int | None]:
+    """Keeps the correction of `value` (as `read` reads it): (what the note says, in plain words,
+    and the kept correction's id, None when it was not kept); never raises."""
     if corrections is None:
-        return "Corrections are off on this server."
+        return "Corrections are off on this server.", None
     if label is None:
-        return KEPT
+        return KEPT, None
     if value is None:
-        return f"**Not kept.** {NOTHING[source]}"
+        return f"**Not kept.** {NOTHING[source]}", None
     try:
         corrections.admit(client)
         result = read(value)
         if result is None:  # a pad's value that holds no drawing
-            return f"**Not kept.** {NOTHING[source]}"
-        corrections.add(reader.digits, result, label, source)
+            return f"**Not kept.** {NOTHING[source]}", None
+        kept = corrections.add(reader.digits, result, label, source)
     except Refused as err:
-        return f"**Not kept:** {err.message}"
+        return f"**Not kept:** {err.message}", None
     except InputError as err:
-        return f"**Not kept:** there is no digit to correct ({err})."
+        return f"**Not kept:** there is no digit to correct ({err}).", None
     except Exception:  # the page must keep working whatever happens to the database
         LOG.exception("a correction could not be kept")
-        return "**Not kept:** something went wrong saving it. Try again later."
+        return "**Not kept:** something went wrong saving it. Try again later.", None
     return (f"**Thank you!** Kept as {a_digit(label)} (the model said {result.digit}, "
-            f"{result.confidence:.0%} sure).\n\n{KEPT}")
+            f"{result.confidence:.0%} sure).\n\n{KEPT}"), kept
+
+
+def undo_note(corrections: Corrections | None, recent: RecentCorrections, kept: int | None,
+              sender: str) -> tuple[str, bool]:
+    """Takes this page's last correction back if it still may be: (what the note says, whether it
+    may still be taken back)."""
+    if corrections is None or kept is None or not recent.claim(kept, sender):
+        return (f"**Too late to take it back:** a correction can be taken back for {UNDO_WINDOW_TEXT} "
+                f"after sending it. It stays kept.\n\n{KEPT}"), False
+    try:
+        corrections.store.delete(kept)
+    except CorrectionsError:
+        LOG.exception("a correction could not be taken back")
+        recent.remember(kept, sender)
+        return "**Not taken back:** the database is busy. Try again in a moment.", True
+    return f"**Taken back.** That correction is not kept.\n\n{KEPT}", False

@@ -44,6 +44,7 @@ TEMPLATE = """
       <span class="text"> Clear</span></button>
   </div>
   <canvas width="${width}" height="${height}" style="aspect-ratio: ${width} / ${height}"
+          data-phone-width="${phone_width}" data-phone-height="${phone_height}"
           role="img" aria-label="${canvas_label}"></canvas>
 </div>
 """
@@ -71,6 +72,13 @@ CSS = """
 # Runs once per pad when the page renders it (gr.HTML's js_on_load: `element`, `trigger`).
 JS = """
 const canvas = element.querySelector('canvas');
+// On a phone-sized window the pad may take another shape (its data-phone-* size), set before any
+// stroke: a wide line is too low to write in with a finger.
+if (window.matchMedia('(max-width: 640px)').matches) {
+  canvas.width = Number(canvas.dataset.phoneWidth);
+  canvas.height = Number(canvas.dataset.phoneHeight);
+  canvas.style.aspectRatio = `${canvas.width} / ${canvas.height}`;
+}
 const ctx = canvas.getContext('2d');
 const size = element.querySelector('input[type=range]');
 const strokes = [];  // {erase, size, points: [[x, y], ...]} in canvas pixels: undo redraws them
@@ -153,12 +161,15 @@ new MutationObserver(redraw).observe(document.body, {attributes: true, attribute
 """
 
 
-def pad(title: str, width: int, height: int, size: int, elem_id: str, canvas_label: str) -> gr.HTML:
-    """A drawing pad of width×height canvas pixels; its value is the drawing as a PNG data URL, None
-    when blank, and each pen lift (and undo, clear) fires its `change`."""
+def pad(title: str, canvas: tuple[int, int], size: int, elem_id: str, canvas_label: str,
+        phone_size: tuple[int, int] | None = None) -> gr.HTML:
+    """A drawing pad of `canvas` (width, height) canvas pixels, `phone_size` on a phone-sized window
+    (default: the same); its value is the drawing as a PNG data URL, None when blank, and each pen
+    lift (and undo, clear) fires its `change`."""
+    (width, height), (phone_width, phone_height) = canvas, phone_size or canvas
     return gr.HTML(
         value=None, html_template=TEMPLATE, css_template=CSS, js_on_load=JS, elem_id=elem_id,
-        title=title, width=width, height=height, size=size, max_size=max(40, 2 * size),
-        canvas_label=canvas_label, apply_default_css=False,
+        title=title, width=width, height=height, phone_width=phone_width, phone_height=phone_height,
+        size=size, max_size=max(40, 2 * size), canvas_label=canvas_label, apply_default_css=False,
     )
 

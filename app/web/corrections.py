@@ -3,6 +3,11 @@
     curl -F file=@seven.png -F label=7 http://127.0.0.1:7860/api/corrections
     curl -H 'Content-Type: application/json' -d '{"image": "<base64>", "label": 7}' .../api/corrections
     → 201 {"id": 12, "label": 7, "predicted": 1, "confidence": 0.62}
+    curl -X DELETE http://127.0.0.1:7860/api/corrections/12
+    → 200 {"id": 12, "deleted": true}
+
+A correction can be taken back (DELETE with the id the POST returned) by the same client (its
+address, as the rate limit sees it) for UNDO_WINDOW_S after sending it: app/undo.py.
 
 The image goes through the same preprocessing as a prediction, and what is kept is what
 serving/corrections.py keeps: the 28×28 model input, never the file. 404 when the server was
@@ -19,6 +24,7 @@ from fastapi.responses import Response
 from starlette.requests import ClientDisconnect
 
 from app.corrections import Corrections, Refused
+from app.undo import UNDO_WINDOW_TEXT, RecentCorrections
 from app.web.docs import ERROR_SCHEMA
 from app.web.lanes import is_small
 from app.web.reading import (
@@ -32,7 +38,7 @@ from app.web.reading import (
     multipart_form,
 )
 from serving import DigitResult, InputError, Reader
-from serving.corrections import parse_label
+from serving.corrections import CorrectionsError, parse_label
 
 OFF = ("corrections are off on this server: whoever runs it can turn them on with "
        "`python demo.py --corrections PATH`")
@@ -64,12 +70,21 @@ RESPONSES = {
                          ("429", "over the per-client limit (--corrections-per-minute); see Retry-After"),
                          ("507", "the corrections database has reached its size cap"))},
 }
+DELETE_RESPONSES = {
+    "200": {"description": "deleted", "content": {"application/json": {
+        "example": {"id": 12, "deleted": True}}}},
+    **{code: {"description": why, "content": {"application/json": {"schema": ERROR_SCHEMA}}}
+       for code, why in (("404", f"no correction by that id that this client sent in the last "
+                                 f"{UNDO_WINDOW_TEXT}, or corrections are off"),
+                         ("503", "the database is busy: try again in a moment"))},
+}
 
 
 def add_corrections_route(router: APIRouter, reader: Reader, limits: Limits,
                           corrections: Corrections | None) -> None:
-    """POST /corrections on the API's router; with corrections off (None) it answers 404, and the
-    schema leaves it out: the schema describes what this server does."""
+    """POST /corrections and DELETE /corrections/{id} on the API's router; with corrections off
+    (None) they answer 404, and the schema leaves them out: it describes what this server does."""
+    recent = RecentCorrections()
 
     @router.post("/corrections", status_code=201, summary="Say what a digit really is",
                  openapi_extra={"requestBody": BODY}, responses=RESPONSES,
@@ -80,16 +95,39 @@ def add_corrections_route(router: APIRouter, reader: Reader, limits: Limits,
         address."""
         if corrections is None:
             return error_response(404, OFF)
-        return await keep(request, corrections, reader, limits)
+        return await keep(request, corrections, reader, limits, recent)
+
+    @router.delete("/corrections/{correction_id}", summary="Take a correction back",
+                   responses=DELETE_RESPONSES, include_in_schema=corrections is not None)
+    async def take_back(correction_id: int, request: Request) -> Response:
+        """Deletes a correction this client sent in the last minute (the id its POST returned)."""
+        if corrections is None:
+            return error_response(404, OFF)
+        if not recent.claim(correction_id, client_address(request)):
+            return error_response(404, f"no correction {correction_id} of yours to take back: a "
+                                       f"correction can be taken back for {UNDO_WINDOW_TEXT} after "
+                                       "sending it, from the same address")
+        try:
+            await anyio.to_thread.run_sync(corrections.store.delete, correction_id)
+        except CorrectionsError as err:
+            recent.remember(correction_id, client_address(request))  # still the sender's to take back
+            return error_response(503, f"{err}: try again in a moment")
+        return json_response({"id": correction_id, "deleted": True})
 
 
-async def keep(request: Request, corrections: Corrections, reader: Reader, limits: Limits) -> Response:
+def client_address(request: Request) -> str:
+    """The address (after uvicorn's proxy-header handling), used in memory only."""
+    return request.client.host if request.client else "unknown"
+
+
+async def keep(request: Request, corrections: Corrections, reader: Reader, limits: Limits,
+               recent: RecentCorrections) -> Response:
     try:
-        # The address (after uvicorn's proxy-header handling) counts towards the limit, in memory.
-        corrections.admit(request.client.host if request.client else None)
+        corrections.admit(client_address(request))
         image, label = await correction_request(request, limits)
         result = await read_digit(reader, image)
         kept = await anyio.to_thread.run_sync(corrections.add, reader.digits, result, label, "api")
+        recent.remember(kept, client_address(request))
     except Refused as err:
         response = error_response(err.status, err.message)
         if err.retry_after is not None:

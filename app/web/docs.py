@@ -5,8 +5,10 @@ from __future__ import annotations
 from app.web.reading import MAX_IMAGES
 
 DESCRIPTION = (
-    "Send images as multipart files (any field name, e.g. `curl -F files=@7.png`) or as JSON "
-    '`{"images": ["<base64>", ...]}`. The answer is a list with one object per image, in the shape '
+    "Send images as multipart files (any field name, e.g. `curl -F files=@7.png`), as JSON "
+    '`{"images": ["<base64>", ...]}`, or one image as the whole body (`curl --data-binary @7.png '
+    "-H 'Content-Type: image/png'`; any image/* type or application/octet-stream). The answer is a "
+    "list with one object per image, in the shape "
     "`python -m serving` prints. Status 200 when every image got an answer, 422 when some did not "
     "(same list; those images carry `error`); request errors (400, 413, 415) are `{\"error\": ...}`. "
     "The web app and its own API (`/gradio_api/...`) are served by the same server.")
@@ -29,6 +31,9 @@ IMAGES_BODY = {
                 "items": {"type": "string", "format": "byte"},
                 "description": "base64-encoded image files (a data: URL prefix is accepted)"}}},
         },
+        **{kind: {"schema": {"type": "string", "format": "binary",
+                             "description": "one image file as the whole body; its answer's \"file\" is 0"}}
+           for kind in ("image/*", "application/octet-stream")},
     },
 }
 ERROR_SCHEMA = {"type": "object", "required": ["error"], "additionalProperties": False,
@@ -49,7 +54,7 @@ REQUEST_ERRORS = {
                   "is closed"),
     "413": error_doc(f"an image over the size limit (--max-file-size), the whole request over its limit, "
                   f"or more than {MAX_IMAGES} images"),
-    "415": error_doc("neither multipart/form-data nor application/json"),
+    "415": error_doc("neither multipart/form-data, application/json, image/* nor application/octet-stream"),
 }
 DIGIT_SCHEMA = {"type": "array", "items": {"type": "object", "required": ["file", "digit"], "properties": {
     "file": {"description": "the upload's file name, or the image's index in the request",
@@ -80,6 +85,20 @@ NUMBER_SCHEMA = {"type": "array", "items": {"type": "object", "required": ["file
         "digit": {"type": "integer"}, "confidence": {"type": "number"},
         "box": {"type": "array", "items": {"type": "integer"},
                 "description": "x0, y0, x1, y1 in the image's pixels"}}}},
+    "error": {"type": "string"}}}}
+
+BOX = {"type": "array", "items": {"type": "integer"}, "minItems": 4, "maxItems": 4,
+       "description": "x0, y0, x1, y1 in the image's pixels"}
+PAGE_SCHEMA = {"type": "array", "items": {"type": "object", "required": ["file", "numbers"], "properties": {
+    "file": {"oneOf": [{"type": "string"}, {"type": "integer"}]},
+    "numbers": {"type": ["array", "null"], "description": "in reading order: top to bottom, then left to "
+                "right; null when the image was not read", "items": {"type": "object", "properties": {
+                    "number": {"type": "string", "description": 'e.g. "-3.5"'},
+                    "confidence": {"type": "number", "description": "chance that every character is right"},
+                    "box": BOX,
+                    "characters": {"type": "array", "items": {"type": "object", "properties": {
+                        "char": {"type": "string"}, "confidence": {"type": "number"}, "box": BOX}}}}}},
+    "note": {"type": "string", "description": "what was left out, or why no number was found"},
     "error": {"type": "string"}}}}
 
 

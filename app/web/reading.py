@@ -1,8 +1,9 @@
 """Reading a request's images, and answering with one record per image.
 
-Images come as multipart files (any field name) or as JSON {"images": [base64, ...]}; both are
-read under the size limits and refused as a whole (ApiError: status and message) when they break
-one.
+Images come as multipart files (any field name), as JSON {"images": [base64, ...]}, or as one
+image that is the whole body (Content-Type image/* or application/octet-stream, as image APIs
+commonly take it); all are read under the size limits and refused as a whole (ApiError: status
+and message) when they break one.
 """
 
 from __future__ import annotations
@@ -24,7 +25,9 @@ MAX_IMAGES = 64  # per request: the CLI's default batch; more is what several re
 DEFAULT_REQUEST_LIMIT = 64 * 1024 * 1024  # whole request body when no per-file limit is set
 REQUEST_FILES = 4  # the body may hold this many files of the maximum size (plus the form's framing)
 FORM_OVERHEAD = 64 * 1024
-IMAGES_USAGE = ('send image files (e.g. curl -F files=@7.png) or JSON {"images": ["<base64 image>", ...]}')
+IMAGES_USAGE = ('send image files (e.g. curl -F files=@7.png), JSON {"images": ["<base64 image>", ...]}, '
+                "or one image as the body (curl --data-binary @7.png -H 'Content-Type: image/png')")
+RAW_TYPES = ("application/octet-stream",)  # besides image/*: the whole body is one image
 Named = tuple[str | int, bytes]  # an image and the name its answer carries: its file name or index
 
 
@@ -89,20 +92,27 @@ async def capped_body(request: Request, limit: int) -> AsyncIterator[bytes]:
         yield chunk
 
 
-def body_kind(request: Request, usage: str) -> str:
-    """"multipart" or "json", from the Content-Type; 400 for an empty request, 415 for another type."""
+def body_kind(request: Request, usage: str, raw_ok: bool = False) -> str:
+    """"multipart", "json" or (`raw_ok`) "raw", one image as the body, from the Content-Type; 400 for
+    an empty request, 415 for another type."""
     content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if not content_type and request.headers.get("content-length", "0") == "0" \
             and "transfer-encoding" not in request.headers:
         raise ApiError(400, f"the request is empty: {usage}")
     kinds = {"multipart/form-data": "multipart", "application/json": "json"}
+    if raw_ok and (content_type.startswith("image/") or content_type in RAW_TYPES):
+        return "raw"
     if content_type not in kinds:
         raise ApiError(415, f"unsupported content type {content_type or '(none)'!r}: {usage}")
     return kinds[content_type]
 
 
+async def whole_body(request: Request, limits: Limits) -> bytes:
+    return b"".join([chunk async for chunk in capped_body(request, limits.request)])
+
+
 async def json_body(request: Request, limits: Limits, usage: str) -> Any:
-    body = b"".join([chunk async for chunk in capped_body(request, limits.request)])
+    body = await whole_body(request, limits)
     try:
         return orjson.loads(body)
     except orjson.JSONDecodeError as err:
@@ -168,14 +178,25 @@ def json_images(payload: Any, limits: Limits) -> list[Named]:
 
 
 async def request_images(request: Request, limits: Limits) -> list[Named]:
-    """The images of a request, in order, each with its file name (or index, for base64)."""
-    if body_kind(request, IMAGES_USAGE) == "multipart":
+    """The images of a request, in order, each with its file name (or index, for base64 and a raw
+    body)."""
+    kind = body_kind(request, IMAGES_USAGE, raw_ok=True)
+    if kind == "multipart":
         images, _ = await multipart_form(request, limits, IMAGES_USAGE)
+    elif kind == "raw":
+        images = await raw_image(request, limits)
     else:
         images = json_images(await json_body(request, limits, IMAGES_USAGE), limits)
     if not images:
         raise ApiError(400, f"no images in the request: {IMAGES_USAGE}")
     return images
+
+
+async def raw_image(request: Request, limits: Limits) -> list[Named]:
+    """The body as one image, named 0 as the first image of a JSON body is; none when it is empty."""
+    body = await whole_body(request, limits)
+    limits.check_image("the image", len(body))
+    return [(0, body)] if body else []
 
 
 Answers = Callable[[list[bytes]], Awaitable[list[Record]]]  # images → one record (no "file") each

@@ -3,6 +3,7 @@
     POST /api/predict      one or more images → the CLI's JSON, one object each;
                            ?explain=true adds "heatmap" and "seen" to each (`--explain`)
     POST /api/read_number  one or more images of a whole number → its digits
+    POST /api/read_page    one or more images of pages → every number on each, in reading order
     POST /api/corrections  an image and the digit it really is (app/web/corrections.py)
     GET  /api/health       the model being served and the limits
     GET  /docs             OpenAPI page for these routes (/openapi.json)
@@ -30,11 +31,19 @@ from fastapi.responses import Response
 from app.corrections import Corrections
 from app.web import offline_docs
 from app.web.corrections import add_corrections_route
-from app.web.docs import DESCRIPTION, DIGIT_SCHEMA, EXPLAIN_PARAMETER, IMAGES_BODY, NUMBER_SCHEMA, responses
+from app.web.docs import (
+    DESCRIPTION,
+    DIGIT_SCHEMA,
+    EXPLAIN_PARAMETER,
+    IMAGES_BODY,
+    NUMBER_SCHEMA,
+    PAGE_SCHEMA,
+    responses,
+)
 from app.web.lanes import Lanes
 from app.web.reading import MAX_IMAGES, ApiError, Limits, error_response, explain_flag, records_response
 from serving import Reader, Stopped
-from serving.operations import EXPLAIN, PREDICT, READ_NUMBER, Operation
+from serving.operations import EXPLAIN, OPERATIONS, PREDICT, READ_NUMBER, READ_PAGE, Operation
 
 API_PREFIX = "/api"
 DIGIT_EXAMPLE = [{"file": "7.png", "digit": 7, "confidence": 0.998,
@@ -42,6 +51,12 @@ DIGIT_EXAMPLE = [{"file": "7.png", "digit": 7, "confidence": 0.998,
 NUMBER_EXAMPLE = [{"file": "2026.png", "number": "26", "confidence": 0.99,
                    "digits": [{"digit": 2, "confidence": 0.995, "box": [4, 3, 40, 60]},
                               {"digit": 6, "confidence": 0.995, "box": [48, 2, 84, 61]}]}]
+PAGE_EXAMPLE = [{"file": "page.jpg", "numbers": [
+    {"number": "-3.5", "confidence": 0.97, "box": [40, 30, 210, 95], "characters": [
+        {"char": "-", "confidence": 0.99, "box": [40, 55, 80, 65]},
+        {"char": "3", "confidence": 0.99, "box": [95, 30, 140, 95]},
+        {"char": ".", "confidence": 0.99, "box": [148, 85, 156, 93]},
+        {"char": "5", "confidence": 0.99, "box": [165, 31, 210, 95]}]}]}]
 ROUTES = {  # the operation a route serves → (summary, what it documents, whether small requests run inline)
     PREDICT.name: ("Digit of each image", {"openapi_extra": {"requestBody": IMAGES_BODY,
                                                              "parameters": [EXPLAIN_PARAMETER]},
@@ -49,6 +64,8 @@ ROUTES = {  # the operation a route serves → (summary, what it documents, whet
     READ_NUMBER.name: ("Whole number in each image", {"openapi_extra": {"requestBody": IMAGES_BODY},
                                                       "responses": responses(NUMBER_SCHEMA, NUMBER_EXAMPLE)},
                        False),  # each digit of a number is a model call: never on the event loop
+    READ_PAGE.name: ("Every number on a page", {"openapi_extra": {"requestBody": IMAGES_BODY},
+                                                "responses": responses(PAGE_SCHEMA, PAGE_EXAMPLE)}, False),
 }
 
 
@@ -63,7 +80,7 @@ def operation_for(name: str, request: Request) -> Operation:
     """The operation a request to /api/<name> asks for: /api/predict?explain=true is EXPLAIN."""
     if name == PREDICT.name:
         return EXPLAIN if explain_flag(request) else PREDICT
-    return READ_NUMBER
+    return OPERATIONS[name]
 
 
 def add_reading_route(router: APIRouter, name: str, reader: Reader, limits: Limits, lanes: Lanes) -> None:

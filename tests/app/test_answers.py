@@ -9,13 +9,23 @@ import json
 import numpy as np
 import pytest
 
-from app.ui.answers import VIEW_RUNNER_UP, VIEW_TOP, a_digit, digit_outputs, note_for, number_outputs
-from app.ui.model_card import CARD, model_card_markdown
+from app.ui.answers import (
+    EMPTY_NOTES,
+    EMPTY_NUMBER,
+    HEAT_SCALE,
+    VIEW_RUNNER_UP,
+    VIEW_TOP,
+    a_digit,
+    digit_outputs,
+    note_for,
+    number_outputs,
+)
+from app.ui.model_card import CARD, model_card_markdown, number_model_markdown
 from examples.make import draw_digits
 from serving import DigitResult, Reader
 from serving.paths import MODELS_DIR
 
-NOT_AN_IMAGE = "not an image that can be read: send a PNG, JPEG, GIF, BMP, TIFF or WebP file"
+NOT_AN_IMAGE = "**Can't read this file:** it is not an image. Send a PNG, JPEG, GIF, BMP, TIFF or WebP file."
 
 
 @pytest.fixture(scope="module")
@@ -49,7 +59,10 @@ def test_the_drawing_pads_are_read_in_either_themes_ink(reader, ink):
     assert next(iter(label)) == "8" and seen.size == (224, 224) and "It's an **8**" in note
     (image, boxes), note = number_outputs(reader, "pad", pad_value("38", (720, 260), ink, 14))
     assert [label.split()[0] for _, label in boxes] == ["3", "8"] and image.size == (720, 260)
-    assert image.getpixel((0, 0)) == (255, 255, 255)  # shown on white whatever the ink's colour
+    # Shown in one blue on a transparent field whatever the ink's colour: on the theme's background.
+    assert image.mode == "RGBA" and image.getpixel((0, 0))[3] == 0
+    pixels = np.asarray(image)
+    assert {tuple(rgb) for rgb in pixels[pixels[..., 3] > 200][:, :3]} == {(59, 130, 246)}
 
 
 def test_a_number_sketch_is_boxed_digit_by_digit(reader):
@@ -77,23 +90,49 @@ def test_an_upload_is_read_with_its_heatmap(reader, tmp_path):
     assert "evidence for" in note_r and np.asarray(top).tolist() != np.asarray(runner_up).tolist()
 
 
+def test_a_runner_up_map_is_as_bright_as_its_digit_is_likely(reader, tmp_path):
+    """A 0% runner-up shows (almost) no heat, where the top answer's map is bright; the note says
+    how to read the colours."""
+    path = tmp_path / "7.png"
+    draw_digits((300, 300), "7", "black", "white", 18).save(path)
+    result = reader.read_digit(str(path))
+    assert result.probabilities[result.runner_up] < 0.05, result.probabilities
+    _, top, _ = digit_outputs(reader, "upload", str(path), VIEW_TOP)
+    _, runner_up, note = digit_outputs(reader, "upload", str(path), VIEW_RUNNER_UP)
+
+    def heat(image) -> float:  # the grey picture has red = blue; the heat's colours are red over blue
+        pixels = np.asarray(image, np.float64)
+        return float((pixels[..., 0] - pixels[..., 2]).max())
+
+    assert heat(top) > 150 and heat(runner_up) < 0.25 * heat(top), (heat(top), heat(runner_up))
+    assert HEAT_SCALE in note
+
+
 def test_empty_blank_and_bad_inputs_get_a_note(reader, tmp_path):
-    assert digit_outputs(reader, "sketch", None)[2].startswith("Draw a digit")
-    assert digit_outputs(reader, "pad", None)[2].startswith("Draw a digit")
-    assert number_outputs(reader, "pad", None)[1].startswith("Write a number")
+    """The empty note is the one the page starts with (blocks.py shows EMPTY_NOTES at load); a file
+    that is no image is said once, not "Can't read this image: not an image that can be read"."""
+    assert digit_outputs(reader, "sketch", None)[2] == EMPTY_NOTES["pad"]
+    assert EMPTY_NOTES["pad"] == "Draw a digit: the answer appears here."
+    assert digit_outputs(reader, "pad", None)[2] == EMPTY_NOTES["pad"]
+    assert digit_outputs(reader, "upload", None)[2] == EMPTY_NOTES["upload"]
+    assert number_outputs(reader, "pad", None)[1] == number_outputs(reader, "upload", None)[1] == EMPTY_NUMBER
     blank = {"background": np.full((360, 360, 4), 255, np.uint8), "layers": [], "composite": None}
     label, seen, note = digit_outputs(reader, "sketch", blank)
     assert label is None and note.startswith("**No digit found.**")
     bad = tmp_path / "x.png"
     bad.write_text("not an image")
-    assert digit_outputs(reader, "upload", str(bad))[2] == f"**Can't read this image:** {NOT_AN_IMAGE}"
-    assert number_outputs(reader, "upload", str(bad))[1] == f"**Can't read this image:** {NOT_AN_IMAGE}"
+    assert digit_outputs(reader, "upload", str(bad))[2] == NOT_AN_IMAGE
+    assert number_outputs(reader, "upload", str(bad))[1] == NOT_AN_IMAGE
+    empty = tmp_path / "empty.png"
+    empty.write_bytes(b"")
+    assert digit_outputs(reader, "upload", str(empty))[2] == (
+        "**Can't read this image.** The file is empty (0 bytes): send a PNG, JPEG or other image")
 
 
 @pytest.mark.parametrize("value", ["data:image/jpeg;base64,AAAA", "data:image/png;base64,%%%", 42])
 def test_the_pad_refuses_what_it_never_sends(reader, value):
     label, seen, note = digit_outputs(reader, "pad", value)
-    assert label is None and note.startswith("**Can't read this drawing:**"), note
+    assert label is None and note.startswith("**Can't read this drawing.**"), note
 
 
 def test_something_unexpected_is_a_note_not_a_traceback(reader, monkeypatch, caplog):
@@ -122,7 +161,28 @@ def test_the_model_tab_shows_the_card_and_the_served_file():
     card = json.loads(CARD.read_text())
     text = model_card_markdown(MODELS_DIR / card["files"]["fp32"]["file"])
     assert f"{100 * card['files']['fp32']['test_accuracy']['overall']:.2f}%" in text
-    assert "digitnet.int8.onnx" in text and f"{card['parameters']:,}" in text and "(fp32, **served**)" in text
+    assert "digitnet.int8.onnx" in text and f"{card['parameters']:,}" in text and ", **served**)" in text
     int8 = card["files"]["int8"]["file"]
     assert f"Served: `{int8}`" in model_card_markdown(MODELS_DIR / int8)
     assert "not one of this card's files" in model_card_markdown(MODELS_DIR / "mine.onnx")
+
+
+def test_the_model_tab_says_what_the_model_is_and_how_it_was_trained():
+    card = json.loads(CARD.read_text())
+    text = model_card_markdown(MODELS_DIR / card["files"]["fp32"]["file"])
+    assert "An ensemble of three convolutional nets" in text
+    assert "unknown" not in text and "?" not in text and "each member's own command" not in text
+    for member in card["members"]:
+        assert f"`{member['command']}`, in {member['wall_time_s'] / 60:.0f} min" in text
+    numbers = number_model_markdown()
+    assert numbers.startswith("### The number model: numbernet") and "Numbers tab" in numbers
+
+
+@pytest.mark.parametrize("card", [{"files": {}}, {"name": "x", "parameters": 1, "files": {"fp32": {}}},
+                                  {"parameters": "many", "files": []}, [1, 2]])
+def test_a_card_in_another_form_is_said_not_raised(tmp_path, card):
+    path = tmp_path / "card.json"
+    path.write_text(json.dumps(card))
+    assert "can't read" in model_card_markdown(MODELS_DIR / "digitnet.onnx", path) or \
+        "No model card" in model_card_markdown(MODELS_DIR / "digitnet.onnx", path)
+    assert number_model_markdown(path).startswith("### The number model")

@@ -13,6 +13,7 @@ from app.inputs import read_input
 from app.server import create, create_or_exit
 from app.settings import Settings
 from app.ui import corrections as control
+from app.undo import UNDO_WINDOW_S, RecentCorrections
 from examples.make import draw_digits
 from serving import Reader
 from serving.corrections import Correction, SQLiteStore, StoreBusy
@@ -91,9 +92,9 @@ def sketch(digit: str) -> dict:
 
 def note(corrections, kind: str, value, label: int | None, reader: Reader, client: str = "1.2.3.4") -> str:
     source = control.SOURCE.get(kind, kind)
-    return control.correction_note(
+    return control.keep_correction(
         corrections, source, value, label, client, lambda v: read_input(kind, v, reader.read_digit), reader
-    )
+    )[0]
 
 
 def test_without_the_flag_nothing_is_shown_or_kept(reader):
@@ -148,3 +149,29 @@ def test_bad_corrections_database_stops_with_a_message(tmp_path, capsys):
         create_or_exit(Settings.parse(["--corrections", str(tmp_path / "notes.txt")], {}))
     assert "can't be used as a corrections database" in str(stop.value.code)
     assert "Traceback" not in capsys.readouterr().err
+
+
+def test_the_page_takes_its_last_correction_back_for_a_minute(tmp_path, reader):
+    """Undo deletes the correction this page sent, once, and only within the window."""
+    corrections = open_corrections(Settings.parse(["--corrections", str(tmp_path / "c.db")], {}))
+    now = [0.0]
+    recent = RecentCorrections(clock=lambda: now[0])
+
+    def read(value):
+        return read_input("sketch", value, reader.read_digit)
+
+    said, kept = control.keep_correction(corrections, "sketch", sketch("4"), 9, "1.2.3.4", read, reader)
+    assert said.startswith("**Thank you!**") and kept is not None
+    recent.remember(kept, "page a")
+    assert control.undo_note(corrections, recent, kept, "page b")[0].startswith("**Too late")  # another page
+    assert corrections.store.count() == 1
+    assert control.undo_note(corrections, recent, kept, "page a") == (
+        f"**Taken back.** That correction is not kept.\n\n{control.KEPT}", False)
+    assert corrections.store.count() == 0
+    _, late = control.keep_correction(corrections, "sketch", sketch("4"), 9, "1.2.3.4", read, reader)
+    recent.remember(late, "page a")
+    now[0] += UNDO_WINDOW_S
+    assert "a minute after sending it" in control.undo_note(corrections, recent, late, "page a")[0]
+    assert corrections.store.count() == 1
+    assert control.keep_correction(None, "sketch", sketch("4"), 9, "1.2.3.4", read, reader) == (
+        "Corrections are off on this server.", None)

@@ -77,7 +77,7 @@ def test_read_upload_gives_up_and_never_retries_a_blank_image(tmp_path):
     with pytest.raises(NoDigitError):
         read_upload(blank, path)
     assert len(calls) == 1
-    with pytest.raises(OSError):
+    with pytest.raises(InputError, match="could not be read: send it again"):
         read_upload(len, tmp_path / "gone.png")
 
 
