@@ -119,8 +119,9 @@ class Janitor:
         self.keep: set[Path] = set()
 
     def keep_current(self) -> None:
-        """What is in the cache now stays (Gradio's copies of examples and plots, made at start-up)."""
-        self.keep = {p for p in self.root.rglob("*") if p.is_file()}
+        """What is in the cache now stays (Gradio's copies of examples and plots, and its own folders,
+        made at start-up)."""
+        self.keep = set(self.root.rglob("*"))
 
     def sweep(self, max_age_s: float | None = None) -> int:
         """Deletes files older than max_age_s (default: self.max_age_s) and empty directories."""
@@ -135,7 +136,7 @@ class Janitor:
                         removed += 1
                 except FileNotFoundError:
                     continue  # deleted meanwhile (by Gradio's own clean-up)
-            if Path(directory) != self.root:
+            if Path(directory) != self.root and Path(directory) not in self.keep:
                 try:
                     Path(directory).rmdir()  # only if empty
                 except OSError:
