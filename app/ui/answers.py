@@ -13,9 +13,11 @@ import numpy as np
 from PIL import Image
 
 from app.inputs import read_input
-from serving import DigitResult, InputError, NoDigitError, NumberResult, Reader
+from serving import DigitResult, InputError, NoDigitError, NumberResult, PageResult, Reader
 from serving.decode import open_image, original_size
 from serving.explain import overlay, seen_pixels
+from serving.page import PageNumber
+from serving.result import unsure as unsure_of
 
 LOG = logging.getLogger("app")
 SEEN_SIDE = 224  # the 28×28 picture shown 8× larger
@@ -29,7 +31,8 @@ VIEWS = [VIEW_OFF, VIEW_TOP, VIEW_RUNNER_UP]
 EMPTY_NOTES = {"pad": "Draw a digit: the answer appears here.",
                "sketch": "Draw a digit: the answer appears here.",
                "upload": "Upload a photo, scan or drawing of one digit: the answer appears here."}
-EMPTY_NUMBER = "Write a number on one line, or upload a picture of one: it is read as you write."
+EMPTY_NUMBER = ("Write a number, or several on several lines, or upload a picture of a page: "
+                "it is read as you write.")
 NOT_READABLE = "not an image that can be read: "  # serving's words, said once in the note
 HEAT_SCALE = ("Each map is as bright as its digit is likely: pale yellow is strong evidence for a likely "
               "answer, dark red weak evidence or an unlikely one, and no colour none at all.")
@@ -105,12 +108,60 @@ def number_outputs(reader: Reader, kind: str, value: Any) -> tuple:
     return (image, number_boxes(result, image)), number_note(result)
 
 
+def page_outputs(reader: Reader, kind: str, value: Any) -> tuple:
+    """The Numbers tab's outputs, (annotated image, note): every number written, on one line or
+    several, boxed and labelled on the picture, and the list as text to copy."""
+    try:
+        read = read_input(kind, value, lambda source: (reader.read_page(source), shown_image(source)))
+    except Exception as err:
+        return None, problem_note(err, kind)
+    if read is None:
+        return None, EMPTY_NUMBER
+    result, image = read
+    return (image, page_boxes(result, image)), page_note(result)
+
+
+def page_boxes(result: PageResult, image: Image.Image) -> list[tuple[tuple[int, ...], str]]:
+    """One number: each character boxed; several: each number boxed (the list says the rest)."""
+    if len(result.numbers) == 1:
+        return [(shown_box(c.box, image), f"{c.char} ({c.confidence:.0%})")
+                for c in result.numbers[0].characters]
+    return [(shown_box(n.box, image), n.number) for n in result.numbers]
+
+
+def page_note(result: PageResult) -> str:
+    if not result.numbers:
+        return f"**No number found.** {(result.note or '')[:1].upper()}{(result.note or '')[1:]}"
+    if len(result.numbers) == 1:
+        (number,) = result.numbers
+        note = f"## {number.number}\n{len(number.characters)} character(s), left to right."
+        unsure = [f"**{c.char}** (position {i + 1}, {c.confidence:.0%})"
+                  for i, c in enumerate(number.characters) if unsure_of(c.confidence, False)]
+        if unsure:
+            note += " Not sure about " + ", ".join(unsure) + ": write it clearer, apart from the others."
+    else:
+        listed = "\n".join(n.number for n in result.numbers)
+        note = f"**{len(result.numbers)} numbers**, top to bottom, then left to right:\n\n```\n{listed}\n```"
+        if doubtful := [n.number for n in result.numbers if unsure_of(min_confidence(n), False)]:
+            note += f"\nNot sure about {', '.join(doubtful)}: write them clearer."
+    return note + (f"\n\n{result.note[:1].upper()}{result.note[1:]}." if result.note else "")
+
+
+def min_confidence(number: PageNumber) -> float:
+    return min(c.confidence for c in number.characters)
+
+
+def shown_box(box: tuple[int, int, int, int], image: Image.Image) -> tuple[int, int, int, int]:
+    """A box in the pixels the image was sent with → on the shown picture (a big one is shown as
+    decoded, reduced)."""
+    sx, sy = (shown / sent for shown, sent in zip(image.size, original_size(image), strict=True))
+    return round(box[0] * sx), round(box[1] * sy), round(box[2] * sx), round(box[3] * sy)
+
+
 def number_boxes(result: NumberResult, image: Image.Image) -> list[tuple[tuple[int, ...], str]]:
     """Each digit's box on the shown picture: boxes are in the pixels the image was sent with, and a
     big one is shown as decoded, reduced."""
-    sx, sy = (shown / sent for shown, sent in zip(image.size, original_size(image), strict=True))
-    return [((round(d.box[0] * sx), round(d.box[1] * sy), round(d.box[2] * sx), round(d.box[3] * sy)),
-             f"{d.digit} ({d.confidence:.0%})") for d in result.digits]
+    return [(shown_box(d.box, image), f"{d.digit} ({d.confidence:.0%})") for d in result.digits]
 
 
 def number_note(result: NumberResult) -> str:

@@ -14,7 +14,15 @@ import gradio as gr
 from app.corrections import Corrections
 from app.settings import CONCURRENCY
 from app.ui import api, corrections, drawpad, page
-from app.ui.answers import EMPTY_NOTES, EMPTY_NUMBER, VIEW_OFF, VIEWS, digit_outputs, number_outputs
+from app.ui.answers import (
+    EMPTY_NOTES,
+    EMPTY_NUMBER,
+    VIEW_OFF,
+    VIEWS,
+    digit_outputs,
+    number_outputs,
+    page_outputs,
+)
 from app.ui.components import SafeSketchpad, UploadedImage
 from app.ui.model_card import PLOTS, model_card_markdown, number_model_markdown
 from serving import Reader
@@ -110,19 +118,20 @@ def numbers_tab(reader: Reader) -> list:
         with gr.Column():
             with gr.Tab("Draw"):
                 pad = drawpad.pad(
-                    "Write a number on one line, digits apart", NUMBER_PAD, 14, "number-sketch",
-                    "Drawing area: write a number on one line with the mouse, a finger or a pen",
+                    "Write numbers: one, or several on several lines", NUMBER_PAD, 14, "number-sketch",
+                    "Drawing area: write numbers with the mouse, a finger or a pen",
                     phone_size=NUMBER_PAD_PHONE)
             with gr.Tab("Upload"):
-                upload = UploadedImage(label="A photo or scan of a number", type="filepath",
-                                       sources=["upload", "webcam", "clipboard"], elem_id="number-upload")
+                upload = UploadedImage(label="A photo or scan of a number or a page of numbers",
+                                       type="filepath", sources=["upload", "webcam", "clipboard"],
+                                       elem_id="number-upload")
                 gr.Examples(examples("number_*.*"), inputs=upload, label="Examples")
         with gr.Column():
             note = gr.Markdown(EMPTY_NUMBER, elem_id="number-result", label="note")
-            boxes = gr.AnnotatedImage(label="Digits found", elem_id="number-boxes")
+            boxes = gr.AnnotatedImage(label="Numbers found", elem_id="number-boxes")
     outputs = [boxes, note]
-    pad.change(partial(number_outputs, reader, "pad"), pad, outputs, **PAD_EVENT)
-    upload.change(partial(number_outputs, reader, "upload"), upload, outputs, api_name="read_number_upload",
+    pad.change(partial(page_outputs, reader, "pad"), pad, outputs, **PAD_EVENT)
+    upload.change(partial(page_outputs, reader, "upload"), upload, outputs, api_name="read_number_upload",
                   show_progress="minimal", **UI_EVENT)
     return outputs
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import io
 import json
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -25,6 +26,7 @@ from examples.make import draw_digits
 from serving import DigitResult, Reader
 from serving.paths import MODELS_DIR
 
+ROOT = Path(__file__).resolve().parents[2]
 NOT_AN_IMAGE = "**Can't read this file:** it is not an image. Send a PNG, JPEG, GIF, BMP, TIFF or WebP file."
 
 
@@ -186,3 +188,23 @@ def test_a_card_in_another_form_is_said_not_raised(tmp_path, card):
     assert "can't read" in model_card_markdown(MODELS_DIR / "digitnet.onnx", path) or \
         "No model card" in model_card_markdown(MODELS_DIR / "digitnet.onnx", path)
     assert number_model_markdown(path).startswith("### The number model")
+
+
+def test_the_numbers_tab_reads_every_number_on_a_page(reader, tmp_path):
+    from PIL import Image
+
+    from app.ui.answers import page_outputs
+
+    page = Image.new("L", (900, 700), 255)
+    for (x, y), text in (((60, 80), "31"), ((560, 80), "7"), ((60, 330), "204")):
+        page.paste(draw_digits((70 * len(text) + 40, 110), text, 0, 255, 7, mode="L"), (x, y))
+    path = tmp_path / "page.png"
+    page.save(path)
+    (image, boxes), note = page_outputs(reader, "upload", str(path))
+    assert [label for _, label in boxes] == ["31", "7", "204"]  # each number boxed and labelled
+    assert "**3 numbers**" in note and "```\n31\n7\n204\n```" in note  # the list, to copy
+    (image, boxes), note = page_outputs(reader, "upload", str(ROOT / "examples" / "number_2026.png"))
+    assert [label.split()[0] for _, label in boxes] == ["2", "0", "2", "6"] and note.startswith("## 2026")
+    (image, boxes), note = page_outputs(reader, "pad", pad_value("38", (720, 260), (33, 33, 33, 255), 14))
+    assert note.startswith("## 38")
+    assert page_outputs(reader, "pad", None)[1].startswith("Write a number")
