@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -13,7 +14,7 @@ from serving.decode import ImageSource, InputError
 from serving.guard import Stopped, guarded
 from serving.ink import ink_map
 from serving.paths import DEFAULT_MODEL
-from serving.preprocess import digit_input
+from serving.preprocess import digit_and_others
 from serving.result import DigitResult
 from serving.session import OnnxModel
 
@@ -51,8 +52,7 @@ class Predictor(OnnxModel):
 
         Raises InputError (NoDigitError for a blank image) with a message for the user.
         """
-        model_input, photo = read_digit(source)
-        return self._results(model_input[None], [photo], explain)[0]
+        return self._results([read_digit(source)], explain)[0]
 
     def predict_batch(self, sources: Sequence[ImageSource], stop: Callable[[], bool] | None = None,
                       explain: bool = False) -> list[DigitResult | InputError]:
@@ -62,31 +62,37 @@ class Predictor(OnnxModel):
         `stop` is asked before each image; when it says True, Stopped is raised and the rest is
         not read.
         """
-        inputs: list[tuple[np.ndarray, bool] | InputError] = []
+        inputs: list[DigitInput | InputError] = []
         for source in sources:
             if stop is not None and stop():
                 raise Stopped
             inputs.append(guarded(read_digit, source))
         good = [x for x in inputs if not isinstance(x, InputError)]
-        results = iter(self._results(np.stack([x for x, _ in good]), [photo for _, photo in good], explain)
-                       if good else [])
+        results = iter(self._results(good, explain) if good else [])
         return [x if isinstance(x, InputError) else next(results) for x in inputs]
 
-    def _results(self, batch: np.ndarray, photos: list[bool], explain: bool) -> list[DigitResult]:
+    def _results(self, reads: list[DigitInput], explain: bool) -> list[DigitResult]:
+        batch = np.stack([r.pixels for r in reads])
         probs, maps = self.explained(batch) if explain else (self.probabilities(batch), [None] * len(batch))
         results = []
-        for model_input, p, class_maps, photo in zip(batch, probs, maps, photos, strict=True):
+        for read, p, class_maps in zip(reads, probs, maps, strict=True):
             digit = int(np.argmax(p))
-            results.append(DigitResult(digit, float(p[digit]), [float(x) for x in p], model_input,
-                                       class_maps, photo))
+            results.append(DigitResult(digit, float(p[digit]), [float(x) for x in p], read.pixels,
+                                       class_maps, read.photo, read.several))
         return results
 
 
-def read_digit(source: ImageSource) -> tuple[np.ndarray, bool]:
-    """The model's 28×28 input for `source` (as preprocess.to_mnist), and whether it came from a
-    photo of paper."""
+@dataclass(frozen=True)
+class DigitInput:
+    pixels: np.ndarray  # the model's 28×28 input (as preprocess.to_mnist)
+    photo: bool  # it came from a photo of paper
+    several: bool  # the picture seems to hold more than one digit
+
+
+def read_digit(source: ImageSource) -> DigitInput:
     found = ink_map(source)
-    return digit_input(found), found.photo
+    pixels, several = digit_and_others(found)
+    return DigitInput(pixels, found.photo, several)
 
 
 def _as_batch(batch: np.ndarray) -> np.ndarray:

@@ -18,6 +18,7 @@ import numpy as np
 
 from serving.decode import ImageSource, NoDigitError
 from serving.field import fit_to_field
+from serving.grouping import group_digits
 from serving.ink import InkMap, ink_map
 from serving.pieces import MIN_PIECE_AREA, crop_digit, digit_components
 
@@ -33,9 +34,16 @@ def to_mnist(source: ImageSource) -> np.ndarray:
 def digit_input(found: InkMap) -> np.ndarray:
     """The model's 28×28 input from the ink found in a picture: the digit's pieces, cropped,
     fitted in 20×20 and centred by mass."""
+    return digit_and_others(found)[0]
+
+
+def digit_and_others(found: InkMap) -> tuple[np.ndarray, bool]:
+    """digit_input, and whether the picture seems to hold more than one digit (its pieces make
+    several digits as a number's would be grouped: the digit read is then only one of them)."""
     ink = found.ink
     components = found.components()
     if components.count == 0 or components.area.max() < MIN_PIECE_AREA:
         raise NoDigitError("no digit found: only specks of ink. Draw or photograph a digit.")
     keep = digit_components(components, ink.shape, ink if found.photo else None)
-    return fit_to_field(crop_digit(ink, components, keep))
+    several = components.count > 1 and len(group_digits(components, ink.shape)) > 1
+    return fit_to_field(crop_digit(ink, components, keep)), several

@@ -6,6 +6,8 @@ construction.
     explained (--explain, ?explain=true), also: "heatmap": 28 rows of 28 floats in 0–1 (where the
     evidence for the digit lies) and "seen": 28 rows of 28 integers 0–255 (what the model saw)
     {"file": "x.txt", "digit": null, "error": "not an image that can be read: ..."}
+    a picture that seems to hold several digits also: "several": true, "note": "..." (read it
+    with --number or --page)
     {"file": "n.png", "number": "2026", "confidence": 0.97, "digits": [{"digit", "confidence", "box"}]}
     {"file": "x.txt", "number": null, "error": "..."}
     {"file": "p.jpg", "numbers": [{"number": "-3.5", "confidence": 0.97, "box": [x0, y0, x1, y1],
@@ -28,6 +30,8 @@ from serving.page import PageResult
 from serving.result import DigitResult
 
 Record = dict[str, Any]
+SEVERAL = ("the image seems to hold more than one digit, and this is only one of them: read it as a "
+           "number (--number, /api/read_number) or a page (--page, /api/read_page)")
 
 
 def digit_fields(result: DigitResult | Exception) -> Record:
@@ -35,6 +39,8 @@ def digit_fields(result: DigitResult | Exception) -> Record:
         return {"digit": None, "error": str(result)}
     fields = {"digit": result.digit, "confidence": round(result.confidence, 6),
               "probabilities": [round(p, 6) for p in result.probabilities]}
+    if result.several:
+        fields.update(several=True, note=SEVERAL)
     if result.class_maps is not None:
         fields["heatmap"] = np.round(result.heatmap().astype(np.float64), 3).tolist()
         fields["seen"] = seen_pixels(result.model_input).tolist()

@@ -30,6 +30,7 @@ class DigitResult:
     model_input: np.ndarray = field(repr=False)  # the 28×28 float32 image the model saw
     class_maps: np.ndarray | None = field(default=None, repr=False)  # (10, 7, 7) when explained
     photo: bool = False  # read from a photo of paper (serving.ink.InkMap.photo)
+    several: bool = False  # the picture seems to hold more than one digit: this is one of them
 
     @property
     def unsure(self) -> bool:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import shutil
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -118,3 +119,17 @@ def test_a_photo_of_paper_is_flagged_as_a_guess_sooner_than_a_drawing(predictor)
     pixels = np.zeros((28, 28), np.float32)
     assert DigitResult(1, between, [0.0] * 10, pixels, photo=True).unsure
     assert not DigitResult(1, between, [0.0] * 10, pixels).unsure
+
+
+def test_a_picture_of_several_digits_says_so(predictor):
+    """/predict (and the CLI, the Draw and Upload tabs) read one digit; where a picture holds more,
+    the answer says so instead of silently answering part of what is written."""
+    from serving.records import SEVERAL, digit_fields
+
+    examples = Path(__file__).resolve().parent.parent / "examples"
+    several = predictor.predict(examples / "number_2026.png")
+    assert several.several and digit_fields(several)["note"] == SEVERAL and digit_fields(several)["several"]
+    for name in ("3_marker.png", "2_pencil.png", "4_phone_exif.jpg", "7_ballpoint_photo.jpg",
+                 "8_transparent.png"):
+        one = predictor.predict(examples / name)
+        assert not one.several and "several" not in digit_fields(one), name

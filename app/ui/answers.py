@@ -44,6 +44,12 @@ def a_digit(digit: int) -> str:
 
 
 def note_for(result: DigitResult) -> str:
+    several = ("\n\n**This looks like more than one digit**, and this tab reads one: the **Numbers** tab "
+               "reads them all." if result.several else "")
+    return digit_note(result) + several
+
+
+def digit_note(result: DigitResult) -> str:
     top = sorted(range(len(result.probabilities)), key=lambda d: -result.probabilities[d])
     if result.unsure:
         advice = ("Try a closer photo in even light, the digit alone in the middle." if result.photo

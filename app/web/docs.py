@@ -72,6 +72,9 @@ DIGIT_SCHEMA = {"type": "array", "items": {"type": "object", "required": ["file"
         "type": "array", "minItems": 28, "maxItems": 28,
         "items": {"type": "integer", "minimum": 0, "maximum": 255}},
         "description": "with ?explain=true: the 28×28 image the model saw, row by row (255 is ink)"},
+    "several": {"type": "boolean", "description": "only when the image seems to hold more than one "
+                "digit: the answer is one of them (read it with /api/read_number or /api/read_page)"},
+    "note": {"type": "string", "description": "with several: what to do"},
     "error": {"type": "string", "description": "why the image gave no digit (only then)"}}}}
 EXPLAIN_PARAMETER = {
     "name": "explain", "in": "query", "required": False, "schema": {"type": "boolean", "default": False},
