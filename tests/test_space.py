@@ -90,7 +90,7 @@ def test_space_starts_from_requirements_txt_and_predicts(space: DemoServer) -> N
 def test_space_serves_the_mcp_tools_under_its_name(space: DemoServer) -> None:
     with urllib.request.urlopen(space.url + "gradio_api/mcp/schema", timeout=30) as response:
         names = {tool["name"] for tool in json.loads(response.read())}
-    assert names == {"digits_recognize_digit", "digits_read_number"}, names
+    assert names == {"digits_recognize_digit", "digits_read_number", "digits_read_numbers"}, names
 
 
 @pytest.mark.slow

@@ -102,7 +102,8 @@ def model_tab(app: App) -> str:
 def test_the_served_model_reaches_the_model_tab():
     int8 = json.loads(CARD.read_text())["files"]["int8"]["file"]
     text = model_tab(create(Settings.parse(["--model", str(MODELS_DIR / int8)], {})))
-    assert f"`{int8}` (static INT8, **served**)" in text
+    row = next(line for line in text.splitlines() if line.startswith(f"| `{int8}`"))
+    assert f"Served: `{int8}`" in text and "static INT8" in row and "**served**" in row
 
 
 def test_no_verify_is_a_flag_the_message_names(tmp_path):
