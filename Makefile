@@ -54,9 +54,9 @@ runs/seed%/run.json: | setup
 export: setup
 	$(PY) -m export $(SEEDS:%=--run runs/seed%) --out models
 
-# The sequence reader of whole numbers (models/numbernet.onnx): about 30 minutes on one thread.
+# The sequence reader of numbers, signs and points (models/numbernet.onnx): about an hour on one thread.
 train-numbers: setup
-	$(PY) -m training.train_numbers --steps 4500 --max-minutes 40 --out runs/numbers
+	$(PY) -m training.train_numbers --steps 6000 --max-minutes 80 --out runs/numbers
 
 export-numbers: setup
 	$(PY) -m export.numbers --run runs/numbers --out models
