@@ -60,7 +60,8 @@ class NumberDigit:
         return unsure(self.confidence, photo=False)
 
     def to_dict(self, probabilities: bool = False) -> dict:
-        out: dict = {"digit": self.digit, "confidence": round(self.confidence, 6), "box": list(self.box)}
+        out: dict = {"digit": self.digit, "confidence": round(self.confidence, 6), "box": list(self.box),
+                     "unsure": self.unsure}
         if probabilities:
             out["probabilities"] = [round(p, 6) for p in self.probabilities]
         return out
@@ -80,6 +81,7 @@ class NumberResult:
 
     def to_dict(self, probabilities: bool = False) -> dict:
         return {"number": self.number, "confidence": round(self.confidence, 6),
+                "unsure": any(d.unsure for d in self.digits),
                 "digits": [d.to_dict(probabilities) for d in self.digits]}
 
 

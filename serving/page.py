@@ -33,6 +33,7 @@ from serving.numbers import crop_with_rim, read_number, read_segmentation, segme
 from serving.paper import clear_marks, hysteresis, page_edges, paper_ink, stretch_ink
 from serving.photo import FAINT_INK, dark_on_light
 from serving.predictor import Predictor
+from serving.result import unsure
 from serving.sequence import SequenceReader
 
 PAGE_SIDE = 1024  # a page is read at most this size: a digit 3% of its height is 30 px
@@ -63,6 +64,10 @@ class PageChar:
     confidence: float
     box: tuple[int, int, int, int]
 
+    @property
+    def unsure(self) -> bool:
+        return unsure(self.confidence, photo=False)
+
 
 @dataclass(frozen=True)
 class PageNumber:
@@ -77,8 +82,9 @@ class PageNumber:
 
     def to_dict(self) -> dict:
         return {"number": self.number, "confidence": round(self.confidence, 6), "box": list(self.box),
-                "characters": [{"char": c.char, "confidence": round(c.confidence, 6), "box": list(c.box)}
-                               for c in self.characters]}
+                "unsure": any(c.unsure for c in self.characters),
+                "characters": [{"char": c.char, "confidence": round(c.confidence, 6), "box": list(c.box),
+                                "unsure": c.unsure} for c in self.characters]}
 
 
 @dataclass(frozen=True)

@@ -2,7 +2,9 @@
 MCP tools, REST API and the Ray Serve app answer (serving.operations), so all of them agree by
 construction.
 
-    {"file": "7.png", "digit": 7, "confidence": 0.998, "probabilities": [10 floats]}
+    {"file": "7.png", "digit": 7, "confidence": 0.998, "probabilities": [10 floats], "unsure": false}
+    "unsure" is the app's rule for a guess (under 60% sure, 80% for a photo of paper), in every
+    answer and for every digit and character, so that clients need not know it
     explained (--explain, ?explain=true), also: "heatmap": 28 rows of 28 floats in 0–1 (where the
     evidence for the digit lies) and "seen": 28 rows of 28 integers 0–255 (what the model saw)
     {"file": "x.txt", "digit": null, "error": "not an image that can be read: ..."}
@@ -38,7 +40,7 @@ def digit_fields(result: DigitResult | Exception) -> Record:
     if isinstance(result, Exception):
         return {"digit": None, "error": str(result)}
     fields = {"digit": result.digit, "confidence": round(result.confidence, 6),
-              "probabilities": [round(p, 6) for p in result.probabilities]}
+              "probabilities": [round(p, 6) for p in result.probabilities], "unsure": result.unsure}
     if result.several:
         fields.update(several=True, note=SEVERAL)
     if result.class_maps is not None:

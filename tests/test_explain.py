@@ -106,7 +106,7 @@ def test_explain_off_changes_nothing(predictor: Predictor, digits) -> None:
     explained = predictor.predict_batch([images[0]], explain=True)
     assert plain[0].class_maps is None and explained[0].class_maps.shape == (10, 7, 7)
     np.testing.assert_allclose(plain[0].probabilities, explained[0].probabilities, rtol=1e-6)
-    assert set(digit_fields(plain[0])) == {"digit", "confidence", "probabilities"}
+    assert set(digit_fields(plain[0])) == {"digit", "confidence", "probabilities", "unsure"}
     assert predictor.session.get_outputs()[0].name == "logits"  # the served output stays first
     with pytest.raises(ValueError, match="explain=True"):
         plain[0].heatmap()

@@ -133,3 +133,24 @@ def test_a_picture_of_several_digits_says_so(predictor):
                  "8_transparent.png"):
         one = predictor.predict(examples / name)
         assert not one.several and "several" not in digit_fields(one), name
+
+
+def test_every_answer_says_whether_it_is_a_guess(predictor):
+    """Clients need not know the 60% / 80% rule: digits, numbers and pages all carry "unsure"."""
+    from serving import Reader
+    from serving.operations import PREDICT, READ_NUMBER, READ_PAGE
+    from serving.records import digit_fields
+    from serving.result import DigitResult
+
+    examples = Path(__file__).resolve().parent.parent / "examples"
+    reader = Reader()
+    sure = predictor.predict(examples / "3_marker.png")
+    assert digit_fields(sure)["unsure"] is False
+    guess = DigitResult(7, 0.55, [0.0] * 7 + [0.55, 0.45, 0.0], sure.model_input)
+    photo = DigitResult(7, 0.7, [0.0] * 7 + [0.7, 0.3, 0.0], sure.model_input, photo=True)
+    assert digit_fields(guess)["unsure"] is True and digit_fields(photo)["unsure"] is True
+    (number,) = READ_NUMBER.answers(reader, [examples / "number_2026.png"])
+    assert number["unsure"] is False and all(d["unsure"] is False for d in number["digits"])
+    (page,) = READ_PAGE.answers(reader, [examples / "number_2026.png"])
+    assert all("unsure" in n and all("unsure" in c for c in n["characters"]) for n in page["numbers"])
+    assert PREDICT.answers(reader, [examples / "3_marker.png"])[0]["unsure"] is False

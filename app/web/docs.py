@@ -72,6 +72,7 @@ DIGIT_SCHEMA = {"type": "array", "items": {"type": "object", "required": ["file"
         "type": "array", "minItems": 28, "maxItems": 28,
         "items": {"type": "integer", "minimum": 0, "maximum": 255}},
         "description": "with ?explain=true: the 28×28 image the model saw, row by row (255 is ink)"},
+    "unsure": {"type": "boolean", "description": "the answer is a guess (under 60% sure; 80% for a photo)"},
     "several": {"type": "boolean", "description": "only when the image seems to hold more than one "
                 "digit: the answer is one of them (read it with /api/read_number or /api/read_page)"},
     "note": {"type": "string", "description": "with several: what to do"},
@@ -83,6 +84,7 @@ EXPLAIN_PARAMETER = {
 NUMBER_SCHEMA = {"type": "array", "items": {"type": "object", "required": ["file", "number"], "properties": {
     "file": {"oneOf": [{"type": "string"}, {"type": "integer"}]},
     "number": {"type": ["string", "null"], "description": 'the digits left to right, e.g. "2026"'},
+    "unsure": {"type": "boolean", "description": "some digit is a guess (under 60% sure)"},
     "confidence": {"type": "number", "description": "chance that every digit is right"},
     "digits": {"type": "array", "items": {"type": "object", "properties": {
         "digit": {"type": "integer"}, "confidence": {"type": "number"},
