@@ -50,18 +50,22 @@ def plot_confusion(confusion: np.ndarray, path: Path) -> None:
     plt.close(fig)
 
 
+MISTAKE_COLUMNS = 8  # few enough a row that each label reads at MISTAKE_LABEL_PT on a phone
+MISTAKE_LABEL_PT = 12
+
+
 def plot_mistakes(images: np.ndarray, predicted: np.ndarray, true: np.ndarray, path: Path,
                   split: str, limit: int = 100) -> None:
     """The first `limit` of a split's digits the model gets wrong (`split` names it: "Test")."""
     n = min(len(images), limit)
-    cols = 10
+    cols = MISTAKE_COLUMNS
     rows = max(1, (n + cols - 1) // cols)
-    fig, axes = plt.subplots(rows, cols, figsize=(cols * 1.1, rows * 1.3))
+    fig, axes = plt.subplots(rows, cols, figsize=(cols * 1.5, rows * 1.8))
     for i, ax in enumerate(np.atleast_1d(axes).ravel()):
         ax.axis("off")
         if i < n:
             ax.imshow(images[i], cmap="gray", vmin=0, vmax=255)
-            ax.set_title(f"{predicted[i]} (true {true[i]})", fontsize=7, color="crimson")
+            ax.set_title(f"{predicted[i]} (true {true[i]})", fontsize=MISTAKE_LABEL_PT, color="crimson")
     fig.suptitle(f"{split} digits it gets wrong: {len(images)} (showing {n}); predicted (true)")
     fig.tight_layout()
     fig.savefig(path, dpi=100)
