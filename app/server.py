@@ -28,7 +28,7 @@ from starlette.middleware import Middleware
 from app.corrections import Corrections, open_corrections
 from app.settings import CONCURRENCY, Settings
 from app.ui import blocks, page
-from app.web import access, brake, cache, fetch, forwarded, origin, rest, streams, timeouts
+from app.web import access, brake, cache, fetch, forwarded, mcp_schema, origin, rest, streams, timeouts
 from serving import ModelError, Reader
 
 LOGIN_MESSAGE = "Log in with the user name and password you were given."
@@ -72,7 +72,8 @@ def app_kwargs(app: App, cache_dir: Path) -> dict[str, Any]:
     kwargs["exception_handlers"] = {OSError: cache.no_room_handler(janitor, settings.client_timeout)}
     kwargs["middleware"] = [Middleware(timeouts.BodyTimeout, timeout_s=settings.client_timeout),
                             *login_guard(app), Middleware(streams.Streams, idle_s=settings.stream_idle),
-                            Middleware(forwarded.FixedRoot, share_url=lambda: app.demo.share_url)]
+                            Middleware(forwarded.FixedRoot, share_url=lambda: app.demo.share_url),
+                            Middleware(mcp_schema.UrlTools)]
     return kwargs
 
 

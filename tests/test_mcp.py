@@ -89,10 +89,10 @@ def test_only_the_two_tools_are_listed(tools: dict[str, Any]) -> None:
     assert set(tools) == set(TOOL_API_NAMES)
 
 
-@pytest.mark.parametrize("name", ["recognize_digit", "read_number"])
+@pytest.mark.parametrize("name", ["recognize_digit", "read_number", "read_numbers"])
 def test_descriptions_say_what_comes_back(tools: dict[str, Any], name: str) -> None:
     tool = tools[name]
-    key = "digit" if name == "recognize_digit" else "number"
+    key = {"recognize_digit": "digit", "read_number": "number", "read_numbers": "numbers"}[name]
     assert f'{{"{key}": null, "error"' in tool.description  # what an error looks like
     assert "JSON" in tool.description and "handwritten" in tool.description
     assert list(tool.inputSchema["properties"]) == ["image"]
@@ -109,6 +109,8 @@ def test_the_api_page_tells_the_same_story(demo_server) -> None:
     assert {tool["name"] for tool in schema} == set(TOOL_API_NAMES)
     for tool in schema:
         assert "data: URL" in tool["description"] and "upload_file_to_gradio" not in tool["description"]
+        # Gradio's page offers an upload server (`uvx gradio upload-mcp`) only for this flag.
+        assert tool["meta"]["file_data_present"] is False
 
 
 def test_recognize_digit_on_files_equals_cli(demo_server, run_cli) -> None:
