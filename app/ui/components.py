@@ -6,6 +6,7 @@ in Gradio's generic error instead of serving's clear message.
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import gradio as gr
@@ -52,6 +53,8 @@ class UploadedFile(gr.File):
         as a raw FileData dict."""
         from gradio_client import handle_file
 
+        if not Path(EXAMPLE_FILE).is_file():  # an installed app started outside a checkout
+            return super().example_payload()
         return {**handle_file(EXAMPLE_FILE), "url": EXAMPLE_FILE}
 
     def example_value(self) -> Any:

@@ -156,3 +156,10 @@ def test_exposure_settings_reach_the_server(tmp_path):
     middleware = {m.cls.__name__: m.kwargs for m in got["app_kwargs"]["middleware"]}
     assert middleware["Streams"]["idle_s"] == 7
     assert middleware["SameOrigin"]["sites"].trusts("https://huggingface.co", "other.example")
+
+
+def test_the_api_page_works_outside_a_checkout(tmp_path, monkeypatch):
+    """An installed app (`pip install '.[app]'`, `digits serve`) runs where examples/ is not."""
+    monkeypatch.chdir(tmp_path)
+    info = create(Settings()).demo.get_api_info()
+    assert set(info["named_endpoints"]) == {"/recognize_digit", "/read_number_json", "/read_numbers"}
