@@ -29,7 +29,7 @@ def test_every_file_gets_a_line_in_order(tmp_path):
     assert [line["file"] for line in lines] == files
     assert [line["digit"] for line in lines] == [5, 0, 8]
     for line in lines:
-        assert set(line) == {"file", "digit", "confidence", "probabilities"}
+        assert set(line) == {"file", "digit", "confidence", "probabilities", "unsure"}
         assert len(line["probabilities"]) == 10 and 0 < line["confidence"] <= 1
 
 

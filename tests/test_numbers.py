@@ -92,7 +92,7 @@ def test_cli_number_contract(tmp_path):
     assert result.returncode == 1
     first, second = (json.loads(line) for line in result.stdout.splitlines())
     assert first["file"] == str(good) and first["number"] == "2026"
-    assert [set(d) for d in first["digits"]] == [{"digit", "confidence", "box"}] * 4
+    assert [set(d) for d in first["digits"]] == [{"digit", "confidence", "box", "unsure"}] * 4
     assert second == {"file": str(bad), "number": None, "error": NOT_AN_IMAGE}
     ok = subprocess.run([sys.executable, "-m", "serving", "--number", str(good)], capture_output=True,
                         text=True, timeout=120)
