@@ -139,7 +139,7 @@ def photo_page_ink(grey: np.ndarray) -> tuple[np.ndarray, Components]:
     components = hysteresis(ink, FAINT_INK, INK_LEVEL)
     marks = page_marks(components, light)
     mask = (components.labels > 0) & ~components.pixels(marks)
-    return np.where(mask, ink, 0).astype(np.float32), label_components(mask)
+    return ink, label_components(mask)  # the ink whole: a digit's faint rim is read with it
 
 
 def stretched(d: np.ndarray) -> np.ndarray:
