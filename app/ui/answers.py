@@ -7,6 +7,7 @@ anything unexpected is logged and answered "Something went wrong".
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -103,28 +104,28 @@ def digit_outputs(reader: Reader, kind: str, value: Any, view: str | None = VIEW
 
 
 def number_outputs(reader: Reader, kind: str, value: Any) -> tuple:
-    """The Numbers tab's outputs, (annotated image, note), for an input of `kind`."""
-    try:
-        read = read_input(kind, value, lambda source: (reader.read_number(source), shown_image(source)))
-    except Exception as err:
-        return None, problem_note(err, kind)
-    if read is None:
-        return None, EMPTY_NUMBER
-    result, image = read
-    return (image, number_boxes(result, image)), number_note(result)
+    """The outputs of /read_number_sketch (the Numbers tab's before it read pages), (annotated
+    image, note): the number's digits boxed."""
+    return boxed_outputs(reader.read_number, number_boxes, number_note, kind, value)
 
 
 def page_outputs(reader: Reader, kind: str, value: Any) -> tuple:
     """The Numbers tab's outputs, (annotated image, note): every number written, on one line or
     several, boxed and labelled on the picture, and the list as text to copy."""
+    return boxed_outputs(reader.read_page, page_boxes, page_note, kind, value)
+
+
+def boxed_outputs(read: Callable[[Any], Any], boxes: Callable[[Any, Image.Image], list],
+                  note: Callable[[Any], str], kind: str, value: Any) -> tuple:
+    """(the picture with `boxes` of what `read` found, its `note`), for an input of `kind`."""
     try:
-        read = read_input(kind, value, lambda source: (reader.read_page(source), shown_image(source)))
+        found = read_input(kind, value, lambda source: (read(source), shown_image(source)))
     except Exception as err:
         return None, problem_note(err, kind)
-    if read is None:
+    if found is None:
         return None, EMPTY_NUMBER
-    result, image = read
-    return (image, page_boxes(result, image)), page_note(result)
+    result, image = found
+    return (image, boxes(result, image)), note(result)
 
 
 def page_boxes(result: PageResult, image: Image.Image) -> list[tuple[tuple[int, ...], str]]:
