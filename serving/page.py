@@ -273,14 +273,14 @@ def read_page(predictor: Predictor, source: ImageSource, reader: SequenceReader)
         return PageResult([], size, note=page_note(err))
     if components.count == 0:
         return PageResult([], size, note="no writing found on the page")
-    groups, _ = find_numbers(components)
+    groups, sizes = find_numbers(components)
     if len(groups) == 1:
-        number = read_group(predictor, reader, ink, components, np.array(groups[0]) + 1, size)
+        number = read_group(predictor, reader, ink, components, np.array(groups[0]) + 1, size, sizes.height)
         if number is None or not any(c.char in "-." for c in number.characters):
             return PageResult(alone(predictor, reader, image), size)
     numbers, left_out = [], 0
     for group in groups:
-        number = read_group(predictor, reader, ink, components, np.array(group) + 1, size)
+        number = read_group(predictor, reader, ink, components, np.array(group) + 1, size, sizes.height)
         if number is None or mean_confidence(number) < MIN_MEAN_CONFIDENCE:
             left_out += number is not None
             continue
@@ -315,14 +315,17 @@ def page_number(characters: list[PageChar]) -> PageNumber:
 
 
 def read_group(predictor: Predictor, reader: SequenceReader, ink: np.ndarray, components: Components,
-               labels: np.ndarray, size: tuple[int, int]) -> PageNumber | None:
+               labels: np.ndarray, size: tuple[int, int], char_height: float) -> PageNumber | None:
     """One number's pieces of ink: its digits read as serving.numbers reads a number, its minus sign
-    and decimal point where the sequence model reads them; None when they hold no digit."""
+    and decimal point where the sequence model reads them; None when they hold no digit as tall as
+    MIN_CHAR_HEIGHT of the page's characters (`char_height`): faint grain that passed for a piece."""
     crop, origin = crop_with_rim(ink, components, labels)
     marks, digits_ink = marks_apart(reader, crop)
     try:
         found = segment_ink(digits_ink, origin, ink.shape, size)
     except NoDigitError:
+        return None
+    if found.digit_height < MIN_CHAR_HEIGHT * char_height:
         return None
     result = read_segmentation(predictor, found, reader)
     characters = [PageChar(str(d.digit), d.confidence, d.box) for d in result.digits]
