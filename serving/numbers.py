@@ -43,6 +43,7 @@ SPLIT_WIDTH = 0.6  # a region narrower than this share of the digit height is on
 DIGIT_PENALTY = 0.4  # log-probability a reading pays for each digit it reads
 WIDE_FROM = 1.0  # a digit wider than this share of the digit height is unusual ...
 WIDE_COST = 3.0  # ... and pays this much log-probability per digit height beyond it
+LINE_OVERLAP = 0.3  # a digit shares this much of its height with its line's rows (jitter stays well above)
 SURE_SPLIT = 0.8  # the sequence model's reading of a region stands when all its digits are this sure
 
 Box = tuple[int, int, int, int]  # x0, y0, x1, y1: pixels, ends exclusive (PIL's crop convention)
@@ -73,6 +74,7 @@ class NumberResult:
     digits: list[NumberDigit]
     inputs: np.ndarray = field(repr=False)  # (N, 28, 28) float32: what the model saw, per digit
     source_size: tuple[int, int]  # (width, height) of the input after EXIF rotation
+    lines: int = 1  # lines of writing the digits stand on: more than one is not one number
 
     @property
     def confidence(self) -> float:
@@ -80,9 +82,13 @@ class NumberResult:
         return float(np.prod([d.confidence for d in self.digits]))
 
     def to_dict(self, probabilities: bool = False) -> dict:
-        return {"number": self.number, "confidence": round(self.confidence, 6),
-                "unsure": any(d.unsure for d in self.digits),
-                "digits": [d.to_dict(probabilities) for d in self.digits]}
+        out = {"number": self.number, "confidence": round(self.confidence, 6),
+               "unsure": any(d.unsure for d in self.digits),
+               "digits": [d.to_dict(probabilities) for d in self.digits]}
+        if self.lines > 1:
+            out.update(lines=self.lines, note=f"the image holds {self.lines} lines of writing, read here "
+                       "as one number: read it as a page (--page, /api/read_page)")
+        return out
 
 
 @dataclass(frozen=True)
@@ -272,4 +278,16 @@ def read_segmentation(predictor: Predictor, found: Segmentation, reader: Sequenc
             digits.append(NumberDigit(d, float(p[d]), box, [float(v) for v in p]))
             inputs.append(model_input)
     return NumberResult("".join(str(d.digit) for d in digits), digits, np.stack(inputs),
-                        found.source_size)
+                        found.source_size, count_lines(found.ink_boxes))
+
+
+def count_lines(boxes: list[Box]) -> int:
+    """How many lines of writing the regions stand on: top to bottom, a region starts a new line
+    when its rows overlap the line's so far by less than LINE_OVERLAP of its height."""
+    lines: list[tuple[int, int]] = []
+    for _, top, _, bottom in sorted(boxes, key=lambda b: b[1]):
+        if lines and min(bottom, lines[-1][1]) - max(top, lines[-1][0]) >= LINE_OVERLAP * (bottom - top):
+            lines[-1] = (min(top, lines[-1][0]), max(bottom, lines[-1][1]))
+        else:
+            lines.append((top, bottom))
+    return max(1, len(lines))

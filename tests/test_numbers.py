@@ -180,3 +180,19 @@ def test_touching_and_overlapping_digits_are_split_with_their_boxes(sequence, pr
         for found, truth in zip(result.digits, made.boxes, strict=True):
             assert iou(found.box, truth) > 0.5, (found.box, truth)
     assert joined > 5, "too few of the made numbers had their digits' ink meet"
+
+
+def test_numbers_on_several_lines_say_so():
+    """"123" written over "456" is not the number 145236: the answer says it is two lines."""
+    from PIL import Image
+
+    from serving import Reader
+    from serving.operations import READ_NUMBER
+
+    page = Image.new("L", (600, 420), 255)
+    page.paste(draw_digits((300, 160), "123", 0, 255, 9, mode="L"), (40, 20))
+    page.paste(draw_digits((300, 160), "456", 0, 255, 9, mode="L"), (40, 220))
+    (answer,) = READ_NUMBER.answers(Reader(), [page])
+    assert answer["lines"] == 2 and "--page" in answer["note"]
+    one_line = READ_NUMBER.answers(Reader(), [draw_digits((600, 200), "2024", 0, 255, 12, mode="L")])[0]
+    assert one_line["number"] == "2024" and "lines" not in one_line

@@ -177,6 +177,8 @@ def number_note(result: NumberResult) -> str:
               for i, d in enumerate(result.digits) if d.unsure]
     if unsure:
         note += " Not sure about " + ", ".join(unsure) + ": write it clearer, apart from the others."
+    if result.lines > 1:
+        note += f"\n\n**This is {result.lines} lines of writing**, read here as one number."
     return note
 
 

@@ -85,6 +85,9 @@ NUMBER_SCHEMA = {"type": "array", "items": {"type": "object", "required": ["file
     "file": {"oneOf": [{"type": "string"}, {"type": "integer"}]},
     "number": {"type": ["string", "null"], "description": 'the digits left to right, e.g. "2026"'},
     "unsure": {"type": "boolean", "description": "some digit is a guess (under 60% sure)"},
+    "lines": {"type": "integer", "description": "only when the digits stand on several lines: how many "
+              "(the answer is not one number; /api/read_page reads each)"},
+    "note": {"type": "string", "description": "with lines: what to do"},
     "confidence": {"type": "number", "description": "chance that every digit is right"},
     "digits": {"type": "array", "items": {"type": "object", "properties": {
         "digit": {"type": "integer"}, "confidence": {"type": "number"},
