@@ -20,7 +20,6 @@ from serving.paths import DEFAULT_MODEL
 
 CONCURRENCY = 4  # model calls a Gradio event runs at once (the server's threads, not the cores)
 MAX_FILE_SIZE = "5mb"  # largest upload, as launch(max_file_size=...) takes it
-MAX_FILE_BYTES = 5 * 1024 * 1024  # the same, in bytes, for servers without Gradio (scale/)
 CLIENT_TIMEOUT_S = 10.0  # to send a request's headers, and between parts of its body
 CACHE_MAX_AGE_S = 60.0  # as Gradio's delete_cache=(60, 60): long enough for a queued request
 CORRECTIONS_PER_MINUTE = 10

@@ -19,7 +19,7 @@ from fastapi import FastAPI, Request
 from fastapi.responses import Response
 from ray import serve
 
-from app.settings import MAX_FILE_BYTES
+from app.settings import MAX_FILE_SIZE, size_bytes
 from app.web.reading import ApiError, Limits, error_response, records_response
 from app.web.rest import health_fields, operation_for
 from serving import DigitResult, InputError, Reader
@@ -34,7 +34,7 @@ api = FastAPI(title="Handwritten digit recognizer API (Ray Serve)", docs_url="/d
 class DigitService:
     """One Reader per replica; the images of concurrent /api/predict requests share model calls."""
 
-    def __init__(self, model: str = str(DEFAULT_MODEL), max_file_size: int | None = MAX_FILE_BYTES,
+    def __init__(self, model: str = str(DEFAULT_MODEL), max_file_size: int | None = size_bytes(MAX_FILE_SIZE),
                  max_batch_size: int = 32, batch_wait_s: float = 0.002) -> None:
         self.reader = Reader(model)
         self.limits = Limits(max_file_size)

@@ -7,8 +7,8 @@
    vertical extents overlap, after the page's tilt is taken out (the slope that makes the
    characters' centres line up best); small pieces (a decimal point, a minus sign, a dot of an
    "i") join the line they lie in.
-3. Numbers: a line splits where the gap between neighbouring pieces is much wider than the gaps
-   within the line (NUMBER_GAP times the line's character height at least).
+3. Numbers: a line splits where the gap between neighbouring pieces is NUMBER_GAP times the
+   page's character height or wider.
 4. Each number is read as one number is (serving.numbers: the digit model for digits written
    apart, the sequence model for touching ones) on its own ink, and the sequence model's signs
    and decimal points are put in where it reads them.
@@ -43,7 +43,6 @@ MIN_CHAR_HEIGHT = 0.4  # ... and as tall as this share of the typical character
 SPECK = 0.02  # pieces under this share of a typical character's ink are specks of the paper
 LINE_OVERLAP = 0.4  # a piece joins a line its vertical extent overlaps by this share of its height
 NUMBER_GAP = 1.0  # a gap this many character heights wide (at least) splits a line into numbers
-GAP_OVER_SPACING = 3.0  # ... and this many times the line's typical gap between characters
 MAX_TILT = 0.1  # slopes tried (rows per column), either way: a page turned up to about 6°
 TILTS = 41
 LONG_LINE = 8  # a piece this many times as wide as tall and wider than LINE_SPAN of the page
@@ -274,17 +273,12 @@ def read_page(predictor: Predictor, source: ImageSource, reader: SequenceReader)
     if components.count == 0:
         return PageResult([], size, note="no writing found on the page")
     groups, sizes = find_numbers(components)
-    if len(groups) == 1:
-        number = read_group(predictor, reader, ink, components, np.array(groups[0]) + 1, size, sizes.height)
-        if number is None or not any(c.char in "-." for c in number.characters):
-            return PageResult(alone(predictor, reader, image), size)
-    numbers, left_out = [], 0
-    for group in groups:
-        number = read_group(predictor, reader, ink, components, np.array(group) + 1, size, sizes.height)
-        if number is None or mean_confidence(number) < MIN_MEAN_CONFIDENCE:
-            left_out += number is not None
-            continue
-        numbers.append(number)
+    read = [read_group(predictor, reader, ink, components, np.array(group) + 1, size, sizes.height)
+            for group in groups]
+    if len(read) == 1 and (read[0] is None or not any(c.char in "-." for c in read[0].characters)):
+        return PageResult(alone(predictor, reader, image), size)
+    numbers = [n for n in read if n is not None and mean_confidence(n) >= MIN_MEAN_CONFIDENCE]
+    left_out = sum(n is not None for n in read) - len(numbers)
     note = None
     if left_out:
         note = f"{left_out} mark(s) that don't read as numbers were left out"
