@@ -20,6 +20,7 @@ from serving.contrast import (
     normalize_levels,
 )
 from serving.decode import ImageSource, NoDigitError, open_image, shrink, to_standard_mode
+from serving.frames import without_frames
 from serving.morphology import dilate
 from serving.photo import photo_ink
 from serving.stats import GREY_LEVELS, quantile
@@ -82,9 +83,8 @@ def ink_map(source: ImageSource, work_side: int = WORK_SIDE) -> InkMap:
         if side <= SMALL_SIDE:
             raise
         ink = None  # faint writing in a big photo can be lost at this size: look closer
-    if ink is None:
-        return InkMap(*photo_ink(image))
-    return InkMap(ink)
+    ink, pieces, _ = without_frames(*photo_ink(image)) if ink is None else without_frames(ink)
+    return InkMap(ink, pieces)
 
 
 def alpha_ink(alpha: np.ndarray, work_side: int) -> np.ndarray:

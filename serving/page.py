@@ -19,6 +19,7 @@ bottom, then left to right.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -28,6 +29,7 @@ from serving.components import Components, label_components
 from serving.contract import DIGITS
 from serving.contrast import INK_LEVEL, ink_mask
 from serving.decode import ImageSource, NoDigitError, open_image, original_size, shrink, to_standard_mode
+from serving.frames import Box, without_frames
 from serving.ink import SEE_THROUGH, SMALL_SIDE, TRANSPARENT, alpha_ink, clean_ink, on_paper
 from serving.numbers import crop_with_rim, read_number, read_segmentation, segment_ink, to_input_box
 from serving.paper import clear_marks, hysteresis, page_edges, paper_ink, stretch_ink
@@ -102,14 +104,15 @@ class PageResult:
 # ---------------------------------------------------------------- the ink
 
 
-def page_ink(image: Image.Image) -> tuple[np.ndarray, Components]:
-    """The page's ink at most PAGE_SIDE pixels, white on black, and its pieces."""
+def page_ink(image: Image.Image) -> tuple[np.ndarray, Components, list[Box]]:
+    """The page's ink at most PAGE_SIDE pixels, white on black, its pieces, and the boxes of the
+    printed frames (form fields, comb boxes) taken out of it."""
     image = to_standard_mode(image)
     if image.mode == "RGBA":
         alpha = np.asarray(image.getchannel("A"))
         if (alpha < TRANSPARENT).mean() > SEE_THROUGH:
             ink = alpha_ink(alpha, PAGE_SIDE)
-            return ink, label_components(ink_mask(ink))
+            return ink, label_components(ink_mask(ink)), []
         image = on_paper(image)
     side = max(image.size)
     image = shrink(image, PAGE_SIDE)
@@ -121,8 +124,9 @@ def page_ink(image: Image.Image) -> tuple[np.ndarray, Components]:
             raise
         ink = None
     if ink is not None:
-        return ink, label_components(ink_mask(ink))
-    return photo_page_ink(np.asarray(image.convert("L")))
+        ink, _, frames = without_frames(ink)
+        return ink, label_components(ink_mask(ink)), frames
+    return without_frames(*photo_page_ink(np.asarray(image.convert("L"))))
 
 
 def photo_page_ink(grey: np.ndarray) -> tuple[np.ndarray, Components]:
@@ -229,13 +233,15 @@ def group_lines(boxes: np.ndarray, is_char: np.ndarray, slope: float) -> list[li
     return lines
 
 
-def split_numbers(boxes: np.ndarray, line: list[int], height: float) -> list[list[int]]:
+def split_numbers(boxes: np.ndarray, line: list[int], height: float,
+                  frames: Sequence[Box] = ()) -> list[list[int]]:
     """A line's pieces, left to right, cut into numbers where a gap is NUMBER_GAP character
-    heights wide or more."""
+    heights wide or more, but not inside one printed frame (a row of comb boxes holds one number)."""
     order = sorted(line, key=lambda i: boxes[i, 0])
     numbers, right = [[order[0]]], boxes[order[0], 2]
     for i in order[1:]:
-        if boxes[i, 0] - right >= NUMBER_GAP * height:
+        wide = boxes[i, 0] - right >= NUMBER_GAP * height
+        if wide and not same_frame(boxes[numbers[-1][-1]], boxes[i], frames):
             numbers.append([i])
         else:
             numbers[-1].append(i)
@@ -243,7 +249,17 @@ def split_numbers(boxes: np.ndarray, line: list[int], height: float) -> list[lis
     return numbers
 
 
-def find_numbers(components: Components) -> tuple[list[list[int]], Sizes]:
+def same_frame(a: np.ndarray, b: np.ndarray, frames: Sequence[Box]) -> bool:
+    """Whether two pieces' boxes both lie in one frame's box (their centres do), or above its base
+    as high again as the frame (a comb's teeth are shorter than what is written between them)."""
+    def inside(box: np.ndarray, frame: Box) -> bool:
+        x, y = (box[0] + box[2]) / 2, (box[1] + box[3]) / 2
+        return frame[0] <= x < frame[2] and 2 * frame[1] - frame[3] <= y < frame[3]
+
+    return any(inside(a, frame) and inside(b, frame) for frame in frames)
+
+
+def find_numbers(components: Components, frames: Sequence[Box] = ()) -> tuple[list[list[int]], Sizes]:
     """The page's numbers in reading order, each the indices of its pieces of ink."""
     sizes = Sizes.of(components)
     heights = components.boxes[:, 3] - components.boxes[:, 1]
@@ -254,7 +270,8 @@ def find_numbers(components: Components) -> tuple[list[list[int]], Sizes]:
     slope = page_tilt(centres[is_char], sizes.height) if is_char.sum() > 2 else 0.0
     lines = group_lines(boxes, is_char & kept, slope)
     lines = [[i for i in line if kept[i]] for line in lines]
-    numbers = [number for line in lines if line for number in split_numbers(boxes, line, sizes.height)]
+    numbers = [number for line in lines if line
+               for number in split_numbers(boxes, line, sizes.height, frames)]
     return [number for number in numbers if is_char[number].any()], sizes  # a dot alone is no number
 
 
@@ -267,12 +284,12 @@ def read_page(predictor: Predictor, source: ImageSource, reader: SequenceReader)
     image = open_image(source)
     size = original_size(image)
     try:
-        ink, components = page_ink(image)
+        ink, components, frames = page_ink(image)
     except NoDigitError as err:
         return PageResult([], size, note=page_note(err))
     if components.count == 0:
         return PageResult([], size, note="no writing found on the page")
-    groups, sizes = find_numbers(components)
+    groups, sizes = find_numbers(components, frames)
     read = [read_group(predictor, reader, ink, components, np.array(group) + 1, size, sizes.height)
             for group in groups]
     if len(read) == 1 and (read[0] is None or not any(c.char in "-." for c in read[0].characters)):

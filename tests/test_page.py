@@ -97,8 +97,8 @@ def test_small_marks_join_their_line_and_specks_are_dropped():
     draw = ImageDraw.Draw(image)
     draw.ellipse((560, 178, 572, 190), fill=0)  # a dot on the line's base, between the numbers
     draw.point((450, 600), fill=0)  # a speck far below
-    ink, components = page_ink(image)
-    groups, sizes = find_numbers(components)
+    ink, components, frames = page_ink(image)
+    groups, sizes = find_numbers(components, frames)
     assert len(groups) == 2 and sizes.height > 40  # "18" and "5": a dot alone is no number, the speck gone
     assert sorted(len(g) for g in groups) == [1, 2]
 
