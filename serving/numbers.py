@@ -46,6 +46,8 @@ WIDE_COST = 3.0  # ... and pays this much log-probability per digit height beyon
 LINE_OVERLAP = 0.3  # a digit shares this much of its height with its line's rows (jitter stays well above)
 SURE_SPLIT = 0.8  # the sequence model's reading of a region stands when all its digits are this sure
 
+EDGE_PIXELS = 1  # writing this near the picture's edge runs into it (and may run on beyond it)
+
 Box = tuple[int, int, int, int]  # x0, y0, x1, y1: pixels, ends exclusive (PIL's crop convention)
 
 
@@ -81,14 +83,37 @@ class NumberResult:
         """Chance that the whole number is right, taking the digits' confidences as independent."""
         return float(np.prod([d.confidence for d in self.digits]))
 
+    @property
+    def cut_off(self) -> bool:
+        """Whether a digit runs into the picture's edge, where it or the next one may be cut off."""
+        return any(at_edge(d.box, self.source_size) for d in self.digits)
+
     def to_dict(self, probabilities: bool = False) -> dict:
         out = {"number": self.number, "confidence": round(self.confidence, 6),
                "unsure": any(d.unsure for d in self.digits),
                "digits": [d.to_dict(probabilities) for d in self.digits]}
+        notes = []
         if self.lines > 1:
-            out.update(lines=self.lines, note=f"the image holds {self.lines} lines of writing, read here "
-                       "as one number: read it as a page (--page, /api/read_page)")
+            out["lines"] = self.lines
+            notes.append(f"the image holds {self.lines} lines of writing, read here as one number: read "
+                         "it as a page (--page, /api/read_page)")
+        if self.cut_off:
+            out["cut_off"] = True
+            notes.append(CUT_OFF)
+        if notes:
+            out["note"] = "; ".join(notes)
         return out
+
+
+CUT_OFF = ("the writing runs into the picture's edge, so a character there may be cut off or missing: "
+           "take the picture with a margin around the writing")
+
+
+def at_edge(box: Box, size: tuple[int, int]) -> bool:
+    """Whether a box (input pixels) reaches within EDGE_PIXELS of the picture's edge."""
+    x0, y0, x1, y1 = box
+    w, h = size
+    return min(x0, y0) <= EDGE_PIXELS or x1 >= w - EDGE_PIXELS or y1 >= h - EDGE_PIXELS
 
 
 @dataclass(frozen=True)

@@ -31,7 +31,15 @@ from serving.contrast import INK_LEVEL, ink_mask
 from serving.decode import ImageSource, NoDigitError, open_image, original_size, shrink, to_standard_mode
 from serving.frames import Box, without_frames
 from serving.ink import SEE_THROUGH, SMALL_SIDE, TRANSPARENT, alpha_ink, clean_ink, on_paper
-from serving.numbers import crop_with_rim, read_number, read_segmentation, segment_ink, to_input_box
+from serving.numbers import (
+    CUT_OFF,
+    at_edge,
+    crop_with_rim,
+    read_number,
+    read_segmentation,
+    segment_ink,
+    to_input_box,
+)
 from serving.paper import clear_marks, hysteresis, page_edges, paper_ink, stretch_ink
 from serving.photo import FAINT_INK, dark_on_light
 from serving.predictor import Predictor
@@ -94,10 +102,19 @@ class PageResult:
     source_size: tuple[int, int]
     note: str | None = field(default=None)
 
+    @property
+    def cut_off(self) -> bool:
+        """Whether a number runs into the picture's edge, where a character may be cut off."""
+        return any(at_edge(n.box, self.source_size) for n in self.numbers)
+
     def to_dict(self) -> dict:
         out: dict = {"numbers": [n.to_dict() for n in self.numbers]}
-        if self.note:
-            out["note"] = self.note
+        notes = [self.note] if self.note else []
+        if self.cut_off:
+            out["cut_off"] = True
+            notes.append(CUT_OFF)
+        if notes:
+            out["note"] = "; ".join(notes)
         return out
 
 

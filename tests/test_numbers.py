@@ -13,8 +13,9 @@ from PIL import Image, ImageDraw
 
 from bench.numbers import iou, make_number
 from examples.make import draw_digits
-from serving import NoDigitError
+from serving import NoDigitError, Reader
 from serving.numbers import read_number, segment_number
+from serving.records import number_fields, page_fields
 from serving.sequence import SequenceReader
 
 # serving.decode's answer to a file that is not an image
@@ -196,3 +197,15 @@ def test_numbers_on_several_lines_say_so():
     assert answer["lines"] == 2 and "--page" in answer["note"]
     one_line = READ_NUMBER.answers(Reader(), [draw_digits((600, 200), "2024", 0, 255, 12, mode="L")])[0]
     assert one_line["number"] == "2024" and "lines" not in one_line
+
+
+def test_a_number_cut_by_the_edge_says_a_character_may_be_missing():
+    """"2024" whose 4 runs into the picture's edge: the answer says so, in the number's and the
+    page's records; with a margin, no such note."""
+    reader = Reader()
+    whole = draw_digits((400, 120), "2024", "black", "white", 8)
+    cut = whole.crop((0, 0, 340, 120))
+    assert reader.read_number(whole).cut_off is False
+    assert "note" not in number_fields(reader.read_number(whole))
+    for fields in (number_fields(reader.read_number(cut)), page_fields(reader.read_page(cut))):
+        assert fields["cut_off"] is True and "cut off" in fields["note"]
