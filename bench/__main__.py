@@ -1,7 +1,6 @@
 """python -m bench: why the digit recognizer serves with onnxruntime, measured side by side.
 
-    python -m bench [--quick] [--models models]
-                    [--out bench/RESULTS.md]
+    python -m bench [--quick] [--models models] [--out bench/RESULTS.md]
 
 Measures, in one run on this machine: model latency (onnxruntime fp32 / INT8 vs PyTorch eager on
 the same weights), end-to-end latency for a sketch and a 12-MP phone photo, throughput by batch
@@ -13,75 +12,63 @@ the whole path runs in well under a minute (tests/test_bench.py runs it); its fi
 from __future__ import annotations
 
 import argparse
+import functools
+import json
+import os
 import shutil
+import subprocess
 import sys
 import tempfile
+import threading
 import time
 import traceback
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-# bench.speed imports torch (seconds): the sections that use it import it when they run, after
-# main has checked the arguments.
-from bench import footprint, load, server
-from bench.common import load_average, machine_info, md_table, ms, phone_jpeg, sketch_png, us
+import numpy as np
 
-if TYPE_CHECKING:
-    from bench.weights import TorchModel
+# torch takes seconds to import: the sections that use it import it when they run, after main
+# has checked the arguments.
+from bench import load, server
+from bench.common import (
+    ROOT,
+    Stats,
+    interleaved_latency,
+    load_average,
+    machine_info,
+    md_table,
+    ms,
+    phone_jpeg,
+    rss_mb,
+    sketch_png,
+    time_calls,
+)
 
-ROOT = Path(__file__).resolve().parent.parent
-MIB = 1024 * 1024
-
-
-@dataclass(frozen=True)
-class Counts:
-    latency_runs: int
-    latency_warmup: int
-    sketch_runs: int
-    photo_runs: int
-    throughput_s: float
-    throughput_repeats: int
-    accuracy_limit: int | None
-    footprint_repeats: int
-    cold_repeats: int
-    api_sequential: int
-    api_clients: int
-    api_each: int
-
-
-FULL = Counts(latency_runs=4000, latency_warmup=300, sketch_runs=300, photo_runs=20, throughput_s=1.5,
-              throughput_repeats=5, accuracy_limit=None, footprint_repeats=3, cold_repeats=3,
-              api_sequential=60, api_clients=8, api_each=10)
-QUICK = Counts(latency_runs=60, latency_warmup=10, sketch_runs=5, photo_runs=2, throughput_s=0.02,
-               throughput_repeats=1, accuracy_limit=500, footprint_repeats=1, cold_repeats=1,
-               api_sequential=3, api_clients=8, api_each=1)
-BATCH_SIZES = [1, 8, 64, 256]
 SECTIONS = ["Machine", "Models", "Model latency", "End-to-end latency", "Throughput", "Accuracy and size",
             "Serving footprint", "API round trip", "Checks"]
+ENGINES = ("onnxruntime fp32", "onnxruntime INT8", "PyTorch eager fp32")
+BATCH_SIZES = [1, 8, 64, 256]
+# How many runs, requests and seconds each section takes: the full benchmark, and --quick's tiny counts.
+FULL = dict(latency_runs=4000, latency_warmup=300, sketch_runs=300, photo_runs=20, throughput_s=1.5,
+            throughput_repeats=5, accuracy_limit=None, footprint_repeats=3, cold_repeats=3, api_sequential=60,
+            api_clients=8, api_each=10)
+QUICK = dict(latency_runs=60, latency_warmup=10, sketch_runs=5, photo_runs=2, throughput_s=0.02,
+             throughput_repeats=1, accuracy_limit=500, footprint_repeats=1, cold_repeats=1, api_sequential=3,
+             api_clients=8, api_each=1)
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p = argparse.ArgumentParser(prog="python -m bench", description=__doc__.splitlines()[0])
     p.add_argument("--quick", action="store_true", help="tiny counts: checks the code path, not the speed")
-    p.add_argument("--models", type=Path, default=ROOT / "models", help="folder of the exported models")
-    p.add_argument("--fp32", type=Path, default=None, help="default: MODELS/digitnet.onnx")
-    p.add_argument("--int8", type=Path, default=None, help="default: MODELS/digitnet.int8.onnx")
+    p.add_argument("--models", type=Path, default=ROOT / "models",
+                   help="folder of the exported models (digitnet.onnx and digitnet.int8.onnx)")
     p.add_argument("--out", type=Path, default=ROOT / "bench" / "RESULTS.md",
                    help="markdown file to write ('-' for none)")
     args = p.parse_args(argv)
-    args.fp32 = args.fp32 or args.models / "digitnet.onnx"
-    args.int8 = args.int8 or args.models / "digitnet.int8.onnx"
+    args.fp32, args.int8 = args.models / "digitnet.onnx", args.models / "digitnet.int8.onnx"
     return args
-
-
-def rel(path: Path) -> str:
-    """The path relative to the repository when it lies inside it."""
-    try:
-        return str(path.resolve().relative_to(ROOT))
-    except ValueError:
-        return str(path)
 
 
 def log(message: str) -> None:
@@ -90,6 +77,10 @@ def log(message: str) -> None:
 
 def ratio(a: float, b: float) -> float:
     return a / b if b else float("nan")
+
+
+def us(seconds: float) -> str:
+    return f"{seconds * 1e6:.0f}"
 
 
 class Report:
@@ -121,21 +112,14 @@ class Report:
         self.section(title, body)
 
 
-def machine_section(info: dict[str, str], load_start: str) -> str:
-    rows = [(k, v) for k, v in info.items() if k != "date"]
-    rows.append(("load average (1/5/15 min) at start", load_start))
-    rows.append(("load average (1/5/15 min) at end", load_average()))
-    return md_table(["what", "value"], rows, "ll")
-
-
 @dataclass
 class Bench:
     """What the sections of one run share."""
 
     args: argparse.Namespace
-    counts: Counts
+    counts: dict[str, Any]  # FULL or QUICK
     report: Report
-    weights: TorchModel  # the PyTorch model with the ONNX file's weights
+    weights: Any  # bench.weights.TorchModel: the PyTorch model with the ONNX file's weights
     tmp: Path  # test images and demo logs
     sketches: list[Path] = field(default_factory=list)  # a sketch PNG of each digit
     photo: Path = Path()  # a 12-MP phone photo JPEG of a 7
@@ -146,41 +130,84 @@ class Bench:
         return self.weights.model
 
 
+# ---------------------------------------------------------------- in-process measurements
+
+
+@functools.cache
+def ort_session(path: Path, threads: int) -> Any:
+    from serving.session import load_session
+
+    return load_session(path, threads)
+
+
+def ort_runner(path: Path, threads: int, x: np.ndarray) -> Callable[[], object]:
+    sess = ort_session(path, threads)
+    name = sess.get_inputs()[0].name
+    return lambda: sess.run(None, {name: x})
+
+
+def torch_runner(model: Any, x: np.ndarray, threads: int) -> Callable[[], object]:
+    import torch
+
+    def run() -> object:
+        if torch.get_num_threads() != threads:
+            torch.set_num_threads(threads)
+        with torch.inference_mode():
+            return model(torch.from_numpy(x))
+
+    return run
+
+
+def runner(b: Bench, engine: str, x: np.ndarray, threads: int) -> Callable[[], object]:
+    if engine.startswith("PyTorch"):
+        return torch_runner(b.model, x, threads)
+    return ort_runner(b.args.fp32 if "fp32" in engine else b.args.int8, threads, x)
+
+
+def first_member_confidence(model: Any, x: np.ndarray) -> np.ndarray:
+    """How sure the ensemble's first member is of each image in x (N, 1, 28, 28): at FIRST_SURE
+    or more it answers alone."""
+    import torch
+
+    from training.model import member_outputs
+
+    with torch.inference_mode():
+        probabilities, _ = member_outputs(model.members[0], torch.from_numpy(x))
+    return probabilities.numpy().max(1)
+
+
 def models_section(b: Bench) -> str:
-    rows = [("fp32 (served)", f"`{rel(b.args.fp32)}`", f"{b.args.fp32.stat().st_size:,}"),
-            ("INT8", f"`{rel(b.args.int8)}`", f"{b.args.int8.stat().st_size:,}")]
+    files = [(kind, path.resolve()) for kind, path in (("fp32 (served)", b.args.fp32), ("INT8", b.args.int8))]
+    rows = [(kind, f"`{path.relative_to(ROOT) if path.is_relative_to(ROOT) else path}`",
+             f"{path.stat().st_size:,}") for kind, path in files]
     return (md_table(["model", "file", "bytes"], rows, "llr")
-            + f"\n\nPyTorch model: {b.weights.source.replace(str(ROOT) + '/', '')}; its outputs match "
-            "onnxruntime fp32 to "
+            + f"\n\nPyTorch model: {b.weights.source}; its outputs match onnxruntime fp32 to "
             f"{b.weights.max_abs_diff:.1e} (max |diff| over {b.weights.images} inputs, tolerance 1e-4).")
 
 
 def latency_section(b: Bench) -> str:
-    from bench import speed
+    from bench.weights import parity_images
     from serving.preprocess import to_mnist
     from training.model import FIRST_SURE
+
     # A clear digit (the first member answers alone) and an unclear input (every member runs).
-    inputs = {"a drawn 3": to_mnist(b.sketches[3].read_bytes())[None, None],
-              "noise": speed.batch_of(1)}
-    stats = speed.model_latency(b.args.fp32, b.args.int8, b.model, inputs, b.counts.latency_runs,
-                                b.counts.latency_warmup)
+    inputs = {"a drawn 3": to_mnist(b.sketches[3].read_bytes())[None, None], "noise": parity_images(1)}
+    stats = interleaved_latency({(engine, name): runner(b, engine, x, 1) for name, x in inputs.items()
+                                 for engine in ENGINES}, b.counts["latency_runs"], b.counts["latency_warmup"])
     rows = []
-    for input_name, x in inputs.items():
-        base = stats[("PyTorch eager fp32", input_name)]
-        sure = float(speed.first_member_confidence(b.model, x)[0])
-        for (engine, name), t in stats.items():
-            if name == input_name:
-                rows.append((f"{input_name} (first member {sure:.0%} sure)", engine, us(t.wall.median),
-                             us(t.wall.p99), us(t.wall.mean), us(t.cpu.median), t.wall.count,
-                             f"{ratio(base.wall.median, t.wall.median):.1f}×",
-                             f"{ratio(base.cpu.median, t.cpu.median):.1f}×"))
-    for input_name in inputs:
-        base = stats[("PyTorch eager fp32", input_name)].wall.median
-        fp32 = stats[("onnxruntime fp32", input_name)].wall.median
-        b.report.check(f"onnxruntime fp32 vs PyTorch eager, {input_name}, batch 1, one thread (median)",
-                       "≥ 3× faster", f"{ratio(base, fp32):.1f}×", ratio(base, fp32) >= 3)
+    for name, x in inputs.items():
+        base = stats[("PyTorch eager fp32", name)]
+        sure = float(first_member_confidence(b.model, x)[0])
+        rows += [(f"{name} (first member {sure:.0%} sure)", engine, *map(us, (t.wall.median, t.wall.p99,
+                                                                              t.wall.mean, t.cpu.median)),
+                  t.wall.count, f"{ratio(base.wall.median, t.wall.median):.1f}×",
+                  f"{ratio(base.cpu.median, t.cpu.median):.1f}×")
+                 for (engine, x_name), t in stats.items() if x_name == name]
+        speedup = ratio(base.wall.median, stats[("onnxruntime fp32", name)].wall.median)
+        b.report.check(f"onnxruntime fp32 vs PyTorch eager, {name}, batch 1, one thread (median)",
+                       "≥ 3× faster", f"{speedup:.1f}×", speedup >= 3)
     # Both files run every member on the unclear input; on a clear one the INT8 file (no shortcut) does more.
-    fp32, int8 = (stats[(engine, "noise")].wall.median for engine in ("onnxruntime fp32", "onnxruntime INT8"))
+    fp32, int8 = (stats[(engine, "noise")].wall.median for engine in ENGINES[:2])
     b.report.check("INT8 vs fp32 latency, every member running, batch 1, one thread (median)", "no slower",
                    f"{us(int8)} µs vs {us(fp32)} µs ({ratio(fp32, int8):.2f}× faster)", int8 <= fp32)
     return (md_table(["input", "engine", "median µs", "p99 µs", "mean µs", "CPU µs (median)", "runs",
@@ -191,33 +218,56 @@ def latency_section(b: Bench) -> str:
             "it) runs the ensemble's first member and the other two only when that one is less than "
             f"{FIRST_SURE:.0%} sure (training/model.py, `Ensemble`); the INT8 file always runs all "
             "three. The drawn 3 is the end-to-end sketch's model input; the noise is sparse random "
-            "pixels. PyTorch runs the trained module (conv, batch norm, "
-            "ReLU) eagerly under `torch.inference_mode()`; onnxruntime runs the exported graph. "
-            "`CPU µs` is the calling thread's CPU time per call (both engines compute on the "
-            "calling thread with one thread), which leaves out time spent waiting for a core.")
+            "pixels. PyTorch runs the trained module (conv, batch norm, ReLU) eagerly under "
+            "`torch.inference_mode()`; onnxruntime runs the exported graph. `CPU µs` is the calling "
+            "thread's CPU time per call (both engines compute on the calling thread with one thread), "
+            "which leaves out time spent waiting for a core.")
+
+
+def end_to_end(predictor: Any, data: bytes, runs: int) -> dict[str, Stats]:
+    """Bytes → decode + preprocess → model on one thread: the steps' times, and the whole's CPU time."""
+    from serving.decode import open_image
+    from serving.preprocess import to_mnist
+
+    for _ in range(2):
+        predictor.predict(data)  # warm-up
+    times: dict[str, list[float]] = {"preprocess": [], "model": [], "total": [], "total_cpu": []}
+    for _ in range(runs):
+        c0, t0 = time.thread_time(), time.perf_counter()
+        x = to_mnist(data)
+        t1 = time.perf_counter()
+        predictor.probabilities(x[None])
+        t2 = time.perf_counter()
+        for key, value in zip(times, (t1 - t0, t2 - t1, t2 - t0, time.thread_time() - c0), strict=True):
+            times[key].append(value)
+    times["decode"] = time_calls(lambda: open_image(data), runs)[0]
+    return {key: Stats.of(values) for key, values in times.items()}
 
 
 def e2e_section(b: Bench) -> str:
-    from bench import speed
-    rows_in = speed.end_to_end(b.args.fp32, [
-        ("sketch 280×280 PNG", b.sketches[3].read_bytes(), 3, b.counts.sketch_runs),
-        ("phone photo 3000×4000 JPEG", b.photo.read_bytes(), 7, b.counts.photo_runs)])
-    rows = []
-    for r in rows_in:
-        rows.append((r["image"], f"{r['bytes'] / 1024:.0f} KiB", "×".join(map(str, r["size"])),
-                     ms(r["decode"].median), ms(r["preprocess"].median), ms(r["model"].median),
-                     ms(r["total"].median), ms(r["total"].p99), ms(r["total_cpu"].median),
-                     r["total"].count,
-                     f"{r['predicted']} (drawn: {r['expected']})"))
-    sketch, sketch_cpu = rows_in[0]["total"].median, rows_in[0]["total_cpu"].median
-    b.report.check("sketch end-to-end (decode + preprocess + model), one core (median)", "≤ 2 ms",
-                   f"{ms(sketch)} ms (CPU {ms(sketch_cpu)} ms)", sketch <= 0.002)
-    photo, photo_cpu = rows_in[1]["total"].median, rows_in[1]["total_cpu"].median
-    b.report.check("12-MP phone photo end-to-end, one core (median)", "≤ 60 ms",
-                   f"{ms(photo)} ms (CPU {ms(photo_cpu)} ms)", photo <= 0.060)
+    from serving.decode import open_image
+    from serving.predictor import Predictor
+
+    predictor = Predictor(b.args.fp32, threads=1, verify=False)
+    rows, totals = [], []
+    for name, path, digit, runs in (("sketch 280×280 PNG", b.sketches[3], 3, b.counts["sketch_runs"]),
+                                    ("phone photo 3000×4000 JPEG", b.photo, 7, b.counts["photo_runs"])):
+        data = path.read_bytes()
+        t = end_to_end(predictor, data, runs)
+        with open_image(data) as image:
+            size = "×".join(map(str, image.size))
+        rows.append((name, f"{len(data) / 1024:.0f} KiB", size, *(ms(t[key].median) for key in
+                                                                  ("decode", "preprocess", "model", "total")),
+                     ms(t["total"].p99), ms(t["total_cpu"].median), t["total"].count,
+                     f"{predictor.predict(data).digit} (drawn: {digit})"))
+        totals.append((t["total"].median, t["total_cpu"].median))
+    names = ("sketch end-to-end (decode + preprocess + model)", "12-MP phone photo end-to-end")
+    for (total, cpu), name, target in zip(totals, names, (0.002, 0.060), strict=True):
+        b.report.check(f"{name}, one core (median)", f"≤ {target * 1000:.0f} ms",
+                       f"{ms(total)} ms (CPU {ms(cpu)} ms)", total <= target)
     return (md_table(["image (bytes in)", "file", "decoded as", "decode ms", "decode + preprocess ms",
-                      "model ms", "total ms (median)", "total ms (p99)", "total CPU ms", "runs",
-                      "answer"], rows)
+                      "model ms", "total ms (median)", "total ms (p99)", "total CPU ms", "runs", "answer"],
+                     rows)
             + "\n\nMedians. `decode + preprocess` is `serving.preprocess.to_mnist(bytes)` (it includes "
             "the decode, also timed alone in `decode`); `model` is the onnxruntime fp32 session on "
             "one thread; `total CPU ms` is the thread's CPU time for the whole path. "
@@ -226,80 +276,157 @@ def e2e_section(b: Bench) -> str:
             "unevenly lit, noisy background, saved as JPEG quality 90.")
 
 
+def images_per_second(run: Callable[[], object], size: int, seconds: float, repeats: int) -> float:
+    """The best of `repeats` timed chunks, as timeit takes the minimum: background load only ever
+    slows a chunk down."""
+    run()
+    rates = []
+    for _ in range(repeats):
+        count, start = 0, time.perf_counter()
+        while (elapsed := time.perf_counter() - start) < seconds / repeats or not count:
+            run()
+            count += 1
+        rates.append(count * size / elapsed)
+    return max(rates)
+
+
 def throughput_section(b: Bench) -> str:
-    from bench import speed
-    rows_in = speed.throughput(b.args.fp32, b.args.int8, b.model, BATCH_SIZES, b.counts.throughput_s,
-                               b.counts.throughput_repeats)
-    rows = []
-    for r in rows_in:
-        label = "1" if r["threads"] == 1 else f"{r['threads']} (all)"
-        rows.append((r["engine"], label, *(f"{r['rates'][b]:,.0f}" for b in BATCH_SIZES)))
-    chunk = b.counts.throughput_s / b.counts.throughput_repeats
-    return (md_table(["engine", "threads", *(f"batch {b}" for b in BATCH_SIZES)], rows)
-            + f"\n\nImages per second, random 28×28 inputs, model call only; the best of "
-            f"{b.counts.throughput_repeats} timed chunks of {chunk:.2f} s "
-            "per cell. 'all' = every logical core of this machine for both engines "
-            "(onnxruntime `intra_op_num_threads`, `torch.set_num_threads`).")
+    import torch
+
+    from bench.weights import parity_images
+
+    seconds, repeats = b.counts["throughput_s"], b.counts["throughput_repeats"]
+    rows = [(engine, "1" if threads == 1 else f"{threads} (all)",
+             *(f"{images_per_second(runner(b, engine, parity_images(n), threads), n, seconds, repeats):,.0f}"
+               for n in BATCH_SIZES)) for threads in sorted({1, os.cpu_count() or 1}) for engine in ENGINES]
+    torch.set_num_threads(1)
+    return (md_table(["engine", "threads", *(f"batch {size}" for size in BATCH_SIZES)], rows)
+            + f"\n\nImages per second, random 28×28 inputs, model call only; the best of {repeats} timed "
+            f"chunks of {seconds / repeats:.2f} s per cell. 'all' = every logical core of this machine for "
+            "both engines (onnxruntime `intra_op_num_threads`, `torch.set_num_threads`).")
 
 
 def accuracy_section(b: Bench) -> str:
-    from bench import speed
-    result = speed.accuracy_and_size(b.args.fp32, b.args.int8, b.counts.accuracy_limit, b.model)
-    files = result["files"]
-    size_ratio = ratio(files["fp32"]["bytes"], files["INT8"]["bytes"])
+    import torch
+
+    from export.evaluate import accuracy, onnx_logits, session
+    from training.data import load_mnist
+    from training.model import FIRST_SURE, Ensemble
+
+    data = load_mnist()
+    images, labels = (a[: b.counts["accuracy_limit"]] for a in (data.test_images, data.test_labels))
+    files = {kind: (path, accuracy(session(path), images, labels)) for kind, path in (("fp32", b.args.fp32),
+                                                                                       ("INT8", b.args.int8))}
+    rows = [(kind, f"`{path.name}`", f"{path.stat().st_size / 1024:.0f}", f"{100 * result.overall:.2f}%",
+             result.errors, f"{result.count:,}") for kind, (path, result) in files.items()]
+    size_ratio = ratio(b.args.fp32.stat().st_size, b.args.int8.stat().st_size)
     b.report.check("INT8 file size vs fp32", "≥ 2× smaller", f"{size_ratio:.1f}× smaller", size_ratio >= 2)
-    rows = []
-    for kind, f in files.items():
-        acc = f"{100 * f['accuracy']:.2f}%" if "accuracy" in f else "n/a"
-        rows.append((kind, f"`{f['file']}`", f"{f['bytes'] / 1024:.0f}", acc, f.get("errors", "n/a"),
-                     f"{f.get('count', 0):,}"))
-    body = md_table(["model", "file", "KiB", "MNIST test accuracy (onnxruntime)", "errors", "images"],
-                    rows)
-    if "error" in result:
-        b.report.check("INT8 accuracy vs fp32", "within 0.1 point", "not measured", None)
-        return body + f"\n\nAccuracy not measured: {result['error']}"
-    delta = 100 * (files["INT8"]["accuracy"] - files["fp32"]["accuracy"])
+    delta = 100 * (files["INT8"][1].overall - files["fp32"][1].overall)
     b.report.check("INT8 accuracy vs fp32 (MNIST test)", "within 0.1 point", f"{delta:+.2f} points",
                    abs(delta) <= 0.1)
-    short = result["shortcut"]
+    # What the first member's shortcut changes: the served file's answers against every member averaged.
+    served = onnx_logits(session(b.args.fp32), images).argmax(1)
+    x = images[:, None].astype(np.float32) / 255
+    with torch.inference_mode():
+        every = Ensemble(list(b.model.members), first_sure=None)(torch.from_numpy(x))[0].numpy().argmax(1)
+    changed = int((served != every).sum())
+    alone = float((first_member_confidence(b.model, x) >= FIRST_SURE).mean())
     b.report.check("answers the first member's shortcut changes (MNIST test)", "none",
-                   f"{short['changed']} of {short['count']:,}", short["changed"] == 0)
-    return body + (f"\n\nFile sizes: INT8 is {size_ratio:.1f}× smaller; accuracy {delta:+.2f} points. "
-                   f"The fp32 file's first member answered alone for {short['alone']:.1%} of the test "
-                   f"images; against all three members averaged (PyTorch, the file's weights: "
-                   f"{short['every_member_accuracy']:.2%}), {short['changed']} answers differ.")
+                   f"{changed} of {len(images):,}", changed == 0)
+    return (md_table(["model", "file", "KiB", "MNIST test accuracy (onnxruntime)", "errors", "images"], rows)
+            + f"\n\nFile sizes: INT8 is {size_ratio:.1f}× smaller; accuracy {delta:+.2f} points. The fp32 "
+            f"file's first member answered alone for {alone:.1%} of the test images; against all three "
+            f"members averaged (PyTorch, the file's weights: {(every == labels).mean():.2%}), {changed} "
+            "answers differ.")
+
+
+# ---------------------------------------------------------------- serving processes
+
+
+def serving_memory(engine: str, model: Path, images: list[Path], timeout: float = 180) -> dict:
+    """Starts bench.serve_child, waits until it has answered, reads its memory, stops it."""
+    start = time.perf_counter()
+    command = [sys.executable, "-m", "bench.serve_child", engine, str(model), *map(str, images)]
+    proc = subprocess.Popen(command, cwd=ROOT, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    timer = threading.Timer(timeout, proc.kill)  # a child that hangs gives an empty line
+    timer.start()
+    try:
+        line = proc.stdout.readline() if proc.stdout else ""
+        ready_s = time.perf_counter() - start
+        if not line.strip():
+            raise RuntimeError(f"serve_child {engine} gave no answer (exit code {proc.poll()})")
+        return {**json.loads(line), "rss": rss_mb(proc.pid), "uss": rss_mb(proc.pid, unique=True),
+                "ready_s": ready_s}
+    finally:
+        timer.cancel()
+        if proc.stdin:
+            proc.stdin.close()
+        proc.wait(timeout=10)
+
+
+def cold_start(b: Bench, with_torch: bool, keep: bool) -> dict:
+    """Process start → HTTP up → first /predict answered through gradio_client. With keep=True
+    the demo is left running in b.demo (for the API section)."""
+    log_file = Path(tempfile.mkstemp(prefix=f"demo-{'torch' if with_torch else 'ort'}-", suffix=".log",
+                                     dir=b.tmp)[1])
+    demo = server.start_demo(b.args.fp32, log_file, timeout_s=240, retry=False, with_torch=with_torch,
+                             ready=server.http_ready("/"), poll_s=0.05)  # a start-up time is measured
+    try:
+        answer = load.predict_file(load.gradio_client(demo.url), b.sketches[3])
+        result = {"http_s": demo.ready_s, "first_answer_s": time.perf_counter() - demo.started,
+                  "rss": rss_mb(demo.pid), "digit": answer.get("digit") if isinstance(answer, dict) else None}
+    except BaseException:
+        server.stop_demo(demo, timeout=10)
+        raise
+    if keep:
+        b.demo = demo
+    else:
+        server.stop_demo(demo, timeout=10)
+    return result
+
+
+def median_of(xs: list[dict], key: str) -> float:
+    return sorted(x[key] for x in xs)[len(xs) // 2]
 
 
 def serving_section(b: Bench) -> str:
-    procs = footprint.footprint(b.args.fp32, b.model.state_dict(), [b.sketches[3], b.sketches[8], b.photo],
-                                b.counts.footprint_repeats)
-    by = {p["engine"]: p for p in procs}
-    rows = [("onnxruntime (`serving.Predictor`)", by["ort"]),
-            ("PyTorch (`Ensemble` + state_dict)", by["torch"])]
+    import torch
+
+    model_file = b.tmp / "digitnet.pt"
+    torch.save(b.model, model_file)
+    images = [b.sketches[3], b.sketches[8], b.photo]
+    by = {engine: [serving_memory(engine, path, images) for _ in range(b.counts["footprint_repeats"])]
+          for engine, path in (("ort", b.args.fp32), ("torch", model_file))}
+    # The median run by RSS, so one disturbed start doesn't decide the figure.
+    by = {engine: sorted(runs, key=lambda run: run["rss"])[len(runs) // 2] for engine, runs in by.items()}
     table1 = md_table(["serving process", "RSS MiB", "USS MiB", "start → answered s", "imports torch",
                        "imports onnxruntime"],
-                      [(name, f"{p['rss'] / MIB:.0f}", f"{p['uss'] / MIB:.0f}", f"{p['ready_s']:.2f}",
+                      [(name, f"{p['rss']:.0f}", f"{p['uss']:.0f}", f"{p['ready_s']:.2f}",
                         "yes" if p["has_torch"] else "no", "yes" if p["has_onnxruntime"] else "no")
-                       for name, p in rows])
+                       for name, p in (("onnxruntime (`serving.Predictor`)", by["ort"]),
+                                       ("PyTorch (`Ensemble`)", by["torch"]))])
     rss_ratio = ratio(by["ort"]["rss"], by["torch"]["rss"])
     b.report.check("serving RSS, onnxruntime vs PyTorch", "≤ 1/3",
-                   f"{by['ort']['rss'] / MIB:.0f} vs {by['torch']['rss'] / MIB:.0f} MiB ({rss_ratio:.2f})",
+                   f"{by['ort']['rss']:.0f} vs {by['torch']['rss']:.0f} MiB ({rss_ratio:.2f})",
                    rss_ratio <= 1 / 3)
-    cold = cold_starts(b)
-
-    rows2 = []
-    for with_torch, name in ((False, "`python demo.py` (onnxruntime)"),
-                             (True, "same app with `import torch` first")):
-        xs = cold[with_torch]
-        rows2.append((name, f"{median_of(xs, 'http_s'):.2f}", f"{median_of(xs, 'first_answer_s'):.2f}",
-                      f"{median_of(xs, 'rss') / MIB:.0f}", len(xs), xs[-1]["digit"]))
+    # onnxruntime first: it pays for whatever of Gradio isn't in the page cache yet. The last one
+    # stays up (idle) for the API round trip.
+    repeats = b.counts["cold_repeats"]
+    cold = {False: [], True: []}
+    for i in range(repeats):
+        for with_torch in (False, True):
+            cold[with_torch].append(cold_start(b, with_torch, keep=not with_torch and i == repeats - 1))
+    rows2 = [(name, f"{median_of(cold[w], 'http_s'):.2f}", f"{median_of(cold[w], 'first_answer_s'):.2f}",
+              f"{median_of(cold[w], 'rss'):.0f}", len(cold[w]), cold[w][-1]["digit"])
+             for w, name in ((False, "`python demo.py` (onnxruntime)"),
+                             (True, "same app with `import torch` first"))]
     first = [median_of(cold[w], "first_answer_s") for w in (False, True)]
     b.report.check("demo cold start to first /predict answer, onnxruntime vs with torch", "report",
                    f"{first[0]:.1f} s vs {first[1]:.1f} s", None)
-    return (table1 + f"\n\nEach serving process loads its model and answers {len(procs[0]['digits'])} "
+    return (table1 + f"\n\nEach serving process loads its model and answers {len(by['ort']['digits'])} "
             "requests (sketches of 3 and 8 and the phone photo, three times each, decoded and "
             "preprocessed by `serving.preprocess` in both), then its resident memory is read with "
-            f"psutil (median of {b.counts.footprint_repeats} starts). USS counts only the process's own "
+            f"psutil (median of {b.counts['footprint_repeats']} starts). USS counts only the process's own "
             "pages, not shared libraries.\n\n"
             + md_table(["demo", "HTTP up s", "first /predict answered s", "RSS after it MiB", "starts",
                         "answer"], rows2)
@@ -312,13 +439,14 @@ def serving_section(b: Bench) -> str:
 def api_section(b: Bench) -> str:
     if b.demo is None:
         raise RuntimeError("no demo server: the serving footprint section failed")
+    clients = b.counts["api_clients"]
     with server.running(b.demo):
         sketch = [(b.sketches[3], 3)]
         load.gradio_load("warm-up", b.demo.url, sketch, 1, 2, 60)
-        seq = load.gradio_load("sequential, 1 client", b.demo.url, sketch, 1, b.counts.api_sequential, 600)
+        seq = load.gradio_load("sequential, 1 client", b.demo.url, sketch, 1, b.counts["api_sequential"], 600)
         digits = [(path, None) for path in b.sketches]  # each client its own digit
-        conc = load.gradio_load(f"{b.counts.api_clients} concurrent clients", b.demo.url, digits,
-                                b.counts.api_clients, b.counts.api_clients * b.counts.api_each, 600)
+        conc = load.gradio_load(f"{clients} concurrent clients", b.demo.url, digits, clients,
+                                clients * b.counts["api_each"], 600)
     b.demo = None
     rows = [(run.name, run.done, ms(run.percentile(50) / 1000), ms(run.percentile(99) / 1000),
              f"{run.rps:.1f}", len(run.errors)) for run in (seq, conc)]
@@ -330,28 +458,7 @@ def api_section(b: Bench) -> str:
             "well under a millisecond of it).")
 
 
-def cold_starts(b: Bench) -> dict[bool, list[dict]]:
-    """The demo's cold start, without and with torch, b.counts.cold_repeats times each."""
-    cold: dict[bool, list[dict]] = {False: [], True: []}
-    try:
-        # onnxruntime first: it pays for whatever of Gradio isn't in the page cache yet. The
-        # last one stays up (idle) for the API round trip.
-        for i in range(b.counts.cold_repeats):
-            for with_torch in (False, True):
-                keep = not with_torch and i == b.counts.cold_repeats - 1
-                result, kept = footprint.cold_start(b.args.fp32, b.sketches[3], with_torch, b.tmp, keep=keep)
-                cold[with_torch].append(result)
-                b.demo = kept or b.demo
-    except BaseException:
-        if b.demo is not None:
-            server.stop(b.demo, timeout=10)
-            b.demo = None
-        raise
-    return cold
-
-
-def median_of(xs: list[dict], key: str) -> float:
-    return sorted(x[key] for x in xs)[len(xs) // 2]
+# ---------------------------------------------------------------- the run
 
 
 SECTION_FUNCTIONS: list[tuple[str, Callable[[Bench], str]]] = [
@@ -360,69 +467,21 @@ SECTION_FUNCTIONS: list[tuple[str, Callable[[Bench], str]]] = [
     ("Serving footprint", serving_section), ("API round trip", api_section)]
 
 
-def prepare(args: argparse.Namespace, counts: Counts) -> Bench:
+def prepare(args: argparse.Namespace) -> Bench:
     """The test images, and the PyTorch model with the ONNX file's weights (checked)."""
-    import torch  # after the argument check: importing it takes seconds
+    import torch
 
     from bench.weights import torch_model
 
     tmp = Path(tempfile.mkdtemp(prefix="bench-"))
-    sketches = []
-    for digit in range(10):
-        path = tmp / f"sketch_{digit}.png"
+    sketches = [tmp / f"sketch_{digit}.png" for digit in range(10)]
+    for digit, path in enumerate(sketches):
         path.write_bytes(sketch_png(digit))
-        sketches.append(path)
-    photo = tmp / "photo_7.jpg"
-    photo.write_bytes(phone_jpeg(7))
+    (tmp / "photo_7.jpg").write_bytes(phone_jpeg(7))
     log("checking that PyTorch has the ONNX file's weights")
     weights = torch_model(args.fp32)
     torch.set_num_threads(1)
-    return Bench(args, counts, Report(), weights, tmp, sketches, photo)
-
-
-def write_report(b: Bench, info: dict[str, str], load_start: str, started: float) -> None:
-    report = b.report
-    report.section("Checks", checks_table(report))
-    report.parts.insert(0, f"## Machine\n\n{machine_section(info, load_start)}\n")
-    print(report.parts[0], flush=True)
-    mode = ("`python -m bench --quick` (tiny counts: the figures are not meaningful)" if b.args.quick
-            else "`python -m bench`")
-    header = (f"# Benchmarks: why the digit recognizer serves with onnxruntime\n\n"
-              f"Generated by {mode} on {info['date']} in {time.perf_counter() - started:.0f} s. Every figure "
-              "below was measured in that run, side by side on the machine described under Machine; "
-              "on a loaded machine absolute times grow, ratios of interleaved runs hold better. "
-              "Re-run to refresh.\n")
-    text = header + "\n" + "\n".join(report.parts)
-    if str(b.args.out) != "-":
-        b.args.out.parent.mkdir(parents=True, exist_ok=True)
-        b.args.out.write_text(text)
-        log(f"wrote {b.args.out}")
-
-
-def main(argv: list[str] | None = None) -> int:
-    args = parse_args(argv)
-    for path in (args.fp32, args.int8):
-        if not path.is_file():
-            print(f"error: no model at {path}: export one (make export) or pass --models DIR",
-                  file=sys.stderr)
-            return 2
-    load_start, info, started = load_average(), machine_info(), time.perf_counter()
-    b = prepare(args, QUICK if args.quick else FULL)
-    try:
-        for title, section in SECTION_FUNCTIONS:
-            b.report.run(title, lambda section=section: section(b))
-    finally:
-        if b.demo is not None:
-            server.stop(b.demo, timeout=10)
-        if b.report.failed:
-            log(f"kept {b.tmp} (test images, demo logs) for a look at what failed")
-        else:
-            shutil.rmtree(b.tmp, ignore_errors=True)
-    write_report(b, info, load_start, started)
-    if b.report.failed:
-        log(f"failed sections: {', '.join(b.report.failed)}")
-        return 1
-    return 0
+    return Bench(args, QUICK if args.quick else FULL, Report(), weights, tmp, sketches, tmp / "photo_7.jpg")
 
 
 def checks_table(report: Report) -> str:
@@ -434,6 +493,52 @@ def checks_table(report: Report) -> str:
         body += ("\n\nNot met in this run: " + "; ".join(missed) + ". See the sections above for the "
                  "figures, and the load average under Machine for how busy the machine was.")
     return body
+
+
+def write_report(b: Bench, info: dict[str, str], load_start: str, started: float) -> None:
+    b.report.section("Checks", checks_table(b.report))
+    rows = [*((k, v) for k, v in info.items() if k != "date"),
+            ("load average (1/5/15 min) at start", load_start),
+            ("load average (1/5/15 min) at end", load_average())]
+    b.report.parts.insert(0, f"## Machine\n\n{md_table(['what', 'value'], rows, 'll')}\n")
+    print(b.report.parts[0], flush=True)
+    mode = ("`python -m bench --quick` (tiny counts: the figures are not meaningful)" if b.args.quick
+            else "`python -m bench`")
+    header = (f"# Benchmarks: why the digit recognizer serves with onnxruntime\n\n"
+              f"Generated by {mode} on {info['date']} in {time.perf_counter() - started:.0f} s. Every figure "
+              "below was measured in that run, side by side on the machine described under Machine; "
+              "on a loaded machine absolute times grow, ratios of interleaved runs hold better. "
+              "Re-run to refresh.\n")
+    if str(b.args.out) != "-":
+        b.args.out.parent.mkdir(parents=True, exist_ok=True)
+        b.args.out.write_text(header + "\n" + "\n".join(b.report.parts))
+        log(f"wrote {b.args.out}")
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    for path in (args.fp32, args.int8):
+        if not path.is_file():
+            print(f"error: no model at {path}: export one (make export) or pass --models DIR",
+                  file=sys.stderr)
+            return 2
+    load_start, info, started = load_average(), machine_info(), time.perf_counter()
+    b = prepare(args)
+    try:
+        for title, section in SECTION_FUNCTIONS:
+            b.report.run(title, lambda section=section: section(b))
+    finally:
+        if b.demo is not None:
+            server.stop_demo(b.demo, timeout=10)
+        if b.report.failed:
+            log(f"kept {b.tmp} (test images, demo logs) for a look at what failed")
+        else:
+            shutil.rmtree(b.tmp, ignore_errors=True)
+    write_report(b, info, load_start, started)
+    if b.report.failed:
+        log(f"failed sections: {', '.join(b.report.failed)}")
+        return 1
+    return 0
 
 
 if __name__ == "__main__":

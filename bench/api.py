@@ -1,6 +1,6 @@
 """The REST API against a Flask + PyTorch baseline and the Gradio API, side by side on this machine.
 
-    python -m bench.api [--quick] [--model PATH] [--tune] [--rounds N] > report.md
+    python -m bench.api [--quick] [--model PATH] [--tune] > report.md
 
 Starts, each in its own process on a free loopback port:
 - the app (`python demo.py`): its REST endpoint POST /api/predict, and its Gradio endpoint
@@ -10,14 +10,13 @@ Starts, each in its own process on a free loopback port:
 - a Flask app of the usual kind (app.run, threaded): PIL decode, naive resize to 28×28, PyTorch
   eager on the same weights (the served ensemble, rebuilt from the ONNX file by bench.weights).
 
-The load generator runs in this process, on the same cores: one thread per client, each with a
-keep-alive connection (http.client) sending one MNIST test digit (28×28 PNG) per request;
-gradio_client for the Gradio API, plus a light http.client client of Gradio's own HTTP API (upload,
-call, event stream) that leaves the server rather than the client as the bottleneck. Comparisons
-run in interleaved rounds so that background load on the machine falls on all sides alike.
-Reports the median and 99th percentile round trip, requests/s, the server's CPU per request and
-errors; the REST server's RSS before and after 10,000 requests; and the round trip of a web-page
-user's uploads (/predict_upload) while each API is under load. Progress goes to stderr.
+The load generator (bench.load) runs in this process, on the same cores: one keep-alive
+connection per client sending one MNIST test digit (28×28 PNG) per request; gradio_client for the
+Gradio API, plus a light client of Gradio's own HTTP API that leaves the server rather than the
+client as the bottleneck. Comparisons run in 3 interleaved rounds so that background load on the
+machine falls on all sides alike. Reports the median and 99th percentile round trip, requests/s,
+the server's CPU per request and errors; the REST server's RSS before and after 10,000 requests;
+and the round trip of a web-page user's uploads (/predict_upload) while each API is under load.
 
 Exit status 1 when a check under Targets fails. With --quick only the checks that don't depend on
 speed (no errors) decide it: its counts are too small for the speed targets.
@@ -33,8 +32,7 @@ import sys
 import tempfile
 import threading
 import time
-from collections.abc import Callable
-from contextlib import ExitStack, nullcontext
+from contextlib import ExitStack
 from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
@@ -43,31 +41,29 @@ import numpy as np
 from PIL import Image
 
 from bench import server
-from bench.common import Check, check, free_port, machine_line, mnist_pngs
+from bench.common import Check, free_port, machine_line, mnist_pngs
 from bench.load import (
     CLIENTS,
     TABLE_HEAD,
     AnswerError,
     Load,
+    gradio_client,
     gradio_http_worker,
     gradio_load,
     http_load,
     multipart,
+    predict_file,
     progress,
     run_clients,
 )
+from serving.paths import DEFAULT_MODEL
 
-ROOT = Path(__file__).resolve().parent.parent
 # Gradio /predict settings: what demo.py had before tuning, and the grid tried by --tune.
 BEFORE = {"concurrency": 4, "batch": 0}
 TUNE_GRID = [{"concurrency": c, "batch": 0} for c in (1, 2, 4, 8)] + [
     {"concurrency": 1, "batch": 8}, {"concurrency": 2, "batch": 8}]
-
 # Targets from the issue ("An API that keeps up").
-TARGET_RPS = 200
-TARGET_P99_MS = 100
-TARGET_SPEEDUP = 2.0
-TARGET_RSS_MB = 30
+TARGET_RPS, TARGET_P99_MS, TARGET_SPEEDUP, TARGET_RSS_MB = 200, 100, 2.0, 30
 ROUNDS_NOTE = ("With several rounds, median ms, p99 ms and requests/s are the median of the rounds' "
                "values; requests and errors are totals.")
 
@@ -77,22 +73,16 @@ class UiProbe:
     UI's own event (/predict_upload) and records how long each answer takes."""
 
     def __init__(self, name: str, url: str, file: Path) -> None:
-        from gradio_client import Client
-
-        self.load = Load(name, 1)
-        self.client = Client(url, verbose=False, analytics_enabled=False, download_files=False)
-        self.file = file
+        self.load, self.client, self.file = Load(name, 1), gradio_client(url), file
         self.stop = threading.Event()
         self.thread = threading.Thread(target=self.run, daemon=True)
 
     def run(self) -> None:
-        from gradio_client import handle_file
-
         t_start = time.perf_counter()
         while not self.stop.is_set():
             t0 = time.perf_counter()
             try:
-                label = self.client.predict(handle_file(str(self.file)), api_name="/predict_upload")[0]
+                label = predict_file(self.client, self.file, "/predict_upload")[0]
                 if not label or "label" not in label:
                     raise AnswerError(f"answer {str(label)[:50]}")
                 self.load.latencies.append(time.perf_counter() - t0)
@@ -110,22 +100,7 @@ class UiProbe:
         self.thread.join()
 
 
-def ui_idle(name: str, url: str, file: Path, seconds: float) -> Load:
-    with UiProbe(name, url, file) as probe:
-        time.sleep(seconds)
-    return probe.load
-
-
-# ---------------------------------------------------------------- servers
-
-
-def baseline_model():
-    """The served ensemble in PyTorch, with the ONNX file's own weights."""
-    from bench.weights import torch_model
-    from serving.paths import DEFAULT_MODEL
-
-    weights = torch_model(DEFAULT_MODEL)
-    return weights.model, weights.source
+# ---------------------------------------------------------------- the servers besides demo.py
 
 
 def serve_flask(port: int) -> None:
@@ -135,14 +110,14 @@ def serve_flask(port: int) -> None:
     import torch
     from flask import Flask, jsonify, request
 
-    model, weights = baseline_model()
-    print(f"baseline: {weights}; torch {torch.__version__}, {torch.get_num_threads()} threads", flush=True)
+    from bench.weights import torch_model
+
+    weights = torch_model(DEFAULT_MODEL)
+    print(f"baseline: {weights.source}; torch {torch.__version__}, {torch.get_num_threads()} threads",
+          flush=True)
     app = Flask("baseline")
     logging.getLogger("werkzeug").setLevel(logging.ERROR)  # no access log, as the REST server has none
-
-    @app.get("/")
-    def index():
-        return "ok"
+    app.get("/")(lambda: "ok")
 
     @app.post("/predict")
     def predict():
@@ -151,7 +126,7 @@ def serve_flask(port: int) -> None:
             image = Image.open(upload.stream).convert("L").resize((28, 28))
             x = torch.from_numpy(np.asarray(image, np.float32) / 255).view(1, 1, 28, 28)
             with torch.no_grad():
-                p = torch.softmax(model(x)[0], dim=1)[0]
+                p = torch.softmax(weights.model(x)[0], dim=1)[0]
             digit = int(p.argmax())
             out.append({"file": upload.filename, "digit": digit, "confidence": round(float(p[digit]), 6),
                         "probabilities": [round(float(v), 6) for v in p]})
@@ -160,9 +135,9 @@ def serve_flask(port: int) -> None:
     app.run("127.0.0.1", port, threaded=True)
 
 
-def serve_gradio(port: int, model: str, concurrency: int, batch: int) -> None:
-    """The app with /predict set to given Gradio settings (to compare them in one run)."""
-    sys.path.insert(0, str(ROOT))
+def serve_gradio(port: int, model: str, settings: dict) -> None:
+    """The app with /predict set to given Gradio settings (to compare them in one run); batched, it
+    keeps the app's own batch function."""
     from app.web import cache
 
     cache_dir = cache.private_dir_or_exit()  # before gradio is imported
@@ -173,54 +148,33 @@ def serve_gradio(port: int, model: str, concurrency: int, batch: int) -> None:
 
     app = create(Settings.parse(["--port", str(port), "--model", model]))
     fn = next(f for f in app.demo.fns.values() if f.api_name == "predict")
-    fn.concurrency_limit = concurrency
-    fn.batch, fn.max_batch_size = batch > 0, max(batch, 1)
-    fn.fn = gradio_batch_fn(app.reader) if batch else partial(api_answer, app.reader, PREDICT)
+    fn.concurrency_limit = settings["concurrency"]
+    fn.batch, fn.max_batch_size = settings["batch"] > 0, max(settings["batch"], 1)
+    if not fn.batch:
+        fn.fn = partial(api_answer, app.reader, PREDICT)
     serve(app, cache_dir)
 
 
-def gradio_batch_fn(reader) -> Callable:
-    """/predict for Gradio's batch mode: the batch's images in one read_digits call.
-
-    A file that fails to decode is answered by api_answer again, which retries a cached upload
-    that another request may still be writing.
-    """
-    from app.ui.api import api_answer
-    from serving import NoDigitError
-    from serving.operations import PREDICT
-
-    def predict_api_batch(paths: list[str | None]) -> list[list[dict]]:
-        blobs = []
-        for path in paths:
-            try:
-                blobs.append(Path(path).read_bytes() if path else b"")
-            except OSError:
-                blobs.append(b"")
-        answers = []
-        for path, result in zip(paths, reader.read_digits(blobs), strict=True):
-            if isinstance(result, Exception) and not isinstance(result, NoDigitError):
-                answers.append(api_answer(reader, PREDICT, path))
-            else:
-                answers.append(PREDICT.fields(result))
-        return [answers]
-
-    return predict_api_batch
+# ---------------------------------------------------------------- the runs
 
 
 @dataclass
 class Setup:
-    """What every section of one run shares: the model, the counts, the test files."""
+    """What every run shares: the model, the counts, the test files; and what the runs measured."""
 
     model: str
     quick: bool
-    rounds: int
     tmp: Path
-    n_http: int  # REST and Flask requests at 8 clients, over all rounds
-    n_rss: int  # REST requests of the memory run
-    n_gradio: int  # gradio_client requests per round, at 8 clients
-    max_s: float  # time limit of one measured run
-    pngs: list[tuple[str, bytes]] = field(default_factory=list)
-    source: str = ""
+    pngs: list[tuple[str, bytes]]
+    rounds: int = 3
+    n_http: int = 9000  # REST and Flask requests at 8 clients, over all rounds
+    n_rss: int = 10_000  # REST requests of the memory run
+    n_gradio: int = 100  # gradio_client requests per round, at 8 clients
+    max_s: float = 120  # time limit of one measured run
+    rest: list[Load] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    gradio: dict[tuple[str, str], Load] = field(default_factory=dict)
+    ui: dict[str, Load] = field(default_factory=dict)
 
     @property
     def bodies(self) -> list[tuple[bytes, str]]:
@@ -231,58 +185,44 @@ class Setup:
         return [(self.tmp / name, None) for name, _ in self.pngs]
 
 
-@dataclass
-class Results:
-    """What the sections measured; the report is printed from it."""
-
-    rest: list[Load] = field(default_factory=list)
-    memory: Load | None = None
-    notes: list[str] = field(default_factory=list)
-    gradio: dict[tuple[str, str], Load] = field(default_factory=dict)
-    ui: dict[str, Load] = field(default_factory=dict)
+def add(table: dict, key: object, load: Load) -> None:
+    """Files a load under its key, merged with the earlier rounds of the same run."""
+    table[key] = table[key].merge(load) if key in table else load
 
 
-# ---------------------------------------------------------------- sections
-
-
-def rest_and_flask(setup: Setup, results: Results, with_ui: bool) -> Load | None:
-    """REST and Flask in interleaved rounds, then REST's memory run (a UI user probing meanwhile,
-    whose load is returned: the Gradio section files it once it has the UI's other rows)."""
+def rest_and_flask(setup: Setup) -> None:
+    """REST and Flask in interleaved rounds, then REST's memory run with a UI user probing meanwhile."""
     flask_port = free_port()
     with ExitStack() as stack:
-        rest = stack.enter_context(server.running(server.start_demo(
-            Path(setup.model), setup.tmp / "rest.log", timeout_s=300)))
-        flask = stack.enter_context(server.running(server.python_server(
-            ["-m", "bench.api", "--serve-flask", str(flask_port)], flask_port, setup.tmp / "flask.log",
-            server.http_ready("/"))))
-        rest_port = rest.port
-        results.notes.append("Flask " + flask.log_tail().strip().splitlines()[0])
+        rest = stack.enter_context(server.running(server.start_demo(Path(setup.model),
+                                                                    setup.tmp / "rest.log")))
+        flask = stack.enter_context(server.running(server.start(
+            [sys.executable, "-m", "bench.api", "--serve-flask", str(flask_port)], flask_port,
+            setup.tmp / "flask.log", ready=server.http_ready("/"))))
+        setup.notes.append("Flask " + flask.log_tail().strip().splitlines()[0])
         # Warm-up: first requests import and allocate; not part of any measurement.
-        http_load("warm-up", rest_port, "/api/predict", setup.bodies, 2, 100, 30)
+        http_load("warm-up", rest.port, "/api/predict", setup.bodies, 2, 100, 30)
         http_load("warm-up", flask_port, "/predict", setup.bodies, 2, 50, 30)
-        sides = (("REST `POST /api/predict`", rest_port, "/api/predict", rest.pid),
+        sides = (("REST `POST /api/predict`", rest.port, "/api/predict", rest.pid),
                  ("Flask + PyTorch baseline", flask_port, "/predict", flask.pid))
         merged: dict[tuple[str, int], Load] = {}
         for _ in range(setup.rounds):  # interleaved: REST and Flask see the same background load
             for clients in (1, CLIENTS):
                 n = setup.n_http // setup.rounds // (4 if clients == 1 else 1)
                 for name, port, path, pid in sides:
-                    load = http_load(name, port, path, setup.bodies, clients, n, setup.max_s, pid)
-                    key = (name, clients)
-                    merged[key] = merged[key].merge(load) if key in merged else load
-        results.rest += [merged[(name, c)] for c in (1, CLIENTS) for name, *_ in sides]
+                    add(merged, (name, clients),
+                        http_load(name, port, path, setup.bodies, clients, n, setup.max_s, pid))
+        setup.rest += [merged[(name, c)] for c in (1, CLIENTS) for name, *_ in sides]
         ui_file = setup.files[-1][0]
-        if with_ui:  # also warms up the UI's path, which the memory run below uses
-            results.ui["no other load"] = ui_idle("no other load", rest.url, ui_file, 2 if setup.quick else 6)
-        probing = UiProbe("during REST load, 8 clients", rest.url, ui_file) if with_ui else nullcontext()
-        with probing as probe:
-            results.memory = http_load("REST, memory run (a UI user meanwhile)", rest_port, "/api/predict",
-                                       setup.bodies, CLIENTS, setup.n_rss, setup.max_s * 10, rest.pid)
-        results.rest.append(results.memory)
-    return probe.load if probe is not None else None
+        with UiProbe("no other load", rest.url, ui_file) as idle:  # also warms up the UI's path
+            time.sleep(2 if setup.quick else 6)
+        with UiProbe("during REST load, 8 clients", rest.url, ui_file) as probe:
+            setup.rest.append(http_load("REST, memory run (a UI user meanwhile)", rest.port, "/api/predict",
+                                        setup.bodies, CLIENTS, setup.n_rss, setup.max_s * 10, rest.pid))
+        setup.ui.update({"no other load": idle.load, "during REST load, 8 clients": probe.load})
 
 
-def gradio_variants(setup: Setup, results: Results, tune: bool) -> None:
+def gradio_variants(setup: Setup, tune: bool) -> None:
     """Every variant of the app runs at once and they take turns, round after round, so that
     whatever else the machine does at some moment spreads over all of them alike."""
     variants = [("Gradio /predict, tuned (demo.py)", None), (describe(BEFORE, before=True), BEFORE)]
@@ -291,18 +231,20 @@ def gradio_variants(setup: Setup, results: Results, tune: bool) -> None:
         running = []
         for label, settings in variants:
             if settings is None:
-                demo = server.start_demo(Path(setup.model), setup.tmp / "gradio_tuned.log", timeout_s=300)
+                demo = server.start_demo(Path(setup.model), setup.tmp / "gradio_tuned.log")
             else:
                 port = free_port()
-                demo = server.python_server(["-m", "bench.api", "--serve-gradio", str(port), "--model",
-                                             setup.model, "--settings", json.dumps(settings)], port,
-                                            setup.tmp / f"gradio_{port}.log", server.gradio_ready)
+                demo = server.start([sys.executable, "-m", "bench.api", "--serve-gradio", str(port),
+                                     "--model", setup.model, "--settings", json.dumps(settings)], port,
+                                    setup.tmp / f"gradio_{port}.log")
             running.append((label, stack.enter_context(server.running(demo))))
         for _ in range(setup.rounds):
             for label, demo in running:
-                for key, load in gradio_runs(label, demo, setup, setup.n_gradio):
-                    table, name = (results.ui, label) if key[1] == "ui" else (results.gradio, key)
-                    table[name] = table[name].merge(load) if name in table else load
+                for key, load in gradio_runs(label, demo, setup):
+                    if key[1] == "ui":
+                        add(setup.ui, label, load)
+                    else:
+                        add(setup.gradio, key, load)
 
 
 def describe(settings: dict, before: bool = False) -> str:
@@ -311,12 +253,11 @@ def describe(settings: dict, before: bool = False) -> str:
             f"(concurrency {settings['concurrency']}, {batching})")
 
 
-def gradio_runs(label: str, demo: server.DemoServer, setup: Setup,
-                n: int) -> list[tuple[tuple[str, str], Load]]:
+def gradio_runs(label: str, demo: server.DemoServer, setup: Setup) -> list[tuple[tuple[str, str], Load]]:
     """Through gradio_client: 1 client, 8 clients (a UI user probing meanwhile), 8 clients all
     sending the same file; then 8 clients of Gradio's HTTP API without gradio_client, whose light
     load generator leaves the server, not the client, as the bottleneck."""
-    files, max_s, pid = setup.files, setup.max_s, demo.pid
+    files, n, max_s, pid = setup.files, setup.n_gradio, setup.max_s, demo.pid
     one = gradio_load(label, demo.url, files, 1, max(4, n // 4), max_s, pid)
     with UiProbe(label, demo.url, files[-1][0]) as probe:
         eight = gradio_load(label, demo.url, files, CLIENTS, n, max_s, pid)
@@ -330,119 +271,83 @@ def gradio_runs(label: str, demo: server.DemoServer, setup: Setup,
 # ---------------------------------------------------------------- report
 
 
-def print_tables(setup: Setup, results: Results) -> None:
+def print_tables(setup: Setup) -> None:
     rounds = f"{setup.rounds} interleaved round{'s' * (setup.rounds > 1)}"
-    print(f"## REST endpoint vs Flask + PyTorch ({rounds})\n")
-    print(TABLE_HEAD)
-    for load in results.rest:
-        print(load.row())
-    print()
+    print(f"## REST endpoint vs Flask + PyTorch ({rounds})\n\n{TABLE_HEAD}")
+    print("\n".join(load.row() for load in setup.rest) + "\n")
     if setup.rounds > 1:
         print(ROUNDS_NOTE + "\n")
-    for note in results.notes:
-        print(f"- {note}")
-    memory = results.memory
+    memory = setup.rest[-1]
+    print("\n".join(f"- {note}" for note in setup.notes))
     print(f"- memory: REST server RSS {memory.rss_before_mb:.1f} MB before and {memory.rss_after_mb:.1f} MB "
-          f"after {memory.requests:,} more requests ({memory.rps:.0f}/s, {len(memory.errors)} errors)\n")
-    if results.gradio:
-        print(f"## Gradio API /predict: through gradio_client, and through its HTTP API with http.client "
-              f"({rounds})\n")
-        print(TABLE_HEAD)
-        for load in results.gradio.values():
-            print(load.row())
-        print()
-    if results.ui:
-        print("## The web page while the API is busy: a user's uploads (/predict_upload, every 0.2 s)\n")
-        print(TABLE_HEAD.replace("| endpoint |", "| while |"))
-        for name, load in results.ui.items():
-            load.name = name if name.startswith(("no other", "during")) else f"during {name}, 8 clients"
-            load.server_cpu = None  # shared with the load it ran beside
-            print(load.row())
-        print()
+          f"after {memory.done:,} more requests ({memory.rps:.0f}/s, {len(memory.errors)} errors)\n")
+    print(f"## Gradio API /predict: through gradio_client, and through its HTTP API with http.client "
+          f"({rounds})\n\n{TABLE_HEAD}")
+    print("\n".join(load.row() for load in setup.gradio.values()) + "\n")
+    print("## The web page while the API is busy: a user's uploads (/predict_upload, every 0.2 s)\n")
+    print(TABLE_HEAD.replace("| endpoint |", "| while |"))
+    for name, load in setup.ui.items():
+        load.name = name if name.startswith(("no other", "during")) else f"during {name}, 8 clients"
+        load.server_cpu = None  # shared with the load it ran beside
+        print(load.row())
+    print()
 
 
-def checks(setup: Setup, results: Results) -> list[Check]:
-    rest8 = next(r for r in results.rest if r.name.startswith("REST") and r.clients == CLIENTS)
-    flask8 = next(r for r in results.rest if r.name.startswith("Flask") and r.clients == CLIENTS)
-    memory = results.memory
+def checks(setup: Setup) -> list[Check]:
+    rest8, flask8 = (next(r for r in setup.rest if r.name.startswith(side) and r.clients == CLIENTS)
+                     for side in ("REST", "Flask"))
+    memory = setup.rest[-1]
     grown = memory.rss_after_mb - memory.rss_before_mb
-    out = [
-        check(rest8.rps >= TARGET_RPS, f"REST {rest8.rps:.0f} requests/s with {CLIENTS} clients "
+    return [
+        Check(rest8.rps >= TARGET_RPS, f"REST {rest8.rps:.0f} requests/s with {CLIENTS} clients "
                                        f"(target ≥ {TARGET_RPS})", full_run=True),
-        check(rest8.percentile(99) <= TARGET_P99_MS,
+        Check(rest8.percentile(99) <= TARGET_P99_MS,
               f"REST p99 {rest8.percentile(99):.1f} ms with {CLIENTS} clients (target ≤ {TARGET_P99_MS})",
               full_run=True),
-        check(all(not r.errors for r in results.rest if r.name.startswith("REST")),
+        Check(all(not r.errors for r in setup.rest if r.name.startswith("REST")),
               "REST: no errors in any run"),
-        check(rest8.rps >= TARGET_SPEEDUP * flask8.rps,
+        Check(rest8.rps >= TARGET_SPEEDUP * flask8.rps,
               f"REST {rest8.rps / max(flask8.rps, 1e-9):.1f}× the Flask baseline's requests/s "
               f"(target ≥ {TARGET_SPEEDUP:.0f}×)", full_run=True),
-        check(grown <= TARGET_RSS_MB, f"RSS grew {grown:+.1f} MB over {memory.requests:,} requests "
+        Check(grown <= TARGET_RSS_MB, f"RSS grew {grown:+.1f} MB over {memory.done:,} requests "
               f"(target ≤ {TARGET_RSS_MB} MB over 10,000)", full_run=True),
+        Check(all(not r.errors for r in setup.gradio.values()),
+              "Gradio API: no errors in any run, 8 clients sending the same file included"),
     ]
-    if results.gradio:
-        out.append(check(all(not r.errors for r in results.gradio.values()),
-                         "Gradio API: no errors in any run, 8 clients sending the same file included"))
-    return out
 
 
-def parse_args(argv: list[str] | None) -> argparse.Namespace:
+def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--quick", action="store_true", help="a few requests each: a smoke test")
-    p.add_argument("--model", default=None, help="ONNX model (default: models/digitnet.onnx, or "
-                   "DIGIT_MODEL)")
-    p.add_argument("--requests", type=int, default=None, help="REST/Flask requests at 8 clients")
-    p.add_argument("--rss-requests", type=int, default=None, help="REST requests for the memory check")
+    p.add_argument("--model", default=os.environ.get("DIGIT_MODEL") or str(DEFAULT_MODEL),
+                   help="ONNX model (default: DIGIT_MODEL, or models/digitnet.onnx)")
     p.add_argument("--tune", action="store_true", help="also measure the Gradio settings grid")
-    p.add_argument("--no-gradio", action="store_true", help="skip the gradio_client runs")
-    p.add_argument("--rounds", type=int, default=3, help="interleaved rounds of each comparison")
     p.add_argument("--serve-flask", type=int, metavar="PORT", help=argparse.SUPPRESS)
     p.add_argument("--serve-gradio", type=int, metavar="PORT", help=argparse.SUPPRESS)
     p.add_argument("--settings", default=json.dumps(BEFORE), help=argparse.SUPPRESS)
     args = p.parse_args(argv)
-    args.model = args.model or os.environ.get("DIGIT_MODEL") or str(ROOT / "models" / "digitnet.onnx")
-    return args
-
-
-def make_setup(args: argparse.Namespace, tmp: Path) -> Setup:
-    quick = args.quick
-    setup = Setup(args.model, quick, 1 if quick else args.rounds, tmp,
-                  n_http=args.requests or (60 if quick else 9000),
-                  n_rss=args.rss_requests or (200 if quick else 10_000),
-                  n_gradio=8 if quick else 100, max_s=20 if quick else 120)
-    setup.pngs, setup.source = mnist_pngs(8 if quick else 64)
-    for name, data in setup.pngs:
-        (tmp / name).write_bytes(data)
-    return setup
-
-
-def main(argv: list[str] | None = None) -> int:
-    args = parse_args(argv)
     if args.serve_flask:
-        serve_flask(args.serve_flask)
-        return 0
+        return serve_flask(args.serve_flask) or 0
     if args.serve_gradio:
-        settings = json.loads(args.settings)
-        serve_gradio(args.serve_gradio, args.model, settings["concurrency"], settings["batch"])
-        return 0
+        return serve_gradio(args.serve_gradio, args.model, json.loads(args.settings)) or 0
     # Stopped from outside (timeout, Ctrl-C): leave through the context managers, which stop the servers.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
-    setup = make_setup(args, Path(tempfile.mkdtemp(prefix="bench_api_")))
+    tmp = Path(tempfile.mkdtemp(prefix="bench_api_"))
+    pngs, source = mnist_pngs(8 if args.quick else 64)
+    for name, data in pngs:
+        (tmp / name).write_bytes(data)
+    quick = dict(rounds=1, n_http=60, n_rss=200, n_gradio=8, max_s=20) if args.quick else {}
+    setup = Setup(args.model, args.quick, tmp, pngs, **quick)
     print(f"# API benchmark{' (--quick: too few requests to trust)' if setup.quick else ''}\n")
     print(f"Machine: {machine_line()}  ")
-    print(f"Model: `{Path(setup.model).name}`; inputs: {setup.source}, one image per request; "
-          f"load generator: threads with keep-alive http.client (gradio_client for Gradio) in one "
-          f"process on the same machine.\n")
-    results = Results()
-    probe = rest_and_flask(setup, results, with_ui=not args.no_gradio)
-    if not args.no_gradio:
-        if probe is not None:
-            results.ui["during REST load, 8 clients"] = probe
-        gradio_variants(setup, results, args.tune)
-    print_tables(setup, results)
-    found = checks(setup, results)
-    print("## Targets\n")
-    print("\n".join(c.line(setup.quick) for c in found))
+    print(f"Model: `{Path(setup.model).name}`; inputs: {source}, one image per request; load generator: "
+          "threads with keep-alive http.client (gradio_client for Gradio) in one process on the same "
+          "machine.\n")
+    rest_and_flask(setup)
+    gradio_variants(setup, args.tune)
+    print_tables(setup)
+    found = checks(setup)
+    print("## Targets\n\n" + "\n".join(c.line(setup.quick) for c in found))
     failed = [c.text for c in found if c.failed(setup.quick)]
     if failed:
         progress(f"{len(failed)} check(s) failed: " + "; ".join(failed))

@@ -22,7 +22,7 @@ from collections.abc import Callable
 import numpy as np
 from PIL import Image, ImageDraw
 
-from bench.common import machine_line, made_images_parser, md_table
+from bench.common import machine_line, made_images_parser, md_table, pen_line
 from serving.card import ModelError
 from serving.predictor import Predictor
 from training.data import DataError, load_mnist
@@ -122,10 +122,7 @@ def rewrite(digit: np.ndarray, strokes: list[list[Point]], width: float) -> np.n
     draw = ImageDraw.Draw(big)
     pen = max(2, round(width * SCALE))
     for stroke in strokes:
-        points = [((x + 0.5) * SCALE, (y + 0.5) * SCALE) for x, y in stroke]
-        draw.line(points, fill=255, width=pen, joint="curve")
-        for x, y in (points[0], points[-1]):
-            draw.ellipse((x - pen / 2, y - pen / 2, x + pen / 2, y + pen / 2), fill=255)
+        pen_line(draw, [((x + 0.5) * SCALE, (y + 0.5) * SCALE) for x, y in stroke], pen, 255)
     return np.asarray(big)
 
 

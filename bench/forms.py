@@ -49,7 +49,8 @@ def scanned(image: Image.Image, rng: np.random.Generator) -> Image.Image:
 def field(digit: np.ndarray, rng: np.random.Generator) -> Image.Image:
     """One digit in a printed box well inside the picture."""
     side = int(rng.integers(70, 150))
-    width, height = side + int(rng.integers(40, 200)), int(side * rng.uniform(1.0, 1.3)) + int(rng.integers(40, 160))
+    width = side + int(rng.integers(40, 200))
+    height = int(side * rng.uniform(1.0, 1.3)) + int(rng.integers(40, 160))
     image, pen = paper(width, height, rng)
     x0, y0 = int(rng.integers(15, width - side - 15)), int(rng.integers(15, height - side - 15))
     print_colour = tuple(int(v) for v in rng.integers(0, 90, 3))

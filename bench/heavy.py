@@ -84,9 +84,7 @@ def child(paths: list[str], number: bool, model: str) -> dict:
 
     reader = Reader(model)
     predictor = reader.digits
-    small = io.BytesIO()
-    big_digit("L", 280).save(small, "PNG")
-    predictor.predict(small.getvalue())  # warm up: the session's first run allocates
+    predictor.predict(encoded(big_digit("L", 280), "PNG"))  # warm up: the session's first run allocates
     gc.collect()
     before = vm_kb("VmRSS")
     Path("/proc/self/clear_refs").write_text("5")  # resets VmHWM to the current RSS

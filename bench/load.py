@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import argparse
 import http.client
-import io
 import itertools
 import json
 import random
@@ -41,17 +40,15 @@ import numpy as np
 from PIL import Image, ImageDraw
 
 from bench import server
-from bench.common import cpu_seconds, machine_line, rss_mb
+from bench.common import cpu_seconds, encoded, machine_line, rss_mb
 from examples.strokes import digit_strokes
+from serving.paths import DEFAULT_MODEL
 
-ROOT = Path(__file__).resolve().parent.parent
-DEFAULT_MODEL = ROOT / "models" / "digitnet.onnx"
 CLIENTS = 8  # the benchmarks' concurrent clients
 RELIABLE_DIGITS = (0, 3, 4, 5, 7, 8, 9)  # those digit_image() draws so that the model reads them right
 Work = Callable[[int], None]  # one request (the n-th); raises on failure
-
-
-# ---------------------------------------------------------------- measuring
+TABLE_HEAD = ("| endpoint | clients | requests | median ms | p99 ms | requests/s (rounds' range) "
+              "| server CPU ms/request | errors |\n|---|---:|---:|---:|---:|---:|---:|---|")
 
 
 @dataclass
@@ -73,8 +70,6 @@ class Load:
     def done(self) -> int:
         return len(self.latencies) + len(self.errors)
 
-    requests = done
-
     @property
     def rps(self) -> float:
         return self._median_round(lambda r: r.done / r.seconds if r.seconds else 0.0)
@@ -91,8 +86,7 @@ class Load:
 
     def merge(self, other: Load) -> Load:
         """This load and another round of the same thing taken together (interleaved rounds)."""
-        cpu = (None if self.server_cpu is None or other.server_cpu is None
-               else self.server_cpu + other.server_cpu)
+        cpu = None if None in (self.server_cpu, other.server_cpu) else self.server_cpu + other.server_cpu
         return Load(self.name, self.clients, self.planned + other.planned, self.latencies + other.latencies,
                     self.errors + other.errors, self.seconds + other.seconds, cpu, self.rss_before_mb,
                     other.rss_after_mb, (self.rounds or [self]) + (other.rounds or [other]))
@@ -104,10 +98,6 @@ class Load:
         rps = f"{self.rps:.1f}" + (f" ({min(spread):.0f}–{max(spread):.0f})" if len(spread) > 1 else "")
         return (f"| {self.name} | {self.clients} | {self.done} | {self.percentile(50):.1f} | "
                 f"{self.percentile(99):.1f} | {rps} | {cpu} | {errors} |")
-
-
-TABLE_HEAD = ("| endpoint | clients | requests | median ms | p99 ms | requests/s (rounds' range) "
-              "| server CPU ms/request | errors |\n|---|---:|---:|---:|---:|---:|---:|---|")
 
 
 def progress(text: str) -> None:
@@ -145,8 +135,7 @@ def run_clients(name: str, clients: int, requests: int, make_worker: Callable[[i
     def loop(work: Work) -> None:
         start_line.wait()
         for round_ in itertools.count():
-            n = next_request(round_)
-            if n is None:
+            if (n := next_request(round_)) is None:
                 return
             t0 = time.perf_counter()
             try:
@@ -162,15 +151,13 @@ def run_clients(name: str, clients: int, requests: int, make_worker: Callable[[i
     for t in threads:
         t.start()
     load.rss_before_mb, cpu0 = rss_mb(server_pid), cpu_seconds(server_pid)
-    deadline[0] = time.perf_counter() + max_seconds
-    t0 = time.perf_counter()
+    deadline[0] = (t0 := time.perf_counter()) + max_seconds
     start_line.wait()
     for t in threads:
         t.join()
     load.seconds = time.perf_counter() - t0
     if server_pid is not None:
-        load.server_cpu = cpu_seconds(server_pid) - cpu0
-        load.rss_after_mb = rss_mb(server_pid)
+        load.server_cpu, load.rss_after_mb = cpu_seconds(server_pid) - cpu0, rss_mb(server_pid)
     progress(load.row())
     return load
 
@@ -184,10 +171,8 @@ class AnswerError(Exception):
 
 def multipart(files: Sequence[tuple[str, bytes]], field_name: str = "files") -> tuple[bytes, str]:
     boundary = uuid.uuid4().hex
-    parts = []
-    for name, data in files:
-        parts.append(f'--{boundary}\r\nContent-Disposition: form-data; name="{field_name}"; '
-                     f'filename="{name}"\r\nContent-Type: image/png\r\n\r\n'.encode() + data + b"\r\n")
+    parts = [f'--{boundary}\r\nContent-Disposition: form-data; name="{field_name}"; filename="{name}"\r\n'
+             f"Content-Type: image/png\r\n\r\n".encode() + data + b"\r\n" for name, data in files]
     return b"".join(parts) + f"--{boundary}--\r\n".encode(), f"multipart/form-data; boundary={boundary}"
 
 
@@ -211,48 +196,57 @@ class Connection:
         return data
 
 
-def http_worker(port: int, path: str, bodies: list[tuple[bytes, str]], offset: int) -> Work:
-    """One client POSTing bodies (body, content type) in turn, starting at `offset`."""
-    conn = Connection(port, timeout=30)
-
-    def work(n: int) -> None:
-        body, content_type = bodies[(offset + n) % len(bodies)]
-        data = conn.request("POST", path, body, content_type)
-        if b'"digit":null' in data.replace(b" ", b""):
-            raise AnswerError(f"error answer {data[:40]!r}")
-
-    return work
-
-
 def http_load(name: str, port: int, path: str, bodies: list[tuple[bytes, str]], clients: int,
               requests: int, max_seconds: float, server_pid: int | None = None) -> Load:
-    return run_clients(name, clients, requests, lambda i: http_worker(port, path, bodies, i), max_seconds,
-                       server_pid)
+    """Clients POSTing bodies (body, content type) in turn, each starting at its own, over keep-alive
+    http.client connections; an answer without a digit is an error."""
+
+    def worker(offset: int) -> Work:
+        conn = Connection(port, timeout=30)
+
+        def work(n: int) -> None:
+            data = conn.request("POST", path, *bodies[(offset + n) % len(bodies)])
+            if b'"digit":null' in data.replace(b" ", b""):
+                raise AnswerError(f"error answer {data[:40]!r}")
+
+        return work
+
+    return run_clients(name, clients, requests, worker, max_seconds, server_pid)
 
 
-def gradio_worker(url: str, files: Sequence[tuple[Path, int | None]], offset: int) -> Work:
-    """One gradio_client Client calling /predict on files (path, digit drawn or None) in turn; an
-    answer without a digit, or with another digit than the one drawn, is an error."""
-    from gradio_client import Client, handle_file
+def gradio_client(url: str):
+    from gradio_client import Client
 
-    client = Client(url, verbose=False, analytics_enabled=False, download_files=False)
+    return Client(url, verbose=False, analytics_enabled=False, download_files=False)
 
-    def work(n: int) -> None:
-        path, digit = files[(offset + n) % len(files)]
-        answer = client.predict(handle_file(str(path)), api_name="/predict")
-        if not isinstance(answer, dict) or answer.get("digit") is None:
-            raise AnswerError(f"{path.name}: error answer {str(answer)[:200]}")
-        if digit is not None and answer["digit"] != digit:
-            raise AnswerError(f"{path.name}: read as {answer['digit']}, drawn {digit}")
 
-    return work
+def predict_file(client, path: Path, api_name: str = "/predict"):
+    from gradio_client import handle_file
+
+    return client.predict(handle_file(str(path)), api_name=api_name)
 
 
 def gradio_load(name: str, url: str, files: Sequence[tuple[Path, int | None]], clients: int, requests: int,
                 max_seconds: float, server_pid: int | None = None, together: bool = False) -> Load:
-    """/predict through gradio_client, one Client per simulated user, each starting at its own file."""
-    return run_clients(name, clients, requests, lambda i: gradio_worker(url, files, 0 if together else i),
-                       max_seconds, server_pid, together)
+    """/predict through gradio_client, one Client per simulated user, each starting at its own file
+    (path, digit drawn or None); an answer without a digit, or with another digit than the one
+    drawn, is an error."""
+
+    def worker(offset: int) -> Work:
+        client = gradio_client(url)
+
+        def work(n: int) -> None:
+            path, digit = files[(offset + n) % len(files)]
+            answer = predict_file(client, path)
+            if not isinstance(answer, dict) or answer.get("digit") is None:
+                raise AnswerError(f"{path.name}: error answer {str(answer)[:200]}")
+            if digit is not None and answer["digit"] != digit:
+                raise AnswerError(f"{path.name}: read as {answer['digit']}, drawn {digit}")
+
+        return work
+
+    return run_clients(name, clients, requests, lambda i: worker(0 if together else i), max_seconds,
+                       server_pid, together)
 
 
 def gradio_http_worker(port: int, files: list[tuple[str, bytes]], offset: int) -> Work:
@@ -262,8 +256,8 @@ def gradio_http_worker(port: int, files: list[tuple[str, bytes]], offset: int) -
     bodies = [multipart([f]) for f in files]
 
     def work(n: int) -> None:
-        body, content_type = bodies[(offset + n) % len(bodies)]
-        path = json.loads(conn.request("POST", "/gradio_api/upload", body, content_type))[0]
+        upload = conn.request("POST", "/gradio_api/upload", *bodies[(offset + n) % len(bodies)])
+        path = json.loads(upload)[0]
         call = json.dumps({"data": [{"path": path, "meta": {"_type": "gradio.FileData"}}]}).encode()
         event = json.loads(conn.request("POST", "/gradio_api/call/predict", call, "application/json"))
         stream = conn.request("GET", f"/gradio_api/call/predict/{event['event_id']}")
@@ -273,7 +267,7 @@ def gradio_http_worker(port: int, files: list[tuple[str, bytes]], offset: int) -
     return work
 
 
-# ---------------------------------------------------------------- test files
+# ---------------------------------------------------------------- the command
 
 
 def digit_image(digit: int, variant: int, side: int = 200) -> bytes:
@@ -291,9 +285,7 @@ def digit_image(digit: int, variant: int, side: int = 200) -> bytes:
     for stroke in digit_strokes(digit, x, y, w, h):
         draw.line(stroke, fill=20, width=pen, joint="curve")
     draw.point((variant % side, 0), fill=250)  # one near-white pixel: unique bytes for sure
-    out = io.BytesIO()
-    image.save(out, "PNG")
-    return out.getvalue()
+    return encoded(image)
 
 
 def write_files(directory: Path, count: int, start: int = 0) -> list[tuple[Path, int | None]]:
@@ -301,13 +293,9 @@ def write_files(directory: Path, count: int, start: int = 0) -> list[tuple[Path,
     files: list[tuple[Path, int | None]] = []
     for i in range(start, start + count):
         digit = RELIABLE_DIGITS[i % len(RELIABLE_DIGITS)]
-        path = directory / f"digit_{i:05d}_{digit}.png"
-        path.write_bytes(digit_image(digit, i))
-        files.append((path, digit))
+        files.append((directory / f"digit_{i:05d}_{digit}.png", digit))
+        files[-1][0].write_bytes(digit_image(digit, i))
     return files
-
-
-# ---------------------------------------------------------------- the command
 
 
 def load(url: str, requests: int = 400, clients: int = 8, max_seconds: float = 300.0,

@@ -26,7 +26,7 @@ from dataclasses import dataclass
 import numpy as np
 from PIL import Image
 
-from bench.common import made_images_parser
+from bench.common import made_images_parser, md_table
 from serving.card import ModelError
 from serving.decode import InputError
 from serving.numbers import Box
@@ -176,28 +176,24 @@ def pct(part: float, whole: float) -> str:
     return f"{100 * part / whole:.1f}%" if whole else "–"
 
 
-def summary_table(rows: list[dict], key: str, name: str) -> str:
+def summary_table(rows: list[dict], key: str) -> str:
     groups: dict[str, list[dict]] = defaultdict(list)
     for r in rows:
         groups[r[key]].append(r)
-    lines = [f"| {name} | numbers | read exactly | digits right | segmented right | model ceiling |",
-             "|---|---:|---:|---:|---:|---:|"]
+    table = []
     for k in sorted(groups) + ["all"]:
         rs = rows if k == "all" else groups[k]
-        digits = sum(r["n_digits"] for r in rs)
-        lines.append(f"| {k} | {len(rs)} | {pct(sum(r['exact'] for r in rs), len(rs))} "
-                     f"| {pct(sum(r['correct_digits'] for r in rs), digits)} "
-                     f"| {pct(sum(r['segmented'] for r in rs), len(rs))} "
-                     f"| {pct(sum(r['reachable'] for r in rs), len(rs))} |")
-    return "\n".join(lines)
+        table.append([k, len(rs), pct(sum(r["exact"] for r in rs), len(rs)),
+                      pct(sum(r["correct_digits"] for r in rs), sum(r["n_digits"] for r in rs)),
+                      pct(sum(r["segmented"] for r in rs), len(rs)),
+                      pct(sum(r["reachable"] for r in rs), len(rs))])
+    return md_table([key, "numbers", "read exactly", "digits right", "segmented right", "model ceiling"],
+                    table)
 
 
 def outcome_table(rows: list[dict]) -> str:
-    outcomes = Counter(r["outcome"] for r in rows)
-    lines = ["| outcome | numbers | share |", "|---|---:|---:|"]
-    for outcome, n in outcomes.most_common():
-        lines.append(f"| {outcome} | {n} | {pct(n, len(rows))} |")
-    return "\n".join(lines)
+    outcomes = Counter(r["outcome"] for r in rows).most_common()
+    return md_table(["outcome", "numbers", "share"], [(k, n, pct(n, len(rows))) for k, n in outcomes])
 
 
 def run_all(reader: Reader, images: np.ndarray, labels: np.ndarray, raw_right: np.ndarray,
@@ -222,7 +218,7 @@ def print_sets(apart: list[dict], close: list[dict], raw_right: np.ndarray, args
     print(f"MNIST test accuracy of this model on the raw 28×28: {100 * raw_right.mean():.2f}%; "
           f"median time per number {np.median([r['ms'] for r in apart]):.0f} ms.\n")
     for key in ("polarity", "length", "closest gap"):
-        print(summary_table(apart, key, key) + "\n")
+        print(summary_table(apart, key) + "\n")
     print(outcome_table(apart) + "\n")
     wrong = [r for r in apart if not r["exact"]][: args.show_errors]
     if wrong:
@@ -233,7 +229,7 @@ def print_sets(apart: list[dict], close: list[dict], raw_right: np.ndarray, args
         print()
     print(f"## Set 2: {args.count} numbers for each gap between neighbouring digits, "
           "from 3 px apart to ink overlapping by 1/8 of the digit height\n")
-    print(summary_table(close, "gap", "gap") + "\n")
+    print(summary_table(close, "gap") + "\n")
     print("| gap | median ms, 6-digit numbers | CPU ms | slowest |\n|---|---:|---:|---:|")
     for name, *_ in CLOSE_GAPS:
         six = [r for r in close if r["gap"] == name and r["n_digits"] == 6]

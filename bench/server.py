@@ -20,9 +20,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from bench.common import free_port, stop_process
+from bench.common import ROOT, free_port, stop_process
 
-ROOT = Path(__file__).resolve().parent.parent
 START_TIMEOUT_S = 300.0  # generous: on a busy machine importing gradio alone can take minutes
 ENV = {"GRADIO_ANALYTICS_ENABLED": "False", "PYTHONUNBUFFERED": "1"}  # no calls home from loopback
 TORCH_DEMO = "import torch, runpy; runpy.run_path('demo.py', run_name='__main__')"  # demo.py, torch loaded
@@ -34,7 +33,6 @@ class DemoServer:
 
     url: str  # http://127.0.0.1:PORT/
     process: subprocess.Popen
-    model: Path | None  # None: the server's default model
     log: Path  # the server's stdout and stderr
     auth: tuple[str, str] | None = None  # a user and password it lets in, when it wants a login
     started: float = 0.0  # time.perf_counter() when the process was started
@@ -90,7 +88,7 @@ def http_ready(path: str = "", log_text: bytes = b"") -> Callable[[DemoServer], 
 
 
 def wait_until(server: DemoServer, ready: Callable[[DemoServer], bool], timeout_s: float,
-               poll_s: float = 0.5) -> float:
+               poll_s: float) -> float:
     """Seconds from the server's start until `ready` says yes, asked every `poll_s`; raises
     RuntimeError if it doesn't (a server starting on a busy machine is not asked too often)."""
     deadline = time.monotonic() + timeout_s
@@ -107,20 +105,19 @@ def wait_until(server: DemoServer, ready: Callable[[DemoServer], bool], timeout_
 
 
 def start(command: Sequence[str], port: int, log: Path, *, ready: Callable[[DemoServer], bool] = gradio_ready,
-          model: Path | None = None, env: Mapping[str, str] | None = None, unset: Sequence[str] = (),
-          auth: tuple[str, str] | None = None, timeout_s: float = START_TIMEOUT_S,
-          poll_s: float = 0.5) -> DemoServer:
-    """Runs `command` in the repository with this environment plus `env`, less `unset`; returns
-    once `ready`. On failure it is stopped and the RuntimeError carries the end of its log."""
-    full_env = {k: v for k, v in {**os.environ, **ENV, **(env or {})}.items() if k not in unset}
+          env: Mapping[str, str] | None = None, auth: tuple[str, str] | None = None,
+          timeout_s: float = START_TIMEOUT_S, poll_s: float = 0.5) -> DemoServer:
+    """Runs `command` in the repository with this environment plus `env`, less DIGIT_MODEL;
+    returns once `ready`. On failure it is stopped and the RuntimeError carries the end of its log."""
+    full_env = {k: v for k, v in {**os.environ, **ENV, **(env or {})}.items() if k != "DIGIT_MODEL"}
     with open(log, "wb") as out:
         process = subprocess.Popen(list(command), cwd=ROOT, env=full_env, stdin=subprocess.DEVNULL,
                                    stdout=out, stderr=subprocess.STDOUT)
-    server = DemoServer(f"http://127.0.0.1:{port}/", process, model, log, auth, time.perf_counter())
+    server = DemoServer(f"http://127.0.0.1:{port}/", process, log, auth, time.perf_counter())
     try:
         server.ready_s = wait_until(server, ready, timeout_s, poll_s)
     except BaseException as err:
-        stop(server)
+        stop_demo(server)
         if isinstance(err, RuntimeError):
             raise RuntimeError(f"{err}: {' '.join(command)}; its log ({log}):\n{server.log_tail()}") from None
         raise
@@ -140,32 +137,27 @@ def start_demo(model: Path | None, log: Path, max_file_size: str | None = None,
     with_torch=True imports torch before running demo.py (to measure what torch would cost).
     """
     port = free_port()
-    env = {**(env or {})}
+    flags = list(args)
     if space:
-        env.update(GRADIO_SERVER_NAME="0.0.0.0", GRADIO_SERVER_PORT=str(port))
-        flags = list(args)
+        env = {**(env or {}), "GRADIO_SERVER_NAME": "0.0.0.0", "GRADIO_SERVER_PORT": str(port)}
     else:
         flags = ["--host", "127.0.0.1", "--port", str(port), *(["--model", str(model)] if model else []),
-                 *(["--max-file-size", max_file_size] if max_file_size else []), *args]
+                 *(["--max-file-size", max_file_size] if max_file_size else []), *flags]
     script = ["-c", TORCH_DEMO] if with_torch else ["demo.py"]
     try:
-        return start([python, *script, *flags], port, log, ready=ready, model=model, auth=auth,
-                     timeout_s=timeout_s, env=env, unset=["DIGIT_MODEL"], poll_s=poll_s)
+        return start([python, *script, *flags], port, log, ready=ready, env=env, auth=auth,
+                     timeout_s=timeout_s, poll_s=poll_s)
     except RuntimeError as err:
         # On a busy machine Gradio's own 3-second start-up check can fail; once more tells that
         # from a real failure.
         if retry and "localhost is not accessible" in str(err):
-            return start_demo(model, log, max_file_size, timeout_s, retry=False, args=args, env=env,
-                              python=python, auth=auth, space=space, with_torch=with_torch, ready=ready,
-                              poll_s=poll_s)
+            return start_demo(model, log, max_file_size, timeout_s, False, args=args, env=env, python=python,
+                              auth=auth, space=space, with_torch=with_torch, ready=ready, poll_s=poll_s)
         raise
 
 
-def stop(server: DemoServer, timeout: float = 15) -> None:
+def stop_demo(server: DemoServer, timeout: float = 15) -> None:
     stop_process(server.process, timeout)
-
-
-stop_demo = stop
 
 
 @contextmanager
@@ -174,10 +166,4 @@ def running(server: DemoServer) -> Iterator[DemoServer]:
     try:
         yield server
     finally:
-        stop(server)
-
-
-def python_server(args: Sequence[str], port: int, log: Path, ready: Callable[[DemoServer], bool],
-                  timeout_s: float = 300) -> DemoServer:
-    """`python ARGS...` (a server that listens on `port`), started with `start`."""
-    return start([sys.executable, *args], port, log, ready=ready, timeout_s=timeout_s)
+        stop_demo(server)

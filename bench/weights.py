@@ -6,9 +6,9 @@ any timing.
 
 The dynamo exporter keeps the parameter names (members.0.features.0.0.weight, ...,
 members.0.classifier.1.bias for each member of the ensemble) and folds each BatchNorm into the
-conv before it: the conv weight is the fused one and the fused bias
-is stored as `<conv>.weight_bias`. The rebuilt model keeps its BatchNorm modules (so PyTorch eager
-does the work the trained model does) set to the identity plus that bias.
+conv before it: the conv weight is the fused one and the fused bias is stored as
+`<conv>.weight_bias`. The rebuilt model keeps its BatchNorm modules (so PyTorch eager does the
+work the trained model does) set to the identity plus that bias.
 """
 
 from __future__ import annotations
@@ -46,16 +46,13 @@ def from_onnx(path: Path) -> Ensemble:
     """An Ensemble whose forward pass computes what the fp32 ONNX file computes."""
     graph = onnx.load(str(path)).graph
     # Every weight in the file, the graph's own and those inside an If's branches.
-    all_inits = {i.name: numpy_helper.to_array(i) for g in all_graphs(graph) for i in g.initializer}
-    count = len({name.split(".")[1] for name in all_inits if name.startswith("members.")})
+    inits = {i.name: numpy_helper.to_array(i) for g in all_graphs(graph) for i in g.initializer}
+    count = len({name.split(".")[1] for name in inits if name.startswith("members.")})
     if count == 0:
-        raise WeightsError(f"{path} has no initializers members.N.*: not an "
-                           f"ensemble export (initializers: {sorted(all_inits)[:8]}...)")
-    members = []
-    for i in range(count):
-        prefix = f"members.{i}."
-        inits = current_names({k[len(prefix):]: v for k, v in all_inits.items() if k.startswith(prefix)})
-        members.append(member_from(inits, path))
+        raise WeightsError(f"{path} has no initializers members.N.*: not an ensemble export "
+                           f"(initializers: {sorted(inits)[:8]}...)")
+    members = [member_from(current_names({k[len(f"members.{i}."):]: v for k, v in inits.items()
+                                          if k.startswith(f"members.{i}.")}), path) for i in range(count)]
     # An If in the graph is the first member's shortcut (training.model.Ensemble).
     shortcut = any(node.op_type == "If" for node in graph.node)
     return Ensemble(members, FIRST_SURE if shortcut else None).eval()
@@ -63,29 +60,19 @@ def from_onnx(path: Path) -> Ensemble:
 
 def member_from(inits: dict[str, np.ndarray], path: Path) -> DigitNet:
     model = DigitNet(width=int(inits["body.0.0.weight"].shape[0])).eval()
-    state = model.state_dict()
-    loaded: set[str] = set()
-    for key in state:
-        if key in inits:
-            state[key] = torch.from_numpy(inits[key].copy()).reshape(state[key].shape)
-            loaded.add(key)
+    state = {key: torch.from_numpy(inits[key].copy()).reshape(value.shape)
+             for key, value in model.state_dict().items() if key in inits}
     for name, module in model.named_modules():
-        if not isinstance(module, nn.BatchNorm2d):
-            continue
-        conv = name.rsplit(".", 1)[0] + ".0"  # conv_bn: Sequential(conv, bn, relu)
-        fused_bias = inits.get(f"{conv}.weight_bias")
-        keys = [f"{name}.{p}" for p in ("weight", "bias", "running_mean", "running_var")]
-        if all(k in loaded for k in keys):
-            continue  # exported unfused
-        if fused_bias is None:
-            raise WeightsError(f"{path}: BatchNorm {name} is neither in the file nor folded into {conv}")
-        n = fused_bias.shape[0]
-        state[f"{name}.weight"] = torch.ones(n)
-        state[f"{name}.bias"] = torch.from_numpy(fused_bias.copy())
-        state[f"{name}.running_mean"] = torch.zeros(n)
-        state[f"{name}.running_var"] = torch.full((n,), 1.0 - module.eps)
-        loaded.update(keys + [f"{name}.num_batches_tracked"])
-    missing = [k for k in state if k not in loaded and not k.endswith("num_batches_tracked")]
+        if isinstance(module, nn.BatchNorm2d):
+            conv = name.rsplit(".", 1)[0] + ".0"  # conv_bn: Sequential(conv, bn, relu)
+            if f"{conv}.weight_bias" not in inits:
+                raise WeightsError(f"{path}: BatchNorm {name} is not folded into {conv}")
+            bias = torch.from_numpy(inits[f"{conv}.weight_bias"].copy())
+            state.update({f"{name}.weight": torch.ones_like(bias), f"{name}.bias": bias,
+                          f"{name}.running_mean": torch.zeros_like(bias),
+                          f"{name}.running_var": torch.full_like(bias, 1.0 - module.eps),
+                          f"{name}.num_batches_tracked": torch.tensor(0)})
+    missing = [key for key in model.state_dict() if key not in state]
     if missing:
         raise WeightsError(f"{path} lacks weights for {missing}")
     model.load_state_dict(state)
@@ -94,8 +81,7 @@ def member_from(inits: dict[str, np.ndarray], path: Path) -> DigitNet:
 
 def parity_images(count: int = 256, seed: int = 0) -> np.ndarray:
     """Digit-like inputs without needing MNIST: sparse strokes of random intensity."""
-    rng = np.random.default_rng(seed)
-    x = rng.random((count, 1, FIELD, FIELD), dtype=np.float32)
+    x = np.random.default_rng(seed).random((count, 1, FIELD, FIELD), dtype=np.float32)
     x[x < 0.7] = 0
     return x
 
