@@ -26,7 +26,7 @@ import numpy as np
 from PIL import Image
 
 from serving.components import Components, label_components
-from serving.contract import DIGITS
+from serving.contract import DIGITS, MINUS, POINT
 from serving.contrast import INK_LEVEL, ink_mask
 from serving.decode import ImageSource, NoDigitError, open_image, original_size, shrink, to_standard_mode
 from serving.frames import Box, without_frames
@@ -44,7 +44,7 @@ from serving.paper import clear_marks, hysteresis, page_edges, paper_ink, stretc
 from serving.photo import FAINT_INK, dark_on_light
 from serving.predictor import Predictor
 from serving.result import unsure
-from serving.sequence import SequenceReader
+from serving.sequence import SequenceDigit, SequenceReader
 
 PAGE_SIDE = 1024  # a page is read at most this size: a digit 3% of its height is 30 px
 MIN_STROKE = 3  # pixels: a piece thinner than this both ways is a speck or a hairline
@@ -59,7 +59,25 @@ LONG_LINE = 8  # a piece this many times as wide as tall and wider than LINE_SPA
 LINE_SPAN = 0.25  # ... is what is left of a ruled line
 MARK_SURE = 0.5  # a minus sign or decimal point the sequence model reads less surely is left out
 MARK_HEIGHT = 0.5  # ... and its ink is pieces at most this share of the number's height
+# A minus sign written higher, lower or further off than the sequence model learnt reads less
+# surely, or not at all: a bar that stands first, level, between BAR_LENGTH of the number's height
+# long and at most BAR_THICK of it thick, about its middle (BAR_MIDDLE), is a minus by its shape
+# (the model's own chance, however low, is its confidence; bench.pages invents none so).
+BAR_LENGTH = (0.2, 1.2)
+BAR_ASPECT = 1.8  # ... at least this many times as long as thick
+BAR_THICK = 0.35
+BAR_MIDDLE = (0.15, 0.85)
+# Likewise a decimal point: a dot between two pieces, in the bottom of the line (DOT_LOW), from
+# DOT_SIZE of the number's height across, no more than DOT_ASPECT times as long as wide, that the
+# model gives at least DOT_SURE (by shape alone, a digit's detached stroke or a speck would pass).
+DOT_SURE = 0.05
+DOT_SIZE = (0.06, 0.3)
+DOT_LOW = 0.65
+DOT_ASPECT = 3
 MIN_MEAN_CONFIDENCE = 0.5  # a "number" read less surely than this on average is a mark, not writing
+FAINT_GROUP = 0.6  # a group whose ink is this much fainter than the page's typical group's is a
+# shadow's edge or a line's remains (of three groups or more: a typical one needs company) ...
+TALL_STROKE = 3.0  # ... as is one piece this many characters tall (the page's edge, a margin rule)
 FAINT_GRAINS = 6  # faint pencil: strong ink this many grains above the paper (stretch_ink's is 10)
 BAND = 0.06  # within this share of the photo's sides, a thin piece is the page's rim, not writing,
 THIN = 6  # (thin: this many times as long as it is wide)
@@ -306,19 +324,31 @@ def read_page(predictor: Predictor, source: ImageSource, reader: SequenceReader)
         return PageResult([], size, note=page_note(err))
     if components.count == 0:
         return PageResult([], size, note="no writing found on the page")
-    groups, sizes = find_numbers(components, frames)
+    found, sizes = find_numbers(components, frames)
+    groups = writing_only(found, ink, components, sizes)
     read = [read_group(predictor, reader, ink, components, np.array(group) + 1, size, sizes.height)
             for group in groups]
     if len(read) == 1 and (read[0] is None or not any(c.char in "-." for c in read[0].characters)):
         return PageResult(alone(predictor, reader, image), size)
     numbers = [n for n in read if n is not None and mean_confidence(n) >= MIN_MEAN_CONFIDENCE]
-    left_out = sum(n is not None for n in read) - len(numbers)
+    left_out = sum(n is not None for n in read) - len(numbers) + len(found) - len(groups)
     note = None
     if left_out:
         note = f"{left_out} mark(s) that don't read as numbers were left out"
     if not numbers:
         note = note or "no number found on the page"
     return PageResult(numbers, size, note)
+
+
+def writing_only(groups: list[list[int]], ink: np.ndarray, components: Components,
+                 sizes: Sizes) -> list[list[int]]:
+    """The groups that look like writing: not much fainter than the page's typical group, and
+    not one stroke several characters tall."""
+    strength = [float(ink[np.isin(components.labels, np.array(g) + 1)].mean()) for g in groups]
+    typical = float(np.median(strength)) if len(groups) >= 3 else 0.0
+    heights = components.boxes[:, 3] - components.boxes[:, 1]
+    tall = [len(g) == 1 and heights[g[0]] > TALL_STROKE * sizes.height for g in groups]
+    return [g for g, s, t in zip(groups, strength, tall, strict=True) if s >= FAINT_GROUP * typical and not t]
 
 
 def alone(predictor: Predictor, reader: SequenceReader, image: Image.Image) -> list[PageNumber]:
@@ -370,9 +400,14 @@ def marks_apart(reader: SequenceReader, crop: np.ndarray) -> tuple[list[Mark], n
     """The minus signs and decimal points the sequence model reads surely in a number's ink, each
     with the small pieces of ink in its columns, and the ink without those pieces (the digits')."""
     symbols = [s for s in reader.read(crop) if s.symbol >= DIGITS and s.confidence >= MARK_SURE]
+    pieces = label_components(ink_mask(crop))
+    for symbol, piece in likely_marks(pieces, {s.symbol for s in symbols}):
+        x0, x1 = int(pieces.boxes[piece, 0]), int(pieces.boxes[piece, 2])
+        chance = reader.chance_of(crop, symbol, (x0, x1))
+        if symbol == MINUS or chance >= DOT_SURE:
+            symbols.append(SequenceDigit(symbol, chance, (x0, x1), []))
     if not symbols:
         return [], crop
-    pieces = label_components(ink_mask(crop))
     height = crop.shape[0]
     marks, taken = [], np.zeros(pieces.count, bool)
     for symbol in symbols:
@@ -384,6 +419,50 @@ def marks_apart(reader: SequenceReader, crop: np.ndarray) -> tuple[list[Mark], n
             taken |= mine
             marks.append((symbol.char, symbol.confidence, pieces.box(mine)))
     return marks, np.where(pieces.pixels(taken), 0, crop).astype(np.float32)
+
+
+def likely_marks(pieces: Components, read: set[int]) -> list[tuple[int, int]]:
+    """(symbol, piece) for a minus sign and a decimal point the sequence model did not read surely,
+    where a piece is shaped and placed as one."""
+    out = []
+    if MINUS not in read and (bar := leading_bar(pieces)) is not None:
+        out.append((MINUS, bar))
+    if POINT not in read and (dot := base_dot(pieces)) is not None:
+        out.append((POINT, dot))
+    return out
+
+
+def base_dot(pieces: Components) -> int | None:
+    """The index of a piece shaped and placed as a decimal point: a dot low on the line, with pieces
+    either side (DOT_*); None when there is none (or several: which would be the point?)."""
+    if pieces.count < 3:
+        return None
+    x0, y0, x1, y1 = pieces.boxes.T
+    height = float(y1.max() - y0.min())
+    size, small = np.maximum(x1 - x0, y1 - y0), np.minimum(x1 - x0, y1 - y0)
+    low = ((y0 + y1) / 2 - y0.min()) / height >= DOT_LOW
+    between = (x0 > x0.min()) & (x1 < x1.max())
+    dots = np.flatnonzero(low & between & (size >= DOT_SIZE[0] * height) & (size <= DOT_SIZE[1] * height)
+                          & (size <= DOT_ASPECT * np.maximum(small, 1)))
+    return int(dots[0]) if len(dots) == 1 else None
+
+
+def leading_bar(pieces: Components) -> int | None:
+    """The index of a piece shaped and placed as a minus sign: first on the line, before every
+    other piece, level and short (BAR_*); None when there is none."""
+    if pieces.count < 2:
+        return None
+    x0, y0, x1, y1 = pieces.boxes.T
+    first = int(np.argmin(x0))
+    height = float(y1.max() - y0.min())
+    length, thick = x1[first] - x0[first], y1[first] - y0[first]
+    middle = ((y0[first] + y1[first]) / 2 - y0.min()) / height
+    others = np.delete(np.arange(pieces.count), first)
+    if (x1[first] <= x0[others].min() and BAR_LENGTH[0] * height <= length <= BAR_LENGTH[1] * height
+            and length >= BAR_ASPECT * thick and thick <= BAR_THICK * height
+            and BAR_MIDDLE[0] <= middle <= BAR_MIDDLE[1]):
+        return first
+    return None
 
 
 def in_place(characters: list[PageChar]) -> list[PageChar]:

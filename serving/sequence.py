@@ -51,6 +51,14 @@ class SequenceReader(OnnxModel):
         """(32, W) strip → (W // 2, classes) log-probabilities, the last class CTC's blank."""
         return self.session.run(None, {self.input_name: strip[None, None].astype(np.float32)})[0][0]
 
+    def chance_of(self, ink: np.ndarray, symbol: int, columns: tuple[int, int]) -> float:
+        """The model's highest probability of `symbol` over the ink's columns [x0, x1)."""
+        strip, (left, _, fx, _) = to_strip(ink)
+        probs = np.exp(self.log_probs(strip))[:, symbol]
+        first = int(((columns[0] - left) * fx + STRIP_PAD) // 2)
+        last = int(np.ceil(((columns[1] - left) * fx + STRIP_PAD) / 2))
+        return float(probs[max(0, first) : max(first + 1, last)].max())
+
     @property
     def symbols(self) -> str:
         """What the model reads (its output's width less the blank): digits, and maybe "-" and "."."""

@@ -133,3 +133,22 @@ def test_a_file_that_is_no_image_gets_its_error(reader, tmp_path):
     bad.write_text("not an image")
     (answer,) = READ_PAGE.answers(reader, [str(bad)])
     assert answer["numbers"] is None and "not an image" in answer["error"]
+
+
+def test_a_minus_sign_written_high_and_a_point_low_still_read(reader):
+    """Signs where the sequence model is less sure of them (a bar high and well off the number, a
+    dot low in a wide gap) read by their shape and place, at the model's own lower confidence; a
+    bar after the number or a dot above the line is no sign."""
+    image = page([["207", "35"], ["4", "18"]])
+    pen = ImageDraw.Draw(image)
+    pen.line((30, 113, 58, 111), fill=0, width=7)  # a minus before 207, high on its line
+    number = draw_digits((150, 110), "35", 0, 255, 7, mode="L")
+    image.paste(255, (410, 80, 700, 190))
+    image.paste(number.crop((0, 0, 80, 110)), (420, 80))
+    image.paste(number.crop((80, 0, 150, 110)), (530, 80))
+    pen.ellipse((505, 160, 516, 171), fill=0)  # a point between 3 and 5, low
+    pen.ellipse((230, 255, 240, 265), fill=0)  # a dot above the line of "4": no point
+    read = reader.read_page(image)
+    assert numbers_of(read) == ["-207", "3.5", "4", "18"]
+    sign = read.numbers[0].characters[0]
+    assert sign.char == "-" and 0 < sign.confidence < 1
