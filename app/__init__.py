@@ -1,11 +1,5 @@
-"""The app: the Gradio page, its API and MCP tools (app/ui/), and the REST API, login, timeouts and
-upload cache (app/web/), one layer over serving.
-
-    app/settings.py     every setting, from flags and the environment
-    app/inputs.py       every input kind → what serving reads
-    app/server.py       settings → the Reader, the users, the corrections, the page → one server
-    app/corrections.py  who may send a correction (rate limit) and each refusal's HTTP status
-
+"""The app, one layer over serving: the Gradio page, its API and MCP tools (app/ui/), and the REST API,
+login, timeouts and upload cache (app/web/); docs/architecture.md says which module does what.
 `python demo.py` (a Space runs it) and `digits serve` both end in main() below.
 """
 

@@ -1,33 +1,30 @@
-"""Corrections in the app: who may send one (a per-client rate limit, in memory), and the HTTP
-status and message of each refusal; the store itself is serving/corrections.py.
+"""Corrections in the app (off unless started with `--corrections PATH`): who may send one (a
+per-client rate limit), each refusal's HTTP status and message, and taking one back. The store
+itself is serving/corrections.py. The client's address is used only in memory.
 
-Off unless the app is started with `--corrections PATH`. The client's address is used only in
-memory, to limit how often one client may send.
+A correction can be taken back by whoever sent it (the page's session, or the API client's
+address) for UNDO_WINDOW_S after sending it: the page's "Undo" (app/ui/corrections.py) and DELETE
+/api/corrections/{id} (app/web/corrections.py). Ids count up, so the id alone would let anyone
+delete anyone's correction.
 """
 
 from __future__ import annotations
 
 import threading
 import time
-from collections import deque
+from collections import OrderedDict, deque
 from collections.abc import Callable
 from pathlib import Path
 
 from app.settings import CORRECTIONS_PER_MINUTE, Settings
+from app.web import Refused
 from serving.card import file_sha256
-from serving.corrections import Correction, SQLiteStore, StoreBusy, StoreFull
+from serving.corrections import Correction, CorrectionsError, SQLiteStore, StoreBusy, StoreFull
 from serving.predictor import Predictor
 from serving.result import DigitResult
 
-
-class Refused(Exception):
-    """A correction that is not kept: HTTP status and the message for the person."""
-
-    def __init__(self, status: int, message: str, retry_after: int | None = None) -> None:
-        super().__init__(message)
-        self.status = status
-        self.message = message
-        self.retry_after = retry_after
+UNDO_WINDOW_S = 60.0  # long enough to notice a wrong click; short, so what training exports is settled
+UNDO_WINDOW_TEXT = "a minute"  # UNDO_WINDOW_S in words, for the messages
 
 
 class RateLimit:
@@ -61,26 +58,44 @@ class RateLimit:
 
 
 class Corrections:
-    """What the app and the REST API call: `admit` a client, then `keep` a prediction's correction."""
+    """What the page and the REST API call: `admit` a client, `add` a prediction's correction, and
+    `take_back` one."""
 
     def __init__(self, store: SQLiteStore, per_minute: int = CORRECTIONS_PER_MINUTE) -> None:
         self.store = store
         self.limit = RateLimit(per_minute)
+        self.recent = RecentCorrections()  # senders: "page <session>" and API clients' addresses
         self._sha256: dict[Path, str] = {}
 
     def admit(self, client: str | None) -> None:
         self.limit.admit(client or "unknown")
 
-    def add(self, predictor: Predictor, result: DigitResult, label: int, source: str) -> int:
-        """Stores the correction of `result` (from `predictor`) and returns its id; Refused when the
-        store can't take it (507 full, 503 busy)."""
+    def add(self, predictor: Predictor, result: DigitResult, label: int, source: str,
+            sender: str | None = None) -> int:
+        """Stores the correction of `result` (from `predictor`) and returns its id, which `sender`
+        may take back for a while; Refused when the store can't take it (507 full, 503 busy)."""
         correction = Correction.of(result, label, source, self.model_sha256(predictor))
         try:
-            return self.store.add(correction)
+            kept = self.store.add(correction)
         except StoreFull as err:
             raise Refused(507, f"{err}: nothing more can be kept until whoever runs this server "
                                "exports and clears it. Thank you anyway.") from None
         except StoreBusy as err:
+            raise Refused(503, f"{err}: try again in a moment") from None
+        if sender is not None:
+            self.recent.remember(kept, sender)
+        return kept
+
+    def take_back(self, correction_id: int, sender: str) -> None:
+        """Deletes a correction `sender` sent less than UNDO_WINDOW_S ago; Refused(404) when there is
+        none, Refused(503) when the database is busy (it may then be tried again)."""
+        if not self.recent.claim(correction_id, sender):
+            raise Refused(404, f"no correction {correction_id} of yours to take back: a correction can be "
+                               f"taken back for {UNDO_WINDOW_TEXT} after sending it, from the same address")
+        try:
+            self.store.delete(correction_id)
+        except CorrectionsError as err:
+            self.recent.remember(correction_id, sender)  # still the sender's to take back
             raise Refused(503, f"{err}: try again in a moment") from None
 
     def model_sha256(self, predictor: Predictor) -> str:
@@ -98,3 +113,32 @@ def open_corrections(settings: Settings) -> Corrections | None:
         return None
     store = SQLiteStore(settings.corrections, int(settings.corrections_max_mb * 2**20))
     return Corrections(store, settings.corrections_per_minute)
+
+
+class RecentCorrections:
+    """The corrections sent in the last `window_s` seconds, each with its sender, in memory only."""
+
+    def __init__(self, window_s: float = UNDO_WINDOW_S, clock: Callable[[], float] = time.monotonic) -> None:
+        self.window_s = window_s
+        self.clock = clock
+        self._sent: OrderedDict[int, tuple[str, float]] = OrderedDict()  # id → (sender, when), oldest first
+        self._lock = threading.Lock()
+
+    def remember(self, correction_id: int, sender: str) -> None:
+        with self._lock:
+            self._forget_old()
+            self._sent[correction_id] = (sender, self.clock())
+
+    def claim(self, correction_id: int, sender: str) -> bool:
+        """True, once, when `sender` sent `correction_id` less than `window_s` ago: it may be deleted."""
+        with self._lock:
+            self._forget_old()
+            if self._sent.get(correction_id, (None, 0.0))[0] != sender:
+                return False
+            del self._sent[correction_id]
+            return True
+
+    def _forget_old(self) -> None:
+        too_old = self.clock() - self.window_s
+        while self._sent and next(iter(self._sent.values()))[1] <= too_old:
+            self._sent.popitem(last=False)

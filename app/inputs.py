@@ -1,11 +1,5 @@
 """Every kind of input the app is sent, turned into what serving reads (bytes, a PIL image, an array).
 
-    pad_png(url)          the page's drawing pad: a PNG data URL (None when the pad is blank)
-    sketch_image(value)   a gr.Sketchpad value (API clients of /predict_sketch, /read_number_sketch)
-    read_upload(read, path)  a file Gradio stored: an upload, an API client's file, an MCP tool's URL
-    base64_bytes(text)    an image in a JSON body (REST), plain base64 or a data: URL
-    read_input(kind, value, read)  any of the page's and the Gradio API's kinds, read by `read`
-
 Adding an input kind touches this module only: each function raises InputError (serving's) with
 a message for the person when the input can't be what it claims to be.
 """
@@ -32,8 +26,8 @@ T = TypeVar("T")
 
 
 def pad_png(url: str | None) -> bytes | None:
-    """The PNG a drawing pad's value holds, or None for an empty pad. The page only sends PNG data
-    URLs; anything else is refused."""
+    """The PNG the page's drawing pad sends as a data URL, or None for an empty pad; anything else
+    is refused."""
     if not url:
         return None
     if not isinstance(url, str) or not url.startswith(PNG_DATA_URL):
@@ -47,7 +41,8 @@ def pad_png(url: str | None) -> bytes | None:
 
 
 def sketch_image(value: dict[str, Any]) -> Image.Image | np.ndarray | str:
-    """A gr.Sketchpad value (any of background / layers / composite may be None) → one picture.
+    """A gr.Sketchpad value (API clients of /predict_sketch, /read_number_sketch; any of background,
+    layers and composite may be None) → one picture.
 
     The strokes of its layers, whatever the theme, come back as white ink whose alpha is the
     stroke (serving reads strokes on a transparent field by their alpha); without strokes, the
@@ -72,9 +67,9 @@ def layer_alpha(layer: Any) -> np.ndarray:
 
 
 def read_upload(read: Callable[[bytes], T], path: str | Path) -> T:
-    """read(the bytes of a file Gradio stored for this request), tried again briefly when it fails:
-    Gradio stores uploads under a content hash, so clients sending the very same file at once share
-    one path, and a request can see it while another is still writing it."""
+    """read(the bytes of a file Gradio stored: an upload, an API client's file, an MCP tool's URL),
+    tried again briefly when it fails: Gradio stores uploads under a content hash, so clients sending
+    the same file at once share one path, and one may see it while another is still writing it."""
     for attempt in range(UPLOAD_ATTEMPTS):
         try:
             return read(Path(path).read_bytes())
@@ -105,8 +100,8 @@ def read_input(kind: str, value: Any, read: Callable[[Any], T]) -> T | None:
 
 
 def base64_bytes(text: str) -> bytes:
-    """The bytes of a base64 image, plain, wrapped at 76 columns, or as a data: URL (as browsers'
-    FileReader and canvas.toDataURL make it); ValueError when it isn't base64."""
+    """The bytes of a base64 image in a JSON body, plain, wrapped at 76 columns, or as a data: URL (as
+    browsers' FileReader and canvas.toDataURL make it); ValueError when it isn't base64."""
     if text.startswith("data:"):
         text = text.partition(",")[2]
     try:

@@ -1,12 +1,8 @@
-"""Starting the app: settings → the models, the login, the corrections and the page → one server.
+"""Starting the app: settings → the models, the login, the corrections and the page → one server,
+which serves the page, the Gradio API and MCP (app/ui/) and the REST API (app/web/) over one Reader.
 
     app = create(settings)       # ModelError / ValueError with a message when something is wrong
     serve(app, cache_dir)        # until Ctrl-C or SIGTERM
-
-The page, the Gradio API and MCP (app/ui/), and the REST API (app/web/) share the one server and
-the one Reader. demo.py and `digits serve` (app.main) are the two ways in; both set up the private
-upload directory (app.web.cache) before this module imports gradio. What makes the server safe
-to expose (issue #31) is in app/web: origin, forwarded, brake, streams, fetch, timeouts.
 """
 
 from __future__ import annotations
@@ -27,8 +23,8 @@ from starlette.middleware import Middleware
 
 from app.corrections import Corrections, open_corrections
 from app.settings import CONCURRENCY, Settings
-from app.ui import blocks, page
-from app.web import access, brake, cache, fetch, forwarded, mcp_schema, origin, rest, streams, timeouts
+from app.ui import blocks
+from app.web import access, brake, cache, fetch, forwarded, origin, rest, streams, timeouts
 from serving import ModelError, Reader
 
 LOGIN_MESSAGE = "Log in with the user name and password you were given."
@@ -65,15 +61,14 @@ def app_kwargs(app: App, cache_dir: Path) -> dict[str, Any]:
     form's), the login (a stranger gets 401 before any body is read), event streams bounded, and
     the page's root fixed."""
     settings = app.settings
-    janitor = cache.Janitor(cache_dir, settings.cache_max_age)
-    kwargs = rest.app_kwargs(lambda max_file_size: rest.create_router(app.reader, max_file_size,
-                                                                      app.corrections))
-    kwargs["lifespan"] = cache.with_janitor(kwargs["lifespan"], janitor)
-    kwargs["exception_handlers"] = {OSError: cache.no_room_handler(janitor, settings.client_timeout)}
+    janitor = cache.Janitor(cache_dir, settings.cache_max_age, settings.client_timeout)
+    kwargs = rest.app_kwargs(app.reader, app.corrections)
+    kwargs["lifespan"] = janitor.around(kwargs["lifespan"])
+    kwargs["exception_handlers"] = {OSError: janitor.no_room}
     kwargs["middleware"] = [Middleware(timeouts.BodyTimeout, timeout_s=settings.client_timeout),
                             *login_guard(app), Middleware(streams.Streams, idle_s=settings.stream_idle),
                             Middleware(forwarded.FixedRoot, share_url=lambda: app.demo.share_url),
-                            Middleware(mcp_schema.UrlTools)]
+                            Middleware(fetch.UrlTools)]
     return kwargs
 
 
@@ -84,11 +79,8 @@ def login_guard(app: App) -> list[Middleware]:
         return []
     return [Middleware(brake.BrakeLogins, users=app.users, brake=brake.LoginBrake()),
             Middleware(access.LoginRequired, users=app.users),
-            Middleware(origin.SameOrigin, sites=sites(app.settings), share_url=lambda: app.demo.share_url)]
-
-
-def sites(settings: Settings) -> origin.Sites:
-    return origin.Sites(settings.allow_origins, settings.public_url)
+            Middleware(origin.SameOrigin, sites=origin.Sites.of(app.settings),
+                       share_url=lambda: app.demo.share_url)]
 
 
 def launch_kwargs(app: App, cache_dir: Path) -> dict[str, Any]:
@@ -97,7 +89,7 @@ def launch_kwargs(app: App, cache_dir: Path) -> dict[str, Any]:
     return {"server_name": settings.host, "server_port": settings.port, "share": settings.share,
             "max_file_size": settings.max_file_size, "footer_links": ["api"],
             "app_kwargs": app_kwargs(app, cache_dir), "auth": list(app.users.items()) or None,
-            "auth_message": LOGIN_MESSAGE, "mcp_server": settings.mcp, "css": page.CSS, "js": page.JS,
+            "auth_message": LOGIN_MESSAGE, "mcp_server": settings.mcp, "css": blocks.CSS, "js": blocks.JS,
             "root_path": settings.public_url, "quiet": True, "prevent_thread_lock": True}
 
 
@@ -115,7 +107,7 @@ def serve(app: App, cache_dir: Path) -> None:
         print(warning, flush=True)
     timeouts.install(settings.client_timeout)  # request heads: see app/web/timeouts.py
     forwarded.trust_proxies(settings.trusted_proxies)
-    origin.install_cors(sites(settings))
+    origin.install_cors(origin.Sites.of(settings))
     fetch.install(settings.fetch)
     with sigterm_as_ctrl_c():
         app.demo.queue(default_concurrency_limit=CONCURRENCY).launch(**launch_kwargs(app, cache_dir))

@@ -59,30 +59,21 @@ class Settings:
         """The flags, then the environment (GRADIO_SERVER_NAME/PORT, as a Space sets them, DIGIT_MODEL,
         DIGIT_AUTH), then the defaults. argparse exits with a message for a bad flag or variable."""
         parser = argument_parser()
-        args = parser.parse_args(argv)
-        if args.corrections is None and (args.corrections_per_minute is not None
-                                         or args.corrections_max_mb is not None):
+        args = parser.parse_args(argv)  # each flag named as its field; None: not given
+        if args.corrections is None and {args.corrections_per_minute, args.corrections_max_mb} != {None}:
             parser.error("--corrections-per-minute and --corrections-max-mb need --corrections PATH")
-        try:
-            port = args.port if args.port is not None else env_port(environ)
-        except ValueError as err:
-            parser.error(str(err))
-        return cls(
-            host=args.host or environ.get("GRADIO_SERVER_NAME") or cls.host, port=port, share=args.share,
-            model=args.model or Path(environ.get(MODEL_ENV) or DEFAULT_MODEL), verify=not args.no_verify,
-            max_file_size=args.max_file_size, auth=args.auth or environ.get(AUTH_ENV) or None,
-            auth_source="--auth" if args.auth else AUTH_ENV,
-            auth_file=args.auth_file, mcp=not args.no_mcp, corrections=args.corrections,
-            corrections_per_minute=first(args.corrections_per_minute, CORRECTIONS_PER_MINUTE),
-            corrections_max_mb=first(args.corrections_max_mb, CORRECTIONS_MAX_MB),
-            client_timeout=args.client_timeout, cache_max_age=args.cache_max_age,
-            allow_origins=tuple(args.allow_origin), trusted_proxies=tuple(args.trusted_proxy),
-            public_url=args.public_url or space_url(environ), fetch=not args.no_fetch,
-            stream_idle=args.stream_idle_timeout)
-
-
-def first(value, default):
-    return default if value is None else value
+        if args.port is None and (port := environ.get("GRADIO_SERVER_PORT", "").strip()):
+            try:
+                args.port = port_number(port)
+            except argparse.ArgumentTypeError as err:
+                parser.error(f"GRADIO_SERVER_PORT={err}")
+        args.auth_source = "--auth" if args.auth else AUTH_ENV
+        args.auth = args.auth or environ.get(AUTH_ENV) or None
+        args.host = args.host or environ.get("GRADIO_SERVER_NAME") or None
+        args.model = args.model or Path(environ.get(MODEL_ENV) or DEFAULT_MODEL)
+        args.public_url = args.public_url or space_url(environ)
+        args.allow_origins, args.trusted_proxies = tuple(args.allow_origins), tuple(args.trusted_proxies)
+        return cls(**{name: value for name, value in vars(args).items() if value is not None})
 
 
 def argument_parser() -> argparse.ArgumentParser:
@@ -93,14 +84,16 @@ def argument_parser() -> argparse.ArgumentParser:
     p.add_argument("--share", action="store_true", help="also open a public *.gradio.live link")
     p.add_argument("--model", type=Path, help=f"the digit model to serve (default: ${MODEL_ENV} or "
                                               f"{DEFAULT_MODEL.name}, the shipped one)")
-    p.add_argument("--no-verify", action="store_true", help="skip the sha256 check against the model card")
+    p.add_argument("--no-verify", dest="verify", action="store_false",
+                   help="skip the sha256 check against the model card")
     p.add_argument("--max-file-size", type=file_size, default=MAX_FILE_SIZE,
                    help="largest upload accepted: a number and a unit, e.g. 500kb, 5mb, 1gb (default: 5mb)")
     p.add_argument("--auth", metavar="USER:PASSWORD",
                    help=f"require this login for the page and every API (${AUTH_ENV} does the same and "
                         "stays out of the process list)")
     p.add_argument("--auth-file", type=Path, metavar="FILE", help="more users: one USER:PASSWORD a line")
-    p.add_argument("--no-mcp", action="store_true", help="don't serve the MCP tools at /gradio_api/mcp/")
+    p.add_argument("--no-mcp", dest="mcp", action="store_false",
+                   help="don't serve the MCP tools at /gradio_api/mcp/")
     p.add_argument("--corrections", type=Path, metavar="PATH",
                    help="let people correct wrong answers and keep the corrections in this SQLite file "
                         "(created if missing); off by default")
@@ -115,18 +108,21 @@ def argument_parser() -> argparse.ArgumentParser:
                         "before 408 (default: %(default)s)")
     p.add_argument("--cache-max-age", type=positive_float, default=CACHE_MAX_AGE_S, metavar="SECONDS",
                    help="uploads are deleted from the cache this long after they came (default: %(default)s)")
-    p.add_argument("--allow-origin", type=origin_url, action="append", default=[], metavar="URL",
+    p.add_argument("--allow-origin", dest="allow_origins", type=origin_url, action="append", default=[],
+                   metavar="URL",
                    help="another site whose pages may use this app with the visitor's login, e.g. a page "
                         "that embeds it (repeat for more); other sites are refused")
-    p.add_argument("--trusted-proxy", type=ip_address, action="append", default=[], metavar="IP",
+    p.add_argument("--trusted-proxy", dest="trusted_proxies", type=ip_address, action="append", default=[],
+                   metavar="IP",
                    help="a reverse proxy in front of the app: its X-Forwarded-For and X-Forwarded-Proto "
                         "are believed (repeat for more); by default nobody's are")
     p.add_argument("--public-url", type=public_url, metavar="URL",
                    help="the app's address as browsers reach it, e.g. https://digits.example.org (default: "
                         f"https://${SPACE_HOST_ENV} on a Space, else the address a request came in on)")
-    p.add_argument("--no-fetch", action="store_true",
+    p.add_argument("--no-fetch", dest="fetch", action="store_false",
                    help="MCP tools don't fetch image URLs (data: URLs still work)")
-    p.add_argument("--stream-idle-timeout", type=positive_float, default=STREAM_IDLE_S, metavar="SECONDS",
+    p.add_argument("--stream-idle-timeout", dest="stream_idle", type=positive_float, default=STREAM_IDLE_S,
+                   metavar="SECONDS",
                    help="an event stream (MCP, the page's queue) that carries nothing but heartbeats this "
                         "long is ended (default: %(default)s)")
     return p
@@ -162,16 +158,6 @@ def ip_address(text: str) -> str:
                    else ipaddress.ip_address(text.strip()))
     except ValueError:
         raise argparse.ArgumentTypeError(f"{text!r} is not an IP address or network") from None
-
-
-def env_port(environ: Mapping[str, str]) -> int | None:
-    """$GRADIO_SERVER_PORT (a Space sets it), or None."""
-    text = environ.get("GRADIO_SERVER_PORT", "").strip()
-    if not text:
-        return None
-    if not text.isdigit() or not 0 < int(text) < 65536:
-        raise ValueError(f"GRADIO_SERVER_PORT={text!r} is not a port number (1-65535)")
-    return int(text)
 
 
 def file_size(text: str) -> str:

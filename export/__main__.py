@@ -2,18 +2,11 @@
 
     python -m export --run runs/seed1 --run runs/seed2 --run runs/seed3
 
-Several --run folders make one ensemble in one graph: one input, the mean of the members'
-probabilities as the first output (as a logarithm, so softmax gives them back) and the mean
-class activation maps as the second; an image the first member is sure of (training.model,
-FIRST_SURE) gets that member's outputs alone, so list the best member first. The INT8 file
-always averages every member. Every export checks the fp32 file against PyTorch on
-1,000 test images and fails without writing a card if they disagree.
-
-The shipped model is replaced only by one that reads MNIST's validation split and the held-out
-corrections no worse (training/gate.py): the choice is made on validation, never on the test
-set. The card reports both, measured through onnxruntime: validation accuracy (what choices are
-made on) and test accuracy (measured once here, for the record), on the full splits or the
-first --val-limit / --test-limit images.
+Several --run folders make one ensemble in one graph, the best member first: an image it is sure of
+gets its outputs alone (the INT8 file always averages every member). The shipped model is replaced
+only by one no worse on the validation split and the held-out corrections (training/gate.py), and
+only if the fp32 file matches PyTorch; the card reports validation and test accuracy through
+onnxruntime (docs/model.md).
 """
 
 from __future__ import annotations
@@ -24,11 +17,9 @@ import shutil
 import sys
 import tempfile
 import time
-from datetime import UTC, datetime
 from pathlib import Path
 
 import numpy as np
-import onnxruntime as ort
 import torch
 
 from export.evaluate import ParityError, accuracy, check_parity, onnx_logits, session
@@ -36,9 +27,11 @@ from export.onnx_export import (
     INPUT_SPEC,
     LABELS,
     export_onnx,
+    export_record,
     git_commit,
     load_ensemble,
     opset_of,
+    write_card,
     write_metadata,
 )
 from export.quantize import quantize_int8
@@ -152,10 +145,9 @@ def measure_file(path: Path, kind: str, splits: dict, commit: str) -> dict:
 
 def copy_run_plots(run: Path, out: Path, name: str) -> None:
     """The first member's training curves and history beside the model."""
-    if (run / "curves.png").exists():
-        shutil.copyfile(run / "curves.png", out / f"{name}.curves.png")
-    if (run / "history.json").exists():
-        shutil.copyfile(run / "history.json", out / f"{name}.history.json")
+    for file in ("curves.png", "history.json"):
+        if (run / file).exists():
+            shutil.copyfile(run / file, out / f"{name}.{file}")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -201,9 +193,7 @@ def main(argv: list[str] | None = None) -> int:
     test_x, test_y = splits["test"]
     ensemble_plots(args.out, args.name, onnx_logits(session(fp32_path), test_x).argmax(1), test_x, test_y)
     card = model_card(args, model, members, files, parity, len(calibration), commit, started)
-    card_path = args.out / f"{args.name}.json"
-    card_path.write_text(json.dumps(card, indent=1) + "\n")
-    print(f"wrote {card_path}")
+    print(f"wrote {write_card(card, args.out)}")
     return 0
 
 
@@ -243,9 +233,7 @@ def model_card(args: argparse.Namespace, model: Ensemble, members: list[dict], f
         "training": {"command": "make -j2 train (each member's own command is in members)",
                      "wall_time_s": round(sum(m["wall_time_s"] or 0 for m in members), 1)},
         "plots": [f"{args.name}.{plot}" for plot in PLOTS if (args.out / f"{args.name}.{plot}").exists()],
-        "export": {"commit": commit, "date": datetime.now(UTC).isoformat(timespec="seconds"),
-                   "torch": torch.__version__, "onnxruntime": ort.__version__,
-                   "seconds": round(time.time() - started, 1)},
+        "export": export_record(commit, started),
     }
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import Path
+from functools import partial
 
 import numpy as np
 import onnxruntime as ort
@@ -12,10 +12,7 @@ import torch
 from serving.contract import DIGITS, to_model_input
 from serving.session import load_session
 
-
-def session(path: Path, threads: int = 0) -> ort.InferenceSession:
-    """The served session setup (serving.session.load_session), all cores by default."""
-    return load_session(path, threads)
+session = partial(load_session, threads=0)  # the served session setup, all cores unless told
 
 
 def onnx_logits(sess: ort.InferenceSession, images: np.ndarray, batch_size: int = 1000) -> np.ndarray:

@@ -1,31 +1,23 @@
 """python -m export.numbers: the number reader's checkpoint → models/numbernet.onnx, checked, with a card.
 
-    python -m export.numbers --run runs/numbers
-
-One self-contained ONNX file (weights inside) with a dynamic batch and a dynamic width. The export
-is checked against PyTorch on composed numbers from the VALIDATION split (same log-probabilities
-within a tolerance, same greedy reading) and fails without writing a card if they differ. The card
-(models/NAME.json) names the file with its sha256, so serving can verify it as it does the digit
-model's.
+Batch and width dynamic; checked against PyTorch on composed numbers from the validation split
+(same log-probabilities within a tolerance, same greedy reading), else no card (docs/numbers.md).
 """
 
 from __future__ import annotations
 
 import argparse
 import json
-import logging
 import sys
 import time
-from datetime import UTC, datetime
 from pathlib import Path
 
 import numpy as np
-import onnx
 import onnxruntime as ort
 import torch
 
 from export.evaluate import ParityError, session
-from export.onnx_export import git_commit, opset_of, write_metadata
+from export.onnx_export import export_record, git_commit, opset_of, torch_to_onnx, write_card, write_metadata
 from serving.card import file_sha256
 from serving.contract import BLANK, DIGITS, MINUS, POINT, STRIP_HEIGHT, SYMBOLS
 from serving.ctc import greedy_decode
@@ -56,17 +48,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
 
 def export_number_onnx(model: NumberNet, path: Path) -> None:
-    """Dynamo export, batch and width dynamic, weights inside the file."""
-    logging.getLogger("torch.onnx._internal.exporter._registration").setLevel(logging.ERROR)
-    example = torch.zeros(2, 1, STRIP_HEIGHT, 96)
-    batch = torch.export.Dim("batch", min=1, max=1024)
-    # An even width: the model halves it, and torch.export reasons about the halving exactly.
+    """Batch and width dynamic. An even width: the model halves it, and torch.export reasons about
+    the halving exactly."""
     half = torch.export.Dim("half_width", min=4, max=2048)
-    torch.onnx.export(model, (example,), str(path), input_names=[INPUT_NAME], output_names=[OUTPUT_NAME],
-                      dynamic_shapes={"x": {0: batch, 3: 2 * half}}, external_data=False, dynamo=True,
-                      verbose=False)
-    Path(str(path) + ".data").unlink(missing_ok=True)
-    onnx.checker.check_model(str(path), full_check=True)
+    torch_to_onnx(model, path, torch.zeros(2, 1, STRIP_HEIGHT, 96), [INPUT_NAME], [OUTPUT_NAME],
+                  {0: torch.export.Dim("batch", min=1, max=1024), 3: 2 * half})
 
 
 def check_numbers(model: NumberNet, sess: ort.InferenceSession, numbers: list,
@@ -92,13 +78,15 @@ def check_numbers(model: NumberNet, sess: ort.InferenceSession, numbers: list,
     return {**result, "validation_exact": round(exact / len(numbers), 6)}
 
 
-def write_card(args: argparse.Namespace, path: Path, model: NumberNet, state: dict, parity: dict,
-               started: float, commit: str) -> Path:
+def number_card(args: argparse.Namespace, path: Path, model: NumberNet, state: dict, parity: dict,
+                started: float, commit: str) -> dict:
+    """The model card (models/NAME.json): what the file reads, how it was made, how it scores."""
+
     def read(name: str, empty: dict | list) -> dict | list:
         return json.loads((args.run / name).read_text()) if (args.run / name).exists() else empty
 
     run, history = read("run.json", {}), read("history.json", [])
-    card = {
+    return {
         "name": args.name,
         "task": "reading numbers (1-6 handwritten digits on a line, touching or overlapping, with a "
                 "leading minus sign or a decimal point) without segmenting them: CTC over column pairs",
@@ -122,13 +110,8 @@ def write_card(args: argparse.Namespace, path: Path, model: NumberNet, state: di
                            "sha256": file_sha256(path), "opset": opset_of(path),
                            "validation_exact": parity["validation_exact"]}},
         "parity": parity,
-        "export": {"commit": commit, "date": datetime.now(UTC).isoformat(timespec="seconds"),
-                   "torch": torch.__version__, "onnxruntime": ort.__version__,
-                   "seconds": round(time.time() - started, 1)},
+        "export": export_record(commit, started),
     }
-    card_path = args.out / f"{args.name}.json"
-    card_path.write_text(json.dumps(card, indent=1) + "\n")
-    return card_path
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -157,7 +140,7 @@ def main(argv: list[str] | None = None) -> int:
     write_metadata(path, {"labels": LABELS, "input": INPUT_SPEC,
                           "input_name": INPUT_NAME, "output": OUTPUT_SPEC,
                           "validation_exact": parity["validation_exact"], "commit": commit})
-    card_path = write_card(args, path, model, state, parity, started, commit)
+    card_path = write_card(number_card(args, path, model, state, parity, started, commit), args.out)
     print(f"{path}: {path.stat().st_size / 1024:.0f} KiB, opset {opset_of(path)}; parity on "
           f"{parity['numbers']} validation numbers: max |diff| {parity['max_abs_diff']:.1e}; read "
           f"exactly {100 * parity['validation_exact']:.1f}%. Card: {card_path}")

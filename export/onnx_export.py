@@ -1,13 +1,16 @@
-"""Checkpoint → one self-contained ONNX file with a dynamic batch, plus metadata."""
+"""Checkpoint → one self-contained ONNX file with a dynamic batch, plus metadata; what a card records."""
 
 from __future__ import annotations
 
 import json
 import logging
 import subprocess
+import time
+from datetime import UTC, datetime
 from pathlib import Path
 
 import onnx
+import onnxruntime as ort
 import torch
 
 from serving.contract import CLASS_MAPS, DIGIT_INPUT, DIGIT_LOGITS, DIGITS, FIELD
@@ -23,31 +26,26 @@ def load_ensemble(checkpoints: list[Path]) -> Ensemble:
     return Ensemble([load_digit_net(path) for path in checkpoints]).eval()
 
 
-def export_onnx(model: Ensemble, path: Path) -> None:
-    """Dynamo export with a named, dynamic batch dimension, weights inside the file."""
+def torch_to_onnx(model: torch.nn.Module, path: Path, example: torch.Tensor, inputs: list[str],
+                  outputs: list[str], dynamic_axes: dict) -> None:
+    """Dynamo export of `model` (its input `x` with `dynamic_axes`) to one checked file, weights inside."""
     # The exporter warns about every torchvision op it can't register; we use none of them.
     logging.getLogger("torch.onnx._internal.exporter._registration").setLevel(logging.ERROR)
-    example = torch.zeros(2, 1, FIELD, FIELD)
-    batch = torch.export.Dim("batch", min=1, max=4096)
-    torch.onnx.export(
-        model,
-        (example,),
-        str(path),
-        input_names=[DIGIT_INPUT],
-        output_names=[DIGIT_LOGITS, CLASS_MAPS],
-        dynamic_shapes={"x": {0: batch}},
-        external_data=False,
-        dynamo=True,
-        verbose=False,
-    )
-    # Leaves the weights of an earlier export next to this one otherwise.
-    Path(str(path) + ".data").unlink(missing_ok=True)
-    model = onnx.load(str(path))
-    weights_into_branches(model.graph)
-    drop_unused_weights(model.graph)
-    drop_stack_traces(model.graph)
-    onnx.checker.check_model(model, full_check=True)
-    onnx.save_model(model, str(path), save_as_external_data=False)
+    torch.onnx.export(model, (example,), str(path), input_names=inputs, output_names=outputs,
+                      dynamic_shapes={"x": dynamic_axes}, external_data=False, dynamo=True, verbose=False)
+    Path(str(path) + ".data").unlink(missing_ok=True)  # an earlier export's weights, left beside it otherwise
+    onnx.checker.check_model(str(path), full_check=True)
+
+
+def export_onnx(model: Ensemble, path: Path) -> None:
+    """The digit model with a named, dynamic batch dimension, its graph tidied."""
+    torch_to_onnx(model, path, torch.zeros(2, 1, FIELD, FIELD), [DIGIT_INPUT], [DIGIT_LOGITS, CLASS_MAPS],
+                  {0: torch.export.Dim("batch", min=1, max=4096)})
+    graph = onnx.load(str(path))
+    weights_into_branches(graph.graph)
+    drop_unused_weights(graph.graph)
+    drop_stack_traces(graph.graph)
+    save_checked(graph, path)
 
 
 def weights_into_branches(graph: onnx.GraphProto) -> None:
@@ -117,6 +115,11 @@ def git_commit() -> str:
     return commit + ("-dirty" if dirty else "")
 
 
+def save_checked(model: onnx.ModelProto, path: Path) -> None:
+    onnx.checker.check_model(model, full_check=True)
+    onnx.save_model(model, str(path), save_as_external_data=False)
+
+
 def write_metadata(path: Path, props: dict[str, object]) -> None:
     """Stores key/value metadata (strings; other values as JSON) in the ONNX file."""
     model = onnx.load(str(path))
@@ -125,10 +128,23 @@ def write_metadata(path: Path, props: dict[str, object]) -> None:
         entry = model.metadata_props.add()
         entry.key = key
         entry.value = value if isinstance(value, str) else json.dumps(value)
-    onnx.checker.check_model(model, full_check=True)
-    onnx.save_model(model, str(path), save_as_external_data=False)
+    save_checked(model, path)
 
 
 def opset_of(path: Path) -> int:
     model = onnx.load(str(path), load_external_data=False)
     return next(o.version for o in model.opset_import if o.domain in ("", "ai.onnx"))
+
+
+def export_record(commit: str, started: float) -> dict:
+    """A model card's "export" entry: the commit, the date, the versions, how long it took."""
+    return {"commit": commit, "date": datetime.now(UTC).isoformat(timespec="seconds"),
+            "torch": torch.__version__, "onnxruntime": ort.__version__,
+            "seconds": round(time.time() - started, 1)}
+
+
+def write_card(card: dict, out: Path) -> Path:
+    """models/NAME.json, NAME the card's."""
+    path = out / f"{card['name']}.json"
+    path.write_text(json.dumps(card, indent=1) + "\n")
+    return path

@@ -20,10 +20,8 @@ from serving.contract import to_model_input
 
 class ImageReader(CalibrationDataReader):
     def __init__(self, input_name: str, images: np.ndarray, batch_size: int = 100) -> None:
-        self.batches = iter(
-            {input_name: to_model_input(images[i : i + batch_size])}
-            for i in range(0, len(images), batch_size)
-        )
+        self.batches = ({input_name: to_model_input(images[i : i + batch_size])}
+                        for i in range(0, len(images), batch_size))
 
     def get_next(self) -> dict | None:
         return next(self.batches, None)
@@ -35,16 +33,10 @@ def quantize_int8(fp32_path: Path, int8_path: Path, calibration_images: np.ndarr
         # Pre-processing folds BatchNorm into the convs, so whole Conv+ReLU blocks get quantized.
         prepared = Path(tmp) / "prepared.onnx"
         quant_pre_process(str(fp32_path), str(prepared), skip_symbolic_shape=True)
-        quantize_static(
-            str(prepared),
-            str(int8_path),
-            ImageReader(input_name, calibration_images),
-            quant_format=QuantFormat.QDQ,
-            activation_type=QuantType.QInt8,
-            weight_type=QuantType.QInt8,
-            per_channel=True,
-            calibrate_method=CalibrationMethod.MinMax,
-            # The convs and the linear layers carry the work; the averaging of the members'
-            # probabilities stays in float, where small probabilities keep their logarithm.
-            op_types_to_quantize=["Conv", "Gemm", "MatMul"],
-        )
+        # The convs and the linear layers carry the work; the averaging of the members'
+        # probabilities stays in float, where small probabilities keep their logarithm.
+        quantize_static(str(prepared), str(int8_path), ImageReader(input_name, calibration_images),
+                        quant_format=QuantFormat.QDQ, activation_type=QuantType.QInt8,
+                        weight_type=QuantType.QInt8, per_channel=True,
+                        calibrate_method=CalibrationMethod.MinMax,
+                        op_types_to_quantize=["Conv", "Gemm", "MatMul"])

@@ -1,14 +1,7 @@
 """python -m scale.batch INPUT_DIR --out RESULTS.csv: the digit of every image under a folder, on Ray Data.
 
-    file,digit,confidence,error
-    a/7.png,7,0.998113,
-    a/notes.txt,,,"not an image that can be read: send a PNG, JPEG, GIF, BMP, TIFF or WebP file"
-
-An actor pool of Predictors (one onnxruntime session each, one CPU each) reads, preprocesses and
-predicts the files in batches; rows come back in the files' sorted order. A file that can't be
-read gets an error row and the job goes on. Hidden files and folders (names starting with '.')
-are skipped. The CSV is written beside --out and moved there when the job has finished.
-On a cluster (--address) INPUT_DIR must be visible at the same path on every node (a shared mount).
+One CSV row per file (file,digit,confidence,error), in the files' sorted order, from an actor pool of
+Predictors; a file that can't be read gets the CLI's error and the job goes on (docs/scale.md).
 """
 
 from __future__ import annotations
@@ -24,7 +17,7 @@ from typing import Any
 
 import numpy as np
 
-from scale.cluster import ClusterError, connect
+from scale.cluster import ClusterError, add_cluster_flags, connect
 from serving import DigitResult, Predictor
 from serving.card import ModelError, verify_model
 from serving.paths import DEFAULT_MODEL
@@ -71,11 +64,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p = argparse.ArgumentParser(prog="python -m scale.batch", description=__doc__.splitlines()[0])
     p.add_argument("input_dir", metavar="INPUT_DIR", type=Path)
     p.add_argument("--out", required=True, type=Path, metavar="RESULTS.csv")
-    p.add_argument("--address", help="Ray cluster to join (host:port or ray://host:10001); "
-                                     "default: start a local Ray")
+    add_cluster_flags(p)
     p.add_argument("--actors", type=int, help="Predictor actors (default: one per CPU of the cluster)")
     p.add_argument("--batch-size", type=int, default=256, help="images per model call")
-    p.add_argument("--num-cpus", type=int, help="CPUs of the local Ray (default: all)")
     p.add_argument("--model", default=str(DEFAULT_MODEL), help="ONNX model file")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     args = p.parse_args(argv)

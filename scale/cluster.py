@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import importlib.util
 import os
 import socket
@@ -14,6 +15,12 @@ INSTALL_HINT = "install it with `pip install -r requirements-scale.txt` (Ray 2.6
 
 class ClusterError(RuntimeError):
     """Ray is missing or the cluster can't be reached; the message says what to do."""
+
+
+def add_cluster_flags(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--address", help="Ray cluster to join (host:port or ray://host:10001); "
+                                          "default: start a local Ray")
+    parser.add_argument("--num-cpus", type=int, help="CPUs of the local Ray (default: all)")
 
 
 def require_ray() -> None:

@@ -1,13 +1,8 @@
-"""The Ray Serve app: POST /api/predict, /api/read_number and /api/read_page with the REST API's
-request and answer.
-
-Requests are read and answered by the REST API's own code (app/web/reading.py: multipart or JSON
-base64, size caps enforced while reading, the same 400/413/415/422) and the operations of
-serving.operations, as every surface; /api/health answers app.web.rest.health_fields, so the two
-servers can't drift apart. Each replica holds one serving.Reader. Images from concurrent
+"""The Ray Serve app: POST /api/predict, /api/read_number and /api/read_page, and GET /api/health,
+with the REST API's own request handling (app/web/reading.py) and answers (app/web/rest.py), so the
+two servers can't drift apart. Each replica holds one serving.Reader; the images of concurrent
 /api/predict requests are gathered by @serve.batch into one model call. Run it with
-`python -m scale.serve`, or on a cluster with `serve deploy scale/serve_config.yaml` (import path
-scale.deployment:build_app).
+`python -m scale.serve`, or on a cluster with `serve deploy scale/serve_config.yaml`.
 """
 
 # No `from __future__ import annotations`: FastAPI reads the handlers’ annotations at runtime.
@@ -20,8 +15,8 @@ from fastapi.responses import Response
 from ray import serve
 
 from app.settings import MAX_FILE_SIZE, size_bytes
-from app.web.reading import ApiError, Limits, error_response, records_response
-from app.web.rest import health_fields, operation_for
+from app.web.reading import Limits, records_response
+from app.web.rest import health_fields
 from serving import DigitResult, InputError, Reader
 from serving.operations import PREDICT, READ_NUMBER, READ_PAGE, Operation
 from serving.paths import DEFAULT_MODEL
@@ -54,28 +49,21 @@ class DigitService:
             return [op.fields(r) for r in await asyncio.gather(*(self.predict_images(b) for b in blobs))]
         return await asyncio.to_thread(op.answers, self.reader, blobs)
 
-    async def respond(self, name: str, request: Request) -> Response:
-        try:
-            op = operation_for(name, request)
-        except ApiError as err:
-            return error_response(err.status, err.message)
-        return await records_response(request, self.limits, lambda blobs: self.answers(op, blobs), op.answer)
-
     @api.post("/api/predict")
     async def predict(self, request: Request) -> Response:
         """One JSON object per image, in order, in the shape `python -m serving FILE...` prints;
         ?explain=true adds "heatmap" and "seen" (as `--explain`)."""
-        return await self.respond(PREDICT.name, request)
+        return await records_response(request, self.limits, PREDICT.name, self.answers)
 
     @api.post("/api/read_number")
     async def read_number(self, request: Request) -> Response:
         """Several digits on a line per image, read left to right."""
-        return await self.respond(READ_NUMBER.name, request)
+        return await records_response(request, self.limits, READ_NUMBER.name, self.answers)
 
     @api.post("/api/read_page")
     async def read_page(self, request: Request) -> Response:
         """Every number on each page, in reading order."""
-        return await self.respond(READ_PAGE.name, request)
+        return await records_response(request, self.limits, READ_PAGE.name, self.answers)
 
     @api.get("/api/health")
     async def health(self) -> dict[str, Any]:

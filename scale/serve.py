@@ -1,11 +1,6 @@
-"""python -m scale.serve: the digit API on Ray Serve, POST /api/predict as in rest.py.
+"""python -m scale.serve: the digit API on Ray Serve (scale/deployment.py).
 
-    python -m scale.serve --replicas 2 --port 8000            # a local Ray on this machine
-    python -m scale.serve --address HEAD:6379 --min-replicas 1 --max-replicas 16
-    curl -F files=@7.png http://127.0.0.1:8000/api/predict
-
-Fixed replicas by default; --min-replicas/--max-replicas switch on Serve's autoscaling, which
-adds replicas while each has more than --target-ongoing-requests requests in flight.
+Fixed replicas by default, autoscaled with --min-replicas/--max-replicas (docs/scale.md).
 """
 
 from __future__ import annotations
@@ -17,7 +12,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from scale.cluster import ClusterError, connect
+from scale.cluster import ClusterError, add_cluster_flags, connect
 from serving.card import ModelError, verify_model
 from serving.paths import DEFAULT_MODEL
 
@@ -33,9 +28,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                    help="autoscaling: requests in flight per replica to aim for (default 4)")
     p.add_argument("--host", default="127.0.0.1", help="0.0.0.0 to listen on every interface")
     p.add_argument("--port", type=int, default=8000)
-    p.add_argument("--address", help="Ray cluster to join (host:port or ray://host:10001); "
-                                     "default: start a local Ray")
-    p.add_argument("--num-cpus", type=int, help="CPUs of the local Ray (default: all)")
+    add_cluster_flags(p)
     p.add_argument("--model", help="ONNX model file (default: the shipped fp32 model)")
     p.add_argument("--max-file-size", type=int,
                    help="bytes per image (default 5 MiB, as the demo); 0 for no limit")

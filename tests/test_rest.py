@@ -328,4 +328,4 @@ def test_launch_gets_the_api_and_keeps_share(tmp_path) -> None:
     seen = launch_kwargs(create(Settings.parse(["--share", "--port", "7999", "--max-file-size", "3mb"], {})),
                          tmp_path)
     assert seen["share"] is True and seen["max_file_size"] == "3mb"
-    assert seen["app_kwargs"]["docs_url"] is None and callable(seen["app_kwargs"]["lifespan"])  # offline_docs
+    assert seen["app_kwargs"]["docs_url"] is None and callable(seen["app_kwargs"]["lifespan"])  # docs.py

@@ -17,7 +17,6 @@ from app.inputs import read_input
 from serving import DigitResult, InputError, NoDigitError, NumberResult, PageResult, Reader
 from serving.decode import open_image, original_size
 from serving.explain import overlay, seen_pixels
-from serving.page import PageNumber
 from serving.result import unsure as unsure_of
 
 LOG = logging.getLogger("app")
@@ -44,43 +43,38 @@ def a_digit(digit: int) -> str:
     return f"{'an' if digit == 8 else 'a'} **{digit}**"
 
 
+def capital(text: str) -> str:
+    """The text with its first letter upper-case (not .capitalize(): it lowercases the rest)."""
+    return text[:1].upper() + text[1:]
+
+
 def note_for(result: DigitResult) -> str:
-    several = ("\n\n**This looks like more than one digit**, and this tab reads one: the **Numbers** tab "
-               "reads them all." if result.several else "")
-    return digit_note(result) + several
-
-
-def digit_note(result: DigitResult) -> str:
     top = sorted(range(len(result.probabilities)), key=lambda d: -result.probabilities[d])
     if result.unsure:
         advice = ("Try a closer photo in even light, the digit alone in the middle." if result.photo
                   else "Try writing it larger, centred, one digit only.")
-        return (f"**Not sure.** It looks most like {a_digit(top[0])} ({result.confidence:.0%}), but "
+        note = (f"**Not sure.** It looks most like {a_digit(top[0])} ({result.confidence:.0%}), but "
                 f"it could be {a_digit(top[1])} ({result.probabilities[top[1]]:.0%}). {advice}")
-    return f"It's {a_digit(result.digit)} ({result.confidence:.0%} sure)."
+    else:
+        note = f"It's {a_digit(result.digit)} ({result.confidence:.0%} sure)."
+    return note + ("\n\n**This looks like more than one digit**, and this tab reads one: the **Numbers** "
+                   "tab reads them all." if result.several else "")
 
 
 def problem_note(err: Exception, kind: str = "upload") -> str:
     """The note for an input that could not be read, in plain words."""
     if isinstance(err, NoDigitError):
-        why = str(err).removeprefix("no digit found: ")  # not .capitalize(): it lowercases the rest
-        return f"**No digit found.** {why[:1].upper()}{why[1:]}"
+        return f"**No digit found.** {capital(str(err).removeprefix('no digit found: '))}"
     if isinstance(err, InputError):
-        why = str(err)
-        if why.startswith(NOT_READABLE):
-            advice = why.removeprefix(NOT_READABLE)
-            return f"**Can't read this file:** it is not an image. {advice[:1].upper()}{advice[1:]}."
-        return f"**Can't read this {'drawing' if kind == 'pad' else 'image'}.** {why[:1].upper()}{why[1:]}"
+        if str(err).startswith(NOT_READABLE):
+            return f"**Can't read this file:** it is not an image. {capital(str(err)[len(NOT_READABLE):])}."
+        return f"**Can't read this {'drawing' if kind == 'pad' else 'image'}.** {capital(str(err))}"
     LOG.error("unexpected error", exc_info=err)  # the page must keep working whatever a decoder does
     return "**Something went wrong reading this image.** Try another file."
 
 
 def enlarged(model_input: np.ndarray) -> Image.Image:
     return Image.fromarray(seen_pixels(model_input)).resize((SEEN_SIDE, SEEN_SIDE), Image.NEAREST)
-
-
-def explained_digit(result: DigitResult, view: str | None) -> int | None:
-    return {VIEW_TOP: result.digit, VIEW_RUNNER_UP: result.runner_up}.get(view)
 
 
 def digit_outputs(reader: Reader, kind: str, value: Any, view: str | None = VIEW_OFF) -> tuple:
@@ -94,7 +88,7 @@ def digit_outputs(reader: Reader, kind: str, value: Any, view: str | None = VIEW
         return None, None, problem_note(err, kind)
     if result is None:
         return None, None, EMPTY_NOTES[kind]
-    shown = explained_digit(result, view)
+    shown = {VIEW_TOP: result.digit, VIEW_RUNNER_UP: result.runner_up}.get(view)
     if shown is None:
         return result.top(3), enlarged(result.model_input), note_for(result)
     chance = result.probabilities[shown]
@@ -138,24 +132,26 @@ def page_boxes(result: PageResult, image: Image.Image) -> list[tuple[tuple[int, 
 
 def page_note(result: PageResult) -> str:
     if not result.numbers:
-        return f"**No number found.** {(result.note or '')[:1].upper()}{(result.note or '')[1:]}"
+        return f"**No number found.** {capital(result.note or '')}"
     if len(result.numbers) == 1:
         (number,) = result.numbers
-        note = f"## {number.number}\n{len(number.characters)} character(s), left to right."
-        unsure = [f"**{c.char}** (position {i + 1}, {c.confidence:.0%})"
-                  for i, c in enumerate(number.characters) if unsure_of(c.confidence, False)]
-        if unsure:
-            note += " Not sure about " + ", ".join(unsure) + ": write it clearer, apart from the others."
+        note = line_note(number.number, "character", [(c.char, c.confidence, unsure_of(c.confidence, False))
+                                                      for c in number.characters])
     else:
         listed = "\n".join(n.number for n in result.numbers)
         note = f"**{len(result.numbers)} numbers**, top to bottom, then left to right:\n\n```\n{listed}\n```"
-        if doubtful := [n.number for n in result.numbers if unsure_of(min_confidence(n), False)]:
+        if doubtful := [n.number for n in result.numbers
+                        if unsure_of(min(c.confidence for c in n.characters), False)]:
             note += f"\nNot sure about {', '.join(doubtful)}: write them clearer."
-    return note + (f"\n\n{result.note[:1].upper()}{result.note[1:]}." if result.note else "")
+    return note + (f"\n\n{capital(result.note)}." if result.note else "")
 
 
-def min_confidence(number: PageNumber) -> float:
-    return min(c.confidence for c in number.characters)
+def line_note(text: str, noun: str, marks: list[tuple[Any, float, bool]]) -> str:
+    """A number read on one line: the number, and each (mark, confidence, unsure) it is not sure of."""
+    unsure = ", ".join(f"**{mark}** (position {i}, {confidence:.0%})"
+                       for i, (mark, confidence, doubt) in enumerate(marks, 1) if doubt)
+    advice = f" Not sure about {unsure}: write it clearer, apart from the others." if unsure else ""
+    return f"## {text}\n{len(marks)} {noun}(s), left to right.{advice}"
 
 
 def shown_box(box: tuple[int, int, int, int], image: Image.Image) -> tuple[int, int, int, int]:
@@ -172,14 +168,9 @@ def number_boxes(result: NumberResult, image: Image.Image) -> list[tuple[tuple[i
 
 
 def number_note(result: NumberResult) -> str:
-    note = f"## {result.number}\n{len(result.digits)} digit(s), left to right."
-    unsure = [f"**{d.digit}** (position {i + 1}, {d.confidence:.0%})"
-              for i, d in enumerate(result.digits) if d.unsure]
-    if unsure:
-        note += " Not sure about " + ", ".join(unsure) + ": write it clearer, apart from the others."
-    if result.lines > 1:
-        note += f"\n\n**This is {result.lines} lines of writing**, read here as one number."
-    return note
+    note = line_note(result.number, "digit", [(d.digit, d.confidence, d.unsure) for d in result.digits])
+    lines = f"\n\n**This is {result.lines} lines of writing**, read here as one number."
+    return note + (lines if result.lines > 1 else "")
 
 
 def shown_image(source: Any) -> Image.Image:

@@ -1,12 +1,7 @@
-"""The Gradio API's own endpoints and the MCP tools, made from serving.operations.
-
-    /predict, /explain, /read_number   one image file in, the CLI's JSON out (a dict, for gradio_client)
-    recognize_digit, read_number       MCP tools (and the API page's endpoints): an image URL in,
-                                       the same JSON as text (a dict would reach an MCP client as
-                                       Python's repr)
-
-Only the MCP tools are documented on the API page; the other endpoints stay callable by
-gradio_client but "undocumented".
+"""The Gradio API's own endpoints and the MCP tools, made from serving.operations: /predict, /explain,
+/read_number and /read_page take one image file and give the CLI's JSON (a dict, for gradio_client);
+the MCP tools take an image URL and give the same JSON as text (a dict would reach an MCP client as
+Python's repr). Only the tools are on the API page; the rest stay callable but "undocumented".
 """
 
 from __future__ import annotations
@@ -47,63 +42,48 @@ def raised(result: Any) -> Any:
     return result
 
 
-RECOGNIZE_DIGIT = """
-    Reads the one handwritten digit (0-9) in an image: a photo, scan or drawing, any colours.
-
-    Args:
-        image: The image of one digit, as an http(s) URL or a data: URL (data:image/png;base64,...)
-
-    Returns:
-        JSON text, what the project's CLI prints: {"digit": 7, "confidence": 0.998, "probabilities": [...]}
-        with "probabilities" the 10 chances of 0 to 9
-        or, for an image that can't be read or holds no digit: {"digit": null, "error": "why, in words"}
-    """
-READ_NUMBER_TOOL = """
-    Reads a whole number handwritten on one line (several digits, read left to right) in an image.
-
-    Args:
-        image: The image of the number, as an http(s) URL or a data: URL (data:image/png;base64,...)
-
-    Returns:
-        JSON text, what the CLI's --number prints: {"number": "2026", "confidence": 0.97, "digits": [...]}
-        with one {"digit", "confidence", "box": [x0, y0, x1, y1]} per digit, left to right
-        or, for an image that can't be read or holds no digit: {"number": null, "error": "why, in words"}
-    """
-
-READ_NUMBERS = """
-    Reads every handwritten number on a page (several lines, signs and decimal points), in reading order.
-
-    Args:
-        image: The image of the page, as an http(s) URL or a data: URL (data:image/png;base64,...)
-
-    Returns:
-        JSON text, what the CLI's --page prints: {"numbers": [{"number": "-3.5", "confidence": 0.97, ...}]}
-        with each number's "box" and its "characters" (each with its "char", "confidence" and "box")
-        in reading order (top to bottom, then left to right)
-        or, for an image that can't be read: {"numbers": null, "error": "why, in words"}
-    """
+# The MCP tools: name → (its operation, its api_name, what it does, what the image shows, what it returns).
+TOOLS = {
+    "recognize_digit": (
+        PREDICT, "recognize_digit",
+        "Reads the one handwritten digit (0-9) in an image: a photo, scan or drawing, any colours.",
+        "of one digit",
+        """JSON text, what the project's CLI prints: {"digit": 7, "confidence": 0.998, "probabilities": """
+        """[...]} with "probabilities" the 10 chances of 0 to 9 or, for an image that can't be read or """
+        """holds no digit: {"digit": null, "error": "why, in words"}"""),
+    "read_number": (
+        READ_NUMBER, "read_number_json",
+        "Reads a whole number handwritten on one line (several digits, read left to right) in an image.",
+        "of the number",
+        """JSON text, what the CLI's --number prints: {"number": "2026", "confidence": 0.97, "digits": """
+        """[...]} with one {"digit", "confidence", "box": [x0, y0, x1, y1]} per digit, left to right or, """
+        """for an image that can't be read or holds no digit: {"number": null, "error": "why, in words"}"""),
+    "read_numbers": (
+        READ_PAGE, "read_numbers",
+        "Reads every handwritten number on a page (several lines, signs and decimal points), in reading "
+        "order.", "of the page",
+        """JSON text, what the CLI's --page prints: {"numbers": [{"number": "-3.5", "confidence": 0.97, """
+        """...}]} with each number's "box" and its "characters" (each with its "char", "confidence" and """
+        """"box") in reading order (top to bottom, then left to right) or, for an image that can't be """
+        """read: {"numbers": null, "error": "why, in words"}"""),
+}
+TOOL_API_NAMES = {name: api_name for name, (_, api_name, *_) in TOOLS.items()}
+URL = "an http(s) URL or a data: URL (data:image/png;base64,...)"
 
 
 def tools(reader: Reader) -> list[Callable[[str | None], str]]:
-    """The MCP tools. Gradio names a tool after its function and takes each argument's description
+    """The MCP tools. Gradio names a tool after its function and takes its argument's description
     from the docstring; the tool's own description is `tool_description`'s."""
 
-    def recognize_digit(image: str | None) -> str:
-        return json.dumps(api_answer(reader, PREDICT, image))
+    def tool(name: str, op: Operation, does: str, shows: str, returns: str) -> Callable[[str | None], str]:
+        def run(image: str | None) -> str:
+            return json.dumps(api_answer(reader, op, image))
 
-    def read_number(image: str | None) -> str:
-        return json.dumps(api_answer(reader, READ_NUMBER, image))
+        run.__name__ = run.__qualname__ = name
+        run.__doc__ = f"{does}\n\nArgs:\n    image: The image {shows}, as {URL}\n\nReturns:\n    {returns}\n"
+        return run
 
-    def read_numbers(image: str | None) -> str:
-        return json.dumps(api_answer(reader, READ_PAGE, image))
-
-    recognize_digit.__doc__, read_number.__doc__ = RECOGNIZE_DIGIT, READ_NUMBER_TOOL
-    read_numbers.__doc__ = READ_NUMBERS
-    return [recognize_digit, read_number, read_numbers]
-
-
-TOOL_API_NAMES = {"recognize_digit": "recognize_digit", "read_number": "read_number_json",
-                  "read_numbers": "read_numbers"}
+    return [tool(name, op, does, shows, returns) for name, (op, _, does, shows, returns) in TOOLS.items()]
 
 
 class ToolDescription(str):
@@ -116,13 +96,10 @@ class ToolDescription(str):
         return self
 
 
-def tool_description(tool: Callable) -> ToolDescription:
-    """The tool's description as its docstring says it: what it does, what it takes, what it
-    returns (Gradio's api_description)."""
-    text, _, rest = (tool.__doc__ or "").strip().partition("Args:")
-    returns = " ".join(rest.partition("Returns:")[2].split())
-    return ToolDescription(f"{' '.join(text.split())} The image is an http(s) URL or a data: URL "
-                           f"(data:image/png;base64,...). Returns: {returns}")
+def tool_description(name: str) -> ToolDescription:
+    """What the tool does, what it takes, what it returns (Gradio's api_description)."""
+    _, _, does, _, returns = TOOLS[name]
+    return ToolDescription(f"{does} The image is {URL}. Returns: {returns}")
 
 
 def add_endpoints(reader: Reader) -> None:
@@ -143,4 +120,4 @@ def add_endpoints(reader: Reader) -> None:
     tool_result = gr.Textbox(visible=False, label="result_json")
     for tool in tools(reader):
         gr.Button(visible=False).click(tool, api_image, tool_result, api_name=TOOL_API_NAMES[tool.__name__],
-                                       api_description=tool_description(tool), queue=False)
+                                       api_description=tool_description(tool.__name__), queue=False)

@@ -13,7 +13,7 @@ import gradio as gr
 
 from app.corrections import Corrections
 from app.settings import CONCURRENCY
-from app.ui import api, corrections, drawpad, page
+from app.ui import api, corrections, drawpad
 from app.ui.answers import (
     EMPTY_NOTES,
     EMPTY_NUMBER,
@@ -24,10 +24,13 @@ from app.ui.answers import (
     page_outputs,
 )
 from app.ui.components import SafeSketchpad, UploadedImage
-from app.ui.model_card import PLOTS, model_card_markdown, number_model_markdown
+from app.ui.model_card import PLOTS, figures, model_card_markdown, number_model_markdown
 from serving import Reader
 
 EXAMPLES_DIR = Path(__file__).resolve().parents[2] / "examples"
+# The page's own CSS and JavaScript, for launch(): each file says what it mends in Gradio 6.31's page
+# (found with axe-core and on a phone-sized window).
+CSS, JS = ((Path(__file__).parent / f"page.{end}").read_text() for end in ("css", "js"))
 # The API page is also "Use via API" in the footer, which a phone shows only at the very end.
 TITLE = ("# ✍️ Handwritten digit recognizer\nDraw a digit or upload a photo of one. The answer updates as "
          "you draw. For programs: the [REST API](/docs) (plain HTTP), or [Gradio's clients and "
@@ -60,7 +63,7 @@ def build(reader: Reader, corrections_on: Corrections | None = None) -> gr.Block
             numbers = numbers_tab(reader)
         with gr.Tab("Model"):
             gr.Markdown(model_card_markdown(reader.digits.model_path), elem_id="model-card")
-            gr.HTML(page.figures(PLOTS), elem_id="model-plots", js_on_load=None)
+            gr.HTML(figures(PLOTS), elem_id="model-plots", js_on_load=None)
             gr.Markdown(number_model_markdown(), elem_id="number-model-card")
         sketch_endpoints(reader, sketch_outputs, sketch_view_kept, numbers)
         api.add_endpoints(reader)
@@ -71,7 +74,7 @@ def answer_column(kind: str, elem: str, source: gr.components.Component, reader:
                   corrections_on: Corrections | None) -> tuple[list, gr.Radio]:
     """The column beside a digit input (`elem`: "sketch" or "upload", the prefix of its elements'
     ids): the prediction, its note, what the model saw with the heatmap toggle, the corrections."""
-    with gr.Column(elem_classes="answer"):  # page.py lays these out side by side on a phone
+    with gr.Column(elem_classes="answer"):  # page.css lays these out side by side on a phone
         label = gr.Label(num_top_classes=3, label="Prediction", elem_id=f"{elem}-label",
                          elem_classes="label-output")
         note_text = gr.Markdown(EMPTY_NOTES[kind], elem_id=f"{elem}-note", label="note", elem_classes="note")

@@ -1,10 +1,8 @@
 """The "Wrong? It's a [0–9]" control under a digit tab's answer (shown with --corrections PATH).
 
 One click on a digit re-reads the tab's current drawing or upload (the same model and
-preprocessing give the same 28×28 input and answer the page shows) and keeps its correction. An
-"Undo" button then takes it back, from the same page (its Gradio session) for UNDO_WINDOW_S
-(app/undo.py). Without --corrections the control is left out of the page (its endpoint says
-corrections are off).
+preprocessing give the same 28×28 input and answer the page shows) and keeps its correction; "Undo"
+takes it back, from the same page (its Gradio session), for UNDO_WINDOW_S (app/corrections.py).
 """
 
 from __future__ import annotations
@@ -16,13 +14,11 @@ from typing import Any
 
 import gradio as gr
 
-from app.corrections import Corrections, Refused
+from app.corrections import UNDO_WINDOW_TEXT, Corrections, Refused
 from app.inputs import read_input
 from app.settings import CONCURRENCY
 from app.ui.answers import a_digit
-from app.undo import UNDO_WINDOW_TEXT, RecentCorrections
 from serving import InputError, Reader
-from serving.corrections import CorrectionsError
 
 LOG = logging.getLogger("app")
 KEPT = ("<small>One click keeps, to teach the model: **the 28×28 picture shown above** (what the "
@@ -41,7 +37,6 @@ def control(kind: str, image: gr.components.Component, reader: Reader,
     """Builds the control for `image` (the Draw tab's pad, kind "pad", or the Upload tab's image,
     kind "upload") where it is called."""
     source = SOURCE[kind]
-    recent = RecentCorrections()
     with gr.Group(visible=corrections is not None):
         digit = gr.Radio(list(range(10)), value=None, label="Wrong? It's a", elem_id=f"{source}-correct")
         note = gr.Markdown(KEPT, elem_id=f"{source}-correct-note")
@@ -52,13 +47,12 @@ def control(kind: str, image: gr.components.Component, reader: Reader,
     def correct(value: Any, label: int | None, request: gr.Request) -> tuple:
         client = request.client.host if request and request.client else None
         said, kept = keep_correction(corrections, source, value, label, client,
-                                     lambda v: read_input(kind, v, reader.read_digit), reader)
-        if kept is not None:
-            recent.remember(kept, session(request))
+                                     lambda v: read_input(kind, v, reader.read_digit), reader,
+                                     session(request))
         return None, said, kept, gr.Button(visible=kept is not None)
 
     def take_back(kept: int | None, request: gr.Request) -> tuple:
-        said, still = undo_note(corrections, recent, kept, session(request))
+        said, still = undo_note(corrections, kept, session(request))
         return said, kept if still else None, gr.Button(visible=still)
 
     # .input: only a person's click, not the reset to None that follows it.
@@ -75,9 +69,10 @@ def session(request: gr.Request | None) -> str:
 
 
 def keep_correction(corrections: Corrections | None, source: str, value: Any, label: int | None,
-                    client: str | None, read: Callable[[Any], Any], reader: Reader) -> tuple[str, int | None]:
-    """Keeps the correction of `value` (as `read` reads it): (what the note says, in plain words,
-    and the kept correction's id, None when it was not kept); never raises."""
+                    client: str | None, read: Callable[[Any], Any], reader: Reader,
+                    sender: str | None = None) -> tuple[str, int | None]:
+    """Keeps the correction of `value` (as `read` reads it), which `sender` may take back: (what the
+    note says, in plain words, and the kept correction's id, None when it was not kept); never raises."""
     if corrections is None:
         return "Corrections are off on this server.", None
     if label is None:
@@ -89,7 +84,7 @@ def keep_correction(corrections: Corrections | None, source: str, value: Any, la
         result = read(value)
         if result is None:  # a pad's value that holds no drawing
             return f"**Not kept.** {NOTHING[source]}", None
-        kept = corrections.add(reader.digits, result, label, source)
+        kept = corrections.add(reader.digits, result, label, source, sender)
     except Refused as err:
         return f"**Not kept:** {err.message}", None
     except InputError as err:
@@ -101,17 +96,17 @@ def keep_correction(corrections: Corrections | None, source: str, value: Any, la
             f"{result.confidence:.0%} sure).\n\n{KEPT}"), kept
 
 
-def undo_note(corrections: Corrections | None, recent: RecentCorrections, kept: int | None,
-              sender: str) -> tuple[str, bool]:
+def undo_note(corrections: Corrections | None, kept: int | None, sender: str) -> tuple[str, bool]:
     """Takes this page's last correction back if it still may be: (what the note says, whether it
     may still be taken back)."""
-    if corrections is None or kept is None or not recent.claim(kept, sender):
-        return (f"**Too late to take it back:** a correction can be taken back for {UNDO_WINDOW_TEXT} "
-                f"after sending it. It stays kept.\n\n{KEPT}"), False
     try:
-        corrections.store.delete(kept)
-    except CorrectionsError:
-        LOG.exception("a correction could not be taken back")
-        recent.remember(kept, sender)
+        if corrections is None or kept is None:
+            raise Refused(404, "nothing to take back")
+        corrections.take_back(kept, sender)
+    except Refused as err:
+        if err.status == 404:
+            return (f"**Too late to take it back:** a correction can be taken back for {UNDO_WINDOW_TEXT} "
+                    f"after sending it. It stays kept.\n\n{KEPT}"), False
+        LOG.warning("a correction could not be taken back: %s", err)
         return "**Not taken back:** the database is busy. Try again in a moment.", True
     return f"**Taken back.** That correction is not kept.\n\n{KEPT}", False

@@ -1,4 +1,4 @@
-"""The Model tab: the model cards as Markdown, marking the file being served.
+"""The Model tab: the model cards as Markdown, marking the file being served, and the training plots.
 
 The cards are written by export/ and their format grows with training/: every field is read as
 optional, and a part the card lacks is left out rather than shown as "unknown" or "?".
@@ -6,6 +6,7 @@ optional, and a part the card lacks is left out rather than shown as "unknown" o
 
 from __future__ import annotations
 
+import base64
 import json
 from pathlib import Path
 from typing import Any
@@ -124,3 +125,22 @@ def number_model_markdown(card_path: Path = NUMBER_CARD) -> str:
         run = {**train, "wall_time_s": train.get("wall_time_s") or 60 * (train.get("minutes") or 0)}
         lines += ["", sentence("Trained", run)]
     return "\n".join(lines)
+
+
+def figures(plots: list[tuple[Path, str, str, bool]]) -> str:
+    """HTML for the Model tab: each (PNG file, caption, alt text, wide) as a figure, the image inline;
+    a wide one takes the whole width, and scrolls sideways on a phone.
+
+    Inline (a data: URL) because the plots are small and the page then needs no file route.
+    """
+    parts = []
+    for path, caption, alt, wide in plots:
+        if path.exists():
+            data = base64.b64encode(path.read_bytes()).decode()
+            image = f'<img src="data:image/png;base64,{data}" alt="{alt}">'
+            if wide:
+                parts.append(f'<figure class="wide"><figcaption>{caption}</figcaption><div class="scroll" '
+                             f'tabindex="0" role="group" aria-label="{caption}">{image}</div></figure>')
+            else:
+                parts.append(f'<figure><figcaption>{caption}</figcaption>{image}</figure>')
+    return '<div class="plots">' + "".join(parts) + "</div>" if parts else ""

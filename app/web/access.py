@@ -1,10 +1,8 @@
 """Who may use the app: the users of --auth / DIGIT_AUTH / --auth-file, and a guard for every route.
 
-The page keeps Gradio's own login form (launch(auth=...)), and Gradio checks its login cookie on
-its own API routes. Routes Gradio does not guard (the REST API, /docs, /openapi.json, the MCP
-server, and a dozen of Gradio's lesser routes) go through LoginRequired: a request passes with
-Gradio's login cookie or with HTTP Basic credentials (curl -u, MCP clients), and otherwise gets a
-401. Only what the login page itself needs is served to a stranger. Never import torch here.
+Gradio checks its login cookie on its own API routes and serves the login form (launch(auth=...)).
+Every other route (the REST API, /docs, the MCP server, a dozen of Gradio's lesser routes) goes
+through LoginRequired: Gradio's cookie or HTTP Basic (curl -u, MCP clients), else 401.
 """
 
 from __future__ import annotations
@@ -16,13 +14,15 @@ import ipaddress
 from pathlib import Path
 from typing import Any
 
-import orjson
 from starlette.requests import HTTPConnection
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from app.settings import AUTH_ENV
+from app.web import error_response
 
-REALM = "Handwritten digit recognizer"
+CHALLENGE = 'Basic realm="Handwritten digit recognizer", charset="UTF-8"'
+LOG_IN_FIRST = ("log in first: this app needs a user name and password (HTTP Basic, e.g. curl -u "
+                "USER:PASSWORD, or the app's login page)")
 Users = dict[str, str]  # user name → password
 
 # What Gradio's login page loads before anyone has logged in (seen in Chromium with Gradio 6.31):
@@ -96,32 +96,20 @@ def open_warning(host: str, share: bool, users: Users) -> str | None:
 
 
 def basic_credentials(header: str | None) -> tuple[str, str] | None:
-    """(user, password) of an `Authorization: Basic ...` header, else None."""
-    scheme, _, encoded = (header or "").partition(" ")
-    if scheme.lower() != "basic":
-        return None
-    try:
-        user, _, password = base64.b64decode(encoded.strip(), validate=True).decode().partition(":")
-    except (binascii.Error, ValueError):
-        return None
-    return user, password
-
-
-def basic_name(header: str | None) -> str | None:
-    """The user name an `Authorization: Basic ...` header claims, right or wrong; None without one.
-    An unreadable one claims the empty name."""
+    """(user, password) an `Authorization: Basic ...` header claims, right or wrong; None without
+    one. An unreadable one claims the empty name."""
     if not (header or "").lower().startswith("basic"):
         return None
-    credentials = basic_credentials(header)
-    return "" if credentials is None else credentials[0]
+    try:
+        user, _, password = base64.b64decode(header[5:].strip(), validate=True).decode().partition(":")
+    except (binascii.Error, ValueError):
+        return "", ""
+    return user, password
 
 
 def basic_user(header: str | None, users: Users) -> str | None:
     """The user of a valid `Authorization: Basic ...` header, else None."""
-    credentials = basic_credentials(header)
-    if credentials is None:
-        return None
-    user, password = credentials
+    user, password = basic_credentials(header) or ("", "")
     expected = users.get(user)
     # compared in constant time, and for an unknown user too, so that timing tells nothing
     ok = hmac.compare_digest(password.encode(), (expected or password + "x").encode())
@@ -164,13 +152,4 @@ class LoginRequired:
         elif scope["type"] == "websocket":
             await send({"type": "websocket.close", "code": 1008})  # before accept: refused
         else:
-            await send_401(send)
-
-
-async def send_401(send: Send) -> None:
-    body = orjson.dumps({"error": "log in first: this app needs a user name and password "
-                                  "(HTTP Basic, e.g. curl -u USER:PASSWORD, or the app's login page)"})
-    await send({"type": "http.response.start", "status": 401, "headers": [
-        (b"content-type", b"application/json"), (b"content-length", str(len(body)).encode()),
-        (b"www-authenticate", f'Basic realm="{REALM}", charset="UTF-8"'.encode())]})
-    await send({"type": "http.response.body", "body": body})
+            await error_response(401, LOG_IN_FIRST, {"WWW-Authenticate": CHALLENGE})(scope, receive, send)

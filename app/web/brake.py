@@ -1,15 +1,11 @@
-"""A brake on guessing passwords (issue #31): failed logins, by HTTP Basic or on the login page,
-are counted per client and per user; they are slowed, then refused for a while (429 with
-Retry-After), and each is logged in one line without the password.
+"""A brake on guessing passwords (issue #31): failed logins, by HTTP Basic or on the login page, are
+counted per client and per user, slowed, then refused for a while (429 with Retry-After), and each
+is logged in one line without the password.
 
 - A client with SLOW_AFTER failures in the last WINDOW_S waits SLOW_S for each further wrong
-  answer; with CLIENT_LIMIT failures it is refused, right password or not, until the oldest
-  counted one is WINDOW_S old.
-- A user with USER_LIMIT failures (from anywhere) is refused to the clients that failed on it;
-  a client that hasn't failed still logs in with the right password, so an attack on a user
-  from one place doesn't lock its owner out everywhere.
-
-The client is the address uvicorn reports (see app/web/forwarded.py). Never import torch here.
+  answer; with CLIENT_LIMIT it is refused, right password or not, until the oldest is WINDOW_S old.
+- A user with USER_LIMIT failures (from anywhere) is refused to the clients that failed on it
+  only, so that an attack from one place doesn't lock its owner out everywhere.
 """
 
 from __future__ import annotations
@@ -21,12 +17,12 @@ import time
 from collections import deque
 from collections.abc import Callable
 
-import orjson
 from starlette.datastructures import Headers
 from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from app.web.access import Users, basic_name, basic_user
+from app.web import client_host, error_response
+from app.web.access import Users, basic_credentials, basic_user
 
 LOG = logging.getLogger("login")
 WINDOW_S = 300.0  # failures are remembered this long: "for a while"
@@ -86,19 +82,15 @@ class BrakeLogins:
         self.app, self.users, self.brake = app, users, brake
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http":  # a login is an HTTP request; anything else goes past
-            await self.attempt(scope, receive, send)
-        else:
+        if scope["type"] != "http":  # a login is an HTTP request; anything else goes past
             await self.app(scope, receive, send)
-
-    async def attempt(self, scope: Scope, receive: Receive, send: Send) -> None:
-        headers = Headers(scope=scope)
-        client = scope["client"][0] if scope.get("client") else "unknown"
-        if (name := basic_name(headers.get("authorization"))) is not None:
-            if await self.refused(client, name, send):
+            return
+        header, client = Headers(scope=scope).get("authorization"), client_host(scope)
+        if (credentials := basic_credentials(header)) is not None:
+            if await self.refused(client, credentials[0], scope, send):
                 return
-            if basic_user(headers.get("authorization"), self.users) is None:
-                await self.failed(client, name, "HTTP Basic")
+            if basic_user(header, self.users) is None:
+                await self.failed(client, credentials[0], "HTTP Basic")
             await self.app(scope, receive, send)
         elif scope["method"] == "POST" and scope["path"] in LOGIN_PATHS:
             await self.login_form(scope, receive, send, client)
@@ -108,7 +100,7 @@ class BrakeLogins:
     async def login_form(self, scope: Scope, receive: Receive, send: Send, client: str) -> None:
         body, complete = await read_body(receive)
         name = await form_user(scope, body) if complete else None
-        if await self.refused(client, name, send):
+        if await self.refused(client, name, scope, send):
             return
 
         async def watch(message: Message) -> None:
@@ -119,17 +111,12 @@ class BrakeLogins:
 
         await self.app(scope, replay(body, complete, receive), watch)
 
-    async def refused(self, client: str, user: str | None, send: Send) -> bool:
-        wait = self.brake.refused_for(client, user)
-        if wait <= 0:
-            return False
-        seconds = math.ceil(wait)
-        body = orjson.dumps({"error": f"too many failed logins: try again in {seconds} s"})
-        await send({"type": "http.response.start", "status": 429, "headers": [
-            (b"content-type", b"application/json"), (b"content-length", str(len(body)).encode()),
-            (b"retry-after", str(seconds).encode())]})
-        await send({"type": "http.response.body", "body": body})
-        return True
+    async def refused(self, client: str, user: str | None, scope: Scope, send: Send) -> bool:
+        wait = math.ceil(self.brake.refused_for(client, user))
+        if wait > 0:
+            await error_response(429, f"too many failed logins: try again in {wait} s",
+                                 {"Retry-After": str(wait)})(scope, _nothing, send)
+        return wait > 0
 
     async def failed(self, client: str, user: str | None, how: str) -> None:
         count = self.brake.failed(client, user)

@@ -1,19 +1,11 @@
-"""Gradio's file cache for this process: private, swept, and removed when the process ends.
+"""Gradio's file cache for this process: private, swept, and removed when the process ends (issue #19).
 
-Gradio keeps uploads (and its copies of example and output images) under GRADIO_TEMP_DIR, and
-its delete_cache removes only the files it tracks. Left there for good were: an upload cut off
-half-way (a tmpXXXX file), the other parts of an upload refused for one bad part, and, with
-SIGTERM, the last minute's uploads (issue #19). So:
-
-- use_private_dir(), called before Gradio is imported, gives this process its own directory
-  below GRADIO_TEMP_DIR (or Gradio's default) and removes it when the process exits; a directory
-  left by a process that was killed (digits-<pid>-*, that pid gone, this user's) is removed then;
-- a Janitor deletes everything requests left there once it is older than max_age, whatever
-  became of the request; what was there when the server started (examples, plots) stays;
-- a full disk: an upload that finds no room gets 507 and a message, and the janitor clears the
-  dead uploads at once, so the next upload succeeds once there is room again.
-
-Never import torch here.
+Gradio keeps uploads under GRADIO_TEMP_DIR, and its delete_cache removes only the files it tracks:
+an upload cut off half-way, the other parts of a refused one and, with SIGTERM, the last minute's
+uploads stayed for good. So this process gets a directory of its own there, removed at exit (and
+one a killed process left is removed at the next start); a Janitor deletes whatever requests left
+once it is max_age old; and an upload that finds the disk full gets 507 while the janitor clears
+the dead uploads at once.
 """
 
 from __future__ import annotations
@@ -33,9 +25,9 @@ from pathlib import Path
 from typing import Any
 
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import Response
 
-from app.settings import CACHE_MAX_AGE_S
+from app.web import error_response
 
 LOG = logging.getLogger("cache")
 TEMP_ENV = "GRADIO_TEMP_DIR"
@@ -44,15 +36,12 @@ PREFIX = "digits-"
 NO_ROOM = {errno.ENOSPC, errno.EDQUOT, errno.EFBIG}  # disk full, quota, file-size limit
 
 
-class CacheError(RuntimeError):
-    """The upload directory can't be used; the message says which and what to do."""
-
-
-def use_private_dir(environ: Any = os.environ) -> Path:
-    """Makes GRADIO_TEMP_DIR a new directory of this process's own, removed at exit.
-
-    Call it before importing gradio, which reads GRADIO_TEMP_DIR when it is imported.
-    """
+def private_dir_or_exit(environ: Any = os.environ) -> Path:
+    """Makes GRADIO_TEMP_DIR a new directory of this process's own, removed at exit, or ends the
+    process with a message and status 1, as for the app's other start-up errors. Call it before
+    importing gradio, which reads GRADIO_TEMP_DIR then. Also turns Gradio's analytics off unless the
+    operator turned them on: an offline server would otherwise wait on them."""
+    environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
     base = Path(environ.get(TEMP_ENV) or Path(tempfile.gettempdir()) / "gradio")
     try:
         base.mkdir(parents=True, exist_ok=True)
@@ -61,8 +50,8 @@ def use_private_dir(environ: Any = os.environ) -> Path:
         (path / ".probe").write_bytes(b"")  # mkdtemp can succeed where a file can't be written
         (path / ".probe").unlink()
     except OSError as err:
-        raise CacheError(f"{TEMP_ENV}={base} can't hold uploads ({err.strerror or err}): set {TEMP_ENV} "
-                         "to a writable directory, e.g. GRADIO_TEMP_DIR=/tmp/gradio") from None
+        sys.exit(f"error: {TEMP_ENV}={base} can't hold uploads ({err.strerror or err}): set {TEMP_ENV} "
+                 "to a writable directory, e.g. GRADIO_TEMP_DIR=/tmp/gradio")
     environ[TEMP_ENV] = str(path)
     atexit.register(shutil.rmtree, path, ignore_errors=True)  # after Ctrl-C and SIGTERM too (demo.py)
     return path
@@ -70,7 +59,7 @@ def use_private_dir(environ: Any = os.environ) -> Path:
 
 def sweep_orphans(base: Path) -> list[Path]:
     """Removes the directories of this app's processes that are gone (killed: no exit to clean up);
-    returns them. Only names use_private_dir() makes, owned by this user, of pids not running."""
+    returns them. Only names private_dir_or_exit() makes, owned by this user, of pids not running."""
     removed = []
     for path in base.glob(f"{PREFIX}*-*"):
         pid = path.name[len(PREFIX):].split("-", 1)[0]
@@ -94,28 +83,18 @@ def pid_running(pid: int) -> bool:
     return pid > 0
 
 
-def private_dir_or_exit() -> Path:
-    """use_private_dir(), or the process ends with its message and status 1, as for the app's other
-    start-up errors. Also turns Gradio's analytics off unless the operator turned them on: an
-    offline server would otherwise wait on them, and nobody asked for them."""
-    os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
-    try:
-        return use_private_dir()
-    except CacheError as err:
-        sys.exit(f"error: {err}")
-
-
 def file_age(path: Path, now: float) -> float:
     st = path.lstat()
     return now - max(st.st_mtime, st.st_ctime)  # ctime: Gradio renames a finished upload into place
 
 
 class Janitor:
-    """Deletes what requests left in the cache directory once it is older than max_age."""
+    """Deletes what requests left in the cache directory once it is older than max_age_s."""
 
-    def __init__(self, root: Path, max_age_s: float = CACHE_MAX_AGE_S) -> None:
+    def __init__(self, root: Path, max_age_s: float, client_timeout_s: float) -> None:
         self.root = root
         self.max_age_s = max_age_s
+        self.client_timeout_s = client_timeout_s
         self.keep: set[Path] = set()
 
     def keep_current(self) -> None:
@@ -151,40 +130,28 @@ class Janitor:
             except OSError as err:
                 LOG.warning("cleaning the upload cache failed: %s", err)
 
+    def around(self, lifespan: Callable[[Any], AbstractAsyncContextManager]) -> Callable[[Any], Any]:
+        """The app's lifespan, with the janitor running while the server runs."""
 
-def with_janitor(lifespan: Callable[[Any], AbstractAsyncContextManager] | None,
-                 janitor: Janitor) -> Callable[[Any], AbstractAsyncContextManager]:
-    """The app's lifespan, with the janitor running while the server runs."""
-
-    @asynccontextmanager
-    async def combined(app: Any) -> AsyncIterator[None]:
-        janitor.keep_current()
-        task = asyncio.create_task(janitor.run())
-        try:
-            if lifespan is None:
-                yield
-            else:
+        @asynccontextmanager
+        async def combined(app: Any) -> AsyncIterator[None]:
+            self.keep_current()
+            task = asyncio.create_task(self.run())
+            try:
                 async with lifespan(app):
                     yield
-        finally:
-            task.cancel()
+            finally:
+                task.cancel()
 
-    return combined
+        return combined
 
-
-def no_room_handler(janitor: Janitor, client_timeout_s: float) -> Callable[[Request, Exception], Any]:
-    """FastAPI exception handler for OSError: a full disk → 507 with a message, and room made.
-
-    An upload that is still being written changes at least every client_timeout_s (slower ones
-    are cut off by timeouts.BodyTimeout), so anything older is a dead upload and can go now.
-    """
-
-    async def handler(request: Request, exc: Exception) -> Response:
+    async def no_room(self, request: Request, exc: Exception) -> Response:
+        """FastAPI's handler for OSError: a full disk → 507 with a message, and room made. An upload
+        still being written changes at least every client_timeout_s (slower ones are cut off by
+        timeouts.BodyTimeout), so anything older is a dead upload and can go now."""
         if not isinstance(exc, OSError) or exc.errno not in NO_ROOM:
             raise exc
-        removed = await asyncio.to_thread(janitor.sweep, client_timeout_s)
+        removed = await asyncio.to_thread(self.sweep, self.client_timeout_s)
         LOG.warning("no room for an upload (%s); removed %d stale files", exc.strerror, removed)
-        return JSONResponse({"error": "the server has no room to store this upload right now (its disk "
-                                      "is full): try again in a minute, or send a smaller file"}, 507)
-
-    return handler
+        return error_response(507, "the server has no room to store this upload right now (its disk is "
+                                   "full): try again in a minute, or send a smaller file")

@@ -1,8 +1,27 @@
-"""The OpenAPI descriptions of the REST API's routes: request bodies, answers and errors (/docs)."""
+"""/docs: the OpenAPI descriptions of the REST API's routes (request bodies, answers, errors), and the
+page, served without the internet.
+
+FastAPI's own /docs page loads Swagger UI's script and stylesheet from a CDN, so offline it is
+blank: the same page is made here with get_swagger_ui_html, pointing at the copies the
+fastapi-offline package (requirements.txt) installs.
+"""
 
 from __future__ import annotations
 
+from pathlib import Path
+
+from fastapi import FastAPI
+from fastapi.openapi.docs import get_swagger_ui_html
+from fastapi.responses import FileResponse, HTMLResponse, Response
+
+from app.corrections import UNDO_WINDOW_TEXT
 from app.web.reading import MAX_IMAGES
+from serving.operations import PREDICT, READ_NUMBER, READ_PAGE
+
+TITLE = "Handwritten digit recognizer API"
+ASSETS_URL = "/docs-assets"
+ASSET_TYPES = {"swagger-ui-bundle.js": "text/javascript", "swagger-ui.css": "text/css",
+               "favicon.png": "image/png"}
 
 DESCRIPTION = (
     "Send images as multipart files (any field name, e.g. `curl -F files=@7.png`), as JSON "
@@ -56,33 +75,44 @@ REQUEST_ERRORS = {
                   f"or more than {MAX_IMAGES} images"),
     "415": error_doc("neither multipart/form-data, application/json, image/* nor application/octet-stream"),
 }
-DIGIT_SCHEMA = {"type": "array", "items": {"type": "object", "required": ["file", "digit"], "properties": {
-    "file": {"description": "the upload's file name, or the image's index in the request",
-             "oneOf": [{"type": "string"}, {"type": "integer"}]},
+
+
+def records(answer: str, properties: dict) -> dict:
+    """What a reading route answers: one object per image, with its "file" and `answer`, and an
+    "error" when the image was not read."""
+    return {"type": "array", "items": {"type": "object", "required": ["file", answer], "properties": {
+        "file": {"description": "the upload's file name, or the image's index in the request",
+                 "oneOf": [{"type": "string"}, {"type": "integer"}]},
+        **properties, "error": {"type": "string", "description": "why the image was not read (only then)"}}}}
+
+
+def grid(cell: dict, description: str) -> dict:
+    """28 rows of 28 cells, aligned with the model's input."""
+    row = {"type": "array", "minItems": 28, "maxItems": 28, "items": cell}
+    return {**row, "items": row, "description": description}
+
+
+BOX = {"type": "array", "items": {"type": "integer"}, "minItems": 4, "maxItems": 4,
+       "description": "x0, y0, x1, y1 in the image's pixels"}
+DIGIT_SCHEMA = records("digit", {
     "digit": {"type": ["integer", "null"], "minimum": 0, "maximum": 9,
               "description": "null when the image was not read"},
     "confidence": {"type": "number"},
     "probabilities": {"type": "array", "items": {"type": "number"}, "minItems": 10, "maxItems": 10},
-    "heatmap": {"type": "array", "minItems": 28, "maxItems": 28, "items": {
-        "type": "array", "minItems": 28, "maxItems": 28,
-        "items": {"type": "number", "minimum": 0, "maximum": 1}},
-        "description": "with ?explain=true: where the evidence for the digit lies, row by row, aligned "
-                       "with `seen` (the model's class activation map)"},
-    "seen": {"type": "array", "minItems": 28, "maxItems": 28, "items": {
-        "type": "array", "minItems": 28, "maxItems": 28,
-        "items": {"type": "integer", "minimum": 0, "maximum": 255}},
-        "description": "with ?explain=true: the 28×28 image the model saw, row by row (255 is ink)"},
+    "heatmap": grid({"type": "number", "minimum": 0, "maximum": 1},
+                    "with ?explain=true: where the evidence for the digit lies, row by row, aligned with "
+                    "`seen` (the model's class activation map)"),
+    "seen": grid({"type": "integer", "minimum": 0, "maximum": 255},
+                 "with ?explain=true: the 28×28 image the model saw, row by row (255 is ink)"),
     "unsure": {"type": "boolean", "description": "the answer is a guess (under 60% sure; 80% for a photo)"},
     "several": {"type": "boolean", "description": "only when the image seems to hold more than one "
                 "digit: the answer is one of them (read it with /api/read_number or /api/read_page)"},
-    "note": {"type": "string", "description": "with several: what to do"},
-    "error": {"type": "string", "description": "why the image gave no digit (only then)"}}}}
+    "note": {"type": "string", "description": "with several: what to do"}})
 EXPLAIN_PARAMETER = {
     "name": "explain", "in": "query", "required": False, "schema": {"type": "boolean", "default": False},
     "description": 'true: each answer also carries "heatmap" (where the model found the digit) and '
                    '"seen" (the image the model saw)'}
-NUMBER_SCHEMA = {"type": "array", "items": {"type": "object", "required": ["file", "number"], "properties": {
-    "file": {"oneOf": [{"type": "string"}, {"type": "integer"}]},
+NUMBER_SCHEMA = records("number", {
     "number": {"type": ["string", "null"], "description": 'the digits left to right, e.g. "2026"'},
     "unsure": {"type": "boolean", "description": "some digit is a guess (under 60% sure)"},
     "lines": {"type": "integer", "description": "only when the digits stand on several lines: how many "
@@ -90,15 +120,8 @@ NUMBER_SCHEMA = {"type": "array", "items": {"type": "object", "required": ["file
     "note": {"type": "string", "description": "with lines: what to do"},
     "confidence": {"type": "number", "description": "chance that every digit is right"},
     "digits": {"type": "array", "items": {"type": "object", "properties": {
-        "digit": {"type": "integer"}, "confidence": {"type": "number"},
-        "box": {"type": "array", "items": {"type": "integer"},
-                "description": "x0, y0, x1, y1 in the image's pixels"}}}},
-    "error": {"type": "string"}}}}
-
-BOX = {"type": "array", "items": {"type": "integer"}, "minItems": 4, "maxItems": 4,
-       "description": "x0, y0, x1, y1 in the image's pixels"}
-PAGE_SCHEMA = {"type": "array", "items": {"type": "object", "required": ["file", "numbers"], "properties": {
-    "file": {"oneOf": [{"type": "string"}, {"type": "integer"}]},
+        "digit": {"type": "integer"}, "confidence": {"type": "number"}, "box": BOX}}}})
+PAGE_SCHEMA = records("numbers", {
     "numbers": {"type": ["array", "null"], "description": "in reading order: top to bottom, then left to "
                 "right; null when the image was not read", "items": {"type": "object", "properties": {
                     "number": {"type": "string", "description": 'e.g. "-3.5"'},
@@ -106,16 +129,98 @@ PAGE_SCHEMA = {"type": "array", "items": {"type": "object", "required": ["file",
                     "box": BOX,
                     "characters": {"type": "array", "items": {"type": "object", "properties": {
                         "char": {"type": "string"}, "confidence": {"type": "number"}, "box": BOX}}}}}},
-    "note": {"type": "string", "description": "what was left out, or why no number was found"},
-    "error": {"type": "string"}}}}
+    "note": {"type": "string", "description": "what was left out, or why no number was found"}})
+CORRECTION_BODY = {"required": True, "content": {
+    "application/json": {"schema": {"type": "object", "required": ["image", "label"], "properties": {
+        "image": {"type": "string", "format": "byte",
+                  "description": "the image file, base64-encoded (a data: URL prefix is accepted)"},
+        "label": {"type": "integer", "minimum": 0, "maximum": 9, "description": "the digit it really is"}}}},
+    "multipart/form-data": {"schema": {"type": "object", "required": ["file", "label"], "properties": {
+        "file": {"type": "string", "format": "binary", "description": "one image file"},
+        "label": {"type": "integer", "minimum": 0, "maximum": 9}}}},
+}}
+KEPT_SCHEMA = {"type": "object", "properties": {
+    "id": {"type": "integer"}, "label": {"type": "integer", "description": "the digit you gave"},
+    "predicted": {"type": "integer", "description": "what the model said"},
+    "confidence": {"type": "number", "description": "the model's confidence in what it said"}}}
+CORRECTION_RESPONSES = {
+    "201": {"description": "kept", "content": {"application/json": {
+        "schema": KEPT_SCHEMA, "example": {"id": 12, "label": 7, "predicted": 1, "confidence": 0.62}}}},
+    **{code: error_doc(why) for code, why in (
+        ("400", "no image, no label, a label that isn't 0-9, bad JSON or base64"),
+        ("404", "corrections are off on this server (no --corrections)"),
+        ("413", "the image is over the size limit"),
+        ("415", "neither application/json nor multipart/form-data"),
+        ("422", "the image can't be read or holds no digit"),
+        ("429", "over the per-client limit (--corrections-per-minute); see Retry-After"),
+        ("507", "the corrections database has reached its size cap"))},
+}
+DELETE_RESPONSES = {
+    "200": {"description": "deleted",
+            "content": {"application/json": {"example": {"id": 12, "deleted": True}}}},
+    "404": error_doc(f"no correction by that id that this client sent in the last {UNDO_WINDOW_TEXT}, "
+                     "or corrections are off"),
+    "503": error_doc("the database is busy: try again in a moment"),
+}
+DIGIT_EXAMPLE = [{"file": "7.png", "digit": 7, "confidence": 0.998,
+                  "probabilities": [0.0] * 7 + [0.998, 0.002, 0.0]}]
+NUMBER_EXAMPLE = [{"file": "2026.png", "number": "26", "confidence": 0.99,
+                   "digits": [{"digit": 2, "confidence": 0.995, "box": [4, 3, 40, 60]},
+                              {"digit": 6, "confidence": 0.995, "box": [48, 2, 84, 61]}]}]
+PAGE_EXAMPLE = [{"file": "page.jpg", "numbers": [
+    {"number": "-3.5", "confidence": 0.97, "box": [40, 30, 210, 95], "characters": [
+        {"char": "-", "confidence": 0.99, "box": [40, 55, 80, 65]},
+        {"char": "3", "confidence": 0.99, "box": [95, 30, 140, 95]},
+        {"char": ".", "confidence": 0.99, "box": [148, 85, 156, 93]},
+        {"char": "5", "confidence": 0.99, "box": [165, 31, 210, 95]}]}]}]
 
 
-def responses(schema: dict, example: list) -> dict:
-    return {
-        "200": {"description": "every image got an answer",
-                "content": {"application/json": {"schema": schema, "example": example}}},
-        "422": {"description": "some image could not be read or holds no digit: the same list, "
-                               'those images with a null answer and an "error"',
-                "content": {"application/json": {"schema": schema}}},
-        **REQUEST_ERRORS,
-    }
+def route_docs(schema: dict, example: list, *parameters: dict) -> dict:
+    """add_api_route's documentation of a reading route: its body, parameters and answers."""
+    return {"openapi_extra": {"requestBody": IMAGES_BODY, **({"parameters": list(parameters)} if parameters
+                                                             else {})},
+            "responses": {
+                "200": {"description": "every image got an answer",
+                        "content": {"application/json": {"schema": schema, "example": example}}},
+                "422": {"description": "some image could not be read or holds no digit: the same list, "
+                                       'those images with a null answer and an "error"',
+                        "content": {"application/json": {"schema": schema}}},
+                **REQUEST_ERRORS}}
+
+
+READING_ROUTES = {  # the operation a route serves → (summary, add_api_route's documentation)
+    PREDICT.name: ("Digit of each image", route_docs(DIGIT_SCHEMA, DIGIT_EXAMPLE, EXPLAIN_PARAMETER)),
+    READ_NUMBER.name: ("Whole number in each image", route_docs(NUMBER_SCHEMA, NUMBER_EXAMPLE)),
+    READ_PAGE.name: ("Every number on a page", route_docs(PAGE_SCHEMA, PAGE_EXAMPLE)),
+}
+
+
+def assets_dir() -> Path | None:
+    """The installed Swagger UI files, or None when fastapi-offline is missing."""
+    try:
+        import fastapi_offline
+    except ImportError:
+        return None
+    return Path(fastapi_offline.__file__).parent / "static"
+
+
+def install_page(app: FastAPI) -> None:
+    """Adds GET /docs and its assets to `app` (rest.install puts them first among its routes)."""
+    directory = assets_dir()
+
+    @app.get("/docs", include_in_schema=False)
+    async def docs() -> Response:
+        if directory is None:
+            return HTMLResponse("<p>The API page needs the fastapi-offline package: "
+                                "<code>pip install -r requirements.txt</code>. The schema is at "
+                                '<a href="/openapi.json">/openapi.json</a>.</p>', status_code=503)
+        return get_swagger_ui_html(
+            openapi_url="/openapi.json", title=TITLE, swagger_js_url=f"{ASSETS_URL}/swagger-ui-bundle.js",
+            swagger_css_url=f"{ASSETS_URL}/swagger-ui.css", swagger_favicon_url=f"{ASSETS_URL}/favicon.png")
+
+    @app.get(ASSETS_URL + "/{name}", include_in_schema=False)
+    async def asset(name: str) -> Response:
+        if directory is None or name not in ASSET_TYPES:  # only these names: no path from the client
+            return Response(status_code=404)
+        return FileResponse(directory / name, media_type=ASSET_TYPES[name],
+                            headers={"Cache-Control": "public, max-age=86400"})

@@ -1,17 +1,12 @@
-"""Image URLs given to the MCP tools: fetched without asking anyone else, failing in one message,
-or not fetched at all (--no-fetch). Issue #31.
+"""Image URLs given to the MCP tools (issue #31): fetched without asking anyone else, failing in one
+message, or not at all (--no-fetch, NO_FETCH; data: URLs need no fetch); and the API page told so.
 
-Gradio fetches http(s) URLs with safehttpx, which refuses loopback and private addresses (and
-redirects to them). But for a name that resolves only to private addresses it asked a public
-DNS-over-HTTPS resolver (dns.google) about the name, and its two errors ("Unable to resolve
-hostname" and "failed validation") told a caller which internal names exist. So install():
-
-- safehttpx asks no resolver but the system's: a name with no public address is refused;
-- every URL that can't be fetched, for whatever reason, gets FETCH_FAILED (the reason is not
-  the caller's business: it would map the server's network);
-- with fetch=False no URL is fetched at all (NO_FETCH); data: URLs never need a fetch.
-
-Never import torch here.
+Gradio fetches http(s) URLs with safehttpx, which refuses private addresses, but asked a public
+DNS-over-HTTPS resolver (dns.google) about a name that resolves only to private ones, and its two
+errors told a caller which internal names exist. So install() leaves safehttpx the system's
+resolver only, and gives every URL that can't be fetched FETCH_FAILED, whatever the reason. And
+Gradio 6.31 marks a tool with a file argument "file_data_present" in /gradio_api/mcp/schema, which
+makes its API page offer agents a second MCP server to upload local files first: UrlTools clears it.
 """
 
 from __future__ import annotations
@@ -19,10 +14,14 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+import orjson
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
 FETCH_FAILED = ("the image URL failed validation or could not be fetched: the server fetches only "
                 "http(s) URLs on public addresses that answer with the file; send the image as a "
                 "data: URL instead")
 NO_FETCH = "this server doesn't fetch URLs (--no-fetch): send the image as a data: URL"
+SCHEMA_PATH = "/gradio_api/mcp/schema"
 
 
 async def no_public_resolver(hostname: str) -> list[str]:
@@ -55,3 +54,46 @@ def install(allowed: bool = True) -> None:
     for name in ("async_ssrf_protected_download", "async_ssrf_protected_get"):
         fetch = getattr(processing_utils, name)
         setattr(processing_utils, name, one_message(getattr(fetch, "__wrapped__", fetch), allowed))
+
+
+def without_uploads(body: bytes) -> bytes:
+    """The schema's JSON with every tool's meta.file_data_present false (the body as it came
+    when it is not that JSON)."""
+    try:
+        tools = orjson.loads(body)
+    except orjson.JSONDecodeError:
+        return body
+    if not isinstance(tools, list):
+        return body
+    for tool in tools:
+        if isinstance(tool, dict) and isinstance(tool.get("meta"), dict):
+            tool["meta"]["file_data_present"] = False
+    return orjson.dumps(tools)
+
+
+class UrlTools:
+    """ASGI middleware: GET /gradio_api/mcp/schema answered without the upload flag."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or not scope["path"].endswith(SCHEMA_PATH):
+            await self.app(scope, receive, send)
+            return
+        start: Message = {}
+        parts: list[bytes] = []
+
+        async def collect(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                start.update(message)
+                return
+            parts.append(message.get("body", b""))
+            if message.get("more_body"):
+                return
+            body = without_uploads(b"".join(parts))
+            headers = [(k, v) for k, v in start.get("headers", []) if k.lower() != b"content-length"]
+            await send({**start, "headers": [*headers, (b"content-length", str(len(body)).encode())]})
+            await send({"type": "http.response.body", "body": body})
+
+        await self.app(scope, receive, collect)

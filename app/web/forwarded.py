@@ -1,15 +1,11 @@
 """Who a client is and where the app lives come from the operator, not from request headers (issue #31).
 
-- The client's address (the corrections' rate limit, the login brake) is the connection's, unless
-  it came through a proxy the operator named with --trusted-proxy: only then does uvicorn take
-  X-Forwarded-For and X-Forwarded-Proto. uvicorn's own default trusts them from 127.0.0.1, which
-  is where a local tunnel or proxy connects from, so any client could choose its address.
-- The page's root URL (in its config, redirects and file links) is --public-url, the share link,
-  or the address the connection came in on (a loopback name as the browser wrote it); Gradio
-  would build it from the request's Host, X-Forwarded-Host or X-Gradio-Server, which a client
-  chooses and a shared cache would keep.
-
-Never import torch here.
+- The client's address (the rate limits, the login brake) is the connection's; uvicorn takes
+  X-Forwarded-For/-Proto only from the proxies named with --trusted-proxy (its own default trusts
+  127.0.0.1, where a local tunnel or proxy connects from, so any client could choose its address).
+- The page's root URL is --public-url, the share link, or the address the connection came in on;
+  Gradio would build it from Host, X-Forwarded-Host or X-Gradio-Server, which a client chooses
+  and a shared cache would keep.
 """
 
 from __future__ import annotations

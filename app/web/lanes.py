@@ -1,11 +1,9 @@
 """Where a request's model work runs, and stopping it when the client has left.
 
-Handing work to a worker thread costs CPU and GIL hand-offs of the order of what reading a small
-digit takes, so small requests (a few 28×28 or canvas-sized images) are answered on the event
-loop, and anything larger goes to a worker lane, so that a big photo never holds up the page's
-own events. Heavy requests (an image over HEAVY_PIXELS) take their own lane, one at a time: a
-burst of big photos then never holds up ordinary requests, and only one big image is decoded at
-once, which bounds the memory a burst can take (bench/heavy.py measures it).
+Handing work to a thread costs about what reading a small digit takes, so small requests are
+answered on the event loop; larger ones go to a worker lane, so that a big photo never holds up the
+page's own events. An image over HEAVY_PIXELS takes its own lane, one at a time, which bounds the
+memory a burst of big photos can take (bench/heavy.py measures it).
 """
 
 from __future__ import annotations

@@ -1,21 +1,14 @@
-"""Other websites can't act as the logged-in user (issue #31): the login works only on the app's
-own pages and on the sites the operator names (--allow-origin).
+"""Other websites can't act as the logged-in user (issue #31): the login works only on the app's own
+pages and on the sites the operator names (--allow-origin).
 
 Gradio's login cookie is `SameSite=None` (a Space shows the app in another site's iframe), so a
-browser sends it with requests that any other site's page makes, and a browser that has logged
-in with HTTP Basic sends that too. So:
+browser sends it, and HTTP Basic credentials it has, with requests any other site's page makes:
 
-- SameOrigin (ASGI middleware): a request that carries the cookie or Basic credentials and says
-  it comes from another site (its Origin header, or for a POST and the like without one, its
-  Referer) gets 403. The app's own site is the one the browser addressed (the Host header, which
-  a page can't set) or --public-url; programs send no Origin and are not affected.
-- StrictCORS replaces Gradio's CORS middleware, which answers any origin with
-  `Access-Control-Allow-Credentials: true` when the app is reached by a name other than
-  localhost: only the app's own site and the allowed ones get that; other sites get what Gradio
-  gives them less the credentials (reading the API without a login, as any program can; and
-  nothing at all from an app on localhost, by Gradio's own rule).
-
-Never import torch here.
+- SameOrigin: a request with the cookie or Basic credentials from another site (its Origin, or for
+  a POST and the like without one, its Referer) gets 403. The app's own site is the one the browser
+  addressed (Host, which a page can't set) or --public-url; programs send no Origin.
+- StrictCORS replaces Gradio's CORS middleware, which gives any origin credentials when the app is
+  reached by a name other than localhost: only the app's own and the allowed sites get them.
 """
 
 from __future__ import annotations
@@ -23,17 +16,18 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from urllib.parse import urlsplit
 
-import orjson
 from starlette.datastructures import Headers, MutableHeaders
 from starlette.responses import PlainTextResponse, Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from app.settings import Settings
+from app.web import error_response
+
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})  # a page can't change anything with these alone
 DEFAULT_PORTS = {"http": "80", "https": "443", "ws": "80", "wss": "443"}
 LOGIN_COOKIE = "access-token"  # Gradio's cookies: access-token-<id>, access-token-unsecure-<id>
-REFUSED = orjson.dumps({"error": "refused: this request came from another website with your login. The "
-                                 "app's login works only on its own pages (the operator can allow a site "
-                                 "with --allow-origin)"})
+REFUSED = ("refused: this request came from another website with your login. The app's login works "
+           "only on its own pages (the operator can allow a site with --allow-origin)")
 
 
 def site(url: str) -> tuple[str, str] | None:
@@ -58,8 +52,11 @@ class Sites:
 
     def __init__(self, allowed: Iterable[str] = (), public_url: str | None = None) -> None:
         self.allowed = {s for s in map(site, allowed) if s is not None}
-        public = site(public_url) if public_url else None
-        self.public_host = public[1] if public else None
+        self.public_host = (site(public_url or "") or (None, None))[1]
+
+    @classmethod
+    def of(cls, settings: Settings) -> Sites:
+        return cls(settings.allow_origins, settings.public_url)
 
     def trusts(self, url: str, host_header: str | None) -> bool:
         """Whether a request from the page at `url` may use the login of a request to `host_header`."""
@@ -112,7 +109,7 @@ class SameOrigin:
                 if scope["type"] == "websocket":
                     await send({"type": "websocket.close", "code": 1008})  # before accept: refused
                 else:
-                    await Response(REFUSED, 403, media_type="application/json")(scope, receive, send)
+                    await error_response(403, REFUSED)(scope, receive, send)
                 return
         await self.app(scope, receive, send)
 

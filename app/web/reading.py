@@ -2,7 +2,7 @@
 
 Images come as multipart files (any field name), as JSON {"images": [base64, ...]}, or as one
 image that is the whole body (Content-Type image/* or application/octet-stream, as image APIs
-commonly take it); all are read under the size limits and refused as a whole (ApiError: status
+commonly take it); all are read under the size limits and refused as a whole (Refused: status
 and message) when they break one.
 """
 
@@ -19,6 +19,8 @@ from starlette.formparsers import MultiPartException, MultiPartParser
 from starlette.requests import ClientDisconnect
 
 from app.inputs import base64_bytes
+from app.web import Refused, error_response, json_response
+from serving.operations import EXPLAIN, OPERATIONS, PREDICT, Operation
 from serving.records import Record
 
 MAX_IMAGES = 64  # per request: the CLI's default batch; more is what several requests are for
@@ -28,24 +30,10 @@ FORM_OVERHEAD = 64 * 1024
 IMAGES_USAGE = ('send image files (e.g. curl -F files=@7.png), JSON {"images": ["<base64 image>", ...]}, '
                 "or one image as the body (curl --data-binary @7.png -H 'Content-Type: image/png')")
 RAW_TYPES = ("application/octet-stream",)  # besides image/*: the whole body is one image
+FLAGS = {"true": True, "1": True, "yes": True, "on": True,  # ?explain=...
+         "false": False, "0": False, "no": False, "off": False}
 Named = tuple[str | int, bytes]  # an image and the name its answer carries: its file name or index
-
-
-class ApiError(Exception):
-    """A request the API refuses as a whole: HTTP status and the message for the client."""
-
-    def __init__(self, status: int, message: str) -> None:
-        super().__init__(message)
-        self.status = status
-        self.message = message
-
-
-def json_response(content: Any, status: int = 200) -> Response:
-    return Response(orjson.dumps(content), status_code=status, media_type="application/json")
-
-
-def error_response(status: int, message: str) -> Response:
-    return json_response({"error": message}, status)
+DISCONNECTED = "the client disconnected before sending the whole request"
 
 
 def human_size(n: int) -> str:
@@ -66,8 +54,8 @@ class Limits:
     def check_image(self, which: str, size: int) -> None:
         """`which` ("image 0", "file '7.png'", "the image") is over the per-image limit: 413."""
         if self.file is not None and size > self.file:
-            raise ApiError(413, f"{which} is {human_size(size)}; the limit is "
-                                f"{human_size(self.file)} per image: send a smaller image")
+            raise Refused(413, f"{which} is {human_size(size)}; the limit is "
+                               f"{human_size(self.file)} per image: send a smaller image")
 
 
 def image_name(name: str | int) -> str:
@@ -82,13 +70,13 @@ async def capped_body(request: Request, limit: int) -> AsyncIterator[bytes]:
     """
     declared = request.headers.get("content-length")
     if declared is not None and declared.isdigit() and int(declared) > limit:
-        raise ApiError(413, f"the request is {human_size(int(declared))}; the limit is "
-                            f"{human_size(limit)}: send fewer or smaller images")
+        raise Refused(413, f"the request is {human_size(int(declared))}; the limit is "
+                           f"{human_size(limit)}: send fewer or smaller images")
     seen = 0
     async for chunk in request.stream():
         seen += len(chunk)
         if seen > limit:
-            raise ApiError(413, f"the request is over {human_size(limit)}: send fewer or smaller images")
+            raise Refused(413, f"the request is over {human_size(limit)}: send fewer or smaller images")
         yield chunk
 
 
@@ -98,12 +86,12 @@ def body_kind(request: Request, usage: str, raw_ok: bool = False) -> str:
     content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if not content_type and request.headers.get("content-length", "0") == "0" \
             and "transfer-encoding" not in request.headers:
-        raise ApiError(400, f"the request is empty: {usage}")
+        raise Refused(400, f"the request is empty: {usage}")
     kinds = {"multipart/form-data": "multipart", "application/json": "json"}
     if raw_ok and (content_type.startswith("image/") or content_type in RAW_TYPES):
         return "raw"
     if content_type not in kinds:
-        raise ApiError(415, f"unsupported content type {content_type or '(none)'!r}: {usage}")
+        raise Refused(415, f"unsupported content type {content_type or '(none)'!r}: {usage}")
     return kinds[content_type]
 
 
@@ -116,7 +104,7 @@ async def json_body(request: Request, limits: Limits, usage: str) -> Any:
     try:
         return orjson.loads(body)
     except orjson.JSONDecodeError as err:
-        raise ApiError(400, f"the body is not valid JSON ({err}): {usage}") from None
+        raise Refused(400, f"the body is not valid JSON ({err}): {usage}") from None
 
 
 async def multipart_form(request: Request, limits: Limits, usage: str) -> tuple[list[Named], dict[str, str]]:
@@ -130,8 +118,8 @@ async def multipart_form(request: Request, limits: Limits, usage: str) -> tuple[
         form = await parser.parse()
     except MultiPartException as err:
         if "Too many files" in str(err):
-            raise ApiError(413, f"at most {MAX_IMAGES} images a request: split them up") from None
-        raise ApiError(400, f"the multipart form could not be read ({err}): {usage}") from None
+            raise Refused(413, f"at most {MAX_IMAGES} images a request: split them up") from None
+        raise Refused(400, f"the multipart form could not be read ({err}): {usage}") from None
     try:
         files: list[Named] = []
         fields: dict[str, str] = {}
@@ -151,7 +139,7 @@ def decode_base64(field: str, which: str, data: Any, limits: Limits) -> bytes:
     """The bytes of one base64 image of a JSON body: `field` names where it is in the body
     ('"images"[0]'), `which` the image ("image 0")."""
     if not isinstance(data, str):
-        raise ApiError(400, f"{field} is not a string: send each image base64-encoded")
+        raise Refused(400, f"{field} is not a string: send each image base64-encoded")
     # Refuse a huge image before decoding it; line breaks of wrapped base64 carry no data.
     estimate = (len(data) - data.count("\n") - data.count("\r")) * 3 // 4
     if limits.file is not None and estimate > limits.file + 2:
@@ -159,7 +147,7 @@ def decode_base64(field: str, which: str, data: Any, limits: Limits) -> bytes:
     try:
         raw = base64_bytes(data)
     except ValueError:
-        raise ApiError(400, f"{field} is not valid base64") from None
+        raise Refused(400, f"{field} is not valid base64") from None
     limits.check_image(which, len(raw))
     return raw
 
@@ -168,65 +156,59 @@ def json_images(payload: Any, limits: Limits) -> list[Named]:
     images = payload.get("images") if isinstance(payload, dict) else None
     if isinstance(images, str) or isinstance(payload, str) or (isinstance(payload, dict)
                                                                 and "image" in payload):
-        raise ApiError(400, 'base64 images go in a list, even one: send JSON {"images": ["<base64 image>"]}')
+        raise Refused(400, 'base64 images go in a list, even one: send JSON {"images": ["<base64 image>"]}')
     if not isinstance(images, list):
-        raise ApiError(400, f"{IMAGES_USAGE}")
+        raise Refused(400, IMAGES_USAGE)
     if len(images) > MAX_IMAGES:
-        raise ApiError(413, f"{len(images)} images; at most {MAX_IMAGES} a request: split them up")
+        raise Refused(413, f"{len(images)} images; at most {MAX_IMAGES} a request: split them up")
     return [(i, decode_base64(f'"images"[{i}]', image_name(i), data, limits))
             for i, data in enumerate(images)]
 
 
 async def request_images(request: Request, limits: Limits) -> list[Named]:
     """The images of a request, in order, each with its file name (or index, for base64 and a raw
-    body)."""
+    body, whose one image is named 0 as the first of a JSON body is)."""
     kind = body_kind(request, IMAGES_USAGE, raw_ok=True)
     if kind == "multipart":
         images, _ = await multipart_form(request, limits, IMAGES_USAGE)
     elif kind == "raw":
-        images = await raw_image(request, limits)
+        body = await whole_body(request, limits)
+        limits.check_image("the image", len(body))
+        images = [(0, body)] if body else []
     else:
         images = json_images(await json_body(request, limits, IMAGES_USAGE), limits)
     if not images:
-        raise ApiError(400, f"no images in the request: {IMAGES_USAGE}")
+        raise Refused(400, f"no images in the request: {IMAGES_USAGE}")
     return images
 
 
-async def raw_image(request: Request, limits: Limits) -> list[Named]:
-    """The body as one image, named 0 as the first image of a JSON body is; none when it is empty."""
-    body = await whole_body(request, limits)
-    limits.check_image("the image", len(body))
-    return [(0, body)] if body else []
+def operation_for(name: str, request: Request) -> Operation:
+    """The operation a request to /api/<name> asks for: /api/predict?explain=true is EXPLAIN (true
+    or false: 1/0, yes/no, on/off; absent is false)."""
+    if name != PREDICT.name:
+        return OPERATIONS[name]
+    value = request.query_params.get("explain", "false")
+    if value.strip().lower() not in FLAGS:
+        raise Refused(400, f"explain={value[:40]!r} is neither true nor false: use ?explain=true to get "
+                           "each digit's heatmap and the image the model saw")
+    return EXPLAIN if FLAGS[value.strip().lower()] else PREDICT
 
 
-Answers = Callable[[list[bytes]], Awaitable[list[Record]]]  # images → one record (no "file") each
+Answers = Callable[[Operation, list[bytes]], Awaitable[list[Record]]]  # one record (no "file") an image
 
 
-async def records_response(request: Request, limits: Limits, answers: Answers, ok_key: str) -> Response:
-    """Reads the request's images, lets `answers` answer them, replies with one record each.
-
-    200 when every image got an answer, 422 when any did not (the body is the full list anyway).
-    Shared by this API and the Ray Serve app (scale/deployment.py), which differ only in `answers`.
-    """
+async def records_response(request: Request, limits: Limits, name: str, answers: Answers) -> Response:
+    """Reads the request's images, lets `answers` answer them with the operation /api/<name> asks
+    for, and replies with one record each: 200 when every image got an answer, 422 when any did
+    not (the full list anyway). Shared by this API and the Ray Serve app (scale/deployment.py),
+    which differ only in `answers`."""
     try:
+        op = operation_for(name, request)
         images = await request_images(request, limits)
-    except ApiError as err:
-        return error_response(err.status, err.message)
+    except Refused as err:
+        return err.response()
     except ClientDisconnect:  # nobody is left to answer
-        return error_response(400, "the client disconnected before sending the whole request")
-    fields = await answers([blob for _, blob in images])
-    records = [{"file": name, **answer} for (name, _), answer in zip(images, fields, strict=True)]
-    return json_response(records, 200 if all(r[ok_key] is not None for r in records) else 422)
-
-
-def explain_flag(request: Request) -> bool:
-    """The `explain` query parameter: true/false (1/0, yes/no, on/off); absent is false."""
-    value = request.query_params.get("explain")
-    if value is None:
-        return False
-    if value.strip().lower() in ("true", "1", "yes", "on"):
-        return True
-    if value.strip().lower() in ("false", "0", "no", "off"):
-        return False
-    raise ApiError(400, f"explain={value[:40]!r} is neither true nor false: use ?explain=true to get "
-                        "each digit's heatmap and the image the model saw")
+        return error_response(400, DISCONNECTED)
+    fields = await answers(op, [blob for _, blob in images])
+    records = [{"file": file, **answer} for (file, _), answer in zip(images, fields, strict=True)]
+    return json_response(records, 200 if all(r[op.answer] is not None for r in records) else 422)

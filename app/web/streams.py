@@ -1,14 +1,9 @@
-"""Event streams that end (issue #31): the MCP server's (/gradio_api/mcp/sse, and GET
-/gradio_api/mcp/) and the page's queue (/gradio_api/queue/data) stayed open for as long as a
-client liked, and 2,000 of them slowed every other request fifty-fold. So:
-
-- a stream that has sent nothing but heartbeats for `idle_s` is ended (the client reconnects
-  when it needs to: the page and MCP clients do);
-- at most PER_CLIENT streams are open per client (429) and TOTAL in all (503);
-- a queue stream for a session the queue doesn't know is a 404, not a traceback in the log;
-- a websocket upgrade (the app serves none) is refused with 403, not a 500 and a traceback.
-
-Never import torch here.
+"""Event streams that end (issue #31): the MCP server's (/gradio_api/mcp/sse, GET /gradio_api/mcp/)
+and the page's queue (/gradio_api/queue/data) stayed open as long as a client liked, and 2,000 of
+them slowed every other request fifty-fold. So a stream that has sent nothing but heartbeats for
+`idle_s` is ended (the page and MCP clients reconnect when they need to); at most PER_CLIENT are
+open per client (429) and TOTAL in all (503); a queue stream for a session the queue doesn't know
+is a 404, and a websocket upgrade (the app serves none) a 403, not tracebacks in the log.
 """
 
 from __future__ import annotations
@@ -18,17 +13,17 @@ import time
 from collections import Counter
 from urllib.parse import parse_qs
 
-import orjson
 from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app.settings import STREAM_IDLE_S
+from app.web import client_host, error_response
 
 QUEUE_STREAM = "/gradio_api/queue/data"
 STREAM_PATHS = frozenset({QUEUE_STREAM, "/gradio_api/mcp/sse", "/gradio_api/mcp", "/gradio_api/mcp/"})
 PER_CLIENT = 10  # a browser tab holds one queue stream, an MCP client one or two
 TOTAL = 200  # far below the 2,000 that slowed the server fifty-fold
-RETRY_AFTER_S = 10
+RETRY = {"Retry-After": "10"}
 HEARTBEATS = (b'data: {"msg":"heartbeat"}',)  # Gradio's queue; SSE comments (": ping") are the MCP server's
 
 
@@ -36,11 +31,6 @@ def is_heartbeat(chunk: bytes) -> bool:
     """Whether a chunk of an event stream only keeps it alive."""
     text = chunk.strip()
     return not text or text.startswith(b":") or text in HEARTBEATS
-
-
-def error(status: int, message: str, retry: bool = False) -> Response:
-    headers = {"Retry-After": str(RETRY_AFTER_S)} if retry else None
-    return Response(orjson.dumps({"error": message}), status, headers, media_type="application/json")
 
 
 class Streams:
@@ -58,11 +48,10 @@ class Streams:
         if scope["type"] != "http" or scope["method"] != "GET" or scope["path"] not in STREAM_PATHS:
             await self.app(scope, receive, send)
             return
-        refusal = self.refusal(scope)
-        if refusal is not None:
+        if refusal := self.refusal(scope):
             await refusal(scope, receive, send)
             return
-        client = scope["client"][0] if scope.get("client") else "unknown"
+        client = client_host(scope)
         self.open[client] += 1
         stream = IdleStream(send, self.idle_s)
         watcher = asyncio.create_task(stream.watch())
@@ -75,13 +64,14 @@ class Streams:
                 del self.open[client]
 
     def refusal(self, scope: Scope) -> Response | None:
-        client = scope["client"][0] if scope.get("client") else "unknown"
-        if self.open[client] >= PER_CLIENT:
-            return error(429, f"too many open event streams from this client (at most {PER_CLIENT})", True)
+        if self.open[client_host(scope)] >= PER_CLIENT:
+            return error_response(429, f"too many open event streams from this client (at most {PER_CLIENT})",
+                                  RETRY)
         if self.open.total() >= TOTAL:
-            return error(503, "the server has too many open event streams: try again soon", True)
+            return error_response(503, "the server has too many open event streams: try again soon", RETRY)
         if scope["path"] == QUEUE_STREAM and not known_session(scope):
-            return error(404, "no such session: it has ended, or never started (join the queue first)")
+            return error_response(404, "no such session: it has ended, or never started (join the queue "
+                                       "first)")
         return None
 
 

@@ -1,22 +1,17 @@
-"""Slow clients are timed out: request heads, request bodies and idle connections (issue #19).
+"""Slow clients are timed out (issue #19): uvicorn (which Gradio runs) waited for ever for a request
+head sent a byte at a time, a connection that sends nothing, and a body shorter than its
+Content-Length; fifty such connections were all kept open. So:
 
-uvicorn (which Gradio runs) closes an idle keep-alive connection after 5 s, but waits for ever
-for a request head sent a byte at a time, for a connection that never sends anything, and for a
-body shorter than its Content-Length. Fifty such connections were all kept open. So:
+- HeadTimeout (a uvicorn protocol, as the head is read before any ASGI app sees the request): the
+  head within `timeout` seconds of the connection opening or of the previous response, else 408
+  and the connection closed (one that sent nothing is just closed); at most MAX_HEAD_BYTES and
+  MAX_HEADERS, else 431 (issue #31: a 5 MB header and 20,000 headers were read whole);
+- BodyTimeout (ASGI middleware): each chunk of the body within `timeout` seconds, and the whole at
+  MIN_BODY_RATE after a first `timeout` of grace, else 408 and the app sees the client as gone;
+- idle keep-alive: uvicorn's own 5 s.
 
-- the request head (request line and headers) must be complete within `timeout` seconds of the
-  connection opening, or of the previous response on it: otherwise 408 and the connection is
-  closed (a connection that sent nothing at all is just closed). This is a uvicorn protocol
-  class (HeadTimeout), because the head is read before any ASGI app sees the request;
-- the body (BodyTimeout, ASGI middleware): every chunk must come within `timeout` seconds, and
-  the whole body at MIN_BODY_RATE on average after a first `timeout` seconds of grace; otherwise
-  408 (Connection: close) and the app sees the client as gone;
-- idle keep-alive: uvicorn's own 5 s (`timeout_keep_alive`), which Gradio leaves at its default;
-- the request head is also capped in size (MAX_HEAD_BYTES) and in lines (MAX_HEADERS): 431 and
-  the connection closed (issue #31: a 5 MB header and 20,000 headers were read whole).
-
-install() makes uvicorn's "auto" HTTP protocol the guarded one. Gradio builds its uvicorn.Config
-itself and passes no protocol, so this is the one place to change it. Never import torch here.
+install() makes uvicorn's "auto" HTTP protocol the guarded one: Gradio builds its uvicorn.Config
+and passes no protocol, so this is the one place to change it.
 """
 
 from __future__ import annotations
@@ -34,11 +29,12 @@ from uvicorn import config as uvicorn_config
 from uvicorn.protocols.http.h11_impl import H11Protocol
 
 try:
-    from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
+    from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol as AutoProtocol
 except ImportError:  # uvicorn without httptools uses h11 for "auto"
-    HttpToolsProtocol = None  # type: ignore[assignment,misc]
+    AutoProtocol = H11Protocol  # type: ignore[misc]
 
 from app.settings import CLIENT_TIMEOUT_S
+from app.web import error_response
 
 LOG = logging.getLogger("timeouts")
 
@@ -49,11 +45,8 @@ HEAD_408 = orjson.dumps({"error": "the request headers came too slowly: the conn
 HEAD_431 = orjson.dumps({"error": f"the request headers are too large: at most {MAX_HEADERS} headers and "
                                   f"{MAX_HEAD_BYTES // 1024} kB in all"})
 END_OF_HEAD = b"\r\n\r\n"
-BODY_408 = orjson.dumps({"error": "the request body came too slowly or stopped: the connection is closed"})
-
-
-def response_408(body: bytes) -> bytes:
-    return raw_response(b"408 Request Timeout", body)
+BODY_408 = error_response(408, "the request body came too slowly or stopped: the connection is closed",
+                          {"Connection": "close"})
 
 
 def raw_response(status: bytes, body: bytes) -> bytes:
@@ -67,7 +60,6 @@ class HeadTimeout:
 
     head_timeout: float = CLIENT_TIMEOUT_S
     _head_timer: asyncio.TimerHandle | None = None
-    _head_started = False
     _head_bytes = 0
     _head_lines = 0
     _head_tail: bytes | None = b""  # the head's last bytes so far (its end may begin there); None: complete
@@ -78,7 +70,6 @@ class HeadTimeout:
 
     def data_received(self, data: bytes) -> None:
         if self._waiting_for_head():
-            self._head_started = True
             if self._head_too_large(data):
                 self._cancel_head_timer()
                 self.transport.write(raw_response(b"431 Request Header Fields Too Large", HEAD_431))  # type: ignore[attr-defined]
@@ -117,7 +108,6 @@ class HeadTimeout:
 
     def _arm_head_timer(self) -> None:
         self._cancel_head_timer()
-        self._head_started = False
         self._head_bytes = self._head_lines = 0
         self._head_tail = b""
         self._head_timer = self.loop.call_later(self.head_timeout, self._head_timed_out)  # type: ignore[attr-defined]
@@ -132,22 +122,13 @@ class HeadTimeout:
         transport = self.transport  # type: ignore[attr-defined]
         if transport.is_closing() or not self._waiting_for_head():
             return  # closed already, or the head came and the body is BodyTimeout's
-        if self._head_started:
-            transport.write(response_408(HEAD_408))
+        if self._head_bytes:  # a head began: the client is told why the connection closes
+            transport.write(raw_response(b"408 Request Timeout", HEAD_408))
         transport.close()
 
 
-class GuardedH11Protocol(HeadTimeout, H11Protocol):
+class GuardedProtocol(HeadTimeout, AutoProtocol):  # type: ignore[misc, valid-type]
     pass
-
-
-if HttpToolsProtocol is not None:
-    class GuardedHttpToolsProtocol(HeadTimeout, HttpToolsProtocol):
-        pass
-
-    GuardedProtocol: type = GuardedHttpToolsProtocol
-else:
-    GuardedProtocol = GuardedH11Protocol
 
 
 def install(timeout_s: float = CLIENT_TIMEOUT_S) -> None:
@@ -159,17 +140,15 @@ def install(timeout_s: float = CLIENT_TIMEOUT_S) -> None:
 class BodyTimeout:
     """ASGI middleware: a request body that stalls or trickles gets 408 and its connection closed."""
 
-    def __init__(self, app: ASGIApp, timeout_s: float = CLIENT_TIMEOUT_S,
-                 min_rate: float = MIN_BODY_RATE) -> None:
+    def __init__(self, app: ASGIApp, timeout_s: float = CLIENT_TIMEOUT_S) -> None:
         self.app = app
         self.timeout_s = timeout_s
-        self.min_rate = min_rate
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        body = _Body(self, receive, send)
+        body = _Body(self.timeout_s, scope, receive, send)
         try:
             await self.app(scope, body.receive, body.send)
         except ClientDisconnect:
@@ -183,8 +162,8 @@ class BodyTimeout:
 class _Body:
     """One request's receive/send, with the body's deadlines."""
 
-    def __init__(self, limits: BodyTimeout, receive: Receive, send: Send) -> None:
-        self.limits, self._receive, self._send = limits, receive, send
+    def __init__(self, timeout_s: float, scope: Scope, receive: Receive, send: Send) -> None:
+        self.timeout_s, self.scope, self._receive, self._send = timeout_s, scope, receive, send
         self.start = time.monotonic()
         self.received = 0
         self.complete = False  # the whole body is in: later receives wait for a disconnect
@@ -196,25 +175,17 @@ class _Body:
             return {"type": "http.disconnect"}
         if self.complete:
             return await self._receive()
-        deadline = self.start + self.limits.timeout_s + self.received / self.limits.min_rate
-        wait = max(0.0, min(self.limits.timeout_s, deadline - time.monotonic()))
-        with anyio.move_on_after(wait):
+        deadline = self.start + self.timeout_s + self.received / MIN_BODY_RATE
+        with anyio.move_on_after(max(0.0, min(self.timeout_s, deadline - time.monotonic()))):
             message = await self._receive()
             if message["type"] == "http.request":
                 self.received += len(message.get("body", b""))
                 self.complete = not message.get("more_body", False)
             return message
-        await self.time_out()
-        return {"type": "http.disconnect"}
-
-    async def time_out(self) -> None:
         self.timed_out = True
         if not self.responded:
-            self.responded = True
-            await self._send({"type": "http.response.start", "status": 408, "headers": [
-                (b"content-type", b"application/json"), (b"content-length", str(len(BODY_408)).encode()),
-                (b"connection", b"close")]})
-            await self._send({"type": "http.response.body", "body": BODY_408})
+            await BODY_408(self.scope, self._receive, self._send)
+        return {"type": "http.disconnect"}
 
     async def send(self, message: Message) -> None:
         if self.timed_out:

@@ -27,6 +27,6 @@ def test_a_killed_processs_directory_is_swept_at_the_next_start(tmp_path):
     for path in others:
         path.mkdir()
     env = {cache.TEMP_ENV: str(tmp_path)}
-    mine = cache.use_private_dir(env)
+    mine = cache.private_dir_or_exit(env)
     assert not dead.exists() and alive.is_dir() and all(p.is_dir() for p in others)
     assert mine.is_dir() and mine.name.startswith(f"digits-{os.getpid()}-")

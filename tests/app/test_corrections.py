@@ -8,12 +8,18 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from app.corrections import Corrections, RateLimit, Refused, open_corrections
+from app.corrections import (
+    UNDO_WINDOW_S,
+    Corrections,
+    RateLimit,
+    RecentCorrections,
+    Refused,
+    open_corrections,
+)
 from app.inputs import read_input
 from app.server import create, create_or_exit
 from app.settings import Settings
 from app.ui import corrections as control
-from app.undo import UNDO_WINDOW_S, RecentCorrections
 from examples.make import draw_digits
 from serving import Reader
 from serving.corrections import Correction, SQLiteStore, StoreBusy
@@ -155,23 +161,23 @@ def test_the_page_takes_its_last_correction_back_for_a_minute(tmp_path, reader):
     """Undo deletes the correction this page sent, once, and only within the window."""
     corrections = open_corrections(Settings.parse(["--corrections", str(tmp_path / "c.db")], {}))
     now = [0.0]
-    recent = RecentCorrections(clock=lambda: now[0])
+    corrections.recent = RecentCorrections(clock=lambda: now[0])
 
     def read(value):
         return read_input("sketch", value, reader.read_digit)
 
-    said, kept = control.keep_correction(corrections, "sketch", sketch("4"), 9, "1.2.3.4", read, reader)
+    said, kept = control.keep_correction(corrections, "sketch", sketch("4"), 9, "1.2.3.4", read, reader,
+                                         "page a")
     assert said.startswith("**Thank you!**") and kept is not None
-    recent.remember(kept, "page a")
-    assert control.undo_note(corrections, recent, kept, "page b")[0].startswith("**Too late")  # another page
+    assert control.undo_note(corrections, kept, "page b")[0].startswith("**Too late")  # another page
     assert corrections.store.count() == 1
-    assert control.undo_note(corrections, recent, kept, "page a") == (
+    assert control.undo_note(corrections, kept, "page a") == (
         f"**Taken back.** That correction is not kept.\n\n{control.KEPT}", False)
     assert corrections.store.count() == 0
-    _, late = control.keep_correction(corrections, "sketch", sketch("4"), 9, "1.2.3.4", read, reader)
-    recent.remember(late, "page a")
+    _, late = control.keep_correction(corrections, "sketch", sketch("4"), 9, "1.2.3.4", read, reader,
+                                      "page a")
     now[0] += UNDO_WINDOW_S
-    assert "a minute after sending it" in control.undo_note(corrections, recent, late, "page a")[0]
+    assert "a minute after sending it" in control.undo_note(corrections, late, "page a")[0]
     assert corrections.store.count() == 1
     assert control.keep_correction(None, "sketch", sketch("4"), 9, "1.2.3.4", read, reader) == (
         "Corrections are off on this server.", None)

@@ -1,4 +1,4 @@
-"""app/web/mcp_schema.py: the MCP schema tells the API page the tools take URLs, not uploads."""
+"""app/web/fetch.py: the MCP schema tells the API page the tools take URLs, not uploads."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from starlette.responses import JSONResponse, PlainTextResponse
 from starlette.routing import Route
 from starlette.testclient import TestClient
 
-from app.web.mcp_schema import UrlTools, without_uploads
+from app.web.fetch import UrlTools, without_uploads
 
 TOOLS = [
     {"name": "recognize_digit", "meta": {"file_data_present": True, "mcp_type": "tool"}},

@@ -11,8 +11,7 @@ import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
-from app.corrections import Corrections
-from app.undo import UNDO_WINDOW_S, RecentCorrections
+from app.corrections import UNDO_WINDOW_S, Corrections, RecentCorrections
 from app.web import rest
 from examples.make import draw_digits
 from serving import Reader
