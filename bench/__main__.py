@@ -40,11 +40,14 @@ from bench.common import (
     machine_info,
     md_table,
     ms,
+    noise_images,
     phone_jpeg,
     rss_mb,
     sketch_png,
     time_calls,
+    torch_model,
 )
+from serving.contract import to_model_input
 
 SECTIONS = ["Machine", "Models", "Model latency", "End-to-end latency", "Throughput", "Accuracy and size",
             "Serving footprint", "API round trip", "Checks"]
@@ -69,10 +72,6 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     args = p.parse_args(argv)
     args.fp32, args.int8 = args.models / "digitnet.onnx", args.models / "digitnet.int8.onnx"
     return args
-
-
-def log(message: str) -> None:
-    print(f"[bench {time.strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
 
 
 def ratio(a: float, b: float) -> float:
@@ -100,7 +99,7 @@ class Report:
         self.checks.append((name, target, measured, ok))
 
     def run(self, title: str, fn: Callable[[], str]) -> None:
-        log(f"{title} ...")
+        load.progress(f"{title} ...")
         start = time.perf_counter()
         try:
             body = fn()
@@ -108,7 +107,7 @@ class Report:
             self.failed.append(title)
             traceback.print_exc()
             body = f"**Failed:** `{type(err).__name__}: {str(err).splitlines()[0] if str(err) else ''}`"
-        log(f"{title} done in {time.perf_counter() - start:.1f} s")
+        load.progress(f"{title} done in {time.perf_counter() - start:.1f} s")
         self.section(title, body)
 
 
@@ -119,15 +118,12 @@ class Bench:
     args: argparse.Namespace
     counts: dict[str, Any]  # FULL or QUICK
     report: Report
-    weights: Any  # bench.weights.TorchModel: the PyTorch model with the ONNX file's weights
+    model: Any  # the PyTorch ensemble with the ONNX file's weights (bench.common.torch_model)
+    parity: dict  # its parity with onnxruntime fp32 (export.evaluate.check_parity)
     tmp: Path  # test images and demo logs
     sketches: list[Path] = field(default_factory=list)  # a sketch PNG of each digit
     photo: Path = Path()  # a 12-MP phone photo JPEG of a 7
     demo: server.DemoServer | None = None  # left running by the footprint section for the API section
-
-    @property
-    def model(self) -> Any:
-        return self.weights.model
 
 
 # ---------------------------------------------------------------- in-process measurements
@@ -181,17 +177,18 @@ def models_section(b: Bench) -> str:
     rows = [(kind, f"`{path.relative_to(ROOT) if path.is_relative_to(ROOT) else path}`",
              f"{path.stat().st_size:,}") for kind, path in files]
     return (md_table(["model", "file", "bytes"], rows, "llr")
-            + f"\n\nPyTorch model: {b.weights.source}; its outputs match onnxruntime fp32 to "
-            f"{b.weights.max_abs_diff:.1e} (max |diff| over {b.weights.images} inputs, tolerance 1e-4).")
+            + f"\n\nPyTorch model: rebuilt from the initializers of {b.args.fp32.name}; its outputs match "
+            f"onnxruntime fp32 to {b.parity['max_abs_diff']:.1e} (max |diff| over {b.parity['images']} "
+            f"inputs, tolerance {b.parity['tolerance']:g}).")
 
 
 def latency_section(b: Bench) -> str:
-    from bench.weights import parity_images
     from serving.preprocess import to_mnist
     from training.model import FIRST_SURE
 
     # A clear digit (the first member answers alone) and an unclear input (every member runs).
-    inputs = {"a drawn 3": to_mnist(b.sketches[3].read_bytes())[None, None], "noise": parity_images(1)}
+    inputs = {"a drawn 3": to_mnist(b.sketches[3].read_bytes())[None, None],
+              "noise": to_model_input(noise_images(1))}
     stats = interleaved_latency({(engine, name): runner(b, engine, x, 1) for name, x in inputs.items()
                                  for engine in ENGINES}, b.counts["latency_runs"], b.counts["latency_warmup"])
     rows = []
@@ -293,12 +290,12 @@ def images_per_second(run: Callable[[], object], size: int, seconds: float, repe
 def throughput_section(b: Bench) -> str:
     import torch
 
-    from bench.weights import parity_images
-
     seconds, repeats = b.counts["throughput_s"], b.counts["throughput_repeats"]
+    inputs = {n: to_model_input(noise_images(n)) for n in BATCH_SIZES}
     rows = [(engine, "1" if threads == 1 else f"{threads} (all)",
-             *(f"{images_per_second(runner(b, engine, parity_images(n), threads), n, seconds, repeats):,.0f}"
-               for n in BATCH_SIZES)) for threads in sorted({1, os.cpu_count() or 1}) for engine in ENGINES]
+             *(f"{images_per_second(runner(b, engine, x, threads), n, seconds, repeats):,.0f}"
+               for n, x in inputs.items()))
+            for threads in sorted({1, os.cpu_count() or 1}) for engine in ENGINES]
     torch.set_num_threads(1)
     return (md_table(["engine", "threads", *(f"batch {size}" for size in BATCH_SIZES)], rows)
             + f"\n\nImages per second, random 28×28 inputs, model call only; the best of {repeats} timed "
@@ -471,17 +468,16 @@ def prepare(args: argparse.Namespace) -> Bench:
     """The test images, and the PyTorch model with the ONNX file's weights (checked)."""
     import torch
 
-    from bench.weights import torch_model
-
     tmp = Path(tempfile.mkdtemp(prefix="bench-"))
     sketches = [tmp / f"sketch_{digit}.png" for digit in range(10)]
     for digit, path in enumerate(sketches):
         path.write_bytes(sketch_png(digit))
     (tmp / "photo_7.jpg").write_bytes(phone_jpeg(7))
-    log("checking that PyTorch has the ONNX file's weights")
-    weights = torch_model(args.fp32)
+    load.progress("checking that PyTorch has the ONNX file's weights")
+    model, parity = torch_model(args.fp32)
     torch.set_num_threads(1)
-    return Bench(args, QUICK if args.quick else FULL, Report(), weights, tmp, sketches, tmp / "photo_7.jpg")
+    return Bench(args, QUICK if args.quick else FULL, Report(), model, parity, tmp, sketches,
+                 tmp / "photo_7.jpg")
 
 
 def checks_table(report: Report) -> str:
@@ -512,7 +508,7 @@ def write_report(b: Bench, info: dict[str, str], load_start: str, started: float
     if str(b.args.out) != "-":
         b.args.out.parent.mkdir(parents=True, exist_ok=True)
         b.args.out.write_text(header + "\n" + "\n".join(b.report.parts))
-        log(f"wrote {b.args.out}")
+        load.progress(f"wrote {b.args.out}")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -531,12 +527,12 @@ def main(argv: list[str] | None = None) -> int:
         if b.demo is not None:
             server.stop_demo(b.demo, timeout=10)
         if b.report.failed:
-            log(f"kept {b.tmp} (test images, demo logs) for a look at what failed")
+            load.progress(f"kept {b.tmp} (test images, demo logs) for a look at what failed")
         else:
             shutil.rmtree(b.tmp, ignore_errors=True)
     write_report(b, info, load_start, started)
     if b.report.failed:
-        log(f"failed sections: {', '.join(b.report.failed)}")
+        load.progress(f"failed sections: {', '.join(b.report.failed)}")
         return 1
     return 0
 

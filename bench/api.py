@@ -1,20 +1,17 @@
 """The REST API against a Flask + PyTorch baseline and the Gradio API, side by side on this machine.
 
-    python -m bench.api [--quick] [--model PATH] [--tune] > report.md
+    python -m bench.api [--quick] [--model PATH] > report.md
 
 Starts, each in its own process on a free loopback port:
-- the app (`python demo.py`): its REST endpoint POST /api/predict, and its Gradio endpoint
-  /predict as tuned in demo.py;
-- the same app with /predict set back to its settings before tuning (concurrency 4, no batching),
-  and with `--tune` every setting of the grid tried when tuning;
+- the app (`python demo.py`): its REST endpoint POST /api/predict, and its Gradio endpoint /predict;
 - a Flask app of the usual kind (app.run, threaded): PIL decode, naive resize to 28×28, PyTorch
-  eager on the same weights (the served ensemble, rebuilt from the ONNX file by bench.weights).
+  eager on the same weights (the served ensemble, rebuilt from the ONNX file by bench.common).
 
 The load generator (bench.load) runs in this process, on the same cores: one keep-alive
 connection per client sending one MNIST test digit (28×28 PNG) per request; gradio_client for the
 Gradio API, plus a light client of Gradio's own HTTP API that leaves the server rather than the
-client as the bottleneck. Comparisons run in 3 interleaved rounds so that background load on the
-machine falls on all sides alike. Reports the median and 99th percentile round trip, requests/s,
+client as the bottleneck. REST and Flask run in 3 interleaved rounds so that background load on
+the machine falls on both alike. Reports the median and 99th percentile round trip, requests/s,
 the server's CPU per request and errors; the REST server's RSS before and after 10,000 requests;
 and the round trip of a web-page user's uploads (/predict_upload) while each API is under load.
 
@@ -25,7 +22,6 @@ speed (no errors) decide it: its counts are too small for the speed targets.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import signal
 import sys
@@ -34,14 +30,13 @@ import threading
 import time
 from contextlib import ExitStack
 from dataclasses import dataclass, field
-from functools import partial
 from pathlib import Path
 
 import numpy as np
 from PIL import Image
 
 from bench import server
-from bench.common import Check, free_port, machine_line, mnist_pngs
+from bench.common import Check, free_port, machine_line, mnist_pngs, torch_model
 from bench.load import (
     CLIENTS,
     TABLE_HEAD,
@@ -58,10 +53,6 @@ from bench.load import (
 )
 from serving.paths import DEFAULT_MODEL
 
-# Gradio /predict settings: what demo.py had before tuning, and the grid tried by --tune.
-BEFORE = {"concurrency": 4, "batch": 0}
-TUNE_GRID = [{"concurrency": c, "batch": 0} for c in (1, 2, 4, 8)] + [
-    {"concurrency": 1, "batch": 8}, {"concurrency": 2, "batch": 8}]
 # Targets from the issue ("An API that keeps up").
 TARGET_RPS, TARGET_P99_MS, TARGET_SPEEDUP, TARGET_RSS_MB = 200, 100, 2.0, 30
 ROUNDS_NOTE = ("With several rounds, median ms, p99 ms and requests/s are the median of the rounds' "
@@ -110,11 +101,9 @@ def serve_flask(port: int) -> None:
     import torch
     from flask import Flask, jsonify, request
 
-    from bench.weights import torch_model
-
-    weights = torch_model(DEFAULT_MODEL)
-    print(f"baseline: {weights.source}; torch {torch.__version__}, {torch.get_num_threads()} threads",
-          flush=True)
+    model, _ = torch_model(DEFAULT_MODEL)
+    print(f"baseline: rebuilt from the initializers of {DEFAULT_MODEL.name}; torch {torch.__version__}, "
+          f"{torch.get_num_threads()} threads", flush=True)
     app = Flask("baseline")
     logging.getLogger("werkzeug").setLevel(logging.ERROR)  # no access log, as the REST server has none
     app.get("/")(lambda: "ok")
@@ -126,33 +115,13 @@ def serve_flask(port: int) -> None:
             image = Image.open(upload.stream).convert("L").resize((28, 28))
             x = torch.from_numpy(np.asarray(image, np.float32) / 255).view(1, 1, 28, 28)
             with torch.no_grad():
-                p = torch.softmax(weights.model(x)[0], dim=1)[0]
+                p = torch.softmax(model(x)[0], dim=1)[0]
             digit = int(p.argmax())
             out.append({"file": upload.filename, "digit": digit, "confidence": round(float(p[digit]), 6),
                         "probabilities": [round(float(v), 6) for v in p]})
         return jsonify(out)
 
     app.run("127.0.0.1", port, threaded=True)
-
-
-def serve_gradio(port: int, model: str, settings: dict) -> None:
-    """The app with /predict set to given Gradio settings (to compare them in one run); batched, it
-    keeps the app's own batch function."""
-    from app.web import cache
-
-    cache_dir = cache.private_dir_or_exit()  # before gradio is imported
-    from app.server import create, serve
-    from app.settings import Settings
-    from app.ui.api import api_answer
-    from serving.operations import PREDICT
-
-    app = create(Settings.parse(["--port", str(port), "--model", model]))
-    fn = next(f for f in app.demo.fns.values() if f.api_name == "predict")
-    fn.concurrency_limit = settings["concurrency"]
-    fn.batch, fn.max_batch_size = settings["batch"] > 0, max(settings["batch"], 1)
-    if not fn.batch:
-        fn.fn = partial(api_answer, app.reader, PREDICT)
-    serve(app, cache_dir)
 
 
 # ---------------------------------------------------------------- the runs
@@ -173,7 +142,7 @@ class Setup:
     max_s: float = 120  # time limit of one measured run
     rest: list[Load] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
-    gradio: dict[tuple[str, str], Load] = field(default_factory=dict)
+    gradio: dict[str, Load] = field(default_factory=dict)  # by run: "1", "8", "same" (clients), "raw"
     ui: dict[str, Load] = field(default_factory=dict)
 
     @property
@@ -222,58 +191,31 @@ def rest_and_flask(setup: Setup) -> None:
         setup.ui.update({"no other load": idle.load, "during REST load, 8 clients": probe.load})
 
 
-def gradio_variants(setup: Setup, tune: bool) -> None:
-    """Every variant of the app runs at once and they take turns, round after round, so that
-    whatever else the machine does at some moment spreads over all of them alike."""
-    variants = [("Gradio /predict, tuned (demo.py)", None), (describe(BEFORE, before=True), BEFORE)]
-    variants += [(describe(s), s) for s in (TUNE_GRID if tune else []) if s != BEFORE]
-    with ExitStack() as stack:
-        running = []
-        for label, settings in variants:
-            if settings is None:
-                demo = server.start_demo(Path(setup.model), setup.tmp / "gradio_tuned.log")
-            else:
-                port = free_port()
-                demo = server.start([sys.executable, "-m", "bench.api", "--serve-gradio", str(port),
-                                     "--model", setup.model, "--settings", json.dumps(settings)], port,
-                                    setup.tmp / f"gradio_{port}.log")
-            running.append((label, stack.enter_context(server.running(demo))))
+def gradio_runs(setup: Setup) -> None:
+    """demo.py's Gradio /predict, round after round: through gradio_client 1 client, 8 clients (a UI
+    user probing meanwhile), 8 clients all sending the same file; then 8 clients of Gradio's HTTP
+    API without gradio_client, whose light load generator leaves the server, not the client, as
+    the bottleneck."""
+    label, files, n, max_s = "Gradio /predict (demo.py)", setup.files, setup.n_gradio, setup.max_s
+    with server.running(server.start_demo(Path(setup.model), setup.tmp / "gradio.log")) as demo:
         for _ in range(setup.rounds):
-            for label, demo in running:
-                for key, load in gradio_runs(label, demo, setup):
-                    if key[1] == "ui":
-                        add(setup.ui, label, load)
-                    else:
-                        add(setup.gradio, key, load)
-
-
-def describe(settings: dict, before: bool = False) -> str:
-    batching = f"batch {settings['batch']}" if settings["batch"] else "no batching"
-    return (f"Gradio /predict{', before tuning' if before else ''} "
-            f"(concurrency {settings['concurrency']}, {batching})")
-
-
-def gradio_runs(label: str, demo: server.DemoServer, setup: Setup) -> list[tuple[tuple[str, str], Load]]:
-    """Through gradio_client: 1 client, 8 clients (a UI user probing meanwhile), 8 clients all
-    sending the same file; then 8 clients of Gradio's HTTP API without gradio_client, whose light
-    load generator leaves the server, not the client, as the bottleneck."""
-    files, n, max_s, pid = setup.files, setup.n_gradio, setup.max_s, demo.pid
-    one = gradio_load(label, demo.url, files, 1, max(4, n // 4), max_s, pid)
-    with UiProbe(label, demo.url, files[-1][0]) as probe:
-        eight = gradio_load(label, demo.url, files, CLIENTS, n, max_s, pid)
-    same = gradio_load(label + ", same file", demo.url, files[:1], CLIENTS, n, max_s, pid)
-    raw = run_clients(label + ", HTTP API", CLIENTS, 4 * n,
-                      lambda i: gradio_http_worker(demo.port, setup.pngs, i), max_s, pid)
-    return [((label, "1"), one), ((label, "8"), eight), ((label, "same"), same), ((label, "raw"), raw),
-            ((label, "ui"), probe.load)]
+            add(setup.gradio, "1", gradio_load(label, demo.url, files, 1, max(4, n // 4), max_s, demo.pid))
+            with UiProbe(label, demo.url, files[-1][0]) as probe:
+                add(setup.gradio, "8", gradio_load(label, demo.url, files, CLIENTS, n, max_s, demo.pid))
+            add(setup.ui, label, probe.load)
+            add(setup.gradio, "same", gradio_load(label + ", same file", demo.url, files[:1], CLIENTS, n,
+                                                  max_s, demo.pid))
+            add(setup.gradio, "raw", run_clients(label + ", HTTP API", CLIENTS, 4 * n,
+                                                 lambda i: gradio_http_worker(demo.port, setup.pngs, i),
+                                                 max_s, demo.pid))
 
 
 # ---------------------------------------------------------------- report
 
 
 def print_tables(setup: Setup) -> None:
-    rounds = f"{setup.rounds} interleaved round{'s' * (setup.rounds > 1)}"
-    print(f"## REST endpoint vs Flask + PyTorch ({rounds})\n\n{TABLE_HEAD}")
+    rounds = f"{setup.rounds} round{'s' * (setup.rounds > 1)}"
+    print(f"## REST endpoint vs Flask + PyTorch ({rounds}, interleaved)\n\n{TABLE_HEAD}")
     print("\n".join(load.row() for load in setup.rest) + "\n")
     if setup.rounds > 1:
         print(ROUNDS_NOTE + "\n")
@@ -321,15 +263,10 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--quick", action="store_true", help="a few requests each: a smoke test")
     p.add_argument("--model", default=os.environ.get("DIGIT_MODEL") or str(DEFAULT_MODEL),
                    help="ONNX model (default: DIGIT_MODEL, or models/digitnet.onnx)")
-    p.add_argument("--tune", action="store_true", help="also measure the Gradio settings grid")
     p.add_argument("--serve-flask", type=int, metavar="PORT", help=argparse.SUPPRESS)
-    p.add_argument("--serve-gradio", type=int, metavar="PORT", help=argparse.SUPPRESS)
-    p.add_argument("--settings", default=json.dumps(BEFORE), help=argparse.SUPPRESS)
     args = p.parse_args(argv)
     if args.serve_flask:
         return serve_flask(args.serve_flask) or 0
-    if args.serve_gradio:
-        return serve_gradio(args.serve_gradio, args.model, json.loads(args.settings)) or 0
     # Stopped from outside (timeout, Ctrl-C): leave through the context managers, which stop the servers.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     tmp = Path(tempfile.mkdtemp(prefix="bench_api_"))
@@ -344,7 +281,7 @@ def main(argv: list[str] | None = None) -> int:
           "threads with keep-alive http.client (gradio_client for Gradio) in one process on the same "
           "machine.\n")
     rest_and_flask(setup)
-    gradio_variants(setup, args.tune)
+    gradio_runs(setup)
     print_tables(setup)
     found = checks(setup)
     print("## Targets\n\n" + "\n".join(c.line(setup.quick) for c in found))

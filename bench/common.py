@@ -1,4 +1,5 @@
-"""What the benchmarks share: timing statistics, markdown tables, the machine, processes, test images."""
+"""What the benchmarks share: timing statistics, markdown tables, the machine, processes, test images,
+and PyTorch with the served ONNX file's weights."""
 
 from __future__ import annotations
 
@@ -19,6 +20,7 @@ import numpy as np
 from PIL import Image, ImageDraw, ImageFilter
 
 from examples.make import draw_digits
+from serving.contract import FIELD
 from serving.paths import DEFAULT_MODEL
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -257,3 +259,76 @@ def phone_jpeg(digit: int = 7, size: tuple[int, int] = (3000, 4000), seed: int =
     pixels = (np.float32([238, 232, 218]) * (1 - a) + np.float32([35, 45, 90]) * a) * light[..., None]
     pixels += np.random.default_rng(seed).normal(0, 5, (h, w, 1)).astype(np.float32)
     return encoded(Image.fromarray(np.clip(pixels, 0, 255).astype(np.uint8), "RGB"), "JPEG", quality=90)
+
+
+# ---------------------------------------------------------------- PyTorch with the ONNX file's weights
+# runs/ is not committed (and its checkpoints move on while training), so the PyTorch side of a
+# comparison is rebuilt from the fp32 ONNX file's initializers and checked against onnxruntime.
+# torch and onnx take seconds to import: imported here only when a benchmark needs them.
+
+
+def noise_images(count: int = 256, seed: int = 0) -> np.ndarray:
+    """Digit-like uint8 images (N, FIELD, FIELD) without needing MNIST: sparse strokes of random intensity."""
+    x = np.random.default_rng(seed).integers(0, 256, (count, FIELD, FIELD), dtype=np.uint8)
+    x[x < 179] = 0
+    return x
+
+
+def from_onnx(path: Path):
+    """An Ensemble whose forward pass computes what the fp32 ONNX file computes.
+
+    The dynamo exporter keeps the parameter names (members.0.body.0.0.weight, ...) and folds each
+    BatchNorm into the conv before it: the conv weight is the fused one and the fused bias is stored
+    as `<conv>.weight_bias`. The rebuilt members keep their BatchNorm modules (so PyTorch eager does
+    the work the trained model does) set to the identity plus that bias.
+    """
+    import onnx
+    from onnx import numpy_helper
+
+    from export.onnx_export import all_graphs
+    from training.model import FIRST_SURE, Ensemble, current_names
+
+    graph = onnx.load(str(path)).graph
+    # Every weight in the file, the graph's own and those inside an If's branches.
+    inits = {i.name: numpy_helper.to_array(i) for g in all_graphs(graph) for i in g.initializer}
+    count = len({name.split(".")[1] for name in inits if name.startswith("members.")})
+    if count == 0:
+        raise RuntimeError(f"{path} has no initializers members.N.*: not an ensemble export")
+    members = [member_from(current_names({k[len(f"members.{i}."):]: v for k, v in inits.items()
+                                          if k.startswith(f"members.{i}.")}), path) for i in range(count)]
+    # An If in the graph is the first member's shortcut (training.model.Ensemble).
+    shortcut = any(node.op_type == "If" for node in graph.node)
+    return Ensemble(members, FIRST_SURE if shortcut else None).eval()
+
+
+def member_from(inits: dict[str, np.ndarray], path: Path):
+    """One DigitNet from a member's initializers, its BatchNorms the identity plus the fused bias."""
+    import torch
+    from torch import nn
+
+    from training.model import DigitNet
+
+    model = DigitNet(width=int(inits["body.0.0.weight"].shape[0])).eval()
+    state = {key: torch.from_numpy(inits[key].copy()).reshape(value.shape)
+             for key, value in model.state_dict().items() if key in inits}
+    for name, module in model.named_modules():
+        if isinstance(module, nn.BatchNorm2d):
+            conv = name.rsplit(".", 1)[0] + ".0"  # conv_bn: Sequential(conv, bn, relu)
+            if f"{conv}.weight_bias" not in inits:
+                raise RuntimeError(f"{path}: BatchNorm {name} is not folded into {conv}")
+            bias = torch.from_numpy(inits[f"{conv}.weight_bias"].copy())
+            state.update({f"{name}.weight": torch.ones_like(bias), f"{name}.bias": bias,
+                          f"{name}.running_mean": torch.zeros_like(bias),
+                          f"{name}.running_var": torch.full_like(bias, 1.0 - module.eps),
+                          f"{name}.num_batches_tracked": torch.tensor(0)})
+    model.load_state_dict(state)  # strict: a weight the file lacks is an error
+    return model
+
+
+def torch_model(path: Path) -> tuple[object, dict]:
+    """The PyTorch ensemble with the ONNX file's own weights, and its parity with onnxruntime on
+    noise_images() (export.evaluate.check_parity: it raises past a max |diff| of 1e-4)."""
+    from export.evaluate import check_parity, session
+
+    model = from_onnx(path)
+    return model, check_parity(model, session(path), noise_images())

@@ -1,6 +1,6 @@
 """Digits written in printed boxes: one digit in a form's field, a number one digit a comb box.
 
-    python -m bench.forms [--count 300] [--seed 0]
+    python -m bench.forms [--count 300] [--seed 0] [--model PATH] [--no-verify]
 
 Scans made here with a fixed seed from MNIST *test* digits: a printed box (1–3 px lines) well
 inside the picture with a digit written in it, sometimes touching the box; and rows of 3–6 cells,
@@ -10,13 +10,13 @@ each. Prints digits read right (read_digit) and rows read exactly (read_number a
 
 from __future__ import annotations
 
-import argparse
 import sys
 from collections.abc import Iterator
 
 import numpy as np
 from PIL import Image, ImageDraw, ImageFilter
 
+from bench.common import made_images_parser, md_table
 from serving import Reader
 from training.data import load_mnist
 
@@ -93,11 +93,8 @@ def cases(count: int, seed: int) -> Iterator[tuple[str, Image.Image, str]]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--count", type=int, default=300, help="fields, and as many rows of boxes")
-    p.add_argument("--seed", type=int, default=0)
-    args = p.parse_args(argv)
-    reader = Reader()
+    args = made_images_parser(__doc__, 300, "fields, and as many rows of boxes").parse_args(argv)
+    reader = Reader(args.model, verify=not args.no_verify)
     right = {"field": [], "comb": [], "comb (page)": []}
     for kind, picture, truth in cases(args.count, args.seed):
         if kind == "field":
@@ -105,9 +102,8 @@ def main(argv: list[str] | None = None) -> int:
         else:
             right["comb"].append(reader.read_number(picture).number == truth)
             right["comb (page)"].append([n.number for n in reader.read_page(picture).numbers] == [truth])
-    print("| what | read right |\n|---|---|")
-    for what, hits in right.items():
-        print(f"| {what} ({len(hits)}) | {100 * np.mean(hits):.1f}% |")
+    print(md_table(["what", "read right"], [(f"{what} ({len(hits)})", f"{100 * np.mean(hits):.1f}%")
+                                           for what, hits in right.items()], "ll"))
     return 0
 
 

@@ -4,8 +4,8 @@
 
 `run_clients` runs requests on client threads (each client its own connection, made before the
 clock starts) and gathers a `Load`: latencies, errors, requests/s, the server's CPU and memory.
-Workers for it: `http_worker` (keep-alive http.client POSTs), `gradio_worker` (gradio_client),
-`gradio_http_worker` (Gradio's own HTTP API without gradio_client).
+`http_load` (keep-alive http.client POSTs), `gradio_load` (gradio_client) and
+`gradio_http_worker` (Gradio's own HTTP API without gradio_client) make its requests.
 
 As a command, two runs of a fixed number of requests against the demo's /predict:
 - "different files": every request sends a file no other client sends (distinct content, so
@@ -37,15 +37,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
-from PIL import Image, ImageDraw
+from PIL import ImageDraw
 
 from bench import server
 from bench.common import cpu_seconds, encoded, machine_line, rss_mb
-from examples.strokes import digit_strokes
+from examples.make import draw_digits
 from serving.paths import DEFAULT_MODEL
 
 CLIENTS = 8  # the benchmarks' concurrent clients
-RELIABLE_DIGITS = (0, 3, 4, 5, 7, 8, 9)  # those digit_image() draws so that the model reads them right
 Work = Callable[[int], None]  # one request (the n-th); raises on failure
 TABLE_HEAD = ("| endpoint | clients | requests | median ms | p99 ms | requests/s (rounds' range) "
               "| server CPU ms/request | errors |\n|---|---:|---:|---:|---:|---:|---:|---|")
@@ -270,21 +269,15 @@ def gradio_http_worker(port: int, files: list[tuple[str, bytes]], offset: int) -
 # ---------------------------------------------------------------- the command
 
 
-def digit_image(digit: int, variant: int, side: int = 200) -> bytes:
-    """A PNG of `digit` in dark ink on white, shifted and thickened a little by `variant`.
+def digit_image(digit: int, variant: int) -> bytes:
+    """A 200×200 PNG of `digit` in dark ink on white (examples.make), pen and slant set by `variant`.
 
     Each variant has different bytes, so files never collide in Gradio's upload cache unless a
     run wants them to.
     """
     rng = random.Random(variant)
-    image = Image.new("L", (side, side), 255)
-    draw = ImageDraw.Draw(image)
-    w, h = side * rng.uniform(0.45, 0.55), side * rng.uniform(0.62, 0.72)
-    x, y = (side - w) / 2 + rng.uniform(-8, 8), (side - h) / 2 + rng.uniform(-8, 8)
-    pen = rng.randint(12, 16)
-    for stroke in digit_strokes(digit, x, y, w, h):
-        draw.line(stroke, fill=20, width=pen, joint="curve")
-    draw.point((variant % side, 0), fill=250)  # one near-white pixel: unique bytes for sure
+    image = draw_digits((200, 200), str(digit), 20, 255, rng.randint(12, 16), "L", rng.uniform(-0.15, 0.15))
+    ImageDraw.Draw(image).point((variant % 200, 0), fill=250)  # one near-white pixel: unique bytes for sure
     return encoded(image)
 
 
@@ -292,7 +285,7 @@ def write_files(directory: Path, count: int, start: int = 0) -> list[tuple[Path,
     """`count` distinct digit files in `directory`: (path, the digit drawn)."""
     files: list[tuple[Path, int | None]] = []
     for i in range(start, start + count):
-        digit = RELIABLE_DIGITS[i % len(RELIABLE_DIGITS)]
+        digit = i % 10
         files.append((directory / f"digit_{i:05d}_{digit}.png", digit))
         files[-1][0].write_bytes(digit_image(digit, i))
     return files

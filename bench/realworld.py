@@ -14,6 +14,7 @@ import sys
 from collections import defaultdict
 from pathlib import Path
 
+from bench.common import md_table
 from serving.paths import DEFAULT_MODEL
 from serving.predictor import Predictor
 from serving.result import PHOTO_UNSURE_BELOW, UNSURE_BELOW
@@ -39,12 +40,12 @@ def table(results: list[dict]) -> str:
     by_kind: dict[str, list[dict]] = defaultdict(list)
     for r in results:
         by_kind[r["kind"]].append(r)
-    lines = ["| kind | images | correct | accuracy |", "|---|---:|---:|---:|"]
+    table = []
     for kind in sorted(by_kind) + ["all"]:
         rows = results if kind == "all" else by_kind[kind]
         right = sum(r["digit"] == r["label"] for r in rows)
-        lines.append(f"| {kind} | {len(rows)} | {right} | {100 * right / len(rows):.1f}% |")
-    return "\n".join(lines)
+        table.append([kind, len(rows), right, f"{100 * right / len(rows):.1f}%"])
+    return md_table(["kind", "images", "correct", "accuracy"], table)
 
 
 def main(argv: list[str] | None = None) -> int:

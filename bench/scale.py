@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import argparse
 import csv
-import http.client
 import json
 import os
 import re
@@ -36,7 +35,7 @@ from types import SimpleNamespace
 
 from bench import server
 from bench.common import ROOT, Check, free_port, machine_line, mnist_pngs
-from bench.load import CLIENTS, TABLE_HEAD, http_load, multipart, progress
+from bench.load import CLIENTS, TABLE_HEAD, Connection, http_load, multipart, progress
 from serving.paths import DEFAULT_MODEL
 
 TARGET_BATCH_SPEEDUP = 1.5
@@ -184,9 +183,7 @@ def batch_section(count: int, copies: int, model: str, tmp: Path) -> tuple[list[
 
 
 def post(port: int, body: bytes, content_type: str) -> list[dict]:
-    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
-    conn.request("POST", "/api/predict", body, {"Content-Type": content_type})
-    return json.loads(conn.getresponse().read())
+    return json.loads(Connection(port).request("POST", "/api/predict", body, content_type))
 
 
 def same_answers(port: int, single: list[tuple[bytes, str]], expected: list[list[dict]]) -> int:

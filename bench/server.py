@@ -106,9 +106,10 @@ def wait_until(server: DemoServer, ready: Callable[[DemoServer], bool], timeout_
 
 def start(command: Sequence[str], port: int, log: Path, *, ready: Callable[[DemoServer], bool] = gradio_ready,
           env: Mapping[str, str] | None = None, auth: tuple[str, str] | None = None,
-          timeout_s: float = START_TIMEOUT_S, poll_s: float = 0.5) -> DemoServer:
+          timeout_s: float = START_TIMEOUT_S, poll_s: float = 0.5, retry: bool = True) -> DemoServer:
     """Runs `command` in the repository with this environment plus `env`, less DIGIT_MODEL;
-    returns once `ready`. On failure it is stopped and the RuntimeError carries the end of its log."""
+    returns once `ready`. On failure it is stopped and the RuntimeError carries the end of its log.
+    auth: a login the server was given (by its flags or env) and that the wait logs in with."""
     full_env = {k: v for k, v in {**os.environ, **ENV, **(env or {})}.items() if k != "DIGIT_MODEL"}
     with open(log, "wb") as out:
         process = subprocess.Popen(list(command), cwd=ROOT, env=full_env, stdin=subprocess.DEVNULL,
@@ -118,42 +119,26 @@ def start(command: Sequence[str], port: int, log: Path, *, ready: Callable[[Demo
         server.ready_s = wait_until(server, ready, timeout_s, poll_s)
     except BaseException as err:
         stop_demo(server)
-        if isinstance(err, RuntimeError):
-            raise RuntimeError(f"{err}: {' '.join(command)}; its log ({log}):\n{server.log_tail()}") from None
-        raise
+        if not isinstance(err, RuntimeError):
+            raise
+        # On a busy machine Gradio's own 3-second start-up check can fail; once more tells that
+        # from a real failure.
+        if retry and "localhost is not accessible" in server.log_tail():
+            return start(command, port, log, ready=ready, env=env, auth=auth, timeout_s=timeout_s,
+                         poll_s=poll_s, retry=False)
+        raise RuntimeError(f"{err}: {' '.join(command)}; its log ({log}):\n{server.log_tail()}") from None
     return server
 
 
-def start_demo(model: Path | None, log: Path, max_file_size: str | None = None,
-               timeout_s: float = START_TIMEOUT_S, retry: bool = True, *, args: Sequence[str] = (),
-               env: Mapping[str, str] | None = None, python: str = sys.executable,
-               auth: tuple[str, str] | None = None, space: bool = False, with_torch: bool = False,
-               ready: Callable[[DemoServer], bool] = gradio_ready, poll_s: float = 0.5) -> DemoServer:
-    """`python demo.py` on a free loopback port, returned once `ready`.
-
-    args: more flags; env: more environment variables; auth: a login the server was given (by
-    args or env) and that the wait logs in with. space=True starts it as a Hugging Face Space
-    does: no flags at all, the address in GRADIO_SERVER_NAME=0.0.0.0 and GRADIO_SERVER_PORT.
-    with_torch=True imports torch before running demo.py (to measure what torch would cost).
-    """
+def start_demo(model: Path | None, log: Path, *, args: Sequence[str] = (), with_torch: bool = False,
+               **options) -> DemoServer:
+    """`python demo.py --host 127.0.0.1 --port PORT [--model MODEL] ARGS` on a free port, returned
+    once ready (`options`: those of `start`). with_torch=True imports torch before running demo.py
+    (to measure what torch would cost)."""
     port = free_port()
-    flags = list(args)
-    if space:
-        env = {**(env or {}), "GRADIO_SERVER_NAME": "0.0.0.0", "GRADIO_SERVER_PORT": str(port)}
-    else:
-        flags = ["--host", "127.0.0.1", "--port", str(port), *(["--model", str(model)] if model else []),
-                 *(["--max-file-size", max_file_size] if max_file_size else []), *flags]
     script = ["-c", TORCH_DEMO] if with_torch else ["demo.py"]
-    try:
-        return start([python, *script, *flags], port, log, ready=ready, env=env, auth=auth,
-                     timeout_s=timeout_s, poll_s=poll_s)
-    except RuntimeError as err:
-        # On a busy machine Gradio's own 3-second start-up check can fail; once more tells that
-        # from a real failure.
-        if retry and "localhost is not accessible" in str(err):
-            return start_demo(model, log, max_file_size, timeout_s, False, args=args, env=env, python=python,
-                              auth=auth, space=space, with_torch=with_torch, ready=ready, poll_s=poll_s)
-        raise
+    flags = ["--host", "127.0.0.1", "--port", str(port), *(["--model", str(model)] if model else []), *args]
+    return start([sys.executable, *script, *flags], port, log, **options)
 
 
 def stop_demo(server: DemoServer, timeout: float = 15) -> None:

@@ -11,7 +11,7 @@ import json
 import subprocess
 import sys
 import tempfile
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 
 import pytest
@@ -21,7 +21,7 @@ if str(ROOT) not in sys.path:  # `pytest` as well as `python -m pytest`: example
     sys.path.insert(0, str(ROOT))
 
 from bench import server  # noqa: E402 - after the path is set up
-from bench.common import free_port  # noqa: E402, F401 - tests import these names from here
+from bench.common import free_port  # noqa: E402 - tests import these names from here
 from bench.server import DemoServer, opener, stop_demo  # noqa: E402, F401
 from tests.browser import CHROMIUM, CHROMIUM_ARGS  # noqa: E402
 
@@ -30,9 +30,20 @@ MAX_FILE_SIZE = "2mb"  # the test server's upload limit (tests/badinputs.py make
 ARTIFACTS = ROOT / "artifacts"  # screenshots (gitignored)
 
 
-def start_demo(model: Path | None, log: Path, max_file_size: str = MAX_FILE_SIZE, **kwargs) -> DemoServer:
-    """bench.server.start_demo with the test server's upload limit (see there for the arguments)."""
-    return server.start_demo(model, log, max_file_size, **kwargs)
+def start_demo(model: Path | None, log: Path, max_file_size: str = MAX_FILE_SIZE, *, args: Sequence[str] = (),
+               env: dict[str, str] | None = None, python: str = sys.executable, space: bool = False,
+               **options) -> DemoServer:
+    """bench.server.start_demo with the test server's upload limit (see there for the other options).
+
+    space=True starts it as a Hugging Face Space does, with `python` (a fresh venv's): no flags at
+    all, the address in GRADIO_SERVER_NAME=0.0.0.0 and GRADIO_SERVER_PORT.
+    """
+    if not space:
+        return server.start_demo(model, log, args=["--max-file-size", max_file_size, *args], env=env,
+                                 **options)
+    port = free_port()
+    env = {**(env or {}), "GRADIO_SERVER_NAME": "0.0.0.0", "GRADIO_SERVER_PORT": str(port)}
+    return server.start([python, "demo.py"], port, log, env=env, **options)
 
 
 # ---------------------------------------------------------------- fixtures

@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 from bench.__main__ import SECTIONS
-from bench.common import Stats, md_table, sketch_png
+from bench.common import Stats, md_table, noise_images, sketch_png, torch_model
 
 ROOT = Path(__file__).resolve().parent.parent
 MODELS = Path(os.environ.get("BENCH_MODELS", ROOT / "models"))
@@ -88,17 +88,15 @@ def test_md_table_and_stats():
 @needs_models
 def test_torch_model_rebuilt_from_onnx_matches_onnxruntime():
     """PyTorch gets the ONNX file's own weights (runs/ is not in a clone)."""
-    from bench.weights import TOLERANCE, max_diff, parity_images, torch_model
-
-    weights = torch_model(FP32)
-    assert "rebuilt from the initializers" in weights.source
-    assert weights.max_abs_diff <= TOLERANCE
-    assert max_diff(weights.model, FP32, parity_images(64, seed=1)) <= TOLERANCE
-    # Clear digits, which the first member answers alone (the graph's If, PyTorch's torch.cond).
+    from export.evaluate import check_parity, session
     from serving.preprocess import to_mnist
 
-    clear = np.stack([to_mnist(sketch_png(d)) for d in (0, 2, 4, 6)])[:, None]
-    assert max_diff(weights.model, FP32, clear) <= TOLERANCE
+    model, parity = torch_model(FP32)
+    assert parity["max_abs_diff"] <= parity["tolerance"] == 1e-4
+    check_parity(model, session(FP32), noise_images(64, seed=1))
+    # Clear digits, which the first member answers alone (the graph's If, PyTorch's torch.cond).
+    clear = np.stack([np.rint(255 * to_mnist(sketch_png(d))).astype(np.uint8) for d in (0, 2, 4, 6)])
+    check_parity(model, session(FP32), clear)
 
 
 @needs_models

@@ -13,9 +13,8 @@ import onnx
 import pytest
 import torch
 import torch.nn.functional as F
-from PIL import Image
 
-from bench.weights import from_onnx
+from bench.common import from_onnx
 from serving import ModelError, Predictor
 from serving.explain import heatmap, seen_pixels
 from serving.records import digit_fields
@@ -187,13 +186,3 @@ def test_the_apps_toggle_shows_the_top_answer_and_the_runner_up(model_path: Path
     assert heat[redness > np.percentile(redness, 90)].mean() > 3 * heat.mean()
     assert np.array_equal(seen_pixels(result.model_input), np.rint(result.model_input * 255))
 
-
-def test_bench_reports_the_cost(capsys, tmp_path: Path) -> None:
-    from bench import explain as bench_explain
-
-    assert bench_explain.main(["--runs", "4", "--figure", str(tmp_path / "heatmap.png")]) == 0
-    assert Image.open(tmp_path / "heatmap.png").size == (712, 262)
-    table = capsys.readouterr().out
-    for row in ("model: logits + class maps", "sketch PNG → answer + heatmap",
-                "JSON answer + heatmap + seen"):
-        assert f"| {row} |" in table

@@ -315,7 +315,7 @@ def test_bench_api_quick(model_path: Path) -> None:
     for heading in ("REST endpoint vs Flask + PyTorch", "Gradio API /predict", "The web page", "Targets"):
         assert f"## {heading}" in out
     assert "| REST `POST /api/predict` | 8 |" in out and "| Flask + PyTorch baseline | 8 |" in out
-    assert "Gradio /predict, before tuning" in out
+    assert "| Gradio /predict (demo.py) | 8 |" in out
     assert "PASS: REST: no errors in any run" in out and "PASS: Gradio API: no errors" in out
     assert "FAIL" not in out
 
