@@ -77,7 +77,9 @@ DOT_ASPECT = 3
 MIN_MEAN_CONFIDENCE = 0.5  # a "number" read less surely than this on average is a mark, not writing
 FAINT_GROUP = 0.6  # a group whose ink is this much fainter than the page's typical group's is a
 # shadow's edge or a line's remains (of three groups or more: a typical one needs company) ...
-TALL_STROKE = 3.0  # ... as is one piece this many characters tall (the page's edge, a margin rule)
+TALL_STROKE = 3.0  # ... as is one piece this many characters tall (the page's edge, a margin rule),
+HAIRLINE = (1.5, 12)  # ... or this many tall and this many times as tall as wide (the page's edge
+# broken in pieces: a written 1 is neither)
 FAINT_GRAINS = 6  # faint pencil: strong ink this many grains above the paper (stretch_ink's is 10)
 BAND = 0.06  # within this share of the photo's sides, a thin piece is the page's rim, not writing,
 THIN = 6  # (thin: this many times as long as it is wide)
@@ -347,7 +349,9 @@ def writing_only(groups: list[list[int]], ink: np.ndarray, components: Component
     strength = [float(ink[np.isin(components.labels, np.array(g) + 1)].mean()) for g in groups]
     typical = float(np.median(strength)) if len(groups) >= 3 else 0.0
     heights = components.boxes[:, 3] - components.boxes[:, 1]
-    tall = [len(g) == 1 and heights[g[0]] > TALL_STROKE * sizes.height for g in groups]
+    widths = np.maximum(components.boxes[:, 2] - components.boxes[:, 0], 1)
+    hairline = (heights > HAIRLINE[0] * sizes.height) & (heights > HAIRLINE[1] * widths)
+    tall = [len(g) == 1 and (heights[g[0]] > TALL_STROKE * sizes.height or hairline[g[0]]) for g in groups]
     return [g for g, s, t in zip(groups, strength, tall, strict=True) if s >= FAINT_GROUP * typical and not t]
 
 

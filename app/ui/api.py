@@ -21,7 +21,7 @@ from serving.operations import EXPLAIN, PREDICT, READ_NUMBER, READ_PAGE, Operati
 from serving.records import Record
 
 NO_FILE = "no file was sent: send an image file"
-PREDICT_BATCH = 8  # one queue slot answers up to this many waiting /predict calls (bench.api --tune)
+PREDICT_BATCH = 8  # one queue slot answers up to this many waiting /predict calls (docs/results.md)
 
 
 def api_answer(reader: Reader, op: Operation, path: str | None) -> Record:

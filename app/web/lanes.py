@@ -3,7 +3,7 @@
 Handing work to a thread costs about what reading a small digit takes, so small requests are
 answered on the event loop; larger ones go to a worker lane, so that a big photo never holds up the
 page's own events. An image over HEAVY_PIXELS takes its own lane, one at a time, which bounds the
-memory a burst of big photos can take (bench/heavy.py measures it).
+memory a burst of big photos can take (docs/results.md, "Big images").
 """
 
 from __future__ import annotations
