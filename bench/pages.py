@@ -19,9 +19,10 @@ import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
-from PIL import Image, ImageDraw
+from PIL import Image, ImageDraw, ImageFont
 
 from bench.common import machine_line, made_images_parser, md_table, pen_line
 from bench.paper import mnist_ink, on_paper, photographed
@@ -282,9 +283,21 @@ def report(name: str, reads: list[Read]) -> tuple[str, bool]:
     return f"### {name}: {ms:.0f} ms a page (median)\n\n{table}\n", passed
 
 
+def figure(reader: Reader, page: Page, path: Path) -> None:
+    """The page as the reader read it: each number boxed, what it read above the box."""
+    image = Image.open(io.BytesIO(page.jpeg)).convert("RGB")
+    pen, font = ImageDraw.Draw(image), ImageFont.load_default(size=30)
+    for number in reader.read_page(page.jpeg).numbers:
+        pen.rectangle(number.box, outline=(220, 30, 30), width=4)
+        pen.text((number.box[0], number.box[1] - 34), number.number, fill=(220, 30, 30), font=font)
+    image.resize((image.width // 2, image.height // 2), Image.Resampling.LANCZOS).save(path, optimize=True)
+
+
 def main(argv: list[str] | None = None) -> int:
     p = made_images_parser(__doc__, 1000)
     p.add_argument("--peers", action="store_true", help="also read the pages with RapidOCR and Tesseract")
+    p.add_argument("--figure", type=Path, default=None,
+                   help="also draw the first page of 5 numbers or more, as read, into this PNG")
     args = p.parse_args(argv)
     try:
         reader = Reader(args.model, verify=not args.no_verify)
@@ -294,6 +307,8 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     made = pages(args.count, args.seed, data.test_images, data.test_labels)
     mine = read_all(ours(reader), made)
+    if args.figure:
+        figure(reader, next(page for page in made if len(page.numbers) >= 5), args.figure)
     text, passed = report("this project's page reader", mine)
     print(f"{machine_line()}\n{len(made)} pages, seed {args.seed}\n\n{text}")
     peers = (("RapidOCR 1.4 (rapidocr-onnxruntime)", rapidocr), ("Tesseract 5 (pytesseract)", tesseract))
