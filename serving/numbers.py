@@ -97,12 +97,17 @@ class NumberResult:
             out["lines"] = self.lines
             notes.append(f"the image holds {self.lines} lines of writing, read here as one number: read "
                          "it as a page (--page, /api/read_page)")
-        if self.cut_off:
-            out["cut_off"] = True
-            notes.append(CUT_OFF)
-        if notes:
-            out["note"] = "; ".join(notes)
-        return out
+        return with_notes(out, notes, self.cut_off)
+
+
+def with_notes(out: dict, notes: list[str], cut_off: bool) -> dict:
+    """A record with its notes joined in "note", and "cut_off" where writing runs into the edge."""
+    if cut_off:
+        out["cut_off"] = True
+        notes = [*notes, CUT_OFF]
+    if notes:
+        out["note"] = "; ".join(notes)
+    return out
 
 
 CUT_OFF = ("the writing runs into the picture's edge, so a character there may be cut off or missing: "
