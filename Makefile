@@ -7,7 +7,8 @@ PIP := $(PY) -m pip
 SERVING_STAMP := $(VENV)/.installed-serving
 STAMP := $(VENV)/.installed
 
-.PHONY: setup demo test test-fast lint train export train-numbers export-numbers bench browser clean
+.PHONY: setup demo test test-fast lint train export train-numbers export-numbers train-marks export-marks bench \
+	browser clean
 
 # The demo needs requirements.txt only (what a Space installs): no torch, no Ray.
 $(SERVING_STAMP): requirements.txt
@@ -60,6 +61,13 @@ train-numbers: setup
 
 export-numbers: setup
 	$(PY) -m export.numbers --run runs/numbers --out models
+
+# The not-a-digit check (models/marknet.onnx): digits against marks that are none, about 25 minutes.
+train-marks: setup
+	$(PY) -m training.train_marks --out runs/marks
+
+export-marks: setup
+	$(PY) -m export.marks --run runs/marks --out models
 
 bench: setup
 	$(PY) -m bench

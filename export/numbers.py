@@ -9,20 +9,28 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-import time
 from pathlib import Path
 
 import numpy as np
 import onnxruntime as ort
 import torch
 
-from export.evaluate import ParityError, session
-from export.onnx_export import export_record, git_commit, opset_of, torch_to_onnx, write_card, write_metadata
+from export.evaluate import ParityError
+from export.onnx_export import (
+    export_record,
+    git_commit,
+    opset_of,
+    parity_or_none,
+    start_export,
+    torch_to_onnx,
+    write_card,
+    write_metadata,
+)
 from serving.card import file_sha256
 from serving.contract import BLANK, DIGITS, MINUS, POINT, STRIP_HEIGHT, SYMBOLS
 from serving.ctc import greedy_decode
 from training import checkpoint
-from training.data import TRAIN_IMAGES, load_mnist_or_report
+from training.data import TRAIN_IMAGES
 from training.model import count_parameters
 from training.numbers_model import CLASSES, NumberNet, batch_of
 from training.train_numbers import validation_set
@@ -116,31 +124,21 @@ def number_card(args: argparse.Namespace, path: Path, model: NumberNet, state: d
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    try:
-        state = checkpoint.read(checkpoint.in_run(args.run, "training.train_numbers"))
-        model = checkpoint.number_net(state)
-    except checkpoint.CheckpointError as err:
-        print(f"error: {err}", file=sys.stderr)
+    run = start_export(args, "training.train_numbers", checkpoint.number_net)
+    if run is None:
         return 2
-    data = load_mnist_or_report(args.data_dir)
-    if data is None:
-        return 2
-    started = time.time()
-    args.out.mkdir(parents=True, exist_ok=True)
-    path = args.out / f"{args.name}.onnx"
-    export_number_onnx(model, path)
-    numbers = validation_set(data.validation_images, data.validation_labels, args.check_numbers)
-    try:
-        parity = check_numbers(model, session(path, threads=1), numbers)
-    except ParityError as err:
-        path.unlink()
-        print(f"error: {err}", file=sys.stderr)
+    path = run.path
+    export_number_onnx(run.model, path)
+    numbers = validation_set(run.data.validation_images, run.data.validation_labels, args.check_numbers)
+    parity = parity_or_none(path, lambda sess: check_numbers(run.model, sess, numbers))
+    if parity is None:
         return 1
     commit = git_commit()
     write_metadata(path, {"labels": LABELS, "input": INPUT_SPEC,
                           "input_name": INPUT_NAME, "output": OUTPUT_SPEC,
                           "validation_exact": parity["validation_exact"], "commit": commit})
-    card_path = write_card(number_card(args, path, model, state, parity, started, commit), args.out)
+    card = number_card(args, path, run.model, run.state, parity, run.started, commit)
+    card_path = write_card(card, args.out)
     print(f"{path}: {path.stat().st_size / 1024:.0f} KiB, opset {opset_of(path)}; parity on "
           f"{parity['numbers']} validation numbers: max |diff| {parity['max_abs_diff']:.1e}; read "
           f"exactly {100 * parity['validation_exact']:.1f}%. Card: {card_path}")

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import argparse
 import json
 import logging
 import subprocess
+import sys
 import time
+from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -13,8 +17,12 @@ import onnx
 import onnxruntime as ort
 import torch
 
+from export.evaluate import ParityError
 from serving.contract import CLASS_MAPS, DIGIT_INPUT, DIGIT_LOGITS, DIGITS, FIELD
+from serving.session import load_session
+from training import checkpoint
 from training.checkpoint import load_digit_net
+from training.data import Mnist, load_mnist_or_report
 from training.model import Ensemble
 
 LABELS = [str(d) for d in range(DIGITS)]
@@ -148,3 +156,40 @@ def write_card(card: dict, out: Path) -> Path:
     path = out / f"{card['name']}.json"
     path.write_text(json.dumps(card, indent=1) + "\n")
     return path
+
+
+@dataclass(frozen=True)
+class Export:
+    """What an export of one trained run starts from (export.numbers, export.marks)."""
+
+    state: dict  # the run's checkpoint
+    model: torch.nn.Module  # rebuilt from it, in eval mode
+    data: Mnist
+    path: Path  # the ONNX file to write (its folder made)
+    started: float
+
+
+def parity_or_none(path: Path, check: Callable[[ort.InferenceSession], dict]) -> dict | None:
+    """check(the file's session): its parity record, or None (the file deleted) after saying on
+    stderr how ONNX and PyTorch differ."""
+    try:
+        return check(load_session(path, threads=1))
+    except ParityError as err:
+        path.unlink()
+        print(f"error: {err}", file=sys.stderr)
+        return None
+
+
+def start_export(args: argparse.Namespace, trainer: str,
+                 rebuild: Callable[[dict], torch.nn.Module]) -> Export | None:
+    """args.run's checkpoint, its model and MNIST, or None after saying on stderr why not."""
+    try:
+        state = checkpoint.read(checkpoint.in_run(args.run, trainer))
+    except checkpoint.CheckpointError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return None
+    data = load_mnist_or_report(args.data_dir)
+    if data is None:
+        return None
+    args.out.mkdir(parents=True, exist_ok=True)
+    return Export(state, rebuild(state), data, args.out / f"{args.name}.onnx", time.time())

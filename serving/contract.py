@@ -15,6 +15,10 @@ DIGIT_INPUT = "image"
 DIGIT_LOGITS = "logits"
 CLASS_MAPS = "class_maps"
 
+# The not-a-digit check: the digit graph's input in, two logits out (a digit; a mark that is none).
+MARK_LOGITS = "mark_logits"
+NOT_A_DIGIT = 1  # the mark class
+
 # The sequence model of numbers: a STRIP_HEIGHT-pixel line in, per column pair log-probabilities
 # over the first of SYMBOLS (the ten digits; a minus sign and a decimal point too, in a model that
 # knows them) and, last, CTC's blank: a model's own output width says which symbols it reads.

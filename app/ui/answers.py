@@ -17,6 +17,7 @@ from app.inputs import read_input
 from serving import DigitResult, InputError, NoDigitError, NumberResult, PageResult, Reader
 from serving.decode import open_image, original_size
 from serving.explain import overlay, seen_pixels
+from serving.numbers import CUT_OFF
 from serving.result import unsure as unsure_of
 
 LOG = logging.getLogger("app")
@@ -48,17 +49,27 @@ def capital(text: str) -> str:
     return text[:1].upper() + text[1:]
 
 
-def note_for(result: DigitResult) -> str:
+def note_for(result: DigitResult, page: PageResult | None = None) -> str:
+    """The note under a digit's answer; `page`: the picture read as a page, when it seems to hold
+    several digits (what they read is said, not only that there are several)."""
     top = sorted(range(len(result.probabilities)), key=lambda d: -result.probabilities[d])
-    if result.unsure:
+    if result.not_digit:
+        note = (f"**That doesn't look like a digit** (a dot, a dash, a scribble or a letter?). Write one "
+                f"digit, large, in the middle. The nearest digit would be {a_digit(top[0])} "
+                f"({result.confidence:.0%}).")
+    elif result.unsure:
         advice = ("Try a closer photo in even light, the digit alone in the middle." if result.photo
                   else "Try writing it larger, centred, one digit only.")
         note = (f"**Not sure.** It looks most like {a_digit(top[0])} ({result.confidence:.0%}), but "
                 f"it could be {a_digit(top[1])} ({result.probabilities[top[1]]:.0%}). {advice}")
     else:
         note = f"It's {a_digit(result.digit)} ({result.confidence:.0%} sure)."
-    return note + ("\n\n**This looks like more than one digit**, and this tab reads one: the **Numbers** "
-                   "tab reads them all." if result.several else "")
+    if not result.several:
+        return note
+    numbers = ", ".join(f"**{n.number}**" for n in page.numbers) if page is not None else ""
+    reads = f": it reads {numbers}" if numbers else ""
+    return note + (f"\n\n**This looks like more than one digit**{reads}. This tab reads one; the "
+                   "**Numbers** tab boxes every number.")
 
 
 def problem_note(err: Exception, kind: str = "upload") -> str:
@@ -82,19 +93,26 @@ def digit_outputs(reader: Reader, kind: str, value: Any, view: str | None = VIEW
     view other than VIEW_OFF, the picture shows where the model found the evidence for the top
     answer or the runner-up, as bright as that digit is likely (a 0% runner-up shows no heat)."""
     explain = view in (VIEW_TOP, VIEW_RUNNER_UP)
+
+    def read(source: Any) -> tuple[DigitResult, PageResult | None]:
+        digit = reader.read_digit(source, explain)
+        return digit, reader.read_page(source) if digit.several else None
+
     try:
-        result = read_input(kind, value, lambda source: reader.read_digit(source, explain))
+        found = read_input(kind, value, read)
     except Exception as err:
         return None, None, problem_note(err, kind)
-    if result is None:
+    if found is None:
         return None, None, EMPTY_NOTES[kind]
+    result, page = found
     shown = {VIEW_TOP: result.digit, VIEW_RUNNER_UP: result.runner_up}.get(view)
     if shown is None:
-        return result.top(3), enlarged(result.model_input), note_for(result)
+        return result.top(3), enlarged(result.model_input), note_for(result, page)
     chance = result.probabilities[shown]
     why = (f"\n\nThe colours show where the model found the evidence for **{shown}** "
            f"({chance:.0%}). {HEAT_SCALE}")
-    return result.top(3), overlay(result.model_input, result.heatmap(shown) * chance), note_for(result) + why
+    return (result.top(3), overlay(result.model_input, result.heatmap(shown) * chance),
+            note_for(result, page) + why)
 
 
 def number_outputs(reader: Reader, kind: str, value: Any) -> tuple:
@@ -143,7 +161,8 @@ def page_note(result: PageResult) -> str:
         if doubtful := [n.number for n in result.numbers
                         if unsure_of(min(c.confidence for c in n.characters), False)]:
             note += f"\nNot sure about {', '.join(doubtful)}: write them clearer."
-    return note + (f"\n\n{capital(result.note)}." if result.note else "")
+    note += f"\n\n{capital(result.note)}." if result.note else ""
+    return note + (f"\n\n{capital(CUT_OFF)}." if result.cut_off else "")
 
 
 def line_note(text: str, noun: str, marks: list[tuple[Any, float, bool]]) -> str:
@@ -170,7 +189,7 @@ def number_boxes(result: NumberResult, image: Image.Image) -> list[tuple[tuple[i
 def number_note(result: NumberResult) -> str:
     note = line_note(result.number, "digit", [(d.digit, d.confidence, d.unsure) for d in result.digits])
     lines = f"\n\n**This is {result.lines} lines of writing**, read here as one number."
-    return note + (lines if result.lines > 1 else "")
+    return note + (lines if result.lines > 1 else "") + (f"\n\n{capital(CUT_OFF)}." if result.cut_off else "")
 
 
 def shown_image(source: Any) -> Image.Image:
