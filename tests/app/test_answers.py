@@ -9,6 +9,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from PIL import Image, ImageDraw
 
 from app.ui.answers import (
     EMPTY_NOTES,
@@ -153,6 +154,22 @@ def test_unsure_answers_say_so(reader):
     photo = DigitResult(7, 0.7, [0.0] * 7 + [0.7, 0.0, 0.3], result.model_input, photo=True)
     assert "closer photo" in note_for(photo)  # a photo is a guess below 80%, and says how to retake it
     assert note_for(DigitResult(7, 0.7, photo.probabilities, result.model_input)).startswith("It's")
+
+
+def test_a_mark_and_several_digits_are_said_for_what_they_are(reader):
+    """A scribble on the Draw pad: "doesn't look like a digit", not a bare answer. "42" on it:
+    the note says what the digits read, not only that there are several."""
+    scribble = Image.new("RGBA", (360, 360), (0, 0, 0, 0))
+    rng = np.random.default_rng(5)
+    points = [tuple(rng.uniform(40, 320, 2)) for _ in range(14)]
+    ImageDraw.Draw(scribble).line(points, fill=(33, 33, 33, 255), width=8, joint="curve")
+    buffer = io.BytesIO()
+    scribble.save(buffer, "PNG")
+    data_url = "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode()
+    _, _, note = digit_outputs(reader, "pad", data_url)
+    assert note.startswith("**That doesn't look like a digit**")
+    _, _, note = digit_outputs(reader, "pad", pad_value("42", (720, 360), (33, 33, 33, 255), 16))
+    assert "**This looks like more than one digit**: it reads **42**" in note
 
 
 def test_articles():
