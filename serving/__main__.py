@@ -1,5 +1,5 @@
-"""python -m serving [--number] [--explain] FILE...: one JSON line per file (a stable contract,
-described in serving/cli.py; `digits read` is the same command, installed)."""
+"""python -m serving [--number | --page] [--explain] FILE...: one JSON line per file (serving/cli.py;
+`digits read` is the same command, installed)."""
 
 import sys
 

@@ -3,23 +3,8 @@
     digits read [--number | --page] [--explain] FILE...   the same as python -m serving ... FILE...
     digits serve [the app's flags]               the web app; needs the app extra (digit-reader[app])
 
-Reading prints one JSON line per file, in order (a stable contract: serving.operations, as every
-surface answers):
-
-    {"file": "7.png", "digit": 7, "confidence": 0.998, "probabilities": [10 floats]}
-    {"file": "x.txt", "digit": null, "error": "not an image that can be read: ..."}
-    --explain adds "heatmap" (28×28 floats in 0–1, where the model found the digit) and "seen"
-    (28×28 integers 0–255, the image the model saw) to each digit's line.
-    --number:
-    {"file": "n.png", "number": "2026", "confidence": 0.97,
-     "digits": [{"digit": 2, "confidence": 0.99, "box": [...]}, ...]}
-    {"file": "x.txt", "number": null, "error": "..."}
-    --page: every number on the image, in reading order (top to bottom, then left to right):
-    {"file": "p.jpg", "numbers": [{"number": "-3.5", "confidence": 0.97, "box": [x0, y0, x1, y1],
-     "characters": [{"char": "-", "confidence": 0.99, "box": [...]}, ...]}, ...]}
-    {"file": "x.txt", "numbers": null, "error": "..."}
-
-Exit status 0 when every file got an answer, 1 otherwise, 2 when a model can't be loaded.
+Reading prints one JSON line per file, in order, as every surface answers (serving.operations):
+a stable contract, with the exit statuses, in the README's "The command line".
 """
 
 from __future__ import annotations
@@ -28,14 +13,12 @@ import argparse
 import importlib.util
 import json
 import sys
-from collections.abc import Iterator
 
-from serving import DigitResult, InputError, ModelError, NumberResult, Reader
+from serving import InputError, ModelError, Reader
 from serving.decode import identify, read_source
-from serving.operations import EXPLAIN, PREDICT, READ_NUMBER, READ_PAGE, Operation
+from serving.operations import EXPLAIN, PREDICT, READ_NUMBER, READ_PAGE
 from serving.paths import DEFAULT_MODEL
 
-Answer = DigitResult | NumberResult | InputError
 APP_EXTRA = ("gradio", "fastapi_offline")  # what `digits serve` needs beyond serving
 WIDE = 1.4  # width over height from which a picture may hold several digits side by side
 
@@ -77,43 +60,30 @@ def several_digits(reader: Reader, name: str) -> int:
     try:
         with identify(read_source(name)) as image:  # the header only, past decoding's own checks
             width, height = image.size
-        if width < WIDE * height:
-            return 0
-        return len(reader.read_number(name).digits)
+        return len(reader.read_number(name).digits) if width >= WIDE * height else 0
     except InputError:
         return 0
 
 
-def operation(args: argparse.Namespace) -> Operation:
-    """The reading operation the flags ask for (serving.operations: the same as every surface's)."""
-    if args.page:
-        return READ_PAGE
-    return READ_NUMBER if args.number else EXPLAIN if args.explain else PREDICT
-
-
-def answers(reader: Reader, op: Operation, args: argparse.Namespace) -> Iterator[tuple[str, Answer]]:
-    """Each file with its answer, in order, --batch-size files at a time."""
-    for start in range(0, len(args.files), args.batch_size):
-        names = args.files[start : start + args.batch_size]
-        yield from zip(names, op.read(reader, names, None), strict=True)
-
-
 def read_files(args: argparse.Namespace, prog: str) -> int:
-    """Prints each file's JSON line; the exit status (see the module's docstring)."""
+    """Prints each file's JSON line, --batch-size files a model call, read by the operation the flags
+    ask for (serving.operations, as every surface reads); the exit status."""
     try:
         reader = Reader(args.model, threads=args.threads, verify=not args.no_verify)
     except ModelError as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
-    op = operation(args)
+    op = READ_PAGE if args.page else READ_NUMBER if args.number else EXPLAIN if args.explain else PREDICT
     all_read = True
-    for name, result in answers(reader, op, args):
-        read = not isinstance(result, Exception)
-        all_read &= read
-        if read and op in (PREDICT, EXPLAIN) and (count := several_digits(reader, name)) > 1:
-            print(f"hint: {name} looks like {count} digits side by side; this reads one digit. "
-                  f"To read them as a number: {prog} --number FILE", file=sys.stderr)
-        print(json.dumps({"file": name, **op.fields(result)}), flush=True)
+    for start in range(0, len(args.files), args.batch_size):
+        names = args.files[start : start + args.batch_size]
+        for name, result in zip(names, op.read(reader, names, None), strict=True):
+            read = not isinstance(result, Exception)
+            all_read &= read
+            if read and op in (PREDICT, EXPLAIN) and (count := several_digits(reader, name)) > 1:
+                print(f"hint: {name} looks like {count} digits side by side; this reads one digit. "
+                      f"To read them as a number: {prog} --number FILE", file=sys.stderr)
+            print(json.dumps({"file": name, **op.fields(result)}), flush=True)
     return 0 if all_read else 1
 
 

@@ -53,10 +53,7 @@ def label_components(mask: np.ndarray) -> Components:
 
     lengths = run_end - run_start
     area = np.bincount(run_label, weights=lengths, minlength=count).astype(np.int64)
-    boxes = np.empty((count, 4), np.int64)
-    boxes[:, 0] = np.full(count, w)
-    boxes[:, 1] = np.full(count, h)
-    boxes[:, 2:] = 0
+    boxes = np.tile(np.array([w, h, 0, 0], np.int64), (count, 1))  # each side to be min- or max-ed
     np.minimum.at(boxes[:, 0], run_label, run_start)
     np.minimum.at(boxes[:, 1], run_label, run_row)
     np.maximum.at(boxes[:, 2], run_label, run_end)

@@ -25,18 +25,15 @@ def border_pixels(a: np.ndarray) -> np.ndarray:
     """The pixels of the picture's border (BORDER of its shorter side wide), flattened."""
     h, w = a.shape[:2]
     k = max(1, round(BORDER * min(h, w)))
-    return np.concatenate([a[:k].reshape(-1, *a.shape[2:]), a[-k:].reshape(-1, *a.shape[2:]),
-                           a[:, :k].reshape(-1, *a.shape[2:]), a[:, -k:].reshape(-1, *a.shape[2:])])
+    return np.concatenate([side.reshape(-1, *a.shape[2:]) for side in (a[:k], a[-k:], a[:, :k], a[:, -k:])])
 
 
 def contrast_map(pixels: np.ndarray) -> np.ndarray:
-    """Per pixel, how far it lies from the paper towards the ink colour (0 paper, 1 ink).
-
-    `pixels` are uint8, grey (H, W) or colour (H, W, C). Paper is the median colour of the border;
-    ink is the mean of the pixels at least half as far from it as the farthest ones (a small digit
-    on a big canvas may cover well under 1%). Projecting on that paper→ink line works for any pair
-    of colours (red on dark grey included) and decides polarity at the same time.
-    """
+    """Per pixel of uint8 `pixels` (H, W) or (H, W, C), how far it lies from the paper towards the
+    ink colour (0 paper, 1 ink). Paper is the median colour of the border; ink the mean of the
+    pixels at least half as far from it as the farthest ones (a small digit on a big canvas may
+    cover well under 1%). Projecting on that paper→ink line works for any pair of colours (red on
+    dark grey included) and decides polarity at the same time."""
     if pixels.ndim == 2:
         return grey_contrast_map(pixels)
     rgb = pixels.astype(np.float32) * (1 / 255)
@@ -82,22 +79,15 @@ def project_on_ink(diff: np.ndarray, direction: np.ndarray) -> np.ndarray:
 
 def normalize_ink(t: np.ndarray) -> np.ndarray:
     """Paper noise to 0, full ink to 1, keeping the anti-aliased edges in between."""
-    return scale_ink(t, *ink_range(ink_histogram(t)))
+    return normalize_levels(t, None)
 
 
-def normalize_levels(levels: np.ndarray, counts: np.ndarray) -> np.ndarray:
+def normalize_levels(levels: np.ndarray, counts: np.ndarray | None) -> np.ndarray:
     """normalize_ink for a picture of 256 levels: `levels` the contrast of each, `counts` how many
-    pixels have it. The same numbers, for a table of 256 instead of every pixel."""
-    return scale_ink(levels, *ink_range(ink_histogram(levels, counts)))
-
-
-def ink_histogram(t: np.ndarray, weights: np.ndarray | None = None) -> np.ndarray:
-    bins = np.minimum((t * HIST_BINS).astype(np.int32), HIST_BINS - 1)
-    return np.bincount(bins.ravel(), weights, minlength=HIST_BINS)
-
-
-def ink_range(hist: np.ndarray) -> tuple[float, float]:
-    """From the contrast's histogram: the paper's noise floor and full ink's level."""
+    pixels have it (None: each value is one pixel). The same numbers, for a table of 256. The
+    paper's noise floor and full ink's level are read from the contrast's histogram."""
+    bins = np.minimum((levels * HIST_BINS).astype(np.int32), HIST_BINS - 1)
+    hist = np.bincount(bins.ravel(), counts, minlength=HIST_BINS)
     threshold = otsu_threshold(hist)
     split = round(threshold * HIST_BINS)
     paper, ink = hist[:split], hist[split:]
@@ -109,11 +99,7 @@ def ink_range(hist: np.ndarray) -> tuple[float, float]:
     top = threshold + quantile_from_hist(ink, FULL_INK) - 1 / HIST_BINS
     if top - floor < MIN_INK_RANGE:
         raise NoDigitError("no digit found: the image has no clear strokes")
-    return floor, top
-
-
-def scale_ink(t: np.ndarray, floor: float, top: float) -> np.ndarray:
-    return np.clip((t - floor) * (1 / (top - floor)), 0, 1)
+    return np.clip((levels - floor) * (1 / (top - floor)), 0, 1)
 
 
 def ink_mask(ink: np.ndarray) -> np.ndarray:

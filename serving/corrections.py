@@ -1,14 +1,8 @@
 """The corrections store: what a person said a digit really is, kept to teach the model.
 
 The app writes it (app/corrections.py, with `--corrections PATH`); training reads it
-(training/corrections.py). One correction keeps exactly this and nothing else: the 28×28 uint8
-image the model saw (784 bytes), the digit the person gave, the model's answer and confidence, the
-model file's sha256, the source ("sketch", "upload" or "api") and the time (UTC, to the second).
-Never the upload itself, a file name, an IP address or a cookie.
-
-SQLiteStore is the embedded store: one file, WAL mode, one writer connection behind a lock. A
-server database (several Ray Serve replicas writing at once) would be another class with the same
-four methods: add, count, read, close.
+(training/corrections.py). One correction keeps the columns of its table and nothing else: never
+the upload itself, a file name, an IP address or a cookie (docs/corrections.md).
 """
 
 from __future__ import annotations
@@ -23,6 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
+from serving.explain import seen_pixels
 from serving.predictor import DigitResult
 
 SOURCES = ("sketch", "upload", "api")
@@ -73,9 +68,9 @@ class Correction:
         """The correction of one prediction: keeps the model's input, never the original image."""
         if source not in SOURCES:
             raise ValueError(f"source must be one of {SOURCES}, not {source!r}")
-        image = np.rint(np.asarray(result.model_input, np.float32) * 255).clip(0, 255).astype(np.uint8)
-        return cls(image.tobytes(), parse_label(label), result.digit, round(result.confidence, 6),
-                   model_sha256, source, datetime.now(UTC).isoformat(timespec="seconds"))
+        return cls(seen_pixels(result.model_input).tobytes(), parse_label(label), result.digit,
+                   round(result.confidence, 6), model_sha256, source,
+                   datetime.now(UTC).isoformat(timespec="seconds"))
 
     def pixels(self) -> np.ndarray:
         return np.frombuffer(self.image, np.uint8).reshape(28, 28)
@@ -95,13 +90,10 @@ def parse_label(value: object) -> int:
 
 
 class SQLiteStore:
-    """Corrections in one SQLite file (created if missing), WAL mode, at most `max_bytes` big.
-
-    One connection writes, behind a lock, so the server's threads never contend for SQLite's
-    write lock; other processes (an export, another server) wait up to BUSY_TIMEOUT_MS for it.
-    Each insert is one statement, so it is one transaction: a process killed mid-write leaves the
-    database as it was before that insert or after it, never half-written (WAL).
-    """
+    """Corrections in one SQLite file (created if missing), WAL mode, at most `max_bytes` big. One
+    connection writes, behind a lock, so the server's threads never contend for SQLite's write
+    lock (other processes wait up to BUSY_TIMEOUT_MS); each insert is one statement, so one
+    transaction: a process killed mid-write never leaves it half-written (WAL)."""
 
     def __init__(self, path: str | Path, max_bytes: int | None = None, readonly: bool = False) -> None:
         self.path = Path(path)
@@ -130,23 +122,23 @@ class SQLiteStore:
             page_size = self._db.execute("PRAGMA page_size").fetchone()[0]
             self._db.execute(f"PRAGMA max_page_count={max(1, self.max_bytes // page_size)}")
 
-    def add(self, correction: Correction) -> int:
-        row = tuple(getattr(correction, c) for c in COLUMNS)
+    def _write(self, statement: str, values: tuple) -> sqlite3.Cursor:
+        """One statement; what SQLite refused said as the store being full, or busy for now."""
         try:
             with self._lock:
-                cursor = self._db.execute(INSERT, row)
+                return self._db.execute(statement, values)
         except sqlite3.OperationalError as err:
-            raise store_error(err, self.max_bytes) from None
-        return int(cursor.lastrowid or 0)
+            if "full" not in str(err):
+                raise StoreBusy(f"the correction could not be saved right now ({err})") from None
+            cap = f"its cap of {self.max_bytes / 2**20:g} MB" if self.max_bytes else "the disk's space"
+            raise StoreFull(f"the corrections database is full ({cap})") from None
+
+    def add(self, correction: Correction) -> int:
+        return int(self._write(INSERT, tuple(getattr(correction, c) for c in COLUMNS)).lastrowid or 0)
 
     def delete(self, correction_id: int) -> bool:
         """Removes one correction (taken back by whoever sent it); False when there is none by that id."""
-        try:
-            with self._lock:
-                cursor = self._db.execute("DELETE FROM corrections WHERE id = ?", (correction_id,))
-        except sqlite3.OperationalError as err:
-            raise store_error(err, self.max_bytes) from None
-        return cursor.rowcount > 0
+        return self._write("DELETE FROM corrections WHERE id = ?", (correction_id,)).rowcount > 0
 
     def count(self) -> int:
         with self._lock:
@@ -177,24 +169,12 @@ def connect(path: Path, readonly: bool) -> sqlite3.Connection:
             target, uri = path.resolve().as_uri() + "?mode=ro", True
         else:
             path.parent.mkdir(parents=True, exist_ok=True)
-            create_private(path)
+            # Created readable and writable by its owner only before SQLite opens it: SQLite then
+            # gives the -wal and -shm files the same mode. An existing file keeps its mode.
+            os.close(os.open(path, os.O_RDWR | os.O_CREAT, PRIVATE_FILE))
             target, uri = str(path), False
         db = sqlite3.connect(target, uri=uri, isolation_level=None, check_same_thread=False,
                              timeout=BUSY_TIMEOUT_MS / 1000)
     except (OSError, sqlite3.Error) as err:
         raise CorrectionsError(f"can't open the corrections database {path}: {err}") from None
     return db
-
-
-def create_private(path: Path) -> None:
-    """Creates the database file readable and writable by its owner only, before SQLite opens it:
-    SQLite then creates the -wal and -shm files with the same mode. An existing file keeps its mode."""
-    os.close(os.open(path, os.O_RDWR | os.O_CREAT, PRIVATE_FILE))
-
-
-def store_error(err: sqlite3.OperationalError, max_bytes: int | None) -> CorrectionsError:
-    """What a write SQLite refused means: the store is full, or busy/unwritable for now."""
-    if "full" in str(err):
-        cap = f"its cap of {max_bytes / 2**20:g} MB" if max_bytes else "the disk's space"
-        return StoreFull(f"the corrections database is full ({cap})")
-    return StoreBusy(f"the correction could not be saved right now ({err})")

@@ -1,15 +1,11 @@
 """Any image file, bytes, array or PIL image → a loaded, upright PIL image, or a clear InputError.
 
 Decoding is where hostile and broken files are met: size limits, truncated or corrupt data,
-EXIF rotation, and every PIL mode brought to L, RGB or RGBA.
-
-What a big image may cost is bounded here (issue #19): the pixel count and the memory the decoded
-pixels take are both capped before decoding starts; JPEGs are decoded at reduced scale by the
-decoder itself (a camera's photo in grey); any other format that decodes to more than twice
-DECODE_SIDE on its longer side is area-averaged down to about DECODE_SIDE right after decoding, a
-band of rows at a time, so no full-size copy in another mode (or as floats) is ever made. Such an
-image records its full, upright size in `info["original_size"]`, so boxes can still be given in
-the sender's pixels.
+EXIF rotation, and every PIL mode brought to L, RGB or RGBA. What a big image may cost is bounded
+(issue #19): pixels and decoded bytes are capped before decoding; JPEGs are decoded at reduced
+scale by the decoder itself (a camera's photo in grey), other big images area-averaged a band of
+rows at a time, so no full-size copy in another mode is ever made. A reduced image keeps its
+full, upright size in `info["original_size"]`, so boxes can still be given in the sender's pixels.
 """
 
 from __future__ import annotations
@@ -62,10 +58,8 @@ def too_large(what: str) -> InputError:
 
 
 def open_image(source: ImageSource) -> Image.Image:
-    """Decodes a path, bytes, file object, PIL image or array into a loaded, upright PIL image.
-
-    A big image comes back reduced (see the module's docstring); a small one as it is.
-    """
+    """Decodes a path, bytes, file object, PIL image or array into a loaded, upright PIL image (a
+    big one reduced: see the module's docstring)."""
     if isinstance(source, Image.Image):
         return source
     if isinstance(source, np.ndarray):
@@ -73,7 +67,7 @@ def open_image(source: ImageSource) -> Image.Image:
     data = read_source(source)
     image = identify(data)
     full_size = image.size
-    check_size(image, len(data))
+    check_size(image, data)
     try:
         image.load()
         orientation = image.getexif().get(0x0112)  # phone photos are stored sideways
@@ -147,7 +141,7 @@ def without_png_text(data: bytes) -> bytes:
     return b"".join(out)
 
 
-def check_size(image: Image.Image, length: int) -> None:
+def check_size(image: Image.Image, data: bytes) -> None:
     """Refuses, from the header alone, what would cost too much to decode or can't hold pixels."""
     width, height = image.size
     if width == 0 or height == 0:
@@ -156,7 +150,7 @@ def check_size(image: Image.Image, length: int) -> None:
         raise InputError(f"the image is {width}×{height} = {width * height / 1e6:.0f} megapixels; "
                          f"the limit is {MAX_PIXELS // 1_000_000}: send a smaller image")
     if image.format == "JPEG":
-        check_jpeg_length(image, length)
+        check_jpeg_length(image, data)
         # A camera's photo is decoded in grey: what is read from a photo of paper is its grey
         # (serving.paper), and the decoder then skips the colour planes' conversion.
         grey = image.mode == "RGB" and max(image.size) >= CAMERA_SIDE
@@ -167,26 +161,19 @@ def check_size(image: Image.Image, length: int) -> None:
                         f"{cost / 2**20:.0f} MB decoded; the limit is {MAX_DECODED_BYTES // 2**20} MB")
 
 
-def check_jpeg_length(image: Image.Image, length: int) -> None:
-    """A JPEG too short to hold the pixels it claims is truncated, even if it ends properly.
-
-    Huffman-coded JPEGs (all but the rare arithmetic-coded ones) spend at least one bit on every
-    8×8 block's DC value, so a file can't be smaller than a bit per block of one channel. libjpeg
-    fills what is missing with grey and only warns, which PIL ignores.
-    """
+def check_jpeg_length(image: Image.Image, data: bytes) -> None:
+    """A JPEG too short to hold the pixels it claims is truncated, even if it ends properly: libjpeg
+    fills what is missing with grey and only warns, which PIL ignores. Huffman-coded JPEGs (all but
+    the rare arithmetic-coded ones) spend at least one bit on every 8×8 block's DC value."""
     width, height = image.size
     blocks = -(-width // 8) * -(-height // 8)
-    if length * 8 < blocks and not is_arithmetic_jpeg(image.fp):
+    if len(data) * 8 < blocks and not is_arithmetic_jpeg(data[: 1 << 16]):
         raise InputError(f"the image is truncated: a {width}×{height} JPEG takes at least "
-                         f"{blocks // 8:,} bytes and this file has {length:,}: send the complete file")
+                         f"{blocks // 8:,} bytes and this file has {len(data):,}: send the complete file")
 
 
-def is_arithmetic_jpeg(fp: Any) -> bool:
+def is_arithmetic_jpeg(head: bytes) -> bool:
     """Whether the JPEG's frame header (SOFn, found by walking the segments) is arithmetic-coded."""
-    where = fp.tell()
-    fp.seek(0)
-    head = fp.read(1 << 16)
-    fp.seek(where)
     pos = 2
     while pos + 4 <= len(head) and head[pos] == 0xFF:
         marker = head[pos + 1]
@@ -212,14 +199,9 @@ def reduce_in_bands(image: Image.Image, factor: int) -> Image.Image:
     """Area-averaged 1/factor of `image`, in L, RGB or RGBA, converted a band of rows at a time."""
     top = value_top(image)
     rows = factor * max(1, BAND_PIXELS // (image.width * factor))
-    bands = [to_standard_mode(image.crop((0, y, image.width, min(image.height, y + rows))), top)
-             .reduce(factor) for y in range(0, image.height, rows)]
-    out = Image.new(bands[0].mode, (bands[0].width, sum(b.height for b in bands)))
-    y = 0
-    for band in bands:
-        out.paste(band, (0, y))
-        y += band.height
-    return fewest_channels(out)
+    bands = [np.asarray(to_standard_mode(image.crop((0, y, image.width, min(image.height, y + rows))), top)
+                        .reduce(factor)) for y in range(0, image.height, rows)]
+    return fewest_channels(Image.fromarray(np.concatenate(bands)))
 
 
 def fewest_channels(image: Image.Image) -> Image.Image:

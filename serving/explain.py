@@ -18,11 +18,8 @@ OVERLAY_SIDE = 224  # overlay's pixels a side: 8 per input pixel
 
 
 def _bilinear_weights() -> np.ndarray:
-    """(28, 7) weights that resample a 7-cell axis at the 28 pixel centres.
-
-    Cell i covers pixels 4i..4i+3, so its centre is at pixel coordinate 4i + 1.5; a pixel y lies at
-    cell coordinate (y + 0.5) / 4 - 0.5, clamped to the outer cells' centres at the borders.
-    """
+    """(28, 7) weights that resample a 7-cell axis at the 28 pixel centres: cell i covers pixels
+    4i..4i+3, so pixel y lies at cell coordinate (y + 0.5) / 4 - 0.5, clamped at the borders."""
     position = np.clip((np.arange(FIELD) + 0.5) / CELL - 0.5, 0, MAP_SIDE - 1)
     below = np.minimum(np.floor(position).astype(int), MAP_SIDE - 2)
     frac = position - below
@@ -36,11 +33,8 @@ RESAMPLE = _bilinear_weights()
 
 
 def heatmap(class_map: np.ndarray) -> np.ndarray:
-    """A class's (7, 7) evidence map → (28, 28) float32 in 0–1, aligned with the model's input.
-
-    Only evidence for the class is shown (negative cells count as 0); the strongest pixel is 1. A
-    map with no positive evidence at all is all zeros.
-    """
+    """A class's (7, 7) evidence map → (28, 28) float32 in 0–1, aligned with the model's input: only
+    evidence for the class (negative cells count as 0), the strongest pixel 1 (none: all zeros)."""
     heat = RESAMPLE @ np.maximum(np.asarray(class_map, np.float32), 0) @ RESAMPLE.T
     peak = heat.max()
     if peak <= 0:

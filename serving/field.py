@@ -29,11 +29,9 @@ def resized_to_peak(ink: np.ndarray, size: tuple[int, int], factor: float) -> np
 
 def even_stroke(ink: np.ndarray) -> np.ndarray:
     """A cropped digit whose strokes are much thinner than MNIST's (a pen across a big digit)
-    thickened towards them, so that shrinking it to 20 px leaves a stroke, not a faint trace.
-
-    A stroke of width w and length L has area wL and an outline 2L long, which is what the
-    gradient magnitude adds up; MNIST's strokes measured this way are 12% of the box.
-    """
+    thickened towards them, so that shrinking it to 20 px leaves a stroke, not a faint trace. A
+    stroke of width w and length L has area wL and an outline 2L long, which is what the gradient
+    magnitude adds up; MNIST's strokes measured this way are 12% of the box."""
     if min(ink.shape) < 2:
         return ink  # a line one pixel thin: no outline to measure (np.gradient needs two)
     gy, gx = gradient(ink, 0), gradient(ink, 1)
@@ -44,9 +42,7 @@ def even_stroke(ink: np.ndarray) -> np.ndarray:
     grow = round(STROKE_FLOOR * MNIST_STROKE * max(ink.shape) - width)
     if grow < MIN_GROW:
         return ink
-    margin = grow // 2 + 1
-    padded = np.pad(ink, margin)
-    return dilate(padded, grow + 1)
+    return dilate(np.pad(ink, grow // 2 + 1), grow + 1)
 
 
 def fit_to_field(ink: np.ndarray) -> np.ndarray:

@@ -1,16 +1,10 @@
 """The regions of ink on a line grouped into digits, left to right.
 
-1. frames/ruled lines along the edge and specks (under 1% of the largest region) dropped;
-2. regions stacked over each other joined: x-ranges overlapping by half the narrower one (a 5's
-   bar over its body, the dots of a vertical dotted stroke), or touching at all when one of them
-   is too short to be a digit (a 7's bar, the halves of an open 4 or a broken 6). Two full-height
-   regions with an empty column between them are never joined, so nearly touching digits stay
-   apart;
-3. loose pieces (light and short, dotted, or a flat bar) joined across a small column gap: to
-   each other first, then to the nearest digit; what stays tiny or flat on its own is dropped.
-
-Every rule compares sizes with the digit height (the tallest clear region), never pixels, so it
-works at any scale.
+Frames and ruled lines along the edge and specks are dropped; then, one pair at a time, regions
+stacked over each other are joined (a 5's bar over its body, a 7's bar, the halves of an open 4),
+and loose pieces (light and short, dotted, or a flat bar) across a small column gap; what stays
+tiny or flat on its own is dropped. Every rule compares sizes with the digit height (the tallest
+clear region), never pixels, so it works at any scale.
 """
 
 from __future__ import annotations
@@ -45,38 +39,29 @@ SPECK_INK = 0.1  # or a light short piece with less ink than this share of a dig
 
 
 class _Groups:
-    """Union-find over regions, keeping each group's box, area, and its regions' boxes."""
+    """Regions joined into groups one pair at a time, in the order of their first region: each
+    group's regions, box and ink area."""
 
     def __init__(self, boxes: np.ndarray, area: np.ndarray) -> None:
-        self.members: dict[int, list[int]] = {i: [i] for i in range(len(boxes))}
+        self.members = [[i] for i in range(len(boxes))]
         self.region_boxes = boxes.astype(np.int64)
-        self.box = {i: self.region_boxes[i].copy() for i in range(len(boxes))}
-        self.area = {i: float(area[i]) for i in range(len(boxes))}
+        self.boxes = self.region_boxes.copy()
+        self.areas = area.copy()
 
-    def join(self, a: int, b: int) -> None:
-        keep, gone = min(a, b), max(a, b)
-        self.members[keep] += self.members.pop(gone)
-        box = self.box.pop(gone)
-        self.box[keep] = np.concatenate([np.minimum(self.box[keep][:2], box[:2]),
-                                         np.maximum(self.box[keep][2:], box[2:])])
-        self.area[keep] += self.area.pop(gone)
-
-    def ids(self) -> list[int]:
-        return sorted(self.members)
-
-    def boxes(self) -> np.ndarray:
-        return np.array([self.box[i] for i in self.ids()], np.int64).reshape(-1, 4)
-
-    def areas(self) -> np.ndarray:
-        return np.array([self.area[i] for i in self.ids()])
+    def join(self, i: int, j: int) -> None:
+        """Group j (by position) joins group i, the one before it."""
+        self.members[i] += self.members.pop(j)
+        self.boxes[i] = np.concatenate([np.minimum(self.boxes[i, :2], self.boxes[j, :2]),
+                                        np.maximum(self.boxes[i, 2:], self.boxes[j, 2:])])
+        self.areas[i] += self.areas[j]
+        self.boxes, self.areas = np.delete(self.boxes, j, axis=0), np.delete(self.areas, j)
 
     def row_coverage(self) -> np.ndarray:
         """Per group, the share of its box's rows that hold ink: under 1 for a dotted stroke."""
-        out = []
-        for i in self.ids():
-            y0, y1 = self.box[i][1], self.box[i][3]
+        out, tops, bottoms = [], self.boxes[:, 1].tolist(), self.boxes[:, 3].tolist()
+        for y0, y1, members in zip(tops, bottoms, self.members, strict=True):
             rows = np.zeros(y1 - y0, bool)
-            for m in self.members[i]:
+            for m in members:
                 rows[self.region_boxes[m, 1] - y0 : self.region_boxes[m, 3] - y0] = True
             out.append(rows.mean())
         return np.array(out)
@@ -92,7 +77,7 @@ class _Sizes:
 
 
 def _sizes(groups: _Groups) -> _Sizes:
-    boxes, areas = groups.boxes(), groups.areas()
+    boxes, areas = groups.boxes, groups.areas
     heights = boxes[:, 3] - boxes[:, 1]
     substantial = areas >= SUBSTANTIAL_AREA * areas.max()
     height = float(heights[substantial].max())
@@ -113,8 +98,8 @@ def _sizes(groups: _Groups) -> _Sizes:
 
 
 def _next_join(groups: _Groups) -> tuple[int, int] | None:
-    """The pair of groups (positions in groups.ids()) to join next; None when all are settled."""
-    boxes = groups.boxes()
+    """The pair of groups (their positions) to join next; None when all are settled."""
+    boxes = groups.boxes
     size = _sizes(groups)
     x0, y0, x1, y1 = boxes.T
     overlap = np.minimum(x1[:, None], x1[None, :]) - np.maximum(x0[:, None], x0[None, :])
@@ -174,10 +159,8 @@ def group_digits(components: Components, shape: tuple[int, int]) -> list[np.ndar
     # Joining one pair at a time and re-measuring lets a joined group take in further pieces and
     # lets the typical digit size settle as pieces become digits.
     while (pair := _next_join(groups)) is not None:
-        ids = groups.ids()
-        groups.join(ids[pair[0]], ids[pair[1]])
-    speck = _sizes(groups).speck
-    digits = [i for i, s in zip(groups.ids(), speck, strict=True) if not s]
-    boxes = np.array([groups.box[i] for i in digits]).reshape(-1, 4)
+        groups.join(*sorted(pair))
+    digits = np.flatnonzero(~_sizes(groups).speck)
+    boxes = groups.boxes[digits]
     order = np.argsort((boxes[:, 0] + boxes[:, 2]) / 2, kind="stable")
     return [index[np.array(groups.members[digits[k]])] + 1 for k in order]

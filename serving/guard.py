@@ -13,13 +13,10 @@ class Stopped(Exception):
 
 
 def guarded(read: Callable[[ImageSource], Any], source: ImageSource) -> Any:
-    """read(source), or the InputError saying why the image can't be read, as a message only.
-    Only InputError is caught: anything else is not the image's fault and propagates.
-
-    The error handed back is a fresh one, without traceback or context: a caught exception's
-    traceback holds the frames that hold the decoded image (hundreds of MB for a big one), and
-    nothing of it would be freed until Python's cycle collector happened to run.
-    """
+    """read(source), or the InputError saying why the image can't be read (anything else is not
+    the image's fault and propagates). The error handed back is a fresh one, without traceback:
+    a caught exception's traceback holds the frames that hold the decoded image (hundreds of MB
+    for a big one), which nothing would free until Python's cycle collector happened to run."""
     try:
         return read(source)
     except InputError as err:

@@ -1,22 +1,10 @@
 """A photo of writing on paper → where the ink is, with the paper's own marks taken out.
 
-Three steps, each aimed at one way photos of notebooks fail:
-- Light: the paper's brightness is estimated by a grey-level closing (a max filter then a min
-  filter, wider than any stroke) and each pixel is read as its darkness relative to that. A
-  closing reproduces straight and gently curved steps exactly, so a shadow's edge divides out
-  instead of becoming a stroke, and faint pencil keeps its contrast in the shade.
-- Ruled and squared lines, margins: long thin lines are found strip by strip (the median of a
-  row within a narrow strip is high only where something crosses most of the strip; how high is
-  judged against the paper a few rows around it, which a shadow may leave darker) and linked
-  across strips along the page's slope, then each chain's own, so a line may slope or bend with
-  perspective while a digit's bar, which spans a few strips at most, never qualifies (nor a tall
-  stroke far darker than the lines it crosses). Each line is followed column by column and
-  cleared out to its blurred edges; line pixels no darker than the line itself are replaced by
-  what lies just above and below them, which keeps a stroke that crosses the line whole.
-- The page's other marks: the desk and the page's rim at the photo's edge, punched holes, the
-  dots of dotted paper, what is left of a line. They are told apart from writing as connected
-  components (page_marks), and cleared before the ink's contrast is measured again, so that
-  faint pencil is judged against the page and not against a dark hole.
+Three steps, each aimed at one way photos of notebooks fail (docs/photos.md, "The steps"): the
+paper's light divided out (a grey-level closing, so a shadow's edge divides out instead of becoming
+a stroke), ruled and squared lines found strip by strip and cleared without breaking the strokes
+that cross them, and the page's other marks (the desk, the rim, holes, dots) told apart from
+writing as connected components (page_marks).
 """
 
 from __future__ import annotations
@@ -169,10 +157,11 @@ def chain_rows(chain: np.ndarray, width: int, w: int) -> np.ndarray:
                     np.where(x > centres[-1], rows[-1] + slope * (x - centres[-1]), inside))
 
 
-def line_half_width(profiles: np.ndarray, rows: np.ndarray, level: np.ndarray, strength: float) -> int:
+def line_half_width(profiles: np.ndarray, rows: np.ndarray, level: np.ndarray) -> int:
     """Rows either side of a line's centre that its blurred edges darken: out to where the line's
     profile (median over the strips it was seen in) falls below a quarter of its height."""
     h = profiles.shape[1]
+    strength = float(np.median(profiles[np.arange(len(rows)), rows]))
     half = 1
     while half < MAX_LINE_HALF_WIDTH:
         edge = [np.median(profiles[np.arange(len(rows)), np.clip(rows + sign * (half + 1), 0, h - 1)] - level)
@@ -197,7 +186,6 @@ def line_mask(d: np.ndarray) -> np.ndarray:
     # strip of even paper. Lines as dense as a fine grid's darken a third of the rows or more:
     # the paper is read from the lower rises (its level at the 30th percentile, its grain from
     # there to the 10th).
-    h = profiles.shape[1]
     paper = sliding(sliding(profiles, LINE_BASELINE_ROWS, 1, np.minimum), LINE_BASELINE_ROWS, 1)
     rise = profiles - paper
     lighter = np.partition(rise, (h // 10, 3 * h // 10), axis=1)
@@ -224,8 +212,7 @@ def line_mask(d: np.ndarray) -> np.ndarray:
     columns = np.arange(w)
     for chain, strength in zip(chains, strengths, strict=True):
         found = np.flatnonzero(chain >= 0)
-        rises = rise[found, chain[found]]
-        half = line_half_width(rise[found], chain[found], level[found, 0], float(np.median(rises)))
+        half = line_half_width(rise[found], chain[found], level[found, 0])
         centre = np.rint(chain_rows(chain, width, w)).astype(int)
         for offset in range(-half, half + 1):
             rows = centre + offset
@@ -330,13 +317,10 @@ def clear_marks(d: np.ndarray, components: Components, marks: np.ndarray, keep: 
 
 
 def stretch_ink(d: np.ndarray, strong_grains: float = GRAIN_STRONG) -> np.ndarray:
-    """Darkness map d → 0 for the paper, 1 for the writing's strong ink.
-
-    The paper's level and grain are measured robustly (median and median absolute deviation:
-    the writing may be a fraction of a percent of a photo, so a split of the histogram such as
-    Otsu's would land in the paper's noise), and the ink's strength is read among the pixels
-    well clear of that grain, so faint pencil is stretched as far as dark ink is.
-    """
+    """Darkness map d → 0 for the paper, 1 for the writing's strong ink. The paper's level and grain
+    are measured robustly (median and median absolute deviation: the writing may be a fraction of a
+    percent of a photo, so a split such as Otsu's would land in the paper's noise), and the ink's
+    strength among the pixels well clear of that grain, so faint pencil is stretched as dark ink is."""
     sample = d[::4, ::4]  # every 16th pixel: the paper is most of the photo
     level = float(np.median(sample))
     grain = max(1.4826 * float(np.median(np.abs(sample - level))), 0.004)

@@ -26,12 +26,10 @@ SOLID_SQUARE = 0.35  # a solid piece holds a square this share of its longer sid
 
 
 def edge_artifacts(components: Components, shape: tuple[int, int]) -> np.ndarray:
-    """Which components are a frame or a ruled line along the image's edge, not writing.
-
-    One of three detectors of lines that are not writing, each on its own evidence: this one
-    needs only the pieces' boxes, so it serves every picture and the number reader; in a photo,
-    serving.paper.line_mask finds printed lines across the page from the darkness before there
-    are pieces, and serving.paper.page_edges the page's own edge by the light on its two sides."""
+    """Which components are a frame or a ruled line along the image's edge, not writing. It needs
+    only the pieces' boxes, so it serves every picture and the number reader; in a photo,
+    serving.paper's line_mask and page_edges find printed lines and the page's edge by their own
+    evidence (the darkness, the light on either side)."""
     h, w = shape
     x0, y0, x1, y1 = components.boxes.T
     bw, bh = x1 - x0, y1 - y0
@@ -47,10 +45,8 @@ def digit_components(components: Components, shape: tuple[int, int],
                      ink: np.ndarray | None = None) -> np.ndarray:
     """Labels (1-based) of the components that make the digit: the largest, and the pieces near it
     (grown in turns, so a digit in broken strokes comes whole while specks across the page don't).
-
-    With `ink` (a photo), the page leaves more behind than specks: patches of shadow, what is
-    left of a line or of the page's rim. There the few heaviest pieces each seed a group, and
-    the group with the most ink wins, a straight line's or a page-wide group's counting for less."""
+    With `ink` (a photo), where the page leaves shadow and what is left of a line or of its rim,
+    the few heaviest pieces each seed a group, and the group with the most ink wins."""
     area = components.area.astype(np.float64)
     artifacts = edge_artifacts(components, shape)
     if ink is not None:
@@ -71,7 +67,9 @@ def digit_components(components: Components, shape: tuple[int, int],
         if mass[seed] <= 0:
             break
         group = grow_group(components, np.arange(components.count) == seed, candidate)
-        unlike = unlike_a_digit(components, group)
+        # As wide or as tall as most of the photo (the page's rim, a row of a line's remains), or
+        # one straight line: more likely the page's than a digit.
+        unlike = spans_the_page(*components.box(group), shape) or is_straight(components, group)
         score = float(mass[group].sum()) * (UNLIKE_A_DIGIT_WEIGHT if unlike else 1)
         if score > best_score:
             best, best_score = group, score
@@ -91,13 +89,6 @@ def grow_group(components: Components, keep: np.ndarray, candidate: np.ndarray) 
             break
         keep = grown
     return keep
-
-
-def unlike_a_digit(components: Components, group: np.ndarray) -> bool:
-    """Whether a group of pieces is more likely the page's than a digit: as wide or as tall as most
-    of the photo (the page's rim, a row of a line's remains), or one straight line."""
-    spans = bool(spans_the_page(*components.box(group), components.labels.shape))
-    return spans or is_straight(components, group)
 
 
 Side = int | np.ndarray
@@ -131,8 +122,7 @@ def solid_blobs(components: Components) -> np.ndarray:
         if min(x1 - x0, y1 - y0) < side:
             continue
         inside = np.pad(components.labels[y0:y1, x0:x1] == i + 1, 1)  # outside the box: not it
-        eroded = erode(inside, side)
-        out[i] = bool(eroded.any())
+        out[i] = bool(erode(inside, side).any())
     return out
 
 

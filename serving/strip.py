@@ -1,9 +1,6 @@
-"""A line of ink → the fixed-height strip the sequence model reads (serving.sequence).
-
-Training (training.numbers_model) builds its inputs with this same function, so the model sees
-at serving time exactly what it learnt from: the ink cropped to its box, scaled so that the box
-is STRIP_INK rows tall (widths scale alike: no stretching), placed on a STRIP_HEIGHT field with
-STRIP_PAD empty columns on either side, peak ink at 1.
+"""A line of ink → the fixed-height strip the sequence model reads (serving.sequence). Training
+(training.numbers_model) builds its inputs with this same function, so the model sees at serving
+time exactly what it learnt from.
 """
 
 from __future__ import annotations
@@ -20,22 +17,17 @@ STRIP_INK_LEVEL = 0.05  # ink fainter than this is left out of the box (paper no
 MAX_STRIP_WIDTH = 1024  # wider (a very long line) is squeezed: the model's cost grows with width
 
 
-def strip_scale(height: int) -> float:
-    """The factor that takes ink `height` rows tall to the strip's ink height."""
-    return STRIP_INK / max(1, height)
-
-
 def to_strip(ink: np.ndarray) -> tuple[np.ndarray, tuple[int, int, float, float]]:
-    """White-on-black ink (h, w) in [0, 1] → (STRIP_HEIGHT, W) float32, and how strip columns map
-    back: (left, top) of the ink box in `ink`, the x factor and the y factor (strip px per ink px).
-    """
+    """White-on-black ink (h, w) in [0, 1] → (STRIP_HEIGHT, W) float32, its box scaled to STRIP_INK
+    rows (widths alike: no stretching), peak ink 1; and how strip columns map back: (left, top) of
+    the ink box in `ink`, the x factor and the y factor (strip px per ink px)."""
     rows, cols = np.nonzero(ink >= STRIP_INK_LEVEL)
     if len(rows) == 0:
         raise ValueError("no ink to read")
     top, left = int(rows.min()), int(cols.min())
     crop = np.asarray(ink[top : rows.max() + 1, left : cols.max() + 1], np.float32)
     h, w = crop.shape
-    fy = strip_scale(h)
+    fy = STRIP_INK / h
     fx = min(fy, (MAX_STRIP_WIDTH - 2 * STRIP_PAD) / w)
     size = (max(1, round(w * fx)), STRIP_INK)
     out = np.zeros((STRIP_HEIGHT, size[0] + 2 * STRIP_PAD), np.float32)

