@@ -107,7 +107,11 @@ DIGIT_SCHEMA = records("digit", {
     "unsure": {"type": "boolean", "description": "the answer is a guess (under 60% sure; 80% for a photo)"},
     "several": {"type": "boolean", "description": "only when the image seems to hold more than one "
                 "digit: the answer is one of them (read it with /api/read_number or /api/read_page)"},
-    "note": {"type": "string", "description": "with several: what to do"}})
+    "not_digit": {"type": "boolean", "description": "only when the image doesn't look like a digit (a dot, "
+                  "a dash, a scribble, a letter): the digit given is only the nearest guess"},
+    "note": {"type": "string", "description": "with several or not_digit: what to do"}})
+CUT_OFF = {"type": "boolean", "description": "only when the writing runs into the picture's edge: a "
+           "character there may be cut off or missing"}
 EXPLAIN_PARAMETER = {
     "name": "explain", "in": "query", "required": False, "schema": {"type": "boolean", "default": False},
     "description": 'true: each answer also carries "heatmap" (where the model found the digit) and '
@@ -117,7 +121,8 @@ NUMBER_SCHEMA = records("number", {
     "unsure": {"type": "boolean", "description": "some digit is a guess (under 60% sure)"},
     "lines": {"type": "integer", "description": "only when the digits stand on several lines: how many "
               "(the answer is not one number; /api/read_page reads each)"},
-    "note": {"type": "string", "description": "with lines: what to do"},
+    "cut_off": CUT_OFF,
+    "note": {"type": "string", "description": "with lines or cut_off: what to do"},
     "confidence": {"type": "number", "description": "chance that every digit is right"},
     "digits": {"type": "array", "items": {"type": "object", "properties": {
         "digit": {"type": "integer"}, "confidence": {"type": "number"}, "box": BOX}}}})
@@ -129,7 +134,9 @@ PAGE_SCHEMA = records("numbers", {
                     "box": BOX,
                     "characters": {"type": "array", "items": {"type": "object", "properties": {
                         "char": {"type": "string"}, "confidence": {"type": "number"}, "box": BOX}}}}}},
-    "note": {"type": "string", "description": "what was left out, or why no number was found"}})
+    "cut_off": CUT_OFF,
+    "note": {"type": "string", "description": "what was left out, why no number was found, or with "
+             "cut_off what to do"}})
 CORRECTION_BODY = {"required": True, "content": {
     "application/json": {"schema": {"type": "object", "required": ["image", "label"], "properties": {
         "image": {"type": "string", "format": "byte",
