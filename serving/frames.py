@@ -73,13 +73,13 @@ def frames_writing(frame: np.ndarray, rules: np.ndarray, uprights: np.ndarray, w
     return (np.count_nonzero(teeth.boxes[:, 3] - teeth.boxes[:, 1] >= TOOTH * tall) >= MIN_UPRIGHTS
             and bool((lengths >= THIN * lines.area / lengths).all()) and x1 - x0 >= RULE * tall
             and columns[0] >= x0 - margin and columns[-1] < x1 + margin
-            and writing_on_one_side(rules, writing))
+            and writing_on_one_side(lines, writing))
 
 
-def writing_on_one_side(rules: np.ndarray, writing: np.ndarray) -> bool:
+def writing_on_one_side(rules: Components, writing: np.ndarray) -> bool:
     """Whether each rule (a frame's straight run across) has the writing on one side of it only:
     a box's top has it below, its base above."""
-    for x0, y0, x1, y1 in label_components(rules).boxes:
+    for x0, y0, x1, y1 in rules.boxes:
         above, below = np.count_nonzero(writing[:y0, x0:x1]), np.count_nonzero(writing[y1:, x0:x1])
         if min(above, below) > ONE_SIDE * max(1, above + below):
             return False

@@ -15,6 +15,7 @@ import numpy as np
 from serving.card import ModelError, card_entry
 from serving.contract import FIELD, MARK_LOGITS, NOT_A_DIGIT
 from serving.session import OnnxModel
+from serving.stats import softmax
 
 # The check overrules only a digit answer less sure than this: few marks make the digit model this
 # sure, while the check's own mistakes, real digits unlike MNIST (fine pens, small crops), often do.
@@ -39,6 +40,4 @@ class MarkCheck(OnnxModel):
     def mark_probabilities(self, batch: np.ndarray) -> np.ndarray:
         """(N, 28, 28) float32 model inputs → (N,) the probability that each is no digit."""
         x = np.ascontiguousarray(batch, np.float32).reshape(-1, 1, FIELD, FIELD)
-        logits = self.session.run([MARK_LOGITS], {self.input_name: x})[0]
-        z = np.exp(logits - logits.max(axis=1, keepdims=True))
-        return z[:, NOT_A_DIGIT] / z.sum(axis=1)
+        return softmax(self.session.run([MARK_LOGITS], {self.input_name: x})[0])[:, NOT_A_DIGIT]

@@ -405,11 +405,14 @@ Mark = tuple[str, float, tuple[int, int, int, int]]  # "-" or ".", its confidenc
 def marks_apart(reader: SequenceReader, crop: np.ndarray) -> tuple[list[Mark], np.ndarray]:
     """The minus signs and decimal points the sequence model reads surely in a number's ink, each
     with the small pieces of ink in its columns, and the ink without those pieces (the digits')."""
-    symbols = [s for s in reader.read(crop) if s.symbol >= DIGITS and s.confidence >= MARK_SURE]
+    line = reader.line(crop)
+    if line is None:
+        return [], crop
+    symbols = [s for s in line.symbols() if s.symbol >= DIGITS and s.confidence >= MARK_SURE]
     pieces = label_components(ink_mask(crop))
     for symbol, piece in likely_marks(pieces, {s.symbol for s in symbols}):
         x0, x1 = int(pieces.boxes[piece, 0]), int(pieces.boxes[piece, 2])
-        chance = reader.chance_of(crop, symbol, (x0, x1))
+        chance = line.chance_of(symbol, (x0, x1))
         if symbol == MINUS or chance >= DOT_SURE:
             symbols.append(SequenceDigit(symbol, chance, (x0, x1), []))
     if not symbols:

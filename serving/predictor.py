@@ -18,12 +18,7 @@ from serving.paths import DEFAULT_MARK_MODEL, DEFAULT_MODEL
 from serving.preprocess import digit_and_others
 from serving.result import DigitResult
 from serving.session import OnnxModel
-
-
-def softmax(logits: np.ndarray) -> np.ndarray:
-    z = logits - logits.max(axis=1, keepdims=True)
-    e = np.exp(z)
-    return e / e.sum(axis=1, keepdims=True)
+from serving.stats import softmax
 
 
 class Predictor(OnnxModel):

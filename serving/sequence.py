@@ -51,35 +51,52 @@ class SequenceReader(OnnxModel):
         """(32, W) strip → (W // 2, classes) log-probabilities, the last class CTC's blank."""
         return self.session.run(None, {self.input_name: strip[None, None].astype(np.float32)})[0][0]
 
-    def chance_of(self, ink: np.ndarray, symbol: int, columns: tuple[int, int]) -> float:
-        """The model's highest probability of `symbol` over the ink's columns [x0, x1)."""
-        strip, (left, _, fx, _) = to_strip(ink)
-        probs = np.exp(self.log_probs(strip))[:, symbol]
-        first = int(((columns[0] - left) * fx + STRIP_PAD) // 2)
-        last = int(np.ceil(((columns[1] - left) * fx + STRIP_PAD) / 2))
-        return float(probs[max(0, first) : max(first + 1, last)].max())
-
     @property
     def symbols(self) -> str:
         """What the model reads (its output's width less the blank): digits, and maybe "-" and "."."""
         return SYMBOLS[: self.session.get_outputs()[0].shape[-1] - 1]
 
+    def line(self, ink: np.ndarray) -> LineReading | None:
+        """White-on-black ink (h, w) of one line → the model's reading of it (None if no ink)."""
+        if not (ink >= STRIP_INK_LEVEL).any():
+            return None
+        strip, (left, _, fx, _) = to_strip(ink)
+        return LineReading(np.exp(self.log_probs(strip)), left, fx, ink.shape[1], strip.shape[1])
+
     def read(self, ink: np.ndarray) -> list[SequenceDigit]:
         """White-on-black ink (h, w) of one line → its symbols left to right (none if no ink)."""
-        if not (ink >= STRIP_INK_LEVEL).any():
-            return []
-        strip, (left, _, fx, _) = to_strip(ink)
-        probs = np.exp(self.log_probs(strip))
-        peaks = greedy_peaks(probs)
+        line = self.line(ink)
+        return line.symbols() if line is not None else []
+
+
+@dataclass(frozen=True)
+class LineReading:
+    """The model's probabilities over a line's column pairs, and where those lie in its ink."""
+
+    probs: np.ndarray  # (strip_width // 2, classes)
+    left: int  # the ink's column where the strip's ink begins ...
+    fx: float  # ... and the strip's columns per ink column
+    ink_width: int
+    strip_width: int
+
+    def symbols(self) -> list[SequenceDigit]:
+        """The symbols read, left to right, each with its share of the ink's columns."""
+        peaks = greedy_peaks(self.probs)
         if not peaks:
             return []
-        borders = _borders([t for t, _ in peaks], strip.shape[1])
+        borders = _borders([t for t, _ in peaks], self.strip_width)
         out = []
         for (t, d), x0, x1 in zip(peaks, borders[:-1], borders[1:], strict=True):
-            p = probs[t, :DIGITS] / max(float(probs[t, :DIGITS].sum()), 1e-12)
-            out.append(SequenceDigit(d, float(probs[t, d]), _to_ink(x0, x1, left, fx, ink.shape[1]),
-                                     [float(v) for v in p]))
+            p = self.probs[t, :DIGITS] / max(float(self.probs[t, :DIGITS].sum()), 1e-12)
+            columns = _to_ink(x0, x1, self.left, self.fx, self.ink_width)
+            out.append(SequenceDigit(d, float(self.probs[t, d]), columns, [float(v) for v in p]))
         return out
+
+    def chance_of(self, symbol: int, columns: tuple[int, int]) -> float:
+        """The model's highest probability of `symbol` over the ink's columns [x0, x1)."""
+        first = int(((columns[0] - self.left) * self.fx + STRIP_PAD) // 2)
+        last = int(np.ceil(((columns[1] - self.left) * self.fx + STRIP_PAD) / 2))
+        return float(self.probs[max(0, first) : max(first + 1, last), symbol].max())
 
 
 def _borders(frames: list[int], width: int) -> list[int]:

@@ -1,5 +1,5 @@
 """Numpy's quantile, median and gradient for the small arrays of one picture, without their
-overhead, and the histogram statistics the ink levels are read with."""
+overhead, the histogram statistics the ink levels are read with, and the models' softmax."""
 
 from __future__ import annotations
 
@@ -51,3 +51,10 @@ def quantile_from_hist(hist: np.ndarray, q: float) -> float:
     cumulative = np.cumsum(hist)
     # + 1: the upper edge of the bin the quantile falls in, as a share of this histogram's bins.
     return float(np.searchsorted(cumulative, q * cumulative[-1]) + 1) / len(hist)
+
+
+def softmax(logits: np.ndarray) -> np.ndarray:
+    """(N, K) logits → (N, K) probabilities, each row summing to 1."""
+    z = logits - logits.max(axis=1, keepdims=True)
+    e = np.exp(z)
+    return e / e.sum(axis=1, keepdims=True)
