@@ -58,8 +58,7 @@ class RateLimit:
 
 
 class Corrections:
-    """What the page and the REST API call: `admit` a client, `add` a prediction's correction, and
-    `take_back` one."""
+    """What the page and the REST API call to keep corrections and take them back."""
 
     def __init__(self, store: SQLiteStore, per_minute: int = CORRECTIONS_PER_MINUTE) -> None:
         self.store = store
@@ -107,8 +106,7 @@ class Corrections:
 
 
 def open_corrections(settings: Settings) -> Corrections | None:
-    """The corrections the settings ask for (None: off); CorrectionsError with a message if the
-    database can't be used."""
+    """The corrections the settings ask for (None: off); CorrectionsError if the database can't be used."""
     if settings.corrections is None:
         return None
     store = SQLiteStore(settings.corrections, int(settings.corrections_max_mb * 2**20))

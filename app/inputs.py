@@ -70,18 +70,17 @@ def read_upload(read: Callable[[bytes], T], path: str | Path) -> T:
     """read(the bytes of a file Gradio stored: an upload, an API client's file, an MCP tool's URL),
     tried again briefly when it fails: Gradio stores uploads under a content hash, so clients sending
     the same file at once share one path, and one may see it while another is still writing it."""
-    for attempt in range(UPLOAD_ATTEMPTS):
+    for attempt in range(UPLOAD_ATTEMPTS - 1):
         try:
             return read(Path(path).read_bytes())
-        except (InputError, OSError) as err:
-            if isinstance(err, NoDigitError):
-                raise
-            if attempt == UPLOAD_ATTEMPTS - 1:
-                if isinstance(err, OSError):  # gone from the cache, or unreadable: the client's to resend
-                    raise InputError("the uploaded file could not be read: send it again") from None
-                raise
+        except NoDigitError:
+            raise
+        except (InputError, OSError):
             time.sleep(UPLOAD_RETRY_S * (attempt + 1))
-    raise AssertionError("unreachable")
+    try:
+        return read(Path(path).read_bytes())
+    except OSError:  # gone from the cache, or unreadable: the client's to resend
+        raise InputError("the uploaded file could not be read: send it again") from None
 
 
 def read_input(kind: str, value: Any, read: Callable[[Any], T]) -> T | None:
@@ -102,12 +101,10 @@ def read_input(kind: str, value: Any, read: Callable[[Any], T]) -> T | None:
 def base64_bytes(text: str) -> bytes:
     """The bytes of a base64 image in a JSON body, plain, wrapped at 76 columns, or as a data: URL (as
     browsers' FileReader and canvas.toDataURL make it); ValueError when it isn't base64."""
-    if text.startswith("data:"):
-        text = text.partition(",")[2]
-    try:
-        return base64.b64decode(text, validate=True)
-    except (binascii.Error, ValueError):
+    text = text.partition(",")[2] if text.startswith("data:") else text
+    for candidate in (text, "".join(text.split())):
         try:
-            return base64.b64decode("".join(text.split()), validate=True)
+            return base64.b64decode(candidate, validate=True)
         except (binascii.Error, ValueError):
-            raise ValueError("not valid base64") from None
+            continue
+    raise ValueError("not valid base64")

@@ -1,9 +1,6 @@
 """Starting the app: settings → the models, the login, the corrections and the page → one server,
-which serves the page, the Gradio API and MCP (app/ui/) and the REST API (app/web/) over one Reader.
-
-    app = create(settings)       # ModelError / ValueError with a message when something is wrong
-    serve(app, cache_dir)        # until Ctrl-C or SIGTERM
-"""
+which serves the page, the Gradio API and MCP (app/ui/) and the REST API (app/web/) over one Reader:
+`serve(create(settings), cache_dir)` runs it until Ctrl-C or SIGTERM."""
 
 from __future__ import annotations
 

@@ -71,7 +71,8 @@ class Settings:
         args.auth = args.auth or environ.get(AUTH_ENV) or None
         args.host = args.host or environ.get("GRADIO_SERVER_NAME") or None
         args.model = args.model or Path(environ.get(MODEL_ENV) or DEFAULT_MODEL)
-        args.public_url = args.public_url or space_url(environ)
+        space_host = environ.get(SPACE_HOST_ENV, "").strip()
+        args.public_url = args.public_url or (f"https://{space_host}" if space_host else None)
         args.allow_origins, args.trusted_proxies = tuple(args.allow_origins), tuple(args.trusted_proxies)
         return cls(**{name: value for name, value in vars(args).items() if value is not None})
 
@@ -126,12 +127,6 @@ def argument_parser() -> argparse.ArgumentParser:
                    help="an event stream (MCP, the page's queue) that carries nothing but heartbeats this "
                         "long is ended (default: %(default)s)")
     return p
-
-
-def space_url(environ: Mapping[str, str]) -> str | None:
-    """https://$SPACE_HOST on a Hugging Face Space, else None."""
-    host = environ.get(SPACE_HOST_ENV, "").strip()
-    return f"https://{host}" if host else None
 
 
 def origin_url(text: str) -> str:

@@ -48,6 +48,7 @@ from bench.common import (
     torch_model,
 )
 from serving.contract import to_model_input
+from serving.session import load_session
 
 SECTIONS = ["Machine", "Models", "Model latency", "End-to-end latency", "Throughput", "Accuracy and size",
             "Serving footprint", "API round trip", "Checks"]
@@ -82,13 +83,21 @@ def us(seconds: float) -> str:
     return f"{seconds * 1e6:.0f}"
 
 
-class Report:
-    """Collects sections (printed as they finish) and the must-reach checks."""
+@dataclass
+class Bench:
+    """What the sections of one run share, and the report they make."""
 
-    def __init__(self) -> None:
-        self.parts: list[str] = []
-        self.checks: list[tuple[str, str, str, bool | None]] = []
-        self.failed: list[str] = []
+    args: argparse.Namespace
+    counts: dict[str, Any]  # FULL or QUICK
+    model: Any  # the PyTorch ensemble with the ONNX file's weights (bench.common.torch_model)
+    parity: dict  # its parity with onnxruntime fp32 (export.evaluate.check_parity)
+    tmp: Path  # test images and demo logs
+    sketches: list[Path]  # a sketch PNG of each digit
+    photo: Path  # a 12-MP phone photo JPEG of a 7
+    demo: server.DemoServer | None = None  # left running by the footprint section for the API section
+    parts: list[str] = field(default_factory=list)  # the sections, printed as they finish
+    checks: list[tuple[str, str, str, bool | None]] = field(default_factory=list)  # the must-reach checks
+    failed: list[str] = field(default_factory=list)  # the sections that raised
 
     def section(self, title: str, body: str) -> None:
         text = f"## {title}\n\n{body.strip()}\n"
@@ -111,53 +120,27 @@ class Report:
         self.section(title, body)
 
 
-@dataclass
-class Bench:
-    """What the sections of one run share."""
-
-    args: argparse.Namespace
-    counts: dict[str, Any]  # FULL or QUICK
-    report: Report
-    model: Any  # the PyTorch ensemble with the ONNX file's weights (bench.common.torch_model)
-    parity: dict  # its parity with onnxruntime fp32 (export.evaluate.check_parity)
-    tmp: Path  # test images and demo logs
-    sketches: list[Path] = field(default_factory=list)  # a sketch PNG of each digit
-    photo: Path = Path()  # a 12-MP phone photo JPEG of a 7
-    demo: server.DemoServer | None = None  # left running by the footprint section for the API section
-
-
 # ---------------------------------------------------------------- in-process measurements
 
 
-@functools.cache
-def ort_session(path: Path, threads: int) -> Any:
-    from serving.session import load_session
-
-    return load_session(path, threads)
+ort_session = functools.cache(load_session)  # (path, threads) → one session each
 
 
-def ort_runner(path: Path, threads: int, x: np.ndarray) -> Callable[[], object]:
-    sess = ort_session(path, threads)
-    name = sess.get_inputs()[0].name
-    return lambda: sess.run(None, {name: x})
-
-
-def torch_runner(model: Any, x: np.ndarray, threads: int) -> Callable[[], object]:
+def runner(b: Bench, engine: str, x: np.ndarray, threads: int) -> Callable[[], object]:
+    """One call of `engine` on x with `threads` threads."""
+    if not engine.startswith("PyTorch"):
+        sess = ort_session(b.args.fp32 if "fp32" in engine else b.args.int8, threads)
+        name = sess.get_inputs()[0].name
+        return lambda: sess.run(None, {name: x})
     import torch
 
     def run() -> object:
         if torch.get_num_threads() != threads:
             torch.set_num_threads(threads)
         with torch.inference_mode():
-            return model(torch.from_numpy(x))
+            return b.model(torch.from_numpy(x))
 
     return run
-
-
-def runner(b: Bench, engine: str, x: np.ndarray, threads: int) -> Callable[[], object]:
-    if engine.startswith("PyTorch"):
-        return torch_runner(b.model, x, threads)
-    return ort_runner(b.args.fp32 if "fp32" in engine else b.args.int8, threads, x)
 
 
 def first_member_confidence(model: Any, x: np.ndarray) -> np.ndarray:
@@ -201,12 +184,12 @@ def latency_section(b: Bench) -> str:
                   f"{ratio(base.cpu.median, t.cpu.median):.1f}×")
                  for (engine, x_name), t in stats.items() if x_name == name]
         speedup = ratio(base.wall.median, stats[("onnxruntime fp32", name)].wall.median)
-        b.report.check(f"onnxruntime fp32 vs PyTorch eager, {name}, batch 1, one thread (median)",
-                       "≥ 3× faster", f"{speedup:.1f}×", speedup >= 3)
+        b.check(f"onnxruntime fp32 vs PyTorch eager, {name}, batch 1, one thread (median)",
+                "≥ 3× faster", f"{speedup:.1f}×", speedup >= 3)
     # Both files run every member on the unclear input; on a clear one the INT8 file (no shortcut) does more.
     fp32, int8 = (stats[(engine, "noise")].wall.median for engine in ENGINES[:2])
-    b.report.check("INT8 vs fp32 latency, every member running, batch 1, one thread (median)", "no slower",
-                   f"{us(int8)} µs vs {us(fp32)} µs ({ratio(fp32, int8):.2f}× faster)", int8 <= fp32)
+    b.check("INT8 vs fp32 latency, every member running, batch 1, one thread (median)", "no slower",
+            f"{us(int8)} µs vs {us(fp32)} µs ({ratio(fp32, int8):.2f}× faster)", int8 <= fp32)
     return (md_table(["input", "engine", "median µs", "p99 µs", "mean µs", "CPU µs (median)", "runs",
                       "speed vs PyTorch", "CPU-time ratio"], rows, "llrrrrrrr")
             + "\n\nOne image (1×1×28×28), `torch.set_num_threads(1)` and onnxruntime "
@@ -260,8 +243,8 @@ def e2e_section(b: Bench) -> str:
         totals.append((t["total"].median, t["total_cpu"].median))
     names = ("sketch end-to-end (decode + preprocess + model)", "12-MP phone photo end-to-end")
     for (total, cpu), name, target in zip(totals, names, (0.002, 0.060), strict=True):
-        b.report.check(f"{name}, one core (median)", f"≤ {target * 1000:.0f} ms",
-                       f"{ms(total)} ms (CPU {ms(cpu)} ms)", total <= target)
+        b.check(f"{name}, one core (median)", f"≤ {target * 1000:.0f} ms",
+                f"{ms(total)} ms (CPU {ms(cpu)} ms)", total <= target)
     return (md_table(["image (bytes in)", "file", "decoded as", "decode ms", "decode + preprocess ms",
                       "model ms", "total ms (median)", "total ms (p99)", "total CPU ms", "runs", "answer"],
                      rows)
@@ -317,10 +300,10 @@ def accuracy_section(b: Bench) -> str:
     rows = [(kind, f"`{path.name}`", f"{path.stat().st_size / 1024:.0f}", f"{100 * result.overall:.2f}%",
              result.errors, f"{result.count:,}") for kind, (path, result) in files.items()]
     size_ratio = ratio(b.args.fp32.stat().st_size, b.args.int8.stat().st_size)
-    b.report.check("INT8 file size vs fp32", "≥ 2× smaller", f"{size_ratio:.1f}× smaller", size_ratio >= 2)
+    b.check("INT8 file size vs fp32", "≥ 2× smaller", f"{size_ratio:.1f}× smaller", size_ratio >= 2)
     delta = 100 * (files["INT8"][1].overall - files["fp32"][1].overall)
-    b.report.check("INT8 accuracy vs fp32 (MNIST test)", "within 0.1 point", f"{delta:+.2f} points",
-                   abs(delta) <= 0.1)
+    b.check("INT8 accuracy vs fp32 (MNIST test)", "within 0.1 point", f"{delta:+.2f} points",
+            abs(delta) <= 0.1)
     # What the first member's shortcut changes: the served file's answers against every member averaged.
     served = onnx_logits(session(b.args.fp32), images).argmax(1)
     x = images[:, None].astype(np.float32) / 255
@@ -328,8 +311,8 @@ def accuracy_section(b: Bench) -> str:
         every = Ensemble(list(b.model.members), first_sure=None)(torch.from_numpy(x))[0].numpy().argmax(1)
     changed = int((served != every).sum())
     alone = float((first_member_confidence(b.model, x) >= FIRST_SURE).mean())
-    b.report.check("answers the first member's shortcut changes (MNIST test)", "none",
-                   f"{changed} of {len(images):,}", changed == 0)
+    b.check("answers the first member's shortcut changes (MNIST test)", "none",
+            f"{changed} of {len(images):,}", changed == 0)
     return (md_table(["model", "file", "KiB", "MNIST test accuracy (onnxruntime)", "errors", "images"], rows)
             + f"\n\nFile sizes: INT8 is {size_ratio:.1f}× smaller; accuracy {delta:+.2f} points. The fp32 "
             f"file's first member answered alone for {alone:.1%} of the test images; against all three "
@@ -403,9 +386,9 @@ def serving_section(b: Bench) -> str:
                        for name, p in (("onnxruntime (`serving.Predictor`)", by["ort"]),
                                        ("PyTorch (`Ensemble`)", by["torch"]))])
     rss_ratio = ratio(by["ort"]["rss"], by["torch"]["rss"])
-    b.report.check("serving RSS, onnxruntime vs PyTorch", "≤ 1/3",
-                   f"{by['ort']['rss']:.0f} vs {by['torch']['rss']:.0f} MiB ({rss_ratio:.2f})",
-                   rss_ratio <= 1 / 3)
+    b.check("serving RSS, onnxruntime vs PyTorch", "≤ 1/3",
+            f"{by['ort']['rss']:.0f} vs {by['torch']['rss']:.0f} MiB ({rss_ratio:.2f})",
+            rss_ratio <= 1 / 3)
     # onnxruntime first: it pays for whatever of Gradio isn't in the page cache yet. The last one
     # stays up (idle) for the API round trip.
     repeats = b.counts["cold_repeats"]
@@ -418,8 +401,8 @@ def serving_section(b: Bench) -> str:
              for w, name in ((False, "`python demo.py` (onnxruntime)"),
                              (True, "same app with `import torch` first"))]
     first = [median_of(cold[w], "first_answer_s") for w in (False, True)]
-    b.report.check("demo cold start to first /predict answer, onnxruntime vs with torch", "report",
-                   f"{first[0]:.1f} s vs {first[1]:.1f} s", None)
+    b.check("demo cold start to first /predict answer, onnxruntime vs with torch", "report",
+            f"{first[0]:.1f} s vs {first[1]:.1f} s", None)
     return (table1 + f"\n\nEach serving process loads its model and answers {len(by['ort']['digits'])} "
             "requests (sketches of 3 and 8 and the phone photo, three times each, decoded and "
             "preprocessed by `serving.preprocess` in both), then its resident memory is read with "
@@ -476,15 +459,14 @@ def prepare(args: argparse.Namespace) -> Bench:
     load.progress("checking that PyTorch has the ONNX file's weights")
     model, parity = torch_model(args.fp32)
     torch.set_num_threads(1)
-    return Bench(args, QUICK if args.quick else FULL, Report(), model, parity, tmp, sketches,
-                 tmp / "photo_7.jpg")
+    return Bench(args, QUICK if args.quick else FULL, model, parity, tmp, sketches, tmp / "photo_7.jpg")
 
 
-def checks_table(report: Report) -> str:
+def checks_table(b: Bench) -> str:
     rows = [(name, target, measured, "—" if ok is None else ("met" if ok else "**NOT met**"))
-            for name, target, measured, ok in report.checks]
+            for name, target, measured, ok in b.checks]
     body = md_table(["check", "must reach", "measured", "result"], rows, "llll")
-    missed = [name for name, _, _, ok in report.checks if ok is False]
+    missed = [name for name, _, _, ok in b.checks if ok is False]
     if missed:
         body += ("\n\nNot met in this run: " + "; ".join(missed) + ". See the sections above for the "
                  "figures, and the load average under Machine for how busy the machine was.")
@@ -492,12 +474,12 @@ def checks_table(report: Report) -> str:
 
 
 def write_report(b: Bench, info: dict[str, str], load_start: str, started: float) -> None:
-    b.report.section("Checks", checks_table(b.report))
+    b.section("Checks", checks_table(b))
     rows = [*((k, v) for k, v in info.items() if k != "date"),
             ("load average (1/5/15 min) at start", load_start),
             ("load average (1/5/15 min) at end", load_average())]
-    b.report.parts.insert(0, f"## Machine\n\n{md_table(['what', 'value'], rows, 'll')}\n")
-    print(b.report.parts[0], flush=True)
+    b.parts.insert(0, f"## Machine\n\n{md_table(['what', 'value'], rows, 'll')}\n")
+    print(b.parts[0], flush=True)
     mode = ("`python -m bench --quick` (tiny counts: the figures are not meaningful)" if b.args.quick
             else "`python -m bench`")
     header = (f"# Benchmarks: why the digit recognizer serves with onnxruntime\n\n"
@@ -507,7 +489,7 @@ def write_report(b: Bench, info: dict[str, str], load_start: str, started: float
               "Re-run to refresh.\n")
     if str(b.args.out) != "-":
         b.args.out.parent.mkdir(parents=True, exist_ok=True)
-        b.args.out.write_text(header + "\n" + "\n".join(b.report.parts))
+        b.args.out.write_text(header + "\n" + "\n".join(b.parts))
         load.progress(f"wrote {b.args.out}")
 
 
@@ -522,17 +504,17 @@ def main(argv: list[str] | None = None) -> int:
     b = prepare(args)
     try:
         for title, section in SECTION_FUNCTIONS:
-            b.report.run(title, lambda section=section: section(b))
+            b.run(title, lambda section=section: section(b))
     finally:
         if b.demo is not None:
             server.stop_demo(b.demo, timeout=10)
-        if b.report.failed:
+        if b.failed:
             load.progress(f"kept {b.tmp} (test images, demo logs) for a look at what failed")
         else:
             shutil.rmtree(b.tmp, ignore_errors=True)
     write_report(b, info, load_start, started)
-    if b.report.failed:
-        load.progress(f"failed sections: {', '.join(b.report.failed)}")
+    if b.failed:
+        load.progress(f"failed sections: {', '.join(b.failed)}")
         return 1
     return 0
 

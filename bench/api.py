@@ -2,20 +2,14 @@
 
     python -m bench.api [--quick] [--model PATH] > report.md
 
-Starts, each in its own process on a free loopback port:
-- the app (`python demo.py`): its REST endpoint POST /api/predict, and its Gradio endpoint /predict;
-- a Flask app of the usual kind (app.run, threaded): PIL decode, naive resize to 28×28, PyTorch
-  eager on the same weights (the served ensemble, rebuilt from the ONNX file by bench.common).
+Starts, each in its own process on a free loopback port, `python demo.py` (REST POST /api/predict
+and Gradio /predict) and a Flask app of the usual kind (threaded; PIL decode, naive resize to
+28×28, PyTorch eager on the same weights). The load generator (bench.load) runs in this process,
+on the same cores, one MNIST test digit (28×28 PNG) per request; REST and Flask take interleaved
+rounds so that background load falls on both alike. Also measured: the REST server's RSS over
+10,000 requests, and a web-page user's uploads (/predict_upload) while each API is under load.
 
-The load generator (bench.load) runs in this process, on the same cores: one keep-alive
-connection per client sending one MNIST test digit (28×28 PNG) per request; gradio_client for the
-Gradio API, plus a light client of Gradio's own HTTP API that leaves the server rather than the
-client as the bottleneck. REST and Flask run in 3 interleaved rounds so that background load on
-the machine falls on both alike. Reports the median and 99th percentile round trip, requests/s,
-the server's CPU per request and errors; the REST server's RSS before and after 10,000 requests;
-and the round trip of a web-page user's uploads (/predict_upload) while each API is under load.
-
-Exit status 1 when a check under Targets fails. With --quick only the checks that don't depend on
+Exit status 1 when a check under Targets fails; with --quick only the checks that don't depend on
 speed (no errors) decide it: its counts are too small for the speed targets.
 """
 
@@ -28,7 +22,8 @@ import sys
 import tempfile
 import threading
 import time
-from contextlib import ExitStack
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -59,36 +54,33 @@ ROUNDS_NOTE = ("With several rounds, median ms, p99 ms and requests/s are the me
                "values; requests and errors are totals.")
 
 
-class UiProbe:
+@contextmanager
+def ui_probe(name: str, url: str, file: Path) -> Iterator[Load]:
     """A user of the web page while the API is under load: uploads a digit every 0.2 s through the
-    UI's own event (/predict_upload) and records how long each answer takes."""
+    UI's own event (/predict_upload); the Load records how long each answer takes."""
+    load, client, stop = Load(name, 1), gradio_client(url), threading.Event()
 
-    def __init__(self, name: str, url: str, file: Path) -> None:
-        self.load, self.client, self.file = Load(name, 1), gradio_client(url), file
-        self.stop = threading.Event()
-        self.thread = threading.Thread(target=self.run, daemon=True)
-
-    def run(self) -> None:
+    def run() -> None:
         t_start = time.perf_counter()
-        while not self.stop.is_set():
+        while not stop.is_set():
             t0 = time.perf_counter()
             try:
-                label = predict_file(self.client, self.file, "/predict_upload")[0]
+                label = predict_file(client, file, "/predict_upload")[0]
                 if not label or "label" not in label:
                     raise AnswerError(f"answer {str(label)[:50]}")
-                self.load.latencies.append(time.perf_counter() - t0)
+                load.latencies.append(time.perf_counter() - t0)
             except Exception as err:
-                self.load.errors.append(f"{type(err).__name__}: {str(err)[:60]}")
-            self.stop.wait(0.2)
-        self.load.seconds = time.perf_counter() - t_start
+                load.errors.append(f"{type(err).__name__}: {str(err)[:60]}")
+            stop.wait(0.2)
+        load.seconds = time.perf_counter() - t_start
 
-    def __enter__(self) -> UiProbe:
-        self.thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop.set()
-        self.thread.join()
+    thread = threading.Thread(target=run, daemon=True)
+    thread.start()
+    try:
+        yield load
+    finally:
+        stop.set()
+        thread.join()
 
 
 # ---------------------------------------------------------------- the servers besides demo.py
@@ -183,12 +175,12 @@ def rest_and_flask(setup: Setup) -> None:
                         http_load(name, port, path, setup.bodies, clients, n, setup.max_s, pid))
         setup.rest += [merged[(name, c)] for c in (1, CLIENTS) for name, *_ in sides]
         ui_file = setup.files[-1][0]
-        with UiProbe("no other load", rest.url, ui_file) as idle:  # also warms up the UI's path
+        with ui_probe("no other load", rest.url, ui_file) as idle:  # also warms up the UI's path
             time.sleep(2 if setup.quick else 6)
-        with UiProbe("during REST load, 8 clients", rest.url, ui_file) as probe:
+        with ui_probe("during REST load, 8 clients", rest.url, ui_file) as probe:
             setup.rest.append(http_load("REST, memory run (a UI user meanwhile)", rest.port, "/api/predict",
                                         setup.bodies, CLIENTS, setup.n_rss, setup.max_s * 10, rest.pid))
-        setup.ui.update({"no other load": idle.load, "during REST load, 8 clients": probe.load})
+        setup.ui.update({"no other load": idle, "during REST load, 8 clients": probe})
 
 
 def gradio_runs(setup: Setup) -> None:
@@ -200,9 +192,9 @@ def gradio_runs(setup: Setup) -> None:
     with server.running(server.start_demo(Path(setup.model), setup.tmp / "gradio.log")) as demo:
         for _ in range(setup.rounds):
             add(setup.gradio, "1", gradio_load(label, demo.url, files, 1, max(4, n // 4), max_s, demo.pid))
-            with UiProbe(label, demo.url, files[-1][0]) as probe:
+            with ui_probe(label, demo.url, files[-1][0]) as probe:
                 add(setup.gradio, "8", gradio_load(label, demo.url, files, CLIENTS, n, max_s, demo.pid))
-            add(setup.ui, label, probe.load)
+            add(setup.ui, label, probe)
             add(setup.gradio, "same", gradio_load(label + ", same file", demo.url, files[:1], CLIENTS, n,
                                                   max_s, demo.pid))
             add(setup.gradio, "raw", run_clients(label + ", HTTP API", CLIENTS, 4 * n,

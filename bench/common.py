@@ -8,7 +8,6 @@ import io
 import os
 import platform
 import socket
-import subprocess
 import time
 from collections.abc import Callable, Hashable, Sequence
 from dataclasses import dataclass
@@ -43,11 +42,8 @@ class Stats:
 
 @dataclass(frozen=True)
 class Timing:
-    """Wall-clock and CPU time (of the calling thread) of the same calls.
-
-    On a shared machine the wall time includes waiting for a core; the thread's CPU time doesn't,
-    so the two side by side show how much of a figure is the code and how much is the load.
-    """
+    """Wall-clock and calling-thread CPU time of the same calls: on a shared machine only the wall
+    time includes waiting for a core, so the two show how much of a figure is the load."""
 
     wall: Stats
     cpu: Stats
@@ -66,11 +62,8 @@ def time_calls(fn: Callable[[], object], count: int) -> tuple[list[float], list[
 
 def interleaved_latency(engines: dict[Hashable, Callable[[], object]], runs: int, warmup: int,
                         rounds: int = 20) -> dict[Hashable, Timing]:
-    """Per-call latency of each engine, measured in alternating rounds.
-
-    On a shared or throttled machine the background load drifts; running the engines in turns
-    (order rotated each round) exposes them to the same load, so their ratio stays meaningful.
-    """
+    """Per-call latency of each engine, in rounds of turns (order rotated each round): background
+    load drifts, and taking turns exposes the engines to the same load, so their ratio holds."""
     names = list(engines)
     for name in names:
         time_calls(engines[name], warmup)
@@ -168,17 +161,6 @@ def cpu_seconds(pid: int | None) -> float:
     return times.user + times.system
 
 
-def stop_process(proc: subprocess.Popen, timeout: float = 15) -> None:
-    """Ends a process this program started (by its own handle): politely, then for sure."""
-    if proc.poll() is None:
-        proc.terminate()
-        try:
-            proc.wait(timeout=timeout)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(timeout=timeout)
-
-
 # ---------------------------------------------------------------- arguments, checks and test images
 
 
@@ -194,8 +176,8 @@ def made_images_parser(doc: str, count: int, count_help: str | None = None) -> a
 
 @dataclass(frozen=True)
 class Check:
-    """A line under Targets. One that needs the full counts (full_run=True: speed, memory over
-    10,000 requests) is not judged in --quick runs."""
+    """A line under Targets; one that needs the full counts (full_run: speed, memory over 10,000
+    requests) is not judged in --quick runs."""
 
     ok: bool
     text: str
@@ -232,13 +214,13 @@ def encoded(image: Image.Image, fmt: str = "PNG", **options) -> bytes:
     return out.getvalue()
 
 
-def mnist_pngs(n: int, start: int = 0) -> tuple[list[tuple[str, bytes]], str]:
+def mnist_pngs(n: int) -> tuple[list[tuple[str, bytes]], str]:
     """n MNIST test digits as 28×28 PNG files (name, bytes), and a line saying what they are."""
     from training.data import load_mnist
 
     data = load_mnist()
     return ([(f"mnist_test_{i}_{int(data.test_labels[i])}.png", encoded(Image.fromarray(data.test_images[i])))
-             for i in range(start, start + n)], f"{n} MNIST test digits, 28×28 PNG")
+             for i in range(n)], f"{n} MNIST test digits, 28×28 PNG")
 
 
 def sketch_png(digit: int = 3, side: int = 280) -> bytes:

@@ -2,11 +2,6 @@
 
     python -m bench.load [--requests 400] [--clients 8] [--url URL | --model PATH] [--max-seconds 300]
 
-`run_clients` runs requests on client threads (each client its own connection, made before the
-clock starts) and gathers a `Load`: latencies, errors, requests/s, the server's CPU and memory.
-`http_load` (keep-alive http.client POSTs), `gradio_load` (gradio_client) and
-`gradio_http_worker` (Gradio's own HTTP API without gradio_client) make its requests.
-
 As a command, two runs of a fixed number of requests against the demo's /predict:
 - "different files": every request sends a file no other client sends (distinct content, so
   distinct entries in Gradio's content-addressed upload cache);
@@ -79,8 +74,7 @@ class Load:
             lambda r: float(np.percentile(r.latencies, q)) * 1000 if r.latencies else float("nan"))
 
     def _median_round(self, metric: Callable[[Load], float]) -> float:
-        """The metric's median over the rounds: a burst of other work on this shared machine
-        spoils one round, not the result (the table shows the rounds' range of requests/s)."""
+        """The metric's median over the rounds: a burst of other work spoils one round, not the result."""
         return float(np.median([metric(r) for r in self.rounds or [self]]))
 
     def merge(self, other: Load) -> Load:
@@ -106,11 +100,9 @@ def progress(text: str) -> None:
 def run_clients(name: str, clients: int, requests: int, make_worker: Callable[[int], Work],
                 max_seconds: float, server_pid: int | None = None, together: bool = False) -> Load:
     """`requests` calls over `clients` threads, each calling the worker made for it, until done or
-    `max_seconds` have passed; an exception's text is counted as an error.
-
-    Workers take whichever request number is next. together=True: rounds instead, every client
-    waiting at a barrier and then making request number ROUND at the same moment.
-    """
+    `max_seconds` have passed; an exception counts as an error. Workers take whichever request number
+    is next; together=True: rounds instead, every client waiting at a barrier and then making request
+    number ROUND at the same moment."""
     rounds = max(1, requests // clients)
     load = Load(name, clients, rounds * clients if together else requests)
     counter, lock = itertools.count(), threading.Lock()
@@ -168,9 +160,9 @@ class AnswerError(Exception):
     """The server answered, but not with what was asked for."""
 
 
-def multipart(files: Sequence[tuple[str, bytes]], field_name: str = "files") -> tuple[bytes, str]:
+def multipart(files: Sequence[tuple[str, bytes]]) -> tuple[bytes, str]:
     boundary = uuid.uuid4().hex
-    parts = [f'--{boundary}\r\nContent-Disposition: form-data; name="{field_name}"; filename="{name}"\r\n'
+    parts = [f'--{boundary}\r\nContent-Disposition: form-data; name="files"; filename="{name}"\r\n'
              f"Content-Type: image/png\r\n\r\n".encode() + data + b"\r\n" for name, data in files]
     return b"".join(parts) + f"--{boundary}--\r\n".encode(), f"multipart/form-data; boundary={boundary}"
 
@@ -270,11 +262,8 @@ def gradio_http_worker(port: int, files: list[tuple[str, bytes]], offset: int) -
 
 
 def digit_image(digit: int, variant: int) -> bytes:
-    """A 200×200 PNG of `digit` in dark ink on white (examples.make), pen and slant set by `variant`.
-
-    Each variant has different bytes, so files never collide in Gradio's upload cache unless a
-    run wants them to.
-    """
+    """A 200×200 PNG of `digit` in dark ink on white (examples.make), pen and slant set by `variant`:
+    each variant has different bytes, so files never collide in Gradio's upload cache."""
     rng = random.Random(variant)
     image = draw_digits((200, 200), str(digit), 20, 255, rng.randint(12, 16), "L", rng.uniform(-0.15, 0.15))
     ImageDraw.Draw(image).point((variant % 200, 0), fill=250)  # one near-white pixel: unique bytes for sure
@@ -292,11 +281,11 @@ def write_files(directory: Path, count: int, start: int = 0) -> list[tuple[Path,
 
 
 def load(url: str, requests: int = 400, clients: int = 8, max_seconds: float = 300.0,
-         pid: int | None = None, warmup: int = 2) -> list[Load]:
+         pid: int | None = None) -> list[Load]:
     """Both runs against the demo at `url`; `pid` (the server's) for its memory and CPU."""
     with tempfile.TemporaryDirectory(prefix="bench-load-") as tmp:
         directory = Path(tmp)
-        gradio_load("warm-up", url, write_files(directory, warmup, start=2_000_000), 1, warmup, max_seconds)
+        gradio_load("warm-up", url, write_files(directory, 2, start=2_000_000), 1, 2, max_seconds)
         different = gradio_load("different files", url, write_files(directory, requests), clients, requests,
                                 max_seconds, pid)
         # new content, not yet in the cache: one file a round, every client sending it at once

@@ -20,7 +20,7 @@ from __future__ import annotations
 import argparse
 import sys
 import time
-from collections import Counter, defaultdict
+from collections import Counter
 from dataclasses import dataclass
 
 import numpy as np
@@ -54,9 +54,8 @@ def digit_patch(image28: np.ndarray, scale: float) -> np.ndarray:
     return np.asarray(Image.fromarray(crop).resize(size, Image.Resampling.BILINEAR))
 
 
-def make_number(images: np.ndarray, labels: np.ndarray, rng: np.random.Generator,
-                length: int | None = None, gap_range: tuple[float, float] | None = None,
-                dark_ink: bool | None = None, noise: float = 2.0,
+def make_number(images: np.ndarray, labels: np.ndarray, rng: np.random.Generator, length: int | None = None,
+                gap_range: tuple[float, float] | None = None, dark_ink: bool | None = None,
                 gap_px: int | None = None) -> MadeNumber:
     """One number of MNIST digits written on a line.
 
@@ -105,7 +104,7 @@ def make_number(images: np.ndarray, labels: np.ndarray, rng: np.random.Generator
     else:
         paper, ink = rng.uniform(0, 60), rng.uniform(180, 255)
     pixels = paper + (ink - paper) * canvas.astype(np.float64) / 255
-    pixels += rng.normal(0, noise, pixels.shape)
+    pixels += rng.normal(0, 2.0, pixels.shape)  # light noise
     image = Image.fromarray(np.clip(pixels, 0, 255).astype(np.uint8))
     return MadeNumber(image, [int(labels[i]) for i in indices], boxes, indices, gaps, dark)
 
@@ -129,14 +128,8 @@ def score(made: MadeNumber, digits: list[int], boxes: list[Box]) -> dict:
         if best[0] >= 0.5:
             used.add(best[1])
             correct_digits += digits[best[1]] == true_digit
-    if read == truth:
-        outcome = "right"
-    elif len(read) < len(truth):
-        outcome = "merged (too few digits)"
-    elif len(read) > len(truth):
-        outcome = "split (too many digits)"
-    else:
-        outcome = "right count, wrong digit(s)"
+    outcome = ("right" if read == truth else "merged (too few digits)" if len(read) < len(truth)
+               else "split (too many digits)" if len(read) > len(truth) else "right count, wrong digit(s)")
     segmented = len(boxes) == len(made.boxes) and len(used) == len(made.boxes)
     return {"truth": truth, "read": read, "exact": read == truth, "outcome": outcome,
             "correct_digits": correct_digits, "n_digits": len(truth), "segmented": segmented}
@@ -177,12 +170,9 @@ def pct(part: float, whole: float) -> str:
 
 
 def summary_table(rows: list[dict], key: str) -> str:
-    groups: dict[str, list[dict]] = defaultdict(list)
-    for r in rows:
-        groups[r[key]].append(r)
     table = []
-    for k in sorted(groups) + ["all"]:
-        rs = rows if k == "all" else groups[k]
+    for k in sorted({r[key] for r in rows}) + ["all"]:
+        rs = [r for r in rows if k in ("all", r[key])]
         table.append([k, len(rs), pct(sum(r["exact"] for r in rs), len(rs)),
                       pct(sum(r["correct_digits"] for r in rs), sum(r["n_digits"] for r in rs)),
                       pct(sum(r["segmented"] for r in rs), len(rs)),

@@ -264,15 +264,13 @@ def accuracy_rows(results: list[tuple[Photo, int | None, bool]], key: Callable[[
 
 
 def size_name(photo: Photo) -> str:
-    for low, high in SIZES:
-        if photo.height_share < high:
-            return f"{low:.0%}–{high:.0%}"
-    return f"{SIZES[-1][0]:.0%}–{SIZES[-1][1]:.0%}"
+    low, high = next((size for size in SIZES if photo.height_share < size[1]), SIZES[-1])
+    return f"{low:.0%}–{high:.0%}"
 
 
 def report(results: list[tuple[Photo, int | None, bool]]) -> tuple[str, bool]:
     """The tables, and whether the targets are met; results are (photo, digit read, flagged as not sure)."""
-    header = ["", "photos", "right", "accuracy"]
+    columns = ["photos", "right", "accuracy"]
     sizes = [f"{low:.0%}–{high:.0%}" for low, high in SIZES]
     by_paper = accuracy_rows(results, lambda p: p.paper, list(PAPERS))
     by_ink = accuracy_rows(results, lambda p: p.ink, list(INKS))
@@ -282,9 +280,9 @@ def report(results: list[tuple[Photo, int | None, bool]]) -> tuple[str, bool]:
     caught, flagged = sum(wrong), sum(right)
     lines = [
         f"overall: {len(right)}/{len(results)} = {100 * overall:.2f}%", "",
-        md_table(["paper", *header[1:]], by_paper), "",
-        md_table(["ink", *header[1:]], by_ink), "",
-        md_table(["digit height", *header[1:]], accuracy_rows(results, size_name, sizes)), "",
+        md_table(["paper", *columns], by_paper), "",
+        md_table(["ink", *columns], by_ink), "",
+        md_table(["digit height", *columns], accuracy_rows(results, size_name, sizes)), "",
         f'"not sure" note (confidence < {PHOTO_UNSURE_BELOW:.0%} on photos of paper, < {UNSURE_BELOW:.0%} '
         f"on drawings): catches {caught} of {len(wrong)} misreads; "
         f"flags {flagged} of {len(right)} right answers",

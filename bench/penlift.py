@@ -17,7 +17,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from bench.server import start_demo, stop_demo
+from bench.server import running, start_demo
 from tests.browser import (
     CHROMIUM,
     CHROMIUM_ARGS,
@@ -63,12 +63,8 @@ def main(argv: list[str] | None = None) -> int:
     if not Path(CHROMIUM).exists():
         print(f"{CHROMIUM} is missing: apt-get install -y chromium (make browser)", file=sys.stderr)
         return 2
-    with tempfile.TemporaryDirectory() as tmp:
-        server = start_demo(None, Path(tmp) / "demo.log")
-        try:
-            first, delays = measure(server.url, args.rounds)
-        finally:
-            stop_demo(server)
+    with tempfile.TemporaryDirectory() as tmp, running(start_demo(None, Path(tmp) / "demo.log")) as server:
+        first, delays = measure(server.url, args.rounds)
     median = statistics.median(delays)
     print(f"pen lift → answer on {platform.processor() or platform.machine()}, headless Chromium: "
           f"first {first:.0f} ms, then {len(delays)} answers: median {median:.0f} ms, "

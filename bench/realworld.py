@@ -11,7 +11,6 @@ from __future__ import annotations
 import argparse
 import csv
 import sys
-from collections import defaultdict
 from pathlib import Path
 
 from bench.common import md_table
@@ -37,12 +36,9 @@ def evaluate(folder: Path, predictor: Predictor) -> list[dict]:
 
 
 def table(results: list[dict]) -> str:
-    by_kind: dict[str, list[dict]] = defaultdict(list)
-    for r in results:
-        by_kind[r["kind"]].append(r)
     table = []
-    for kind in sorted(by_kind) + ["all"]:
-        rows = results if kind == "all" else by_kind[kind]
+    for kind in sorted({r["kind"] for r in results}) + ["all"]:
+        rows = [r for r in results if kind in ("all", r["kind"])]
         right = sum(r["digit"] == r["label"] for r in rows)
         table.append([kind, len(rows), right, f"{100 * right / len(rows):.1f}%"])
     return md_table(["kind", "images", "correct", "accuracy"], table)

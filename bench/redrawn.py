@@ -76,14 +76,6 @@ def random_canvas(rng: np.random.Generator) -> tuple[int, int]:
     return width, int(np.clip(width * rng.uniform(0.75, 1.33), 280, 800))
 
 
-def fitted_patch(patch: np.ndarray, rng: np.random.Generator, canvas: tuple[int, int],
-                 height_share: float) -> np.ndarray:
-    """Ink scaled to `height_share` of the canvas height (narrower if the width demands)."""
-    h, w = patch.shape
-    factor = min(height_share * canvas[1] / h, 0.9 * canvas[0] / w)
-    return upscale(patch, factor, rng)
-
-
 def put(patch: np.ndarray, canvas: tuple[int, int], rng: np.random.Generator,
         spread: float) -> np.ndarray:
     """The patch on an empty canvas; spread 0 = centred, 1 = anywhere it fits whole."""
@@ -124,12 +116,6 @@ def fine_digit(digit: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     return upscale(digit_box(digit), FINE, rng)
 
 
-def thicken(fine: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-    # Growing each side by 0.5–1.2 MNIST pixels makes strokes a fifth of the digit's height,
-    # like a fat brush or marker.
-    return disk_filter(fine, rng.uniform(0.5, 1.2) * FINE, grow=True)
-
-
 def survives(thinned: np.ndarray, box: np.ndarray) -> bool:
     """Whether every solid pixel of the MNIST digit still holds some ink after thinning."""
     h, w = box.shape  # the fine grid is exactly FINE times the box
@@ -161,12 +147,6 @@ def paint(ink: np.ndarray, paper: Colour, colour: Colour) -> np.ndarray:
     return np.rint(p + (c - p) * ink[..., None]).astype(np.uint8)
 
 
-def opaque(ink: np.ndarray, paper: Colour, colour: Colour) -> np.ndarray:
-    """(H, W, 4) uint8 fully opaque, as Gradio sends a sketch's background and composite."""
-    rgb = paint(ink, paper, colour)
-    return np.dstack([rgb, np.full(ink.shape, 255, np.uint8)])
-
-
 def stroke_layer(ink: np.ndarray, colour: Colour) -> np.ndarray:
     """(H, W, 4) uint8 transparent except the stroke: a Gradio sketch layer."""
     layer = np.zeros(ink.shape + (4,), np.uint8)
@@ -182,8 +162,11 @@ def polarity(rng: np.random.Generator) -> tuple[Colour, Colour]:
 
 def placed(patch: np.ndarray, rng: np.random.Generator, canvas: tuple[int, int], share: tuple[float, float],
            spread: float) -> np.ndarray:
-    """Ink fitted to a random share of the canvas height (in `share`), put on the canvas."""
-    return put(fitted_patch(patch, rng, canvas, rng.uniform(*share)), canvas, rng, spread)
+    """Ink scaled to a random share of the canvas height (in `share`; narrower if the width demands),
+    put on the canvas."""
+    height_share, (h, w) = rng.uniform(*share), patch.shape
+    fitted = upscale(patch, min(height_share * canvas[1] / h, 0.9 * canvas[0] / w), rng)
+    return put(fitted, canvas, rng, spread)
 
 
 # ---------------------------------------------------------------- variants
@@ -206,18 +189,18 @@ def off_centre(digit: np.ndarray, rng: np.random.Generator) -> Redrawn:
     return Redrawn(paint(ink, BLACK, WHITE), ink, BLACK, WHITE)
 
 
-def thick_strokes(digit: np.ndarray, rng: np.random.Generator) -> Redrawn:
+def restroked(digit: np.ndarray, rng: np.random.Generator, thick: bool) -> Redrawn:
+    """Strokes thickened (sent as a PIL image) or thinned (a grey array), either polarity."""
     canvas = random_canvas(rng)
-    ink = placed(thicken(fine_digit(digit, rng), rng), rng, canvas, (0.4, 0.75), spread=0.5)
+    fine = fine_digit(digit, rng)
+    if thick:  # 0.5–1.2 MNIST pixels more a side: strokes a fifth of the digit's height, a marker's
+        fine, share = disk_filter(fine, rng.uniform(0.5, 1.2) * FINE, grow=True), (0.4, 0.75)
+    else:
+        fine, share = thin(fine, rng, digit_box(digit)), (0.45, 0.8)
+    ink = placed(fine, rng, canvas, share, spread=0.5)
     paper, colour = polarity(rng)
-    return Redrawn(Image.fromarray(paint(ink, paper, colour)), ink, paper, colour)
-
-
-def thin_strokes(digit: np.ndarray, rng: np.random.Generator) -> Redrawn:
-    canvas = random_canvas(rng)
-    ink = placed(thin(fine_digit(digit, rng), rng, digit_box(digit)), rng, canvas, (0.45, 0.8), spread=0.5)
-    paper, colour = polarity(rng)
-    return Redrawn(paint(ink, paper, colour)[..., 0], ink, paper, colour)
+    picture = paint(ink, paper, colour)
+    return Redrawn(Image.fromarray(picture) if thick else picture[..., 0], ink, paper, colour)
 
 
 def black_on_white(digit: np.ndarray, rng: np.random.Generator) -> Redrawn:
@@ -235,14 +218,10 @@ def coloured_ink(digit: np.ndarray, rng: np.random.Generator) -> Redrawn:
 
 
 def sketch(digit: np.ndarray, rng: np.random.Generator, background: Colour | None, parts: str) -> Redrawn:
-    """A drawing on Gradio's sketch pad, as the app hands it to serving; background None: either
-    theme's, at random.
-
-    "layers" is what the browser sends, the strokes' layer: an RGBA picture, transparent except
-    the stroke. "flat" is what an API client may send instead, the drawing flattened into one
-    opaque picture on the pad's background (its composite or its background alone: either way
-    the app hands serving the one opaque picture).
-    """
+    """A drawing on Gradio's sketch pad as the app hands it to serving (background None: either
+    theme's, at random). parts "layers": the strokes' layer the browser sends, RGBA, transparent
+    except the stroke; "flat": the drawing flattened onto the pad's background, opaque, as an API
+    client may send it (its composite or its background alone)."""
     if background is None:
         background = WHITE if rng.random() < 0.5 else DARK_SKETCH
     side = int(rng.integers(280, 801))  # the sketch pad is square
@@ -254,7 +233,8 @@ def sketch(digit: np.ndarray, rng: np.random.Generator, background: Colour | Non
         colour = GRADIO_BRUSHES[int(rng.integers(len(GRADIO_BRUSHES)))]
     if parts == "layers":
         return Redrawn(Image.fromarray(stroke_layer(ink, colour), "RGBA"), ink, background, colour)
-    return Redrawn(opaque(ink, background, colour), ink, background, colour)
+    opaque = np.dstack([paint(ink, background, colour), np.full(ink.shape, 255, np.uint8)])
+    return Redrawn(opaque, ink, background, colour)
 
 
 def lighting(shape: tuple[int, int], rng: np.random.Generator) -> np.ndarray:
@@ -289,8 +269,8 @@ def photo_jpeg(digit: np.ndarray, rng: np.random.Generator) -> Redrawn:
 VARIANTS: dict[str, Callable[[np.ndarray, np.random.Generator], Redrawn]] = {
     "big-canvas": big_canvas,
     "off-centre": off_centre,
-    "thick-strokes": thick_strokes,
-    "thin-strokes": thin_strokes,
+    "thick-strokes": partial(restroked, thick=True),
+    "thin-strokes": partial(restroked, thick=False),
     "black-on-white": black_on_white,
     "coloured-ink": coloured_ink,
     "sketch-light": partial(sketch, background=WHITE, parts="layers"),
@@ -326,14 +306,11 @@ def sample(count: int, seed: int, total: int) -> list[tuple[int, str]]:
     return [(int(i), names[k % len(names)]) for k, i in enumerate(order)]
 
 
-def raw_answers(predictor: Predictor, images: np.ndarray) -> np.ndarray:
-    return np.concatenate([predictor.probabilities(images[i : i + 1000].astype(np.float32) / 255)
-                           .argmax(axis=1) for i in range(0, len(images), 1000)])
-
-
 def evaluate(predictor: Predictor, images: np.ndarray, labels: np.ndarray, picks: Sequence[tuple[int, str]],
              seed: int) -> list[Outcome]:
-    raw = raw_answers(predictor, images[np.array([i for i, _ in picks], np.int64)])
+    picked = images[np.array([i for i, _ in picks], np.int64)].astype(np.float32) / 255
+    raw = np.concatenate([predictor.probabilities(picked[i : i + 1000]).argmax(axis=1)
+                          for i in range(0, len(picked), 1000)])
     outcomes = []
     for start in range(0, len(picks), CHUNK):
         chunk = picks[start : start + CHUNK]

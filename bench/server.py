@@ -20,7 +20,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from bench.common import ROOT, free_port, stop_process
+from bench.common import ROOT, free_port
 
 START_TIMEOUT_S = 300.0  # generous: on a busy machine importing gradio alone can take minutes
 ENV = {"GRADIO_ANALYTICS_ENABLED": "False", "PYTHONUNBUFFERED": "1"}  # no calls home from loopback
@@ -63,11 +63,8 @@ def opener(url: str, auth: tuple[str, str] | None) -> urllib.request.OpenerDirec
 
 
 def gradio_ready(server: DemoServer) -> bool:
-    """The demo serves its config, and Gradio's own start-up check has passed.
-
-    launch() checks that "/" answers within 3 s after the server is up and gives up otherwise;
-    the line about public links comes after that check.
-    """
+    """The demo serves its config, and Gradio's own start-up check (launch() gives up unless "/"
+    answers within 3 s) has passed: the line about public links comes after it."""
     with opener(server.url, server.auth).open(server.url + "config", timeout=5) as response:
         return (response.status == 200 and bool(json.loads(response.read()).get("components"))
                 and b"To create a public link" in server.log.read_bytes())
@@ -142,7 +139,14 @@ def start_demo(model: Path | None, log: Path, *, args: Sequence[str] = (), with_
 
 
 def stop_demo(server: DemoServer, timeout: float = 15) -> None:
-    stop_process(server.process, timeout)
+    """Ends the server by its own handle: politely, then for sure."""
+    if server.process.poll() is None:
+        server.process.terminate()
+        try:
+            server.process.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            server.process.kill()
+            server.process.wait(timeout=timeout)
 
 
 @contextmanager

@@ -28,6 +28,7 @@ from bench import server
 from bench.common import machine_line, md_table, rss_mb
 
 USER = ("bench", "streams")
+AUTHORIZATION = "Basic " + base64.b64encode(f"{USER[0]}:{USER[1]}".encode()).decode()
 SLOW_HEALTH_S = 1.0  # /api/health takes milliseconds; a second means the streams starve the server
 SETTLE_S = 5.0  # after the last stream ends, for the server to free what it held
 ENDED_GRACE_S = 10.0  # a stream may outlive the idle timeout by a heartbeat or so
@@ -42,12 +43,8 @@ class Phase:
     rss_mb: float | None
 
 
-def authorization() -> str:
-    return "Basic " + base64.b64encode(f"{USER[0]}:{USER[1]}".encode()).decode()
-
-
 def request(path: str, client: str) -> bytes:
-    return (f"GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: {authorization()}\r\n"
+    return (f"GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: {AUTHORIZATION}\r\n"
             f"X-Forwarded-For: {client}\r\nAccept: text/event-stream\r\nConnection: close\r\n\r\n").encode()
 
 

@@ -13,7 +13,6 @@ import math
 import sys
 import time
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 
@@ -23,6 +22,7 @@ from serving.card import ModelError, verify_model
 from serving.paths import DEFAULT_MODEL
 
 FILES_PER_BLOCK = 512  # a unit of work Ray Data hands around; small enough to spread over actors
+COLUMNS = ("file", "digit", "confidence", "error")
 
 
 def list_files(root: Path) -> list[str]:
@@ -32,11 +32,9 @@ def list_files(root: Path) -> list[str]:
 
 
 class PredictFiles:
-    """The actor: one Predictor, called with a batch of file names, answering a batch of rows.
-
-    It hands the Predictor paths, as the CLI does, so each file is opened only when its turn
-    comes (a huge non-image costs a header read, not its size in memory) and its answer or
-    error is the CLI's.
+    """The actor: one Predictor, called with a batch of file names, answering a batch of CSV rows.
+    It hands the Predictor paths, as the CLI does, so each file is opened only when its turn comes
+    (a huge non-image costs a header read, not its size in memory) and its answer or error is the CLI's.
     """
 
     def __init__(self, root: str, model: str) -> None:
@@ -46,18 +44,9 @@ class PredictFiles:
     def __call__(self, batch: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
         files = [str(f) for f in batch["file"]]
         results = self.predictor.predict_batch([self.folder / f for f in files])
-        return {
-            "file": np.array(files, dtype=object),
-            "digit": np.array([r.digit if isinstance(r, DigitResult) else -1 for r in results]),
-            "confidence": np.array([r.confidence if isinstance(r, DigitResult) else np.nan for r in results]),
-            "error": np.array(["" if isinstance(r, DigitResult) else str(r) for r in results], dtype=object),
-        }
-
-
-def csv_row(file: Any, digit: Any, confidence: Any, error: Any) -> list[str]:
-    if digit < 0:
-        return [str(file), "", "", str(error)]
-    return [str(file), str(int(digit)), f"{round(float(confidence), 6)}", ""]
+        rows = [[f, str(r.digit), f"{round(float(r.confidence), 6)}", ""] if isinstance(r, DigitResult)
+                else [f, "", "", str(r)] for f, r in zip(files, results, strict=True)]
+        return {column: np.array([row[i] for row in rows], dtype=object) for i, column in enumerate(COLUMNS)}
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -107,14 +96,13 @@ def run(args: argparse.Namespace, files: list[str]) -> dict[str, float]:
         with partial.open("w", newline="", encoding="utf-8", errors="surrogateescape") as out, \
                 tqdm(total=len(files), unit="img", disable=args.no_progress, file=sys.stderr) as progress:
             writer = csv.writer(out)
-            writer.writerow(["file", "digit", "confidence", "error"])
+            writer.writerow(COLUMNS)
             for batch in dataset.iter_batches(batch_size=None, batch_format="numpy"):
                 if digits + errors == 0:
                     first_rows_s = time.perf_counter() - begun
-                rows = [csv_row(*row) for row in zip(batch["file"], batch["digit"], batch["confidence"],
-                                                     batch["error"], strict=True)]
+                rows = list(zip(*(batch[column] for column in COLUMNS), strict=True))
                 writer.writerows(rows)
-                ok = int((batch["digit"] >= 0).sum())
+                ok = int((batch["error"] == "").sum())
                 digits, errors = digits + ok, errors + len(rows) - ok
                 progress.update(len(rows))
         partial.replace(args.out)

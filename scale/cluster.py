@@ -40,11 +40,8 @@ def require_ray() -> None:
 
 
 def check_reachable(address: str, timeout_s: float = 3.0) -> None:
-    """A quick TCP check of a `host:port` or `ray://host:port` address ([v6::addr]:port too).
-
-    ray.init() retries an unreachable address for 20 s or more before it fails; this says so in
-    seconds. "auto" (the cluster this machine belongs to) and "local" are left to Ray.
-    """
+    """A quick TCP check of a `host:port` or `ray://host:port` address ([v6::addr]:port too): ray.init()
+    retries an unreachable one for 20 s or more. "auto" and "local" are left to Ray."""
     if address.startswith(("http://", "https://")):
         raise ClusterError(f"{address} looks like the dashboard's address (what `serve deploy` takes): "
                            "give the cluster's address instead, HEAD:6379 or ray://HEAD:10001")
@@ -69,31 +66,27 @@ def check_reachable(address: str, timeout_s: float = 3.0) -> None:
 
 
 def connect(address: str | None, num_cpus: int | None = None, worker_logs: bool = False) -> Any:
-    """Joins the cluster at `address`, or starts a local Ray of its own when it is None.
-
-    Returns the `ray` module. Reuses a Ray that this process already started (as the tests do).
-    Workers' output is shown here only with worker_logs; it is always in Ray's log folder
-    (/tmp/ray/session_latest/logs).
-    """
+    """Joins the cluster at `address`, or starts a local Ray of its own when it is None; returns the
+    `ray` module. Reuses a Ray that this process already started (as the tests do). Workers' output
+    is shown here only with worker_logs; it is always in /tmp/ray/session_latest/logs."""
     require_ray()
     import ray
 
     if ray.is_initialized():
         return ray
+    os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")  # no phoning home, there is no internet
     if address:
         check_reachable(address)
-    os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")  # no phoning home, there is no internet
-    if not address:
+        options: dict[str, Any] = {"address": address}
+    else:
         # A local Ray's workers are new processes started from its environment: let them import
         # this project (scale, serving, rest) whatever the current folder. A cluster's nodes need
         # it installed or on their own PYTHONPATH (see scale/serve_config.yaml).
         os.environ["PYTHONPATH"] = os.pathsep.join(filter(None, [PROJECT_ROOT, os.environ.get("PYTHONPATH")]))
+        # "local": a new Ray even when RAY_ADDRESS is set or `ray start` ran on this machine.
+        options = {"address": "local", "num_cpus": num_cpus, "include_dashboard": False}
     try:
-        if address:
-            ray.init(address=address, log_to_driver=worker_logs)
-        else:
-            # "local": a new Ray even when RAY_ADDRESS is set or `ray start` ran on this machine.
-            ray.init(address="local", num_cpus=num_cpus, include_dashboard=False, log_to_driver=worker_logs)
+        ray.init(**options, log_to_driver=worker_logs)
     except Exception as err:  # ConnectionError, AuthenticationError, ValueError, ...
         first_line = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
         if not address:

@@ -72,10 +72,8 @@ class DigitService:
 
 
 def build_app(args: dict[str, Any] | None = None) -> serve.Application:
-    """The app for `serve deploy` / `serve run` (the `args` of the config file) and for scale.serve.
-
-    args: model (path), max_file_size (bytes), max_batch_size, batch_wait_s.
-    """
+    """The app for `serve deploy` / `serve run` (the `args` of the config file: model (path),
+    max_file_size (bytes), max_batch_size, batch_wait_s) and for scale.serve."""
     args = dict(args or {})
     known = {"model", "max_file_size", "max_batch_size", "batch_wait_s"}
     if unknown := set(args) - known:

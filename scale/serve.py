@@ -36,17 +36,16 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--batch-wait-ms", type=float, default=2.0,
                    help="how long a replica waits to fill a batch")
     args = p.parse_args(argv)
-    autoscaling = args.min_replicas is not None or args.max_replicas is not None
-    if autoscaling and (args.min_replicas is None or args.max_replicas is None):
+    if args.min_replicas is None and args.max_replicas is None:
+        args.replicas = 1 if args.replicas is None else args.replicas
+        if args.replicas < 1:
+            p.error("--replicas must be at least 1")
+    elif args.min_replicas is None or args.max_replicas is None:
         p.error("--min-replicas and --max-replicas go together")
-    if autoscaling and args.replicas is not None:
+    elif args.replicas is not None:
         p.error("--replicas is a fixed count: leave it out when autoscaling with --min/--max-replicas")
-    if autoscaling and not (0 <= args.min_replicas <= args.max_replicas and args.max_replicas >= 1):
+    elif not (0 <= args.min_replicas <= args.max_replicas and args.max_replicas >= 1):
         p.error("need 0 <= --min-replicas <= --max-replicas, and --max-replicas >= 1")
-    if args.replicas is None and not autoscaling:
-        args.replicas = 1
-    if args.replicas is not None and args.replicas < 1:
-        p.error("--replicas must be at least 1")
     if args.model:
         args.model = str(Path(args.model).resolve())  # the replicas' working folder is not ours
     return args
@@ -91,8 +90,7 @@ def main(argv: list[str] | None = None) -> int:
     except (ClusterError, ModelError) as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
-    scaling = deployment_options(args)
-    replicas = (f"{args.replicas} replica(s)" if "num_replicas" in scaling else
+    replicas = (f"{args.replicas} replica(s)" if args.min_replicas is None else
                 f"{args.min_replicas}–{args.max_replicas} replicas, autoscaling")
     print(f"Serving on {url} ({replicas}); Ctrl-C to stop", flush=True)
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))

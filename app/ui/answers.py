@@ -116,8 +116,7 @@ def digit_outputs(reader: Reader, kind: str, value: Any, view: str | None = VIEW
 
 
 def number_outputs(reader: Reader, kind: str, value: Any) -> tuple:
-    """The outputs of /read_number_sketch (the Numbers tab's before it read pages), (annotated
-    image, note): the number's digits boxed."""
+    """/read_number_sketch's outputs, (annotated image, note): the number's digits boxed."""
     return boxed_outputs(reader.read_number, number_boxes, number_note, kind, value)
 
 
@@ -181,8 +180,7 @@ def shown_box(box: tuple[int, int, int, int], image: Image.Image) -> tuple[int, 
 
 
 def number_boxes(result: NumberResult, image: Image.Image) -> list[tuple[tuple[int, ...], str]]:
-    """Each digit's box on the shown picture: boxes are in the pixels the image was sent with, and a
-    big one is shown as decoded, reduced."""
+    """Each digit's box on the shown picture."""
     return [(shown_box(d.box, image), f"{d.digit} ({d.confidence:.0%})") for d in result.digits]
 
 

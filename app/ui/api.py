@@ -73,7 +73,7 @@ URL = "an http(s) URL or a data: URL (data:image/png;base64,...)"
 
 def tools(reader: Reader) -> list[Callable[[str | None], str]]:
     """The MCP tools. Gradio names a tool after its function and takes its argument's description
-    from the docstring; the tool's own description is `tool_description`'s."""
+    from the docstring; the tool's own description is add_endpoints' api_description."""
 
     def tool(name: str, op: Operation, does: str, shows: str, returns: str) -> Callable[[str | None], str]:
         def run(image: str | None) -> str:
@@ -96,12 +96,6 @@ class ToolDescription(str):
         return self
 
 
-def tool_description(name: str) -> ToolDescription:
-    """What the tool does, what it takes, what it returns (Gradio's api_description)."""
-    _, _, does, _, returns = TOOLS[name]
-    return ToolDescription(f"{does} The image is {URL}. Returns: {returns}")
-
-
 def add_endpoints(reader: Reader) -> None:
     """The API endpoints, built where it is called (inside the app's gr.Blocks)."""
     api_image = UploadedFile(type="filepath", visible=False, label="image")
@@ -118,6 +112,7 @@ def add_endpoints(reader: Reader) -> None:
     # queue=False: Gradio's MCP server then calls the tools in-process. A queued tool goes through a
     # loopback gradio_client, which is slower and can't log in: with --auth every call failed.
     tool_result = gr.Textbox(visible=False, label="result_json")
-    for tool in tools(reader):
-        gr.Button(visible=False).click(tool, api_image, tool_result, api_name=TOOL_API_NAMES[tool.__name__],
-                                       api_description=tool_description(tool.__name__), queue=False)
+    for tool, (_, api_name, does, _, returns) in zip(tools(reader), TOOLS.values(), strict=True):
+        description = ToolDescription(f"{does} The image is {URL}. Returns: {returns}")
+        gr.Button(visible=False).click(tool, api_image, tool_result, api_name=api_name,
+                                       api_description=description, queue=False)

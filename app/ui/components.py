@@ -40,10 +40,8 @@ class UploadedImage(gr.Image):
 
 
 class UploadedFile(gr.File):
-    """gr.File(type="filepath") that hands the handler the uploaded file's path, and nothing more.
-
-    Gradio 6.31's gr.File makes an empty temp file in its cache for every call and never deletes it.
-    """
+    """gr.File(type="filepath") that hands the handler the uploaded file's path, and nothing more
+    (Gradio 6.31's gr.File makes an empty temp file in its cache for every call, never deleted)."""
 
     is_template = True  # rendered by gr.File's frontend
 

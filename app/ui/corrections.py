@@ -34,8 +34,7 @@ SOURCE = {"pad": "sketch", "upload": "upload"}  # the tab's input kind → the s
 
 def control(kind: str, image: gr.components.Component, reader: Reader,
             corrections: Corrections | None) -> None:
-    """Builds the control for `image` (the Draw tab's pad, kind "pad", or the Upload tab's image,
-    kind "upload") where it is called."""
+    """Builds the control for `image` (kind "pad": the Draw tab's pad; "upload") where it is called."""
     source = SOURCE[kind]
     with gr.Group(visible=corrections is not None):
         digit = gr.Radio(list(range(10)), value=None, label="Wrong? It's a", elem_id=f"{source}-correct")

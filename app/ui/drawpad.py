@@ -2,11 +2,8 @@
 set the moment the pen lifts (docs/app.md, "An answer as the pen lifts": gr.Sketchpad's export
 waits on canvas.toBlob(), about a second later, then uploads each layer several times). Setting the
 value fires the pad's `change`, whose request carries it (not as event data: with
-trigger_mode="always_last" Gradio re-sends a deferred event without its data).
-
-It keeps what a person expects of a sketchpad: pen, eraser, brush size, undo (button or Ctrl+Z),
-clear, mouse, finger and pen alike, ink in the theme's text colour, strokes from the first touch.
-The PNG holds the strokes on a transparent field, in the canvas's own pixels; app/inputs.py reads it.
+trigger_mode="always_last" Gradio re-sends a deferred event without its data). The PNG holds the
+strokes on a transparent field, in the canvas's own pixels; app/inputs.py reads it.
 """
 
 from __future__ import annotations

@@ -128,11 +128,9 @@ def number_model_markdown(card_path: Path = NUMBER_CARD) -> str:
 
 
 def figures(plots: list[tuple[Path, str, str, bool]]) -> str:
-    """HTML for the Model tab: each (PNG file, caption, alt text, wide) as a figure, the image inline;
-    a wide one takes the whole width, and scrolls sideways on a phone.
-
-    Inline (a data: URL) because the plots are small and the page then needs no file route.
-    """
+    """HTML for the Model tab: each (PNG file, caption, alt text, wide) as a figure, the image inline
+    (the plots are small, and the page then needs no file route); a wide one takes the whole width,
+    and scrolls sideways on a phone."""
     parts = []
     for path, caption, alt, wide in plots:
         if path.exists():

@@ -64,11 +64,8 @@ def read_auth_file(path: Path) -> list[tuple[str, str]]:
 def load_users(auth: str | None, file: Path | None, where: str = "--auth") -> Users:
     """The users allowed in: `auth` (USER:PASSWORD, from `where`: --auth or $DIGIT_AUTH) plus those
     of --auth-file. Empty: no login."""
-    pairs = []
-    if auth is not None:
-        pairs.append(parse_user(auth, where))
-    if file is not None:
-        pairs += read_auth_file(file)
+    pairs = [parse_user(auth, where)] if auth is not None else []
+    pairs += read_auth_file(file) if file is not None else []
     users: Users = {}
     for user, password in pairs:
         if users.get(user, password) != password:
@@ -131,8 +128,7 @@ class LoginRequired:
     """ASGI middleware: only logged-in users (Gradio's cookie or HTTP Basic) get past it."""
 
     def __init__(self, app: ASGIApp, users: Users) -> None:
-        self.app = app
-        self.users = users
+        self.app, self.users = app, users
 
     def is_open(self, scope: Scope) -> bool:
         path = scope.get("path", "")

@@ -129,28 +129,22 @@ class BrakeLogins:
 
 async def read_body(receive: Receive) -> tuple[bytes, bool]:
     """The request body up to MAX_LOGIN_BODY bytes, and whether that is all of it."""
-    chunks, size = [], 0
-    while size <= MAX_LOGIN_BODY:
+    body, more = b"", True
+    while more and len(body) <= MAX_LOGIN_BODY:
         message = await receive()
         if message["type"] != "http.request":
-            return b"".join(chunks), False
-        chunks.append(message.get("body", b""))
-        size += len(chunks[-1])
-        if not message.get("more_body", False):
-            return b"".join(chunks), True
-    return b"".join(chunks), False
+            return body, False
+        body += message.get("body", b"")
+        more = message.get("more_body", False)
+    return body, not more
 
 
 def replay(body: bytes, complete: bool, receive: Receive) -> Receive:
     """A receive that gives `body` first, then whatever `receive` still has."""
-    sent = False
+    first = [{"type": "http.request", "body": body, "more_body": not complete}]
 
     async def again() -> Message:
-        nonlocal sent
-        if sent:
-            return await receive()
-        sent = True
-        return {"type": "http.request", "body": body, "more_body": not complete}
+        return first.pop() if first else await receive()
 
     return again
 

@@ -92,15 +92,8 @@ class Janitor:
     """Deletes what requests left in the cache directory once it is older than max_age_s."""
 
     def __init__(self, root: Path, max_age_s: float, client_timeout_s: float) -> None:
-        self.root = root
-        self.max_age_s = max_age_s
-        self.client_timeout_s = client_timeout_s
+        self.root, self.max_age_s, self.client_timeout_s = root, max_age_s, client_timeout_s
         self.keep: set[Path] = set()
-
-    def keep_current(self) -> None:
-        """What is in the cache now stays (Gradio's copies of examples and plots, and its own folders,
-        made at start-up)."""
-        self.keep = set(self.root.rglob("*"))
 
     def sweep(self, max_age_s: float | None = None) -> int:
         """Deletes files older than max_age_s (default: self.max_age_s) and empty directories."""
@@ -135,7 +128,8 @@ class Janitor:
 
         @asynccontextmanager
         async def combined(app: Any) -> AsyncIterator[None]:
-            self.keep_current()
+            # What is in the cache now stays: Gradio's copies of examples and plots, and its own folders.
+            self.keep = set(self.root.rglob("*"))
             task = asyncio.create_task(self.run())
             try:
                 async with lifespan(app):

@@ -27,34 +27,30 @@ DESCRIPTION = (
     "Send images as multipart files (any field name, e.g. `curl -F files=@7.png`), as JSON "
     '`{"images": ["<base64>", ...]}`, or one image as the whole body (`curl --data-binary @7.png '
     "-H 'Content-Type: image/png'`; any image/* type or application/octet-stream). The answer is a "
-    "list with one object per image, in the shape "
-    "`python -m serving` prints. Status 200 when every image got an answer, 422 when some did not "
-    "(same list; those images carry `error`); request errors (400, 413, 415) are `{\"error\": ...}`. "
-    "The web app and its own API (`/gradio_api/...`) are served by the same server.")
+    "list with one object per image, in the shape `python -m serving` prints. Status 200 when every "
+    "image got an answer, 422 when some did not (same list; those images carry `error`); request errors "
+    "(400, 413, 415) are `{\"error\": ...}`. The web app and its own API (`/gradio_api/...`) are served "
+    "by the same server.")
 
-IMAGES_BODY = {
-    "required": True,
-    "content": {
-        "multipart/form-data": {
-            "schema": {"type": "object", "required": ["files"], "properties": {"files": {
-                "type": "array", "minItems": 1, "maxItems": MAX_IMAGES,
-                "items": {"type": "string", "format": "binary"},
-                "description": f"1 to {MAX_IMAGES} image files (PNG, JPEG, GIF, BMP, TIFF, WebP), each a "
-                               "part with a file name (curl -F files=@7.png); parts without a file name "
-                               "are ignored, and any field name is accepted"}}},
-            "encoding": {"files": {"contentType": "application/octet-stream"}},
-        },
-        "application/json": {
-            "schema": {"type": "object", "required": ["images"], "properties": {"images": {
-                "type": "array", "minItems": 1, "maxItems": MAX_IMAGES,
-                "items": {"type": "string", "format": "byte"},
-                "description": "base64-encoded image files (a data: URL prefix is accepted)"}}},
-        },
-        **{kind: {"schema": {"type": "string", "format": "binary",
-                             "description": "one image file as the whole body; its answer's \"file\" is 0"}}
-           for kind in ("image/*", "application/octet-stream")},
-    },
-}
+
+def image_list(field: str, fmt: str, description: str) -> dict:
+    return {"type": "object", "required": [field], "properties": {field: {
+        "type": "array", "minItems": 1, "maxItems": MAX_IMAGES, "items": {"type": "string", "format": fmt},
+        "description": description}}}
+
+
+IMAGES_BODY = {"required": True, "content": {
+    "multipart/form-data": {
+        "schema": image_list("files", "binary", f"1 to {MAX_IMAGES} image files (PNG, JPEG, GIF, BMP, "
+                             "TIFF, WebP), each a part with a file name (curl -F files=@7.png); parts "
+                             "without a file name are ignored, and any field name is accepted"),
+        "encoding": {"files": {"contentType": "application/octet-stream"}}},
+    "application/json": {"schema": image_list("images", "byte",
+                                              "base64-encoded image files (a data: URL prefix is accepted)")},
+    **{kind: {"schema": {"type": "string", "format": "binary",
+                         "description": "one image file as the whole body; its answer's \"file\" is 0"}}
+       for kind in ("image/*", "application/octet-stream")},
+}}
 ERROR_SCHEMA = {"type": "object", "required": ["error"], "additionalProperties": False,
                 "properties": {"error": {"type": "string", "description": "what is wrong, in words"}}}
 

@@ -41,8 +41,7 @@ class FixedRoot:
     share link's host or the listening address (with --public-url, launch(root_path=...) wins)."""
 
     def __init__(self, app: ASGIApp, share_url: Callable[[], str | None] = lambda: None) -> None:
-        self.app = app
-        self.share_url = share_url
+        self.app, self.share_url = app, share_url
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] in ("http", "websocket"):

@@ -53,10 +53,8 @@ async def wait_for_disconnect(request: Request, gone: threading.Event) -> None:
 
 class Lanes:
     """Where a request's model work runs: on the event loop (small), or in one of two worker lanes.
-
     While the work runs, the connection is watched; when the client leaves, the work stops before
-    its next image, and the memory big images took is handed back to the system.
-    """
+    its next image."""
 
     def __init__(self) -> None:
         self.heavy = anyio.CapacityLimiter(HEAVY_THREADS)
@@ -77,24 +75,14 @@ class Lanes:
                 finally:
                     tasks.cancel_scope.cancel()
         finally:
-            if heavy:
-                release_memory()
+            if heavy and LIBC is not None:
+                # Freed heap memory back to the system: glibc keeps it in its arenas otherwise, and
+                # the server would stay at its peak after a burst of big images.
+                LIBC.malloc_trim(0)
 
 
-def release_memory() -> None:
-    """Hands freed heap memory back to the system (glibc keeps it in its arenas otherwise, so the
-    server would stay at its peak after a burst of big images)."""
-    if LIBC is not None:
-        LIBC.malloc_trim(0)
-
-
-def _libc() -> Any:
-    try:
-        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
-        libc.malloc_trim  # noqa: B018 - glibc only (not musl, macOS): checked once here
-        return libc
-    except (OSError, AttributeError):
-        return None
-
-
-LIBC = _libc()
+try:
+    LIBC: Any = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
+    LIBC.malloc_trim  # noqa: B018 - glibc only (not musl, macOS): checked once here
+except (OSError, AttributeError):
+    LIBC = None

@@ -92,9 +92,7 @@ class SameOrigin:
 
     def __init__(self, app: ASGIApp, sites: Sites,
                  share_url: Callable[[], str | None] = lambda: None) -> None:
-        self.app = app
-        self.sites = sites
-        self.share_url = share_url
+        self.app, self.sites, self.share_url = app, sites, share_url
 
     def trusts(self, page: str, host_header: str | None) -> bool:
         share = self.share_url()

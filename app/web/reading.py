@@ -63,11 +63,8 @@ def image_name(name: str | int) -> str:
 
 
 async def capped_body(request: Request, limit: int) -> AsyncIterator[bytes]:
-    """The request body, refused with 413 as soon as it passes `limit` bytes.
-
-    Checks Content-Length first, so an oversized upload is refused before it is read, and counts
-    as it reads, for chunked requests that don't declare a length.
-    """
+    """The request body, refused with 413 as soon as it passes `limit` bytes: by its Content-Length
+    before it is read, else as it is read (a chunked request declares no length)."""
     declared = request.headers.get("content-length")
     if declared is not None and declared.isdigit() and int(declared) > limit:
         raise Refused(413, f"the request is {human_size(int(declared))}; the limit is "

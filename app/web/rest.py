@@ -1,12 +1,10 @@
-"""The REST API, on the app's own server and port (see README, "The REST API"): POST /api/predict
-(?explain=true adds "heatmap" and "seen"), /api/read_number and /api/read_page, one record per
-image in the CLI's shape; POST and DELETE /api/corrections (app/web/corrections.py); GET
-/api/health; and /docs (/openapi.json) for these routes only.
+"""The REST API on the app's own server and port (README, "The REST API"): the reading routes, made
+from serving.operations as the CLI's modes and the Gradio API's endpoints are; the corrections
+(app/web/corrections.py); GET /api/health; and /docs (/openapi.json) for these routes only.
 
-The reading routes are made from serving.operations, as the CLI's modes and the Gradio API's
-endpoints are. Gradio builds its FastAPI app with `app_kwargs(...)`, whose lifespan adds these
-routes as the server starts, with the size limit Gradio parsed from launch(max_file_size=...), so
-the API and the page apply the same one.
+Gradio builds its FastAPI app with `app_kwargs(...)`, whose lifespan adds these routes as the server
+starts, with the size limit Gradio parsed from launch(max_file_size=...): the API and the page apply
+the same one.
 """
 
 from __future__ import annotations
@@ -76,10 +74,8 @@ def create_router(reader: Reader, max_file_size: int | None, corrections: Correc
 
 
 def install(app: FastAPI, router: APIRouter) -> None:
-    """Adds the API's routes to `app`, and makes /openapi.json (and /docs) describe just them.
-
-    Gradio's own routes stay out of the page: they are documented by its "Use via API" page.
-    """
+    """Adds the API's routes to `app`, and makes /openapi.json (and /docs) describe just them
+    (Gradio's own routes are documented by its "Use via API" page)."""
     before = list(app.router.routes)
     app.include_router(router)
     install_page(app)
@@ -88,15 +84,8 @@ def install(app: FastAPI, router: APIRouter) -> None:
     # their paths are distinct from Gradio's, so no request goes elsewhere than before.
     added = [route for route in app.router.routes if route not in before]
     app.router.routes[:] = added + before
-    schema: dict | None = None
-
-    def openapi() -> dict:
-        nonlocal schema
-        if schema is None:
-            schema = get_openapi(title=TITLE, version="1", description=DESCRIPTION, routes=router.routes)
-        return schema
-
-    app.openapi = openapi  # type: ignore[method-assign]
+    schema = get_openapi(title=TITLE, version="1", description=DESCRIPTION, routes=router.routes)
+    app.openapi = lambda: schema  # type: ignore[method-assign]
 
 
 def app_kwargs(reader: Reader, corrections: Corrections | None) -> dict[str, Any]:

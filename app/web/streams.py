@@ -37,8 +37,7 @@ class Streams:
     """ASGI middleware: event streams bounded in number and idle time; bad upgrades refused."""
 
     def __init__(self, app: ASGIApp, idle_s: float = STREAM_IDLE_S) -> None:
-        self.app = app
-        self.idle_s = idle_s
+        self.app, self.idle_s = app, idle_s
         self.open: Counter[str] = Counter()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -89,8 +88,7 @@ class IdleStream:
     """One stream's send, ended after `idle_s` with nothing but heartbeats."""
 
     def __init__(self, send: Send, idle_s: float) -> None:
-        self._send = send
-        self.idle_s = idle_s
+        self._send, self.idle_s = send, idle_s
         self.last = time.monotonic()
         self.started = self.ended = False
         self.lock = asyncio.Lock()  # the app's sends and the watcher's end, one at a time

@@ -1,17 +1,13 @@
-"""Slow clients are timed out (issue #19): uvicorn (which Gradio runs) waited for ever for a request
-head sent a byte at a time, a connection that sends nothing, and a body shorter than its
-Content-Length; fifty such connections were all kept open. So:
+"""Slow clients are timed out (issue #19: uvicorn waited for ever on a head sent a byte at a time, a
+silent connection, a body shorter than its Content-Length), and request heads are capped (issue #31):
 
-- HeadTimeout (a uvicorn protocol, as the head is read before any ASGI app sees the request): the
-  head within `timeout` seconds of the connection opening or of the previous response, else 408
-  and the connection closed (one that sent nothing is just closed); at most MAX_HEAD_BYTES and
-  MAX_HEADERS, else 431 (issue #31: a 5 MB header and 20,000 headers were read whole);
-- BodyTimeout (ASGI middleware): each chunk of the body within `timeout` seconds, and the whole at
-  MIN_BODY_RATE after a first `timeout` of grace, else 408 and the app sees the client as gone;
-- idle keep-alive: uvicorn's own 5 s.
+- HeadTimeout (a uvicorn protocol: the head is read before any ASGI app sees the request): the head
+  within `timeout` s of the connection opening or of the previous response, else 408 and the
+  connection closed (one that sent nothing is just closed); over MAX_HEAD_BYTES or MAX_HEADERS, 431;
+- BodyTimeout (ASGI middleware): each chunk of the body within `timeout` s, and the whole at
+  MIN_BODY_RATE after a first `timeout` of grace, else 408 and the app sees the client as gone.
 
-install() makes uvicorn's "auto" HTTP protocol the guarded one: Gradio builds its uvicorn.Config
-and passes no protocol, so this is the one place to change it.
+install() makes it uvicorn's "auto" protocol: Gradio builds its uvicorn.Config with no protocol.
 """
 
 from __future__ import annotations
@@ -55,8 +51,7 @@ def raw_response(status: bytes, body: bytes) -> bytes:
 
 
 class HeadTimeout:
-    """Mixin for uvicorn's HTTP protocols: the request head within `head_timeout` seconds, and
-    within MAX_HEAD_BYTES and MAX_HEADERS."""
+    """Mixin for uvicorn's HTTP protocols: the request head's deadline and size caps."""
 
     head_timeout: float = CLIENT_TIMEOUT_S
     _head_timer: asyncio.TimerHandle | None = None
@@ -141,8 +136,7 @@ class BodyTimeout:
     """ASGI middleware: a request body that stalls or trickles gets 408 and its connection closed."""
 
     def __init__(self, app: ASGIApp, timeout_s: float = CLIENT_TIMEOUT_S) -> None:
-        self.app = app
-        self.timeout_s = timeout_s
+        self.app, self.timeout_s = app, timeout_s
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -167,8 +161,7 @@ class _Body:
         self.start = time.monotonic()
         self.received = 0
         self.complete = False  # the whole body is in: later receives wait for a disconnect
-        self.timed_out = False
-        self.responded = False
+        self.timed_out = self.responded = False
 
     async def receive(self) -> Message:
         if self.timed_out:
