@@ -42,7 +42,7 @@ from training.corrections import held_out_of
 from training.data import Mnist, load_mnist_or_report
 from training.gate import check_files
 from training.model import Ensemble, count_parameters
-from training.plots import plot_confusion, plot_mistakes
+from training.plots import plot_errors
 
 PLOTS = ("curves.png", "confusion.png", "mistakes.png")
 MAX_MEMBERS = 3  # each member costs its share of serving time
@@ -90,15 +90,6 @@ def member_entry(run: Path, model: torch.nn.Module, splits: dict) -> dict:
     measured = {f"{split}_accuracy": member_accuracy(model, images, labels)
                 for split, (images, labels) in splits.items()}
     return {"run": str(run), **measured, **{key: info.get(key) for key in RUN_KEYS}}
-
-
-def ensemble_plots(out: Path, name: str, predicted: np.ndarray, test_x: np.ndarray,
-                   test_y: np.ndarray) -> None:
-    confusion = np.zeros((DIGITS, DIGITS), np.int64)
-    np.add.at(confusion, (test_y, predicted), 1)
-    wrong = np.flatnonzero(predicted != test_y)
-    plot_confusion(confusion, out / f"{name}.confusion.png")
-    plot_mistakes(test_x[wrong], predicted[wrong], test_y[wrong], out / f"{name}.mistakes.png", "Test")
 
 
 def gate_allows(args: argparse.Namespace, runs: list[Path], shipped: Path, validation: tuple) -> bool:
@@ -191,7 +182,8 @@ def main(argv: list[str] | None = None) -> int:
                                                                               ("int8", int8_path))}
     copy_run_plots(runs[0], args.out, args.name)
     test_x, test_y = splits["test"]
-    ensemble_plots(args.out, args.name, onnx_logits(session(fp32_path), test_x).argmax(1), test_x, test_y)
+    predicted = onnx_logits(session(fp32_path), test_x).argmax(1)
+    plot_errors(test_x, predicted, test_y, args.out, f"{args.name}.", "Test")
     card = model_card(args, model, members, files, parity, len(calibration), commit, started)
     print(f"wrote {write_card(card, args.out)}")
     return 0

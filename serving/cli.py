@@ -1,10 +1,7 @@
-"""The command line: `python -m serving FILE...` and the console command `digits` (pip install .).
-
-    digits read [--number | --page] [--explain] FILE...   the same as python -m serving ... FILE...
-    digits serve [the app's flags]               the web app; needs the app extra (digit-reader[app])
-
-Reading prints one JSON line per file, in order, as every surface answers (serving.operations):
-a stable contract, with the exit statuses, in the README's "The command line".
+"""The command line: `python -m serving FILE...` and the console command `digits` (pip install .):
+`digits read` is python -m serving, `digits serve` the web app (it needs the app extra). Reading
+prints one JSON line per file, in order, as every surface answers (serving.operations): a stable
+contract, with the exit statuses, in the README's "The command line".
 """
 
 from __future__ import annotations

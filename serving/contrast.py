@@ -77,15 +77,10 @@ def project_on_ink(diff: np.ndarray, direction: np.ndarray) -> np.ndarray:
     return np.clip(diff @ (direction / strength2), 0, 1).astype(np.float32)
 
 
-def normalize_ink(t: np.ndarray) -> np.ndarray:
-    """Paper noise to 0, full ink to 1, keeping the anti-aliased edges in between."""
-    return normalize_levels(t, None)
-
-
-def normalize_levels(levels: np.ndarray, counts: np.ndarray | None) -> np.ndarray:
-    """normalize_ink for a picture of 256 levels: `levels` the contrast of each, `counts` how many
-    pixels have it (None: each value is one pixel). The same numbers, for a table of 256. The
-    paper's noise floor and full ink's level are read from the contrast's histogram."""
+def normalize_ink(levels: np.ndarray, counts: np.ndarray | None = None) -> np.ndarray:
+    """Contrasts → paper noise 0, full ink 1, keeping the anti-aliased edges in between; the paper's
+    noise floor and full ink's level read from the contrasts' histogram. With `counts`, `levels`
+    is a table (a picture of 256 levels: the contrast of each, and how many pixels have it)."""
     bins = np.minimum((levels * HIST_BINS).astype(np.int32), HIST_BINS - 1)
     hist = np.bincount(bins.ravel(), counts, minlength=HIST_BINS)
     threshold = otsu_threshold(hist)

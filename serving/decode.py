@@ -96,20 +96,16 @@ def read_path(path: Path) -> bytes:
     # stat before open: opening a FIFO would wait for a writer, and /dev/zero never ends
     try:
         mode = path.stat().st_mode
+        kind = ("a directory" if stat.S_ISDIR(mode) else "a named pipe (FIFO)" if stat.S_ISFIFO(mode)
+                else "a device" if stat.S_ISCHR(mode) or stat.S_ISBLK(mode)
+                else "a socket" if stat.S_ISSOCK(mode) else None)
+        if kind is None:
+            return path.read_bytes()
     except FileNotFoundError:
         raise InputError(f"no such file: {path}") from None
     except OSError as err:
         raise InputError(f"can't read {path}: {err.strerror or err}") from None
-    kind = ("a directory" if stat.S_ISDIR(mode) else "a named pipe (FIFO)" if stat.S_ISFIFO(mode)
-            else "a device" if stat.S_ISCHR(mode) or stat.S_ISBLK(mode)
-            else "a socket" if stat.S_ISSOCK(mode) else None)
-    if kind is not None:
-        raise InputError(f"{path} is {kind}, not an image file: give the path of a PNG, JPEG or "
-                         "other image file")
-    try:
-        return path.read_bytes()
-    except OSError as err:
-        raise InputError(f"can't read {path}: {err.strerror or err}") from None
+    raise InputError(f"{path} is {kind}, not an image file: give the path of a PNG, JPEG or other image file")
 
 
 def identify(data: bytes) -> Image.Image:

@@ -1,10 +1,6 @@
-"""The regions of ink on a line grouped into digits, left to right.
-
-Frames and ruled lines along the edge and specks are dropped; then, one pair at a time, regions
-stacked over each other are joined (a 5's bar over its body, a 7's bar, the halves of an open 4),
-and loose pieces (light and short, dotted, or a flat bar) across a small column gap; what stays
-tiny or flat on its own is dropped. Every rule compares sizes with the digit height (the tallest
-clear region), never pixels, so it works at any scale.
+"""The regions of ink on a line grouped into digits, left to right: frames, edge lines and specks
+dropped, then regions joined one pair at a time (_next_join). Every rule compares sizes with the
+digit height (the tallest clear region), never pixels, so it works at any scale.
 """
 
 from __future__ import annotations

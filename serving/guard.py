@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Any
+from collections.abc import Callable, Sequence
+from typing import Any, TypeVar
 
 from serving.decode import ImageSource, InputError
+
+StopCheck = Callable[[], bool]
+T = TypeVar("T")
 
 
 class Stopped(Exception):
@@ -22,3 +25,15 @@ def guarded(read: Callable[[ImageSource], Any], source: ImageSource) -> Any:
     except InputError as err:
         message, kind = str(err), type(err)
     return kind(message)
+
+
+def each(read: Callable[[ImageSource], T], sources: Sequence[ImageSource],
+         stop: StopCheck | None) -> list[T | InputError]:
+    """read(source) for each source in turn, its InputError in its place; Stopped, and the rest not
+    read, as soon as `stop` says so."""
+    results: list[T | InputError] = []
+    for source in sources:
+        if stop is not None and stop():
+            raise Stopped
+        results.append(guarded(read, source))
+    return results

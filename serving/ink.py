@@ -17,7 +17,6 @@ from serving.contrast import (
     grey_contrast_levels,
     ink_mask,
     normalize_ink,
-    normalize_levels,
 )
 from serving.decode import ImageSource, NoDigitError, open_image, shrink, to_standard_mode
 from serving.frames import without_frames
@@ -54,11 +53,6 @@ class InkMap:
         """Whether the ink was found by the photo-of-paper path (lighting, lines, page marks)."""
         return self.pieces is not None
 
-    @property
-    def mask(self) -> np.ndarray:
-        """Where the ink is."""
-        return ink_mask(self.ink) if self.pieces is None else self.pieces.labels > 0
-
     def components(self) -> Components:
         return label_components(ink_mask(self.ink)) if self.pieces is None else self.pieces
 
@@ -94,7 +88,7 @@ def alpha_ink(alpha: np.ndarray, work_side: int) -> np.ndarray:
     if GREY_LEVELS[alpha.max()] < MIN_CONTRAST:
         raise NoDigitError("no digit found: the image is fully transparent. Draw a digit.")
     counts = np.bincount(alpha.ravel(), minlength=256)
-    return np.take(normalize_levels(GREY_LEVELS, counts), alpha)
+    return np.take(normalize_ink(GREY_LEVELS, counts), alpha)
 
 
 def on_paper(image: Image.Image) -> Image.Image:
@@ -127,7 +121,7 @@ def clean_ink(raw: np.ndarray, side: int) -> np.ndarray | None:
         return None
     if side > SMALL_SIDE and not is_flat(np.take(levels, raw), border):
         return None
-    return np.take(normalize_levels(levels, counts), raw)
+    return np.take(normalize_ink(levels, counts), raw)
 
 
 def clean_border(border: np.ndarray, inked_share: float) -> bool:

@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 
 from serving.card import ModelError, card_entry
-from serving.contract import FIELD, MARK_LOGITS, NOT_A_DIGIT
+from serving.contract import MARK_LOGITS, NOT_A_DIGIT
 from serving.session import OnnxModel
 from serving.stats import softmax
 
@@ -39,5 +39,4 @@ class MarkCheck(OnnxModel):
 
     def mark_probabilities(self, batch: np.ndarray) -> np.ndarray:
         """(N, 28, 28) float32 model inputs → (N,) the probability that each is no digit."""
-        x = np.ascontiguousarray(batch, np.float32).reshape(-1, 1, FIELD, FIELD)
-        return softmax(self.session.run([MARK_LOGITS], {self.input_name: x})[0])[:, NOT_A_DIGIT]
+        return softmax(self.run_fields([MARK_LOGITS], batch)[0])[:, NOT_A_DIGIT]

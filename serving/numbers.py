@@ -1,25 +1,18 @@
 """Whole numbers: one image of several digits on a line → the digits, left to right, with boxes.
 
-The ink is found exactly as for one digit (same decoding, polarity and clean-up, see
-serving.preprocess), only at a larger working size because a number strip is wide. Then:
-
-1. connected ink regions (8-connected, at the same ink threshold as single digits);
-2. the regions grouped into digits (serving.grouping);
-3. each digit cropped with its faint rim and fitted MNIST-style (fit_to_field). A single digit
-   gets exactly the single-digit input (to_mnist), so the two modes agree on one-digit images;
-4. the regions are read by the digit model in ONE call. Touching or overlapping digits form one
-   region: a region wider than a narrow digit is also read as a line by the sequence model
-   (serving.sequence), whose reading stands when it is sure or more likely than the region read
-   whole. Narrow regions (the usual case of digits written apart) take the fast path: read as
-   they are.
+The ink is found as for one digit (serving.ink), at a larger working size: a number strip is wide.
+Its connected regions are grouped into digits (serving.grouping), each cropped with its faint rim
+and fitted MNIST-style, and all read by the digit model in ONE call (a single digit gets exactly
+the single-digit input, so the two modes agree). Touching or overlapping digits form one region:
+one wider than a narrow digit is also read as a line by the sequence model (serving.sequence),
+whose reading stands when it is sure or more likely than the region read whole.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
-from PIL import Image
 
 from serving.components import Components, label_components
 from serving.contract import DIGITS, FIELD
@@ -29,7 +22,6 @@ from serving.field import fit_to_field
 from serving.grouping import SUBSTANTIAL_AREA, group_digits
 from serving.ink import ink_map
 from serving.morphology import dilate
-from serving.pieces import MIN_PIECE_AREA
 from serving.predictor import Predictor
 from serving.preprocess import to_mnist
 from serving.result import unsure
@@ -46,6 +38,10 @@ WIDE_COST = 3.0  # ... and pays this much log-probability per digit height beyon
 LINE_OVERLAP = 0.3  # a digit shares this much of its height with its line's rows (jitter stays well above)
 SURE_SPLIT = 0.8  # the sequence model's reading of a region stands when all its digits are this sure
 
+SPLIT_UNSURE = 0.8  # two neighbouring regions each read less surely than this, close together ...
+SPLIT_GAP = 0.25  # ... (this share of the digit height apart at most, or overlapping) ...
+JOINED_SURE = 0.8  # ... are one digit broken in two when read together this surely (a pencil 9's
+# loop and stem, a 5's flag): a reader would see one digit there
 EDGE_PIXELS = 1  # writing this near the picture's edge runs into it (and may run on beyond it)
 
 Box = tuple[int, int, int, int]  # x0, y0, x1, y1: pixels, ends exclusive (PIL's crop convention)
@@ -62,12 +58,9 @@ class NumberDigit:
     def unsure(self) -> bool:
         return unsure(self.confidence, photo=False)
 
-    def to_dict(self, probabilities: bool = False) -> dict:
-        out: dict = {"digit": self.digit, "confidence": round(self.confidence, 6), "box": list(self.box),
-                     "unsure": self.unsure}
-        if probabilities:
-            out["probabilities"] = [round(p, 6) for p in self.probabilities]
-        return out
+    def to_dict(self) -> dict:
+        return {"digit": self.digit, "confidence": round(self.confidence, 6), "box": list(self.box),
+                "unsure": self.unsure}
 
 
 @dataclass(frozen=True)
@@ -88,10 +81,9 @@ class NumberResult:
         """Whether a digit runs into the picture's edge, where it or the next one may be cut off."""
         return any(at_edge(d.box, self.source_size) for d in self.digits)
 
-    def to_dict(self, probabilities: bool = False) -> dict:
+    def to_dict(self) -> dict:
         out = {"number": self.number, "confidence": round(self.confidence, 6),
-               "unsure": any(d.unsure for d in self.digits),
-               "digits": [d.to_dict(probabilities) for d in self.digits]}
+               "unsure": any(d.unsure for d in self.digits), "digits": [d.to_dict() for d in self.digits]}
         notes = []
         if self.lines > 1:
             out["lines"] = self.lines
@@ -122,24 +114,30 @@ def at_edge(box: Box, size: tuple[int, int]) -> bool:
 
 
 @dataclass(frozen=True)
-class Region:
-    """One region of ink that makes a digit, or several touching ones."""
-
-    ink: np.ndarray  # its own ink with the faint rim, cropped (neighbours' ink removed)
-    origin: tuple[int, int]  # x, y of ink[0, 0] in the ink map
-
-
-@dataclass(frozen=True)
 class Segmentation:
-    """The regions of ink found in an image, before classification and splitting."""
+    """The regions of ink found in an image (a digit each, or several touching ones), left to right."""
 
-    boxes: list[Box]  # input pixels, left to right
-    inputs: np.ndarray  # (N, 28, 28) float32 model inputs, same order
+    boxes: list[Box]  # input pixels
+    inputs: np.ndarray  # (N, 28, 28) float32 model inputs
     ink_boxes: list[Box]  # the same boxes in ink-map pixels
     source_size: tuple[int, int]
-    regions: list[Region]
+    # Each region's own ink with its faint rim, cropped (neighbours' ink removed), and where its
+    # [0, 0] lies (x, y) in the ink map.
+    regions: list[tuple[np.ndarray, tuple[int, int]]]
     digit_height: float  # typical digit height in ink-map pixels
     ink_shape: tuple[int, int]
+
+    def joined(self, k: int, region: tuple[np.ndarray, tuple[int, int]],
+               model_input: np.ndarray) -> Segmentation:
+        """Regions k and k + 1 as one, `region` their ink together and `model_input` its input."""
+        def union(a: Box, b: Box) -> Box:
+            return min(a[0], b[0]), min(a[1], b[1]), max(a[2], b[2]), max(a[3], b[3])
+
+        return replace(self, boxes=[*self.boxes[:k], union(*self.boxes[k : k + 2]), *self.boxes[k + 2 :]],
+                       inputs=np.concatenate([self.inputs[:k], model_input[None], self.inputs[k + 2 :]]),
+                       ink_boxes=[*self.ink_boxes[:k], union(*self.ink_boxes[k : k + 2]),
+                                  *self.ink_boxes[k + 2 :]],
+                       regions=[*self.regions[:k], region, *self.regions[k + 2 :]])
 
 
 def crop_with_rim(ink: np.ndarray, components: Components,
@@ -173,17 +171,20 @@ def to_input_box(box: Box | np.ndarray, ink_shape: tuple[int, int], source_size:
 
 
 def segment_number(source: ImageSource) -> Segmentation:
-    """Finds the regions of ink that make digits, left to right, and their 28×28 model inputs.
-
-    Touching digits are still one region here; read_number reads them with the sequence model.
-    Raises InputError for what can't be read, NoDigitError when there is no digit.
-    """
+    """The regions of ink that make digits (touching digits still one region), and their 28×28
+    model inputs. Raises InputError for what can't be read, NoDigitError when there is no digit."""
     image = open_image(source)  # decoded once
     # A big image is decoded reduced; its boxes are still given in the pixels it was sent with.
     ink = ink_map(image, NUMBER_WORK_SIDE).ink
     found = segment_ink(ink, (0, 0), ink.shape, original_size(image))
     if len(found.regions) == 1:
-        found.inputs[0] = _single_digit_input(image, found.inputs[0])
+        # Exactly what the single-digit path gives the model (its smaller working size makes
+        # slightly different pixels), so the two modes never disagree; where it sees only specks,
+        # this path's input stands.
+        try:
+            found.inputs[0] = to_mnist(image)
+        except NoDigitError:
+            pass
     return found
 
 
@@ -192,9 +193,7 @@ def segment_ink(ink: np.ndarray, offset: tuple[int, int], ink_shape: tuple[int, 
     """segment_number for ink already found: `ink` is a crop at `offset` (x, y) of an ink map of
     `ink_shape` made of a picture of `source_size` (a number on a page, serving.page)."""
     components = label_components(ink_mask(ink))
-    if components.count == 0 or components.area.max() < MIN_PIECE_AREA:
-        raise NoDigitError("no digit found: only specks of ink. Write or photograph a number.")
-    groups = group_digits(components, ink.shape)
+    groups = group_digits(components, ink.shape)  # none where every piece is a speck
     if not groups:
         raise NoDigitError("no digit found: only specks of ink. Write or photograph a number.")
     dx, dy = offset
@@ -203,7 +202,7 @@ def segment_ink(ink: np.ndarray, offset: tuple[int, int], ink_shape: tuple[int, 
         x0, y0, x1, y1 = components.box(labels - 1)
         box = (x0 + dx, y0 + dy, x1 + dx, y1 + dy)
         crop, (cx, cy) = crop_with_rim(ink, components, labels)
-        regions.append(Region(crop, (cx + dx, cy + dy)))
+        regions.append((crop, (cx + dx, cy + dy)))
         inputs.append(fit_to_field(crop))
         ink_boxes.append(box)
         boxes.append(to_input_box(box, ink_shape, source_size))
@@ -214,29 +213,19 @@ def segment_ink(ink: np.ndarray, offset: tuple[int, int], ink_shape: tuple[int, 
                         regions, height, ink_shape)
 
 
-def _single_digit_input(image: Image.Image, own: np.ndarray) -> np.ndarray:
-    """For a number of one digit, exactly what the single-digit path gives the model (its smaller
-    working size makes slightly different pixels), so that the two modes never disagree; at that
-    size it may see only specks where this path found a digit, and then this path's input stands."""
-    try:
-        return to_mnist(image)
-    except NoDigitError:
-        return own
-
-
 Reading = tuple[Box, np.ndarray, np.ndarray]  # (box in input pixels, model input, probabilities)
 
 
 def _sequence_readings(found: Segmentation, k: int, read: list[SequenceDigit]) -> list[Reading]:
     """Region k as the sequence model reads it, each digit boxed on its own share of the ink."""
-    region = found.regions[k]
+    region, origin = found.regions[k]
     out = []
     for digit in read:
         x0, x1 = digit.columns
-        piece = region.ink[:, x0:x1]
-        box = ink_box(piece) or (0, 0, x1 - x0, region.ink.shape[0])
+        piece = region[:, x0:x1]
+        box = ink_box(piece) or (0, 0, x1 - x0, region.shape[0])
         crop = piece[box[1] : box[3], box[0] : box[2]]
-        ink = np.array([x0 + box[0], box[1], x0 + box[2], box[3]]) + np.array(region.origin * 2)
+        ink = np.array([x0 + box[0], box[1], x0 + box[2], box[3]]) + np.array(origin * 2)
         out.append((to_input_box(ink, found.ink_shape, found.source_size), _fitted(crop),
                     np.array(digit.probabilities)))
     return out
@@ -282,25 +271,21 @@ def _region_reading(found: Segmentation, k: int, whole: np.ndarray, reader: Sequ
     that reading has several digits and stands (_sequence_stands)."""
     box = found.ink_boxes[k]
     if box[2] - box[0] > SPLIT_WIDTH * found.digit_height:
-        read = [s for s in reader.read(found.regions[k].ink) if s.symbol < DIGITS]  # a number's digits
+        read = [s for s in reader.read(found.regions[k][0]) if s.symbol < DIGITS]  # a number's digits
         if len(read) >= 2 and _sequence_stands(found, k, whole, read):
             return _sequence_readings(found, k, read)
     return [(found.boxes[k], found.inputs[k], whole)]
 
 
 def read_number(predictor: Predictor, source: ImageSource, reader: SequenceReader) -> NumberResult:
-    """An image of a number (path, bytes, PIL image or array) → its digits.
-
-    The regions are read by the digit model in one batch; a region wide enough to hold several
-    touching or overlapping digits also by the sequence model (_region_reading). Raises
-    InputError (NoDigitError when the image holds no digit) with a message.
-    """
+    """An image of a number (path, bytes, PIL image or array) → its digits. Raises InputError
+    (NoDigitError when the image holds no digit) with a message."""
     return read_segmentation(predictor, segment_number(source), reader)
 
 
 def read_segmentation(predictor: Predictor, found: Segmentation, reader: SequenceReader) -> NumberResult:
     """The digits of the regions found (segment_number, segment_ink)."""
-    probs = predictor.probabilities(found.inputs)
+    found, probs = joined_splits(predictor, found, predictor.probabilities(found.inputs))
     digits, inputs = [], []
     for k in range(len(found.regions)):
         for box, model_input, p in _region_reading(found, k, probs[k], reader):
@@ -309,6 +294,39 @@ def read_segmentation(predictor: Predictor, found: Segmentation, reader: Sequenc
             inputs.append(model_input)
     return NumberResult("".join(str(d.digit) for d in digits), digits, np.stack(inputs),
                         found.source_size, count_lines(found.ink_boxes))
+
+
+def joined_splits(predictor: Predictor, found: Segmentation,
+                  probs: np.ndarray) -> tuple[Segmentation, np.ndarray]:
+    """found, with each pair of neighbouring regions that are one digit broken in two (SPLIT_*,
+    JOINED_SURE) made one region; and the regions' probabilities."""
+    k = 0
+    while k + 1 < len(found.regions):
+        a, b = found.ink_boxes[k], found.ink_boxes[k + 1]
+        close = b[0] - a[2] <= SPLIT_GAP * found.digit_height
+        if close and max(probs[k].max(), probs[k + 1].max()) < SPLIT_UNSURE:
+            region = joined(found.regions[k], found.regions[k + 1])
+            model_input = _fitted(region[0])
+            p = predictor.probabilities(model_input[None])[0]
+            if p.max() >= JOINED_SURE:
+                found = found.joined(k, region, model_input)
+                probs = np.concatenate([probs[:k], p[None], probs[k + 2 :]])
+                continue
+        k += 1
+    return found, probs
+
+
+def joined(a: tuple[np.ndarray, tuple[int, int]],
+           b: tuple[np.ndarray, tuple[int, int]]) -> tuple[np.ndarray, tuple[int, int]]:
+    """Two regions' ink (crop, its (x, y) in the ink map) on one crop."""
+    (ca, (ax, ay)), (cb, (bx, by)) = a, b
+    x0, y0 = min(ax, bx), min(ay, by)
+    x1, y1 = max(ax + ca.shape[1], bx + cb.shape[1]), max(ay + ca.shape[0], by + cb.shape[0])
+    crop = np.zeros((y1 - y0, x1 - x0), np.float32)
+    for c, (x, y) in (a, b):
+        part = crop[y - y0 : y - y0 + c.shape[0], x - x0 : x - x0 + c.shape[1]]
+        np.maximum(part, c, out=part)
+    return crop, (x0, y0)
 
 
 def count_lines(boxes: list[Box]) -> int:

@@ -1,11 +1,7 @@
 """The reading operations, one table: every surface (the CLI, the Gradio API, REST, MCP, Ray Serve)
-is made from it, so each operation's batch loop and its JSON are written once.
-
-    OPERATIONS["predict"].answers(reader, ["7.png", image_bytes, ...])
-    → [{"digit": 7, "confidence": 0.998, "probabilities": [...]}, ...]  (a surface adds "file")
-
-An operation answers every image it is given, in order: an image that can't be read gets its
-error in its place ({"digit": null, "error": "..."}), never an exception for the whole batch.
+is made from it, so each operation's batch loop and its JSON are written once. An operation
+answers every image it is given, in order: one that can't be read gets its error in its place
+({"digit": null, "error": "..."}), never an exception for the whole batch.
 """
 
 from __future__ import annotations
@@ -15,7 +11,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from serving.decode import ImageSource
-from serving.reader import Reader, StopCheck
+from serving.guard import StopCheck
+from serving.reader import Reader
 from serving.records import Record, digit_fields, number_fields, page_fields
 
 

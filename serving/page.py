@@ -75,6 +75,8 @@ DOT_SURE = 0.05
 DOT_SIZE = (0.06, 0.3)
 DOT_LOW = 0.65
 DOT_ASPECT = 3
+LEVEL_FROM = 3  # a number's own slope is measured on this many characters at least ...
+MAX_LEVEL = 0.25  # ... and taken as at most this steep (rows per column)
 MIN_MEAN_CONFIDENCE = 0.5  # a "number" read less surely than this on average is a mark, not writing
 FAINT_GROUP = 0.6  # a group whose ink is this much fainter than the page's typical group's is a
 # shadow's edge or a line's remains (of three groups or more: a typical one needs company) ...
@@ -171,7 +173,7 @@ def photo_page_ink(grey: np.ndarray) -> tuple[np.ndarray, Components]:
     ink = stretched(d)
     components = label_components(ink_mask(ink))
     marks = page_marks(components, light)
-    if marks.any() and not marks.all():
+    if marks.any():
         d = clear_marks(d, components, marks, components.pixels(~marks))
         ink = stretched(d)
     components = hysteresis(ink, FAINT_INK, INK_LEVEL)
@@ -405,11 +407,12 @@ Mark = tuple[str, float, tuple[int, int, int, int]]  # "-" or ".", its confidenc
 def marks_apart(reader: SequenceReader, crop: np.ndarray) -> tuple[list[Mark], np.ndarray]:
     """The minus signs and decimal points the sequence model reads surely in a number's ink, each
     with the small pieces of ink in its columns, and the ink without those pieces (the digits')."""
-    line = reader.line(crop)
+    flat, shift = levelled(crop, number_slope(label_components(ink_mask(crop))))
+    line = reader.line(flat)
     if line is None:
         return [], crop
     symbols = [s for s in line.symbols() if s.symbol >= DIGITS and s.confidence >= MARK_SURE]
-    pieces = label_components(ink_mask(crop))
+    pieces = label_components(ink_mask(flat))
     for symbol, piece in likely_marks(pieces, {s.symbol for s in symbols}):
         x0, x1 = int(pieces.boxes[piece, 0]), int(pieces.boxes[piece, 2])
         chance = line.chance_of(symbol, (x0, x1))
@@ -426,8 +429,35 @@ def marks_apart(reader: SequenceReader, crop: np.ndarray) -> tuple[list[Mark], n
         mine = ~taken & (middle >= a) & (middle < b) & (y1 - y0 <= MARK_HEIGHT * height)
         if mine.any():
             taken |= mine
-            marks.append((symbol.char, symbol.confidence, pieces.box(mine)))
-    return marks, np.where(pieces.pixels(taken), 0, crop).astype(np.float32)
+            mx0, my0, mx1, my1 = pieces.box(mine)
+            down = int(shift[(mx0 + mx1) // 2])
+            marks.append((symbol.char, symbol.confidence, (mx0, my0 - down, mx1, my1 - down)))
+    taken_pixels = pieces.pixels(taken)[np.arange(crop.shape[0])[:, None] + shift, np.arange(crop.shape[1])]
+    return marks, np.where(taken_pixels, 0, crop).astype(np.float32)
+
+
+def number_slope(pieces: Components) -> float:
+    """The slope (rows per column) a number is written on: a straight line fitted through its
+    characters' centres (pieces at least half as tall as the tallest), at least LEVEL_FROM of
+    them; else 0. A photo's perspective and a hand's drift both tilt a number."""
+    x0, y0, x1, y1 = pieces.boxes.T.astype(np.float64)
+    tall = (y1 - y0) >= 0.5 * (y1 - y0).max() if pieces.count else np.zeros(0, bool)
+    if tall.sum() < LEVEL_FROM:
+        return 0.0
+    slope = np.polyfit((x0 + x1)[tall] / 2, (y0 + y1)[tall] / 2, 1)[0]
+    return float(np.clip(slope, -MAX_LEVEL, MAX_LEVEL))
+
+
+def levelled(crop: np.ndarray, slope: float) -> tuple[np.ndarray, np.ndarray]:
+    """The crop with each column moved down so that a line of `slope` runs level (taller by the
+    moves), and how far each column moved: what the sequence model and the shape rules read,
+    since "low on the line" and "level" mean against the number's own line."""
+    h, w = crop.shape
+    shift = np.round(-slope * np.arange(w)).astype(np.int64)
+    shift -= shift.min()
+    out = np.zeros((h + int(shift.max()), w), crop.dtype)
+    out[np.arange(h)[:, None] + shift, np.arange(w)] = crop
+    return out, shift
 
 
 def likely_marks(pieces: Components, read: set[int]) -> list[tuple[int, int]]:

@@ -24,10 +24,8 @@ from serving.pieces import MIN_PIECE_AREA, crop_digit, digit_components
 
 
 def to_mnist(source: ImageSource) -> np.ndarray:
-    """The 28×28 float32 image in [0, 1] (white on black) that the model should see.
-
-    Raises InputError for what can't be read, NoDigitError for what holds no digit.
-    """
+    """The 28×28 float32 image in [0, 1] (white on black) that the model should see. Raises
+    InputError for what can't be read, NoDigitError for what holds no digit."""
     return digit_input(ink_map(source))
 
 

@@ -1,25 +1,17 @@
-"""The Reader: the served models, loaded once at start-up, and every reading operation on them.
-
-    reader = Reader()                       # the shipped models, checked against their cards
-    reader.read_digit("7.png")              # DigitResult (InputError with a message for the user)
-    reader.read_number(png_bytes)           # NumberResult
-    reader.read_digits(sources)             # one answer per image, an InputError in its place
-    reader.read_numbers(sources)
-    reader.read_page(photo)                 # PageResult: every number on a page, in reading order
-
-A missing or changed model is a ModelError when the Reader is made, never later and never
-reported as a problem with an image.
+"""The Reader: the served models, loaded once at start-up, and every reading operation on them:
+read_digit, read_number and read_page for one image, and their plurals for several (an image that
+can't be read gets its InputError in its place). A missing or changed model is a ModelError when
+the Reader is made, never later and never reported as a problem with an image.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from functools import cache
 from pathlib import Path
-from typing import TypeVar
 
 from serving.decode import ImageSource, InputError
-from serving.guard import Stopped, guarded
+from serving.guard import StopCheck, each
 from serving.numbers import NumberResult
 from serving.numbers import read_number as _read_number
 from serving.page import PageResult
@@ -28,9 +20,6 @@ from serving.paths import DEFAULT_MODEL, DEFAULT_NUMBER_MODEL
 from serving.predictor import Predictor
 from serving.result import DigitResult
 from serving.sequence import SequenceReader
-
-StopCheck = Callable[[], bool]
-T = TypeVar("T")
 
 
 class Reader:
@@ -68,17 +57,6 @@ class Reader:
                    stop: StopCheck | None = None) -> list[PageResult | InputError]:
         """read_page for each image, its InputError in its place; Stopped when `stop` says so."""
         return each(self.read_page, sources, stop)
-
-
-def each(read: Callable[[ImageSource], T], sources: Sequence[ImageSource],
-         stop: StopCheck | None) -> list[T | InputError]:
-    """read(source) for each source in turn, its InputError in its place; Stopped when `stop` says so."""
-    results: list[T | InputError] = []
-    for source in sources:
-        if stop is not None and stop():
-            raise Stopped
-        results.append(guarded(read, source))
-    return results
 
 
 @cache

@@ -1,24 +1,8 @@
 """One image's answer as JSON: what `python -m serving` prints, and what the app's Gradio API,
 MCP tools, REST API and the Ray Serve app answer (serving.operations), so all of them agree by
-construction.
-
-    {"file": "7.png", "digit": 7, "confidence": 0.998, "probabilities": [10 floats], "unsure": false}
-    "unsure" is the app's rule for a guess (under 60% sure, 80% for a photo of paper), in every
-    answer and for every digit and character, so that clients need not know it
-    explained (--explain, ?explain=true), also: "heatmap": 28 rows of 28 floats in 0–1 (where the
-    evidence for the digit lies) and "seen": 28 rows of 28 integers 0–255 (what the model saw)
-    {"file": "x.txt", "digit": null, "error": "not an image that can be read: ..."}
-    a mark that doesn't look like a digit also: "not_digit": true, "note": "..." (and "unsure": true)
-    a picture that seems to hold several digits also: "several": true, "note": "..." (read it
-    with --number or --page)
-    {"file": "n.png", "number": "2026", "confidence": 0.97, "digits": [{"digit", "confidence", "box"}]}
-    {"file": "x.txt", "number": null, "error": "..."}
-    {"file": "p.jpg", "numbers": [{"number": "-3.5", "confidence": 0.97, "box": [x0, y0, x1, y1],
-                                   "characters": [{"char": "-", "confidence", "box"}, ...]}, ...]}
-    {"file": "blank.jpg", "numbers": [], "note": "no number found: ..."}
-    {"file": "x.txt", "numbers": null, "error": "..."}
-
-The Gradio API answers one file at a time, so its answers are the same without "file".
+construction (README.md, "The command line", shows the lines). An image that can't be read gets
+{"digit" (or "number", "numbers"): null, "error": "..."}. The Gradio API answers one file at a
+time, so its answers are the same without "file".
 """
 
 from __future__ import annotations
@@ -55,12 +39,8 @@ def digit_fields(result: DigitResult | Exception) -> Record:
 
 
 def number_fields(result: NumberResult | Exception) -> Record:
-    if isinstance(result, Exception):
-        return {"number": None, "error": str(result)}
-    return result.to_dict()
+    return {"number": None, "error": str(result)} if isinstance(result, Exception) else result.to_dict()
 
 
 def page_fields(result: PageResult | Exception) -> Record:
-    if isinstance(result, Exception):
-        return {"numbers": None, "error": str(result)}
-    return result.to_dict()
+    return {"numbers": None, "error": str(result)} if isinstance(result, Exception) else result.to_dict()

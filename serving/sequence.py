@@ -1,10 +1,6 @@
-"""The sequence reader: a line of ink read as a whole by a CTC model (models/numbernet.onnx).
-
-It does not need the digits apart: the model (training/numbers_model.py) learnt from numbers of
-1-6 digits that touch and overlap. Greedy CTC decoding: the likeliest class per column pair,
-repeats merged, blanks dropped. Each digit's columns come from the alignment: it is read where its
-class wins; the border between two neighbours lies midway between the places where each of them is
-read most surely, and a digit's box is the ink on its side of its borders.
+"""The sequence reader: a line of ink read as a whole by a CTC model (models/numbernet.onnx), which
+learnt from numbers of 1-6 digits that touch and overlap (training/numbers_model.py), so it does
+not need the digits apart. Each digit's share of the ink comes from the alignment (_borders).
 """
 
 from __future__ import annotations

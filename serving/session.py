@@ -8,9 +8,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import onnxruntime as ort
 
 from serving.card import ModelError, verify_model
+from serving.contract import FIELD
 
 
 def load_session(path: Path, threads: int = 1) -> ort.InferenceSession:
@@ -38,3 +40,8 @@ class OnnxModel:
         self.card = verify_model(self.model_path) if verify else None
         self.session = load_session(self.model_path, threads)
         self.input_name = self.session.get_inputs()[0].name
+
+    def run_fields(self, outputs: list[str], batch: np.ndarray) -> list[np.ndarray]:
+        """The named outputs for (N, FIELD, FIELD) float32 model inputs (the digit graph's input)."""
+        x = np.ascontiguousarray(batch, np.float32).reshape(-1, 1, FIELD, FIELD)
+        return self.session.run(outputs, {self.input_name: x})

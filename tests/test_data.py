@@ -4,14 +4,25 @@ from __future__ import annotations
 
 import gzip
 import pickle
+import struct
 import subprocess
 import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
 
 from training import data
-from training.data import DataError, NumpyOnlyUnpickler, load_mnist, load_pickle, read_idx, write_idx
+from training.data import DataError, NumpyOnlyUnpickler, load_mnist, load_pickle, read_idx
+
+
+def write_idx(path: Path, array: np.ndarray) -> None:
+    """Writes a uint8 array as an IDX file (gzipped when the name ends in .gz)."""
+    header = bytes([0, 0, 0x08, array.ndim]) + struct.pack(f">{array.ndim}I", *array.shape)
+    payload = header + np.ascontiguousarray(array, np.uint8).tobytes()
+    if path.suffix == ".gz":
+        payload = gzip.compress(payload)
+    path.write_bytes(payload)
 
 
 def test_packaged_mnist_is_complete_and_canonical():

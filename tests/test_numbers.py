@@ -209,3 +209,15 @@ def test_a_number_cut_by_the_edge_says_a_character_may_be_missing():
     assert "note" not in number_fields(reader.read_number(whole))
     for fields in (number_fields(reader.read_number(cut)), page_fields(reader.read_page(cut))):
         assert fields["cut_off"] is True and "cut off" in fields["note"]
+
+
+@pytest.mark.parametrize("digit", "2456")
+def test_a_digit_broken_in_two_reads_as_one(digit):
+    """A digit whose stroke has a gap (a pencil lifted, a faint join) makes two pieces that read
+    unsure apart; read together they are the one digit a person sees there."""
+    image = np.asarray(draw_digits((420, 200), f"4{digit}7", "black", "white", 9)).copy()
+    columns = np.flatnonzero((image.min(axis=2) < 128).any(axis=0))
+    middle = columns[(columns > 140) & (columns < 280)]
+    gap = int(middle[0] + 0.55 * (middle[-1] - middle[0]))
+    image[:, gap - 2 : gap + 3] = 255
+    assert Reader().read_number(Image.fromarray(image)).number == f"4{digit}7"

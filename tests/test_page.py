@@ -16,8 +16,10 @@ from PIL import Image, ImageDraw
 
 from examples.make import draw_digits, paper_photo
 from serving import Reader
+from serving.components import label_components
+from serving.contrast import ink_mask
 from serving.operations import READ_PAGE
-from serving.page import NUMBER_GAP, find_numbers, page_ink, split_numbers
+from serving.page import NUMBER_GAP, find_numbers, levelled, number_slope, page_ink, split_numbers
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -152,3 +154,29 @@ def test_a_minus_sign_written_high_and_a_point_low_still_read(reader):
     assert numbers_of(read) == ["-207", "3.5", "4", "18"]
     sign = read.numbers[0].characters[0]
     assert sign.char == "-" and 0 < sign.confidence < 1
+
+
+def test_faint_pencil_between_two_strips_of_desk(reader):
+    """A photo where a strip of desk either side (narrower than the paper's light is measured
+    over) is the darkest thing in it: the desk is cleared and the faint pencil read, not taken
+    for a photo of paper without writing."""
+    writing = page([["47", "305"], ["96"]]).point(lambda v: 255 - (255 - v) * 0.2)
+    photo = Image.new("RGB", (1000, 1200), (30, 30, 30))
+    photo.paste(writing.convert("RGB"), (50, 0))
+    assert numbers_of(reader.read_page(png(paper_photo(photo, seed=2)))) == ["47", "305", "96"]
+
+
+def test_a_number_written_on_a_slope_is_read_level():
+    """A number's own slope is measured on its characters and taken out before its signs are
+    read, so that "low on the line" means low against the number's line."""
+    crop = np.zeros((120, 320), np.float32)
+    for k in range(5):
+        x = 20 + 60 * k
+        top = int(10 + 0.15 * x)
+        crop[top : top + 40, x : x + 8] = 1.0  # five strokes a character tall, on a rising line
+    slope = number_slope(label_components(ink_mask(crop)))
+    assert abs(slope - 0.15) < 0.02
+    flat, shift = levelled(crop, slope)
+    tops = [int(np.flatnonzero(flat[:, 20 + 60 * k + 4])[0]) for k in range(5)]
+    assert max(tops) - min(tops) <= 2 and flat.sum() == crop.sum()
+    assert number_slope(label_components(ink_mask(crop[:, :140]))) == 0.0  # two characters: too few

@@ -165,13 +165,3 @@ def load_mnist(data_dir: str | Path | None = None) -> Mnist:
         raise DataError(HOW_TO_GET)
     return load_pickle(path)
 
-
-def write_idx(path: Path, array: np.ndarray) -> None:
-    """Writes a uint8 array as an IDX file (gzipped when the name ends in .gz); used by tests."""
-    header = bytes([0, 0, 0x08, array.ndim]) + struct.pack(f">{array.ndim}I", *array.shape)
-    payload = header + np.ascontiguousarray(array, np.uint8).tobytes()
-    if path.suffix == ".gz":
-        payload = gzip.compress(payload)
-    path.write_bytes(payload)
-
-

@@ -83,13 +83,8 @@ def spiral(rng: np.random.Generator) -> list[Stroke]:
 
 
 KINDS = ("dot", "blob", "dash", "scribble", "hatching", "wave", "spiral", "glyph")
-SHAPES = {"dash": dash, "scribble": scribble, "hatching": hatching, "wave": wave, "spiral": spiral}
-
-
-def mark_strokes(kind: str, rng: np.random.Generator) -> list[Stroke]:
-    if kind == "glyph":
-        return GLYPHS[list(GLYPHS)[int(rng.integers(len(GLYPHS)))]]
-    return SHAPES[kind](rng)
+SHAPES = {"dash": dash, "scribble": scribble, "hatching": hatching, "wave": wave, "spiral": spiral,
+          "glyph": lambda rng: GLYPHS[list(GLYPHS)[int(rng.integers(len(GLYPHS)))]]}
 
 
 def jittered(strokes: list[Stroke], rng: np.random.Generator, wobble: float = 0.03) -> list[Stroke]:
@@ -139,7 +134,7 @@ def mark_image(rng: np.random.Generator) -> Image.Image:
     if kind == "blob":  # a filled patch: a smudge, a blot, a coloured-in box
         corners = [(0.5 + 0.4 * math.cos(a), 0.5 + 0.4 * math.sin(a)) for a in np.linspace(0, 6.3, 7)]
         return draw(jittered([corners], rng, wobble=0.06), rng, filled=True)
-    return draw(jittered(mark_strokes(kind, rng), rng), rng)
+    return draw(jittered(SHAPES[kind](rng), rng), rng)
 
 
 def drawn_digit(digit: int, rng: np.random.Generator) -> Image.Image:

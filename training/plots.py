@@ -52,6 +52,16 @@ MISTAKE_COLUMNS = 8  # few enough a row that each label reads at MISTAKE_LABEL_P
 MISTAKE_LABEL_PT = 12
 
 
+def plot_errors(images: np.ndarray, predicted: np.ndarray, labels: np.ndarray, out: Path, prefix: str,
+                split: str) -> None:
+    """OUT/PREFIXconfusion.png and OUT/PREFIXmistakes.png of a split (`split` names it: "Test")."""
+    confusion = np.zeros((DIGITS, DIGITS), np.int64)
+    np.add.at(confusion, (labels, predicted), 1)
+    plot_confusion(confusion, out / f"{prefix}confusion.png")
+    wrong = np.flatnonzero(predicted != labels)
+    plot_mistakes(images[wrong], predicted[wrong], labels[wrong], out / f"{prefix}mistakes.png", split)
+
+
 def plot_mistakes(images: np.ndarray, predicted: np.ndarray, true: np.ndarray, path: Path,
                   split: str) -> None:
     """The first MISTAKES_SHOWN of a split's digits the model gets wrong (`split` names it: "Test")."""

@@ -23,7 +23,7 @@ import torch.nn.functional as F
 from torch.optim.swa_utils import AveragedModel
 from tqdm import tqdm
 
-from serving.contract import DIGITS, to_model_input
+from serving.contract import to_model_input
 from training import checkpoint
 from training.augment import augment
 from training.conventions import add_conventions
@@ -31,7 +31,7 @@ from training.corrections import add_arguments as add_correction_arguments
 from training.corrections import initial_model, with_extra
 from training.data import DataError, Mnist
 from training.model import DigitNet, count_parameters
-from training.plots import plot_confusion, plot_curves, plot_mistakes
+from training.plots import plot_curves, plot_errors
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -203,12 +203,8 @@ def machine_description(device: str) -> dict:
 
 def write_plots(out: Path, history, images, predicted, labels) -> None:
     """The curves, and the chosen epoch's confusion and mistakes on the validation split."""
-    confusion = np.zeros((DIGITS, DIGITS), np.int64)
-    np.add.at(confusion, (labels, predicted), 1)
-    wrong = np.flatnonzero(predicted != labels)
     plot_curves(history, out / "curves.png")
-    plot_confusion(confusion, out / "confusion.png")
-    plot_mistakes(images[wrong], predicted[wrong], labels[wrong], out / "mistakes.png", "Validation")
+    plot_errors(images, predicted, labels, out, "", "Validation")
 
 
 def native_bf16(device: str) -> bool:
