@@ -32,6 +32,7 @@ from serving.decode import ImageSource, NoDigitError, open_image, original_size,
 from serving.frames import Box, without_frames
 from serving.ink import SEE_THROUGH, SMALL_SIDE, TRANSPARENT, alpha_ink, clean_ink, on_paper
 from serving.numbers import (
+    NumberDigit,
     at_edge,
     crop_with_rim,
     read_number,
@@ -77,6 +78,8 @@ DOT_LOW = 0.65
 DOT_ASPECT = 3
 LEVEL_FROM = 3  # a number's own slope is measured on this many characters at least ...
 MAX_LEVEL = 0.25  # ... and taken as at most this steep (rows per column)
+SECOND_UNSURE = 0.8  # a digit the digit model reads less surely than this ...
+SECOND_SURE = 0.9  # ... is the sequence model's where it reads another this surely (second_opinion)
 MIN_MEAN_CONFIDENCE = 0.5  # a "number" read less surely than this on average is a mark, not writing
 FAINT_GROUP = 0.6  # a group whose ink is this much fainter than the page's typical group's is a
 # shadow's edge or a line's remains (of three groups or more: a typical one needs company) ...
@@ -383,7 +386,7 @@ def read_group(predictor: Predictor, reader: SequenceReader, ink: np.ndarray, co
     MIN_CHAR_HEIGHT of the page's characters (`char_height`): faint grain that passed for a piece;
     or whose every digit the not-a-digit check finds to be no digit."""
     crop, origin = crop_with_rim(ink, components, labels)
-    marks, digits_ink = marks_apart(reader, crop)
+    marks, digits_ink, line_digits = marks_apart(reader, crop)
     try:
         found = segment_ink(digits_ink, origin, ink.shape, size)
     except NoDigitError:
@@ -394,7 +397,7 @@ def read_group(predictor: Predictor, reader: SequenceReader, ink: np.ndarray, co
     confidences = np.array([d.confidence for d in result.digits])
     if not marks and predictor.not_digits(result.inputs, confidences).all():
         return None  # a scribble, a tick, a blot: the not-a-digit check finds no digit in it
-    characters = [PageChar(str(d.digit), d.confidence, d.box) for d in result.digits]
+    characters = second_opinion(result.digits, line_digits)
     for char, confidence, (x0, y0, x1, y1) in marks:
         box = to_input_box((x0 + origin[0], y0 + origin[1], x1 + origin[0], y1 + origin[1]), ink.shape, size)
         characters.append(PageChar(char, confidence, box))
@@ -404,13 +407,28 @@ def read_group(predictor: Predictor, reader: SequenceReader, ink: np.ndarray, co
 Mark = tuple[str, float, tuple[int, int, int, int]]  # "-" or ".", its confidence, its box in the crop
 
 
-def marks_apart(reader: SequenceReader, crop: np.ndarray) -> tuple[list[Mark], np.ndarray]:
+def second_opinion(digits: list[NumberDigit], line_digits: list[SequenceDigit]) -> list[PageChar]:
+    """The digits as the digit model reads them, but where it is unsure of one (faint pencil
+    broken into specks, a digit cut in pieces) and the sequence model, reading the number whole
+    and finding as many digits, is sure it is another: the sequence model's digit there."""
+    if len(line_digits) != len(digits):
+        return [PageChar(str(d.digit), d.confidence, d.box) for d in digits]
+    return [PageChar(str(s.symbol), s.confidence, d.box)
+            if s.symbol != d.digit and d.confidence < SECOND_UNSURE and s.confidence >= SECOND_SURE
+            else PageChar(str(d.digit), d.confidence, d.box)
+            for d, s in zip(digits, line_digits, strict=True)]
+
+
+def marks_apart(reader: SequenceReader,
+                crop: np.ndarray) -> tuple[list[Mark], np.ndarray, list[SequenceDigit]]:
     """The minus signs and decimal points the sequence model reads surely in a number's ink, each
-    with the small pieces of ink in its columns, and the ink without those pieces (the digits')."""
+    with the small pieces of ink in its columns, and the ink without those pieces (the digits');
+    and the digits the sequence model reads there."""
     flat, shift = levelled(crop, number_slope(label_components(ink_mask(crop))))
     line = reader.line(flat)
     if line is None:
-        return [], crop
+        return [], crop, []
+    line_digits = [s for s in line.symbols() if s.symbol < DIGITS]
     symbols = [s for s in line.symbols() if s.symbol >= DIGITS and s.confidence >= MARK_SURE]
     pieces = label_components(ink_mask(flat))
     for symbol, piece in likely_marks(pieces, {s.symbol for s in symbols}):
@@ -419,7 +437,7 @@ def marks_apart(reader: SequenceReader, crop: np.ndarray) -> tuple[list[Mark], n
         if symbol == MINUS or chance >= DOT_SURE:
             symbols.append(SequenceDigit(symbol, chance, (x0, x1), []))
     if not symbols:
-        return [], crop
+        return [], crop, line_digits
     height = crop.shape[0]
     marks, taken = [], np.zeros(pieces.count, bool)
     for symbol in symbols:
@@ -433,7 +451,7 @@ def marks_apart(reader: SequenceReader, crop: np.ndarray) -> tuple[list[Mark], n
             down = int(shift[(mx0 + mx1) // 2])
             marks.append((symbol.char, symbol.confidence, (mx0, my0 - down, mx1, my1 - down)))
     taken_pixels = pieces.pixels(taken)[np.arange(crop.shape[0])[:, None] + shift, np.arange(crop.shape[1])]
-    return marks, np.where(taken_pixels, 0, crop).astype(np.float32)
+    return marks, np.where(taken_pixels, 0, crop).astype(np.float32), line_digits
 
 
 def number_slope(pieces: Components) -> float:

@@ -18,8 +18,18 @@ from examples.make import draw_digits, paper_photo
 from serving import Reader
 from serving.components import label_components
 from serving.contrast import ink_mask
+from serving.numbers import NumberDigit
 from serving.operations import READ_PAGE
-from serving.page import NUMBER_GAP, find_numbers, levelled, number_slope, page_ink, split_numbers
+from serving.page import (
+    NUMBER_GAP,
+    find_numbers,
+    levelled,
+    number_slope,
+    page_ink,
+    second_opinion,
+    split_numbers,
+)
+from serving.sequence import SequenceDigit
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -180,3 +190,21 @@ def test_a_number_written_on_a_slope_is_read_level():
     tops = [int(np.flatnonzero(flat[:, 20 + 60 * k + 4])[0]) for k in range(5)]
     assert max(tops) - min(tops) <= 2 and flat.sum() == crop.sum()
     assert number_slope(label_components(ink_mask(crop[:, :140]))) == 0.0  # two characters: too few
+
+
+def test_an_unsure_digit_takes_the_sequence_models_sure_reading():
+    """Faint pencil broken into specks misleads the digit model; the sequence model, reading the
+    whole number, is asked too, and its sure digit stands where the digit model is unsure."""
+    box = (0, 0, 10, 10)
+    digits = [NumberDigit(6, 0.49, box, []), NumberDigit(6, 0.95, box, []), NumberDigit(1, 0.97, box, [])]
+
+    def line(first: float) -> list[SequenceDigit]:
+        return [SequenceDigit(4, first, (0, 8), []), SequenceDigit(6, 0.99, (8, 16), []),
+                SequenceDigit(7, 0.99, (16, 24), [])]
+
+    def read(characters) -> str:
+        return "".join(c.char for c in characters)
+
+    assert read(second_opinion(digits, line(0.94))) == "461"  # the sure 1 is not overruled
+    assert read(second_opinion(digits, line(0.7))) == "661"  # the sequence model unsure too
+    assert read(second_opinion(digits, line(0.94)[:2])) == "661"  # a different count: no match
