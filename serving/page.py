@@ -78,6 +78,7 @@ DOT_LOW = 0.65
 DOT_ASPECT = 3
 LEVEL_FROM = 3  # a number's own slope is measured on this many characters at least ...
 MAX_LEVEL = 0.25  # ... and taken as at most this steep (rows per column)
+ROOM = 0.1  # a number's crop is widened by this share of its size each way before it is read
 SECOND_UNSURE = 0.8  # a digit the digit model reads less surely than this ...
 SECOND_SURE = 0.9  # ... is the sequence model's where it reads another this surely (second_opinion)
 MIN_MEAN_CONFIDENCE = 0.5  # a "number" read less surely than this on average is a mark, not writing
@@ -385,7 +386,11 @@ def read_group(predictor: Predictor, reader: SequenceReader, ink: np.ndarray, co
     and decimal point where the sequence model reads them; None when they hold no digit as tall as
     MIN_CHAR_HEIGHT of the page's characters (`char_height`): faint grain that passed for a piece;
     or whose every digit the not-a-digit check finds to be no digit."""
-    crop, origin = crop_with_rim(ink, components, labels)
+    crop, (x, y) = crop_with_rim(ink, components, labels)
+    # Room round the number: in its tight crop a thin 1 at either end would pass for a rule
+    # along a picture's edge (serving.pieces.edge_artifacts); the page's own were taken out.
+    room = int(ROOM * max(crop.shape)) + 2
+    crop, origin = np.pad(crop, room), (x - room, y - room)
     marks, digits_ink, line_digits = marks_apart(reader, crop)
     try:
         found = segment_ink(digits_ink, origin, ink.shape, size)
@@ -438,7 +443,7 @@ def marks_apart(reader: SequenceReader,
             symbols.append(SequenceDigit(symbol, chance, (x0, x1), []))
     if not symbols:
         return [], crop, line_digits
-    height = crop.shape[0]
+    height = int(pieces.boxes[:, 3].max() - pieces.boxes[:, 1].min())  # the writing's, not the crop's
     marks, taken = [], np.zeros(pieces.count, bool)
     for symbol in symbols:
         a, b = symbol.columns

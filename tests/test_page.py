@@ -208,3 +208,11 @@ def test_an_unsure_digit_takes_the_sequence_models_sure_reading():
     assert read(second_opinion(digits, line(0.94))) == "461"  # the sure 1 is not overruled
     assert read(second_opinion(digits, line(0.7))) == "661"  # the sequence model unsure too
     assert read(second_opinion(digits, line(0.94)[:2])) == "661"  # a different count: no match
+
+
+@pytest.mark.parametrize("pen", [2, 4, 6])
+def test_a_thin_one_at_the_end_of_a_number_is_read(reader, pen):
+    """A number's crop is tight; a thin 1 at its end is no rule along a picture's edge."""
+    image = page([["582", "74"]])
+    ImageDraw.Draw(image).line((300, 95, 303, 170), fill=0, width=pen)
+    assert numbers_of(reader.read_page(image)) == ["5821", "74"]
