@@ -262,14 +262,13 @@ def group_lines(boxes: np.ndarray, is_char: np.ndarray, slope: float) -> list[li
                 break
         else:
             lines.append([i])
-    bands = [(float(np.median(top[line])), float(np.median(bottom[line]))) for line in lines]
+    bands = np.array([(np.median(top[line]), np.median(bottom[line])) for line in lines]).reshape(-1, 2)
+    reach = 0.25 * (bands[:, 1] - bands[:, 0])
     for i in np.flatnonzero(~is_char):
         centre = (top[i] + bottom[i]) / 2
-        for line, (band_top, band_bottom) in zip(lines, bands, strict=True):
-            reach = 0.25 * (band_bottom - band_top)
-            if band_top - reach <= centre <= band_bottom + reach:
-                line.append(i)
-                break
+        near = (bands[:, 0] - reach <= centre) & (centre <= bands[:, 1] + reach)
+        if near.any():  # the narrowest band that reaches it: a tall stray piece's band is wide
+            lines[int(np.argmin(np.where(near, bands[:, 1] - bands[:, 0], np.inf)))].append(i)
     lines.sort(key=lambda line: float(np.median((top[line] + bottom[line]) / 2)))
     return lines
 

@@ -23,6 +23,7 @@ from serving.operations import READ_PAGE
 from serving.page import (
     NUMBER_GAP,
     find_numbers,
+    group_lines,
     levelled,
     number_slope,
     page_ink,
@@ -216,3 +217,13 @@ def test_a_thin_one_at_the_end_of_a_number_is_read(reader, pen):
     image = page([["582", "74"]])
     ImageDraw.Draw(image).line((300, 95, 303, 170), fill=0, width=pen)
     assert numbers_of(reader.read_page(image)) == ["5821", "74"]
+
+
+def test_a_small_mark_joins_the_narrowest_line_that_reaches_it():
+    """A minus sign within reach of both its own line and a tall stray stroke's (a margin rule's
+    remains) joins its own: the line whose band is narrowest, not whichever was found first."""
+    boxes = np.array([[850, 0, 853, 100],  # a stray stroke, tall: its band is wide
+                      [100, 80, 140, 160], [150, 80, 190, 160],  # two digits
+                      [60, 115, 90, 122]], np.float64)  # a minus before them
+    lines = group_lines(boxes, np.array([True, True, True, False]), 0.0)
+    assert sorted(map(sorted, lines)) == [[0], [1, 2, 3]]
