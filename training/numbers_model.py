@@ -30,7 +30,6 @@ MAX_APART = 0.5  # gaps up to this share of the height: beyond it regions are ap
 SIGNED = 0.3  # share of numbers written with a leading minus sign ...
 DECIMAL = 0.35  # ... and with a decimal point between two of their digits
 SPECKED = 0.3  # share of numbers with paper specks that are not points (too small, too faint)
-SMALL = 0.25  # share written small (10-30 px tall), so upscaled to the strip: soft, as on a page
 SUPERSAMPLE = 4  # marks are drawn this much larger, then reduced: anti-aliased like MNIST's strokes
 
 
@@ -87,7 +86,7 @@ def draw_gap(rng: np.random.Generator, height: float, narrow: int) -> int:
 
 def minus_patch(rng: np.random.Generator, height: float, pen: float) -> np.ndarray:
     """A minus sign as people write it: a short bar, a little tilted, as thick as the pen."""
-    length, thick = rng.uniform(0.25, 0.9) * height, pen * rng.uniform(0.8, 1.3)
+    length, thick = rng.uniform(0.3, 0.7) * height, pen * rng.uniform(0.8, 1.3)
     tilt = np.tan(np.radians(rng.uniform(-10, 10))) * length
     return stroke_patch([(0, max(tilt, 0)), (length, max(-tilt, 0))], thick)
 
@@ -128,7 +127,7 @@ def pen_width(patches: list[np.ndarray]) -> float:
 def compose_number(images: np.ndarray, labels: np.ndarray, rng: np.random.Generator) -> Composed:
     n = int(rng.integers(1, MAX_DIGITS + 1))
     picks = rng.integers(0, len(images), n)
-    scale = float(rng.uniform(0.5, 1.5) if rng.uniform() < SMALL else rng.uniform(1.5, 3.5))
+    scale = float(rng.uniform(1.5, 3.5))
     height = 20 * scale
     # (patch, symbol, where on the line) of each mark, left to right
     written = [(digit_patch(images[i], scale * rng.uniform(0.85, 1.15), rng.uniform(0.85, 1.15)),
@@ -137,14 +136,14 @@ def compose_number(images: np.ndarray, labels: np.ndarray, rng: np.random.Genera
     if n >= 2 and rng.uniform() < DECIMAL:
         written.insert(int(rng.integers(1, n)), (point_patch(rng, height, pen), POINT, "base"))
     if rng.uniform() < SIGNED:
-        written.insert(0, (minus_patch(rng, height, pen), MINUS, "sign"))
+        written.insert(0, (minus_patch(rng, height, pen), MINUS, "middle"))
     patches, symbols, places = zip(*written, strict=True)
     canvas = lay_out(patches, places, height, rng)
     if rng.uniform() < SPECKED:
         add_specks(canvas, rng, height)
     image = Image.fromarray(canvas)
     style = rng.uniform()
-    if style < 0.25 and scale > 1.0:
+    if style < 0.25:
         image = image.filter(ImageFilter.MaxFilter(3))  # a broader pen
     elif style < 0.4 and scale > 2.2:
         image = image.filter(ImageFilter.MinFilter(3))  # a finer one
@@ -157,12 +156,11 @@ def compose_number(images: np.ndarray, labels: np.ndarray, rng: np.random.Genera
 
 def lay_out(patches: Sequence[np.ndarray], places: Sequence[str], height: float,
             rng: np.random.Generator) -> np.ndarray:
-    """The patches side by side on one canvas: digits centred on the line with a little jitter, a
-    point on the line's base, a minus sign anywhere from a little above the middle to a little
-    below it and up to almost a digit's height away (people place it freely)."""
+    """The patches side by side on one canvas: digits (and a minus) centred on the line with a
+    little jitter, a point on the line's base."""
     gaps = [draw_gap(rng, height, min(a.shape[1], b.shape[1]))
             if places[k] == places[k + 1] == "middle" and max(a.shape[0], b.shape[0]) > 0.5 * height
-            else int(rng.uniform(0.05, 0.9 if places[k] == "sign" else 0.35) * height)
+            else int(rng.uniform(0.05, 0.35) * height)
             for k, (a, b) in enumerate(zip(patches[:-1], patches[1:], strict=True))]
     margin = 4
     tallest = max(p.shape[0] for p in patches)
@@ -175,8 +173,6 @@ def lay_out(patches: Sequence[np.ndarray], places: Sequence[str], height: float,
         ph, pw = patch.shape
         if places[k] == "base":
             y = base - ph - int(rng.uniform(-0.05, 0.08) * height)
-        elif places[k] == "sign":
-            y = canvas_h // 2 - ph // 2 + int(rng.uniform(-0.3, 0.15) * height)
         else:
             y = canvas_h // 2 - ph // 2 + int(rng.uniform(-0.1, 0.1) * height)
         y = min(max(y, 0), canvas_h - ph)
