@@ -303,7 +303,9 @@ def joined_splits(predictor: Predictor, found: Segmentation,
     k = 0
     while k + 1 < len(found.regions):
         a, b = found.ink_boxes[k], found.ink_boxes[k + 1]
-        close = b[0] - a[2] <= SPLIT_GAP * found.digit_height
+        gap_x, gap_y = b[0] - a[2], max(a[1], b[1]) - min(a[3], b[3])
+        one_wide = max(a[2], b[2]) - min(a[0], b[0]) <= found.digit_height  # no wider than a digit
+        close = one_wide and max(gap_x, gap_y) <= SPLIT_GAP * found.digit_height
         if close and max(probs[k].max(), probs[k + 1].max()) < SPLIT_UNSURE:
             region = joined(found.regions[k], found.regions[k + 1])
             model_input = _fitted(region[0])

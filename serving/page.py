@@ -77,6 +77,7 @@ DOT_SIZE = (0.06, 0.3)
 DOT_LOW = 0.65
 DOT_ASPECT = 3
 LEVEL_FROM = 3  # a number's own slope is measured on this many characters at least ...
+LEVEL_SPAN = 2  # ... spread over this many character heights ...
 MAX_LEVEL = 0.25  # ... and taken as at most this steep (rows per column)
 ROOM = 0.1  # a number's crop is widened by this share of its size each way before it is read
 SECOND_UNSURE = 0.8  # a digit the digit model reads less surely than this ...
@@ -91,6 +92,7 @@ FAINT_GRAINS = 6  # faint pencil: strong ink this many grains above the paper (s
 BAND = 0.06  # within this share of the photo's sides, a thin piece is the page's rim, not writing,
 THIN = 6  # (thin: this many times as long as it is wide)
 FILLED = 0.65  # ... or a piece filling this share of its box (a stroke of a pen never does)
+DESK_RIM = 0.02  # the share of the photo's side cleared round the desk where it is all that shows
 EDGE = 2  # pixels from the photo's edge within which a piece runs into it (the desk, the rim)
 
 
@@ -178,7 +180,10 @@ def photo_page_ink(grey: np.ndarray) -> tuple[np.ndarray, Components]:
     components = label_components(ink_mask(ink))
     marks = page_marks(components, light)
     if marks.any():
-        d = clear_marks(d, components, marks, components.pixels(~marks))
+        # Where the desk was all there was, its rim goes too (DESK_RIM): once the desk is cleared,
+        # the stretch would make strokes of what is left of the rim.
+        margin = round(DESK_RIM * max(grey.shape)) if marks.all() else 1
+        d = clear_marks(d, components, marks, components.pixels(~marks), margin)
         ink = stretched(d)
     components = hysteresis(ink, FAINT_INK, INK_LEVEL)
     marks = page_marks(components, light)
@@ -249,7 +254,7 @@ def page_tilt(centres: np.ndarray, height: float) -> float:
 def group_lines(boxes: np.ndarray, is_char: np.ndarray, slope: float) -> list[list[int]]:
     """Indices of the pieces on each line, top to bottom. Characters make the lines (in order of
     their tilted centre, each joining the line its extent overlaps enough); the small pieces then
-    join the line whose band holds their centre."""
+    join the narrowest line whose band, widened by a quarter, holds their centre."""
     x_mid = (boxes[:, 0] + boxes[:, 2]) / 2
     top, bottom = boxes[:, 1] - slope * x_mid, boxes[:, 3] - slope * x_mid
     lines: list[list[int]] = []
@@ -427,59 +432,80 @@ def marks_apart(reader: SequenceReader,
                 crop: np.ndarray) -> tuple[list[Mark], np.ndarray, list[SequenceDigit]]:
     """The minus signs and decimal points the sequence model reads surely in a number's ink, each
     with the small pieces of ink in its columns, and the ink without those pieces (the digits');
-    and the digits the sequence model reads there."""
-    flat, shift = levelled(crop, number_slope(label_components(ink_mask(crop))))
+    and the digits the sequence model reads there. The model and the shape rules read the number
+    levelled: "low on the line" and "level" mean against its own line."""
+    pieces = label_components(ink_mask(crop))
+    if pieces.count == 0:
+        return [], crop, []
+    flat, shift = levelled(crop, number_slope(pieces))
     line = reader.line(flat)
     if line is None:
         return [], crop, []
     line_digits = [s for s in line.symbols() if s.symbol < DIGITS]
     symbols = [s for s in line.symbols() if s.symbol >= DIGITS and s.confidence >= MARK_SURE]
-    pieces = label_components(ink_mask(flat))
-    for symbol, piece in likely_marks(pieces, {s.symbol for s in symbols}):
-        x0, x1 = int(pieces.boxes[piece, 0]), int(pieces.boxes[piece, 2])
+    for symbol, piece in likely_marks(levelled_pieces(pieces, shift), {s.symbol for s in symbols}):
+        x0, x1 = int(pieces.boxes[piece, 0]), int(pieces.boxes[piece, 2])  # levelling keeps columns
         chance = line.chance_of(symbol, (x0, x1))
         if symbol == MINUS or chance >= DOT_SURE:
             symbols.append(SequenceDigit(symbol, chance, (x0, x1), []))
     if not symbols:
         return [], crop, line_digits
-    height = int(pieces.boxes[:, 3].max() - pieces.boxes[:, 1].min())  # the writing's, not the crop's
+    x0, y0, x1, y1 = pieces.boxes.T
+    middle, height = (x0 + x1) / 2, int(y1.max() - y0.min())  # the writing's height, not the crop's
     marks, taken = [], np.zeros(pieces.count, bool)
     for symbol in symbols:
         a, b = symbol.columns
-        x0, y0, x1, y1 = pieces.boxes.T
-        middle = (x0 + x1) / 2
         mine = ~taken & (middle >= a) & (middle < b) & (y1 - y0 <= MARK_HEIGHT * height)
         if mine.any():
             taken |= mine
-            mx0, my0, mx1, my1 = pieces.box(mine)
-            down = int(shift[(mx0 + mx1) // 2])
-            marks.append((symbol.char, symbol.confidence, (mx0, my0 - down, mx1, my1 - down)))
-    taken_pixels = pieces.pixels(taken)[np.arange(crop.shape[0])[:, None] + shift, np.arange(crop.shape[1])]
-    return marks, np.where(taken_pixels, 0, crop).astype(np.float32), line_digits
+            marks.append((symbol.char, symbol.confidence, pieces.box(mine)))
+    return marks, np.where(pieces.pixels(taken), 0, crop).astype(np.float32), line_digits
 
 
 def number_slope(pieces: Components) -> float:
-    """The slope (rows per column) a number is written on: a straight line fitted through its
-    characters' centres (pieces at least half as tall as the tallest), at least LEVEL_FROM of
-    them; else 0. A photo's perspective and a hand's drift both tilt a number."""
-    x0, y0, x1, y1 = pieces.boxes.T.astype(np.float64)
-    tall = (y1 - y0) >= 0.5 * (y1 - y0).max() if pieces.count else np.zeros(0, bool)
-    if tall.sum() < LEVEL_FROM:
+    """The slope (rows per column) a number is written on: a straight line fitted through the
+    centres of its tall pieces (at least half as tall as the tallest), when there are LEVEL_FROM
+    of them side by side over LEVEL_SPAN character heights; else 0 (a single digit broken into
+    pieces has no slope to speak of). A photo's perspective and a hand's drift both tilt a number."""
+    if pieces.count == 0:
         return 0.0
-    slope = np.polyfit((x0 + x1)[tall] / 2, (y0 + y1)[tall] / 2, 1)[0]
+    x0, y0, x1, y1 = pieces.boxes.T.astype(np.float64)
+    tall = (y1 - y0) >= 0.5 * (y1 - y0).max()
+    centres = (x0 + x1)[tall] / 2
+    if tall.sum() < LEVEL_FROM or np.ptp(centres) < LEVEL_SPAN * (y1 - y0).max():
+        return 0.0
+    slope = np.polyfit(centres, (y0 + y1)[tall] / 2, 1)[0]
     return float(np.clip(slope, -MAX_LEVEL, MAX_LEVEL))
 
 
-def levelled(crop: np.ndarray, slope: float) -> tuple[np.ndarray, np.ndarray]:
-    """The crop with each column moved down so that a line of `slope` runs level (taller by the
-    moves), and how far each column moved: what the sequence model and the shape rules read,
-    since "low on the line" and "level" mean against the number's own line."""
-    h, w = crop.shape
+def levelled(a: np.ndarray, slope: float) -> tuple[np.ndarray, np.ndarray]:
+    """`a` with each column moved down so that a line of `slope` runs level (taller by the
+    moves), and how far each column moved."""
+    h, w = a.shape
     shift = np.round(-slope * np.arange(w)).astype(np.int64)
     shift -= shift.min()
-    out = np.zeros((h + int(shift.max()), w), crop.dtype)
-    out[np.arange(h)[:, None] + shift, np.arange(w)] = crop
-    return out, shift
+    return moved(a, shift), shift
+
+
+def moved(a: np.ndarray, shift: np.ndarray) -> np.ndarray:
+    """`a` with column x moved down shift[x] rows."""
+    h, w = a.shape
+    out = np.zeros((h + int(shift.max()), w), a.dtype)
+    out[np.arange(h)[:, None] + shift, np.arange(w)] = a
+    return out
+
+
+def levelled_pieces(pieces: Components, shift: np.ndarray) -> Components:
+    """The same pieces, each column moved down by `shift`: labelled before the move, so a thin
+    slanted stroke stays one piece however its columns move."""
+    labels = moved(pieces.labels, shift)
+    rows, cols = np.nonzero(labels)
+    which = labels[rows, cols] - 1
+    boxes = pieces.boxes.copy()
+    boxes[:, 1], boxes[:, 3] = labels.shape[0], 0
+    np.minimum.at(boxes[:, 1], which, rows)
+    np.maximum.at(boxes[:, 3], which, rows + 1)
+    return Components(labels, pieces.count, pieces.area, boxes)
 
 
 def likely_marks(pieces: Components, read: set[int]) -> list[tuple[int, int]]:

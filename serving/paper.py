@@ -308,11 +308,12 @@ def page_marks(components: Components, light: np.ndarray) -> np.ndarray:
     return marks
 
 
-def clear_marks(d: np.ndarray, components: Components, marks: np.ndarray, keep: np.ndarray) -> np.ndarray:
-    """d with the components flagged in `marks` set to 0, with a pixel of margin for their soft
-    edges, which would otherwise pass for faint ink once the contrast is stretched; pixels in
-    `keep` (writing) are left as they are."""
-    mask = dilate(components.pixels(marks), 3) & ~keep
+def clear_marks(d: np.ndarray, components: Components, marks: np.ndarray, keep: np.ndarray,
+                margin: int = 1) -> np.ndarray:
+    """d with the components flagged in `marks` set to 0, with `margin` pixels round them for
+    their soft edges, which would otherwise pass for faint ink once the contrast is stretched;
+    pixels in `keep` (writing) are left as they are."""
+    mask = dilate(components.pixels(marks), 2 * margin + 1) & ~keep
     return np.where(mask, 0, d).astype(np.float32)
 
 

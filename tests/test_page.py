@@ -25,6 +25,7 @@ from serving.page import (
     find_numbers,
     group_lines,
     levelled,
+    levelled_pieces,
     number_slope,
     page_ink,
     second_opinion,
@@ -177,6 +178,14 @@ def test_faint_pencil_between_two_strips_of_desk(reader):
     assert numbers_of(reader.read_page(png(paper_photo(photo, seed=2)))) == ["47", "305", "96"]
 
 
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_blank_paper_between_two_strips_of_desk_is_no_number(reader, seed):
+    """With the desk cleared, what is left of its rim is not stretched into strokes."""
+    photo = Image.new("RGB", (1140, 1200), (30, 30, 30))
+    photo.paste(Image.new("RGB", (900, 1200), "white"), (120, 0))
+    assert numbers_of(reader.read_page(png(paper_photo(photo, seed=seed)))) == []
+
+
 def test_a_number_written_on_a_slope_is_read_level():
     """A number's own slope is measured on its characters and taken out before its signs are
     read, so that "low on the line" means low against the number's line."""
@@ -184,13 +193,23 @@ def test_a_number_written_on_a_slope_is_read_level():
     for k in range(5):
         x = 20 + 60 * k
         top = int(10 + 0.15 * x)
-        crop[top : top + 40, x : x + 8] = 1.0  # five strokes a character tall, on a rising line
+        crop[top : top + 40, x : x + 8] = 1.0  # five strokes a character tall, lower to the right
     slope = number_slope(label_components(ink_mask(crop)))
     assert abs(slope - 0.15) < 0.02
     flat, shift = levelled(crop, slope)
     tops = [int(np.flatnonzero(flat[:, 20 + 60 * k + 4])[0]) for k in range(5)]
     assert max(tops) - min(tops) <= 2 and flat.sum() == crop.sum()
     assert number_slope(label_components(ink_mask(crop[:, :140]))) == 0.0  # two characters: too few
+    stacked = np.zeros((200, 40), np.float32)
+    for k in range(3):
+        stacked[10 + 60 * k : 50 + 60 * k, 15:25] = 1.0  # one column of pieces: no line to follow
+    assert number_slope(label_components(ink_mask(stacked))) == 0.0
+    thin = np.zeros((60, 200), np.float32)
+    thin[50 - np.arange(200) // 4, np.arange(200)] = 1.0  # a 1-px stroke sloping up to the right
+    pieces = label_components(ink_mask(thin))
+    _, shift = levelled(thin, -0.25)
+    moved = levelled_pieces(pieces, shift)  # labelled before the move: still one piece
+    assert pieces.count == moved.count == 1 and moved.boxes[0, 3] - moved.boxes[0, 1] <= 2
 
 
 def test_an_unsure_digit_takes_the_sequence_models_sure_reading():
