@@ -127,3 +127,13 @@ def test_committed_results_have_the_format():
     if not results.exists():
         pytest.skip("bench/RESULTS.md not generated yet (python -m bench)")
     assert_results_format(results.read_text())
+
+
+def test_pages_bench_reads_its_pages_and_times_a_phone_photo(capsys):
+    """bench.pages on a few pages: the accuracy table and the 12-MP page's time are printed."""
+    from bench.pages import main
+
+    assert main(["--count", "3"]) in (0, 1)  # 1: the accuracy targets are not met on 3 pages
+    out = capsys.readouterr().out
+    assert "| all pages | 3 |" in out
+    assert re.search(r"A 12-MP photo of a page \(3000×4000 JPEG.*\): \d+ ms", out)
