@@ -135,13 +135,15 @@ def _box_gaps(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     return np.hypot(dx, dy)
 
 
-def group_digits(components: Components, shape: tuple[int, int]) -> list[np.ndarray]:
-    """Labels (1-based) of the regions that make each digit, digits ordered left to right."""
+def group_digits(components: Components, shape: tuple[int, int] | None) -> list[np.ndarray]:
+    """Labels (1-based) of the regions that make each digit, digits ordered left to right. `shape`
+    is the picture's, along whose edges frames and rules are left out; None for a crop of one (a
+    number on a page), whose sides are no edge: a thin 1 at its end is no rule."""
     if components.count == 0:
         return []
     area = components.area.astype(np.float64)
     live = np.ones(components.count, bool)
-    artifacts = edge_artifacts(components, shape)
+    artifacts = edge_artifacts(components, shape) if shape else np.zeros(components.count, bool)
     if not artifacts.all():  # a frame alone is better read than nothing
         live &= ~artifacts
     largest = area[live].max()

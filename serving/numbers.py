@@ -19,6 +19,7 @@ from serving.contract import DIGITS, FIELD
 from serving.contrast import ink_mask
 from serving.decode import ImageSource, NoDigitError, open_image, original_size
 from serving.field import fit_to_field
+from serving.frames import Box
 from serving.grouping import SUBSTANTIAL_AREA, group_digits
 from serving.ink import ink_map
 from serving.morphology import dilate
@@ -39,12 +40,11 @@ LINE_OVERLAP = 0.3  # a digit shares this much of its height with its line's row
 SURE_SPLIT = 0.8  # the sequence model's reading of a region stands when all its digits are this sure
 
 SPLIT_UNSURE = 0.8  # two neighbouring regions each read less surely than this, close together ...
-SPLIT_GAP = 0.25  # ... (this share of the digit height apart at most, or overlapping) ...
+SPLIT_GAP = 0.25  # ... (this share of the digit height apart at most, across and up or down) ...
 JOINED_SURE = 0.8  # ... are one digit broken in two when read together this surely (a pencil 9's
 # loop and stem, a 5's flag): a reader would see one digit there
 EDGE_PIXELS = 1  # writing this near the picture's edge runs into it (and may run on beyond it)
 
-Box = tuple[int, int, int, int]  # x0, y0, x1, y1: pixels, ends exclusive (PIL's crop convention)
 
 
 @dataclass(frozen=True)
@@ -193,7 +193,8 @@ def segment_ink(ink: np.ndarray, offset: tuple[int, int], ink_shape: tuple[int, 
     """segment_number for ink already found: `ink` is a crop at `offset` (x, y) of an ink map of
     `ink_shape` made of a picture of `source_size` (a number on a page, serving.page)."""
     components = label_components(ink_mask(ink))
-    groups = group_digits(components, ink.shape)  # none where every piece is a speck
+    picture = ink.shape if ink.shape == ink_shape else None  # else a crop, whose sides are no edge
+    groups = group_digits(components, picture)  # none where every piece is a speck
     if not groups:
         raise NoDigitError("no digit found: only specks of ink. Write or photograph a number.")
     dx, dy = offset

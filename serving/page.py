@@ -79,7 +79,6 @@ DOT_ASPECT = 3
 LEVEL_FROM = 3  # a number's own slope is measured on this many characters at least ...
 LEVEL_SPAN = 2  # ... spread over this many character heights ...
 MAX_LEVEL = 0.25  # ... and taken as at most this steep (rows per column)
-ROOM = 0.1  # a number's crop is widened by this share of its size each way before it is read
 SECOND_UNSURE = 0.8  # a digit the digit model reads less surely than this ...
 SECOND_SURE = 0.9  # ... is the sequence model's where it reads another this surely (second_opinion)
 MIN_MEAN_CONFIDENCE = 0.5  # a "number" read less surely than this on average is a mark, not writing
@@ -390,11 +389,7 @@ def read_group(predictor: Predictor, reader: SequenceReader, ink: np.ndarray, co
     and decimal point where the sequence model reads them; None when they hold no digit as tall as
     MIN_CHAR_HEIGHT of the page's characters (`char_height`): faint grain that passed for a piece;
     or whose every digit the not-a-digit check finds to be no digit."""
-    crop, (x, y) = crop_with_rim(ink, components, labels)
-    # Room round the number: in its tight crop a thin 1 at either end would pass for a rule
-    # along a picture's edge (serving.pieces.edge_artifacts); the page's own were taken out.
-    room = int(ROOM * max(crop.shape)) + 2
-    crop, origin = np.pad(crop, room), (x - room, y - room)
+    crop, origin = crop_with_rim(ink, components, labels)
     marks, digits_ink, line_digits = marks_apart(reader, crop)
     try:
         found = segment_ink(digits_ink, origin, ink.shape, size)
@@ -481,8 +476,7 @@ def number_slope(pieces: Components) -> float:
 def levelled(a: np.ndarray, slope: float) -> tuple[np.ndarray, np.ndarray]:
     """`a` with each column moved down so that a line of `slope` runs level (taller by the
     moves), and how far each column moved."""
-    h, w = a.shape
-    shift = np.round(-slope * np.arange(w)).astype(np.int64)
+    shift = np.round(-slope * np.arange(a.shape[1])).astype(np.int64)
     shift -= shift.min()
     return moved(a, shift), shift
 
