@@ -1,11 +1,7 @@
 """The handwritten digit reader app: draw or upload a digit or a number, get the answer.
 
-    python demo.py [--host 127.0.0.1] [--port 7860] [--share] [--auth USER:PASSWORD] ...   (--help)
-    gradio demo.py          # hot reload while editing (DIGIT_MODEL picks another model)
-
-A Hugging Face Space runs this file. Without --host/--port, GRADIO_SERVER_NAME and
-GRADIO_SERVER_PORT apply (a Space sets them); with neither, 127.0.0.1 and the first free port from
-7860. The app itself is the `app` package (docs/architecture.md).
+`python demo.py --help` lists its flags, and a Hugging Face Space runs it; `gradio demo.py` reloads it
+while editing (README, "The web page"). The app itself is the `app` package (docs/architecture.md).
 """
 
 import sys

@@ -1,6 +1,5 @@
 """The app, one layer over serving: the Gradio page, its API and MCP tools (app/ui/), and the REST API,
 login, timeouts and upload cache (app/web/); docs/architecture.md says which module does what.
-`python demo.py` (a Space runs it) and `digits serve` both end in main() below.
 """
 
 from __future__ import annotations

@@ -1,11 +1,7 @@
 """Corrections in the app (off unless started with `--corrections PATH`): who may send one (a
-per-client rate limit), each refusal's HTTP status and message, and taking one back. The store
-itself is serving/corrections.py. The client's address is used only in memory.
-
-A correction can be taken back by whoever sent it (the page's session, or the API client's
-address) for UNDO_WINDOW_S after sending it: the page's "Undo" (app/ui/corrections.py) and DELETE
-/api/corrections/{id} (app/web/corrections.py). Ids count up, so the id alone would let anyone
-delete anyone's correction.
+per-client rate limit, the client's address in memory only), each refusal's HTTP status and message,
+and taking one back: by whoever sent it (the page's session, or the API client's address) for
+UNDO_WINDOW_S, as ids count up and the id alone would let anyone delete anyone's correction.
 """
 
 from __future__ import annotations

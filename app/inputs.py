@@ -1,7 +1,5 @@
-"""Every kind of input the app is sent, turned into what serving reads (bytes, a PIL image, an array).
-
-Adding an input kind touches this module only: each function raises InputError (serving's) with
-a message for the person when the input can't be what it claims to be.
+"""Every kind of input the app is sent, turned into what serving reads (bytes, a PIL image, an array),
+or InputError with a message for the person when it can't be what it claims to be.
 """
 
 from __future__ import annotations
@@ -41,13 +39,10 @@ def pad_png(url: str | None) -> bytes | None:
 
 
 def sketch_image(value: dict[str, Any]) -> Image.Image | np.ndarray | str:
-    """A gr.Sketchpad value (API clients of /predict_sketch, /read_number_sketch; any of background,
-    layers and composite may be None) → one picture.
-
-    The strokes of its layers, whatever the theme, come back as white ink whose alpha is the
-    stroke (serving reads strokes on a transparent field by their alpha); without strokes, the
-    composite or the background as it came.
-    """
+    """A gr.Sketchpad value (/predict_sketch, /read_number_sketch; any of background, layers and
+    composite may be None) → one picture: its layers' strokes, whatever the theme, as white ink whose
+    alpha is the stroke (serving reads them by their alpha); without strokes, the composite or the
+    background as it came."""
     alphas = [layer_alpha(layer) for layer in value.get("layers") or [] if layer is not None]
     alphas = [a for a in alphas if a.shape == alphas[0].shape] if alphas else []
     if alphas and any(a.any() for a in alphas):

@@ -9,13 +9,14 @@ import signal
 import socket
 import sys
 import threading
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import gradio as gr
+from fastapi import FastAPI
 from starlette.middleware import Middleware
 
 from app.corrections import Corrections, open_corrections
@@ -53,20 +54,28 @@ def create_or_exit(settings: Settings) -> App:
 
 
 def app_kwargs(app: App, cache_dir: Path) -> dict[str, Any]:
-    """launch()'s app_kwargs: the REST API (with /api/corrections), slow clients timed out, the
-    cache swept. Middleware, outermost first: deadlines on bodies (408; the brake reads the login
-    form's), the login (a stranger gets 401 before any body is read), event streams bounded, and
-    the page's root fixed."""
+    """launch()'s app_kwargs: the REST API (with /api/corrections) and its /docs, slow clients timed
+    out, the cache swept. Middleware, outermost first: deadlines on bodies (408; the brake reads the
+    login form's), the login (a stranger gets 401 before any body is read), event streams bounded,
+    and the page's root fixed."""
     settings = app.settings
     janitor = cache.Janitor(cache_dir, settings.cache_max_age, settings.client_timeout)
-    kwargs = rest.app_kwargs(app.reader, app.corrections)
-    kwargs["lifespan"] = janitor.around(kwargs["lifespan"])
-    kwargs["exception_handlers"] = {OSError: janitor.no_room}
-    kwargs["middleware"] = [Middleware(timeouts.BodyTimeout, timeout_s=settings.client_timeout),
-                            *login_guard(app), Middleware(streams.Streams, idle_s=settings.stream_idle),
-                            Middleware(forwarded.FixedRoot, share_url=lambda: app.demo.share_url),
-                            Middleware(fetch.UrlTools)]
-    return kwargs
+
+    @asynccontextmanager
+    async def lifespan(server: FastAPI) -> AsyncIterator[None]:
+        # The upload limit Gradio parsed from launch(): the API and the page apply the same one.
+        limit = server.get_blocks().max_file_size  # type: ignore[attr-defined]
+        rest.install(server, rest.create_router(app.reader, limit, app.corrections))
+        async with janitor.running():
+            yield
+
+    middleware = [Middleware(timeouts.BodyTimeout, timeout_s=settings.client_timeout), *login_guard(app),
+                  Middleware(streams.Streams, idle_s=settings.stream_idle),
+                  Middleware(forwarded.FixedRoot, share_url=lambda: app.demo.share_url),
+                  Middleware(fetch.UrlTools)]
+    # /docs is docs.install_page's (its assets from an installed package, not a CDN).
+    return {"docs_url": None, "redoc_url": None, "openapi_url": "/openapi.json", "lifespan": lifespan,
+            "exception_handlers": {OSError: janitor.no_room}, "middleware": middleware}
 
 
 def login_guard(app: App) -> list[Middleware]:
@@ -74,10 +83,10 @@ def login_guard(app: App) -> list[Middleware]:
     (401), then requests from other sites' pages with the login refused (403)."""
     if not app.users:
         return []
+    sites = origin.Sites(app.settings.allow_origins, app.settings.public_url)
     return [Middleware(brake.BrakeLogins, users=app.users, brake=brake.LoginBrake()),
             Middleware(access.LoginRequired, users=app.users),
-            Middleware(origin.SameOrigin, sites=origin.Sites.of(app.settings),
-                       share_url=lambda: app.demo.share_url)]
+            Middleware(origin.SameOrigin, sites=sites, share_url=lambda: app.demo.share_url)]
 
 
 def launch_kwargs(app: App, cache_dir: Path) -> dict[str, Any]:
@@ -104,7 +113,7 @@ def serve(app: App, cache_dir: Path) -> None:
         print(warning, flush=True)
     timeouts.install(settings.client_timeout)  # request heads: see app/web/timeouts.py
     forwarded.trust_proxies(settings.trusted_proxies)
-    origin.install_cors(origin.Sites.of(settings))
+    origin.install_cors(origin.Sites(settings.allow_origins, settings.public_url))
     fetch.install(settings.fetch)
     with sigterm_as_ctrl_c():
         app.demo.queue(default_concurrency_limit=CONCURRENCY).launch(**launch_kwargs(app, cache_dir))

@@ -1,8 +1,5 @@
-"""Every setting of the app, read once from flags and the environment, and passed down.
-
-`Settings.parse(argv)` is what `python demo.py` and `digits serve` take; `Settings()` (no flags)
-is what `gradio demo.py` (hot reload) and a Hugging Face Space get. Each default is written here
-once; nothing changes a setting after start-up.
+"""Every setting of the app, read once from flags and the environment (`Settings.parse`) and passed
+down: each default is written here once; nothing changes a setting after start-up.
 """
 
 from __future__ import annotations

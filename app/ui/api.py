@@ -87,10 +87,9 @@ def tools(reader: Reader) -> list[Callable[[str | None], str]]:
 
 
 class ToolDescription(str):
-    """A tool's description that Gradio can't add to. For a file argument, Gradio 6.31 (mcp.py,
-    get_fn_description) appends to every description, ours too, that agents should upload local
-    files with an `upload_file_to_gradio` tool; these tools take an http(s) or a data: URL, the one
-    story the README and the API page tell."""
+    """A tool's description that Gradio can't add to: for a file argument it appends that agents should
+    upload local files with an `upload_file_to_gradio` tool, but these tools take an http(s) or a data:
+    URL, the one story the README and the API page tell."""
 
     def __add__(self, other: str) -> ToolDescription:
         return self

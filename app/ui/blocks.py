@@ -1,8 +1,4 @@
-"""The page: Draw, Upload, Numbers and Model tabs over one Reader, and the Gradio API's endpoints.
-
-Every handler is `digit_outputs` or `number_outputs` (app/ui/answers.py) with the reader and the
-input's kind bound: the kinds are turned into what serving reads in one place, app/inputs.py.
-"""
+"""The page: Draw, Upload, Numbers and Model tabs over one Reader, and the Gradio API's endpoints."""
 
 from __future__ import annotations
 
@@ -13,7 +9,7 @@ import gradio as gr
 
 from app.corrections import Corrections
 from app.settings import CONCURRENCY
-from app.ui import api, corrections, drawpad
+from app.ui import api, corrections
 from app.ui.answers import (
     EMPTY_NOTES,
     EMPTY_NUMBER,
@@ -28,9 +24,14 @@ from app.ui.model_card import PLOTS, figures, model_card_markdown, number_model_
 from serving import Reader
 
 EXAMPLES_DIR = Path(__file__).resolve().parents[2] / "examples"
-# The page's own CSS and JavaScript, for launch(): each file says what it mends in Gradio 6.31's page
-# (found with axe-core and on a phone-sized window).
-CSS, JS = ((Path(__file__).parent / f"page.{end}").read_text() for end in ("css", "js"))
+UI_DIR = Path(__file__).parent
+# The page's own CSS and JavaScript, for launch(): each file says what it mends in Gradio's page.
+CSS, JS = ((UI_DIR / f"page.{end}").read_text() for end in ("css", "js"))
+# The drawing pads: a plain <canvas> in a gr.HTML whose value is the drawing as a PNG data URL (strokes
+# on a transparent field), set the moment the pen lifts (docs/app.md, "An answer as the pen lifts").
+# Setting it fires the pad's `change`, whose request carries it (not as event data: with
+# trigger_mode="always_last" Gradio re-sends a deferred event without its data).
+PAD_HTML, PAD_CSS, PAD_JS = ((UI_DIR / f"drawpad.{end}").read_text() for end in ("html", "css", "js"))
 # The API page is also "Use via API" in the footer, which a phone shows only at the very end.
 TITLE = ("# ✍️ Handwritten digit recognizer\nDraw a digit or upload a photo of one. The answer updates as "
          "you draw. For programs: the [REST API](/docs) (plain HTTP), or [Gradio's clients and "
@@ -98,10 +99,23 @@ def digit_events(source: gr.components.Component, outputs: list, view: gr.Radio,
     return view_kept
 
 
+def drawpad(title: str, canvas: tuple[int, int], size: int, elem_id: str, canvas_label: str,
+            phone_size: tuple[int, int] | None = None) -> gr.HTML:
+    """A drawing pad of `canvas` (width, height) canvas pixels, `phone_size` on a phone-sized window
+    (default: the same); its value is the drawing as a PNG data URL, None when blank, and each pen
+    lift (and undo, clear) fires its `change`."""
+    (width, height), (phone_width, phone_height) = canvas, phone_size or canvas
+    return gr.HTML(
+        value=None, html_template=PAD_HTML, css_template=PAD_CSS, js_on_load=PAD_JS, elem_id=elem_id,
+        title=title, width=width, height=height, phone_width=phone_width, phone_height=phone_height,
+        size=size, max_size=max(40, 2 * size), canvas_label=canvas_label, apply_default_css=False,
+    )
+
+
 def draw_tab(reader: Reader, corrections_on: Corrections | None) -> tuple[list, gr.State]:
     with gr.Row():
-        pad = drawpad.pad("Draw one digit (0–9)", (360, 360), 18, "sketch",
-                          "Drawing area: draw one digit with the mouse, a finger or a pen")
+        pad = drawpad("Draw one digit (0–9)", (360, 360), 18, "sketch",
+                      "Drawing area: draw one digit with the mouse, a finger or a pen")
         outputs, view = answer_column("pad", "sketch", pad, reader, corrections_on)
     return outputs, digit_events(pad, outputs, view, partial(digit_outputs, reader, "pad"), **PAD_EVENT)
 
@@ -120,7 +134,7 @@ def numbers_tab(reader: Reader) -> list:
     with gr.Row():
         with gr.Column():
             with gr.Tab("Draw"):
-                pad = drawpad.pad(
+                pad = drawpad(
                     "Write numbers: one, or several on several lines", NUMBER_PAD, 14, "number-sketch",
                     "Drawing area: write numbers with the mouse, a finger or a pen",
                     phone_size=NUMBER_PAD_PHONE)

@@ -1,8 +1,6 @@
-"""The "Wrong? It's a [0–9]" control under a digit tab's answer (shown with --corrections PATH).
-
-One click on a digit re-reads the tab's current drawing or upload (the same model and
-preprocessing give the same 28×28 input and answer the page shows) and keeps its correction; "Undo"
-takes it back, from the same page (its Gradio session), for UNDO_WINDOW_S (app/corrections.py).
+"""The "Wrong? It's a [0–9]" control under a digit tab's answer (shown with --corrections PATH): a click
+re-reads the tab's drawing or upload (the same 28×28 input and answer the page shows) and keeps its
+correction; "Undo" takes it back, from the same page (its Gradio session), for UNDO_WINDOW_S.
 """
 
 from __future__ import annotations

@@ -25,10 +25,8 @@ LOG_IN_FIRST = ("log in first: this app needs a user name and password (HTTP Bas
                 "USER:PASSWORD, or the app's login page)")
 Users = dict[str, str]  # user name → password
 
-# What Gradio's login page loads before anyone has logged in (seen in Chromium with Gradio 6.31):
-# the page, its scripts, fonts and styles, and the login call; and startup-events, which launch()
-# itself calls without credentials (it runs the app's start-up once and answers true/false).
-# Everything else needs credentials.
+# What Gradio's login page loads before anyone has logged in, and startup-events, which launch()
+# itself calls without credentials. Everything else needs credentials.
 OPEN_PATHS = frozenset({"/", "/login", "/login/", "/favicon.ico", "/theme.css", "/gradio_api/startup-events"})
 OPEN_PREFIXES = ("/assets/", "/static/")
 

@@ -1,11 +1,7 @@
-"""A brake on guessing passwords (issue #31): failed logins, by HTTP Basic or on the login page, are
-counted per client and per user, slowed, then refused for a while (429 with Retry-After), and each
-is logged in one line without the password.
-
-- A client with SLOW_AFTER failures in the last WINDOW_S waits SLOW_S for each further wrong
-  answer; with CLIENT_LIMIT it is refused, right password or not, until the oldest is WINDOW_S old.
-- A user with USER_LIMIT failures (from anywhere) is refused to the clients that failed on it
-  only, so that an attack from one place doesn't lock its owner out everywhere.
+"""A brake on guessing passwords: failed logins, by HTTP Basic or on the login page, are counted per
+client and per user, slowed, then refused for a while (429 with Retry-After), each logged in one line
+without the password. A user's limit refuses only the clients that failed on it, so that an attack
+from one place doesn't lock its owner out everywhere.
 """
 
 from __future__ import annotations
@@ -104,9 +100,8 @@ class BrakeLogins:
             return
 
         async def watch(message: Message) -> None:
-            if message["type"] == "http.response.start":
-                if message["status"] != 200:  # Gradio: 200 and the cookie, or 400
-                    await self.failed(client, name, "the login page")
+            if message["type"] == "http.response.start" and message["status"] != 200:  # 200: the cookie
+                await self.failed(client, name, "the login page")
             await send(message)
 
         await self.app(scope, replay(body, complete, receive), watch)

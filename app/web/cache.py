@@ -1,11 +1,9 @@
-"""Gradio's file cache for this process: private, swept, and removed when the process ends (issue #19).
+"""Gradio's file cache for this process: private, swept, and removed when the process ends.
 
-Gradio keeps uploads under GRADIO_TEMP_DIR, and its delete_cache removes only the files it tracks:
-an upload cut off half-way, the other parts of a refused one and, with SIGTERM, the last minute's
-uploads stayed for good. So this process gets a directory of its own there, removed at exit (and
-one a killed process left is removed at the next start); a Janitor deletes whatever requests left
-once it is max_age old; and an upload that finds the disk full gets 507 while the janitor clears
-the dead uploads at once.
+Gradio's delete_cache removes only the files it tracks (not an upload cut off half-way, nor the last
+minute's after SIGTERM). So this process gets a directory of its own, removed at exit (or, after a
+kill, at the next start); a Janitor deletes what requests left once max_age old; and an upload that
+finds the disk full gets 507 while the dead uploads are cleared at once.
 """
 
 from __future__ import annotations
@@ -19,8 +17,8 @@ import shutil
 import sys
 import tempfile
 import time
-from collections.abc import AsyncIterator, Callable
-from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
@@ -37,10 +35,9 @@ NO_ROOM = {errno.ENOSPC, errno.EDQUOT, errno.EFBIG}  # disk full, quota, file-si
 
 
 def private_dir_or_exit(environ: Any = os.environ) -> Path:
-    """Makes GRADIO_TEMP_DIR a new directory of this process's own, removed at exit, or ends the
-    process with a message and status 1, as for the app's other start-up errors. Call it before
-    importing gradio, which reads GRADIO_TEMP_DIR then. Also turns Gradio's analytics off unless the
-    operator turned them on: an offline server would otherwise wait on them."""
+    """Makes GRADIO_TEMP_DIR a new directory of this process's own, removed at exit, or exits with a
+    message. Call it before importing gradio, which reads GRADIO_TEMP_DIR then. Also turns Gradio's
+    analytics off unless the operator turned them on: an offline server would otherwise wait on them."""
     environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
     base = Path(environ.get(TEMP_ENV) or Path(tempfile.gettempdir()) / "gradio")
     try:
@@ -57,10 +54,9 @@ def private_dir_or_exit(environ: Any = os.environ) -> Path:
     return path
 
 
-def sweep_orphans(base: Path) -> list[Path]:
-    """Removes the directories of this app's processes that are gone (killed: no exit to clean up);
-    returns them. Only names private_dir_or_exit() makes, owned by this user, of pids not running."""
-    removed = []
+def sweep_orphans(base: Path) -> None:
+    """Removes the directories of this app's processes that are gone (killed: no exit to clean up):
+    only names private_dir_or_exit() makes, owned by this user, of pids not running."""
     for path in base.glob(f"{PREFIX}*-*"):
         pid = path.name[len(PREFIX):].split("-", 1)[0]
         try:
@@ -69,8 +65,6 @@ def sweep_orphans(base: Path) -> list[Path]:
             continue
         if mine and pid.isdigit() and not pid_running(int(pid)):
             shutil.rmtree(path, ignore_errors=True)
-            removed.append(path)
-    return removed
 
 
 def pid_running(pid: int) -> bool:
@@ -83,11 +77,6 @@ def pid_running(pid: int) -> bool:
     return pid > 0
 
 
-def file_age(path: Path, now: float) -> float:
-    st = path.lstat()
-    return now - max(st.st_mtime, st.st_ctime)  # ctime: Gradio renames a finished upload into place
-
-
 class Janitor:
     """Deletes what requests left in the cache directory once it is older than max_age_s."""
 
@@ -95,15 +84,15 @@ class Janitor:
         self.root, self.max_age_s, self.client_timeout_s = root, max_age_s, client_timeout_s
         self.keep: set[Path] = set()
 
-    def sweep(self, max_age_s: float | None = None) -> int:
-        """Deletes files older than max_age_s (default: self.max_age_s) and empty directories."""
-        age = self.max_age_s if max_age_s is None else max_age_s
+    def sweep(self, max_age_s: float) -> int:
+        """Deletes files older than max_age_s and empty directories."""
         now, removed = time.time(), 0
         for directory, _, files in os.walk(self.root, topdown=False):
             for name in files:
                 path = Path(directory, name)
                 try:
-                    if path not in self.keep and file_age(path, now) >= age:
+                    st = path.lstat()  # ctime: Gradio renames a finished upload into place
+                    if path not in self.keep and now - max(st.st_mtime, st.st_ctime) >= max_age_s:
                         path.unlink()
                         removed += 1
                 except FileNotFoundError:
@@ -119,30 +108,24 @@ class Janitor:
         while True:
             await asyncio.sleep(max(1.0, self.max_age_s / 2))
             try:
-                await asyncio.to_thread(self.sweep)
+                await asyncio.to_thread(self.sweep, self.max_age_s)
             except OSError as err:
                 LOG.warning("cleaning the upload cache failed: %s", err)
 
-    def around(self, lifespan: Callable[[Any], AbstractAsyncContextManager]) -> Callable[[Any], Any]:
-        """The app's lifespan, with the janitor running while the server runs."""
-
-        @asynccontextmanager
-        async def combined(app: Any) -> AsyncIterator[None]:
-            # What is in the cache now stays: Gradio's copies of examples and plots, and its own folders.
-            self.keep = set(self.root.rglob("*"))
-            task = asyncio.create_task(self.run())
-            try:
-                async with lifespan(app):
-                    yield
-            finally:
-                task.cancel()
-
-        return combined
+    @asynccontextmanager
+    async def running(self) -> AsyncIterator[None]:
+        """The janitor at work while the server runs. What is in the cache now stays: Gradio's copies of
+        examples and plots, and its own folders."""
+        self.keep = set(self.root.rglob("*"))
+        task = asyncio.create_task(self.run())
+        try:
+            yield
+        finally:
+            task.cancel()
 
     async def no_room(self, request: Request, exc: Exception) -> Response:
         """FastAPI's handler for OSError: a full disk → 507 with a message, and room made. An upload
-        still being written changes at least every client_timeout_s (slower ones are cut off by
-        timeouts.BodyTimeout), so anything older is a dead upload and can go now."""
+        being written changes at least every client_timeout_s (BodyTimeout), so older ones are dead."""
         if not isinstance(exc, OSError) or exc.errno not in NO_ROOM:
             raise exc
         removed = await asyncio.to_thread(self.sweep, self.client_timeout_s)

@@ -1,7 +1,5 @@
-"""POST /api/corrections: one image and the digit it really is, kept to teach the model (issue #17);
-DELETE /api/corrections/{id} takes it back, by the same client (its address, as the rate limit sees
-it) for UNDO_WINDOW_S. How to use them: README, "Corrections that teach"; what is kept (the 28×28
-model input, never the file): serving/corrections.py. Without --corrections both answer 404.
+"""POST /api/corrections: one image and the digit it really is, kept to teach the model; DELETE
+/api/corrections/{id} takes it back, by the same client for UNDO_WINDOW_S. Without --corrections, 404.
 """
 
 from __future__ import annotations
@@ -14,9 +12,8 @@ from starlette.requests import ClientDisconnect
 from app.corrections import Corrections
 from app.web import Refused, client_host, error_response, json_response
 from app.web.docs import CORRECTION_BODY, CORRECTION_RESPONSES, DELETE_RESPONSES
-from app.web.lanes import is_small
 from app.web.reading import DISCONNECTED, Limits, body_kind, decode_base64, json_body, multipart_form
-from serving import DigitResult, InputError, Reader
+from serving import InputError, Reader
 from serving.corrections import parse_label
 
 OFF = ("corrections are off on this server: whoever runs it can turn them on with "
@@ -41,7 +38,7 @@ def add_corrections_route(router: APIRouter, reader: Reader, limits: Limits,
                 raise Refused(404, OFF)
             corrections.admit(client_host(request.scope))
             image, label = await correction_request(request, limits)
-            result = await read_digit(reader, image)
+            result = await anyio.to_thread.run_sync(reader.read_digit, image)
             kept = await anyio.to_thread.run_sync(corrections.add, reader.digits, result, label, "api",
                                                   client_host(request.scope))
         except Refused as err:
@@ -64,13 +61,6 @@ def add_corrections_route(router: APIRouter, reader: Reader, limits: Limits,
         except Refused as err:
             return err.response()
         return json_response({"id": correction_id, "deleted": True})
-
-
-async def read_digit(reader: Reader, image: bytes) -> DigitResult:
-    """The digit in the image, on the event loop when it is small (as app.web.lanes does)."""
-    if is_small([image]):
-        return reader.read_digit(image)
-    return await anyio.to_thread.run_sync(reader.read_digit, image)
 
 
 async def correction_request(request: Request, limits: Limits) -> tuple[bytes, int]:

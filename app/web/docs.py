@@ -1,18 +1,15 @@
-"""/docs: the OpenAPI descriptions of the REST API's routes (request bodies, answers, errors), and the
-page, served without the internet.
-
-FastAPI's own /docs page loads Swagger UI's script and stylesheet from a CDN, so offline it is
-blank: the same page is made here with get_swagger_ui_html, pointing at the copies the
-fastapi-offline package (requirements.txt) installs.
+"""/docs: the OpenAPI descriptions of the REST API's routes, and the page, served without the internet
+(FastAPI's own loads Swagger UI from a CDN; this one, the copies fastapi-offline installs).
 """
 
 from __future__ import annotations
 
 from pathlib import Path
 
+import fastapi_offline
 from fastapi import FastAPI
 from fastapi.openapi.docs import get_swagger_ui_html
-from fastapi.responses import FileResponse, HTMLResponse, Response
+from fastapi.responses import FileResponse, Response
 
 from app.corrections import UNDO_WINDOW_TEXT
 from app.web.reading import MAX_IMAGES
@@ -20,6 +17,7 @@ from serving.operations import PREDICT, READ_NUMBER, READ_PAGE
 
 TITLE = "Handwritten digit recognizer API"
 ASSETS_URL = "/docs-assets"
+ASSETS_DIR = Path(fastapi_offline.__file__).parent / "static"  # Swagger UI's files, installed with the app
 ASSET_TYPES = {"swagger-ui-bundle.js": "text/javascript", "swagger-ui.css": "text/css",
                "favicon.png": "image/png"}
 
@@ -198,32 +196,18 @@ READING_ROUTES = {  # the operation a route serves → (summary, add_api_route's
 }
 
 
-def assets_dir() -> Path | None:
-    """The installed Swagger UI files, or None when fastapi-offline is missing."""
-    try:
-        import fastapi_offline
-    except ImportError:
-        return None
-    return Path(fastapi_offline.__file__).parent / "static"
-
-
 def install_page(app: FastAPI) -> None:
     """Adds GET /docs and its assets to `app` (rest.install puts them first among its routes)."""
-    directory = assets_dir()
 
     @app.get("/docs", include_in_schema=False)
     async def docs() -> Response:
-        if directory is None:
-            return HTMLResponse("<p>The API page needs the fastapi-offline package: "
-                                "<code>pip install -r requirements.txt</code>. The schema is at "
-                                '<a href="/openapi.json">/openapi.json</a>.</p>', status_code=503)
         return get_swagger_ui_html(
             openapi_url="/openapi.json", title=TITLE, swagger_js_url=f"{ASSETS_URL}/swagger-ui-bundle.js",
             swagger_css_url=f"{ASSETS_URL}/swagger-ui.css", swagger_favicon_url=f"{ASSETS_URL}/favicon.png")
 
     @app.get(ASSETS_URL + "/{name}", include_in_schema=False)
     async def asset(name: str) -> Response:
-        if directory is None or name not in ASSET_TYPES:  # only these names: no path from the client
+        if name not in ASSET_TYPES:  # only these names: no path from the client
             return Response(status_code=404)
-        return FileResponse(directory / name, media_type=ASSET_TYPES[name],
+        return FileResponse(ASSETS_DIR / name, media_type=ASSET_TYPES[name],
                             headers={"Cache-Control": "public, max-age=86400"})

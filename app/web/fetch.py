@@ -1,12 +1,10 @@
-"""Image URLs given to the MCP tools (issue #31): fetched without asking anyone else, failing in one
-message, or not at all (--no-fetch, NO_FETCH; data: URLs need no fetch); and the API page told so.
+"""Image URLs given to the MCP tools: fetched without asking anyone else, failing in one message, or
+not at all (--no-fetch; data: URLs need no fetch); and the API page told so.
 
-Gradio fetches http(s) URLs with safehttpx, which refuses private addresses, but asked a public
-DNS-over-HTTPS resolver (dns.google) about a name that resolves only to private ones, and its two
-errors told a caller which internal names exist. So install() leaves safehttpx the system's
-resolver only, and gives every URL that can't be fetched FETCH_FAILED, whatever the reason. And
-Gradio 6.31 marks a tool with a file argument "file_data_present" in /gradio_api/mcp/schema, which
-makes its API page offer agents a second MCP server to upload local files first: UrlTools clears it.
+safehttpx (Gradio's fetch) asked a public DNS resolver about a name that resolves only to private
+addresses, and its two errors told a caller which internal names exist: install() leaves it the
+system's resolver, and one message for every failure. /gradio_api/mcp/schema's "file_data_present"
+makes the API page offer agents a second MCP server to upload local files first: UrlTools clears it.
 """
 
 from __future__ import annotations

@@ -1,11 +1,10 @@
-"""Who a client is and where the app lives come from the operator, not from request headers (issue #31).
+"""Who a client is and where the app lives come from the operator, not from request headers.
 
 - The client's address (the rate limits, the login brake) is the connection's; uvicorn takes
   X-Forwarded-For/-Proto only from the proxies named with --trusted-proxy (its own default trusts
   127.0.0.1, where a local tunnel or proxy connects from, so any client could choose its address).
-- The page's root URL is --public-url, the share link, or the address the connection came in on;
-  Gradio would build it from Host, X-Forwarded-Host or X-Gradio-Server, which a client chooses
-  and a shared cache would keep.
+- The page's root URL is --public-url, the share link, or the address the connection came in on,
+  not Host, X-Forwarded-Host or X-Gradio-Server, which a client chooses and a shared cache keeps.
 """
 
 from __future__ import annotations
@@ -25,15 +24,6 @@ ROOT_HEADERS = frozenset({b"host", b"x-forwarded-host", b"x-forwarded-proto", b"
 def trust_proxies(proxies: Sequence[str], environ: MutableMapping[str, str] = os.environ) -> None:
     """From now on, uvicorn believes forwarded headers from these addresses only (none: nobody's)."""
     environ[TRUSTED_ENV] = ",".join(proxies)
-
-
-def listening_host(scope: Scope) -> bytes | None:
-    """host:port of the address the connection came in on."""
-    server = scope.get("server")
-    if not server or server[1] is None:
-        return None
-    host = f"[{server[0]}]" if ":" in server[0] else server[0]
-    return f"{host}:{server[1]}".encode()
 
 
 class FixedRoot:
@@ -69,4 +59,8 @@ def own_host(scope: Scope) -> bytes | None:
                 break
             if is_loopback(hostname):
                 return value
-    return listening_host(scope)
+    server = scope.get("server")
+    if not server or server[1] is None:
+        return None
+    host = f"[{server[0]}]" if ":" in server[0] else server[0]
+    return f"{host}:{server[1]}".encode()

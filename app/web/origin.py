@@ -1,8 +1,7 @@
-"""Other websites can't act as the logged-in user (issue #31): the login works only on the app's own
-pages and on the sites the operator names (--allow-origin).
-
-Gradio's login cookie is `SameSite=None` (a Space shows the app in another site's iframe), so a
-browser sends it, and HTTP Basic credentials it has, with requests any other site's page makes:
+"""Other websites can't act as the logged-in user: the login works only on the app's own pages and on
+the sites the operator names (--allow-origin). Gradio's login cookie is `SameSite=None` (a Space shows
+the app in another site's iframe), so a browser sends it, and HTTP Basic credentials, with requests
+any other site's page makes:
 
 - SameOrigin: a request with the cookie or Basic credentials from another site (its Origin, or for
   a POST and the like without one, its Referer) gets 403. The app's own site is the one the browser
@@ -20,7 +19,6 @@ from starlette.datastructures import Headers, MutableHeaders
 from starlette.responses import PlainTextResponse, Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from app.settings import Settings
 from app.web import error_response
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})  # a page can't change anything with these alone
@@ -53,10 +51,6 @@ class Sites:
     def __init__(self, allowed: Iterable[str] = (), public_url: str | None = None) -> None:
         self.allowed = {s for s in map(site, allowed) if s is not None}
         self.public_host = (site(public_url or "") or (None, None))[1]
-
-    @classmethod
-    def of(cls, settings: Settings) -> Sites:
-        return cls(settings.allow_origins, settings.public_url)
 
     def trusts(self, url: str, host_header: str | None) -> bool:
         """Whether a request from the page at `url` may use the login of a request to `host_header`."""

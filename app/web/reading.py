@@ -1,9 +1,5 @@
-"""Reading a request's images, and answering with one record per image.
-
-Images come as multipart files (any field name), as JSON {"images": [base64, ...]}, or as one
-image that is the whole body (Content-Type image/* or application/octet-stream, as image APIs
-commonly take it); all are read under the size limits and refused as a whole (Refused: status
-and message) when they break one.
+"""Reading a request's images (multipart files, JSON {"images": [base64, ...]}, or one image as the
+whole body), refused as a whole when they break a size limit, and answering with one record per image.
 """
 
 from __future__ import annotations
@@ -197,8 +193,7 @@ Answers = Callable[[Operation, list[bytes]], Awaitable[list[Record]]]  # one rec
 async def records_response(request: Request, limits: Limits, name: str, answers: Answers) -> Response:
     """Reads the request's images, lets `answers` answer them with the operation /api/<name> asks
     for, and replies with one record each: 200 when every image got an answer, 422 when any did
-    not (the full list anyway). Shared by this API and the Ray Serve app (scale/deployment.py),
-    which differ only in `answers`."""
+    not. Shared by this API and the Ray Serve app (scale/deployment.py)."""
     try:
         op = operation_for(name, request)
         images = await request_images(request, limits)

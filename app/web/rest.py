@@ -1,27 +1,31 @@
-"""The REST API on the app's own server and port (README, "The REST API"): the reading routes, made
-from serving.operations as the CLI's modes and the Gradio API's endpoints are; the corrections
-(app/web/corrections.py); GET /api/health; and /docs (/openapi.json) for these routes only.
+"""The REST API on the app's own server and port: the reading routes, made from serving.operations as
+the CLI's modes are; the corrections; GET /api/health; and /docs (/openapi.json) for these routes only.
 
-Gradio builds its FastAPI app with `app_kwargs(...)`, whose lifespan adds these routes as the server
-starts, with the size limit Gradio parsed from launch(max_file_size=...): the API and the page apply
-the same one.
+Handing model work to a thread costs about what reading a small digit takes, so small requests are
+answered on the event loop; larger ones go to a worker lane, so that a big photo never holds up the
+page's own events. An image over HEAVY_PIXELS takes its own lane, one at a time, which bounds the
+memory a burst of big photos can take.
 """
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+import ctypes
+import ctypes.util
+import io
+import threading
+from collections.abc import Callable, Sequence
 from typing import Any
 
+import anyio
 from fastapi import APIRouter, FastAPI, Request
 from fastapi.openapi.utils import get_openapi
 from fastapi.responses import Response
+from PIL import Image
 
 from app.corrections import Corrections
 from app.web import error_response
 from app.web.corrections import add_corrections_route
 from app.web.docs import DESCRIPTION, READING_ROUTES, TITLE, install_page
-from app.web.lanes import Lanes
 from app.web.reading import MAX_IMAGES, Limits, records_response
 from serving import Reader, Stopped
 from serving.operations import PREDICT, Operation
@@ -30,6 +34,9 @@ API_PREFIX = "/api"
 # The routes whose small requests run on the event loop: not a number's or a page's, each digit of
 # which is a model call.
 INLINE = {PREDICT.name}
+INLINE_MAX_IMAGES = 4
+INLINE_MAX_PIXELS = 512 * 512  # per image, read from the header
+HEAVY_PIXELS = 4_000_000
 
 
 def health_fields(reader: Reader, limits: Limits) -> dict[str, Any]:
@@ -37,6 +44,64 @@ def health_fields(reader: Reader, limits: Limits) -> dict[str, Any]:
     return {"status": "ok", "model": reader.digits.model_path.name,
             "sha256": (reader.digits.card or {}).get("sha256"), "max_file_size": limits.file,
             "max_images": MAX_IMAGES, "read_number": True}
+
+
+def largest_pixels(images: Sequence[bytes]) -> int:
+    """The pixel count of the largest image, read from the headers only (0 when none is an image)."""
+    largest = 0
+    for image in images:
+        try:
+            width, height = Image.open(io.BytesIO(image)).size
+        except Exception:  # not an image: refused as soon as decoding starts
+            continue
+        largest = max(largest, width * height)
+    return largest
+
+
+async def wait_for_disconnect(request: Request, gone: threading.Event) -> None:
+    """Sets `gone` when the client closes the connection (the body has been read by then, so the
+    server's next message for this request is the disconnect)."""
+    while (await request.receive())["type"] != "http.disconnect":
+        pass
+    gone.set()
+
+
+class Lanes:
+    """Where a request's model work runs: on the event loop (small), or in one of two worker lanes of
+    one thread each. While the work runs, the connection is watched; when the client leaves, the work
+    stops before its next image."""
+
+    def __init__(self) -> None:
+        self.heavy = anyio.CapacityLimiter(1)
+        self.light = anyio.CapacityLimiter(1)
+
+    async def run(self, request: Request, work: Callable[[list[bytes], Callable[[], bool]], list],
+                  blobs: list[bytes], inline_ok: bool) -> list:
+        pixels = largest_pixels(blobs)
+        if inline_ok and len(blobs) <= INLINE_MAX_IMAGES and pixels <= INLINE_MAX_PIXELS:
+            return work(blobs, lambda: False)  # a few ms
+        heavy = pixels > HEAVY_PIXELS
+        gone = threading.Event()
+        try:
+            async with anyio.create_task_group() as tasks:
+                tasks.start_soon(wait_for_disconnect, request, gone)
+                try:
+                    return await anyio.to_thread.run_sync(work, blobs, gone.is_set,
+                                                          limiter=self.heavy if heavy else self.light)
+                finally:
+                    tasks.cancel_scope.cancel()
+        finally:
+            if heavy and LIBC is not None:
+                # Freed heap memory back to the system: glibc keeps it in its arenas otherwise, and
+                # the server would stay at its peak after a burst of big images.
+                LIBC.malloc_trim(0)
+
+
+try:
+    LIBC: Any = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
+    LIBC.malloc_trim  # noqa: B018 - glibc only (not musl, macOS): checked once here
+except (OSError, AttributeError):
+    LIBC = None
 
 
 def add_reading_route(router: APIRouter, name: str, reader: Reader, limits: Limits, lanes: Lanes) -> None:
@@ -79,23 +144,10 @@ def install(app: FastAPI, router: APIRouter) -> None:
     before = list(app.router.routes)
     app.include_router(router)
     install_page(app)
-    # The router tries routes in order, and Gradio's many come first: matching a request against
-    # all of them is a noticeable part of the API's whole request. Put this API's routes first;
-    # their paths are distinct from Gradio's, so no request goes elsewhere than before.
+    # The router tries routes in order: matching a request against Gradio's many first was a noticeable
+    # part of the API's request. This API's paths are distinct from Gradio's, so the order is free.
     added = [route for route in app.router.routes if route not in before]
     app.router.routes[:] = added + before
     schema = get_openapi(title=TITLE, version="1", description=DESCRIPTION, routes=router.routes)
     app.openapi = lambda: schema  # type: ignore[method-assign]
 
-
-def app_kwargs(reader: Reader, corrections: Corrections | None) -> dict[str, Any]:
-    """FastAPI settings for launch(app_kwargs=...): /docs on, and the API installed at startup with
-    the upload limit Gradio parsed."""
-
-    @asynccontextmanager
-    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        install(app, create_router(reader, app.get_blocks().max_file_size, corrections))  # type: ignore[attr-defined]
-        yield
-
-    # /docs is docs.install_page's (its assets from an installed package, not a CDN).
-    return {"docs_url": None, "redoc_url": None, "openapi_url": "/openapi.json", "lifespan": lifespan}

@@ -1,9 +1,7 @@
-"""Event streams that end (issue #31): the MCP server's (/gradio_api/mcp/sse, GET /gradio_api/mcp/)
-and the page's queue (/gradio_api/queue/data) stayed open as long as a client liked, and 2,000 of
-them slowed every other request fifty-fold. So a stream that has sent nothing but heartbeats for
-`idle_s` is ended (the page and MCP clients reconnect when they need to); at most PER_CLIENT are
-open per client (429) and TOTAL in all (503); a queue stream for a session the queue doesn't know
-is a 404, and a websocket upgrade (the app serves none) a 403, not tracebacks in the log.
+"""Event streams that end: one (MCP's, the page's queue) that has sent nothing but heartbeats for
+`idle_s` is ended, as clients reconnect when they need to; at most PER_CLIENT are open per client (429)
+and TOTAL in all (503); a queue stream for a session the queue doesn't know is a 404, and a websocket
+upgrade (the app serves none) a 403, not tracebacks in the log.
 """
 
 from __future__ import annotations
@@ -58,9 +56,7 @@ class Streams:
             await self.app(scope, receive, stream.send)
         finally:
             watcher.cancel()
-            self.open[client] -= 1
-            if not self.open[client]:
-                del self.open[client]
+            self.open -= Counter([client])  # drops the client at 0
 
     def refusal(self, scope: Scope) -> Response | None:
         if self.open[client_host(scope)] >= PER_CLIENT:

@@ -1,13 +1,10 @@
-"""Slow clients are timed out (issue #19: uvicorn waited for ever on a head sent a byte at a time, a
-silent connection, a body shorter than its Content-Length), and request heads are capped (issue #31):
+"""Slow clients timed out, and request heads capped:
 
 - HeadTimeout (a uvicorn protocol: the head is read before any ASGI app sees the request): the head
   within `timeout` s of the connection opening or of the previous response, else 408 and the
   connection closed (one that sent nothing is just closed); over MAX_HEAD_BYTES or MAX_HEADERS, 431;
 - BodyTimeout (ASGI middleware): each chunk of the body within `timeout` s, and the whole at
   MIN_BODY_RATE after a first `timeout` of grace, else 408 and the app sees the client as gone.
-
-install() makes it uvicorn's "auto" protocol: Gradio builds its uvicorn.Config with no protocol.
 """
 
 from __future__ import annotations
@@ -64,12 +61,11 @@ class HeadTimeout:
         self._arm_head_timer()
 
     def data_received(self, data: bytes) -> None:
-        if self._waiting_for_head():
-            if self._head_too_large(data):
-                self._cancel_head_timer()
-                self.transport.write(raw_response(b"431 Request Header Fields Too Large", HEAD_431))  # type: ignore[attr-defined]
-                self.transport.close()  # type: ignore[attr-defined]
-                return
+        if self._waiting_for_head() and self._head_too_large(data):
+            self._cancel_head_timer()
+            self.transport.write(raw_response(b"431 Request Header Fields Too Large", HEAD_431))  # type: ignore[attr-defined]
+            self.transport.close()  # type: ignore[attr-defined]
+            return
         super().data_received(data)  # type: ignore[misc]
 
     def _head_too_large(self, data: bytes) -> bool:
@@ -127,7 +123,8 @@ class GuardedProtocol(HeadTimeout, AutoProtocol):  # type: ignore[misc, valid-ty
 
 
 def install(timeout_s: float = CLIENT_TIMEOUT_S) -> None:
-    """From now on, uvicorn servers started with the default protocol ("auto") time out slow heads."""
+    """From now on, uvicorn servers started with the default protocol ("auto"), as Gradio's are, time
+    out slow heads."""
     GuardedProtocol.head_timeout = timeout_s
     uvicorn_config.HTTP_PROTOCOLS["auto"] = f"{__name__}:GuardedProtocol"
 
