@@ -1,12 +1,7 @@
 """python -m bench: why the digit recognizer serves with onnxruntime, measured side by side.
 
-    python -m bench [--quick] [--models models] [--out bench/RESULTS.md]
-
-Measures, in one run on this machine: model latency (onnxruntime fp32 / INT8 vs PyTorch eager on
-the same weights), end-to-end latency for a sketch and a 12-MP phone photo, throughput by batch
-size, MNIST accuracy and file size, serving memory and the demo's cold start, and the API round
-trip through gradio_client. Prints markdown and writes it to --out. --quick uses tiny counts so
-the whole path runs in well under a minute (tests/test_bench.py runs it); its figures are noisy.
+Every section of bench/RESULTS.md, measured in one run on this machine and written to --out;
+--quick's tiny counts check the code path (tests/test_bench.py runs it), not the speed.
 """
 
 from __future__ import annotations
@@ -50,8 +45,6 @@ from bench.common import (
 from serving.contract import to_model_input
 from serving.session import load_session
 
-SECTIONS = ["Machine", "Models", "Model latency", "End-to-end latency", "Throughput", "Accuracy and size",
-            "Serving footprint", "API round trip", "Checks"]
 ENGINES = ("onnxruntime fp32", "onnxruntime INT8", "PyTorch eager fp32")
 BATCH_SIZES = [1, 8, 64, 256]
 # How many runs, requests and seconds each section takes: the full benchmark, and --quick's tiny counts.
@@ -61,18 +54,6 @@ FULL = dict(latency_runs=4000, latency_warmup=300, sketch_runs=300, photo_runs=2
 QUICK = dict(latency_runs=60, latency_warmup=10, sketch_runs=5, photo_runs=2, throughput_s=0.02,
              throughput_repeats=1, accuracy_limit=500, footprint_repeats=1, cold_repeats=1, api_sequential=3,
              api_clients=8, api_each=1)
-
-
-def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
-    p = argparse.ArgumentParser(prog="python -m bench", description=__doc__.splitlines()[0])
-    p.add_argument("--quick", action="store_true", help="tiny counts: checks the code path, not the speed")
-    p.add_argument("--models", type=Path, default=ROOT / "models",
-                   help="folder of the exported models (digitnet.onnx and digitnet.int8.onnx)")
-    p.add_argument("--out", type=Path, default=ROOT / "bench" / "RESULTS.md",
-                   help="markdown file to write ('-' for none)")
-    args = p.parse_args(argv)
-    args.fp32, args.int8 = args.models / "digitnet.onnx", args.models / "digitnet.int8.onnx"
-    return args
 
 
 def ratio(a: float, b: float) -> float:
@@ -107,11 +88,11 @@ class Bench:
     def check(self, name: str, target: str, measured: str, ok: bool | None) -> None:
         self.checks.append((name, target, measured, ok))
 
-    def run(self, title: str, fn: Callable[[], str]) -> None:
+    def run(self, title: str, section: Callable[[Bench], str]) -> None:
         load.progress(f"{title} ...")
         start = time.perf_counter()
         try:
-            body = fn()
+            body = section(self)
         except Exception as err:
             self.failed.append(title)
             traceback.print_exc()
@@ -323,25 +304,21 @@ def accuracy_section(b: Bench) -> str:
 # ---------------------------------------------------------------- serving processes
 
 
-def serving_memory(engine: str, model: Path, images: list[Path], timeout: float = 180) -> dict:
+def serving_memory(engine: str, model: Path, images: list[Path]) -> dict:
     """Starts bench.serve_child, waits until it has answered, reads its memory, stops it."""
     start = time.perf_counter()
     command = [sys.executable, "-m", "bench.serve_child", engine, str(model), *map(str, images)]
-    proc = subprocess.Popen(command, cwd=ROOT, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
-    timer = threading.Timer(timeout, proc.kill)  # a child that hangs gives an empty line
-    timer.start()
-    try:
-        line = proc.stdout.readline() if proc.stdout else ""
+    with subprocess.Popen(command, cwd=ROOT, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                          text=True) as proc:
+        timer = threading.Timer(180, proc.kill)  # a child that hangs gives an empty line
+        timer.start()
+        line = proc.stdout.readline()
         ready_s = time.perf_counter() - start
+        timer.cancel()
         if not line.strip():
             raise RuntimeError(f"serve_child {engine} gave no answer (exit code {proc.poll()})")
         return {**json.loads(line), "rss": rss_mb(proc.pid), "uss": rss_mb(proc.pid, unique=True),
-                "ready_s": ready_s}
-    finally:
-        timer.cancel()
-        if proc.stdin:
-            proc.stdin.close()
-        proc.wait(timeout=10)
+                "ready_s": ready_s}  # leaving the block closes its stdin: it ends
 
 
 def cold_start(b: Bench, with_torch: bool, keep: bool) -> dict:
@@ -420,7 +397,7 @@ def api_section(b: Bench) -> str:
     if b.demo is None:
         raise RuntimeError("no demo server: the serving footprint section failed")
     clients = b.counts["api_clients"]
-    with server.running(b.demo):
+    with b.demo:
         sketch = [(b.sketches[3], 3)]
         load.gradio_load("warm-up", b.demo.url, sketch, 1, 2, 60)
         seq = load.gradio_load("sequential, 1 client", b.demo.url, sketch, 1, b.counts["api_sequential"], 600)
@@ -445,6 +422,7 @@ SECTION_FUNCTIONS: list[tuple[str, Callable[[Bench], str]]] = [
     ("Models", models_section), ("Model latency", latency_section), ("End-to-end latency", e2e_section),
     ("Throughput", throughput_section), ("Accuracy and size", accuracy_section),
     ("Serving footprint", serving_section), ("API round trip", api_section)]
+SECTIONS = ["Machine", *(title for title, _ in SECTION_FUNCTIONS), "Checks"]  # as RESULTS.md has them
 
 
 def prepare(args: argparse.Namespace) -> Bench:
@@ -494,7 +472,14 @@ def write_report(b: Bench, info: dict[str, str], load_start: str, started: float
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = parse_args(argv)
+    p = argparse.ArgumentParser(prog="python -m bench", description=__doc__.splitlines()[0])
+    p.add_argument("--quick", action="store_true", help="tiny counts: checks the code path, not the speed")
+    p.add_argument("--models", type=Path, default=ROOT / "models",
+                   help="folder of the exported models (digitnet.onnx and digitnet.int8.onnx)")
+    p.add_argument("--out", type=Path, default=ROOT / "bench" / "RESULTS.md",
+                   help="markdown file to write ('-' for none)")
+    args = p.parse_args(argv)
+    args.fp32, args.int8 = args.models / "digitnet.onnx", args.models / "digitnet.int8.onnx"
     for path in (args.fp32, args.int8):
         if not path.is_file():
             print(f"error: no model at {path}: export one (make export) or pass --models DIR",
@@ -504,7 +489,7 @@ def main(argv: list[str] | None = None) -> int:
     b = prepare(args)
     try:
         for title, section in SECTION_FUNCTIONS:
-            b.run(title, lambda section=section: section(b))
+            b.run(title, section)
     finally:
         if b.demo is not None:
             server.stop_demo(b.demo, timeout=10)

@@ -1,16 +1,11 @@
 """The REST API against a Flask + PyTorch baseline and the Gradio API, side by side on this machine.
 
-    python -m bench.api [--quick] [--model PATH] > report.md
-
-Starts, each in its own process on a free loopback port, `python demo.py` (REST POST /api/predict
-and Gradio /predict) and a Flask app of the usual kind (threaded; PIL decode, naive resize to
-28×28, PyTorch eager on the same weights). The load generator (bench.load) runs in this process,
-on the same cores, one MNIST test digit (28×28 PNG) per request; REST and Flask take interleaved
-rounds so that background load falls on both alike. Also measured: the REST server's RSS over
-10,000 requests, and a web-page user's uploads (/predict_upload) while each API is under load.
-
-Exit status 1 when a check under Targets fails; with --quick only the checks that don't depend on
-speed (no errors) decide it: its counts are too small for the speed targets.
+`python demo.py` (REST POST /api/predict and Gradio /predict) and a Flask app of the usual kind
+(threaded; PIL decode, naive resize to 28×28, PyTorch eager on the same weights) each run in their
+own process; the load generator (bench.load) in this one, on the same cores, one MNIST test digit
+per request, REST and Flask in interleaved rounds. Also measured: the REST server's RSS over 10,000
+requests, and a web-page user's uploads while each API is under load. Exit status 1 when a check
+under Targets fails (with --quick only those that don't depend on speed).
 """
 
 from __future__ import annotations
@@ -23,7 +18,7 @@ import tempfile
 import threading
 import time
 from collections.abc import Iterator
-from contextlib import ExitStack, contextmanager
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -31,10 +26,9 @@ import numpy as np
 from PIL import Image
 
 from bench import server
-from bench.common import Check, free_port, machine_line, mnist_pngs, torch_model
+from bench.common import Check, machine_line, mnist_pngs, torch_model
 from bench.load import (
     CLIENTS,
-    TABLE_HEAD,
     AnswerError,
     Load,
     gradio_client,
@@ -45,13 +39,12 @@ from bench.load import (
     predict_file,
     progress,
     run_clients,
+    table,
 )
 from serving.paths import DEFAULT_MODEL
 
 # Targets from the issue ("An API that keeps up").
 TARGET_RPS, TARGET_P99_MS, TARGET_SPEEDUP, TARGET_RSS_MB = 200, 100, 2.0, 30
-ROUNDS_NOTE = ("With several rounds, median ms, p99 ms and requests/s are the median of the rounds' "
-               "values; requests and errors are totals.")
 
 
 @contextmanager
@@ -153,19 +146,15 @@ def add(table: dict, key: object, load: Load) -> None:
 
 def rest_and_flask(setup: Setup) -> None:
     """REST and Flask in interleaved rounds, then REST's memory run with a UI user probing meanwhile."""
-    flask_port = free_port()
-    with ExitStack() as stack:
-        rest = stack.enter_context(server.running(server.start_demo(Path(setup.model),
-                                                                    setup.tmp / "rest.log")))
-        flask = stack.enter_context(server.running(server.start(
-            [sys.executable, "-m", "bench.api", "--serve-flask", str(flask_port)], flask_port,
-            setup.tmp / "flask.log", ready=server.http_ready("/"))))
+    with (server.start_demo(Path(setup.model), setup.tmp / "rest.log") as rest,
+          server.start_python(["-m", "bench.api"], setup.tmp / "flask.log", port_flag="--serve-flask",
+                              ready=server.http_ready("/")) as flask):
         setup.notes.append("Flask " + flask.log_tail().strip().splitlines()[0])
         # Warm-up: first requests import and allocate; not part of any measurement.
         http_load("warm-up", rest.port, "/api/predict", setup.bodies, 2, 100, 30)
-        http_load("warm-up", flask_port, "/predict", setup.bodies, 2, 50, 30)
+        http_load("warm-up", flask.port, "/predict", setup.bodies, 2, 50, 30)
         sides = (("REST `POST /api/predict`", rest.port, "/api/predict", rest.pid),
-                 ("Flask + PyTorch baseline", flask_port, "/predict", flask.pid))
+                 ("Flask + PyTorch baseline", flask.port, "/predict", flask.pid))
         merged: dict[tuple[str, int], Load] = {}
         for _ in range(setup.rounds):  # interleaved: REST and Flask see the same background load
             for clients in (1, CLIENTS):
@@ -189,12 +178,12 @@ def gradio_runs(setup: Setup) -> None:
     API without gradio_client, whose light load generator leaves the server, not the client, as
     the bottleneck."""
     label, files, n, max_s = "Gradio /predict (demo.py)", setup.files, setup.n_gradio, setup.max_s
-    with server.running(server.start_demo(Path(setup.model), setup.tmp / "gradio.log")) as demo:
+    with server.start_demo(Path(setup.model), setup.tmp / "gradio.log") as demo:
         for _ in range(setup.rounds):
             add(setup.gradio, "1", gradio_load(label, demo.url, files, 1, max(4, n // 4), max_s, demo.pid))
-            with ui_probe(label, demo.url, files[-1][0]) as probe:
+            with ui_probe(f"during {label}, 8 clients", demo.url, files[-1][0]) as probe:
                 add(setup.gradio, "8", gradio_load(label, demo.url, files, CLIENTS, n, max_s, demo.pid))
-            add(setup.ui, label, probe)
+            add(setup.ui, probe.name, probe)
             add(setup.gradio, "same", gradio_load(label + ", same file", demo.url, files[:1], CLIENTS, n,
                                                   max_s, demo.pid))
             add(setup.gradio, "raw", run_clients(label + ", HTTP API", CLIENTS, 4 * n,
@@ -207,24 +196,18 @@ def gradio_runs(setup: Setup) -> None:
 
 def print_tables(setup: Setup) -> None:
     rounds = f"{setup.rounds} round{'s' * (setup.rounds > 1)}"
-    print(f"## REST endpoint vs Flask + PyTorch ({rounds}, interleaved)\n\n{TABLE_HEAD}")
-    print("\n".join(load.row() for load in setup.rest) + "\n")
+    print(f"## REST endpoint vs Flask + PyTorch ({rounds}, interleaved)\n\n{table(setup.rest)}\n")
     if setup.rounds > 1:
-        print(ROUNDS_NOTE + "\n")
+        print("With several rounds, median ms, p99 ms and requests/s are the median of the rounds' values; "
+              "requests and errors are totals.\n")
     memory = setup.rest[-1]
     print("\n".join(f"- {note}" for note in setup.notes))
     print(f"- memory: REST server RSS {memory.rss_before_mb:.1f} MB before and {memory.rss_after_mb:.1f} MB "
           f"after {memory.done:,} more requests ({memory.rps:.0f}/s, {len(memory.errors)} errors)\n")
     print(f"## Gradio API /predict: through gradio_client, and through its HTTP API with http.client "
-          f"({rounds})\n\n{TABLE_HEAD}")
-    print("\n".join(load.row() for load in setup.gradio.values()) + "\n")
+          f"({rounds})\n\n{table(setup.gradio.values())}\n")
     print("## The web page while the API is busy: a user's uploads (/predict_upload, every 0.2 s)\n")
-    print(TABLE_HEAD.replace("| endpoint |", "| while |"))
-    for name, load in setup.ui.items():
-        load.name = name if name.startswith(("no other", "during")) else f"during {name}, 8 clients"
-        load.server_cpu = None  # shared with the load it ran beside
-        print(load.row())
-    print()
+    print(table(setup.ui.values(), "while") + "\n")
 
 
 def checks(setup: Setup) -> list[Check]:

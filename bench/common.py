@@ -14,15 +14,17 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from importlib import metadata
 from pathlib import Path
+from typing import TypeVar
 
 import numpy as np
-from PIL import Image, ImageDraw, ImageFilter
+from PIL import Image, ImageFilter
 
 from examples.make import draw_digits
 from serving.contract import FIELD
 from serving.paths import DEFAULT_MODEL
 
 ROOT = Path(__file__).resolve().parent.parent
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -58,6 +60,12 @@ def time_calls(fn: Callable[[], object], count: int) -> tuple[list[float], list[
         wall.append(time.perf_counter() - w0)
         cpu.append(time.thread_time() - c0)
     return wall, cpu
+
+
+def timed(fn: Callable[[], T]) -> tuple[T, float]:
+    """What fn() gives, and the wall-clock seconds it took."""
+    started = time.perf_counter()
+    return fn(), time.perf_counter() - started
 
 
 def interleaved_latency(engines: dict[Hashable, Callable[[], object]], runs: int, warmup: int,
@@ -199,15 +207,6 @@ def centred_grid(shape: tuple[int, int]) -> tuple[np.ndarray, np.ndarray]:
     return y / h - 0.5, x / w - 0.5
 
 
-def pen_line(draw: ImageDraw.ImageDraw, points: Sequence[tuple[float, float]], width: float, fill) -> None:
-    """A stroke of a round-tipped pen through `points` (a dot when there is one point)."""
-    if len(points) > 1:
-        draw.line(list(points), fill=fill, width=max(1, round(width)), joint="curve")
-    r = width / 2
-    for x, y in (points[0], points[-1]):
-        draw.ellipse((x - r, y - r, x + r, y + r), fill=fill)
-
-
 def encoded(image: Image.Image, fmt: str = "PNG", **options) -> bytes:
     out = io.BytesIO()
     image.save(out, fmt, **options)
@@ -245,8 +244,8 @@ def phone_jpeg(digit: int = 7, size: tuple[int, int] = (3000, 4000), seed: int =
 
 # ---------------------------------------------------------------- PyTorch with the ONNX file's weights
 # runs/ is not committed (and its checkpoints move on while training), so the PyTorch side of a
-# comparison is rebuilt from the fp32 ONNX file's initializers and checked against onnxruntime.
-# torch and onnx take seconds to import: imported here only when a benchmark needs them.
+# comparison is rebuilt from the fp32 ONNX file's initializers. torch and onnx take seconds to
+# import: imported here only when a benchmark needs them.
 
 
 def noise_images(count: int = 256, seed: int = 0) -> np.ndarray:
@@ -257,13 +256,10 @@ def noise_images(count: int = 256, seed: int = 0) -> np.ndarray:
 
 
 def from_onnx(path: Path):
-    """An Ensemble whose forward pass computes what the fp32 ONNX file computes.
-
-    The dynamo exporter keeps the parameter names (members.0.body.0.0.weight, ...) and folds each
-    BatchNorm into the conv before it: the conv weight is the fused one and the fused bias is stored
-    as `<conv>.weight_bias`. The rebuilt members keep their BatchNorm modules (so PyTorch eager does
-    the work the trained model does) set to the identity plus that bias.
-    """
+    """An Ensemble whose forward pass computes what the fp32 ONNX file computes. The exporter keeps
+    the parameter names and folds each BatchNorm into the conv before it (the fused bias stored as
+    `<conv>.weight_bias`); the rebuilt BatchNorms, kept so eager PyTorch does the trained model's
+    work, are the identity plus that bias."""
     import onnx
     from onnx import numpy_helper
 

@@ -1,16 +1,9 @@
 """How the served model reads writing conventions MNIST under-represents.
 
-    python -m bench.conventions [--count 400] [--seed 0] [--model PATH]
-
-MNIST test digits are rewritten the way much of the world writes them: 1s with a flag (and
-some with a foot), 7s with a crossbar, 0s with an inner stroke, 2s with a loop at the base. The
-strokes are drawn here with PIL on a grid 4× MNIST's, as wobbly polylines with round ends and
-their own random draws, apart from the training augmentation (training/conventions.py, smooth
-Bézier curves on the 28×28 grid), so the benchmark does not grade the model on its own
-exercises. Every image goes through the real serving path (Predictor.predict_batch).
-
-Prints accuracy per convention and on the plain digits they came from, and how often 1 and 7
-are confused both ways. Exit status 0 when every convention is read ≥ 98%, else 1.
+MNIST test digits get the strokes of CONVENTIONS (flagged 1s, crossed 7s, ...), drawn here as
+wobbly PIL polylines on a grid SCALE× MNIST's, apart from the training augmentation
+(training/conventions.py), so the benchmark does not grade the model on its own exercises. Exit
+status 0 when every convention is read ≥ TARGET, else 1.
 """
 
 from __future__ import annotations
@@ -22,7 +15,8 @@ from collections.abc import Callable
 import numpy as np
 from PIL import Image, ImageDraw
 
-from bench.common import machine_line, made_images_parser, md_table, pen_line
+from bench.common import machine_line, made_images_parser, md_table
+from examples.make import pen_line
 from serving.card import ModelError
 from serving.predictor import Predictor
 from training.data import DataError, load_mnist
@@ -56,12 +50,9 @@ def wobbly(start: Point, end: Point, rng: np.random.Generator, pieces: int = 4) 
     (x0, y0), (x1, y1) = start, end
     length = math.hypot(x1 - x0, y1 - y0) or 1
     nx, ny = -(y1 - y0) / length, (x1 - x0) / length
-    points = []
-    for i in range(pieces + 1):
-        t = i / pieces
-        off = 0 if i in (0, pieces) else rng.normal(0, 0.04 * length)
-        points.append((x0 + t * (x1 - x0) + off * nx, y0 + t * (y1 - y0) + off * ny))
-    return points
+    offsets = [0.0, *rng.normal(0, 0.04 * length, pieces - 1), 0.0]  # the ends stay put
+    return [(x0 + i / pieces * (x1 - x0) + off * nx, y0 + i / pieces * (y1 - y0) + off * ny)
+            for i, off in enumerate(offsets)]
 
 
 def flag(digit: np.ndarray, rng: np.random.Generator) -> list[list[Point]]:
@@ -162,8 +153,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {err}", file=sys.stderr)
         return 2
     print(f"{machine_line()}\nmodel: {args.model}\n")
-    print(md_table(["convention", "digits", "plain digit read right", "rewritten read right"], rows))
-    print()
+    print(md_table(["convention", "digits", "plain digit read right", "rewritten read right"], rows) + "\n")
     print(md_table(["confusion", "rate"], [[k, f"{100 * v:.2f}%"] for k, v in confusions.items()]))
     print("\nPASS" if passed else f"\nFAIL: every convention must be read ≥ {TARGET:.0%}")
     return 0 if passed else 1

@@ -1,11 +1,7 @@
 """Digits written in printed boxes: one digit in a form's field, a number one digit a comb box.
 
-    python -m bench.forms [--count 300] [--seed 0] [--model PATH] [--no-verify]
-
-Scans made here with a fixed seed from MNIST *test* digits: a printed box (1–3 px lines) well
-inside the picture with a digit written in it, sometimes touching the box; and rows of 3–6 cells,
-either closed boxes sharing their sides or a comb (a base line with short teeth), one digit in
-each. Prints digits read right (read_digit) and rows read exactly (read_number and read_page).
+Scans made here with a fixed seed from MNIST *test* digits, sometimes touching the box. Prints
+digits read right (read_digit) and rows read exactly (read_number and read_page).
 """
 
 from __future__ import annotations

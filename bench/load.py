@@ -1,17 +1,10 @@
 """The load generator of every benchmark, and many gradio_client clients at once against the demo.
 
-    python -m bench.load [--requests 400] [--clients 8] [--url URL | --model PATH] [--max-seconds 300]
-
-As a command, two runs of a fixed number of requests against the demo's /predict:
-- "different files": every request sends a file no other client sends (distinct content, so
-  distinct entries in Gradio's content-addressed upload cache);
-- "same file, same moment": in each round all clients wait at a barrier, then send the very same
-  new file at once, the case where Gradio's upload cache is written and read concurrently.
-Every answer is checked (the digit drawn in the file); an exception, an error answer or a wrong
-digit counts as an error, and there must be none. Reports requests/s, median and p99 latency and
-the server's RSS before and after each run, with the machine. Without --url it starts its own
-server (`python demo.py` on a free loopback port) and stops it afterwards. Exit status 0 when
-there was no error.
+`python -m bench.load` makes two runs against /predict: "different files" (no two requests send the
+same file, so each is a new entry in Gradio's content-addressed upload cache) and "same file, same
+moment" (each round every client sends the very same new file at once: the cache written and read
+concurrently). An exception, an error answer or a digit other than the one drawn is an error, and
+the exit status is 0 only without any. Without --url it starts its own demo on a free loopback port.
 """
 
 from __future__ import annotations
@@ -27,7 +20,7 @@ import threading
 import time
 import uuid
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -91,6 +84,11 @@ class Load:
         rps = f"{self.rps:.1f}" + (f" ({min(spread):.0f}–{max(spread):.0f})" if len(spread) > 1 else "")
         return (f"| {self.name} | {self.clients} | {self.done} | {self.percentile(50):.1f} | "
                 f"{self.percentile(99):.1f} | {rps} | {cpu} | {errors} |")
+
+
+def table(loads: Iterable[Load], first: str = "endpoint") -> str:
+    """The loads' markdown table, `first` heading the column of their names."""
+    return "\n".join([TABLE_HEAD.replace("| endpoint |", f"| {first} |"), *(load.row() for load in loads)])
 
 
 def progress(text: str) -> None:
@@ -261,22 +259,17 @@ def gradio_http_worker(port: int, files: list[tuple[str, bytes]], offset: int) -
 # ---------------------------------------------------------------- the command
 
 
-def digit_image(digit: int, variant: int) -> bytes:
-    """A 200×200 PNG of `digit` in dark ink on white (examples.make), pen and slant set by `variant`:
-    each variant has different bytes, so files never collide in Gradio's upload cache."""
-    rng = random.Random(variant)
-    image = draw_digits((200, 200), str(digit), 20, 255, rng.randint(12, 16), "L", rng.uniform(-0.15, 0.15))
-    ImageDraw.Draw(image).point((variant % 200, 0), fill=250)  # one near-white pixel: unique bytes for sure
-    return encoded(image)
-
-
 def write_files(directory: Path, count: int, start: int = 0) -> list[tuple[Path, int | None]]:
-    """`count` distinct digit files in `directory`: (path, the digit drawn)."""
+    """`count` 200×200 digit PNGs in `directory` (examples.make), pen and slant varied and one
+    near-white pixel placed by number, so no two share bytes in Gradio's upload cache: (path, digit)."""
     files: list[tuple[Path, int | None]] = []
     for i in range(start, start + count):
-        digit = i % 10
+        rng, digit = random.Random(i), i % 10
+        image = draw_digits((200, 200), str(digit), 20, 255, rng.randint(12, 16), "L",
+                            rng.uniform(-0.15, 0.15))
+        ImageDraw.Draw(image).point((i % 200, 0), fill=250)
         files.append((directory / f"digit_{i:05d}_{digit}.png", digit))
-        files[-1][0].write_bytes(digit_image(digit, i))
+        files[-1][0].write_bytes(encoded(image))
     return files
 
 
@@ -296,8 +289,7 @@ def load(url: str, requests: int = 400, clients: int = 8, max_seconds: float = 3
 
 
 def report(runs: list[Load]) -> str:
-    out = [TABLE_HEAD.replace("| endpoint |", "| run |"), *(run.row() for run in runs), "",
-           f"Machine: {machine_line()}; client and server on the same machine."]
+    out = [table(runs, "run"), "", f"Machine: {machine_line()}; client and server on the same machine."]
     for run in runs:
         if run.rss_before_mb is not None and run.rss_after_mb is not None:
             out.append(f"- {run.name}: server RSS {run.rss_before_mb:.0f} MB before, "
@@ -319,8 +311,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.url:
         runs = load(args.url, args.requests, args.clients, args.max_seconds)
     else:
-        with tempfile.TemporaryDirectory(prefix="bench-load-") as tmp, \
-                server.running(server.start_demo(args.model, Path(tmp) / "demo.log")) as demo:
+        with (tempfile.TemporaryDirectory(prefix="bench-load-") as tmp,
+              server.start_demo(args.model, Path(tmp) / "demo.log") as demo):
             runs = load(demo.url, args.requests, args.clients, args.max_seconds, pid=demo.pid)
     print(report(runs))
     return 0 if all(not r.errors and r.done == r.planned for r in runs) else 1

@@ -1,18 +1,10 @@
 """Reading whole numbers made of MNIST test digits, separated and touching.
 
-    python -m bench.numbers [--count N] [--seed S] [--model PATH] [--sequence-model PATH] [--no-verify]
-
-Set 1: numbers of 2 to 6 MNIST TEST digits on one line, gaps from wide to nearly touching (the
-digits' ink boxes never overlap), a little vertical jitter and size variation, either polarity,
-paper and ink tones varied, light noise. Reports the share of numbers read exactly, the share of
-digits read right inside them, and the ceiling the model itself sets: the share of numbers whose
-every digit the model reads right from the original 28×28.
-
-Set 2: the same digits set close, one row per gap: 3 px apart, touching (0 px between the pasted
-patches), ink overlapping by 1/16 and 1/8 of the digit height, and gaps mixed from 1/20 of the
-height apart to 1/8 overlapping. Digits there form one region of ink that the reader must read
-as several (the sequence model, serving.sequence). Reports each row with the median time of its
-6-digit numbers, and how the misreadings fail.
+Set 1: numbers of 2 to 6 digits on one line, gaps from wide to nearly touching (ink boxes never
+overlap). Set 2: the same digits set close, one row per CLOSE_GAPS, where digits form one region
+of ink the reader must read as several (the sequence model, serving.sequence). The "model
+ceiling" column is the share of numbers whose every digit the model reads right from the original
+28×28. What the columns mean and the full run: docs/numbers.md ("What it reads").
 """
 
 from __future__ import annotations
@@ -32,6 +24,7 @@ from serving.decode import InputError
 from serving.numbers import Box
 from serving.reader import Reader
 from serving.sequence import DEFAULT_NUMBER_MODEL
+from training.data import load_mnist
 
 INK_LEVEL = 90  # MNIST pixel value (of 255) taken as ink when recording where a digit was pasted
 
@@ -57,11 +50,10 @@ def digit_patch(image28: np.ndarray, scale: float) -> np.ndarray:
 def make_number(images: np.ndarray, labels: np.ndarray, rng: np.random.Generator, length: int | None = None,
                 gap_range: tuple[float, float] | None = None, dark_ink: bool | None = None,
                 gap_px: int | None = None) -> MadeNumber:
-    """One number of MNIST digits written on a line.
+    """One number of MNIST digits written on a line, a little jittered, either polarity, light noise.
 
-    gap_range is (low, high) as a share of the digit height (20 MNIST pixels × scale); None means
-    wide to nearly touching (log-uniform between 1 px and 0.6). A negative share overlaps patches.
-    gap_px, when given, sets every gap to exactly that many pixels instead (0: patches abut).
+    gap_range is (low, high) as a share of the digit height (20 MNIST pixels × scale), negative to
+    overlap; None: log-uniform from 1 px to 0.6. gap_px sets every gap to that many pixels instead.
     """
     n = int(length if length is not None else rng.integers(2, 7))
     indices = [int(i) for i in rng.integers(0, len(images), n)]
@@ -156,12 +148,12 @@ def run_set(reader: Reader, images: np.ndarray, labels: np.ndarray, raw_right: n
             digits, boxes = [d.digit for d in result.digits], [d.box for d in result.digits]
         except InputError:
             digits, boxes = [], []
-        row = score(made, digits, boxes)
-        row.update(ms=1000 * (time.perf_counter() - start),
-                   cpu_ms=1000 * (time.process_time() - cpu_start), dark=made.dark_ink,
-                   reachable=bool(raw_right[made.indices].all()),
-                   min_gap=min(made.gaps), indices=made.indices)
-        rows.append(row)
+        gap = min(made.gaps)
+        rows.append({**score(made, digits, boxes), "ms": 1000 * (time.perf_counter() - start),
+                     "cpu_ms": 1000 * (time.process_time() - cpu_start), "indices": made.indices,
+                     "reachable": bool(raw_right[made.indices].all()), "length": str(len(made.digits)),
+                     "polarity": "black on white" if made.dark_ink else "white on black",
+                     "closest gap": "≤ 3 px" if gap <= 3 else ("4–10 px" if gap <= 10 else "> 10 px")})
     return rows
 
 
@@ -191,14 +183,8 @@ def run_all(reader: Reader, images: np.ndarray, labels: np.ndarray, raw_right: n
     """Set 1 and Set 2, made from the same seed."""
     rng = np.random.default_rng(seed)
     apart = run_set(reader, images, labels, raw_right, count, rng, None)
-    for r in apart:
-        r["polarity"] = "black on white" if r["dark"] else "white on black"
-        r["length"] = str(r["n_digits"])
-        r["closest gap"] = "≤ 3 px" if r["min_gap"] <= 3 else ("4–10 px" if r["min_gap"] <= 10 else "> 10 px")
-    close = []
-    for name, gap_range, gap_px in CLOSE_GAPS:
-        for r in run_set(reader, images, labels, raw_right, count, rng, gap_range, gap_px):
-            close.append({**r, "gap": name})
+    close = [{**r, "gap": name} for name, gap_range, gap_px in CLOSE_GAPS
+             for r in run_set(reader, images, labels, raw_right, count, rng, gap_range, gap_px)]
     return apart, close
 
 
@@ -220,13 +206,13 @@ def print_sets(apart: list[dict], close: list[dict], raw_right: np.ndarray, args
     print(f"## Set 2: {args.count} numbers for each gap between neighbouring digits, "
           "from 3 px apart to ink overlapping by 1/8 of the digit height\n")
     print(summary_table(close, "gap") + "\n")
-    print("| gap | median ms, 6-digit numbers | CPU ms | slowest |\n|---|---:|---:|---:|")
+    times = []
     for name, *_ in CLOSE_GAPS:
         six = [r for r in close if r["gap"] == name and r["n_digits"] == 6]
         ms, cpu = [r["ms"] for r in six], [r["cpu_ms"] for r in six]
-        print(f"| {name} | {np.median(ms):.1f} | {np.median(cpu):.1f} | {max(ms):.0f} |" if six
-              else f"| {name} | – | – | – |")
-    print()
+        times.append([name, f"{np.median(ms):.1f}", f"{np.median(cpu):.1f}", f"{max(ms):.0f}"] if six
+                     else [name, "–", "–", "–"])
+    print(md_table(["gap", "median ms, 6-digit numbers", "CPU ms", "slowest"], times) + "\n")
     print(outcome_table(close) + "\n")
 
 
@@ -235,8 +221,6 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--sequence-model", default=str(DEFAULT_NUMBER_MODEL))
     p.add_argument("--show-errors", type=int, default=10, help="list up to this many misreadings")
     args = p.parse_args(argv)
-    from training.data import load_mnist  # the bench needs MNIST; serving itself never does
-
     try:
         reader = Reader(args.model, args.sequence_model, verify=not args.no_verify)
     except ModelError as err:

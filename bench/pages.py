@@ -1,15 +1,9 @@
 """Pages of handwritten numbers, photographed: made here with a fixed seed, read by the page reader.
 
-    python -m bench.pages [--count 1000] [--seed 0] [--peers]
-
-Each page holds 1–8 numbers of MNIST *test* digits (1–6 digits each, some with a leading minus
-or a decimal point) on 1–6 lines, written in blue or black ballpoint or pencil on plain, ruled or
-squared paper, then photographed as bench.paper photographs one digit: a little perspective and
-tilt, uneven light and a shadow edge, blur, sensor noise and JPEG. The truth is the numbers in
-reading order. Prints pages read exactly and numbers read right, per paper, ink, count, sign and
-decimal, the time per page and for a 12-MP photo of one; with --peers, RapidOCR and Tesseract
-read the same pages (an optional extra: they are never serving dependencies). Exit status 0 when
-every accuracy target is met.
+Each page holds 1–8 numbers of MNIST *test* digits (some signed or with a decimal point) on 1–6
+lines, on paper photographed as bench.paper photographs one digit; the truth is the numbers in
+reading order. With --peers, RapidOCR and Tesseract read the same pages (an optional extra: never
+serving dependencies). Exit status 0 when every accuracy target is met. Results: docs/results.md.
 """
 
 from __future__ import annotations
@@ -17,16 +11,17 @@ from __future__ import annotations
 import io
 import re
 import sys
-import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
-from bench.common import machine_line, made_images_parser, md_table, pen_line
+from bench.common import encoded, machine_line, made_images_parser, md_table, time_calls, timed
 from bench.paper import mnist_ink, on_paper, photographed
+from examples.make import pen_line
 from serving import ModelError, Reader
 from training.data import DataError, load_mnist
 
@@ -139,20 +134,11 @@ def write_page(numbers: list[list[str]], digits: dict[str, list[np.ndarray]],
     return coverage
 
 
-def photograph(coverage: np.ndarray, paper: str, ink: str, rng: np.random.Generator) -> bytes:
-    """The page on paper, in ink, turned a little, photographed (bench.paper's photo of one digit)."""
-    picture, desk = on_paper(coverage, paper, ink, rng)
-    image = Image.fromarray(np.clip(picture, 0, 255).astype(np.uint8))
-    if rng.random() < 0.5:
-        fill = tuple(int(v) for v in desk)
-        image = image.rotate(rng.uniform(-4, 4), Image.Resampling.BICUBIC, fillcolor=fill)
-    return photographed(image, desk, rng)
-
-
 def make_page(digits: dict[str, list[np.ndarray]], paper: str, ink: str, rng: np.random.Generator) -> Page:
     count = int(rng.integers(1, 9))
     lines = [[number_text(rng) for _ in range(n)] for n in lay_out(count, rng)]
-    jpeg = photograph(write_page(lines, digits, rng), paper, ink, rng)
+    picture, desk = on_paper(write_page(lines, digits, rng), paper, ink, rng)
+    jpeg = photographed(picture, desk, rng, tilt=True)
     return Page(jpeg, [text for line in lines for text in line], paper, ink)
 
 
@@ -181,22 +167,13 @@ class Read:
 
     @property
     def right(self) -> int:
-        """Numbers read right: the longest run of the truth found in order in the reading."""
-        return common_in_order(self.page.numbers, self.numbers)
-
-
-def common_in_order(truth: list[str], read: list[str]) -> int:
-    """Length of the longest common subsequence of two lists."""
-    row = [0] * (len(read) + 1)
-    for t in truth:
-        previous = 0
-        for j, r in enumerate(read):
-            previous, row[j + 1] = row[j + 1], previous + 1 if t == r else max(row[j + 1], row[j])
-    return row[-1]
-
-
-def ours(reader: Reader) -> Callable[[bytes], list[str]]:
-    return lambda jpeg: [n.number for n in reader.read_page(jpeg).numbers]
+        """Numbers read right: the longest common subsequence of the truth and the reading."""
+        row = [0] * (len(self.numbers) + 1)
+        for t in self.page.numbers:
+            previous = 0
+            for j, r in enumerate(self.numbers):
+                previous, row[j + 1] = row[j + 1], previous + 1 if t == r else max(row[j + 1], row[j])
+        return row[-1]
 
 
 def rapidocr() -> Callable[[bytes], list[str]] | None:
@@ -250,12 +227,7 @@ def in_reading_order(words: list[tuple[float, float, float, float, str]]) -> lis
 
 
 def read_all(read: Callable[[bytes], list[str]], made: list[Page]) -> list[Read]:
-    out = []
-    for page in made:
-        started = time.perf_counter()
-        numbers = read(page.jpeg)
-        out.append(Read(page, numbers, time.perf_counter() - started))
-    return out
+    return [Read(page, *timed(partial(read, page.jpeg))) for page in made]
 
 
 def share_row(name: str, reads: list[Read]) -> list[str]:
@@ -289,14 +261,9 @@ def phone_photo_ms(reader: Reader, page: Page, runs: int = 5) -> float:
     """Median milliseconds to read a page photographed at 12 MP: `page` enlarged to PHONE_PHOTO,
     as the JPEG a phone sends."""
     image = Image.open(io.BytesIO(page.jpeg)).resize(PHONE_PHOTO, Image.Resampling.BICUBIC)
-    jpeg = io.BytesIO()
-    image.save(jpeg, "JPEG", quality=85)
-    seconds = []
-    for _ in range(runs):
-        started = time.perf_counter()
-        reader.read_page(jpeg.getvalue())
-        seconds.append(time.perf_counter() - started)
-    return 1000 * float(np.median(seconds))
+    jpeg = encoded(image, "JPEG", quality=85)
+    wall, _ = time_calls(lambda: reader.read_page(jpeg), runs)
+    return 1000 * float(np.median(wall))
 
 
 def figure(reader: Reader, page: Page, path: Path) -> None:
@@ -322,7 +289,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {err}", file=sys.stderr)
         return 2
     made = pages(args.count, args.seed, data.test_images, data.test_labels)
-    mine = read_all(ours(reader), made)
+    mine = read_all(lambda jpeg: [n.number for n in reader.read_page(jpeg).numbers], made)
     if args.figure:
         figure(reader, next(page for page in made if len(page.numbers) >= 5), args.figure)
     text, passed = report("this project's page reader", mine)

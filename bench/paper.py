@@ -1,32 +1,23 @@
 """Accuracy on phone photos of digits written on notebook paper, made here with a fixed seed.
 
-    python -m bench.paper [--count 2000] [--seed 0] [--model PATH] [--figure PNG]
-
-Each photo holds one MNIST test digit (its own strokes, thinned or thickened) or one of the
-project's pen-stroke templates, written in blue or black ballpoint or pencil on plain, ruled
-(often with a red margin line and punched holes), squared or dotted paper, the digit 10–60% of the
-photo's height, anywhere on the page. The photo then gets what a phone adds: uneven light, a
-shadow edge, a little perspective with the desk showing at an edge, blur, sensor noise and JPEG.
-Prints accuracy per paper, ink and size, and how well the "not sure" note catches misreads.
-Exit status 0 when every target is met (≥ 98% overall, no paper or ink under 95%), else 1.
---figure draws the README's picture: photos of three papers and inks, what the drawings' path
-alone makes of them, the ink the paper path finds, and what the model sees.
+What the photos hold and what is measured: docs/photos.md ("What it reads"). Exit status 0 when
+every target is met, else 1. --figure draws that page's picture.
 """
 
 from __future__ import annotations
 
 import io
 import sys
-import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 from PIL import Image, ImageDraw, ImageFilter
 
-from bench.common import centred_grid, encoded, machine_line, made_images_parser, md_table, pen_line
-from bench.redrawn import digit_box, disk_filter, thin, upscale
+from bench.common import centred_grid, encoded, machine_line, made_images_parser, md_table, timed
+from bench.redrawn import FINE, digit_box, disk_filter, thin, upscale
+from examples.make import pen_line
 from examples.strokes import digit_strokes
 from serving.card import ModelError
 from serving.contrast import border_pixels, contrast_map, normalize_ink
@@ -42,7 +33,6 @@ PAPERS = ("plain", "ruled", "squared", "dotted")
 INKS = ("blue", "black", "pencil")
 SIZES = ((0.10, 0.20), (0.20, 0.35), (0.35, 0.60))  # digit height as a share of the photo's
 TARGET_OVERALL, TARGET_EACH = 0.98, 0.95
-FINE = 4  # MNIST digits are thinned on a grid 4× theirs, as bench.redrawn does
 
 
 @dataclass(frozen=True)
@@ -117,12 +107,8 @@ def pattern(size: tuple[int, int], paper: str,
     if paper in ("ruled", "squared", "dotted"):
         image = Image.new("L", (2 * w, 2 * h), 0)
         draw = ImageDraw.Draw(image)
-        y = rng.uniform(0, spacing)
-        rows = []
-        while y < 2 * h:
-            rows.append(y)
-            y += spacing
-        cols = list(np.arange(rng.uniform(0, spacing), 2 * w, spacing))
+        rows = np.arange(rng.uniform(0, spacing), 2 * h, spacing)
+        cols = np.arange(rng.uniform(0, spacing), 2 * w, spacing)
         if paper == "dotted":
             r = rng.uniform(1.5, 3.5)
             for y in rows:
@@ -175,10 +161,8 @@ def perspective(image: Image.Image, desk: np.ndarray, rng: np.random.Generator) 
     moved = corners + rng.normal(0, 0.02, (4, 2)) * [w, h]
     moved = (moved - [w / 2, h / 2]) * (1 - shrink) + [w / 2, h / 2] + rng.normal(0, shrink / 2, 2) * [w, h]
     # Coefficients of the map from output to input pixels, solved from the four corner pairs.
-    rows = []
-    for (x, y), (u, v) in zip(moved, corners, strict=True):
-        rows.append([x, y, 1, 0, 0, 0, -u * x, -u * y])
-        rows.append([0, 0, 0, x, y, 1, -v * x, -v * y])
+    rows = [row for (x, y), (u, v) in zip(moved, corners, strict=True)
+            for row in ([x, y, 1, 0, 0, 0, -u * x, -u * y], [0, 0, 0, x, y, 1, -v * x, -v * y])]
     coefficients = np.linalg.solve(np.array(rows), corners.reshape(-1))
     fill = tuple(int(c) for c in desk)
     return image.transform(image.size, Image.Transform.PERSPECTIVE, tuple(coefficients),
@@ -192,8 +176,7 @@ def make_photo(digit: np.ndarray, label: int, paper: str, ink: str, rng: np.rand
     w, h = (600, 800) if rng.random() < 0.7 else (800, 600)
     scale = rng.choice([0.8, 1.0, 1.0, 1.5])
     w, h = round(w * scale), round(h * scale)
-    low, high = SIZES[int(rng.integers(len(SIZES)))]
-    share = rng.uniform(low, high)
+    share = rng.uniform(*SIZES[int(rng.integers(len(SIZES)))])
     height = round(share * h)
     strokes = mnist_ink(digit, height, rng) if rng.random() < 0.6 else template_ink(label, height, rng)
     fit = min(1.0, 0.7 * w / strokes.shape[1], 0.8 * h / strokes.shape[0])
@@ -207,8 +190,7 @@ def make_photo(digit: np.ndarray, label: int, paper: str, ink: str, rng: np.rand
     picture, desk = on_paper(coverage, paper, ink, rng)
     if paper == "ruled" and rng.random() < 0.3:
         holes(picture, desk, rng)
-    jpeg = photographed(Image.fromarray(np.clip(picture, 0, 255).astype(np.uint8)), desk, rng)
-    return Photo(jpeg, label, paper, ink, share)
+    return Photo(photographed(picture, desk, rng), label, paper, ink, share)
 
 
 def on_paper(coverage: np.ndarray, paper: str, ink: str,
@@ -217,8 +199,7 @@ def on_paper(coverage: np.ndarray, paper: str, ink: str,
     coverage = ink_texture(coverage, ink, rng)
     h, w = coverage.shape
     white = rng.uniform(215, 250)
-    picture = np.empty((h, w, 3), np.float32)
-    picture[:] = [white, white - rng.uniform(0, 8), white - rng.uniform(2, 18)]
+    picture = np.full((h, w, 3), [white, white - rng.uniform(0, 8), white - rng.uniform(2, 18)], np.float32)
     for layer, colour in pattern((w, h), paper, rng):
         a = np.asarray(layer, np.float32)[..., None] / 255 * rng.uniform(0.5, 1.0)
         picture = picture * (1 - a) + colour * a
@@ -227,8 +208,14 @@ def on_paper(coverage: np.ndarray, paper: str, ink: str,
     return picture, rng.integers(40, 160, 3)
 
 
-def photographed(image: Image.Image, desk: np.ndarray, rng: np.random.Generator) -> bytes:
-    """The page as a phone photographs it: a little perspective, uneven light, noise, blur, JPEG."""
+def photographed(picture: np.ndarray, desk: np.ndarray, rng: np.random.Generator,
+                 tilt: bool = False) -> bytes:
+    """The page (float RGB) as a phone photographs it: turned a little half the time if `tilt`, a
+    little perspective, uneven light, noise, blur, JPEG."""
+    image = Image.fromarray(np.clip(picture, 0, 255).astype(np.uint8))
+    if tilt and rng.random() < 0.5:
+        fill = tuple(int(v) for v in desk)
+        image = image.rotate(rng.uniform(-4, 4), Image.Resampling.BICUBIC, fillcolor=fill)
     image = perspective(image, desk, rng)
     lit = np.asarray(image, np.float32) * lighting((image.height, image.width), rng)[..., None]
     lit += rng.normal(0, rng.uniform(1.5, 5), lit.shape).astype(np.float32)
@@ -240,27 +227,13 @@ def photographed(image: Image.Image, desk: np.ndarray, rng: np.random.Generator)
 def photos(count: int, seed: int) -> list[Photo]:
     """`count` photos, papers and inks in turn, digits drawn from the MNIST test set."""
     data = load_mnist()
-    rng = np.random.default_rng(seed)
-    picks = rng.choice(len(data.test_labels), count, replace=False)
-    out = []
-    for i, index in enumerate(picks):
-        paper, ink = PAPERS[i % len(PAPERS)], INKS[(i // len(PAPERS)) % len(INKS)]
-        out.append(make_photo(data.test_images[index], int(data.test_labels[index]), paper, ink,
-                              np.random.default_rng((seed, int(index)))))
-    return out
+    picks = np.random.default_rng(seed).choice(len(data.test_labels), count, replace=False)
+    return [make_photo(data.test_images[index], int(data.test_labels[index]), PAPERS[i % len(PAPERS)],
+                       INKS[(i // len(PAPERS)) % len(INKS)], np.random.default_rng((seed, int(index))))
+            for i, index in enumerate(picks)]
 
 
 # ---------------------------------------------------------------- the report
-
-
-def accuracy_rows(results: list[tuple[Photo, int | None, bool]], key: Callable[[Photo], str],
-                  order: list[str]) -> list[list[object]]:
-    rows = []
-    for name in order:
-        picked = [(p, d) for p, d, _ in results if key(p) == name]
-        right = sum(d == p.label for p, d in picked)
-        rows.append([name, len(picked), right, f"{100 * right / max(1, len(picked)):.1f}%"])
-    return rows
 
 
 def size_name(photo: Photo) -> str:
@@ -268,26 +241,28 @@ def size_name(photo: Photo) -> str:
     return f"{low:.0%}–{high:.0%}"
 
 
-def report(results: list[tuple[Photo, int | None, bool]]) -> tuple[str, bool]:
-    """The tables, and whether the targets are met; results are (photo, digit read, flagged as not sure)."""
+def report(results: list[tuple[Photo, bool, bool]]) -> tuple[str, bool]:
+    """The tables, and whether the targets are met; results are (photo, read right, flagged as not sure)."""
+    def rows(key: Callable[[Photo], str], names: Sequence[str]) -> list[list[object]]:
+        hits = {name: [ok for p, ok, _ in results if key(p) == name] for name in names}
+        return [[name, len(h), sum(h), f"{100 * sum(h) / max(1, len(h)):.1f}%"] for name, h in hits.items()]
+
     columns = ["photos", "right", "accuracy"]
-    sizes = [f"{low:.0%}–{high:.0%}" for low, high in SIZES]
-    by_paper = accuracy_rows(results, lambda p: p.paper, list(PAPERS))
-    by_ink = accuracy_rows(results, lambda p: p.ink, list(INKS))
-    wrong = [unsure for p, d, unsure in results if d != p.label]
-    right = [unsure for p, d, unsure in results if d == p.label]
+    by_paper, by_ink = rows(lambda p: p.paper, PAPERS), rows(lambda p: p.ink, INKS)
+    sizes = rows(size_name, [f"{low:.0%}–{high:.0%}" for low, high in SIZES])
+    wrong = [unsure for _, ok, unsure in results if not ok]
+    right = [unsure for _, ok, unsure in results if ok]
     overall = len(right) / len(results)
-    caught, flagged = sum(wrong), sum(right)
     lines = [
         f"overall: {len(right)}/{len(results)} = {100 * overall:.2f}%", "",
         md_table(["paper", *columns], by_paper), "",
         md_table(["ink", *columns], by_ink), "",
-        md_table(["digit height", *columns], accuracy_rows(results, size_name, sizes)), "",
+        md_table(["digit height", *columns], sizes), "",
         f'"not sure" note (confidence < {PHOTO_UNSURE_BELOW:.0%} on photos of paper, < {UNSURE_BELOW:.0%} '
-        f"on drawings): catches {caught} of {len(wrong)} misreads; "
-        f"flags {flagged} of {len(right)} right answers",
+        f"on drawings): catches {sum(wrong)} of {len(wrong)} misreads; "
+        f"flags {sum(right)} of {len(right)} right answers",
     ]
-    worst = min(float(row[2]) / max(1, int(row[1])) for row in by_paper + by_ink)
+    worst = min(row[2] / max(1, row[1]) for row in by_paper + by_ink)
     return "\n".join(lines), overall >= TARGET_OVERALL and worst >= TARGET_EACH
 
 
@@ -355,18 +330,13 @@ def main(argv: list[str] | None = None) -> int:
     args = p.parse_args(argv)
     try:
         predictor = Predictor(args.model, verify=not args.no_verify)
-        started = time.perf_counter()
-        made = photos(args.count, args.seed)
+        made, made_s = timed(lambda: photos(args.count, args.seed))
     except (ModelError, DataError) as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
-    made_s = time.perf_counter() - started
-    started = time.perf_counter()
-    answers = predictor.predict_batch([photo.jpeg for photo in made])
-    read_s = time.perf_counter() - started
-    results = [(photo, None if isinstance(a, Exception) else a.digit,
-                isinstance(a, Exception) or a.unsure)
-               for photo, a in zip(made, answers, strict=True)]
+    answers, read_s = timed(lambda: predictor.predict_batch([photo.jpeg for photo in made]))
+    results = [(photo, not isinstance(a, Exception) and a.digit == photo.label,
+                isinstance(a, Exception) or a.unsure) for photo, a in zip(made, answers, strict=True)]
     text, passed = report(results)
     print(f"{machine_line()}\n{len(made)} photos made in {made_s:.1f} s, read in {read_s:.1f} s "
           f"({1000 * read_s / len(made):.1f} ms each)\n\n{text}")

@@ -1,11 +1,7 @@
 """Pen lift → answer in the browser: the time from the last pointerup on the Draw tab's pad to the
 label showing the digit, measured in the page (performance.now()), in headless Chromium.
 
-    python -m bench.penlift [--rounds 2] [--target-ms 100]
-
-Starts `python demo.py` on a free port, draws each of nine digits `--rounds` times, prints every
-delay and the median, and exits 1 when the median misses the target (the first answer, which also
-loads fonts and the label's code, is printed but not counted).
+The first answer also loads fonts and the label's code: it is printed but not counted in the median.
 """
 
 from __future__ import annotations
@@ -17,7 +13,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from bench.server import running, start_demo
+from bench.server import start_demo
 from tests.browser import (
     CHROMIUM,
     CHROMIUM_ARGS,
@@ -32,11 +28,6 @@ from tests.browser import (
 TARGET_MS = 100.0  # issue 28: pen lift → answer under 100 ms median
 
 
-def clear(page) -> None:
-    page.click('#sketch button[aria-label="Clear canvas"]')
-    page.wait_for_function("sel => document.querySelector(sel) === null", arg=f"#sketch-label {LABEL}")
-
-
 def measure(url: str, rounds: int) -> tuple[float, list[float]]:
     """(the first answer's ms, every later answer's ms)."""
     from playwright.sync_api import sync_playwright
@@ -47,8 +38,10 @@ def measure(url: str, rounds: int) -> tuple[float, list[float]]:
         open_app(page, url)
         delays = []
         for i, digit in enumerate((8, *LATENCY_DIGITS * rounds)):
-            if i:
-                clear(page)
+            if i:  # clear the pad, and wait for the label to go
+                page.click('#sketch button[aria-label="Clear canvas"]')
+                page.wait_for_function("sel => document.querySelector(sel) === null",
+                                       arg=f"#sketch-label {LABEL}")
             stroke_with_mouse(page, digit_in_pad(page, digit))
             delays.append(wait_for_label(page, "#sketch-label", str(digit)))
         browser.close()
@@ -63,7 +56,7 @@ def main(argv: list[str] | None = None) -> int:
     if not Path(CHROMIUM).exists():
         print(f"{CHROMIUM} is missing: apt-get install -y chromium (make browser)", file=sys.stderr)
         return 2
-    with tempfile.TemporaryDirectory() as tmp, running(start_demo(None, Path(tmp) / "demo.log")) as server:
+    with tempfile.TemporaryDirectory() as tmp, start_demo(None, Path(tmp) / "demo.log") as server:
         first, delays = measure(server.url, args.rounds)
     median = statistics.median(delays)
     print(f"pen lift → answer on {platform.processor() or platform.machine()}, headless Chromium: "

@@ -1,9 +1,6 @@
 """Accuracy on real handwritten digits that are not MNIST, by kind of image.
 
-    python -m bench.realworld [--dir ../shared/realworld-dev] [--model models/digitnet.onnx]
-
-Reads labels.tsv (file, label, ..., kind) and prints a table of accuracy per kind, and the
-files it gets wrong.
+Reads labels.tsv (file, label, ..., kind) in --dir; prints accuracy per kind and the files it gets wrong.
 """
 
 from __future__ import annotations
@@ -26,12 +23,11 @@ def evaluate(folder: Path, predictor: Predictor) -> list[dict]:
         rows = list(csv.DictReader(f, delimiter="\t"))
     results = predictor.predict_batch([folder / row["file"] for row in rows])
     out = []
-    for row, result in zip(rows, results, strict=False):
-        digit = None if isinstance(result, Exception) else result.digit
+    for row, result in zip(rows, results, strict=True):
+        failed = isinstance(result, Exception)
         out.append({"file": row["file"], "kind": row["kind"], "label": int(row["label"]),
-                    "digit": digit, "confidence": None if digit is None else result.confidence,
-                    "unsure": digit is None or result.unsure,
-                    "error": str(result) if digit is None else None})
+                    "digit": None if failed else result.digit, "unsure": failed or result.unsure,
+                    "detail": str(result) if failed else f"read {result.digit} ({result.confidence:.2f})"})
     return out
 
 
@@ -57,15 +53,13 @@ def main(argv: list[str] | None = None) -> int:
     print(table(results))
     wrong = [r for r in results if r["digit"] != r["label"]]
     right = [r for r in results if r["digit"] == r["label"]]
-    caught = sum(r["unsure"] for r in wrong)
-    flagged = sum(r["unsure"] for r in right)
     print(f'\n"not sure" note (confidence < {UNSURE_BELOW:.0%}, < {PHOTO_UNSURE_BELOW:.0%} on photos of '
-          f"paper): catches {caught} of {len(wrong)} misreads; flags {flagged} of {len(right)} right answers")
+          f"paper): catches {sum(r['unsure'] for r in wrong)} of {len(wrong)} misreads; "
+          f"flags {sum(r['unsure'] for r in right)} of {len(right)} right answers")
     if wrong:
         print("\nwrong:")
         for r in wrong:
-            detail = r["error"] or f"read {r['digit']} ({r['confidence']:.2f})"
-            print(f"  {r['file']} ({r['kind']}, label {r['label']}): {detail}")
+            print(f"  {r['file']} ({r['kind']}, label {r['label']}): {r['detail']}")
     return 0
 
 

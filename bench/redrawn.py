@@ -1,22 +1,14 @@
 """Accuracy on MNIST test digits re-drawn the way users draw them, against the raw 28×28 digits.
 
-    python -m bench.redrawn [--count N] [--seed S] [--model PATH] [--no-verify]
-
-Each sampled test digit is re-drawn once, as one of the VARIANTS below (bigger canvas, off-centre,
-thick or thin strokes, either polarity, coloured ink, Gradio sketch pads in the light and dark
-theme as the app hands them to serving, a JPEG photo of paper), and read through the real serving
-path, Predictor.predict_batch, which runs to_mnist on each. The same digits fed raw (image / 255)
-give the baseline. The requirement: re-drawing costs at most MAX_DROP points of accuracy. Exit
-status 0 = PASS, 1 = FAIL.
-
-Every image is a deterministic function of (seed, test index), so a small --count draws the
-same pictures for the digits it shares with a full run.
+Each sampled test digit is re-drawn once, as one of VARIANTS, and read through the serving path
+(Predictor.predict_batch); the same digits fed raw give the baseline. Exit status 0 when
+re-drawing costs at most MAX_DROP points of accuracy, else 1. Every image is a function of (seed,
+test index), so a small --count draws the same pictures for the digits it shares with a full run.
 """
 
 from __future__ import annotations
 
 import sys
-import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import partial
@@ -24,7 +16,7 @@ from functools import partial
 import numpy as np
 from PIL import Image, ImageFilter
 
-from bench.common import centred_grid, encoded, made_images_parser, md_table
+from bench.common import centred_grid, encoded, made_images_parser, md_table, timed
 from serving.card import ModelError
 from serving.decode import ImageSource
 from serving.predictor import Predictor
@@ -124,11 +116,8 @@ def survives(thinned: np.ndarray, box: np.ndarray) -> bool:
 
 
 def thin(fine: np.ndarray, rng: np.random.Generator, box: np.ndarray) -> np.ndarray:
-    """Erodes 0.3–0.6 MNIST pixels a side, backing off until no part of the digit vanishes.
-
-    MNIST strokes are only 2–3 pixels wide and some are faint, so a fixed erosion would cut
-    some digits apart; then the picture would no longer show the labelled digit.
-    """
+    """Erodes 0.3–0.6 MNIST pixels a side, backing off until no part of the digit vanishes: MNIST
+    strokes are 2–3 pixels wide and some faint, so a fixed erosion would cut some digits apart."""
     radius = rng.uniform(0.3, 0.6) * FINE
     while radius >= 1:
         thinned = disk_filter(fine, radius, grow=False)
@@ -147,23 +136,9 @@ def paint(ink: np.ndarray, paper: Colour, colour: Colour) -> np.ndarray:
     return np.rint(p + (c - p) * ink[..., None]).astype(np.uint8)
 
 
-def stroke_layer(ink: np.ndarray, colour: Colour) -> np.ndarray:
-    """(H, W, 4) uint8 transparent except the stroke: a Gradio sketch layer."""
-    layer = np.zeros(ink.shape + (4,), np.uint8)
-    layer[ink > 0, :3] = colour
-    layer[..., 3] = np.rint(ink * 255).astype(np.uint8)
-    return layer
-
-
-def polarity(rng: np.random.Generator) -> tuple[Colour, Colour]:
-    """(paper, ink): white on black or black on white, evenly."""
-    return (BLACK, WHITE) if rng.random() < 0.5 else (WHITE, BLACK)
-
-
 def placed(patch: np.ndarray, rng: np.random.Generator, canvas: tuple[int, int], share: tuple[float, float],
            spread: float) -> np.ndarray:
-    """Ink scaled to a random share of the canvas height (in `share`; narrower if the width demands),
-    put on the canvas."""
+    """Ink scaled to a random share of the canvas height (narrower if the width demands), put on it."""
     height_share, (h, w) = rng.uniform(*share), patch.shape
     fitted = upscale(patch, min(height_share * canvas[1] / h, 0.9 * canvas[0] / w), rng)
     return put(fitted, canvas, rng, spread)
@@ -198,7 +173,7 @@ def restroked(digit: np.ndarray, rng: np.random.Generator, thick: bool) -> Redra
     else:
         fine, share = thin(fine, rng, digit_box(digit)), (0.45, 0.8)
     ink = placed(fine, rng, canvas, share, spread=0.5)
-    paper, colour = polarity(rng)
+    paper, colour = (BLACK, WHITE) if rng.random() < 0.5 else (WHITE, BLACK)
     picture = paint(ink, paper, colour)
     return Redrawn(Image.fromarray(picture) if thick else picture[..., 0], ink, paper, colour)
 
@@ -217,12 +192,12 @@ def coloured_ink(digit: np.ndarray, rng: np.random.Generator) -> Redrawn:
     return Redrawn(paint(ink, WHITE, colour), ink, WHITE, colour)
 
 
-def sketch(digit: np.ndarray, rng: np.random.Generator, background: Colour | None, parts: str) -> Redrawn:
-    """A drawing on Gradio's sketch pad as the app hands it to serving (background None: either
-    theme's, at random). parts "layers": the strokes' layer the browser sends, RGBA, transparent
-    except the stroke; "flat": the drawing flattened onto the pad's background, opaque, as an API
-    client may send it (its composite or its background alone)."""
-    if background is None:
+def sketch(digit: np.ndarray, rng: np.random.Generator, background: Colour | None) -> Redrawn:
+    """A drawing on Gradio's sketch pad as the app hands it to serving: on `background`, the strokes'
+    layer the browser sends (RGBA, transparent except the stroke); background None: the drawing
+    flattened onto either theme's pad, opaque, as an API client may send it."""
+    flat = background is None
+    if flat:
         background = WHITE if rng.random() < 0.5 else DARK_SKETCH
     side = int(rng.integers(280, 801))  # the sketch pad is square
     ink = placed(digit_box(digit), rng, (side, side), (0.4, 0.8), spread=0.5)
@@ -231,10 +206,13 @@ def sketch(digit: np.ndarray, rng: np.random.Generator, background: Colour | Non
         colour = BLACK if background == WHITE else WHITE
     else:
         colour = GRADIO_BRUSHES[int(rng.integers(len(GRADIO_BRUSHES)))]
-    if parts == "layers":
-        return Redrawn(Image.fromarray(stroke_layer(ink, colour), "RGBA"), ink, background, colour)
-    opaque = np.dstack([paint(ink, background, colour), np.full(ink.shape, 255, np.uint8)])
-    return Redrawn(opaque, ink, background, colour)
+    if flat:
+        opaque = np.dstack([paint(ink, background, colour), np.full(ink.shape, 255, np.uint8)])
+        return Redrawn(opaque, ink, background, colour)
+    layer = np.zeros(ink.shape + (4,), np.uint8)
+    layer[ink > 0, :3] = colour
+    layer[..., 3] = np.rint(ink * 255).astype(np.uint8)
+    return Redrawn(Image.fromarray(layer, "RGBA"), ink, background, colour)
 
 
 def lighting(shape: tuple[int, int], rng: np.random.Generator) -> np.ndarray:
@@ -256,8 +234,7 @@ def photo_jpeg(digit: np.ndarray, rng: np.random.Generator) -> Redrawn:
     ink = placed(digit_box(digit), rng, canvas, (0.35, 0.6), spread=0.5)
     white = int(rng.integers(205, 240))
     paper: Colour = (white, white - 4, white - 12)  # warm, as paper under indoor light
-    dark = rng.integers(20, 70, 3)
-    colour: Colour = (int(dark[0]), int(dark[1]), int(dark[2]))  # ballpoint or pencil
+    colour: Colour = tuple(int(v) for v in rng.integers(20, 70, 3))  # ballpoint or pencil
     pressure = rng.uniform(0.8, 1.0)  # a pen never covers the paper fully
     picture = paint(ink * pressure, paper, colour).astype(np.float32) * lighting(ink.shape, rng)[..., None]
     picture += rng.normal(0, rng.uniform(2, 6), picture.shape).astype(np.float32)
@@ -273,10 +250,10 @@ VARIANTS: dict[str, Callable[[np.ndarray, np.random.Generator], Redrawn]] = {
     "thin-strokes": partial(restroked, thick=False),
     "black-on-white": black_on_white,
     "coloured-ink": coloured_ink,
-    "sketch-light": partial(sketch, background=WHITE, parts="layers"),
-    "sketch-dark": partial(sketch, background=DARK_SKETCH, parts="layers"),
-    "sketch-composite-only": partial(sketch, background=None, parts="flat"),
-    "sketch-background-only": partial(sketch, background=None, parts="flat"),
+    "sketch-light": partial(sketch, background=WHITE),
+    "sketch-dark": partial(sketch, background=DARK_SKETCH),
+    "sketch-composite-only": partial(sketch, background=None),
+    "sketch-background-only": partial(sketch, background=None),
     "photo-jpeg": photo_jpeg,
 }
 
@@ -370,10 +347,8 @@ def main(argv: list[str] | None = None) -> int:
     if not 1 <= args.count <= total:
         print(f"--count must be between 1 and {total}", file=sys.stderr)
         return 2
-    started = time.perf_counter()
-    outcomes = evaluate(predictor, mnist.test_images, mnist.test_labels, sample(args.count, args.seed, total),
-                        args.seed)
-    seconds = time.perf_counter() - started
+    outcomes, seconds = timed(lambda: evaluate(predictor, mnist.test_images, mnist.test_labels,
+                                               sample(args.count, args.seed, total), args.seed))
     print(f"model {args.model}, seed {args.seed}: {len(outcomes)} test digits re-drawn and read in "
           f"{seconds:.1f} s ({1000 * seconds / len(outcomes):.1f} ms each)\n")
     print(table(outcomes))

@@ -1,21 +1,12 @@
 """Ray against one process, on this machine: Ray Data batch scoring vs `python -m serving`, and the
 Ray Serve app vs the REST endpoint.
 
-    python -m bench.scale [--quick] [--files 10000] [--out bench/SCALE.md]
-
-Batch: the MNIST test set written to a folder as 28×28 PNG files, scored by
-- `python -m serving FILES...` (one process, one onnxruntime thread: the CLI as it is);
-- `python -m scale.batch DIR` as a one-off command that starts its own local Ray;
-- the same job on a Ray that is already running (as on a cluster: `ray start` happens once), here
-  a local Ray started by this process, warmed up by one task;
-- and that job on the same files 5 times over (2 with --quick).
-Every file's digit and confidence must match the CLI's. Images/s = files / seconds of the job
-(the command's whole wall time for the CLI and the one-off command).
-
-Serve: `python demo.py` (REST POST /api/predict) and `python -m scale.serve --replicas N` for
-N = 1, 2, one after the other, each taking the same requests (one MNIST PNG each) from 8
-keep-alive clients in this process, after a warm-up. Answers are compared on every test image.
-Progress goes to stderr; the markdown report to stdout (and --out).
+Batch: the MNIST test set as 28×28 PNG files, scored by the CLI (one process, one onnxruntime thread),
+by `python -m scale.batch` as a one-off command starting its own Ray, and by the same job on a Ray
+already running (as on a cluster), also on the files 5 times over (2 with --quick); every answer must
+match the CLI's. Serve: demo.py's REST endpoint, then `python -m scale.serve` with 1 and 2 replicas,
+each alone taking the same requests from 8 keep-alive clients after a warm-up, its answers compared
+on every test image. Progress goes to stderr; the markdown report to stdout (and --out).
 """
 
 from __future__ import annotations
@@ -34,8 +25,8 @@ from pathlib import Path
 from types import SimpleNamespace
 
 from bench import server
-from bench.common import ROOT, Check, free_port, machine_line, mnist_pngs
-from bench.load import CLIENTS, TABLE_HEAD, Connection, http_load, multipart, progress
+from bench.common import ROOT, Check, machine_line, md_table, mnist_pngs
+from bench.load import CLIENTS, Connection, http_load, multipart, progress, table
 from serving.paths import DEFAULT_MODEL
 
 TARGET_BATCH_SPEEDUP = 1.5
@@ -125,10 +116,9 @@ def copied_files(folder: Path, big: Path, count: int, copies: int) -> tuple[list
 
 
 def rate_row(files: int, how: str, seconds: float, base_rate: float, bad: str,
-             first: float | None = None) -> str:
+             first: float | None = None) -> tuple[str, ...]:
     rate, first_text = files / seconds, "–" if first is None else f"{first:.1f}"
-    return (f"| {files:,} | {how} | {seconds:.1f} | {first_text} | {rate:,.0f} | {rate / base_rate:.2f}× "
-            f"| {bad} |")
+    return f"{files:,}", how, f"{seconds:.1f}", first_text, f"{rate:,.0f}", f"{rate / base_rate:.2f}×", bad
 
 
 def batch_section(count: int, copies: int, model: str, tmp: Path) -> tuple[list[str], list[Check]]:
@@ -147,13 +137,7 @@ def batch_section(count: int, copies: int, model: str, tmp: Path) -> tuple[list[
     big_rows = read_csv(tmp / "big.csv")
     bad_big = sum(mismatches({n: big_rows[f"copy{k}/{n}"] for n in cli}, cli) for k in range(copies))
     cli_rate, big_cli_rate, big_count = count / cli_s, count * copies / big_cli_s, count * copies
-    lines = [
-        "## Batch scoring: Ray Data vs the CLI\n",
-        f"{source} in one folder; the larger job is the same files {copies} times over (in "
-        f"{copies} subfolders). {running['actors']} Predictor actors (one per core), 256 images a batch.\n",
-        "| files | how | seconds | first rows after s | images/s | vs CLI | files answered differently "
-        "from the CLI |",
-        "|---:|---|---:|---:|---:|---:|---:|",
+    rows = [
         rate_row(count, "`python -m serving FILES...` (1 process)", cli_s, cli_rate, "–"),
         rate_row(count, "`python -m scale.batch`, job on a running Ray", running["seconds"], cli_rate,
                  str(bad_running), running["first_rows_s"]),
@@ -163,7 +147,13 @@ def batch_section(count: int, copies: int, model: str, tmp: Path) -> tuple[list[
                  f"{one_off['ray_start_s']:.1f} s)", one_off_s, cli_rate, "same run"),
         rate_row(big_count, f"`python -m serving`, {copies} runs of {count:,}", big_cli_s, big_cli_rate, "–"),
         rate_row(big_count, "`python -m scale.batch`, job on a running Ray", big_running["seconds"],
-                 big_cli_rate, str(bad_big), big_running["first_rows_s"]),
+                 big_cli_rate, str(bad_big), big_running["first_rows_s"])]
+    lines = [
+        "## Batch scoring: Ray Data vs the CLI\n",
+        f"{source} in one folder; the larger job is the same files {copies} times over (in "
+        f"{copies} subfolders). {running['actors']} Predictor actors (one per core), 256 images a batch.\n",
+        md_table(["files", "how", "seconds", "first rows after s", "images/s", "vs CLI",
+                  "files answered differently from the CLI"], rows, "rlrrrrr"),
         "",
         "A job's seconds run from handing the files to Ray Data to the last CSV row written: starting "
         "the actors (new worker processes that load Ray Data, Pillow, onnxruntime and the model) "
@@ -203,27 +193,25 @@ def serve_section(requests: int, model: str, tmp: Path, quick: bool) -> tuple[li
     single = [multipart([f]) for f in pngs]
     max_s = 30 if quick else 180
     differences: dict[str, int] = {}
-    with server.running(server.start_demo(Path(model), tmp / "rest.log")) as demo:
+    with server.start_demo(Path(model), tmp / "rest.log") as demo:
         reference = [post(demo.port, body, ct) for body, ct in single]
         http_load("warm-up", demo.port, "/api/predict", single, 2, 100, 30)
         loads = [http_load("REST `POST /api/predict` (demo.py)", demo.port, "/api/predict", single, CLIENTS,
                            requests, max_s, demo.pid)]
     for replicas in (1, 2):
-        port = free_port()
         name = f"Ray Serve, {replicas} replica{'s' * (replicas > 1)}"
-        command = [sys.executable, "-m", "scale.serve", "--replicas", str(replicas), "--port", str(port),
-                   "--model", model]
-        with server.running(server.start(command, port, tmp / f"serve{replicas}.log",
-                                         ready=server.http_ready("/api/health", b"Serving on"))):
-            differences[name] = same_answers(port, single, reference)
-            http_load("warm-up", port, "/api/predict", single, 2, 100, 30)
-            loads.append(http_load(name, port, "/api/predict", single, CLIENTS, requests, max_s))
+        with server.start_python(["-m", "scale.serve", "--replicas", str(replicas), "--model", model],
+                                 tmp / f"serve{replicas}.log",
+                                 ready=server.http_ready("/api/health", b"Serving on")) as serve:
+            differences[name] = same_answers(serve.port, single, reference)
+            http_load("warm-up", serve.port, "/api/predict", single, 2, 100, 30)
+            loads.append(http_load(name, serve.port, "/api/predict", single, CLIENTS, requests, max_s))
     rest, best = loads[0], max(loads[1:], key=lambda load: load.rps)
     lines = [
         "## Serving: Ray Serve vs the REST endpoint\n",
         f"{source}, one image per request, {CLIENTS} keep-alive clients in the benchmark process on "
         "the same 2 cores; each server alone on the machine in turn, after a warm-up.\n",
-        TABLE_HEAD, *(load.row() for load in loads), "",
+        table(loads), "",
         "Server CPU is the REST process's; Serve's work is spread over Ray's proxy, controller and "
         "replica processes, so it is left out. Ray Serve answers through its HTTP proxy actor, "
         "which hands each request to a replica process: on one machine that is an extra hop and "

@@ -1,20 +1,16 @@
 """A minimal serving process, for measuring its memory: load the model, answer a few images, wait.
 
-    python -m bench.serve_child ort   MODEL.onnx  IMAGE...
-    python -m bench.serve_child torch MODEL.pt    IMAGE...   (a whole Ensemble saved by torch.save)
+    python -m bench.serve_child ort|torch MODEL IMAGE...   (torch: a whole Ensemble saved by torch.save)
 
-Both decode and preprocess with serving.preprocess (which loads no onnxruntime); only the
-inference engine differs, so neither process carries the other's runtime. It prints one JSON
-line, then waits for its stdin to close, so the parent can read its resident memory in that state.
-
-Only the standard library is imported at module level: everything else counts in the figure.
+Only the inference engine differs (both preprocess with serving.preprocess, which loads no
+onnxruntime), and only the standard library is imported at module level: everything else counts in
+the figure. It prints one JSON line, then waits for its stdin to close while the parent reads its memory.
 """
 
 from __future__ import annotations
 
 import json
 import sys
-import time
 from pathlib import Path
 
 
@@ -42,12 +38,9 @@ def torch_predict(model_file: str):
 
 def main(argv: list[str]) -> int:
     engine, model, *images = argv
-    start = time.perf_counter()
     predict = ort_predict(model) if engine == "ort" else torch_predict(model)
-    loaded = time.perf_counter()
     digits = [predict(Path(p).read_bytes()) for p in images for _ in range(3)]
-    print(json.dumps({"engine": engine, "digits": digits, "load_s": loaded - start,
-                      "answer_s": time.perf_counter() - loaded, "has_torch": "torch" in sys.modules,
+    print(json.dumps({"digits": digits, "has_torch": "torch" in sys.modules,
                       "has_onnxruntime": "onnxruntime" in sys.modules}), flush=True)
     sys.stdin.read()  # until the parent closes it
     return 0

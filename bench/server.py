@@ -1,8 +1,7 @@
 """Starting and stopping a server for a test or a benchmark: `python demo.py`, or any other command.
 
-Every server is a child process of the caller on a free loopback port, its output in a log file,
-and it is stopped by its own handle, nothing else. Readiness differs by server, so `start` takes a
-`ready` check; `gradio_ready` is the demo's (Gradio's own start-up check has passed).
+Each is a child process on a free loopback port, its output in a log file, stopped by its own handle
+and nothing else; readiness differs by server, so `start` takes a `ready` check.
 """
 
 from __future__ import annotations
@@ -15,8 +14,7 @@ import time
 import urllib.error
 import urllib.parse
 import urllib.request
-from collections.abc import Callable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -29,7 +27,7 @@ TORCH_DEMO = "import torch, runpy; runpy.run_path('demo.py', run_name='__main__'
 
 @dataclass
 class DemoServer:
-    """A server process this program started."""
+    """A server process this program started; `with` stops it however the block ends."""
 
     url: str  # http://127.0.0.1:PORT/
     process: subprocess.Popen
@@ -51,6 +49,12 @@ class DemoServer:
             return self.log.read_text(errors="replace")[-chars:]
         except OSError:
             return ""
+
+    def __enter__(self) -> DemoServer:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        stop_demo(self)
 
 
 def opener(url: str, auth: tuple[str, str] | None) -> urllib.request.OpenerDirector:
@@ -127,15 +131,19 @@ def start(command: Sequence[str], port: int, log: Path, *, ready: Callable[[Demo
     return server
 
 
+def start_python(args: Sequence[str], log: Path, port_flag: str = "--port", **options) -> DemoServer:
+    """`python ARGS PORT_FLAG PORT` on a free port, returned once ready (`options`: those of `start`)."""
+    port = free_port()
+    return start([sys.executable, *args, port_flag, str(port)], port, log, **options)
+
+
 def start_demo(model: Path | None, log: Path, *, args: Sequence[str] = (), with_torch: bool = False,
                **options) -> DemoServer:
-    """`python demo.py --host 127.0.0.1 --port PORT [--model MODEL] ARGS` on a free port, returned
-    once ready (`options`: those of `start`). with_torch=True imports torch before running demo.py
-    (to measure what torch would cost)."""
-    port = free_port()
+    """`python demo.py --host 127.0.0.1 [--model MODEL] ARGS --port PORT`, returned once ready.
+    with_torch=True imports torch before running demo.py (to measure what torch would cost)."""
     script = ["-c", TORCH_DEMO] if with_torch else ["demo.py"]
-    flags = ["--host", "127.0.0.1", "--port", str(port), *(["--model", str(model)] if model else []), *args]
-    return start([sys.executable, *script, *flags], port, log, **options)
+    return start_python([*script, "--host", "127.0.0.1", *(["--model", str(model)] if model else []), *args],
+                        log, **options)
 
 
 def stop_demo(server: DemoServer, timeout: float = 15) -> None:
@@ -147,12 +155,3 @@ def stop_demo(server: DemoServer, timeout: float = 15) -> None:
         except subprocess.TimeoutExpired:
             server.process.kill()
             server.process.wait(timeout=timeout)
-
-
-@contextmanager
-def running(server: DemoServer) -> Iterator[DemoServer]:
-    """Stops the server on the way out, however the block ends."""
-    try:
-        yield server
-    finally:
-        stop_demo(server)

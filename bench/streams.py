@@ -1,16 +1,12 @@
 """A burst of event streams against the demo: what they cost while held, and whether the memory
-comes back once they are gone (issue #31: 2,000 held MCP streams slowed /api/health from 45 ms to
-2.46 s and left the process at 476 MB from 311).
+comes back once they are gone.
 
-    python -m bench.streams [--streams 1000] [--rounds 3] [--tolerance-mb 40] [--idle 5]
-
-Starts `python demo.py` with a login, --trusted-proxy 127.0.0.1 and --stream-idle-timeout IDLE
-on a free loopback port. Each round opens STREAMS streams to /gradio_api/mcp/sse at once, over
-raw sockets, each from a client of its own (X-Forwarded-For), so that only the server's total cap
-stops them; times /api/health while they are held; then waits for the server to end them (idle)
-and measures its memory again. Prints a table; exits 1 when the server's memory after the last
-round is more than --tolerance-mb above where it started, when a stream outlives the idle
-timeout by more than a few seconds, or when a held stream slows /api/health past a second.
+Each round opens --streams streams to /gradio_api/mcp/sse at once over raw sockets, each from a client
+of its own (X-Forwarded-For, the demo trusting 127.0.0.1 as a proxy) so that only the server's total
+cap stops them; times /api/health while they are held, then waits for the server's --stream-idle-timeout
+to end them. Exits 1 when the server's memory ends more than --tolerance-mb above its start, when a
+stream outlives the idle timeout by more than a few seconds, or when a held stream slows /api/health
+past a second.
 """
 
 from __future__ import annotations
@@ -28,7 +24,7 @@ from bench import server
 from bench.common import machine_line, md_table, rss_mb
 
 USER = ("bench", "streams")
-AUTHORIZATION = "Basic " + base64.b64encode(f"{USER[0]}:{USER[1]}".encode()).decode()
+AUTHORIZATION = "Basic " + base64.b64encode(":".join(USER).encode()).decode()
 SLOW_HEALTH_S = 1.0  # /api/health takes milliseconds; a second means the streams starve the server
 SETTLE_S = 5.0  # after the last stream ends, for the server to free what it held
 ENDED_GRACE_S = 10.0  # a stream may outlive the idle timeout by a heartbeat or so
@@ -97,19 +93,19 @@ def wait_ended(streams: list[socket.socket], deadline_s: float) -> int:
 
 def run(streams: int, rounds: int, idle_s: float, log: Path) -> tuple[list[Phase], int]:
     """The phases measured, and how many streams outlived the idle timeout."""
-    demo = server.start_demo(None, log, env={"DIGIT_AUTH": f"{USER[0]}:{USER[1]}"}, auth=USER,
-                             args=["--trusted-proxy", "127.0.0.1", "--stream-idle-timeout", str(idle_s)])
-    with server.running(demo):
+    flags = ["--trusted-proxy", "127.0.0.1", "--stream-idle-timeout", str(idle_s)]
+    with server.start_demo(None, log, env={"DIGIT_AUTH": ":".join(USER)}, auth=USER, args=flags) as demo:
+        def phase(name: str, held: int = 0, refused: int = 0) -> Phase:
+            return Phase(name, held, refused, health_ms(demo.port), rss_mb(demo.pid))
+
         time.sleep(SETTLE_S)
-        phases = [Phase("start", 0, 0, health_ms(demo.port), rss_mb(demo.pid))]
-        outlived = 0
+        phases, outlived = [phase("start")], 0
         for round_no in range(1, rounds + 1):
             held, refused = open_streams(demo.port, streams, round_no)
-            phases.append(Phase(f"round {round_no}: held", len(held), refused, health_ms(demo.port),
-                                rss_mb(demo.pid)))
+            phases.append(phase(f"round {round_no}: held", len(held), refused))
             outlived += wait_ended(held, idle_s + ENDED_GRACE_S)
             time.sleep(SETTLE_S)
-            phases.append(Phase(f"round {round_no}: after", 0, 0, health_ms(demo.port), rss_mb(demo.pid)))
+            phases.append(phase(f"round {round_no}: after"))
         return phases, outlived
 
 

@@ -1,14 +1,12 @@
 """Makes the example images the demo offers: python -m examples.make
 
 Every image is drawn here from examples/strokes.py (no third-party pictures), imitating how
-people send digits: a marker on paper, a ballpoint photo with a shadow, faint pencil, chalk on a
-board, coloured strokes on a transparent layer, a phone photo stored sideways with an EXIF
-rotation, and whole numbers.
+people send digits.
 """
 
 from __future__ import annotations
 
-import io
+from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
@@ -17,6 +15,15 @@ from PIL import Image, ImageDraw, ImageFilter
 from examples.strokes import digit_strokes
 
 HERE = Path(__file__).resolve().parent
+
+
+def pen_line(draw: ImageDraw.ImageDraw, points: Sequence[tuple[float, float]], width: float, fill) -> None:
+    """A stroke of a round-tipped pen through `points` (a dot when there is one point)."""
+    if len(points) > 1:
+        draw.line(list(points), fill=fill, width=max(1, round(width)), joint="curve")
+    r = width / 2
+    for x, y in (points[0], points[-1]):
+        draw.ellipse((x - r, y - r, x + r, y + r), fill=fill)
 
 
 def draw_digits(size: tuple[int, int], digits: str, ink, paper, pen: int, mode: str = "RGB",
@@ -28,10 +35,7 @@ def draw_digits(size: tuple[int, int], digits: str, ink, paper, pen: int, mode: 
     for i, ch in enumerate(digits):
         box = (cell * (0.3 + i) + cell * 0.12, h * 0.15, cell * 0.76, h * 0.7)
         for stroke in digit_strokes(int(ch), *box):
-            pts = [(x + slant * (y - h / 2), y) for x, y in stroke]
-            draw.line(pts, fill=ink, width=pen, joint="curve")
-            for x, y in (pts[0], pts[-1]):
-                draw.ellipse((x - pen / 2, y - pen / 2, x + pen / 2, y + pen / 2), fill=ink)
+            pen_line(draw, [(x + slant * (y - h / 2), y) for x, y in stroke], pen, ink)
     return image
 
 
@@ -51,9 +55,7 @@ def save_jpeg(image: Image.Image, path: Path, exif_orientation: int | None = Non
     exif = Image.Exif()
     if exif_orientation:
         exif[0x0112] = exif_orientation
-    buffer = io.BytesIO()
-    image.save(buffer, "JPEG", quality=80, exif=exif.tobytes())
-    path.write_bytes(buffer.getvalue())
+    image.save(path, "JPEG", quality=80, exif=exif.tobytes())
 
 
 def main() -> None:
