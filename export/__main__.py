@@ -1,45 +1,46 @@
 """python -m export: checkpoint(s) → models/NAME.onnx (fp32) and NAME.int8.onnx, checked, with a card.
 
-    python -m export --run runs/seed1 --run runs/seed2 --run runs/seed3
-
-Several --run folders make one ensemble in one graph, the best member first: an image it is sure of
-gets its outputs alone (the INT8 file always averages every member). The shipped model is replaced
-only by one no worse on the validation split and the held-out corrections (training/gate.py), and
-only if the fp32 file matches PyTorch; the card reports validation and test accuracy through
-onnxruntime (docs/model.md).
+Several --run folders make one ensemble in one graph, the best member first. The shipped model is
+replaced only by one no worse on the validation split and the held-out corrections (training/gate.py),
+and only if the fp32 file matches PyTorch (docs/model.md).
 """
 
 from __future__ import annotations
 
 import argparse
-import json
 import shutil
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 import numpy as np
 import torch
+from onnxruntime.quantization import (
+    CalibrationDataReader,
+    CalibrationMethod,
+    QuantFormat,
+    QuantType,
+    quantize_static,
+)
+from onnxruntime.quantization.shape_inference import quant_pre_process
 
-from export.evaluate import ParityError, accuracy, check_parity, onnx_logits, session
+from export.evaluate import accuracy, check_parity, onnx_logits, session
 from export.onnx_export import (
     INPUT_SPEC,
     LABELS,
     export_onnx,
     export_record,
+    file_entry,
     git_commit,
     load_ensemble,
-    opset_of,
+    parity_or_none,
+    read_json,
+    start_export,
     write_card,
     write_metadata,
 )
-from export.quantize import quantize_int8
-from serving.card import file_sha256
 from serving.contract import CLASS_MAPS, DIGIT_INPUT, DIGIT_LOGITS, DIGITS, FIELD, MAP_SIDE, to_model_input
-from training.checkpoint import CheckpointError, in_run
 from training.corrections import held_out_of
-from training.data import Mnist, load_mnist_or_report
 from training.gate import check_files
 from training.model import Ensemble, count_parameters
 from training.plots import plot_errors
@@ -72,29 +73,19 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     return p.parse_args(argv)
 
 
-def splits_of(args: argparse.Namespace, data: Mnist) -> dict[str, tuple[np.ndarray, np.ndarray]]:
-    """The splits a model is measured on, by name, as --val-limit and --test-limit cut them."""
-    validation, test = slice(args.val_limit), slice(args.test_limit)
-    return {"validation": (data.validation_images[validation], data.validation_labels[validation]),
-            "test": (data.test_images[test], data.test_labels[test])}
-
-
-def member_accuracy(model: torch.nn.Module, images: np.ndarray, labels: np.ndarray) -> float:
-    with torch.no_grad():
-        logits = model.eval()(torch.from_numpy(to_model_input(images)))
-    return round(float((logits.argmax(1).numpy() == labels).mean()), 6)
-
-
+@torch.no_grad()
 def member_entry(run: Path, model: torch.nn.Module, splits: dict) -> dict:
-    info = json.loads((run / "run.json").read_text()) if (run / "run.json").exists() else {}
-    measured = {f"{split}_accuracy": member_accuracy(model, images, labels)
-                for split, (images, labels) in splits.items()}
+    """A member's card entry: its accuracy on each split, and what its run.json says of it."""
+    info = read_json(run / "run.json", {})
+    predicted = {split: model.eval()(torch.from_numpy(to_model_input(images))).argmax(1).numpy()
+                 for split, (images, _) in splits.items()}
+    measured = {f"{split}_accuracy": round(float((predicted[split] == labels).mean()), 6)
+                for split, (_, labels) in splits.items()}
     return {"run": str(run), **measured, **{key: info.get(key) for key in RUN_KEYS}}
 
 
 def gate_allows(args: argparse.Namespace, runs: list[Path], shipped: Path, validation: tuple) -> bool:
-    """Whether the new model may replace the shipped one (training.gate, on the validation split),
-    the comparison printed; --force allows it anyway."""
+    """Whether the new model may replace the shipped one (the gate's verdict printed); --force allows it."""
     verdict = check_files(runs, shipped, held_out_of(args.corrections), validation)
     if verdict is None:
         return True
@@ -106,18 +97,34 @@ def gate_allows(args: argparse.Namespace, runs: list[Path], shipped: Path, valid
     return True
 
 
+class ImageReader(CalibrationDataReader):
+    def __init__(self, images: np.ndarray, batch_size: int = 100) -> None:
+        self.batches = ({DIGIT_INPUT: to_model_input(images[i : i + batch_size])}
+                        for i in range(0, len(images), batch_size))
+
+    def get_next(self) -> dict | None:
+        return next(self.batches, None)
+
+
 def write_int8(model: Ensemble, int8_path: Path, calibration: np.ndarray) -> None:
-    # onnxruntime's quantizer does not reach into an If's branches: the INT8 file is made from a
-    # graph of the same members without the first member's shortcut, so all of them are quantized.
+    """Static INT8 (QDQ, S8S8, per-channel weights), calibrated on training images."""
     with tempfile.TemporaryDirectory() as tmp:
-        every_member = Path(tmp) / "every_member.onnx"
+        # onnxruntime's quantizer does not reach into an If's branches: the INT8 file is made from a
+        # graph of the same members without the first member's shortcut, so all of them are quantized.
+        every_member, prepared = Path(tmp) / "every_member.onnx", Path(tmp) / "prepared.onnx"
         export_onnx(Ensemble(list(model.members), first_sure=None).eval(), every_member)
-        quantize_int8(every_member, int8_path, calibration, DIGIT_INPUT)
+        # Pre-processing folds BatchNorm into the convs, so whole Conv+ReLU blocks get quantized.
+        quant_pre_process(str(every_member), str(prepared), skip_symbolic_shape=True)
+        # The convs and the linear layers carry the work; the averaging of the members'
+        # probabilities stays in float, where small probabilities keep their logarithm.
+        quantize_static(str(prepared), str(int8_path), ImageReader(calibration), quant_format=QuantFormat.QDQ,
+                        activation_type=QuantType.QInt8, weight_type=QuantType.QInt8, per_channel=True,
+                        calibrate_method=CalibrationMethod.MinMax,
+                        op_types_to_quantize=["Conv", "Gemm", "MatMul"])
 
 
 def measure_file(path: Path, kind: str, splits: dict, commit: str) -> dict:
-    """The file's card entry, its accuracy on each split measured through onnxruntime; the same
-    figures written into the file's metadata."""
+    """The file's card entry and metadata: its accuracy on each split, through onnxruntime."""
     sess = session(path)
     scores = {split: accuracy(sess, images, labels) for split, (images, labels) in splits.items()}
     write_metadata(path, {
@@ -129,16 +136,7 @@ def measure_file(path: Path, kind: str, splits: dict, commit: str) -> dict:
     print(f"{kind}: {path} {path.stat().st_size / 1024:.0f} KiB, " + ", ".join(
         f"{split} accuracy {100 * score.overall:.2f}% ({score.errors} errors in {score.count})"
         for split, score in scores.items()))
-    return {"file": path.name, "bytes": path.stat().st_size, "sha256": file_sha256(path),
-            "opset": opset_of(path),
-            **{f"{split}_accuracy": score.as_dict() for split, score in scores.items()}}
-
-
-def copy_run_plots(run: Path, out: Path, name: str) -> None:
-    """The first member's training curves and history beside the model."""
-    for file in ("curves.png", "history.json"):
-        if (run / file).exists():
-            shutil.copyfile(run / file, out / f"{name}.{file}")
+    return file_entry(path, **{f"{split}_accuracy": score.as_dict() for split, score in scores.items()})
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -148,27 +146,21 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {len(runs)} runs given; an ensemble has at most {MAX_MEMBERS} members",
               file=sys.stderr)
         return 2
-    try:
-        model = load_ensemble([in_run(run, "training.train") for run in runs])
-    except CheckpointError as err:
-        print(f"error: {err}", file=sys.stderr)
+    loaded = start_export(args, runs, "training.train", load_ensemble)
+    if loaded is None:
         return 2
-    data = load_mnist_or_report(args.data_dir)
-    if data is None:
-        return 2
-    splits = splits_of(args, data)
-    args.out.mkdir(parents=True, exist_ok=True)
-    fp32_path, int8_path = args.out / f"{args.name}.onnx", args.out / f"{args.name}.int8.onnx"
-    started = time.time()
+    model, data, fp32_path, started = loaded
+    validation, test = slice(args.val_limit), slice(args.test_limit)  # the splits a model is measured on
+    splits = {"validation": (data.validation_images[validation], data.validation_labels[validation]),
+              "test": (data.test_images[test], data.test_labels[test])}
+    int8_path = args.out / f"{args.name}.int8.onnx"
     if not gate_allows(args, runs, fp32_path, splits["validation"]):
         return 1
     members = [member_entry(run, member, splits) for run, member in zip(runs, model.members, strict=True)]
     export_onnx(model, fp32_path)
-    try:
-        parity = check_parity(model, session(fp32_path), data.test_images[: args.parity_images])
-    except ParityError as err:
-        fp32_path.unlink()
-        print(f"error: {err}", file=sys.stderr)
+    parity_images = data.test_images[: args.parity_images]
+    parity = parity_or_none(fp32_path, lambda sess: check_parity(model, sess, parity_images))
+    if parity is None:
         return 1
     print(f"parity with PyTorch on {parity['images']} test images: max |diff| "
           f"{parity['max_abs_diff']:.2e}, argmax mismatches {parity['argmax_mismatches']}")
@@ -180,7 +172,9 @@ def main(argv: list[str] | None = None) -> int:
     commit = git_commit()
     files = {kind: measure_file(path, kind, splits, commit) for kind, path in (("fp32", fp32_path),
                                                                               ("int8", int8_path))}
-    copy_run_plots(runs[0], args.out, args.name)
+    for file in ("curves.png", "history.json"):  # the first member's, beside the model
+        if (runs[0] / file).exists():
+            shutil.copyfile(runs[0] / file, args.out / f"{args.name}.{file}")
     test_x, test_y = splits["test"]
     predicted = onnx_logits(session(fp32_path), test_x).argmax(1)
     plot_errors(test_x, predicted, test_y, args.out, f"{args.name}.", "Test")

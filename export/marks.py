@@ -1,16 +1,12 @@
 """python -m export.marks: the not-a-digit check's checkpoint → models/marknet.onnx, checked, with a card.
 
-    python -m export.marks --run runs/marks
-
-The input is the digit graph's (serving.contract.DIGIT_INPUT, raw [0, 1] pixels), the output two
-logits (MARK_LOGITS: a digit, a mark that is none). Checked against PyTorch on fresh validation
-pictures; the card carries the threshold the run chose on the validation split, which serving reads.
+Checked against PyTorch on fresh validation pictures; the card carries the threshold the run chose on
+the validation split, which serving reads.
 """
 
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from pathlib import Path
 
@@ -19,7 +15,6 @@ import torch
 
 from export import onnx_export
 from export.evaluate import check_parity
-from serving.card import file_sha256
 from serving.contract import DIGIT_INPUT, FIELD, MARK_LOGITS
 from training import checkpoint
 from training.marks import make_set
@@ -38,8 +33,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
 def mark_card(args: argparse.Namespace, path: Path, model: MarkNet, state: dict, parity: dict,
               started: float) -> dict:
-    run_file = args.run / "run.json"
-    run = json.loads(run_file.read_text()) if run_file.exists() else {}
+    run = onnx_export.read_json(args.run / "run.json", {})
     chosen = state["validation"]
     return {
         "name": args.name,
@@ -54,8 +48,7 @@ def mark_card(args: argparse.Namespace, path: Path, model: MarkNet, state: dict,
                 "10,000 validation images and fresh marks; the test split is not used",
         "validation": chosen,
         "training": {k: run.get(k) for k in ("command", "seed", "epochs", "pictures", "minutes", "torch")},
-        "files": {"fp32": {"file": path.name, "bytes": path.stat().st_size, "sha256": file_sha256(path),
-                           "opset": onnx_export.opset_of(path), "threshold": chosen["threshold"]}},
+        "files": {"fp32": onnx_export.file_entry(path, threshold=chosen["threshold"])},
         "parity": parity,
         "export": onnx_export.export_record(onnx_export.git_commit(), started),
     }
@@ -63,20 +56,22 @@ def mark_card(args: argparse.Namespace, path: Path, model: MarkNet, state: dict,
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    run = onnx_export.start_export(args, "training.train_marks", checkpoint.mark_net)
+    run = onnx_export.start_export(args, [args.run], "training.train_marks",
+                                   lambda paths: checkpoint.read(paths[0]))
     if run is None:
         return 2
-    path = run.path
-    onnx_export.torch_to_onnx(run.model, path, torch.zeros(2, 1, FIELD, FIELD), [DIGIT_INPUT], [MARK_LOGITS],
-                  {0: torch.export.Dim("batch", min=1, max=4096)})
-    pictures, _ = make_set(run.data.validation_images[:args.check], args.check, 0, seed=7)
+    state, data, path, started = run
+    model = checkpoint.net(state, MarkNet)
+    onnx_export.torch_to_onnx(model, path, torch.zeros(2, 1, FIELD, FIELD), [DIGIT_INPUT], [MARK_LOGITS],
+                              {0: torch.export.Dim("batch", min=1, max=4096)})
+    pictures, _ = make_set(data.validation_images[:args.check], args.check, 0, seed=7)
     images = np.round(pictures * 255).astype(np.uint8)
-    parity = onnx_export.parity_or_none(path, lambda sess: check_parity(run.model, sess, images))
+    parity = onnx_export.parity_or_none(path, lambda sess: check_parity(model, sess, images))
     if parity is None:
         return 1
-    card = mark_card(args, path, run.model, run.state, parity, run.started)
+    card = mark_card(args, path, model, state, parity, started)
     card_path = onnx_export.write_card(card, args.out)
-    threshold = run.state["validation"]["threshold"]
+    threshold = state["validation"]["threshold"]
     print(f"{path}: {path.stat().st_size / 1024:.0f} KiB; parity on {parity['images']} pictures: max "
           f"|diff| {parity['max_abs_diff']:.1e}; threshold {threshold}. Card: {card_path}")
     return 0

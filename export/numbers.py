@@ -1,13 +1,11 @@
 """python -m export.numbers: the number reader's checkpoint → models/numbernet.onnx, checked, with a card.
 
-Batch and width dynamic; checked against PyTorch on composed numbers from the validation split
-(same log-probabilities within a tolerance, same greedy reading), else no card (docs/numbers.md).
+Batch and width dynamic; no card unless it reads numbers from the validation split as PyTorch does.
 """
 
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from pathlib import Path
 
@@ -18,15 +16,16 @@ import torch
 from export.evaluate import ParityError
 from export.onnx_export import (
     export_record,
+    file_entry,
     git_commit,
     opset_of,
     parity_or_none,
+    read_json,
     start_export,
     torch_to_onnx,
     write_card,
     write_metadata,
 )
-from serving.card import file_sha256
 from serving.contract import BLANK, DIGITS, MINUS, POINT, STRIP_HEIGHT, SYMBOLS
 from serving.ctc import greedy_decode
 from training import checkpoint
@@ -55,30 +54,20 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     return p.parse_args(argv)
 
 
-def export_number_onnx(model: NumberNet, path: Path) -> None:
-    """Batch and width dynamic. An even width: the model halves it, and torch.export reasons about
-    the halving exactly."""
-    half = torch.export.Dim("half_width", min=4, max=2048)
-    torch_to_onnx(model, path, torch.zeros(2, 1, STRIP_HEIGHT, 96), [INPUT_NAME], [OUTPUT_NAME],
-                  {0: torch.export.Dim("batch", min=1, max=1024), 3: 2 * half})
-
-
+@torch.no_grad()
 def check_numbers(model: NumberNet, sess: ort.InferenceSession, numbers: list,
                   tolerance: float = 1e-3) -> dict:
     """PyTorch and onnxruntime on the same strips: max |diff| of log-probabilities and readings.
-
-    Each number goes alone (batch 1, its own odd or even width), as serving sends it.
-    """
+    Each number goes alone (batch 1, its own odd or even width), as serving sends it."""
     max_diff, mismatches, exact = 0.0, 0, 0
-    with torch.no_grad():
-        for c in numbers:
-            x, *_ = batch_of([c])
-            expected = model(x).numpy()[0]
-            actual = sess.run([OUTPUT_NAME], {INPUT_NAME: x.numpy()})[0][0]
-            max_diff = max(max_diff, float(np.abs(expected - actual).max()))
-            read = greedy_decode(actual)
-            mismatches += read != greedy_decode(expected)
-            exact += read == c.symbols
+    for c in numbers:
+        x, *_ = batch_of([c])
+        expected = model(x).numpy()[0]
+        actual = sess.run([OUTPUT_NAME], {INPUT_NAME: x.numpy()})[0][0]
+        max_diff = max(max_diff, float(np.abs(expected - actual).max()))
+        read = greedy_decode(actual)
+        mismatches += read != greedy_decode(expected)
+        exact += read == c.symbols
     result = {"numbers": len(numbers), "max_abs_diff": max_diff, "reading_mismatches": mismatches,
               "tolerance": tolerance}
     if mismatches or max_diff > tolerance:
@@ -89,11 +78,7 @@ def check_numbers(model: NumberNet, sess: ort.InferenceSession, numbers: list,
 def number_card(args: argparse.Namespace, path: Path, model: NumberNet, state: dict, parity: dict,
                 started: float, commit: str) -> dict:
     """The model card (models/NAME.json): what the file reads, how it was made, how it scores."""
-
-    def read(name: str, empty: dict | list) -> dict | list:
-        return json.loads((args.run / name).read_text()) if (args.run / name).exists() else empty
-
-    run, history = read("run.json", {}), read("history.json", [])
+    run, history = read_json(args.run / "run.json", {}), read_json(args.run / "history.json", [])
     return {
         "name": args.name,
         "task": "reading numbers (1-6 handwritten digits on a line, touching or overlapping, with a "
@@ -114,9 +99,7 @@ def number_card(args: argparse.Namespace, path: Path, model: NumberNet, state: d
                      "minutes": history[-1]["minutes"] if history else None,
                      "threads": run.get("threads"), "torch": run.get("torch"), "machine": run.get("machine")},
         "validation_during_training": state.get("validation"),
-        "files": {"fp32": {"file": path.name, "bytes": path.stat().st_size,
-                           "sha256": file_sha256(path), "opset": opset_of(path),
-                           "validation_exact": parity["validation_exact"]}},
+        "files": {"fp32": file_entry(path, validation_exact=parity["validation_exact"])},
         "parity": parity,
         "export": export_record(commit, started),
     }
@@ -124,20 +107,24 @@ def number_card(args: argparse.Namespace, path: Path, model: NumberNet, state: d
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    run = start_export(args, "training.train_numbers", checkpoint.number_net)
+    run = start_export(args, [args.run], "training.train_numbers", lambda paths: checkpoint.read(paths[0]))
     if run is None:
         return 2
-    path = run.path
-    export_number_onnx(run.model, path)
-    numbers = validation_set(run.data.validation_images, run.data.validation_labels, args.check_numbers)
-    parity = parity_or_none(path, lambda sess: check_numbers(run.model, sess, numbers))
+    state, data, path, started = run
+    model = checkpoint.net(state, NumberNet)
+    # An even width: the model halves it, and torch.export reasons about the halving exactly.
+    half = torch.export.Dim("half_width", min=4, max=2048)
+    torch_to_onnx(model, path, torch.zeros(2, 1, STRIP_HEIGHT, 96), [INPUT_NAME], [OUTPUT_NAME],
+                  {0: torch.export.Dim("batch", min=1, max=1024), 3: 2 * half})
+    numbers = validation_set(data.validation_images, data.validation_labels, args.check_numbers)
+    parity = parity_or_none(path, lambda sess: check_numbers(model, sess, numbers))
     if parity is None:
         return 1
     commit = git_commit()
     write_metadata(path, {"labels": LABELS, "input": INPUT_SPEC,
                           "input_name": INPUT_NAME, "output": OUTPUT_SPEC,
                           "validation_exact": parity["validation_exact"], "commit": commit})
-    card = number_card(args, path, run.model, run.state, parity, run.started, commit)
+    card = number_card(args, path, model, state, parity, started, commit)
     card_path = write_card(card, args.out)
     print(f"{path}: {path.stat().st_size / 1024:.0f} KiB, opset {opset_of(path)}; parity on "
           f"{parity['numbers']} validation numbers: max |diff| {parity['max_abs_diff']:.1e}; read "

@@ -9,22 +9,23 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TypeVar
 
 import onnx
 import onnxruntime as ort
 import torch
 
-from export.evaluate import ParityError
+from export.evaluate import ParityError, session
+from serving.card import file_sha256
 from serving.contract import CLASS_MAPS, DIGIT_INPUT, DIGIT_LOGITS, DIGITS, FIELD
-from serving.session import load_session
 from training import checkpoint
 from training.checkpoint import load_digit_net
 from training.data import Mnist, load_mnist_or_report
 from training.model import Ensemble
 
+T = TypeVar("T")
 LABELS = [str(d) for d in range(DIGITS)]
 INPUT_SPEC = f"float32 (N, 1, {FIELD}, {FIELD}), raw pixels in [0, 1], white digit on black, MNIST-style"
 
@@ -49,19 +50,27 @@ def export_onnx(model: Ensemble, path: Path) -> None:
     """The digit model with a named, dynamic batch dimension, its graph tidied."""
     torch_to_onnx(model, path, torch.zeros(2, 1, FIELD, FIELD), [DIGIT_INPUT], [DIGIT_LOGITS, CLASS_MAPS],
                   {0: torch.export.Dim("batch", min=1, max=4096)})
-    graph = onnx.load(str(path))
-    weights_into_branches(graph.graph)
-    drop_unused_weights(graph.graph)
-    drop_stack_traces(graph.graph)
-    save_checked(graph, path)
+    model_proto = onnx.load(str(path))
+    graph = model_proto.graph
+    weights_into_branches(graph)
+    # Constants no node reads: the exporter leaves a few behind around an If, and onnxruntime warns
+    # about each one whenever it loads the file.
+    used = names_used(graph) | {output.name for output in graph.output}
+    for weight in [w for w in graph.initializer if w.name not in used]:
+        graph.initializer.remove(weight)
+    # The exporter's per-node Python stack traces name files on the exporting machine, and inside an
+    # If's branches each node carries the whole Python stack (a third of the file).
+    for node in all_nodes(graph):
+        kept = [p for p in node.metadata_props if p.key != "pkg.torch.onnx.stack_trace"]
+        del node.metadata_props[:]
+        node.metadata_props.extend(kept)
+    save_checked(model_proto, path)
 
 
 def weights_into_branches(graph: onnx.GraphProto) -> None:
-    """Moves each weight that only one branch of an If uses into that branch.
-
-    The exporter keeps every weight at the top of the graph. onnxruntime's convolution layout
-    (NCHWc) only rewrites convs whose weights are constants of their own graph, so convs in a
-    branch would run several times slower than the same convs outside it."""
+    """Moves each weight that only one branch of an If uses into that branch, from the top of the graph
+    where the exporter puts it: onnxruntime's NCHWc layout only rewrites convs whose weights are
+    constants of their own graph, so convs in a branch would run several times slower."""
     used_at_top = {name for node in graph.node for name in node.input} | {o.name for o in graph.output}
     for node in graph.node:
         branches = [a.g for a in node.attribute if a.type == onnx.AttributeProto.GRAPH]
@@ -74,27 +83,9 @@ def weights_into_branches(graph: onnx.GraphProto) -> None:
                 graph.initializer.remove(weight)
 
 
-def drop_unused_weights(graph: onnx.GraphProto) -> None:
-    """Removes constants no node reads (the exporter leaves a few behind around an If, and
-    onnxruntime warns about each one whenever it loads the file)."""
-    used = names_used(graph) | {output.name for output in graph.output}
-    for weight in [w for w in graph.initializer if w.name not in used]:
-        graph.initializer.remove(weight)
-
-
 def names_used(graph: onnx.GraphProto) -> set[str]:
     """The value names the nodes of `graph` and of its subgraphs read."""
     return {name for node in all_nodes(graph) for name in node.input}
-
-
-def drop_stack_traces(graph: onnx.GraphProto) -> None:
-    """Removes the exporter's per-node Python stack traces: they name files on the exporting
-    machine, and inside an If's branches each node carries the whole Python stack (a third of
-    the file)."""
-    for node in all_nodes(graph):
-        kept = [p for p in node.metadata_props if p.key != "pkg.torch.onnx.stack_trace"]
-        del node.metadata_props[:]
-        node.metadata_props.extend(kept)
 
 
 def all_nodes(graph: onnx.GraphProto) -> list[onnx.NodeProto]:
@@ -158,33 +149,33 @@ def write_card(card: dict, out: Path) -> Path:
     return path
 
 
-@dataclass(frozen=True)
-class Export:
-    """What an export of one trained run starts from (export.numbers, export.marks)."""
+def file_entry(path: Path, **measured: object) -> dict:
+    """A model file's entry in its card's "files"."""
+    return {"file": path.name, "bytes": path.stat().st_size, "sha256": file_sha256(path),
+            "opset": opset_of(path), **measured}
 
-    state: dict  # the run's checkpoint
-    model: torch.nn.Module  # rebuilt from it, in eval mode
-    data: Mnist
-    path: Path  # the ONNX file to write (its folder made)
-    started: float
+
+def read_json(path: Path, missing: dict | list) -> dict | list:
+    """A run's JSON record (run.json, history.json), or `missing` when the run has none."""
+    return json.loads(path.read_text()) if path.exists() else missing
 
 
 def parity_or_none(path: Path, check: Callable[[ort.InferenceSession], dict]) -> dict | None:
-    """check(the file's session): its parity record, or None (the file deleted) after saying on
-    stderr how ONNX and PyTorch differ."""
+    """check(the file's session), or None (the file deleted) after saying how ONNX and PyTorch differ."""
     try:
-        return check(load_session(path, threads=1))
+        return check(session(path))
     except ParityError as err:
         path.unlink()
         print(f"error: {err}", file=sys.stderr)
         return None
 
 
-def start_export(args: argparse.Namespace, trainer: str,
-                 rebuild: Callable[[dict], torch.nn.Module]) -> Export | None:
-    """args.run's checkpoint, its model and MNIST, or None after saying on stderr why not."""
+def start_export(args: argparse.Namespace, runs: list[Path], trainer: str,
+                 load: Callable[[list[Path]], T]) -> tuple[T, Mnist, Path, float] | None:
+    """What an export starts from: `load` of the runs' checkpoints, MNIST, the ONNX file to write (its
+    folder made) and the time; None after saying on stderr why not."""
     try:
-        state = checkpoint.read(checkpoint.in_run(args.run, trainer))
+        loaded = load([checkpoint.in_run(run, trainer) for run in runs])
     except checkpoint.CheckpointError as err:
         print(f"error: {err}", file=sys.stderr)
         return None
@@ -192,4 +183,4 @@ def start_export(args: argparse.Namespace, trainer: str,
     if data is None:
         return None
     args.out.mkdir(parents=True, exist_ok=True)
-    return Export(state, rebuild(state), data, args.out / f"{args.name}.onnx", time.time())
+    return loaded, data, args.out / f"{args.name}.onnx", time.time()

@@ -1,7 +1,7 @@
 """python -m scale.batch INPUT_DIR --out RESULTS.csv: the digit of every image under a folder, on Ray Data.
 
-One CSV row per file (file,digit,confidence,error), in the files' sorted order, from an actor pool of
-Predictors; a file that can't be read gets the CLI's error and the job goes on (docs/scale.md).
+One CSV row per file, in sorted order, from an actor pool of Predictors; a file that can't be read
+gets the CLI's error and the job goes on (docs/scale.md).
 """
 
 from __future__ import annotations
@@ -32,10 +32,8 @@ def list_files(root: Path) -> list[str]:
 
 
 class PredictFiles:
-    """The actor: one Predictor, called with a batch of file names, answering a batch of CSV rows.
-    It hands the Predictor paths, as the CLI does, so each file is opened only when its turn comes
-    (a huge non-image costs a header read, not its size in memory) and its answer or error is the CLI's.
-    """
+    """The actor: one Predictor, a batch of file names in, a batch of CSV rows out. It hands the
+    Predictor paths, as the CLI does, so a file is opened only in its turn and its answer is the CLI's."""
 
     def __init__(self, root: str, model: str) -> None:
         self.folder = Path(root)

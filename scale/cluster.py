@@ -66,9 +66,8 @@ def check_reachable(address: str, timeout_s: float = 3.0) -> None:
 
 
 def connect(address: str | None, num_cpus: int | None = None, worker_logs: bool = False) -> Any:
-    """Joins the cluster at `address`, or starts a local Ray of its own when it is None; returns the
-    `ray` module. Reuses a Ray that this process already started (as the tests do). Workers' output
-    is shown here only with worker_logs; it is always in /tmp/ray/session_latest/logs."""
+    """Joins the cluster at `address`, or starts a local Ray when it is None (or reuses the one this
+    process started); returns the `ray` module. Workers' output is shown here only with worker_logs."""
     require_ray()
     import ray
 

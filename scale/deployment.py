@@ -1,8 +1,6 @@
-"""The Ray Serve app: POST /api/predict, /api/read_number and /api/read_page, and GET /api/health,
-with the REST API's own request handling (app/web/reading.py) and answers (app/web/rest.py), so the
-two servers can't drift apart. Each replica holds one serving.Reader; the images of concurrent
-/api/predict requests are gathered by @serve.batch into one model call. Run it with
-`python -m scale.serve`, or on a cluster with `serve deploy scale/serve_config.yaml`.
+"""The Ray Serve app: the REST API's routes, with its own request handling (app/web/reading.py) and
+answers (app/web/rest.py), so the two servers can't drift apart. Run it with `python -m scale.serve`,
+or on a cluster with `serve deploy scale/serve_config.yaml`.
 """
 
 # No `from __future__ import annotations`: FastAPI reads the handlers’ annotations at runtime.
@@ -42,9 +40,8 @@ class DigitService:
         return await asyncio.to_thread(self.reader.read_digits, images)
 
     async def answers(self, op: Operation, blobs: list[bytes]) -> list[dict[str, Any]]:
-        """The operation's answers; plain digits are batched across requests, the rest (explained
-        digits, asked for rarely; numbers and pages, whose digits already go through the model at
-        once) not."""
+        """The operation's answers; plain digits are batched across requests, the rest (rare, or
+        already one model call a request) not."""
         if op is PREDICT:
             return [op.fields(r) for r in await asyncio.gather(*(self.predict_images(b) for b in blobs))]
         return await asyncio.to_thread(op.answers, self.reader, blobs)
@@ -72,10 +69,8 @@ class DigitService:
 
 
 def build_app(args: dict[str, Any] | None = None) -> serve.Application:
-    """The app for `serve deploy` / `serve run` (the `args` of the config file: model (path),
-    max_file_size (bytes), max_batch_size, batch_wait_s) and for scale.serve."""
-    args = dict(args or {})
+    """The app for `serve deploy` / `serve run`, made with the config file's `args`."""
     known = {"model", "max_file_size", "max_batch_size", "batch_wait_s"}
-    if unknown := set(args) - known:
+    if unknown := set(args or {}) - known:
         raise ValueError(f"unknown app args {sorted(unknown)}: use {sorted(known)}")
-    return DigitService.bind(**args)
+    return DigitService.bind(**(args or {}))

@@ -1,7 +1,4 @@
-"""python -m scale.serve: the digit API on Ray Serve (scale/deployment.py).
-
-Fixed replicas by default, autoscaled with --min-replicas/--max-replicas (docs/scale.md).
-"""
+"""python -m scale.serve: the digit API on Ray Serve, fixed or autoscaled replicas (docs/scale.md)."""
 
 from __future__ import annotations
 

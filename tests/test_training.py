@@ -11,8 +11,7 @@ import torch
 import training.train as train_module
 from serving.contract import DIGITS, FIELD, MAP_SIDE
 from training import checkpoint
-from training.augment import augment
-from training.conventions import ConventionConfig, add_conventions, pen_width
+from training.conventions import ConventionConfig, add_conventions, augment, pen_width
 from training.model import DigitNet, count_parameters, current_names
 from training.train import main as train_main
 from training.train import parse_args

@@ -1,14 +1,15 @@
-"""Training checkpoints read back: the model rebuilt from the config its checkpoint carries.
+"""Training checkpoints read back, and what every training run shares: flags, seeding, optimizer.
 
-Every checkpoint saves its model's constructor arguments under "config" (as nanoGPT saves its
-model_args), so a reader builds DigitNet(**config) or NumberNet(**config) instead of guessing
-widths. A digit checkpoint's "ema" holds the weights its run chose on the validation split (the
-moving average at its best validation epoch): what export ships and fine-tuning starts from.
+Every checkpoint saves its model's constructor arguments under "config", so a reader rebuilds the
+model instead of guessing widths. A digit checkpoint's "ema" holds the weights its run chose on the
+validation split: what export ships and fine-tuning starts from.
 """
 
 from __future__ import annotations
 
 import argparse
+import shlex
+import sys
 from pathlib import Path
 
 import torch
@@ -23,8 +24,7 @@ class CheckpointError(ValueError):
 
 
 def read(path: Path) -> dict:
-    """A checkpoint's contents, on the CPU; CheckpointError in one line when it can't be read or
-    carries no config."""
+    """A checkpoint's contents on the CPU; CheckpointError in one line when it can't be, or has no config."""
     try:
         state = torch.load(path, map_location="cpu", weights_only=False)
     except Exception as err:  # a missing, truncated or foreign file: one line, no traceback
@@ -45,16 +45,9 @@ def digit_net(state: dict) -> DigitNet:
     return model.eval()
 
 
-def number_net(state: dict) -> NumberNet:
-    """The number model a checkpoint describes, in eval mode."""
-    model = NumberNet(**state["config"])
-    model.load_state_dict(state["model"])
-    return model.eval()
-
-
-def mark_net(state: dict) -> MarkNet:
-    """The not-a-digit check a checkpoint describes, in eval mode."""
-    model = MarkNet(**state["config"])
+def net(state: dict, cls: type[NumberNet | MarkNet]) -> NumberNet | MarkNet:
+    """The number model or not-a-digit check a checkpoint describes, in eval mode."""
+    model = cls(**state["config"])
     model.load_state_dict(state["model"])
     return model.eval()
 
@@ -64,8 +57,7 @@ def load_digit_net(path: Path) -> DigitNet:
 
 
 def in_run(run: Path, trainer: str) -> Path:
-    """A run folder's checkpoint.pt; CheckpointError saying how to train it when there is none.
-    `trainer` is the module that makes such runs (training.train, training.train_numbers)."""
+    """A run folder's checkpoint.pt; CheckpointError saying how to train it when there is none."""
     path = run / "checkpoint.pt"
     if not path.is_file():
         raise CheckpointError(f"no checkpoint at {path}; train first: python -m {trainer} --out {run}")
@@ -86,3 +78,27 @@ def start_run(args: argparse.Namespace) -> Mnist | None:
     torch.manual_seed(args.seed)
     torch.set_num_threads(args.threads)
     return load_mnist_or_report(args.data_dir)
+
+
+def command_line(module: str, argv: list[str] | None) -> str:
+    """The command a run was started with, as its run.json records it."""
+    return shlex.join(["python", "-m", module, *(sys.argv[1:] if argv is None else argv)])
+
+
+def one_cycle(model: torch.nn.Module, lr: float, weight_decay: float, total_steps: int,
+              pct_start: float = 0.3) -> tuple[torch.optim.Optimizer, torch.optim.lr_scheduler.LRScheduler]:
+    """AdamW under a one-cycle schedule that peaks at `lr`: how every model here trains."""
+    optimizer = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=weight_decay)
+    return optimizer, torch.optim.lr_scheduler.OneCycleLR(optimizer, max_lr=lr, total_steps=total_steps,
+                                                          pct_start=pct_start)
+
+
+def learn(loss: torch.Tensor, optimizer: torch.optim.Optimizer,
+          scheduler: torch.optim.lr_scheduler.LRScheduler, max_norm: float | None = None) -> None:
+    """One step of the optimizer and its schedule on `loss`, the gradients clipped to `max_norm` if given."""
+    optimizer.zero_grad(set_to_none=True)
+    loss.backward()
+    if max_norm is not None:
+        torch.nn.utils.clip_grad_norm_(optimizer.param_groups[0]["params"], max_norm)
+    optimizer.step()
+    scheduler.step()

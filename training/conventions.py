@@ -1,10 +1,8 @@
-"""Writing conventions MNIST under-represents, added to real MNIST digits as extra strokes
-(docs/model.md, "Writing conventions"): a flag and a foot on 1s, a crossbar on 7s, an inner stroke
-in 0s, a loop at the base of 2s. All of it is batched tensor work, run before the geometric
-augmentation so that the new stroke is rotated, sheared and thickened with the rest of the digit.
+"""Batched augmentation for handwriting, in torch: a few tensor ops per batch (docs/model.md).
 
-A flag stays a flag, not a 7's bar: it leaves the top of the 1 at 20–55° from the stem, while
-a 7's top is close to horizontal (about 90° from its stem).
+Writing conventions MNIST under-represents are drawn onto its digits first (flagged and footed 1s,
+crossed 7s, slashed 0s, looped 2s), so that `augment` then turns and thickens the new stroke with
+the digit. A flag leaves the 1's top at 20–55° from the stem, a 7's bar about 90°: it stays a flag.
 """
 
 from __future__ import annotations
@@ -13,9 +11,51 @@ import math
 from dataclasses import dataclass
 
 import torch
+import torch.nn.functional as F
 
 from serving.contract import FIELD
-from training.augment import uniform
+
+ROTATE_DEG = 10.0
+SCALE = (0.85, 1.12)
+SHEAR = 0.2  # tan of the shear angle, about ±11°
+SHIFT_PX = 2.5
+ELASTIC_PX = 1.0  # peak displacement of the smooth random field
+THIN_SHARE = 0.2  # share of digits written with a thinner pen ...
+THICK_SHARE = 0.3  # ... and with a thicker one
+
+
+def uniform(n: int, low: float, high: float, gen: torch.Generator) -> torch.Tensor:
+    return torch.rand(n, generator=gen) * (high - low) + low
+
+
+def augment(x: torch.Tensor, gen: torch.Generator) -> torch.Tensor:
+    """x: (N, 1, FIELD, FIELD) floats in [0, 1], white on black. Returns a new batch of the same shape."""
+    n, _, h, w = x.shape
+    angle = uniform(n, -ROTATE_DEG, ROTATE_DEG, gen) * math.pi / 180
+    # Sampling grid maps output to input, so dividing by the scale enlarges the digit.
+    inv_scale = 1 / uniform(n, *SCALE, gen)
+    shear = uniform(n, -SHEAR, SHEAR, gen)
+    shift = (torch.rand(n, 2, generator=gen) * 2 - 1) * (2 * SHIFT_PX / w)
+    cos, sin = torch.cos(angle) * inv_scale, torch.sin(angle) * inv_scale
+    theta = torch.stack([torch.stack([cos, -sin + shear * cos, shift[:, 0]], 1),
+                         torch.stack([sin, cos + shear * sin, shift[:, 1]], 1)], 1)
+    grid = F.affine_grid(theta, (n, 1, h, w), align_corners=False)
+    coarse = torch.randn(n, 2, 4, 4, generator=gen) * (2 * ELASTIC_PX / w)
+    field = F.interpolate(coarse, size=(h, w), mode="bicubic", align_corners=False)
+    grid = grid + field.permute(0, 2, 3, 1)
+    out = F.grid_sample(x, grid, mode="bilinear", padding_mode="zeros", align_corners=False)
+
+    # Stroke width: blend towards erosion (thin pen) or dilation (marker) by a random amount.
+    pick = torch.rand(n, generator=gen)
+    amount = torch.rand(n, 1, 1, 1, generator=gen)
+    thin = (pick < THIN_SHARE).view(n, 1, 1, 1)
+    thick = ((pick >= THIN_SHARE) & (pick < THIN_SHARE + THICK_SHARE)).view(n, 1, 1, 1)
+    eroded = -F.max_pool2d(-out, 3, stride=1, padding=1)
+    dilated = F.max_pool2d(out, 3, stride=1, padding=1)
+    target = torch.where(thin, eroded, torch.where(thick, dilated, out))
+    out = out + amount * (target - out)
+    return out.clamp_(0, 1)
+
 
 _YS, _XS = torch.meshgrid(torch.arange(FIELD, dtype=torch.float32),
                           torch.arange(FIELD, dtype=torch.float32), indexing="ij")
@@ -42,8 +82,7 @@ def render_polyline(points: torch.Tensor, width: torch.Tensor) -> torch.Tensor:
 
 
 def bezier(p0: torch.Tensor, p1: torch.Tensor, bend: torch.Tensor) -> torch.Tensor:
-    """A quadratic curve from p0 to p1 (N, 2), in 6 segments, whose middle is pushed sideways by
-    bend × length."""
+    """A quadratic curve from p0 to p1 (N, 2), in 6 segments, its middle pushed sideways by bend × length."""
     d = p1 - p0
     normal = torch.stack([-d[:, 1], d[:, 0]], 1)
     control = (p0 + p1) / 2 + bend[:, None] * normal
@@ -66,8 +105,7 @@ def pen_width(x: torch.Tensor) -> torch.Tensor:
 
 
 def ink_extent(x: torch.Tensor) -> tuple[torch.Tensor, ...]:
-    """Top, bottom, left, right rows/columns of the ink (> 0.5) of each digit (N, FIELD, FIELD),
-    and its height (at least 6 rows)."""
+    """Top, bottom, left, right of each digit's ink (> 0.5), and its height (at least 6 rows)."""
     idx = torch.arange(FIELD, dtype=torch.float32)
     rows, cols = (x > 0.5).any(2).float(), (x > 0.5).any(1).float()
     big = float(FIELD)

@@ -1,13 +1,7 @@
-"""From corrections to a better model (issue #17): export the database, fine-tune, check.
-
-    python -m training.corrections export corrections.db corrections.npz
-    python -m training.train --init runs/mnist/checkpoint.pt --extra corrections.npz \\
-        --epochs 2 --lr 3e-4 --out runs/corrections
-    python -m training.corrections check runs/corrections --corrections corrections.npz
-    python -m export --run runs/corrections        # only when check said "accepted"
+"""From corrections to a better model: export the database, fine-tune, check (docs/corrections.md).
 
 A stable share of the corrections is held out (by a hash of the image, so none moves between the
-parts as the database grows) and only ever used by check (training/gate.py); docs/corrections.md.
+parts as the database grows) and only ever used by check (training/gate.py).
 """
 
 from __future__ import annotations
@@ -17,19 +11,15 @@ import hashlib
 import sys
 from contextlib import closing
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import numpy as np
 
 from serving.contract import DIGITS, FIELD
 from serving.corrections import CorrectionsError, SQLiteStore
 from training.data import DataError
-
-if TYPE_CHECKING:  # torch is imported only when fine-tuning
-    from training.model import DigitNet
+from training.gate import check_files
 
 HOLDOUT = 0.2
-EXTRA_SHARE = 0.1
 KEYS = ("images", "labels", "predicted", "holdout")
 
 
@@ -80,17 +70,6 @@ def load(path: str | Path) -> dict[str, np.ndarray]:
     return arrays
 
 
-def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--extra", type=Path, metavar="NPZ",
-                        help="corrections to learn too (python -m training.corrections export); their "
-                             "held-out part is left out")
-    parser.add_argument("--extra-share", type=float, default=EXTRA_SHARE,
-                        help="share of each epoch's images that are corrections (they are repeated)")
-    parser.add_argument("--init", type=Path, metavar="CHECKPOINT",
-                        help="start from these weights (a checkpoint.pt of python -m training.train); "
-                             "for fine-tuning use a short schedule, e.g. --epochs 2 --lr 3e-4")
-
-
 def with_extra(train_x: np.ndarray, train_y: np.ndarray, path: Path | None,
                share: float) -> tuple[np.ndarray, np.ndarray]:
     """MNIST with the corrections' training part appended, repeated until it is `share` of it."""
@@ -110,25 +89,6 @@ def with_extra(train_x: np.ndarray, train_y: np.ndarray, path: Path | None,
             np.concatenate([train_y, np.tile(extra_y, repeat)]))
 
 
-def initial_model(path: Path | None, width: int) -> DigitNet | None:
-    """The model to fine-tune: rebuilt from the checkpoint's config with the weights its run chose
-    (what export ships), or None without --init."""
-    if path is None:
-        return None
-    from training import checkpoint  # torch: only when fine-tuning
-
-    try:
-        state = checkpoint.read(path)
-        model = checkpoint.digit_net(state)
-    except checkpoint.CheckpointError as err:
-        raise DataError(f"--init {err}") from None
-    trained = model.config["width"]
-    if trained != width:
-        raise DataError(f"--init {path} was trained with --width {trained}: pass --width {trained}")
-    print(f"starting from the weights in {path} (epoch {state.get('chosen', {}).get('epoch', '?')})")
-    return model
-
-
 def held_out_of(path: str | Path | None) -> tuple[np.ndarray, np.ndarray]:
     """The held-out images and labels of an export (none without one)."""
     if path is None:
@@ -138,8 +98,7 @@ def held_out_of(path: str | Path | None) -> tuple[np.ndarray, np.ndarray]:
 
 
 def check(args: argparse.Namespace) -> int:
-    from training.data import load_mnist
-    from training.gate import check_files
+    from training.data import load_mnist  # looked up when called (tests read MNIST once)
 
     held = held_out_of(args.corrections)
     data = load_mnist(args.data_dir)

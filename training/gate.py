@@ -1,10 +1,6 @@
-"""The gate before a retrained model replaces the shipped one (issue #17).
-
-A model fine-tuned on corrections may read them better and MNIST worse. It may replace the
-shipped model only when its MNIST validation accuracy (never the test set's, which is only
-measured) drops by at most 0.1 point (--max-drop), and it reads the held-out corrections (never
-trained on) at least as well as the shipped model does. `python -m training.corrections check`
-and `python -m export` ask it.
+"""The gate before a retrained model replaces the shipped one: a model fine-tuned on corrections may
+read them better and MNIST worse, so it must lose at most --max-drop points of MNIST validation
+accuracy and read the held-out corrections at least as well as the shipped model.
 """
 
 from __future__ import annotations
@@ -18,6 +14,7 @@ import numpy as np
 from serving.contract import to_model_input
 
 Reader = Callable[[np.ndarray], np.ndarray]  # uint8 (N, FIELD, FIELD) → predicted digits (N,)
+Scorer = Callable[[np.ndarray], np.ndarray]  # the model input (to_model_input) → (n, DIGITS) scores
 MAX_DROP_POINTS = 0.1
 BATCH = 1000  # images a model reads at once
 
@@ -26,12 +23,8 @@ class GateError(ValueError):
     """A model or data file the gate can't use; the message says which and why."""
 
 
-Scorer = Callable[[np.ndarray], np.ndarray]  # the model input (to_model_input) → (n, DIGITS) scores
-
-
 def scorer(path: Path) -> Scorer:
-    """An .onnx file's first output (the logits, for one model or an ensemble), or the
-    probabilities of a checkpoint's weights (the moving average export would write)."""
+    """An .onnx file's first output (logits), or the probabilities of a checkpoint's chosen weights."""
     path = Path(path)
     if path.is_dir():
         path = path / "checkpoint.pt"
@@ -55,8 +48,8 @@ def scorer(path: Path) -> Scorer:
 
 
 def reader(*paths: Path) -> Reader:
-    """Model files (.onnx), training checkpoints (.pt) or run folders (their checkpoint.pt); several
-    checkpoints are read as an ensemble (their mean probabilities), as export builds one from them."""
+    """Model files (.onnx), checkpoints or run folders; several checkpoints are read as an ensemble
+    (their mean probabilities), as export builds one from them."""
     if not paths:
         raise GateError("no model given")
     members = [scorer(path) for path in paths]
@@ -132,8 +125,8 @@ def score(read: Reader, images: np.ndarray, labels: np.ndarray) -> Score:
 def check_files(new: Path | list[Path], shipped: Path, held_out: tuple[np.ndarray, np.ndarray],
                 mnist: tuple[np.ndarray, np.ndarray],
                 max_drop_points: float = MAX_DROP_POINTS) -> Verdict | None:
-    """The check for model files (see `reader`); None when there is no shipped model to protect."""
-    # a missing or broken new model is an error even with nothing shipped
+    """The check for model files (see `reader`); None when there is no shipped model to protect (a
+    missing or broken new model is an error even then)."""
     candidate = reader(*new) if isinstance(new, list) else reader(new)
     if not Path(shipped).is_file():
         return None

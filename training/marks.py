@@ -1,9 +1,7 @@
-"""Marks that are not digits, drawn as people draw them, and digits drawn beside them: the data of
-the not-a-digit check (training.train_marks).
+"""Marks that are not digits, and digits, drawn as people draw them: the not-a-digit check's data.
 
-Every picture goes through serving's own preprocessing (serving.ink, serving.preprocess), digits
-and marks alike, so the check learns what the served model is handed, and not the difference
-between one pipeline and another.
+Every picture goes through serving's own preprocessing, so the check learns what the served model
+is handed, and not the difference between one pipeline and another.
 """
 
 from __future__ import annotations
@@ -149,24 +147,14 @@ def drawn_digit(digit: int, rng: np.random.Generator) -> Image.Image:
 
 
 def mnist_on_paper(image: np.ndarray, rng: np.random.Generator) -> Image.Image:
-    """An MNIST digit (white on black, 28×28) as dark ink on light paper, scaled up, half of them
-    with a finer pen (MNIST's strokes are a tenth of the digit's height; a pen on a pad is often
-    far finer, and the check must not learn the pen's width)."""
+    """An MNIST digit as dark ink on light paper, scaled up, half of them with a finer pen (a pen on a
+    pad is often far finer than MNIST's, and the check must not learn the pen's width)."""
     side = int(rng.integers(56, 240))
     paper = Image.fromarray(255 - image).resize((side, side), Image.BILINEAR)
     if rng.random() < 0.5:
         finer = int(side / 10 * rng.uniform(0.2, 0.6)) // 2 * 2 + 1
         paper = paper.filter(ImageFilter.MaxFilter(finer)) if finer >= 3 else paper
     return paper.filter(ImageFilter.GaussianBlur(rng.uniform(0, 1)))
-
-
-def as_served(image: Image.Image) -> np.ndarray | None:
-    """What serving hands the digit model for this picture (28×28 float32), or None when it
-    finds nothing there to read."""
-    try:
-        return digit_input(ink_map(image))
-    except InputError:
-        return None
 
 
 def pictures(mnist_images: np.ndarray, marks: int, drawn: int,
@@ -183,12 +171,13 @@ def pictures(mnist_images: np.ndarray, marks: int, drawn: int,
 
 
 def make_set(mnist_images: np.ndarray, marks: int, drawn: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
-    """pictures(...) as served: (N, 28, 28) float32 inputs and their labels; a picture in which
-    serving finds nothing to read is left out."""
+    """pictures(...) as serving hands them to the digit model, (N, 28, 28) float32, and their labels;
+    one in which serving finds nothing to read is left out."""
     inputs, labels = [], []
     for label, picture in pictures(mnist_images, marks, drawn, seed):
-        served = as_served(picture)
-        if served is not None:
-            inputs.append(served)
-            labels.append(label)
+        try:
+            inputs.append(digit_input(ink_map(picture)))
+        except InputError:
+            continue
+        labels.append(label)
     return np.stack(inputs).astype(np.float32), np.array(labels, np.int64)

@@ -1,9 +1,6 @@
-"""The CNN: five 3×3 conv layers with batch norm, global average pooling, one linear layer;
-and the ensemble of several such nets that is shipped.
-
-About 140k parameters and 22M multiply-adds per image per net. Input normalization is part of
-the graph, so the exported ONNX model takes raw [0, 1] floats, white digit on black, shape
-(N, 1, FIELD, FIELD) (serving/contract.py).
+"""The digit CNN (five 3×3 conv layers, global average pooling, one linear layer), the shipped
+ensemble of several, and the not-a-digit check. Input normalization is part of the graph, so the
+exported models take raw [0, 1] floats, white on black (serving/contract.py).
 """
 
 from __future__ import annotations
@@ -28,25 +25,23 @@ def conv_bn(c_in: int, c_out: int) -> nn.Sequential:
 
 
 class DigitNet(nn.Module):
-    """`body`: the conv layers, FIELD×FIELD pixels → the (N, 4w, MAP_SIDE, MAP_SIDE) feature map;
-    `head`: the one linear layer over that map's average. Rebuilt from a checkpoint's "config"
-    (DigitNet(**config), as nanoGPT rebuilds from its model_args)."""
+    """`body`: the conv layers, pixels → the (N, 4w, MAP_SIDE, MAP_SIDE) feature map; `head`: the
+    linear layer over that map's average."""
 
     def __init__(self, width: int = 32, dropout: float = 0.2) -> None:
         super().__init__()
         self.config = {"width": width, "dropout": dropout}  # what a checkpoint saves to rebuild it
-        w = width
         self.body = nn.Sequential(
-            conv_bn(1, w),
-            conv_bn(w, w),
+            conv_bn(1, width),
+            conv_bn(width, width),
             nn.MaxPool2d(2),  # FIELD / 2
-            conv_bn(w, 2 * w),
-            conv_bn(2 * w, 2 * w),
+            conv_bn(width, 2 * width),
+            conv_bn(2 * width, 2 * width),
             nn.MaxPool2d(2),  # FIELD / 4 = MAP_SIDE
-            conv_bn(2 * w, 4 * w),
+            conv_bn(2 * width, 4 * width),
         )
         self.dropout = nn.Dropout(dropout)
-        self.head = nn.Linear(4 * w, DIGITS)
+        self.head = nn.Linear(4 * width, DIGITS)
 
     def feature_map(self, x: torch.Tensor) -> torch.Tensor:
         """Raw [0, 1] pixels in, the last conv layer's (N, 4w, MAP_SIDE, MAP_SIDE) map out."""
@@ -78,16 +73,11 @@ FIRST_SURE = 0.9  # the first member's answer stands alone when it is at least t
 
 
 class Ensemble(nn.Module):
-    """Several nets as one: the mean of their probabilities, given as its logarithm (softmax turns
-    it back into those probabilities, so serving code stays the same), and their mean class
-    activation maps (N, DIGITS, MAP_SIDE, MAP_SIDE). With global average pooling and one linear
-    layer, a class's logit is the mean over the map's cells of its weights times the feature map,
-    so that weighted map shows exactly where the evidence for each class lies.
+    """Several nets as one: the logarithm of their mean probabilities (softmax gives those back, so
+    serving code stays the same) and their mean class activation maps (where each class's evidence lies).
 
-    With `first_sure`, the members after the first run only for a batch that holds an image the
-    first is less sure of than that; an image it is sure of keeps the first member's outputs
-    alone, whatever its batch. Most images are such clear cases that the others would not
-    change the answer, so most cost a third (an If in the ONNX graph: README.md, "The model")."""
+    With `first_sure`, the other members run only for a batch holding an image the first is less
+    sure of; an image it is sure of keeps the first member's outputs alone (an If in the ONNX graph)."""
 
     def __init__(self, members: list[DigitNet], first_sure: float | None = FIRST_SURE) -> None:
         super().__init__()
@@ -135,16 +125,14 @@ def count_parameters(model: nn.Module) -> int:
 
 class MarkNet(nn.Module):
     """The not-a-digit check: the digit model's input in, two logits out (a digit, a mark that is
-    none). Small beside DigitNet: it only has to tell a digit's shape from a tap, a scribble or a
-    letter, not one digit from another."""
+    none). Small: it tells a digit's shape from a tap or a scribble, not one digit from another."""
 
     def __init__(self, width: int = 16) -> None:
         super().__init__()
         self.config = {"width": width}
-        w = width
-        self.body = nn.Sequential(conv_bn(1, w), nn.MaxPool2d(2), conv_bn(w, 2 * w), nn.MaxPool2d(2),
-                                  conv_bn(2 * w, 4 * w))
-        self.head = nn.Linear(8 * w, 2)
+        self.body = nn.Sequential(conv_bn(1, width), nn.MaxPool2d(2), conv_bn(width, 2 * width),
+                                  nn.MaxPool2d(2), conv_bn(2 * width, 4 * width))
+        self.head = nn.Linear(8 * width, 2)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         # Strokes widened first (a 3×3 max): a fine pen's digit and MNIST's thick one then look

@@ -1,12 +1,7 @@
 """The sequence reader of whole numbers, and the synthetic numbers it learns from (docs/numbers.md).
 
-NumberNet: a small fully convolutional net read by CTC, so it takes any width, exports to ONNX
-with a dynamic width, and costs the same per column however long the number.
-
-compose_number: 1 to MAX_DIGITS MNIST digits written on a line, apart or overlapping, some with a
-leading minus sign or a decimal point (marks of the project's own making, as thick as the
-digits' pen), some with specks of paper texture that are no point; then to_strip, exactly as
-serving reads a region.
+NumberNet is fully convolutional and read by CTC, so it takes any width. compose_number writes MNIST
+digits on a line and makes the strip exactly as serving reads a region.
 """
 
 from __future__ import annotations

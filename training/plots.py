@@ -33,6 +33,16 @@ def save(fig: plt.Figure, path: Path) -> None:
     plt.close(fig)
 
 
+def plot_errors(images: np.ndarray, predicted: np.ndarray, labels: np.ndarray, out: Path, prefix: str,
+                split: str) -> None:
+    """OUT/PREFIXconfusion.png and OUT/PREFIXmistakes.png of a split (`split` names it: "Test")."""
+    confusion = np.zeros((DIGITS, DIGITS), np.int64)
+    np.add.at(confusion, (labels, predicted), 1)
+    plot_confusion(confusion, out / f"{prefix}confusion.png")
+    wrong = np.flatnonzero(predicted != labels)
+    plot_mistakes(images[wrong], predicted[wrong], labels[wrong], out / f"{prefix}mistakes.png", split)
+
+
 def plot_confusion(confusion: np.ndarray, path: Path) -> None:
     fig, ax = plt.subplots(figsize=(6, 5.5))
     # Log colour scale, otherwise the diagonal hides every error.
@@ -48,31 +58,19 @@ def plot_confusion(confusion: np.ndarray, path: Path) -> None:
 
 
 MISTAKES_SHOWN = 100
-MISTAKE_COLUMNS = 8  # few enough a row that each label reads at MISTAKE_LABEL_PT on a phone
-MISTAKE_LABEL_PT = 12
-
-
-def plot_errors(images: np.ndarray, predicted: np.ndarray, labels: np.ndarray, out: Path, prefix: str,
-                split: str) -> None:
-    """OUT/PREFIXconfusion.png and OUT/PREFIXmistakes.png of a split (`split` names it: "Test")."""
-    confusion = np.zeros((DIGITS, DIGITS), np.int64)
-    np.add.at(confusion, (labels, predicted), 1)
-    plot_confusion(confusion, out / f"{prefix}confusion.png")
-    wrong = np.flatnonzero(predicted != labels)
-    plot_mistakes(images[wrong], predicted[wrong], labels[wrong], out / f"{prefix}mistakes.png", split)
+MISTAKE_COLUMNS = 8  # few enough a row that each label reads at 12 pt on a phone
 
 
 def plot_mistakes(images: np.ndarray, predicted: np.ndarray, true: np.ndarray, path: Path,
                   split: str) -> None:
-    """The first MISTAKES_SHOWN of a split's digits the model gets wrong (`split` names it: "Test")."""
+    """The first MISTAKES_SHOWN of a split's digits the model gets wrong."""
     n = min(len(images), MISTAKES_SHOWN)
-    cols = MISTAKE_COLUMNS
-    rows = max(1, (n + cols - 1) // cols)
-    fig, axes = plt.subplots(rows, cols, figsize=(cols * 1.5, rows * 1.8))
+    rows = max(1, (n + MISTAKE_COLUMNS - 1) // MISTAKE_COLUMNS)
+    fig, axes = plt.subplots(rows, MISTAKE_COLUMNS, figsize=(MISTAKE_COLUMNS * 1.5, rows * 1.8))
     for i, ax in enumerate(np.atleast_1d(axes).ravel()):
         ax.axis("off")
         if i < n:
             ax.imshow(images[i], cmap="gray", vmin=0, vmax=255)
-            ax.set_title(f"{predicted[i]} (true {true[i]})", fontsize=MISTAKE_LABEL_PT, color="crimson")
+            ax.set_title(f"{predicted[i]} (true {true[i]})", fontsize=12, color="crimson")
     fig.suptitle(f"{split} digits it gets wrong: {len(images)} (showing {n}); predicted (true)")
     save(fig, path)

@@ -2,7 +2,6 @@
 
 Chooses on the validation split, never on the test set, which is measured once at the end; seeded
 and resumable, so an interrupted run ends where a straight one would (docs/model.md, "Training").
-Writes checkpoint.pt, history.json, run.json and PNG plots into --out.
 """
 
 from __future__ import annotations
@@ -11,7 +10,6 @@ import argparse
 import json
 import os
 import platform
-import shlex
 import sys
 import time
 from dataclasses import dataclass, field
@@ -25,10 +23,8 @@ from tqdm import tqdm
 
 from serving.contract import to_model_input
 from training import checkpoint
-from training.augment import augment
-from training.conventions import add_conventions
-from training.corrections import add_arguments as add_correction_arguments
-from training.corrections import initial_model, with_extra
+from training.conventions import add_conventions, augment
+from training.corrections import with_extra
 from training.data import DataError, Mnist
 from training.model import DigitNet, count_parameters
 from training.plots import plot_curves, plot_errors
@@ -57,7 +53,14 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                    help="where the model trains: cpu, or cuda where a GPU is available")
     p.add_argument("--resume", action="store_true", help="continue from OUT/checkpoint.pt")
     checkpoint.run_arguments(p, "runs/mnist", "one batch per epoch, one epoch", threads=os.cpu_count())
-    add_correction_arguments(p)  # --extra, --extra-share, --init: fine-tuning on corrections
+    p.add_argument("--extra", type=Path, metavar="NPZ",
+                   help="corrections to learn too (python -m training.corrections export); their "
+                        "held-out part is left out")
+    p.add_argument("--extra-share", type=float, default=0.1,
+                   help="share of each epoch's images that are corrections (they are repeated)")
+    p.add_argument("--init", type=Path, metavar="CHECKPOINT",
+                   help="start from these weights (a checkpoint.pt of python -m training.train); "
+                        "for fine-tuning use a short schedule, e.g. --epochs 2 --lr 3e-4")
     args = p.parse_args(argv)
     if args.device == "cuda" and not torch.cuda.is_available():
         p.error("--device cuda: no CUDA GPU is available here (--device cpu trains the same run)")
@@ -65,8 +68,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
 
 def load_splits(args: argparse.Namespace) -> Mnist | None:
-    """MNIST's three splits as the flags cut them, corrections added to the training part; torch
-    seeded and threaded; None once the reason it failed is printed."""
+    """MNIST's splits as the flags cut them, corrections added to training; None once the failure is said."""
     data = checkpoint.start_run(args)
     if data is None:
         return None
@@ -135,15 +137,6 @@ class Training:
         self.chosen, self.chosen_weights = state["chosen"], state["ema"]
 
 
-def start(args: argparse.Namespace, model: DigitNet, total_steps: int, gen: torch.Generator) -> Training:
-    model = model.to(args.device, memory_format=torch.channels_last)
-    ema = AveragedModel(model, avg_fn=ema_average(args.ema_decay), use_buffers=True)
-    optimizer = torch.optim.AdamW(model.parameters(), lr=args.lr, weight_decay=args.weight_decay)
-    scheduler = torch.optim.lr_scheduler.OneCycleLR(optimizer, max_lr=args.lr, total_steps=total_steps,
-                                                    pct_start=0.2)
-    return Training(model, ema, optimizer, scheduler, gen)
-
-
 def train_epoch(run: Training, images, labels, args, bar) -> tuple[float, float]:
     model = run.model.train()
     order = torch.randperm(len(images), generator=run.gen)
@@ -159,10 +152,7 @@ def train_epoch(run: Training, images, labels, args, bar) -> tuple[float, float]
         with torch.autocast(args.device, dtype=torch.bfloat16, enabled=args.precision == "bf16"):
             logits = model(x)
             loss = F.cross_entropy(logits, y, label_smoothing=args.label_smoothing)
-        run.optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        run.optimizer.step()
-        run.scheduler.step()
+        checkpoint.learn(loss, run.optimizer, run.scheduler)
         run.ema.update_parameters(model)
         total_loss += loss.item() * len(y)
         correct += (logits.argmax(1) == y).sum().item()
@@ -188,14 +178,11 @@ def evaluate(model, images, labels, device: str = "cpu") -> tuple[float, np.ndar
 
 
 def machine_description(device: str) -> dict:
-    cpu = platform.processor() or platform.machine()
     try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
+        cpu = next(line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
+                   if line.startswith("model name"))
+    except (OSError, StopIteration):
+        cpu = platform.processor() or platform.machine()
     gpu = torch.cuda.get_device_name() if device == "cuda" else None
     return {"cpu": cpu, "cores": os.cpu_count(), "gpu": gpu, "platform": platform.platform(),
             "python": platform.python_version(), "torch": torch.__version__}
@@ -208,8 +195,7 @@ def write_plots(out: Path, history, images, predicted, labels) -> None:
 
 
 def native_bf16(device: str) -> bool:
-    """True where the device runs bf16 on its own units (a CPU's AVX-512 BF16 or AMX: about 2×
-    faster; most CUDA GPUs)."""
+    """True where the device runs bf16 on its own units (a CPU's AVX-512 BF16 or AMX; most CUDA GPUs)."""
     if device == "cuda":
         return torch.cuda.is_bf16_supported()
     return bool(torch.backends.mkldnn.is_available() and torch.ops.mkldnn._is_mkldnn_bf16_supported())
@@ -238,8 +224,7 @@ def train(args: argparse.Namespace, run: Training, splits: Mnist, epochs: int, s
 
 
 def finish(args: argparse.Namespace, command: str, splits: Mnist, checkpoint_path: Path) -> None:
-    """The chosen epoch's weights, from the checkpoint: measured once on the test set; run.json,
-    history.json and the plots written."""
+    """The chosen weights measured once on the test set; run.json, history.json and the plots written."""
     state = checkpoint.read(checkpoint_path)
     model = checkpoint.digit_net(state)
     val_x, val_y = splits.validation_images, splits.validation_labels
@@ -264,14 +249,25 @@ def finish(args: argparse.Namespace, command: str, splits: Mnist, checkpoint_pat
 
 
 def first_model(args: argparse.Namespace, resumed: dict | None) -> DigitNet:
-    """The model a run starts from: the resumed checkpoint's, the --init checkpoint's, or a new one."""
+    """The model a run starts from: the resumed checkpoint's, a new one, or to fine-tune, the --init
+    checkpoint's with the weights its run chose (what export ships)."""
     if resumed is not None:
         if "chosen" not in resumed:
             raise checkpoint.CheckpointError(
                 f"{args.out / 'checkpoint.pt'} was written before runs chose on the validation split "
                 "(it learnt from those images too): start the run again without --resume")
         return DigitNet(**resumed["config"])
-    return initial_model(args.init, args.width) or DigitNet(width=args.width, dropout=args.dropout)
+    if args.init is None:
+        return DigitNet(width=args.width, dropout=args.dropout)
+    try:
+        state = checkpoint.read(args.init)
+        model = checkpoint.digit_net(state)
+    except checkpoint.CheckpointError as err:
+        raise DataError(f"--init {err}") from None
+    if (trained := model.config["width"]) != args.width:
+        raise DataError(f"--init {args.init} was trained with --width {trained}: pass --width {trained}")
+    print(f"starting from the weights in {args.init} (epoch {state.get('chosen', {}).get('epoch', '?')})")
+    return model
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -290,8 +286,11 @@ def main(argv: list[str] | None = None) -> int:
         if resumed is not None and resumed["epoch"] >= epochs and (args.out / "run.json").exists():
             print(f"{args.out}: the run is complete ({resumed['epoch']} of {epochs} epochs); nothing to do")
             return 0
-        run = start(args, first_model(args, resumed), epochs * steps_per_epoch,
-                    torch.Generator().manual_seed(args.seed))
+        model = first_model(args, resumed).to(args.device, memory_format=torch.channels_last)
+        ema = AveragedModel(model, avg_fn=ema_average(args.ema_decay), use_buffers=True)
+        optimizer, scheduler = checkpoint.one_cycle(model, args.lr, args.weight_decay,
+                                                    epochs * steps_per_epoch, pct_start=0.2)
+        run = Training(model, ema, optimizer, scheduler, torch.Generator().manual_seed(args.seed))
     except (DataError, checkpoint.CheckpointError) as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
@@ -304,8 +303,7 @@ def main(argv: list[str] | None = None) -> int:
           f"{len(splits.validation_images):,} validation images; {args.threads} threads; {args.device}; "
           f"{args.precision}")
     train(args, run, splits, epochs, steps_per_epoch, checkpoint_path)
-    command = "python -m training.train " + shlex.join(sys.argv[1:] if argv is None else argv)
-    finish(args, command, splits, checkpoint_path)
+    finish(args, checkpoint.command_line("training.train", argv), splits, checkpoint_path)
     return 0
 
 

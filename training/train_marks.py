@@ -1,17 +1,14 @@
 """Train the not-a-digit check: python -m training.train_marks [--marks N] [--epochs N] [--out DIR].
 
-Digits (the first 50,000 MNIST training images and pad-like drawn digits) against marks that are
-no digit (training.marks: taps, dashes, scribbles, hatching, letters, signs), every picture as
-serving hands it to the digit model. The threshold on the mark probability is chosen on the
-VALIDATION split's digits (at most --flag-digits of them flagged) and fresh marks; the test split
-is not touched. Writes checkpoint.pt and run.json into --out.
+Digits (MNIST's training split and pad-like drawn digits) against marks that are no digit
+(training.marks), every picture as serving hands it to the digit model. The threshold is chosen on
+the validation split's digits and fresh marks; the test split is not touched.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
-import shlex
 import sys
 import time
 
@@ -45,13 +42,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
 
 def train(model: MarkNet, x: np.ndarray, y: np.ndarray, args: argparse.Namespace) -> list[float]:
-    """One-cycle AdamW over shuffled batches; each batch shifted by up to 2 pixels. The mean loss
-    of each epoch."""
+    """The mean loss of each epoch; each batch is shifted by up to 2 pixels."""
     gen = torch.Generator().manual_seed(args.seed)
     images, labels = torch.from_numpy(x)[:, None], torch.from_numpy(y)
     steps = args.epochs * -(-len(images) // args.batch_size)
-    optimizer = torch.optim.AdamW(model.parameters(), lr=args.lr, weight_decay=1e-4)
-    schedule = torch.optim.lr_scheduler.OneCycleLR(optimizer, args.lr, total_steps=steps)
+    optimizer, schedule = checkpoint.one_cycle(model, args.lr, 1e-4, steps)
     loss_of, losses = nn.CrossEntropyLoss(), []
     model.train()
     for _ in range(args.epochs):
@@ -60,23 +55,17 @@ def train(model: MarkNet, x: np.ndarray, y: np.ndarray, args: argparse.Namespace
             batch = order[start:start + args.batch_size]
             dx, dy = torch.randint(-2, 3, (2,), generator=gen).tolist()
             loss = loss_of(model(images[batch].roll((dy, dx), (2, 3))), labels[batch])
-            optimizer.zero_grad()
-            loss.backward()
-            optimizer.step()
-            schedule.step()
+            checkpoint.learn(loss, optimizer, schedule)
             total += loss.item() * len(batch)
         losses.append(total / len(images))
     return losses
 
 
 @torch.no_grad()
-def mark_probabilities(model: MarkNet, x: np.ndarray) -> np.ndarray:
-    model.eval()
-    return torch.softmax(model(torch.from_numpy(x)[:, None]), 1)[:, 1].numpy()
-
-
-def choose_threshold(p: np.ndarray, y: np.ndarray, flag_digits: float) -> dict:
-    """The lowest threshold that flags at most `flag_digits` of the digits, and what it catches."""
+def choose_threshold(model: MarkNet, x: np.ndarray, y: np.ndarray, flag_digits: float) -> dict:
+    """The lowest threshold on the model's mark probability that flags at most `flag_digits` of the
+    digits, and what it catches."""
+    p = torch.softmax(model.eval()(torch.from_numpy(x)[:, None]), 1)[:, 1].numpy()
     digits = np.sort(p[y == 0])
     threshold = float(digits[min(len(digits) - 1, int(np.ceil(len(digits) * (1 - flag_digits))))])
     threshold = max(threshold, 0.5)
@@ -99,11 +88,11 @@ def main(argv: list[str] | None = None) -> int:
           f"made in {time.time() - started:.0f} s", flush=True)
     model = MarkNet(args.width)
     losses = train(model, x, y, args)
-    chosen = choose_threshold(mark_probabilities(model, val_x), val_y, args.flag_digits)
+    chosen = choose_threshold(model, val_x, val_y, args.flag_digits)
     args.out.mkdir(parents=True, exist_ok=True)
     torch.save({"config": model.config, "model": model.state_dict(), "validation": chosen},
                args.out / "checkpoint.pt")
-    run = {"command": shlex.join(["python", "-m", "training.train_marks", *(argv or sys.argv[1:])]),
+    run = {"command": checkpoint.command_line("training.train_marks", argv),
            "seed": args.seed, "epochs": args.epochs, "losses": [round(v, 5) for v in losses],
            "pictures": len(x), "parameters": count_parameters(model), "threads": args.threads,
            "torch": torch.__version__, "minutes": round((time.time() - started) / 60, 1), **chosen}

@@ -1,10 +1,7 @@
 """Train the sequence reader of whole numbers: python -m training.train_numbers [--steps N] [--out DIR].
 
-Numbers of 1-6 MNIST digits are composed on the fly (training.numbers_model.compose_number) from
-the TRAINING split only (the first 50,000 images of the 60,000); the 10,000 validation images
-make a fixed set of numbers that picks the checkpoint. MNIST's test split is never touched: the
-benchmark (bench.numbers) builds its numbers from it. Writes checkpoint.pt (the best on
-validation), history.json and run.json into --out.
+Numbers are composed on the fly from MNIST's training split only; its validation split makes a fixed
+set of numbers that picks the checkpoint; the test split is left to bench.numbers (docs/numbers.md).
 """
 
 from __future__ import annotations
@@ -12,7 +9,6 @@ from __future__ import annotations
 import argparse
 import json
 import platform
-import shlex
 import sys
 import time
 from pathlib import Path
@@ -88,16 +84,11 @@ def first_model(args: argparse.Namespace) -> NumberNet:
     """A new model, or with --init that checkpoint's (rebuilt from its config; --width must agree)."""
     if args.init is None:
         return NumberNet(args.width)
-    model = checkpoint.number_net(checkpoint.read(args.init))
+    model = checkpoint.net(checkpoint.read(args.init), NumberNet)
     if model.config["width"] != args.width:
         raise checkpoint.CheckpointError(f"{args.init} has width {model.config['width']}, "
                                          f"not --width {args.width}")
     return model.train()
-
-
-def save(path: Path, model: NumberNet, args: argparse.Namespace, step: int, metrics: dict) -> None:
-    torch.save({"model": model.state_dict(), "config": model.config, "step": step,
-                "validation": metrics, "init": str(args.init) if args.init else None}, path)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -106,21 +97,17 @@ def main(argv: list[str] | None = None) -> int:
     if mnist is None:
         return 2
     train_x, train_y = mnist.train_images[: args.limit], mnist.train_labels[: args.limit]
-    val_x, val_y = mnist.validation_images, mnist.validation_labels
     args.out.mkdir(parents=True, exist_ok=True)
     try:
         model = first_model(args)
     except checkpoint.CheckpointError as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
-    optimizer = torch.optim.AdamW(model.parameters(), lr=args.lr, weight_decay=args.weight_decay)
-    scheduler = torch.optim.lr_scheduler.OneCycleLR(optimizer, args.lr, total_steps=args.steps,
-                                                    pct_start=0.1)
+    optimizer, scheduler = checkpoint.one_cycle(model, args.lr, args.weight_decay, args.steps, pct_start=0.1)
     ctc = torch.nn.CTCLoss(blank=BLANK, zero_infinity=True)
     rng = np.random.default_rng(args.seed)
-    validation = validation_set(val_x, val_y, args.val_count)
-    given = argv if argv is not None else sys.argv[1:]
-    run = {"command": "python -m training.train_numbers " + shlex.join(given),
+    validation = validation_set(mnist.validation_images, mnist.validation_labels, args.val_count)
+    run = {"command": checkpoint.command_line("training.train_numbers", argv),
            "args": {k: str(v) for k, v in vars(args).items()},
            "parameters": count_parameters(model), "machine": platform.processor() or platform.machine(),
            "torch": torch.__version__, "threads": args.threads}
@@ -133,11 +120,7 @@ def main(argv: list[str] | None = None) -> int:
             batches = similar_widths(train_x, train_y, rng, args.batch_size)
         x, targets, input_lengths, target_lengths = batch_of(batches.pop())
         loss = ctc(model(x).transpose(0, 1), targets, input_lengths, target_lengths)
-        optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        torch.nn.utils.clip_grad_norm_(model.parameters(), 5.0)
-        optimizer.step()
-        scheduler.step()
+        checkpoint.learn(loss, optimizer, scheduler, max_norm=5.0)
         losses.append(loss.item())
         out_of_time = args.max_minutes is not None and time.time() - start > 60 * args.max_minutes
         if step % args.eval_every == 0 or step == args.steps or out_of_time:
@@ -148,7 +131,9 @@ def main(argv: list[str] | None = None) -> int:
             print(json.dumps(metrics), flush=True)
             if metrics["exact"] >= best:
                 best = metrics["exact"]
-                save(args.out / "checkpoint.pt", model, args, step, metrics)
+                torch.save({"model": model.state_dict(), "config": model.config, "step": step,
+                            "validation": metrics, "init": str(args.init) if args.init else None},
+                           args.out / "checkpoint.pt")
             (args.out / "history.json").write_text(json.dumps(history, indent=2))
         if out_of_time:
             print(f"stopped after {args.max_minutes} minutes at step {step}", flush=True)
