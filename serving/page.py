@@ -33,6 +33,8 @@ from serving.frames import Box, without_frames
 from serving.ink import SEE_THROUGH, SMALL_SIDE, TRANSPARENT, alpha_ink, clean_ink, on_paper
 from serving.numbers import (
     NumberDigit,
+    NumberResult,
+    Segmentation,
     at_edge,
     crop_with_rim,
     read_number,
@@ -81,6 +83,7 @@ LEVEL_SPAN = 2  # ... spread over this many character heights ...
 MAX_LEVEL = 0.25  # ... and taken as at most this steep (rows per column)
 SECOND_UNSURE = 0.8  # a digit the digit model reads less surely than this ...
 SECOND_SURE = 0.9  # ... is the sequence model's where it reads another this surely (second_opinion)
+ONE_SHAPE_WIDE = 1.2  # a piece of ink no wider than this many times its height is one shape
 MIN_MEAN_CONFIDENCE = 0.5  # a "number" read less surely than this on average is a mark, not writing
 FAINT_GROUP = 0.6  # a group whose ink is this much fainter than the page's typical group's is a
 # shadow's edge or a line's remains (of three groups or more: a typical one needs company) ...
@@ -398,14 +401,42 @@ def read_group(predictor: Predictor, reader: SequenceReader, ink: np.ndarray, co
     if found.digit_height < MIN_CHAR_HEIGHT * char_height:
         return None
     result = read_segmentation(predictor, found, reader)
-    confidences = np.array([d.confidence for d in result.digits])
-    if not marks and predictor.not_digits(result.inputs, confidences).all():
-        return None  # a scribble, a tick, a blot: the not-a-digit check finds no digit in it
+    if not marks and no_number(predictor, found, result, line_digits):
+        return None
     characters = second_opinion(result.digits, line_digits)
     for char, confidence, (x0, y0, x1, y1) in marks:
         box = to_input_box((x0 + origin[0], y0 + origin[1], x1 + origin[0], y1 + origin[1]), ink.shape, size)
         characters.append(PageChar(char, confidence, box))
     return page_number(in_place(sorted(characters, key=lambda c: (c.box[0] + c.box[2]) / 2)))
+
+
+def no_number(predictor: Predictor, found: Segmentation, result: NumberResult,
+              line_digits: list[SequenceDigit]) -> bool:
+    """Whether what was read as a number is a mark (a scribble, a spiral, a tick, a blot): the
+    not-a-digit check flags all its characters; or the digit model is unsure of one of them and
+    the check flags at least half, or, for one character, the sequence model reads another; or
+    it is one shape, no wider than a digit, read in pieces, that the check flags read whole."""
+    confidences = np.array([d.confidence for d in result.digits])
+    flagged = predictor.not_digits(result.inputs, confidences)
+    if flagged.all():
+        return True
+    if confidences.min() < SECOND_UNSURE:
+        read_alike = [s.symbol for s in line_digits] == [d.digit for d in result.digits]
+        if 2 * flagged.sum() >= len(flagged) or (len(flagged) == 1 and not read_alike):
+            return True
+    return one_shape_no_digit(predictor, found)
+
+
+def one_shape_no_digit(predictor: Predictor, found: Segmentation) -> bool:
+    """Whether the ink is one shape, no wider than a digit, that the not-a-digit check flags read
+    whole: a spiral or a knot read in halves gives two likely digits."""
+    if len(found.regions) != 1:
+        return False
+    x0, y0, x1, y1 = found.ink_boxes[0]
+    if x1 - x0 > ONE_SHAPE_WIDE * (y1 - y0):
+        return False  # wider than a digit: touching digits, read as such
+    whole = found.inputs[:1]
+    return bool(predictor.not_digits(whole, predictor.probabilities(whole).max(axis=1))[0])
 
 
 Mark = tuple[str, float, tuple[int, int, int, int]]  # "-" or ".", its confidence, its box in the crop

@@ -32,6 +32,7 @@ from serving.page import (
     split_numbers,
 )
 from serving.sequence import SequenceDigit
+from training.marks import SHAPES, jittered
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -104,6 +105,27 @@ def test_a_line_splits_only_at_wide_gaps():
     boxes = np.array([[0, 0, 30, 50], [40, 0, 70, 50], [70 + int(NUMBER_GAP * 50) + 5, 0, 200, 50]], float)
     assert split_numbers(boxes, [2, 0, 1], 50) == [[0, 1], [2]]
     assert split_numbers(boxes[:2], [1, 0], 50) == [[0, 1]]
+
+
+def with_a_mark(kind: str, seed: int) -> Image.Image:
+    """"25" and "7" with a mark of the not-a-digit check's training kinds drawn between them."""
+    image = Image.new("L", (800, 600), 240)
+    image.paste(draw_digits((200, 110), "25", 20, 240, 7, mode="L"), (60, 80))
+    image.paste(draw_digits((120, 110), "7", 20, 240, 7, mode="L"), (60, 380))
+    rng = np.random.default_rng(seed)
+    pen = ImageDraw.Draw(image)
+    for stroke in jittered(SHAPES[kind](rng), rng):
+        pen.line([(520 + 110 * x, 230 + 110 * y) for x, y in stroke], fill=20, width=7, joint="curve")
+    return image
+
+
+def test_marks_beside_numbers_are_mostly_left_out(reader):
+    """Spirals, scribbles and waves beside numbers: the numbers read, and most marks are not read
+    as numbers (a mark read in pieces as likely digits, or one the two models read apart)."""
+    reads = [numbers_of(reader.read_page(with_a_mark(kind, seed)))
+             for kind in ("spiral", "scribble", "wave") for seed in range(12)]
+    assert all(r[0] == "25" and r[-1] == "7" for r in reads)
+    assert sum(len(r) > 2 for r in reads) <= 9, reads
 
 
 def test_small_marks_join_their_line_and_specks_are_dropped():
