@@ -24,11 +24,13 @@ from bench.paper import mnist_ink, on_paper, photographed
 from examples.make import pen_line
 from serving import ModelError, Reader
 from training.data import DataError, load_mnist
+from training.marks import SHAPES, jittered
 
 PAPERS = ("plain", "ruled", "squared")
 INKS = ("blue", "black", "pencil")
 PAGE_SIZE = (900, 1200)
 PHONE_PHOTO = (3000, 4000)  # a 12-MP phone photo
+MARKED = 300  # pages read again with a mark beside the numbers
 SIGNED, DECIMAL = 0.25, 0.3  # shares of numbers with a leading minus, with a decimal point
 NUMBER_GAP = (2.0, 5.0)  # between numbers on a line, in digit heights
 DIGIT_GAP = (0.08, 0.35)  # between the characters of a number, in digit heights
@@ -134,19 +136,45 @@ def write_page(numbers: list[list[str]], digits: dict[str, list[np.ndarray]],
     return coverage
 
 
-def make_page(digits: dict[str, list[np.ndarray]], paper: str, ink: str, rng: np.random.Generator) -> Page:
+def scribbled(coverage: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """coverage with a mark that is no digit (a scribble, a spiral, hatching, a wave, a dash: the
+    not-a-digit check's kinds) drawn on a blank spot, 1–2 digit heights across, at 4× and reduced."""
+    k, side = 4, int(rng.integers(60, 150))
+    image = Image.new("L", (side * k, side * k), 0)
+    pen = ImageDraw.Draw(image)
+    width, box = side * rng.uniform(0.04, 0.1) * k, 0.8 * k * side
+    for stroke in jittered(SHAPES[str(rng.choice(list(SHAPES)))](rng), rng):
+        pen_line(pen, [(0.1 * k * side + box * x, 0.1 * k * side + box * y) for x, y in stroke], width, 255)
+    mark_ink = np.asarray(image.resize((side, side), Image.Resampling.BOX), np.float32) / 255
+    h, w = coverage.shape
+    for _ in range(50):  # a spot clear of the writing by half the mark's side all round
+        x, y = int(rng.integers(side, w - 2 * side)), int(rng.integers(side, h - 2 * side))
+        if not coverage[y - side // 2 : y + 3 * side // 2, x - side // 2 : x + 3 * side // 2].any():
+            out = coverage.copy()
+            out[y : y + side, x : x + side] = np.maximum(out[y : y + side, x : x + side], mark_ink)
+            return out
+    return coverage
+
+
+def make_page(digits: dict[str, list[np.ndarray]], paper: str, ink: str, rng: np.random.Generator,
+              mark_rng: np.random.Generator | None = None) -> Page:
+    """A page; with mark_rng, the same page with a mark beside its numbers (scribbled)."""
     count = int(rng.integers(1, 9))
     lines = [[number_text(rng) for _ in range(n)] for n in lay_out(count, rng)]
-    picture, desk = on_paper(write_page(lines, digits, rng), paper, ink, rng)
+    coverage = write_page(lines, digits, rng)
+    picture, desk = on_paper(coverage if mark_rng is None else scribbled(coverage, mark_rng), paper, ink, rng)
     jpeg = photographed(picture, desk, rng, tilt=True)
     return Page(jpeg, [text for line in lines for text in line], paper, ink)
 
 
-def pages(count: int, seed: int, images: np.ndarray, labels: np.ndarray) -> list[Page]:
-    """`count` pages, papers and inks in turn, their digits drawn from `images` (MNIST test)."""
+def pages(count: int, seed: int, images: np.ndarray, labels: np.ndarray, marked: bool = False) -> list[Page]:
+    """`count` pages, papers and inks in turn, their digits drawn from `images` (MNIST test); with
+    `marked`, the same pages each with a mark beside the numbers."""
     digits = {str(d): [images[i] for i in np.flatnonzero(labels == d)] for d in range(10)}
+    rng = np.random.default_rng
     return [make_page(digits, PAPERS[i % len(PAPERS)], INKS[(i // len(PAPERS)) % len(INKS)],
-                      np.random.default_rng((seed, i))) for i in range(count)]
+                      rng((seed, i)), rng((seed, i, 1)) if marked else None)
+            for i in range(count)]
 
 
 # ---------------------------------------------------------------- reading them
@@ -289,13 +317,21 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {err}", file=sys.stderr)
         return 2
     made = pages(args.count, args.seed, data.test_images, data.test_labels)
-    mine = read_all(lambda jpeg: [n.number for n in reader.read_page(jpeg).numbers], made)
+    def ours(jpeg: bytes) -> list[str]:
+        return [n.number for n in reader.read_page(jpeg).numbers]
+
+    mine = read_all(ours, made)
     if args.figure:
         figure(reader, next(page for page in made if len(page.numbers) >= 5), args.figure)
     text, passed = report("this project's page reader", mine)
     print(f"{machine_line()}\n{len(made)} pages, seed {args.seed}\n\n{text}")
     print(f"A 12-MP photo of a page ({PHONE_PHOTO[0]}×{PHONE_PHOTO[1]} JPEG, the first page enlarged): "
           f"{phone_photo_ms(reader, made[0]):.0f} ms (median of 5)\n")
+    marked = pages(min(args.count, MARKED), args.seed, data.test_images, data.test_labels, marked=True)
+    exact = [sum(r.exact for r in read_all(ours, some)) for some in (made[: len(marked)], marked)]
+    print(f"The first {len(marked)} pages again, each with a mark that is no digit drawn on a blank spot "
+          f"(scribbled): {100 * exact[1] / len(marked):.1f}% read exactly, against "
+          f"{100 * exact[0] / len(marked):.1f}% without the mark\n")
     peers = (("RapidOCR 1.4 (rapidocr-onnxruntime)", rapidocr), ("Tesseract 5 (pytesseract)", tesseract))
     for peer_name, make in peers if args.peers else ():
         peer = make()

@@ -14,6 +14,7 @@ import pytest
 from bench.__main__ import SECTIONS
 from bench.common import Stats, md_table, noise_images, sketch_png, torch_model
 from bench.pages import main as pages_main
+from bench.pages import pages
 
 ROOT = Path(__file__).resolve().parent.parent
 MODELS = Path(os.environ.get("BENCH_MODELS", ROOT / "models"))
@@ -131,8 +132,20 @@ def test_committed_results_have_the_format():
 
 
 def test_pages_bench_reads_its_pages_and_times_a_phone_photo(capsys):
-    """bench.pages on a few pages: the accuracy table and the 12-MP page's time are printed."""
+    """bench.pages on a few pages: the accuracy table, the 12-MP page's time and the same pages
+    with a mark are printed."""
     assert pages_main(["--count", "3"]) in (0, 1)  # 1: the accuracy targets are not met on 3 pages
     out = capsys.readouterr().out
     assert "| all pages | 3 |" in out
     assert re.search(r"A 12-MP photo of a page \(3000×4000 JPEG.*\): \d+ ms", out)
+    assert re.search(r"The first 3 pages again, each with a mark .*: \d+\.\d% read exactly, against "
+                     r"\d+\.\d% without the mark", out)
+
+
+def test_a_marked_page_is_the_same_page_with_a_mark():
+    """A page made with a mark holds the same numbers as the page without it, and differs from it."""
+    images, labels = np.zeros((10, 28, 28), np.uint8), np.arange(10)
+    images[:, 8:20, 12:16] = 255  # every digit a bar: enough for the layout
+    plain, marked = (pages(3, 0, images, labels, marked=m) for m in (False, True))
+    assert [p.numbers for p in plain] == [p.numbers for p in marked]
+    assert any(p.jpeg != m.jpeg for p, m in zip(plain, marked, strict=True))
