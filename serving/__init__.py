@@ -1,25 +1,19 @@
-"""Torch-free serving: any image → what the models read → onnxruntime → the answer.
-
-    from serving import read_digit, read_number, Reader
-
-Names are imported on first use, so `serving.contract` can be read by training and export without
-loading onnxruntime.
-"""
+"""Torch-free serving: any image → what the models read → onnxruntime → the answer. Names are
+imported on first use, so training and export read `serving.contract` without loading onnxruntime."""
 
 import os
 from importlib import import_module
 
-# onnxruntime's official builds keep a telemetry database and device id in the user's cache
-# (~/.cache/Microsoft/DeveloperTools) and upload events; only this variable, set before
-# onnxruntime is first imported, stops all of it (its Privacy.md). Every module that loads
-# onnxruntime is inside this package, so this runs first.
+# onnxruntime's official builds keep a telemetry database and device id in the user's cache and
+# upload events; only this variable, set before it is first imported, stops all of it (its
+# Privacy.md). Every module that loads onnxruntime is inside this package, so this runs first.
 os.environ["ORT_DISABLE_TELEMETRY"] = "1"
 
 _WHERE = {
     "Reader": "serving.reader", "read_digit": "serving.reader", "read_number": "serving.reader",
     "read_page": "serving.reader", "PageResult": "serving.page",
     "DigitResult": "serving.result", "ModelError": "serving.card", "Predictor": "serving.predictor",
-    "Stopped": "serving.guard", "NumberResult": "serving.numbers",
+    "Stopped": "serving.decode", "NumberResult": "serving.numbers",
     "InputError": "serving.decode", "NoDigitError": "serving.decode", "to_mnist": "serving.preprocess",
 }
 __all__ = sorted(_WHERE)

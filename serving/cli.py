@@ -1,8 +1,5 @@
-"""The command line: `python -m serving FILE...` and the console command `digits` (pip install .):
-`digits read` is python -m serving, `digits serve` the web app (it needs the app extra). Reading
-prints one JSON line per file, in order, as every surface answers (serving.operations): a stable
-contract, with the exit statuses, in the README's "The command line".
-"""
+"""The command line: `python -m serving FILE...` and the console command `digits` (`digits read` is
+python -m serving, `digits serve` the web app): one JSON line per file, as every surface answers."""
 
 from __future__ import annotations
 
@@ -51,9 +48,8 @@ READ_HELP = "one JSON line per image file: its digit, or with --number its numbe
 
 
 def several_digits(reader: Reader, name: str) -> int:
-    """How many digits the number reader finds in a picture wider than tall (0 for other pictures
-    and where it finds no number). Only wide pictures are read again, so a folder of digit crops
-    costs nothing more."""
+    """How many digits the number reader finds in a picture wider than tall (0 for other pictures,
+    which are not read again, and where it finds no number)."""
     try:
         with identify(read_source(name)) as image:  # the header only, past decoding's own checks
             width, height = image.size
@@ -63,8 +59,8 @@ def several_digits(reader: Reader, name: str) -> int:
 
 
 def read_files(args: argparse.Namespace, prog: str) -> int:
-    """Prints each file's JSON line, --batch-size files a model call, read by the operation the flags
-    ask for (serving.operations, as every surface reads); the exit status."""
+    """Prints each file's JSON line, read by the operation the flags ask for (--batch-size files a
+    model call); the exit status."""
     try:
         reader = Reader(args.model, threads=args.threads, verify=not args.no_verify)
     except ModelError as err:

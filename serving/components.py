@@ -1,8 +1,5 @@
-"""Connected components of a binary mask (8-connected), in numpy alone.
-
-Works on horizontal runs of ink rather than pixels: a digit image at working resolution has a
-few hundred runs, so the union-find loop stays short while the pixel work is vectorized.
-"""
+"""Connected components of a binary mask (8-connected), in numpy alone: on horizontal runs of ink
+rather than pixels, so the union-find loop stays short while the pixel work is vectorized."""
 
 from __future__ import annotations
 
@@ -32,8 +29,7 @@ class Components:
 
 
 def true_pixels(mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """np.nonzero for a 2-D bool mask: (rows, columns) in row-major order. Found in the flat
-    array and divided out, which is an order of magnitude faster than np.nonzero in 2-D."""
+    """np.nonzero for a 2-D bool mask, found in the flat array (much faster than np.nonzero in 2-D)."""
     return np.divmod(np.flatnonzero(mask), mask.shape[1])
 
 

@@ -1,8 +1,5 @@
-"""The models' contract: what training makes, export writes and serving reads.
-
-Imported by all three stages; it imports only numpy, so training and export read it without
-loading onnxruntime (serving/__init__.py imports its names lazily).
-"""
+"""The models' contract: what training makes, export writes and serving reads (numpy only, so
+training and export read it without loading onnxruntime)."""
 
 import numpy as np
 

@@ -29,11 +29,9 @@ def border_pixels(a: np.ndarray) -> np.ndarray:
 
 
 def contrast_map(pixels: np.ndarray) -> np.ndarray:
-    """Per pixel of uint8 `pixels` (H, W) or (H, W, C), how far it lies from the paper towards the
-    ink colour (0 paper, 1 ink). Paper is the median colour of the border; ink the mean of the
-    pixels at least half as far from it as the farthest ones (a small digit on a big canvas may
-    cover well under 1%). Projecting on that paper→ink line works for any pair of colours (red on
-    dark grey included) and decides polarity at the same time."""
+    """Per pixel of uint8 `pixels` (H, W) or (H, W, C), how far it lies from the paper (the border's
+    median colour) towards the ink (the mean of the pixels at least half as far as the farthest),
+    0 … 1: a projection that works for any pair of colours and decides polarity at the same time."""
     if pixels.ndim == 2:
         return grey_contrast_map(pixels)
     rgb = pixels.astype(np.float32) * (1 / 255)
@@ -52,8 +50,7 @@ def grey_contrast_map(grey: np.ndarray) -> np.ndarray:
 
 def grey_contrast_levels(grey: np.ndarray, counts: np.ndarray) -> np.ndarray:
     """contrast_map's value for each of the 256 grey levels; `counts`: the picture's histogram."""
-    # The paper level exactly as the colour path computes it (the median of the border's levels,
-    # in float32), so that ties fall the same way.
+    # The paper level exactly as the colour path computes it, so that ties fall the same way.
     paper = level_median(border_pixels(grey))
     diff = (GREY_LEVELS - paper)[:, None]  # per level, as a one-channel colour
     distance2 = diff[:, 0] ** 2

@@ -1,9 +1,6 @@
-"""The corrections store: what a person said a digit really is, kept to teach the model.
-
-The app writes it (app/corrections.py, with `--corrections PATH`); training reads it
-(training/corrections.py). One correction keeps the columns of its table and nothing else: never
-the upload itself, a file name, an IP address or a cookie (docs/corrections.md).
-"""
+"""The corrections store: what a person said a digit really is, kept to teach the model (the app
+writes it, training reads it). A correction keeps its table's columns and nothing else: never the
+upload itself, a file name, an IP address or a cookie (docs/corrections.md)."""
 
 from __future__ import annotations
 
@@ -91,9 +88,8 @@ def parse_label(value: object) -> int:
 
 class SQLiteStore:
     """Corrections in one SQLite file (created if missing), WAL mode, at most `max_bytes` big. One
-    connection writes, behind a lock, so the server's threads never contend for SQLite's write
-    lock (other processes wait up to BUSY_TIMEOUT_MS); each insert is one statement, so one
-    transaction: a process killed mid-write never leaves it half-written (WAL)."""
+    connection writes, behind a lock (other processes wait up to BUSY_TIMEOUT_MS); each insert is
+    one statement, so one transaction: a process killed mid-write never leaves it half-written."""
 
     def __init__(self, path: str | Path, max_bytes: int | None = None, readonly: bool = False) -> None:
         self.path = Path(path)
@@ -117,8 +113,7 @@ class SQLiteStore:
         if missing := [c for c in COLUMNS if c not in columns]:
             raise sqlite3.DatabaseError(f"its table 'corrections' lacks the columns {missing}")
         if self.max_bytes is not None:
-            # SQLite itself refuses to grow past this ("database or disk is full"): the cap holds
-            # however many threads or processes write.
+            # SQLite itself refuses to grow past this: the cap holds however many processes write.
             page_size = self._db.execute("PRAGMA page_size").fetchone()[0]
             self._db.execute(f"PRAGMA max_page_count={max(1, self.max_bytes // page_size)}")
 

@@ -1,12 +1,9 @@
-"""Any image file, bytes, array or PIL image → a loaded, upright PIL image, or a clear InputError.
+"""Any image file, bytes, array or PIL image → a loaded, upright PIL image, or a clear InputError;
+and what a batch does with an image that can't be read (its InputError in its place).
 
-Decoding is where hostile and broken files are met: size limits, truncated or corrupt data,
-EXIF rotation, and every PIL mode brought to L, RGB or RGBA. What a big image may cost is bounded
-(issue #19): pixels and decoded bytes are capped before decoding; JPEGs are decoded at reduced
-scale by the decoder itself (a camera's photo in grey), other big images area-averaged a band of
-rows at a time, so no full-size copy in another mode is ever made. A reduced image keeps its
-full, upright size in `info["original_size"]`, so boxes can still be given in the sender's pixels.
-"""
+A big image's cost is bounded: pixels and decoded bytes are capped before decoding, and it is
+decoded reduced (JPEGs by the decoder, others a band of rows at a time, never copied whole into
+another mode), keeping its upright size in `info["original_size"]` for boxes in the sender's pixels."""
 
 from __future__ import annotations
 
@@ -14,16 +11,15 @@ import io
 import os
 import stat
 import struct
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import Any, BinaryIO, TypeVar
 
 import numpy as np
 from PIL import Image, UnidentifiedImageError
 
 MAX_PIXELS = 50_000_000  # a 12-MP phone photo is far below; 40,000² "bombs" are far above
-# The decoded pixels may take at most this much memory: PIL keeps 4 bytes a pixel for RGB(A),
-# CMYK, I and F, so this lets a 50-MP RGBA PNG in, and nothing that costs more.
-MAX_DECODED_BYTES = 200 * 2**20
+MAX_DECODED_BYTES = 200 * 2**20  # decoded pixels' memory at most: a 50-MP RGBA PNG (4 bytes a pixel)
 DECODE_SIDE = 1024  # big images other than JPEG are reduced down to about this size
 JPEG_SIDE = 640  # JPEGs are decoded at reduced scale down to about this size (photos are read at it)
 CAMERA_SIDE = 2000  # a JPEG this long on its longer side is a camera's photo
@@ -39,10 +35,11 @@ PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 PNG_TEXT_CHUNKS = (b"tEXt", b"zTXt", b"iTXt")
 
 ImageSource = str | os.PathLike | bytes | BinaryIO | Image.Image | np.ndarray
-# How PIL's decoders fail on data that is not, or not all, an image: UnidentifiedImageError is an
-# OSError, a truncated or corrupt stream raises OSError, SyntaxError, ValueError, EOFError or
-# struct.error by format.
+# How PIL's decoders fail on data that is not, or not all, an image (UnidentifiedImageError is an
+# OSError), by format.
 CORRUPT = (OSError, ValueError, SyntaxError, EOFError, struct.error)
+StopCheck = Callable[[], bool]
+T = TypeVar("T")
 
 
 class InputError(ValueError):
@@ -51,6 +48,10 @@ class InputError(ValueError):
 
 class NoDigitError(InputError):
     """The image is readable but holds no ink: blank, uniform or fully transparent."""
+
+
+class Stopped(Exception):
+    """A batch was told to stop (the client that asked has gone)."""
 
 
 def too_large(what: str) -> InputError:
@@ -71,11 +72,15 @@ def open_image(source: ImageSource) -> Image.Image:
     try:
         image.load()
         orientation = image.getexif().get(0x0112)  # phone photos are stored sideways
-        image = reduced(image, full_size)
+        factor = max(image.size) // DECODE_SIDE
+        if factor >= 2:
+            image = reduce_in_bands(image, factor)
     except Image.DecompressionBombError:
         raise too_large(f"over {MAX_PIXELS // 1_000_000} megapixels") from None
     except CORRUPT as err:
         raise InputError(f"the image is truncated or corrupt ({err}): send the complete file") from None
+    if image.size != full_size:  # reduced here, or by the JPEG decoder
+        image.info[ORIGINAL_SIZE] = full_size
     return upright(image, orientation)
 
 
@@ -109,9 +114,8 @@ def read_path(path: Path) -> bytes:
 
 
 def identify(data: bytes) -> Image.Image:
-    """Image.open (the header only). PNG text chunks are left out first: a large compressed one
-    (XMP or other metadata some editors write) makes PIL give up on the whole file, and the
-    pixels never need them."""
+    """Image.open (the header only), PNG text chunks left out first: a large compressed one (XMP
+    metadata) makes PIL give up on the whole file."""
     if data.startswith(PNG_SIGNATURE) and any(kind in data for kind in PNG_TEXT_CHUNKS):
         data = without_png_text(data)
     try:
@@ -147,8 +151,7 @@ def check_size(image: Image.Image, data: bytes) -> None:
                          f"the limit is {MAX_PIXELS // 1_000_000}: send a smaller image")
     if image.format == "JPEG":
         check_jpeg_length(image, data)
-        # A camera's photo is decoded in grey: what is read from a photo of paper is its grey
-        # (serving.paper), and the decoder then skips the colour planes' conversion.
+        # A camera's photo is decoded in grey (a photo of paper is read in grey): no colour conversion.
         grey = image.mode == "RGB" and max(image.size) >= CAMERA_SIDE
         image.draft("L" if grey else image.mode, (JPEG_SIDE, JPEG_SIDE))  # at 1/2, 1/4, 1/8 scale
     cost = image.width * image.height * BYTES_PER_PIXEL.get(image.mode, 4)
@@ -179,16 +182,6 @@ def is_arithmetic_jpeg(head: bytes) -> bool:
             return False
         pos += 2 + int.from_bytes(head[pos + 2 : pos + 4], "big")
     return False
-
-
-def reduced(image: Image.Image, full_size: tuple[int, int]) -> Image.Image:
-    """The loaded image, reduced when it has more than 2×DECODE_SIDE pixels on its longer side."""
-    factor = max(image.size) // DECODE_SIDE
-    if factor >= 2:
-        image = reduce_in_bands(image, factor)
-    if image.size != full_size:  # reduced here, or by the JPEG decoder
-        image.info[ORIGINAL_SIZE] = full_size
-    return image
 
 
 def reduce_in_bands(image: Image.Image, factor: int) -> Image.Image:
@@ -263,11 +256,9 @@ def to_standard_mode(image: Image.Image, top: float | None = None) -> Image.Imag
         top = value_top(image) if top is None else top
         values = np.asarray(image, dtype=np.float64)
         return Image.fromarray(np.clip(values / top * 255, 0, 255).astype(np.uint8))
-    if mode in ("1",):
-        return image.convert("L")
     if mode in ("P", "PA", "LA", "RGBa", "La"):
         return image.convert("RGBA")
-    return image.convert("RGB")  # CMYK, YCbCr, LAB, HSV
+    return image.convert("L" if mode == "1" else "RGB")  # RGB: CMYK, YCbCr, LAB, HSV
 
 
 def shrink(image: Image.Image, side: int) -> Image.Image:
@@ -278,3 +269,26 @@ def shrink(image: Image.Image, side: int) -> Image.Image:
     scale = longest / side
     size = (max(1, round(image.width / scale)), max(1, round(image.height / scale)))
     return image.resize(size, Image.Resampling.BOX)
+
+
+def guarded(read: Callable[[ImageSource], Any], source: ImageSource) -> Any:
+    """read(source), or the InputError saying why the image can't be read (anything else
+    propagates). The error handed back is a fresh one: a caught one's traceback holds the frames
+    that hold the decoded image, which nothing would free until the cycle collector ran."""
+    try:
+        return read(source)
+    except InputError as err:
+        message, kind = str(err), type(err)
+    return kind(message)
+
+
+def each(read: Callable[[ImageSource], T], sources: Sequence[ImageSource],
+         stop: StopCheck | None) -> list[T | InputError]:
+    """read(source) for each source in turn, its InputError in its place; Stopped, and the rest not
+    read, as soon as `stop` says so."""
+    results: list[T | InputError] = []
+    for source in sources:
+        if stop is not None and stop():
+            raise Stopped
+        results.append(guarded(read, source))
+    return results

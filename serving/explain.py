@@ -1,10 +1,8 @@
 """Where the model looked: a class's evidence as a 28×28 heatmap over the image the model saw.
 
-The digit graph has a second output, CLASS_MAPS (N, 10, 7, 7): each net's last feature map
-weighted by its linear layer, averaged over the ensemble (training/model.py, Ensemble). With
-global average pooling and one linear layer, a class's logit is the mean of its map plus a bias,
-so the map is an exact account of where the evidence for that class lies: no gradients, no torch.
-"""
+The digit graph's CLASS_MAPS output is each net's last feature map weighted by its linear layer:
+after global average pooling a class's logit is its map's mean plus a bias, so the map is an exact
+account of where the evidence for that class lies (no gradients, no torch)."""
 
 from __future__ import annotations
 

@@ -8,8 +8,7 @@ from PIL import Image
 
 from serving.contract import FIELD
 from serving.decode import NoDigitError
-from serving.morphology import dilate
-from serving.stats import gradient
+from serving.stats import dilate, gradient
 
 BOX = 20  # MNIST fits the digit in 20×20, centred by mass in the FIELD×FIELD field
 MNIST_STROKE = 0.12  # MNIST's median stroke width as a share of that box (2.45 px of 20)
@@ -19,8 +18,7 @@ MIN_GROW = 3  # pixels: a pixel or two at the crop's size is lost in the shrink 
 
 def resized_to_peak(ink: np.ndarray, size: tuple[int, int], factor: float) -> np.ndarray:
     """`ink` resized to `size` (width, height), area-averaged when shrinking (factor < 1) and
-    bilinear when enlarging, then divided by its peak: in [0, 1] (box and bilinear weights are
-    never negative), its strongest pixel 1; all zeros when it holds no ink."""
+    bilinear when enlarging, then divided by its peak (all zeros when it holds no ink)."""
     resample = Image.Resampling.BOX if factor < 1 else Image.Resampling.BILINEAR
     patch = np.asarray(Image.fromarray(np.ascontiguousarray(ink, np.float32), "F").resize(size, resample))
     peak = patch.max()

@@ -1,18 +1,13 @@
-"""Printed lines around handwriting: a form's field, a row of comb boxes, a table's cells.
-
-A digit written in a box is read as if the box were not there: the box's lines are found by their
-shape (straight runs across much of the picture, joined to straight uprights) and taken out of
-the ink before the digit's pieces are chosen. Only a frame that leaves writing inside it is taken
-out: a digit drawn with ruler-straight strokes (a 4's bar and stems) is all frame and no writing,
-so it stays.
-"""
+"""Printed lines around handwriting (a form's field, a row of comb boxes, a table's cells), found by
+their shape (straight runs across much of the picture, joined to straight uprights) and taken out
+of the ink, when they leave writing inside them: a ruler-straight 4 is all frame, and stays."""
 
 from __future__ import annotations
 
 import numpy as np
 
 from serving.components import Components, label_components
-from serving.morphology import dilate, sliding
+from serving.stats import dilate, sliding
 
 LINE_RUN = 0.2  # a printed rule runs straight across this share of the picture's width ...
 MIN_RULE = 16  # ... and this many pixels (a thick digit in a picture MNIST's size has bars of 13)
@@ -59,8 +54,7 @@ def frame_lines(mask: np.ndarray) -> tuple[np.ndarray, list[Box]]:
 def frames_writing(frame: np.ndarray, rules: np.ndarray, uprights: np.ndarray, writing: np.ndarray,
                    box: np.ndarray) -> bool:
     """Whether a structure of straight runs is a printed frame around the writing: a rule as long
-    as the writing is tall, joined to uprights, with writing inside its span, on one side of each
-    rule; a digit drawn with ruler-straight strokes (a 4's bar and stems) fails one of these."""
+    as the writing is tall, joined to uprights, with writing inside its span, on one side of each."""
     rows = np.flatnonzero(writing.any(axis=1))
     columns = np.flatnonzero(writing.any(axis=0))
     if rows.size == 0 or np.count_nonzero(writing) < MIN_WRITING * np.count_nonzero(frame | writing):

@@ -20,9 +20,8 @@ from serving.contrast import (
 )
 from serving.decode import ImageSource, NoDigitError, open_image, shrink, to_standard_mode
 from serving.frames import without_frames
-from serving.morphology import dilate
 from serving.photo import photo_ink
-from serving.stats import GREY_LEVELS, quantile
+from serving.stats import GREY_LEVELS, dilate, quantile
 
 WORK_SIDE = 128  # ink analysis for a single digit happens at most at this size (≥ 6× the 20-px box)
 SMALL_SIDE = 400  # pictures this small are drawings or crops, not phone photos of a page
@@ -67,8 +66,7 @@ def ink_map(source: ImageSource, work_side: int = WORK_SIDE) -> InkMap:
         image = on_paper(image)
     side = max(image.size)
     image = shrink(image, max(work_side, PHOTO_SIDE))  # the most any path reads: shrink once
-    small = shrink(image, work_side)
-    raw = np.asarray(small)
+    raw = np.asarray(shrink(image, work_side))
     if raw.ndim == 3 and (raw[..., 0] == raw[..., 1]).all() and (raw[..., 1] == raw[..., 2]).all():
         raw = np.ascontiguousarray(raw[..., 0])  # grey in RGB clothing: a third of the work
     try:
@@ -83,8 +81,7 @@ def ink_map(source: ImageSource, work_side: int = WORK_SIDE) -> InkMap:
 
 def alpha_ink(alpha: np.ndarray, work_side: int) -> np.ndarray:
     """Strokes on a transparent field: the alpha (uint8) is the ink, at most work_side pixels."""
-    small = shrink(Image.fromarray(alpha), work_side)
-    alpha = np.asarray(small)
+    alpha = np.asarray(shrink(Image.fromarray(alpha), work_side))
     if GREY_LEVELS[alpha.max()] < MIN_CONTRAST:
         raise NoDigitError("no digit found: the image is fully transparent. Draw a digit.")
     counts = np.bincount(alpha.ravel(), minlength=256)
@@ -101,13 +98,9 @@ def on_paper(image: Image.Image) -> Image.Image:
 
 def clean_ink(raw: np.ndarray, side: int) -> np.ndarray | None:
     """The normalized ink of a drawing or clean scan (`raw`: uint8 at the working size, `side`:
-    the picture's longer side); None when it is not clean and must be read as a photo. A grey
-    picture is worked out per grey level, and its map looked up only where it is needed.
-
-    Clean: an even border that is also the paper (a page framed by the desk has an even border
-    too), with no more than half the picture inked. A drawing's canvas (side ≤ SMALL_SIDE) needs
-    no more: the photo path's light estimate would hollow the thick strokes that small canvases
-    have. A larger picture must also be flat (is_flat)."""
+    the picture's longer side); None when it is not clean and must be read as a photo. Clean: an
+    even border that is the paper, no more than half the picture inked, and for a picture larger
+    than a drawing's canvas, flat (on a small canvas the photo path would hollow thick strokes)."""
     if raw.ndim == 3:
         t = contrast_map(raw)
         border = border_pixels(t)

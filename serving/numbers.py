@@ -1,12 +1,8 @@
 """Whole numbers: one image of several digits on a line → the digits, left to right, with boxes.
 
-The ink is found as for one digit (serving.ink), at a larger working size: a number strip is wide.
-Its connected regions are grouped into digits (serving.grouping), each cropped with its faint rim
-and fitted MNIST-style, and all read by the digit model in ONE call (a single digit gets exactly
-the single-digit input, so the two modes agree). Touching or overlapping digits form one region:
-one wider than a narrow digit is also read as a line by the sequence model (serving.sequence),
-whose reading stands when it is sure or more likely than the region read whole.
-"""
+The ink's regions are grouped into digits (serving.pieces) and read by the digit model in one
+call; a region wider than a digit (touching digits) is also read as a line by the sequence model
+(serving.sequence), whose reading stands when it is sure or more likely than the region read whole."""
 
 from __future__ import annotations
 
@@ -20,13 +16,13 @@ from serving.contrast import ink_mask
 from serving.decode import ImageSource, NoDigitError, open_image, original_size
 from serving.field import fit_to_field
 from serving.frames import Box
-from serving.grouping import SUBSTANTIAL_AREA, group_digits
 from serving.ink import ink_map
-from serving.morphology import dilate
+from serving.pieces import SUBSTANTIAL_AREA, group_digits
 from serving.predictor import Predictor
 from serving.preprocess import to_mnist
 from serving.result import unsure
 from serving.sequence import SequenceDigit, SequenceReader
+from serving.stats import dilate
 
 NUMBER_WORK_SIDE = 1024  # a strip of 6 digits at 1024 px still gives each digit ~100+ px
 RIM = 0.1  # a digit's crop takes in the faint rim this far (share of its size) from its strokes ...
@@ -44,7 +40,6 @@ SPLIT_GAP = 0.25  # ... (this share of the digit height apart at most, across an
 JOINED_SURE = 0.8  # ... are one digit broken in two when read together this surely (a pencil 9's
 # loop and stem, a 5's flag): a reader would see one digit there
 EDGE_PIXELS = 1  # writing this near the picture's edge runs into it (and may run on beyond it)
-
 
 
 @dataclass(frozen=True)
@@ -117,9 +112,8 @@ def at_edge(box: Box, size: tuple[int, int]) -> bool:
 class Segmentation:
     """The regions of ink found in an image (a digit each, or several touching ones), left to right."""
 
-    boxes: list[Box]  # input pixels
     inputs: np.ndarray  # (N, 28, 28) float32 model inputs
-    ink_boxes: list[Box]  # the same boxes in ink-map pixels
+    ink_boxes: list[Box]  # in ink-map pixels
     source_size: tuple[int, int]
     # Each region's own ink with its faint rim, cropped (neighbours' ink removed), and where its
     # [0, 0] lies (x, y) in the ink map.
@@ -127,29 +121,26 @@ class Segmentation:
     digit_height: float  # typical digit height in ink-map pixels
     ink_shape: tuple[int, int]
 
+    @property
+    def boxes(self) -> list[Box]:
+        """The regions' boxes in input pixels."""
+        return [to_input_box(box, self.ink_shape, self.source_size) for box in self.ink_boxes]
+
     def joined(self, k: int, region: tuple[np.ndarray, tuple[int, int]],
                model_input: np.ndarray) -> Segmentation:
         """Regions k and k + 1 as one, `region` their ink together and `model_input` its input."""
-        def union(a: Box, b: Box) -> Box:
-            return min(a[0], b[0]), min(a[1], b[1]), max(a[2], b[2]), max(a[3], b[3])
-
-        return replace(self, boxes=[*self.boxes[:k], union(*self.boxes[k : k + 2]), *self.boxes[k + 2 :]],
-                       inputs=np.concatenate([self.inputs[:k], model_input[None], self.inputs[k + 2 :]]),
-                       ink_boxes=[*self.ink_boxes[:k], union(*self.ink_boxes[k : k + 2]),
-                                  *self.ink_boxes[k + 2 :]],
+        a, b = self.ink_boxes[k : k + 2]
+        box = min(a[0], b[0]), min(a[1], b[1]), max(a[2], b[2]), max(a[3], b[3])
+        inputs = np.concatenate([self.inputs[:k], model_input[None], self.inputs[k + 2 :]])
+        return replace(self, inputs=inputs, ink_boxes=[*self.ink_boxes[:k], box, *self.ink_boxes[k + 2 :]],
                        regions=[*self.regions[:k], region, *self.regions[k + 2 :]])
 
 
 def crop_with_rim(ink: np.ndarray, components: Components,
                   keep: np.ndarray) -> tuple[np.ndarray, tuple[int, int]]:
-    """The digit's ink, its faint anti-aliased rim included, without its neighbours' ink, and
-    where the crop's top-left pixel lies in the ink map (x, y).
-
-    The ink mask stops where strokes fade below half strength; MNIST's box takes in the fading
-    edge too, so cropping at the mask makes a digit fill its 20 px a little more than MNIST's do
-    (measurably more misreadings). The rim is taken only near the digit's own strokes, so noise
-    on the paper and the neighbours' strokes stay out.
-    """
+    """The digit's ink, its faint anti-aliased rim included (MNIST's box takes in the fading edge
+    too), without its neighbours' ink or the paper's noise away from its strokes; and where the
+    crop's top-left pixel lies in the ink map (x, y)."""
     x0, y0, x1, y1 = components.box(keep - 1)
     radius = max(1, round(RIM * max(x1 - x0, y1 - y0)))
     h, w = ink.shape
@@ -157,9 +148,8 @@ def crop_with_rim(ink: np.ndarray, components: Components,
     labels = components.labels[y0:y1, x0:x1]
     own = np.isin(labels, keep)
     crop = np.where(dilate(own, 2 * radius + 1) & ((labels == 0) | own), ink[y0:y1, x0:x1], 0)
-    rows, cols = np.nonzero(crop >= RIM_INK)
-    top, left = int(rows.min()), int(cols.min())
-    return crop[top : rows.max() + 1, left : cols.max() + 1], (x0 + left, y0 + top)
+    left, top, right, bottom = mask_box(crop >= RIM_INK)
+    return crop[top:bottom, left:right], (x0 + left, y0 + top)
 
 
 def to_input_box(box: Box | np.ndarray, ink_shape: tuple[int, int], source_size: tuple[int, int]) -> Box:
@@ -174,13 +164,11 @@ def segment_number(source: ImageSource) -> Segmentation:
     """The regions of ink that make digits (touching digits still one region), and their 28×28
     model inputs. Raises InputError for what can't be read, NoDigitError when there is no digit."""
     image = open_image(source)  # decoded once
-    # A big image is decoded reduced; its boxes are still given in the pixels it was sent with.
     ink = ink_map(image, NUMBER_WORK_SIDE).ink
-    found = segment_ink(ink, (0, 0), ink.shape, original_size(image))
+    found = segment_ink(ink, (0, 0), ink.shape, original_size(image))  # boxes in the sender's pixels
     if len(found.regions) == 1:
-        # Exactly what the single-digit path gives the model (its smaller working size makes
-        # slightly different pixels), so the two modes never disagree; where it sees only specks,
-        # this path's input stands.
+        # Exactly what the single-digit path gives the model, so the two modes never disagree
+        # (where it sees only specks, this path's input stands).
         try:
             found.inputs[0] = to_mnist(image)
         except NoDigitError:
@@ -198,20 +186,18 @@ def segment_ink(ink: np.ndarray, offset: tuple[int, int], ink_shape: tuple[int, 
     if not groups:
         raise NoDigitError("no digit found: only specks of ink. Write or photograph a number.")
     dx, dy = offset
-    inputs, boxes, ink_boxes, regions = [], [], [], []
+    inputs, ink_boxes, regions = [], [], []
     for labels in groups:
         x0, y0, x1, y1 = components.box(labels - 1)
-        box = (x0 + dx, y0 + dy, x1 + dx, y1 + dy)
         crop, (cx, cy) = crop_with_rim(ink, components, labels)
         regions.append((crop, (cx + dx, cy + dy)))
         inputs.append(fit_to_field(crop))
-        ink_boxes.append(box)
-        boxes.append(to_input_box(box, ink_shape, source_size))
+        ink_boxes.append((x0 + dx, y0 + dy, x1 + dx, y1 + dy))
     areas = np.array([components.area[labels - 1].sum() for labels in groups])
     heights = np.array([b[3] - b[1] for b in ink_boxes])
     height = float(heights[areas >= SUBSTANTIAL_AREA * areas.max()].max())  # as _sizes does
-    return Segmentation(boxes, np.stack(inputs).astype(np.float32), ink_boxes, source_size,
-                        regions, height, ink_shape)
+    inputs = np.stack(inputs).astype(np.float32)
+    return Segmentation(inputs, ink_boxes, source_size, regions, height, ink_shape)
 
 
 Reading = tuple[Box, np.ndarray, np.ndarray]  # (box in input pixels, model input, probabilities)
@@ -224,7 +210,7 @@ def _sequence_readings(found: Segmentation, k: int, read: list[SequenceDigit]) -
     for digit in read:
         x0, x1 = digit.columns
         piece = region[:, x0:x1]
-        box = ink_box(piece) or (0, 0, x1 - x0, region.shape[0])
+        box = mask_box(ink_mask(piece)) or (0, 0, x1 - x0, region.shape[0])
         crop = piece[box[1] : box[3], box[0] : box[2]]
         ink = np.array([x0 + box[0], box[1], x0 + box[2], box[3]]) + np.array(origin * 2)
         out.append((to_input_box(ink, found.ink_shape, found.source_size), _fitted(crop),
@@ -232,9 +218,9 @@ def _sequence_readings(found: Segmentation, k: int, read: list[SequenceDigit]) -
     return out
 
 
-def ink_box(piece: np.ndarray) -> Box | None:
-    """The box of the strokes in a piece of ink (None: no stroke in it)."""
-    rows, cols = np.nonzero(ink_mask(piece))
+def mask_box(mask: np.ndarray) -> Box | None:
+    """The box of a mask's pixels (None: it has none)."""
+    rows, cols = np.nonzero(mask)
     if len(rows) == 0:
         return None
     return int(cols.min()), int(rows.min()), int(cols.max()) + 1, int(rows.max()) + 1
@@ -251,11 +237,8 @@ def _fitted(crop: np.ndarray) -> np.ndarray:
 
 def _sequence_stands(found: Segmentation, k: int, whole: np.ndarray, read: list[SequenceDigit]) -> bool:
     """Whether the sequence model's reading of region k stands: all its digits sure, or else more
-    likely than the region read whole as one digit: log-probability less a penalty per digit, and
-    for the region whole a cost for being wider than a digit. A sprawling single 2 or 8 is then
-    not cut in two on a guess the sequence model itself is unsure of; sure readings of
-    overlapping digits stand even where the digit model reads the pair as one digit with
-    confidence."""
+    likely than the region read whole as one digit, which pays for being wider than a digit (so a
+    sprawling 2 or 8 is not cut in two on the sequence model's own guess)."""
     if min(d.confidence for d in read) >= SURE_SPLIT:
         return True
     box = found.ink_boxes[k]
@@ -267,20 +250,18 @@ def _sequence_stands(found: Segmentation, k: int, whole: np.ndarray, read: list[
 
 
 def _region_reading(found: Segmentation, k: int, whole: np.ndarray, reader: SequenceReader) -> list[Reading]:
-    """Region k's digits. One narrow enough to be a single digit is read whole by the digit model
-    (`whole`: its probabilities), the fast path; a wider one by the sequence model as a line, when
-    that reading has several digits and stands (_sequence_stands)."""
+    """Region k's digits: read whole by the digit model (`whole`: its probabilities), or, when it is
+    wider than one digit, by the sequence model as a line if that reading has several digits and stands."""
     box = found.ink_boxes[k]
     if box[2] - box[0] > SPLIT_WIDTH * found.digit_height:
         read = [s for s in reader.read(found.regions[k][0]) if s.symbol < DIGITS]  # a number's digits
         if len(read) >= 2 and _sequence_stands(found, k, whole, read):
             return _sequence_readings(found, k, read)
-    return [(found.boxes[k], found.inputs[k], whole)]
+    return [(to_input_box(box, found.ink_shape, found.source_size), found.inputs[k], whole)]
 
 
 def read_number(predictor: Predictor, source: ImageSource, reader: SequenceReader) -> NumberResult:
-    """An image of a number (path, bytes, PIL image or array) → its digits. Raises InputError
-    (NoDigitError when the image holds no digit) with a message."""
+    """An image of a number (path, bytes, PIL image or array) → its digits, or an InputError."""
     return read_segmentation(predictor, segment_number(source), reader)
 
 

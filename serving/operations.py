@@ -1,8 +1,6 @@
 """The reading operations, one table: every surface (the CLI, the Gradio API, REST, MCP, Ray Serve)
-is made from it, so each operation's batch loop and its JSON are written once. An operation
-answers every image it is given, in order: one that can't be read gets its error in its place
-({"digit": null, "error": "..."}), never an exception for the whole batch.
-"""
+is made from it, so each operation's batch loop and its JSON are written once. An image that
+can't be read gets its error in its place, never an exception for the whole batch."""
 
 from __future__ import annotations
 
@@ -10,8 +8,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from serving.decode import ImageSource
-from serving.guard import StopCheck
+from serving.decode import ImageSource, StopCheck
 from serving.reader import Reader
 from serving.records import Record, digit_fields, number_fields, page_fields
 
@@ -34,8 +31,6 @@ PREDICT = Operation("predict", "digit",
 EXPLAIN = Operation("explain", "digit",
                     lambda reader, sources, stop: reader.read_digits(sources, explain=True, stop=stop),
                     digit_fields)
-READ_NUMBER = Operation("read_number", "number",
-                        lambda reader, sources, stop: reader.read_numbers(sources, stop=stop), number_fields)
-READ_PAGE = Operation("read_page", "numbers",
-                      lambda reader, sources, stop: reader.read_pages(sources, stop=stop), page_fields)
+READ_NUMBER = Operation("read_number", "number", Reader.read_numbers, number_fields)
+READ_PAGE = Operation("read_page", "numbers", Reader.read_pages, page_fields)
 OPERATIONS = {op.name: op for op in (PREDICT, EXPLAIN, READ_NUMBER, READ_PAGE)}

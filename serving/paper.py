@@ -1,11 +1,7 @@
-"""A photo of writing on paper → where the ink is, with the paper's own marks taken out.
-
-Three steps, each aimed at one way photos of notebooks fail (docs/photos.md, "The steps"): the
-paper's light divided out (a grey-level closing, so a shadow's edge divides out instead of becoming
-a stroke), ruled and squared lines found strip by strip and cleared without breaking the strokes
-that cross them, and the page's other marks (the desk, the rim, holes, dots) told apart from
-writing as connected components (page_marks).
-"""
+"""A photo of writing on paper → where the ink is, with the paper's own marks taken out: its light
+divided out (a closing, so a shadow's edge divides out instead of becoming a stroke), ruled and
+squared lines cleared without breaking the strokes that cross them, and the page's other marks
+(the desk, the rim, holes, dots) told apart from writing (docs/photos.md, "The steps")."""
 
 from __future__ import annotations
 
@@ -13,7 +9,7 @@ import numpy as np
 
 from serving.components import Components, label_components, true_pixels
 from serving.decode import NoDigitError
-from serving.morphology import dilate, erode, sliding
+from serving.stats import dilate, erode, sliding
 
 LINE_MIN_SPAN = 0.6  # a line crosses at least this share of the strips ...
 LONE_LINE_SPAN = 0.85  # ... or this share when it has no parallel lines (a tall 1 may reach 60%)
@@ -72,9 +68,8 @@ def darkness(grey: np.ndarray, light: np.ndarray) -> np.ndarray:
 def box_mean_3x3(d: np.ndarray) -> np.ndarray:
     """d replaced by the mean over each pixel's 3×3 neighbourhood, the border repeated outwards
     (the far border's ink never wraps round to here)."""
-    # Summed above + centre + below, then left + centre + right: the same order as over a padded
-    # copy. The border rows and columns take themselves for their missing neighbour (a photo one
-    # pixel thin, itself for both).
+    # Summed in the same order as over a padded copy; a border row or column (or both, in a photo
+    # one pixel thin) takes itself for its missing neighbour.
     h, w = d.shape
     rows = np.empty_like(d)
     np.add(d[:-2], d[1:-1], out=rows[1:-1])
@@ -93,8 +88,7 @@ def strip_profiles(d: np.ndarray) -> np.ndarray:
     h, w = d.shape
     n = max(1, w // STRIP)
     width = w // n
-    # Sorting the few values of each row of a strip is several times faster than np.median's
-    # partition on such short rows.
+    # Sorting a strip's few values a row beats np.median's partition on rows this short.
     ordered = np.sort(d[:, : n * width].reshape(h, n, width)[:, :, ::2], axis=2)
     k = ordered.shape[2]
     return ((ordered[:, :, (k - 1) // 2] + ordered[:, :, k // 2]) * 0.5).T
@@ -180,12 +174,10 @@ def line_mask(d: np.ndarray) -> np.ndarray:
     n = len(profiles)
     if n < 4:
         return mask
-    # Each strip judged against its own paper, and each stretch of it against the paper around
-    # it: a shadow or the desk may take part of a strip. The paper under a line is the strip's
-    # profile opened by a window wider than any line; what rises above that is read as in a
-    # strip of even paper. Lines as dense as a fine grid's darken a third of the rows or more:
-    # the paper is read from the lower rises (its level at the 30th percentile, its grain from
-    # there to the 10th).
+    # Each stretch of a strip is judged against the paper around it (a shadow or the desk may take
+    # part of a strip): the profile opened by a window wider than any line. A fine grid's lines
+    # darken a third of the rows or more, so the paper's level is the 30th percentile of the
+    # rises, its grain from there to the 10th.
     paper = sliding(sliding(profiles, LINE_BASELINE_ROWS, 1, np.minimum), LINE_BASELINE_ROWS, 1)
     rise = profiles - paper
     lighter = np.partition(rise, (h // 10, 3 * h // 10), axis=1)
@@ -310,9 +302,8 @@ def page_marks(components: Components, light: np.ndarray) -> np.ndarray:
 
 def clear_marks(d: np.ndarray, components: Components, marks: np.ndarray, keep: np.ndarray,
                 margin: int = 1) -> np.ndarray:
-    """d with the components flagged in `marks` set to 0, with `margin` pixels round them for
-    their soft edges, which would otherwise pass for faint ink once the contrast is stretched;
-    pixels in `keep` (writing) are left as they are."""
+    """d with the components flagged in `marks` set to 0, and `margin` pixels round them (their soft
+    edges would pass for faint ink once stretched), except the pixels in `keep` (writing)."""
     mask = dilate(components.pixels(marks), 2 * margin + 1) & ~keep
     return np.where(mask, 0, d).astype(np.float32)
 

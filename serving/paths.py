@@ -1,9 +1,5 @@
-"""Where the shipped models are, in a checkout and in an installed copy: one rule for both.
-
-A checkout keeps them in models/ at the repository root (where `make export` writes them);
-`pip install .` carries the same files inside the package as serving/models/ (pyproject.toml maps
-models/ there as package data). The package's own folder wins when it has them.
-"""
+"""Where the shipped models are: models/ at a checkout's root (where `make export` writes them), or
+serving/models/ in an installed copy (pyproject.toml maps models/ there), which wins when present."""
 
 from pathlib import Path
 

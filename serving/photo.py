@@ -22,9 +22,8 @@ def photo_ink(image: Image.Image) -> tuple[np.ndarray, Components]:
     page's marks removed (serving.paper). `image` is already at the size to read."""
     d, light = paper_ink(dark_on_light(np.asarray(image.convert("L"))))
     ink = stretch_ink(d)
-    # Dark marks can outshine faint pencil so that only they pass for ink; clearing them brings
-    # the writing (and fainter marks) into view, so this goes round until only writing is left.
-    # What was writing in one round stays: a faint line's end that joins it later is not its.
+    # Dark marks can outshine faint pencil; clearing them brings the writing (and fainter marks)
+    # into view, so this goes round until only writing is left. What was writing in one round stays.
     writing = np.zeros(d.shape, bool)
     for _ in range(MARK_ROUNDS):
         components = label_components(ink_mask(ink))
@@ -38,9 +37,8 @@ def photo_ink(image: Image.Image) -> tuple[np.ndarray, Components]:
         except NoDigitError:
             break  # nothing but marks: show them rather than nothing
         d = cleared
-    # Pencil breaks into pieces above the ink threshold joined by fainter grain: what is
-    # joined to strong ink belongs to the writing; faint specks on their own (the grain of
-    # the paper, what is left of dots and lines) are nobody's strokes.
+    # Pencil breaks into pieces joined by fainter grain: what is joined to strong ink is writing,
+    # faint specks on their own (the paper's grain, what is left of dots and lines) are not.
     components = hysteresis(ink, FAINT_INK, INK_LEVEL)
     mask = components.labels > 0
     # What the faint ink adds may be the page's again (the rim, a line's ends): cleared the same way.
@@ -53,9 +51,8 @@ def photo_ink(image: Image.Image) -> tuple[np.ndarray, Components]:
 
 
 def dark_on_light(grey: np.ndarray) -> np.ndarray:
-    """The picture as dark writing on light paper. Writing on paper is dark on light, even where a
-    shadow or the desk takes much of the picture; only a dark picture whose far tail is bright is
-    light writing on a board, and is turned over."""
+    """The picture as dark writing on light paper: only a dark picture whose far tail is bright is
+    light writing on a board (not paper in shadow), and is turned over."""
     cumulative = np.cumsum(np.bincount(grey.ravel(), minlength=256))  # bytes: count, don't sort
     low, middle, high = np.searchsorted(cumulative, np.array([0.005, 0.5, 0.995]) * grey.size)
     if middle < BOARD_DARK * 255 and high - middle > middle - low:

@@ -1,4 +1,4 @@
-"""The Predictor: the digit model's session, and images in, digits out."""
+"""The Predictor: the digit model's session, and images in, digits out; and the not-a-digit check."""
 
 from __future__ import annotations
 
@@ -7,17 +7,41 @@ from pathlib import Path
 
 import numpy as np
 
-from serving.card import ModelError
-from serving.contract import CLASS_MAPS, DIGIT_LOGITS
-from serving.decode import ImageSource, InputError
-from serving.guard import StopCheck, each
+from serving.card import ModelError, card_entry
+from serving.contract import CLASS_MAPS, DIGIT_LOGITS, MARK_LOGITS, NOT_A_DIGIT
+from serving.decode import ImageSource, InputError, StopCheck, each
 from serving.ink import ink_map
-from serving.marks import MarkCheck
 from serving.paths import DEFAULT_MARK_MODEL, DEFAULT_MODEL
 from serving.preprocess import digit_and_others
 from serving.result import DigitResult
 from serving.session import OnnxModel
 from serving.stats import softmax
+
+# The check overrules only a digit answer less sure than this: few marks make the digit model this
+# sure, while the check's own mistakes, real digits unlike MNIST (fine pens, small crops), often do.
+DIGIT_SURE = 0.98
+
+
+class MarkCheck(OnnxModel):
+    """The not-a-digit check: how likely the digit model's input is a mark that is no digit (a tap,
+    a dash, a scribble, a letter), which MNIST's ten classes can't say (training.train_marks); its
+    threshold, chosen on the validation split, travels in its card. Thread-safe."""
+
+    def __init__(self, model_path: str | Path, threads: int = 1, verify: bool = True) -> None:
+        super().__init__(model_path, threads, verify)
+        if MARK_LOGITS not in {output.name for output in self.session.get_outputs()}:
+            raise ModelError(f"{self.model_path} is not the not-a-digit check: it has no output "
+                             f"{MARK_LOGITS!r}. Export it with `python -m export.marks`.")
+        entry = self.card or card_entry(self.model_path) or {}
+        self.threshold = float(entry.get("threshold", 0.5))
+
+    def not_digits(self, batch: np.ndarray, confidences: np.ndarray) -> np.ndarray:
+        """(N,) bool: which inputs are marks, not digits (their digit confidences given)."""
+        return (self.mark_probabilities(batch) >= self.threshold) & (np.asarray(confidences) < DIGIT_SURE)
+
+    def mark_probabilities(self, batch: np.ndarray) -> np.ndarray:
+        """(N, 28, 28) float32 model inputs → (N,) the probability that each is no digit."""
+        return softmax(self.run_fields([MARK_LOGITS], batch)[0])[:, NOT_A_DIGIT]
 
 
 class Predictor(OnnxModel):
@@ -42,8 +66,7 @@ class Predictor(OnnxModel):
         return softmax(logits), maps
 
     def not_digits(self, batch: np.ndarray, confidences: np.ndarray) -> np.ndarray:
-        """(N, 28, 28) inputs and the digit model's confidence in each → (N,) bool: the not-a-digit
-        check's judgement."""
+        """(N,) bool: which inputs the not-a-digit check finds marks (their digit confidences given)."""
         return self.marks.not_digits(batch, confidences)
 
     def predict(self, source: ImageSource, explain: bool = False) -> DigitResult:
@@ -54,7 +77,7 @@ class Predictor(OnnxModel):
     def predict_batch(self, sources: Sequence[ImageSource], stop: StopCheck | None = None,
                       explain: bool = False) -> list[DigitResult | InputError]:
         """Several images in one model call; an unreadable one gives its InputError in its place
-        (any other failure is the code's or the machine's, and is raised); `stop` as serving.guard.each."""
+        (any other failure is raised); `stop` as serving.decode.each."""
         inputs = each(read_digit, sources, stop)
         good = [x for x in inputs if not isinstance(x, InputError)]
         results = iter(self._results(good, explain) if good else [])

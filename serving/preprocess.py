@@ -1,16 +1,5 @@
-"""Any image → the 28×28 input MNIST would have made of it.
-
-MNIST's own recipe: find the ink, fit it in a 20×20 box keeping its aspect ratio (anti-aliased),
-centre it by its centre of mass in a 28×28 field, white on black. Getting there from real inputs
-takes one module a step:
-
-    serving.decode      bytes, path, PIL image or array → an upright PIL image, or an InputError
-    serving.ink         where the ink is, by the route the picture needs:
-      serving.contrast    a drawing or clean scan: paper → ink contrast, whatever the colours
-      serving.photo       a photo of paper: light, ruled lines and the page's marks taken out
-    serving.pieces      which of the ink's pieces make the digit
-    serving.field       the digit's crop fitted in MNIST's field
-"""
+"""Any image → the 28×28 input MNIST would have made of it: the ink found (serving.ink), the
+pieces that make the digit chosen (serving.pieces) and fitted in MNIST's field (serving.field)."""
 
 from __future__ import annotations
 
@@ -18,9 +7,8 @@ import numpy as np
 
 from serving.decode import ImageSource, NoDigitError
 from serving.field import fit_to_field
-from serving.grouping import group_digits
 from serving.ink import InkMap, ink_map
-from serving.pieces import MIN_PIECE_AREA, crop_digit, digit_components
+from serving.pieces import MIN_PIECE_AREA, crop_digit, digit_components, group_digits
 
 
 def to_mnist(source: ImageSource) -> np.ndarray:
@@ -30,8 +18,7 @@ def to_mnist(source: ImageSource) -> np.ndarray:
 
 
 def digit_input(found: InkMap) -> np.ndarray:
-    """The model's 28×28 input from the ink found in a picture: the digit's pieces, cropped,
-    fitted in 20×20 and centred by mass."""
+    """The model's 28×28 input from the ink found in a picture."""
     return digit_and_others(found)[0]
 
 

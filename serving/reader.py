@@ -1,8 +1,5 @@
-"""The Reader: the served models, loaded once at start-up, and every reading operation on them:
-read_digit, read_number and read_page for one image, and their plurals for several (an image that
-can't be read gets its InputError in its place). A missing or changed model is a ModelError when
-the Reader is made, never later and never reported as a problem with an image.
-"""
+"""The Reader: the served models, loaded once at start-up, and every reading operation on them. A
+missing or changed model is a ModelError when the Reader is made, never a problem with an image."""
 
 from __future__ import annotations
 
@@ -10,8 +7,7 @@ from collections.abc import Sequence
 from functools import cache
 from pathlib import Path
 
-from serving.decode import ImageSource, InputError
-from serving.guard import StopCheck, each
+from serving.decode import ImageSource, InputError, StopCheck, each
 from serving.numbers import NumberResult
 from serving.numbers import read_number as _read_number
 from serving.page import PageResult

@@ -1,9 +1,6 @@
-"""One image's answer as JSON: what `python -m serving` prints, and what the app's Gradio API,
-MCP tools, REST API and the Ray Serve app answer (serving.operations), so all of them agree by
-construction (README.md, "The command line", shows the lines). An image that can't be read gets
-{"digit" (or "number", "numbers"): null, "error": "..."}. The Gradio API answers one file at a
-time, so its answers are the same without "file".
-"""
+"""One image's answer as JSON: what `python -m serving` prints and every other surface answers
+(serving.operations), so all of them agree by construction. An image that can't be read gets
+{"digit" (or "number", "numbers"): null, "error": "..."}."""
 
 from __future__ import annotations
 

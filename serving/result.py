@@ -9,16 +9,14 @@ import numpy as np
 from serving.explain import heatmap
 
 UNSURE_BELOW = 0.6  # top probability under which the answer is flagged as a guess
-# ... on a photo of paper. There the model is handed what the page left of the digit, and a
-# piece of it (a stroke cut at a shadow's edge, a line's remains) can look like a clean 1 or 7:
-# its confidence then overstates how often it is right, so the note comes sooner.
+# ... on a photo of paper, where a piece of the digit (a stroke cut at a shadow's edge, a line's
+# remains) can look like a clean 1 or 7, and the confidence overstates how often it is right.
 PHOTO_UNSURE_BELOW = 0.8
 
 
 def unsure(confidence: float, photo: bool) -> bool:
-    """Whether an answer this confident is flagged as a guess. Only single digits say whether they
-    came from a photo: the stricter bar was measured on single digits (bench.paper), and the
-    digits of a number are judged by the plain one."""
+    """Whether an answer this confident is flagged as a guess. The photo bar was set on single
+    digits, so the digits of a number are judged by the plain one."""
     return confidence < (PHOTO_UNSURE_BELOW if photo else UNSURE_BELOW)
 
 
@@ -31,7 +29,7 @@ class DigitResult:
     class_maps: np.ndarray | None = field(default=None, repr=False)  # (10, 7, 7) when explained
     photo: bool = False  # read from a photo of paper (serving.ink.InkMap.photo)
     several: bool = False  # the picture seems to hold more than one digit: this is one of them
-    not_digit: bool = False  # the not-a-digit check (serving.marks) finds a mark, not a digit
+    not_digit: bool = False  # the not-a-digit check (predictor.MarkCheck) finds a mark, not a digit
 
     @property
     def unsure(self) -> bool:

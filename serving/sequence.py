@@ -1,7 +1,5 @@
-"""The sequence reader: a line of ink read as a whole by a CTC model (models/numbernet.onnx), which
-learnt from numbers of 1-6 digits that touch and overlap (training/numbers_model.py), so it does
-not need the digits apart. Each digit's share of the ink comes from the alignment (_borders).
-"""
+"""The sequence reader: a line of ink read as a whole by a CTC model (models/numbernet.onnx) that
+learnt numbers whose digits touch and overlap, so it does not need the digits apart."""
 
 from __future__ import annotations
 
@@ -76,15 +74,21 @@ class LineReading:
     strip_width: int
 
     def symbols(self) -> list[SequenceDigit]:
-        """The symbols read, left to right, each with its share of the ink's columns."""
+        """The symbols read, left to right, each with its share of the ink's columns: two neighbours
+        divide the strip midway between their surest frames (frame t covers columns 2t and 2t + 1),
+        as the model reads each digit surest at about the same place within it."""
         peaks = greedy_peaks(self.probs)
         if not peaks:
             return []
-        borders = _borders([t for t, _ in peaks], self.strip_width)
+        frames = [t for t, _ in peaks]
+        borders = [0, *(a + b + 1 for a, b in zip(frames[:-1], frames[1:], strict=True)), self.strip_width]
         out = []
         for (t, d), x0, x1 in zip(peaks, borders[:-1], borders[1:], strict=True):
             p = self.probs[t, :DIGITS] / max(float(self.probs[t, :DIGITS].sum()), 1e-12)
-            columns = _to_ink(x0, x1, self.left, self.fx, self.ink_width)
+            # Strip columns → the ink's own (the strip is the ink's box, scaled and padded).
+            a = min(max(0, int(np.floor((x0 - STRIP_PAD) / self.fx)) + self.left), self.ink_width - 1)
+            b = int(np.ceil((x1 - STRIP_PAD) / self.fx)) + self.left
+            columns = a, min(self.ink_width, max(b, a + 1))
             out.append(SequenceDigit(d, float(self.probs[t, d]), columns, [float(v) for v in p]))
         return out
 
@@ -93,20 +97,3 @@ class LineReading:
         first = int(((columns[0] - self.left) * self.fx + STRIP_PAD) // 2)
         last = int(np.ceil(((columns[1] - self.left) * self.fx + STRIP_PAD) / 2))
         return float(self.probs[max(0, first) : max(first + 1, last), symbol].max())
-
-
-def _borders(frames: list[int], width: int) -> list[int]:
-    """Strip columns dividing the digits: the line's ends, and between each two neighbours the
-    middle of their surest frames (frame t covers columns 2t and 2t + 1). The model reads each
-    digit surest at about the same place within it, so the middle between two such places is
-    where one digit gives way to the next, even where their ink overlaps and no empty column is
-    left (bench.numbers' "segmented right" column measures the boxes this gives)."""
-    return [0, *(a + b + 1 for a, b in zip(frames[:-1], frames[1:], strict=True)), width]
-
-
-def _to_ink(x0: int, x1: int, left: int, fx: float, width: int) -> tuple[int, int]:
-    """Strip columns → the ink's own columns (the strip is the ink's box, scaled and padded)."""
-    a = int(np.floor((x0 - STRIP_PAD) / fx)) + left
-    b = int(np.ceil((x1 - STRIP_PAD) / fx)) + left
-    a = min(max(0, a), width - 1)
-    return a, min(width, max(b, a + 1))

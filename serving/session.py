@@ -1,8 +1,5 @@
-"""A model file and its onnxruntime session, set up one way for every use in the project.
-
-onnxruntime is imported here, inside the package, so serving/__init__.py has turned its
-telemetry off before (ORT_DISABLE_TELEMETRY).
-"""
+"""A model file and its onnxruntime session, set up one way for every use in the project (imported
+inside the package, so serving/__init__.py has turned onnxruntime's telemetry off before)."""
 
 from __future__ import annotations
 
@@ -17,8 +14,7 @@ from serving.contract import FIELD
 
 def load_session(path: Path, threads: int = 1) -> ort.InferenceSession:
     """An onnxruntime session for `path` on the CPU, `threads` threads for an operator (0: one per
-    core), or a ModelError saying the file is not a usable model. Every session in the project
-    (serving, export checks, benchmarks) is made here, so all of them measure the served setup."""
+    core), or a ModelError. Every session in the project is made here, as it is served."""
     options = ort.SessionOptions()
     options.intra_op_num_threads = threads
     options.inter_op_num_threads = 1

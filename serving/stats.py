@@ -1,5 +1,5 @@
-"""Numpy's quantile, median and gradient for the small arrays of one picture, without their
-overhead, the histogram statistics the ink levels are read with, and the models' softmax."""
+"""The shared numpy helpers: quantile, median and gradient without numpy's overhead on small arrays,
+histogram statistics, dilation and erosion by a square, and the models' softmax."""
 
 from __future__ import annotations
 
@@ -58,3 +58,28 @@ def softmax(logits: np.ndarray) -> np.ndarray:
     z = logits - logits.max(axis=1, keepdims=True)
     e = np.exp(z)
     return e / e.sum(axis=1, keepdims=True)
+
+
+def sliding(a: np.ndarray, size: int, axis: int, op: np.ufunc = np.maximum) -> np.ndarray:
+    """`op` (np.maximum: dilation, np.minimum: erosion) over a centred window of `size` along
+    `axis`, in O(log size) array passes; the edges repeat outwards."""
+    a = np.moveaxis(a, axis, 0)
+    n = a.shape[0]
+    before = size // 2
+    x = np.pad(a, [(before, size - 1 - before)] + [(0, 0)] * (a.ndim - 1), mode="edge")
+    m, span = x, 1
+    while 2 * span <= size:  # m[i] = op(x[i : i + span]) with span doubling
+        m = op(m[:-span], m[span:])
+        span *= 2
+    out = op(m[:n], m[size - span : size - span + n])  # two windows of `span` cover `size`
+    return np.moveaxis(out, 0, axis)
+
+
+def dilate(a: np.ndarray, size: int) -> np.ndarray:
+    """Each pixel of a 2-D array the maximum of the size×size square around it."""
+    return sliding(sliding(a, size, 0), size, 1)
+
+
+def erode(a: np.ndarray, size: int) -> np.ndarray:
+    """Each pixel of a 2-D array the minimum of the size×size square around it."""
+    return sliding(sliding(a, size, 0, np.minimum), size, 1, np.minimum)

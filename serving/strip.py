@@ -1,7 +1,5 @@
-"""A line of ink → the fixed-height strip the sequence model reads (serving.sequence). Training
-(training.numbers_model) builds its inputs with this same function, so the model sees at serving
-time exactly what it learnt from.
-"""
+"""A line of ink → the fixed-height strip the sequence model reads: training builds its inputs
+with this same function, so the model sees at serving time exactly what it learnt from."""
 
 from __future__ import annotations
 

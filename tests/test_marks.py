@@ -1,4 +1,5 @@
-"""The not-a-digit check (serving.marks, models/marknet.onnx): marks are flagged, digits are not."""
+"""The not-a-digit check (serving.predictor.MarkCheck, models/marknet.onnx): marks are flagged, digits
+are not."""
 
 from __future__ import annotations
 
@@ -11,8 +12,8 @@ from PIL import Image, ImageDraw
 
 from examples.make import draw_digits
 from serving import ModelError, Reader
-from serving.marks import MarkCheck
 from serving.paths import DEFAULT_MODEL
+from serving.predictor import MarkCheck
 from serving.records import digit_fields
 from training.marks import GLYPHS, draw, jittered, mark_image
 

@@ -13,7 +13,6 @@ from bench.paper import make_photo
 from serving.components import label_components
 from serving.decode import NoDigitError
 from serving.field import even_stroke
-from serving.morphology import sliding
 from serving.paper import (
     closing,
     darkness,
@@ -30,6 +29,7 @@ from serving.paper import (
 from serving.photo import photo_ink
 from serving.pieces import digit_components
 from serving.preprocess import to_mnist
+from serving.stats import sliding
 from training.data import load_mnist
 
 
