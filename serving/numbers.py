@@ -35,10 +35,11 @@ WIDE_COST = 3.0  # ... and pays this much log-probability per digit height beyon
 LINE_OVERLAP = 0.3  # a digit shares this much of its height with its line's rows (jitter stays well above)
 SURE_SPLIT = 0.8  # the sequence model's reading of a region stands when all its digits are this sure
 
-SPLIT_UNSURE = 0.8  # two neighbouring regions each read less surely than this, close together ...
+SPLIT_UNSURE = 0.8  # two neighbouring regions, one read less surely than this, close together ...
 SPLIT_GAP = 0.25  # ... (this share of the digit height apart at most, across and up or down) ...
-JOINED_SURE = 0.8  # ... are one digit broken in two when read together this surely (a pencil 9's
-# loop and stem, a 5's flag): a reader would see one digit there
+JOINED_SURE = 0.8  # ... are one digit broken in two when read together this surely, and more surely
+# than both read apart (a pencil 9's loop and stem, a 4 whose stem stands apart from it, a 5's flag):
+# a reader would see one digit there
 EDGE_PIXELS = 1  # writing this near the picture's edge runs into it (and may run on beyond it)
 
 
@@ -288,11 +289,12 @@ def joined_splits(predictor: Predictor, found: Segmentation,
         gap_x, gap_y = b[0] - a[2], max(a[1], b[1]) - min(a[3], b[3])
         one_wide = max(a[2], b[2]) - min(a[0], b[0]) <= found.digit_height  # no wider than a digit
         close = one_wide and max(gap_x, gap_y) <= SPLIT_GAP * found.digit_height
-        if close and max(probs[k].max(), probs[k + 1].max()) < SPLIT_UNSURE:
+        sure_a, sure_b = probs[k].max(), probs[k + 1].max()
+        if close and min(sure_a, sure_b) < SPLIT_UNSURE:
             region = joined(found.regions[k], found.regions[k + 1])
             model_input = _fitted(region[0])
             p = predictor.probabilities(model_input[None])[0]
-            if p.max() >= JOINED_SURE:
+            if p.max() >= JOINED_SURE and p.max() > sure_a * sure_b:  # surer than both read apart
                 found = found.joined(k, region, model_input)
                 probs = np.concatenate([probs[:k], p[None], probs[k + 2 :]])
                 continue
