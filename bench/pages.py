@@ -317,6 +317,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {err}", file=sys.stderr)
         return 2
     made = pages(args.count, args.seed, data.test_images, data.test_labels)
+
     def ours(jpeg: bytes) -> list[str]:
         return [n.number for n in reader.read_page(jpeg).numbers]
 
@@ -328,7 +329,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"A 12-MP photo of a page ({PHONE_PHOTO[0]}×{PHONE_PHOTO[1]} JPEG, the first page enlarged): "
           f"{phone_photo_ms(reader, made[0]):.0f} ms (median of 5)\n")
     marked = pages(min(args.count, MARKED), args.seed, data.test_images, data.test_labels, marked=True)
-    exact = [sum(r.exact for r in read_all(ours, some)) for some in (made[: len(marked)], marked)]
+    exact = [sum(r.exact for r in some) for some in (mine[: len(marked)], read_all(ours, marked))]
     print(f"The first {len(marked)} pages again, each with a mark that is no digit drawn on a blank spot "
           f"(scribbled): {100 * exact[1] / len(marked):.1f}% read exactly, against "
           f"{100 * exact[0] / len(marked):.1f}% without the mark\n")
