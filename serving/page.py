@@ -391,7 +391,7 @@ def read_group(predictor: Predictor, reader: SequenceReader, ink: np.ndarray, co
     """One number's pieces of ink: its digits read as serving.numbers reads a number, its minus sign
     and decimal point where the sequence model reads them; None when they hold no digit as tall as
     MIN_CHAR_HEIGHT of the page's characters (`char_height`): faint grain that passed for a piece;
-    or whose every digit the not-a-digit check finds to be no digit."""
+    or that are a mark, not a number (no_number)."""
     crop, origin = crop_with_rim(ink, components, labels)
     marks, digits_ink, line_digits = marks_apart(reader, crop)
     try:
@@ -424,7 +424,7 @@ def no_number(predictor: Predictor, found: Segmentation, result: NumberResult,
         read_alike = [s.symbol for s in line_digits] == [d.digit for d in result.digits]
         if 2 * flagged.sum() >= len(flagged) or (len(flagged) == 1 and not read_alike):
             return True
-    return one_shape_no_digit(predictor, found)
+    return len(flagged) > 1 and one_shape_no_digit(predictor, found)
 
 
 def one_shape_no_digit(predictor: Predictor, found: Segmentation) -> bool:
