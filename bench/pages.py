@@ -21,6 +21,7 @@ from PIL import Image, ImageDraw, ImageFont
 
 from bench.common import encoded, machine_line, made_images_parser, md_table, time_calls, timed
 from bench.paper import mnist_ink, on_paper, photographed
+from bench.redrawn import FINE
 from examples.make import pen_line
 from serving import ModelError, Reader
 from training.data import DataError, load_mnist
@@ -54,8 +55,8 @@ def number_text(rng: np.random.Generator) -> str:
 
 def mark(kind: str, height: int, pen: float, rng: np.random.Generator) -> np.ndarray:
     """A minus sign (a short bar, a little tilted) or a decimal point (a blob or a short dab), as
-    ink coverage in 0–1, drawn at 4× and reduced."""
-    k = 4
+    ink coverage in 0–1 (reduced_strokes)."""
+    k = FINE
     if kind == "-":
         length = rng.uniform(0.3, 0.6) * height
         tilt = np.tan(np.radians(rng.uniform(-8, 8))) * length
@@ -66,11 +67,19 @@ def mark(kind: str, height: int, pen: float, rng: np.random.Generator) -> np.nda
     pad = pen + 2
     w = int(max(p[0] for p in points) + 2 * pad + 1)
     h = int(max(p[1] for p in points) + 2 * pad + 1)
-    image = Image.new("L", (w * k, h * k), 0)
-    draw = ImageDraw.Draw(image)
     scaled = [((x + pad) * k, (y + pad) * k) for x, y in points]
-    pen_line(draw, scaled, pen * k * (1.6 if kind == "." else 1.0), 255)
-    return np.asarray(image.resize((w, h), Image.Resampling.BOX), np.float32) / 255
+    return reduced_strokes([scaled], (w, h), pen * k * (1.6 if kind == "." else 1.0))
+
+
+def reduced_strokes(strokes: list[list[tuple[float, float]]], size: tuple[int, int],
+                    width: float) -> np.ndarray:
+    """Ink coverage in 0–1 of `size` (w, h): the strokes (in pixels of the size × FINE canvas) drawn
+    FINE times larger with a pen `width` wide there, then reduced, so that their edges are soft."""
+    image = Image.new("L", (size[0] * FINE, size[1] * FINE), 0)
+    draw = ImageDraw.Draw(image)
+    for stroke in strokes:
+        pen_line(draw, stroke, width, 255)
+    return np.asarray(image.resize(size, Image.Resampling.BOX), np.float32) / 255
 
 
 def write_number(text: str, digits: dict[str, list[np.ndarray]], height: int,
@@ -138,14 +147,12 @@ def write_page(numbers: list[list[str]], digits: dict[str, list[np.ndarray]],
 
 def scribbled(coverage: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     """coverage with a mark that is no digit (a scribble, a spiral, hatching, a wave, a dash: the
-    not-a-digit check's kinds) drawn on a blank spot, 1–2 digit heights across, at 4× and reduced."""
-    k, side = 4, int(rng.integers(60, 150))
-    image = Image.new("L", (side * k, side * k), 0)
-    pen = ImageDraw.Draw(image)
+    not-a-digit check's kinds) drawn on a blank spot, 1–2 digit heights across (reduced_strokes)."""
+    k, side = FINE, int(rng.integers(60, 150))
     width, box = side * rng.uniform(0.04, 0.1) * k, 0.8 * k * side
-    for stroke in jittered(SHAPES[str(rng.choice(list(SHAPES)))](rng), rng):
-        pen_line(pen, [(0.1 * k * side + box * x, 0.1 * k * side + box * y) for x, y in stroke], width, 255)
-    mark_ink = np.asarray(image.resize((side, side), Image.Resampling.BOX), np.float32) / 255
+    strokes = [[(0.1 * k * side + box * x, 0.1 * k * side + box * y) for x, y in stroke]
+               for stroke in jittered(SHAPES[str(rng.choice(list(SHAPES)))](rng), rng)]
+    mark_ink = reduced_strokes(strokes, (side, side), width)
     h, w = coverage.shape
     for _ in range(50):  # a spot clear of the writing by half the mark's side all round
         x, y = int(rng.integers(side, w - 2 * side)), int(rng.integers(side, h - 2 * side))
