@@ -30,14 +30,17 @@ demo: $(SERVING_STAMP)
 browser:
 	@test -x /usr/bin/chromium || (apt-get update -q && apt-get install -y -q chromium)
 
+# Two workers, each test file kept on one worker (module fixtures start a server or Ray once).
+XDIST := -n 2 --dist loadfile
+
 test: setup browser
 	$(PY) -m ruff check .
-	$(PY) -m pytest -q
+	$(PY) -m pytest -q $(XDIST)
 
 # Markers in pyproject.toml: browser, ray, slow (a fresh venv, training), server (starts the demo).
 test-fast: setup
 	$(PY) -m ruff check .
-	$(PY) -m pytest -q -m "not browser and not ray and not slow and not server"
+	$(PY) -m pytest -q $(XDIST) -m "not browser and not ray and not slow and not server"
 
 lint: setup
 	$(PY) -m ruff check .

@@ -22,7 +22,7 @@ from starlette.middleware import Middleware
 from app.corrections import Corrections, open_corrections
 from app.settings import CONCURRENCY, Settings
 from app.ui import blocks
-from app.web import access, brake, cache, fetch, forwarded, origin, rest, streams, timeouts
+from app.web import access, cache, fetch, origin, rest, timeouts
 from serving import ModelError, Reader
 
 LOGIN_MESSAGE = "Log in with the user name and password you were given."
@@ -69,24 +69,18 @@ def app_kwargs(app: App, cache_dir: Path) -> dict[str, Any]:
         async with janitor.running():
             yield
 
-    middleware = [Middleware(timeouts.BodyTimeout, timeout_s=settings.client_timeout), *login_guard(app),
-                  Middleware(streams.Streams, idle_s=settings.stream_idle),
-                  Middleware(forwarded.FixedRoot, share_url=lambda: app.demo.share_url),
-                  Middleware(fetch.UrlTools)]
+    middleware = [Middleware(timeouts.BodyTimeout, timeout_s=settings.client_timeout)]
+    if app.users:  # password guessing braked (429 first), strangers refused (401), other sites' pages (403)
+        sites = origin.Sites(settings.allow_origins, settings.public_url)
+        middleware += [Middleware(access.BrakeLogins, users=app.users, brake=access.LoginBrake()),
+                       Middleware(access.LoginRequired, users=app.users),
+                       Middleware(origin.SameOrigin, sites=sites, share_url=lambda: app.demo.share_url)]
+    middleware += [Middleware(timeouts.Streams, idle_s=settings.stream_idle),
+                   Middleware(origin.FixedRoot, share_url=lambda: app.demo.share_url),
+                   Middleware(fetch.UrlTools)]
     # /docs is docs.install_page's (its assets from an installed package, not a CDN).
     return {"docs_url": None, "redoc_url": None, "openapi_url": "/openapi.json", "lifespan": lifespan,
             "exception_handlers": {OSError: janitor.no_room}, "middleware": middleware}
-
-
-def login_guard(app: App) -> list[Middleware]:
-    """With a login: password guessing braked (429 before anything else), then strangers refused
-    (401), then requests from other sites' pages with the login refused (403)."""
-    if not app.users:
-        return []
-    sites = origin.Sites(app.settings.allow_origins, app.settings.public_url)
-    return [Middleware(brake.BrakeLogins, users=app.users, brake=brake.LoginBrake()),
-            Middleware(access.LoginRequired, users=app.users),
-            Middleware(origin.SameOrigin, sites=sites, share_url=lambda: app.demo.share_url)]
 
 
 def launch_kwargs(app: App, cache_dir: Path) -> dict[str, Any]:
@@ -112,7 +106,7 @@ def serve(app: App, cache_dir: Path) -> None:
     if warning := access.open_warning(settings.host, settings.share, app.users):
         print(warning, flush=True)
     timeouts.install(settings.client_timeout)  # request heads: see app/web/timeouts.py
-    forwarded.trust_proxies(settings.trusted_proxies)
+    origin.trust_proxies(settings.trusted_proxies)
     origin.install_cors(origin.Sites(settings.allow_origins, settings.public_url))
     fetch.install(settings.fetch)
     with sigterm_as_ctrl_c():

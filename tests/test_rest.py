@@ -7,13 +7,13 @@ bad-input corpus is built around (2 MB), so every request/response below goes ov
 from __future__ import annotations
 
 import base64
+import hashlib
 import json
 import socket
 import subprocess
 import sys
 import urllib.error
 import urllib.request
-import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -64,7 +64,8 @@ class RestServer:
 
 
 def multipart(files: tuple[tuple[str, bytes], ...], field: str = "files") -> tuple[bytes, str]:
-    boundary = uuid.uuid4().hex
+    # derived from the data, so every xdist worker collects the same test ids
+    boundary = hashlib.sha256(b"".join(data for _, data in files)).hexdigest()[:32]
     body = b"".join(f'--{boundary}\r\nContent-Disposition: form-data; name="{field}"; filename="{name}"\r\n'
                     f"Content-Type: application/octet-stream\r\n\r\n".encode() + data + b"\r\n"
                     for name, data in files)

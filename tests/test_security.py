@@ -27,7 +27,7 @@ SEVEN = ROOT / "examples" / "7_ballpoint_photo.jpg"
 USER = ("amy", "pw:secret")
 PER_MINUTE = 3
 STREAM_IDLE_S = 2.0
-PER_CLIENT_STREAMS = 10  # app/web/streams.py
+PER_CLIENT_STREAMS = 10  # app/web/timeouts.py
 
 
 def basic(user: str, password: str) -> dict[str, str]:

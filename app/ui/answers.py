@@ -84,10 +84,6 @@ def problem_note(err: Exception, kind: str = "upload") -> str:
     return "**Something went wrong reading this image.** Try another file."
 
 
-def enlarged(model_input: np.ndarray) -> Image.Image:
-    return Image.fromarray(seen_pixels(model_input)).resize((SEEN_SIDE, SEEN_SIDE), Image.NEAREST)
-
-
 def digit_outputs(reader: Reader, kind: str, value: Any, view: str | None = VIEW_OFF) -> tuple:
     """A digit tab's outputs, (label, what the model saw, note), for an input of `kind`; with a
     view other than VIEW_OFF, the picture shows where the model found the evidence for the top
@@ -107,7 +103,8 @@ def digit_outputs(reader: Reader, kind: str, value: Any, view: str | None = VIEW
     result, page = found
     shown = {VIEW_TOP: result.digit, VIEW_RUNNER_UP: result.runner_up}.get(view)
     if shown is None:
-        return result.top(3), enlarged(result.model_input), note_for(result, page)
+        seen = Image.fromarray(seen_pixels(result.model_input)).resize((SEEN_SIDE, SEEN_SIDE), Image.NEAREST)
+        return result.top(3), seen, note_for(result, page)
     chance = result.probabilities[shown]
     why = (f"\n\nThe colours show where the model found the evidence for **{shown}** "
            f"({chance:.0%}). {HEAT_SCALE}")
@@ -117,18 +114,19 @@ def digit_outputs(reader: Reader, kind: str, value: Any, view: str | None = VIEW
 
 def number_outputs(reader: Reader, kind: str, value: Any) -> tuple:
     """/read_number_sketch's outputs, (annotated image, note): the number's digits boxed."""
-    return boxed_outputs(reader.read_number, number_boxes, number_note, kind, value)
+    return boxed_outputs(reader.read_number, number_shown, kind, value)
 
 
 def page_outputs(reader: Reader, kind: str, value: Any) -> tuple:
     """The Numbers tab's outputs, (annotated image, note): every number written, on one line or
     several, boxed and labelled on the picture, and the list as text to copy."""
-    return boxed_outputs(reader.read_page, page_boxes, page_note, kind, value)
+    return boxed_outputs(reader.read_page, page_shown, kind, value)
 
 
-def boxed_outputs(read: Callable[[Any], Any], boxes: Callable[[Any, Image.Image], list],
-                  note: Callable[[Any], str], kind: str, value: Any) -> tuple:
-    """(the picture with `boxes` of what `read` found, its `note`), for an input of `kind`."""
+def boxed_outputs(read: Callable[[Any], Any], shown: Callable[[Any, Image.Image], tuple[list, str]],
+                  kind: str, value: Any) -> tuple:
+    """(the picture with the boxes of what `read` found, the note), as `shown` makes them, for an
+    input of `kind`."""
     try:
         found = read_input(kind, value, lambda source: (read(source), shown_image(source)))
     except Exception as err:
@@ -136,40 +134,46 @@ def boxed_outputs(read: Callable[[Any], Any], boxes: Callable[[Any, Image.Image]
     if found is None:
         return None, EMPTY_NUMBER
     result, image = found
-    return (image, boxes(result, image)), note(result)
+    boxes, note = shown(result, image)
+    return (image, boxes), note
 
 
-def page_boxes(result: PageResult, image: Image.Image) -> list[tuple[tuple[int, ...], str]]:
-    """One number: each character boxed; several: each number boxed (the list says the rest)."""
-    if len(result.numbers) == 1:
-        return [(shown_box(c.box, image), f"{c.char} ({c.confidence:.0%})")
-                for c in result.numbers[0].characters]
-    return [(shown_box(n.box, image), n.number) for n in result.numbers]
-
-
-def page_note(result: PageResult) -> str:
+def page_shown(result: PageResult, image: Image.Image) -> tuple[list, str]:
+    """One number: each character boxed; several: each number boxed, and listed in the note."""
     if not result.numbers:
-        return f"**No number found.** {capital(result.note or '')}"
+        return [], f"**No number found.** {capital(result.note or '')}"
     if len(result.numbers) == 1:
         (number,) = result.numbers
-        note = line_note(number.number, "character", [(c.char, c.confidence, unsure_of(c.confidence, False))
-                                                      for c in number.characters])
+        boxes, note = line_shown(number.number, "character", image, [
+            (c.char, c.confidence, unsure_of(c.confidence, False), c.box) for c in number.characters])
     else:
+        boxes = [(shown_box(n.box, image), n.number) for n in result.numbers]
         listed = "\n".join(n.number for n in result.numbers)
         note = f"**{len(result.numbers)} numbers**, top to bottom, then left to right:\n\n```\n{listed}\n```"
         if doubtful := [n.number for n in result.numbers
                         if unsure_of(min(c.confidence for c in n.characters), False)]:
             note += f"\nNot sure about {', '.join(doubtful)}: write them clearer."
     note += f"\n\n{capital(result.note)}." if result.note else ""
-    return note + (f"\n\n{capital(CUT_OFF)}." if result.cut_off else "")
+    return boxes, note + (f"\n\n{capital(CUT_OFF)}." if result.cut_off else "")
 
 
-def line_note(text: str, noun: str, marks: list[tuple[Any, float, bool]]) -> str:
-    """A number read on one line: the number, and each (mark, confidence, unsure) it is not sure of."""
+def number_shown(result: NumberResult, image: Image.Image) -> tuple[list, str]:
+    boxes, note = line_shown(result.number, "digit", image,
+                             [(d.digit, d.confidence, d.unsure, d.box) for d in result.digits])
+    if result.lines > 1:
+        note += f"\n\n**This is {result.lines} lines of writing**, read here as one number."
+    return boxes, note + (f"\n\n{capital(CUT_OFF)}." if result.cut_off else "")
+
+
+def line_shown(text: str, noun: str, image: Image.Image,
+               marks: list[tuple[Any, float, bool, tuple[int, int, int, int]]]) -> tuple[list, str]:
+    """A number read on one line: each (mark, confidence, unsure, box) boxed on `image`; the note
+    gives the number, and each mark it is not sure of."""
+    boxes = [(shown_box(box, image), f"{mark} ({confidence:.0%})") for mark, confidence, _, box in marks]
     unsure = ", ".join(f"**{mark}** (position {i}, {confidence:.0%})"
-                       for i, (mark, confidence, doubt) in enumerate(marks, 1) if doubt)
+                       for i, (mark, confidence, doubt, _) in enumerate(marks, 1) if doubt)
     advice = f" Not sure about {unsure}: write it clearer, apart from the others." if unsure else ""
-    return f"## {text}\n{len(marks)} {noun}(s), left to right.{advice}"
+    return boxes, f"## {text}\n{len(marks)} {noun}(s), left to right.{advice}"
 
 
 def shown_box(box: tuple[int, int, int, int], image: Image.Image) -> tuple[int, int, int, int]:
@@ -177,17 +181,6 @@ def shown_box(box: tuple[int, int, int, int], image: Image.Image) -> tuple[int, 
     decoded, reduced)."""
     sx, sy = (shown / sent for shown, sent in zip(image.size, original_size(image), strict=True))
     return round(box[0] * sx), round(box[1] * sy), round(box[2] * sx), round(box[3] * sy)
-
-
-def number_boxes(result: NumberResult, image: Image.Image) -> list[tuple[tuple[int, ...], str]]:
-    """Each digit's box on the shown picture."""
-    return [(shown_box(d.box, image), f"{d.digit} ({d.confidence:.0%})") for d in result.digits]
-
-
-def number_note(result: NumberResult) -> str:
-    note = line_note(result.number, "digit", [(d.digit, d.confidence, d.unsure) for d in result.digits])
-    lines = f"\n\n**This is {result.lines} lines of writing**, read here as one number."
-    return note + (lines if result.lines > 1 else "") + (f"\n\n{capital(CUT_OFF)}." if result.cut_off else "")
 
 
 def shown_image(source: Any) -> Image.Image:

@@ -26,20 +26,18 @@ PREDICT_BATCH = 8  # one queue slot answers up to this many waiting /predict cal
 
 def api_answer(reader: Reader, op: Operation, path: str | None) -> Record:
     """The CLI's JSON for one file Gradio stored (without "file"), or its error."""
-    if path is None:
-        return op.fields(InputError(NO_FILE))
+
+    def read(data: bytes) -> Any:
+        result = op.read(reader, [data], None)[0]
+        if isinstance(result, InputError):
+            raise result  # read_upload tries a file again on one
+        return result
+
     try:
-        result = read_upload(lambda data: raised(op.read(reader, [data], None)[0]), path)
+        result = InputError(NO_FILE) if path is None else read_upload(read, path)
     except InputError as err:
         result = err
     return op.fields(result)
-
-
-def raised(result: Any) -> Any:
-    """The result, or its InputError raised (read_upload tries a file again on one)."""
-    if isinstance(result, InputError):
-        raise result
-    return result
 
 
 # The MCP tools: name → (its operation, its api_name, what it does, what the image shows, what it returns).

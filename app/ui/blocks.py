@@ -57,16 +57,32 @@ def build(reader: Reader, corrections_on: Corrections | None = None) -> gr.Block
     with gr.Blocks(title="Handwritten digit recognizer", delete_cache=(60, 60)) as demo:
         gr.Markdown(TITLE, elem_id="title")
         with gr.Tab("Draw"):
-            sketch_outputs, sketch_view_kept = draw_tab(reader, corrections_on)
+            with gr.Row():
+                pad = drawpad("Draw one digit (0–9)", (360, 360), 18, "sketch",
+                              "Drawing area: draw one digit with the mouse, a finger or a pen")
+                digits, view = answer_column("pad", "sketch", pad, reader, corrections_on)
+            view_kept = digit_events(pad, digits, view, partial(digit_outputs, reader, "pad"), **PAD_EVENT)
         with gr.Tab("Upload"):
-            upload_tab(reader, corrections_on)
+            with gr.Row():
+                upload = UploadedImage(label="A photo, scan or drawing of one digit", type="filepath",
+                                       sources=["upload", "webcam", "clipboard"], elem_id="upload")
+                outputs, view = answer_column("upload", "upload", upload, reader, corrections_on)
+            gr.Examples(examples("[0-9]_*.*"), inputs=upload, label="Examples (click one)")
+            digit_events(upload, outputs, view, partial(digit_outputs, reader, "upload"),
+                         api_name="predict_upload", show_progress="minimal", **UI_EVENT)
         with gr.Tab("Numbers"):
             numbers = numbers_tab(reader)
         with gr.Tab("Model"):
             gr.Markdown(model_card_markdown(reader.digits.model_path), elem_id="model-card")
             gr.HTML(figures(PLOTS), elem_id="model-plots", js_on_load=None)
             gr.Markdown(number_model_markdown(), elem_id="number-model-card")
-        sketch_endpoints(reader, sketch_outputs, sketch_view_kept, numbers)
+        # The sketch endpoints as the page had them before its pads: a gr.Sketchpad value in, the Draw
+        # tab's or the Numbers tab's outputs out.
+        sketch = SafeSketchpad(type="numpy", format="png", visible=False, label="sketch")
+        gr.Button(visible=False).click(partial(digit_outputs, reader, "sketch"), [sketch, view_kept], digits,
+                                       api_name="predict_sketch", trigger_mode="always_last", **UI_EVENT)
+        gr.Button(visible=False).click(partial(number_outputs, reader, "sketch"), sketch, numbers,
+                                       api_name="read_number_sketch", trigger_mode="always_last", **UI_EVENT)
         api.add_endpoints(reader)
     return demo
 
@@ -112,24 +128,6 @@ def drawpad(title: str, canvas: tuple[int, int], size: int, elem_id: str, canvas
     )
 
 
-def draw_tab(reader: Reader, corrections_on: Corrections | None) -> tuple[list, gr.State]:
-    with gr.Row():
-        pad = drawpad("Draw one digit (0–9)", (360, 360), 18, "sketch",
-                      "Drawing area: draw one digit with the mouse, a finger or a pen")
-        outputs, view = answer_column("pad", "sketch", pad, reader, corrections_on)
-    return outputs, digit_events(pad, outputs, view, partial(digit_outputs, reader, "pad"), **PAD_EVENT)
-
-
-def upload_tab(reader: Reader, corrections_on: Corrections | None) -> None:
-    with gr.Row():
-        upload = UploadedImage(label="A photo, scan or drawing of one digit", type="filepath",
-                               sources=["upload", "webcam", "clipboard"], elem_id="upload")
-        outputs, view = answer_column("upload", "upload", upload, reader, corrections_on)
-    gr.Examples(examples("[0-9]_*.*"), inputs=upload, label="Examples (click one)")
-    digit_events(upload, outputs, view, partial(digit_outputs, reader, "upload"),
-                 api_name="predict_upload", show_progress="minimal", **UI_EVENT)
-
-
 def numbers_tab(reader: Reader) -> list:
     with gr.Row():
         with gr.Column():
@@ -151,13 +149,3 @@ def numbers_tab(reader: Reader) -> list:
     upload.change(partial(page_outputs, reader, "upload"), upload, outputs, api_name="read_number_upload",
                   show_progress="minimal", **UI_EVENT)
     return outputs
-
-
-def sketch_endpoints(reader: Reader, digits: list, view_kept: gr.State, numbers: list) -> None:
-    """The sketch endpoints as the page had them before its pads: a gr.Sketchpad value in, the Draw
-    tab's or the Numbers tab's outputs out."""
-    sketch = SafeSketchpad(type="numpy", format="png", visible=False, label="sketch")
-    gr.Button(visible=False).click(partial(digit_outputs, reader, "sketch"), [sketch, view_kept], digits,
-                                   api_name="predict_sketch", trigger_mode="always_last", **UI_EVENT)
-    gr.Button(visible=False).click(partial(number_outputs, reader, "sketch"), sketch, numbers,
-                                   api_name="read_number_sketch", trigger_mode="always_last", **UI_EVENT)

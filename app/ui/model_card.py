@@ -58,31 +58,20 @@ def digit_card(card: dict, served: Path) -> str:
     ours = served.name in [entry["file"] for entry in files.values()]
     lines += [f"Served: `{served.name}`" + ("" if ours else " (not one of this card's files)"), "",
               "| file | MNIST test accuracy |", "|---|---:|"]
-    lines += [file_row(entry, kind, served) for kind, entry in files.items()]
+    for kind, entry in files.items():  # name, kind and size in the first column, which may wrap on a phone
+        served_tag = ", **served**" if entry["file"] == served.name else ""
+        tag = f"{'static INT8' if kind == 'int8' else kind}, {entry['bytes'] / 1024:.0f}&nbsp;KiB{served_tag}"
+        lines.append(f"| `{entry['file']}` ({tag}) | {100 * entry['test_accuracy']['overall']:.2f}% |")
     fp32 = files.get("fp32") or {}
     per_class = (fp32.get("test_accuracy") or {}).get("per_class")
     if per_class:
         lines += ["", "Per class (fp32): " + " · ".join(f"{d}: {100 * a:.2f}%" for d, a in per_class.items())]
-    return "\n".join([*lines, "", *training_lines(card, members)])
-
-
-def file_row(entry: dict, kind: str, served: Path) -> str:
-    """One file: its name, kind and size in the first column (which may wrap on a phone), its
-    accuracy in the second."""
-    kind = {"fp32": "fp32", "int8": "static INT8"}.get(kind, kind)
-    served_tag = ", **served**" if entry["file"] == served.name else ""
-    tag = f"{kind}, {entry['bytes'] / 1024:.0f}&nbsp;KiB{served_tag}"
-    return f"| `{entry['file']}` ({tag}) | {100 * entry['test_accuracy']['overall']:.2f}% |"
-
-
-def training_lines(card: dict, members: list[dict]) -> list[str]:
-    """How the model was trained, from what the card says: each member's run, or the one run."""
-    if not members:
-        return [sentence("Trained", card.get("training") or {})]
+    if not members:  # how the model was trained: the one run, or each member's
+        return "\n".join([*lines, "", sentence("Trained", card.get("training") or {})])
     total = sum(m.get("wall_time_s") or 0 for m in members)
-    lines = [f"Trained: {len(members)} nets, {total / 60:.0f} min of training in all."]
+    lines += ["", f"Trained: {len(members)} nets, {total / 60:.0f} min of training in all."]
     lines += [sentence(f"- Net {i} (seed {m.get('seed', i)})", m) for i, m in enumerate(members, 1)]
-    return lines
+    return "\n".join(lines)
 
 
 def sentence(start: str, run: dict[str, Any]) -> str:

@@ -34,5 +34,5 @@ def error_response(status: int, message: str, headers: dict[str, str] | None = N
 
 
 def client_host(scope: Scope) -> str:
-    """The client's address as uvicorn reports it (see forwarded.py), used in memory only."""
+    """The client's address as uvicorn reports it (see origin.py), used in memory only."""
     return scope["client"][0] if scope.get("client") else "unknown"

@@ -1,18 +1,22 @@
-"""Other websites can't act as the logged-in user: the login works only on the app's own pages and on
-the sites the operator names (--allow-origin). Gradio's login cookie is `SameSite=None` (a Space shows
-the app in another site's iframe), so a browser sends it, and HTTP Basic credentials, with requests
-any other site's page makes:
+"""What a request says of itself is not believed: who the client is, where the app lives and which
+site's page sent it come from the connection and the operator.
 
-- SameOrigin: a request with the cookie or Basic credentials from another site (its Origin, or for
-  a POST and the like without one, its Referer) gets 403. The app's own site is the one the browser
-  addressed (Host, which a page can't set) or --public-url; programs send no Origin.
-- StrictCORS replaces Gradio's CORS middleware, which gives any origin credentials when the app is
-  reached by a name other than localhost: only the app's own and the allowed sites get them.
+- The client's address (the rate limits, the login brake) is the connection's; uvicorn takes
+  X-Forwarded-For/-Proto only from the proxies named with --trusted-proxy (its own default trusts
+  127.0.0.1, where a local tunnel or proxy connects from, so any client could choose its address).
+- The page's root URL is --public-url, the share link, or the address the connection came in on,
+  not Host, X-Forwarded-Host or X-Gradio-Server, which a client chooses and a shared cache keeps.
+- Other websites can't act as the logged-in user: the login works only on the app's own pages and on
+  the sites the operator names (--allow-origin). Gradio's login cookie is `SameSite=None` (a Space
+  shows the app in another site's iframe), so a browser sends it, and HTTP Basic credentials, with
+  requests any other site's page makes; and Gradio's CORS middleware gives any origin credentials
+  when the app is reached by a name other than localhost.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+import os
+from collections.abc import Callable, Iterable, MutableMapping, Sequence
 from urllib.parse import urlsplit
 
 from starlette.datastructures import Headers, MutableHeaders
@@ -20,9 +24,12 @@ from starlette.responses import PlainTextResponse, Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app.web import error_response
+from app.web.access import is_loopback
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})  # a page can't change anything with these alone
 DEFAULT_PORTS = {"http": "80", "https": "443", "ws": "80", "wss": "443"}
+TRUSTED_ENV = "FORWARDED_ALLOW_IPS"  # uvicorn reads it when Gradio builds its server's config
+ROOT_HEADERS = frozenset({b"host", b"x-forwarded-host", b"x-forwarded-proto", b"x-gradio-server"})
 LOGIN_COOKIE = "access-token"  # Gradio's cookies: access-token-<id>, access-token-unsecure-<id>
 REFUSED = ("refused: this request came from another website with your login. The app's login works "
            "only on its own pages (the operator can allow a site with --allow-origin)")
@@ -81,8 +88,9 @@ def claimed_page(method: str, headers: Headers) -> str | None:
 
 
 class SameOrigin:
-    """ASGI middleware: a request with the login from another site's page gets 403. The share link
-    (`share_url()`, known once launch() has opened it) is the app's own site too."""
+    """ASGI middleware: a request with the login from another site's page gets 403. The app's own site
+    is the one the browser addressed (Host, which a page can't set), --public-url, or the share link
+    (`share_url()`, known once launch() has opened it)."""
 
     def __init__(self, app: ASGIApp, sites: Sites,
                  share_url: Callable[[], str | None] = lambda: None) -> None:
@@ -107,8 +115,8 @@ class SameOrigin:
 
 
 def strict_cors(base: type, sites: Sites) -> type:
-    """A subclass of Gradio's CustomCORSMiddleware (`base`) that allows credentials only to the app's
-    own site and the allowed ones."""
+    """StrictCORS, a subclass of Gradio's CustomCORSMiddleware (`base`) that allows credentials only to
+    the app's own site and the allowed ones."""
 
     class StrictCORS(base):  # type: ignore[misc, valid-type]
         def trusted(self, request_headers: Headers) -> bool:
@@ -139,3 +147,48 @@ def install_cors(sites: Sites) -> None:
     from gradio import route_utils, routes
 
     routes.CustomCORSMiddleware = strict_cors(route_utils.CustomCORSMiddleware, sites)  # type: ignore[attr-defined]
+
+
+def trust_proxies(proxies: Sequence[str], environ: MutableMapping[str, str] = os.environ) -> None:
+    """From now on, uvicorn believes forwarded headers from these addresses only (none: nobody's)."""
+    environ[TRUSTED_ENV] = ",".join(proxies)
+
+
+class FixedRoot:
+    """ASGI middleware: the headers Gradio builds the page's root URL from are replaced by the
+    share link's host or the listening address (with --public-url, launch(root_path=...) wins)."""
+
+    def __init__(self, app: ASGIApp, share_url: Callable[[], str | None] = lambda: None) -> None:
+        self.app, self.share_url = app, share_url
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] in ("http", "websocket"):
+            host = own_host(scope)
+            headers = [(name, value) for name, value in scope["headers"] if name not in ROOT_HEADERS]
+            scope = {**scope, "headers": headers}
+            share = self.share_url()
+            if share:  # the tunnel connects from loopback; browsers came to the link
+                scheme, _, rest = share.partition("://")
+                scope["scheme"] = scheme if scope["type"] == "http" else scheme.replace("http", "ws")
+                host = rest.split("/", 1)[0].encode()
+            if host:
+                headers.append((b"host", host))
+        await self.app(scope, receive, send)
+
+
+def own_host(scope: Scope) -> bytes | None:
+    """The request's Host when it names this machine's loopback (localhost:7860 and 127.0.0.1:7860
+    are both the app, and the login cookie is per name), else the listening address."""
+    for name, value in scope["headers"]:
+        if name == b"host":
+            try:
+                hostname = urlsplit("//" + value.decode("latin-1")).hostname or ""
+            except ValueError:  # not a host at all
+                break
+            if is_loopback(hostname):
+                return value
+    server = scope.get("server")
+    if not server or server[1] is None:
+        return None
+    host = f"[{server[0]}]" if ":" in server[0] else server[0]
+    return f"{host}:{server[1]}".encode()

@@ -1,5 +1,6 @@
 """The REST API on the app's own server and port: the reading routes, made from serving.operations as
-the CLI's modes are; the corrections; GET /api/health; and /docs (/openapi.json) for these routes only.
+the CLI's modes are; POST /api/corrections and DELETE /api/corrections/{id} (404 without --corrections);
+GET /api/health; and /docs (/openapi.json) for these routes only.
 
 Handing model work to a thread costs about what reading a small digit takes, so small requests are
 answered on the event loop; larger ones go to a worker lane, so that a big photo never holds up the
@@ -21,13 +22,13 @@ from fastapi import APIRouter, FastAPI, Request
 from fastapi.openapi.utils import get_openapi
 from fastapi.responses import Response
 from PIL import Image
+from starlette.requests import ClientDisconnect
 
 from app.corrections import Corrections
-from app.web import error_response
-from app.web.corrections import add_corrections_route
-from app.web.docs import DESCRIPTION, READING_ROUTES, TITLE, install_page
-from app.web.reading import MAX_IMAGES, Limits, records_response
-from serving import Reader, Stopped
+from app.web import Refused, client_host, docs, error_response, json_response, reading
+from app.web.reading import Limits
+from serving import InputError, Reader, Stopped
+from serving.corrections import parse_label
 from serving.operations import PREDICT, Operation
 
 API_PREFIX = "/api"
@@ -37,13 +38,17 @@ INLINE = {PREDICT.name}
 INLINE_MAX_IMAGES = 4
 INLINE_MAX_PIXELS = 512 * 512  # per image, read from the header
 HEAVY_PIXELS = 4_000_000
+CORRECTIONS_OFF = ("corrections are off on this server: whoever runs it can turn them on with "
+                   "`python demo.py --corrections PATH`")
+CORRECTION_USAGE = ('send JSON {"image": "<base64 image>", "label": 7}, or multipart/form-data with one '
+                    'image file (e.g. curl -F file=@7.png -F label=7)')
 
 
 def health_fields(reader: Reader, limits: Limits) -> dict[str, Any]:
     """GET /api/health's answer (here and in the Ray Serve app): the model and the request limits."""
     return {"status": "ok", "model": reader.digits.model_path.name,
             "sha256": (reader.digits.card or {}).get("sha256"), "max_file_size": limits.file,
-            "max_images": MAX_IMAGES, "read_number": True}
+            "max_images": reading.MAX_IMAGES, "read_number": True}
 
 
 def largest_pixels(images: Sequence[bytes]) -> int:
@@ -105,7 +110,7 @@ except (OSError, AttributeError):
 
 
 def add_reading_route(router: APIRouter, name: str, reader: Reader, limits: Limits, lanes: Lanes) -> None:
-    summary, docs = READING_ROUTES[name]
+    summary, route_docs = docs.READING_ROUTES[name]
 
     async def read(request: Request) -> Response:
         """One JSON object per image, in order, in the shape the CLI prints for this mode."""
@@ -114,11 +119,72 @@ def add_reading_route(router: APIRouter, name: str, reader: Reader, limits: Limi
             return await lanes.run(request, lambda b, stop: op.answers(reader, b, stop), blobs,
                                    name in INLINE)
         try:
-            return await records_response(request, limits, name, answers)
+            return await reading.records_response(request, limits, name, answers)
         except Stopped:  # the client left while its images were read: nobody will read this
             return error_response(400, "the client disconnected before the answer was ready")
 
-    router.add_api_route(f"/{name}", read, methods=["POST"], summary=summary, name=name, **docs)
+    router.add_api_route(f"/{name}", read, methods=["POST"], summary=summary, name=name, **route_docs)
+
+
+def add_corrections_route(router: APIRouter, reader: Reader, limits: Limits,
+                          corrections: Corrections | None) -> None:
+    """POST /corrections and DELETE /corrections/{id} on the API's router; with corrections off
+    (None) they answer 404, and the schema leaves them out: it describes what this server does."""
+    @router.post("/corrections", status_code=201, summary="Say what a digit really is",
+                 openapi_extra={"requestBody": docs.CORRECTION_BODY}, responses=docs.CORRECTION_RESPONSES,
+                 include_in_schema=corrections is not None)
+    async def correct(request: Request) -> Response:
+        """Keeps the 28×28 image the model sees, your digit, the model's answer and confidence,
+        the model's sha256, the source ("api") and the time; never the file, its name or your
+        address."""
+        try:
+            if corrections is None:
+                raise Refused(404, CORRECTIONS_OFF)
+            corrections.admit(client_host(request.scope))
+            image, label = await correction_request(request, limits)
+            result = await anyio.to_thread.run_sync(reader.read_digit, image)
+            kept = await anyio.to_thread.run_sync(corrections.add, reader.digits, result, label, "api",
+                                                  client_host(request.scope))
+        except Refused as err:
+            return err.response()
+        except InputError as err:
+            return error_response(422, str(err))
+        except ClientDisconnect:
+            return error_response(400, reading.DISCONNECTED)
+        return json_response({"id": kept, "label": label, "predicted": result.digit,
+                              "confidence": round(result.confidence, 6)}, 201)
+
+    @router.delete("/corrections/{correction_id}", summary="Take a correction back",
+                   responses=docs.DELETE_RESPONSES, include_in_schema=corrections is not None)
+    async def take_back(correction_id: int, request: Request) -> Response:
+        """Deletes a correction this client sent in the last minute (the id its POST returned)."""
+        try:
+            if corrections is None:
+                raise Refused(404, CORRECTIONS_OFF)
+            await anyio.to_thread.run_sync(corrections.take_back, correction_id, client_host(request.scope))
+        except Refused as err:
+            return err.response()
+        return json_response({"id": correction_id, "deleted": True})
+
+
+async def correction_request(request: Request, limits: Limits) -> tuple[bytes, int]:
+    """(image bytes, label 0-9) from JSON or multipart; Refused with the status and message else."""
+    if reading.body_kind(request, CORRECTION_USAGE) == "json":
+        payload = await reading.json_body(request, limits, CORRECTION_USAGE)
+        if not isinstance(payload, dict) or "image" not in payload:
+            raise Refused(400, f'no "image": {CORRECTION_USAGE}')
+        image = reading.decode_base64('"image"', "the image", payload["image"], limits)
+        label = payload.get("label")
+    else:
+        files, fields = await reading.multipart_form(request, limits, CORRECTION_USAGE)
+        if len(files) != 1:
+            why = "one image file per correction" if files else "no image file"
+            raise Refused(400, f"{why}: {CORRECTION_USAGE}")
+        image, label = files[0][1], fields.get("label")
+    try:
+        return image, parse_label(label)
+    except ValueError as err:
+        raise Refused(400, str(err)) from None
 
 
 def create_router(reader: Reader, max_file_size: int | None, corrections: Corrections | None) -> APIRouter:
@@ -126,7 +192,7 @@ def create_router(reader: Reader, max_file_size: int | None, corrections: Correc
     router = APIRouter(prefix=API_PREFIX, tags=["digits"])
     limits = Limits(max_file_size)
     lanes = Lanes()
-    for name in READING_ROUTES:
+    for name in docs.READING_ROUTES:
         add_reading_route(router, name, reader, limits, lanes)
     add_corrections_route(router, reader, limits, corrections)
 
@@ -143,11 +209,11 @@ def install(app: FastAPI, router: APIRouter) -> None:
     (Gradio's own routes are documented by its "Use via API" page)."""
     before = list(app.router.routes)
     app.include_router(router)
-    install_page(app)
+    docs.install_page(app)
     # The router tries routes in order: matching a request against Gradio's many first was a noticeable
     # part of the API's request. This API's paths are distinct from Gradio's, so the order is free.
     added = [route for route in app.router.routes if route not in before]
     app.router.routes[:] = added + before
-    schema = get_openapi(title=TITLE, version="1", description=DESCRIPTION, routes=router.routes)
+    schema = get_openapi(title=docs.TITLE, version="1", description=docs.DESCRIPTION, routes=router.routes)
     app.openapi = lambda: schema  # type: ignore[method-assign]
 

@@ -1,10 +1,11 @@
-"""Slow clients timed out, and request heads capped:
+"""Clients that hold on to the server are let go: slow clients timed out and request heads capped
+(HeadTimeout, in uvicorn's protocol: the head is read before any ASGI app sees the request;
+BodyTimeout, ASGI middleware), and event streams bounded (Streams).
 
-- HeadTimeout (a uvicorn protocol: the head is read before any ASGI app sees the request): the head
-  within `timeout` s of the connection opening or of the previous response, else 408 and the
-  connection closed (one that sent nothing is just closed); over MAX_HEAD_BYTES or MAX_HEADERS, 431;
-- BodyTimeout (ASGI middleware): each chunk of the body within `timeout` s, and the whole at
-  MIN_BODY_RATE after a first `timeout` of grace, else 408 and the app sees the client as gone.
+An event stream (MCP's, the page's queue) that has sent nothing but heartbeats for `idle_s` is ended,
+as clients reconnect when they need to; at most PER_CLIENT are open per client (429) and TOTAL in all
+(503); a queue stream for a session the queue doesn't know is a 404, and a websocket upgrade (the app
+serves none) a 403, not tracebacks in the log.
 """
 
 from __future__ import annotations
@@ -12,11 +13,14 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections import Counter
 from typing import Any
+from urllib.parse import parse_qs
 
 import anyio
 import orjson
 from starlette.requests import ClientDisconnect
+from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from uvicorn import config as uvicorn_config
 from uvicorn.protocols.http.h11_impl import H11Protocol
@@ -26,8 +30,8 @@ try:
 except ImportError:  # uvicorn without httptools uses h11 for "auto"
     AutoProtocol = H11Protocol  # type: ignore[misc]
 
-from app.settings import CLIENT_TIMEOUT_S
-from app.web import error_response
+from app.settings import CLIENT_TIMEOUT_S, STREAM_IDLE_S
+from app.web import client_host, error_response
 
 LOG = logging.getLogger("timeouts")
 
@@ -40,6 +44,12 @@ HEAD_431 = orjson.dumps({"error": f"the request headers are too large: at most {
 END_OF_HEAD = b"\r\n\r\n"
 BODY_408 = error_response(408, "the request body came too slowly or stopped: the connection is closed",
                           {"Connection": "close"})
+QUEUE_STREAM = "/gradio_api/queue/data"
+STREAM_PATHS = frozenset({QUEUE_STREAM, "/gradio_api/mcp/sse", "/gradio_api/mcp", "/gradio_api/mcp/"})
+PER_CLIENT = 10  # a browser tab holds one queue stream, an MCP client one or two
+TOTAL = 200  # far below the 2,000 that slowed the server fifty-fold
+RETRY = {"Retry-After": "10"}
+HEARTBEATS = (b'data: {"msg":"heartbeat"}',)  # Gradio's queue; SSE comments (": ping") are the MCP server's
 
 
 def raw_response(status: bytes, body: bytes) -> bytes:
@@ -48,7 +58,8 @@ def raw_response(status: bytes, body: bytes) -> bytes:
 
 
 class HeadTimeout:
-    """Mixin for uvicorn's HTTP protocols: the request head's deadline and size caps."""
+    """Mixin for uvicorn's HTTP protocols: the head within `head_timeout` s of the connection opening or
+    of the previous response, else 408 (one that sent nothing is just closed); too large a head, 431."""
 
     head_timeout: float = CLIENT_TIMEOUT_S
     _head_timer: asyncio.TimerHandle | None = None
@@ -130,7 +141,8 @@ def install(timeout_s: float = CLIENT_TIMEOUT_S) -> None:
 
 
 class BodyTimeout:
-    """ASGI middleware: a request body that stalls or trickles gets 408 and its connection closed."""
+    """ASGI middleware: each chunk of a body within `timeout_s`, and the whole at MIN_BODY_RATE after a
+    first `timeout_s` of grace, else 408, the connection closed, and the app sees the client as gone."""
 
     def __init__(self, app: ASGIApp, timeout_s: float = CLIENT_TIMEOUT_S) -> None:
         self.app, self.timeout_s = app, timeout_s
@@ -183,3 +195,93 @@ class _Body:
         if message["type"] == "http.response.start":
             self.responded = True
         await self._send(message)
+
+
+def is_heartbeat(chunk: bytes) -> bool:
+    """Whether a chunk of an event stream only keeps it alive."""
+    text = chunk.strip()
+    return not text or text.startswith(b":") or text in HEARTBEATS
+
+
+class Streams:
+    """ASGI middleware: event streams bounded in number and idle time; bad upgrades refused."""
+
+    def __init__(self, app: ASGIApp, idle_s: float = STREAM_IDLE_S) -> None:
+        self.app, self.idle_s = app, idle_s
+        self.open: Counter[str] = Counter()
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "websocket":
+            await send({"type": "websocket.close", "code": 1008})  # before accept: uvicorn answers 403
+            return
+        if scope["type"] != "http" or scope["method"] != "GET" or scope["path"] not in STREAM_PATHS:
+            await self.app(scope, receive, send)
+            return
+        if refusal := self.refusal(scope):
+            await refusal(scope, receive, send)
+            return
+        client = client_host(scope)
+        self.open[client] += 1
+        stream = IdleStream(send, self.idle_s)
+        watcher = asyncio.create_task(stream.watch())
+        try:
+            await self.app(scope, receive, stream.send)
+        finally:
+            watcher.cancel()
+            self.open -= Counter([client])  # drops the client at 0
+
+    def refusal(self, scope: Scope) -> Response | None:
+        if self.open[client_host(scope)] >= PER_CLIENT:
+            return error_response(429, f"too many open event streams from this client (at most {PER_CLIENT})",
+                                  RETRY)
+        if self.open.total() >= TOTAL:
+            return error_response(503, "the server has too many open event streams: try again soon", RETRY)
+        if scope["path"] == QUEUE_STREAM and not known_session(scope):
+            return error_response(404, "no such session: it has ended, or never started (join the queue "
+                                       "first)")
+        return None
+
+
+def known_session(scope: Scope) -> bool:
+    """Whether Gradio's queue has the session this queue stream asks for."""
+    session = parse_qs(scope.get("query_string", b"").decode("latin-1")).get("session_hash", [""])[0]
+    app = scope.get("app")
+    try:
+        return session in app.get_blocks()._queue.pending_messages_per_session  # type: ignore[union-attr]
+    except AttributeError:
+        return True  # not Gradio's app: nothing to check against
+
+
+class IdleStream:
+    """One stream's send, ended after `idle_s` with nothing but heartbeats."""
+
+    def __init__(self, send: Send, idle_s: float) -> None:
+        self._send, self.idle_s = send, idle_s
+        self.last = time.monotonic()
+        self.started = self.ended = False
+        self.lock = asyncio.Lock()  # the app's sends and the watcher's end, one at a time
+
+    async def send(self, message: Message) -> None:
+        async with self.lock:
+            if self.ended:
+                return  # ended for idleness: the app finds out from receive() (a disconnect)
+            if message["type"] == "http.response.start":
+                self.started = True
+            elif message["type"] == "http.response.body":
+                if not is_heartbeat(message.get("body", b"")):
+                    self.last = time.monotonic()
+                self.ended = not message.get("more_body", False)
+            await self._send(message)
+
+    async def watch(self) -> None:
+        while not self.ended:
+            wait = self.last + self.idle_s - time.monotonic()
+            if wait > 0:
+                await asyncio.sleep(wait)
+                continue
+            async with self.lock:
+                if self.started and not self.ended:
+                    self.ended = True
+                    await self._send({"type": "http.response.body", "body": b"", "more_body": False})
+                    return
+            await asyncio.sleep(self.idle_s)  # not started yet: its first message will be news

@@ -1,4 +1,4 @@
-"""app/web/brake.py: password guessing slowed, then refused for a while; the owner still gets in
+"""app/web/access.py: password guessing slowed, then refused for a while; the owner still gets in
 (issue #31, 3)."""
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from starlette.responses import JSONResponse, PlainTextResponse
 from starlette.routing import Route
 from starlette.testclient import TestClient
 
-from app.web import access, brake
+from app.web import access
 
 USERS = {"amy": "right-pw", "bob": "b0b"}
 
@@ -28,14 +28,14 @@ class Clock:
 
 @pytest.fixture(autouse=True)
 def no_waiting(monkeypatch):
-    monkeypatch.setattr(brake, "SLOW_S", 0.0)
+    monkeypatch.setattr(access, "SLOW_S", 0.0)
 
 
 def basic(user: str, password: str) -> dict[str, str]:
     return {"Authorization": "Basic " + base64.b64encode(f"{user}:{password}".encode()).decode()}
 
 
-def app_with(login_brake: brake.LoginBrake) -> Starlette:
+def app_with(login_brake: access.LoginBrake) -> Starlette:
     async def health(request):
         return PlainTextResponse("ok")
 
@@ -46,7 +46,7 @@ def app_with(login_brake: brake.LoginBrake) -> Starlette:
                             200 if right else 400)
 
     return Starlette(routes=[Route("/api/health", health), Route("/login", login, methods=["POST"])],
-                     middleware=[Middleware(brake.BrakeLogins, users=USERS, brake=login_brake),
+                     middleware=[Middleware(access.BrakeLogins, users=USERS, brake=login_brake),
                                  Middleware(access.LoginRequired, users=USERS)])
 
 
@@ -56,28 +56,28 @@ def client(app: Starlette, address: str) -> TestClient:
 
 def test_wrong_passwords_are_refused_for_a_while_then_forgotten(caplog):
     clock = Clock()
-    app = app_with(brake.LoginBrake(clock))
+    app = app_with(access.LoginBrake(clock))
     attacker, owner = client(app, "10.0.0.66"), client(app, "10.0.0.7")
     with caplog.at_level(logging.WARNING, logger="login"):
         statuses = [attacker.get("/api/health", headers=basic("amy", f"guess{i}")).status_code
-                    for i in range(brake.CLIENT_LIMIT + 2)]
-    assert statuses == [401] * brake.CLIENT_LIMIT + [429, 429]
+                    for i in range(access.CLIENT_LIMIT + 2)]
+    assert statuses == [401] * access.CLIENT_LIMIT + [429, 429]
     refused = attacker.get("/api/health", headers=basic("amy", "right-pw"))  # the right one too, from there
-    assert refused.status_code == 429 and 0 < int(refused.headers["retry-after"]) <= brake.WINDOW_S
+    assert refused.status_code == 429 and 0 < int(refused.headers["retry-after"]) <= access.WINDOW_S
     assert owner.get("/api/health", headers=basic("amy", "right-pw")).status_code == 200
     lines = [r.getMessage() for r in caplog.records]
-    assert len(lines) == brake.CLIENT_LIMIT and "user 'amy' from 10.0.0.66" in lines[0]
+    assert len(lines) == access.CLIENT_LIMIT and "user 'amy' from 10.0.0.66" in lines[0]
     assert not any("guess" in line for line in lines)  # never the password
-    clock.now += brake.WINDOW_S + 1
+    clock.now += access.WINDOW_S + 1
     assert attacker.get("/api/health", headers=basic("amy", "right-pw")).status_code == 200
 
 
 def test_the_login_page_is_braked_too():
-    app = app_with(brake.LoginBrake(Clock()))
+    app = app_with(access.LoginBrake(Clock()))
     attacker, owner = client(app, "10.0.0.66"), client(app, "10.0.0.7")
     statuses = [attacker.post("/login", data={"username": "amy", "password": f"guess{i}"}).status_code
-                for i in range(brake.CLIENT_LIMIT + 1)]
-    assert statuses == [400] * brake.CLIENT_LIMIT + [429]
+                for i in range(access.CLIENT_LIMIT + 1)]
+    assert statuses == [400] * access.CLIENT_LIMIT + [429]
     multipart = {"username": (None, "amy"), "password": (None, "right-pw")}  # as the page's form sends it
     assert owner.post("/login", files=multipart).status_code == 200
 
@@ -85,8 +85,8 @@ def test_the_login_page_is_braked_too():
 def test_an_attack_on_one_user_from_many_clients():
     """Many clients guessing at one user: those that failed on it are refused; its owner, who
     hasn't, still gets in with the right password."""
-    app = app_with(brake.LoginBrake(Clock()))
-    for n in range(brake.USER_LIMIT):
+    app = app_with(access.LoginBrake(Clock()))
+    for n in range(access.USER_LIMIT):
         assert client(app, f"10.1.0.{n}").get("/api/health", headers=basic("amy", "guess")).status_code == 401
     assert client(app, "10.1.0.0").get("/api/health", headers=basic("amy", "right-pw")).status_code == 429
     assert client(app, "10.9.9.9").get("/api/health", headers=basic("amy", "right-pw")).status_code == 200
@@ -94,9 +94,9 @@ def test_an_attack_on_one_user_from_many_clients():
 
 
 def test_wrong_answers_are_slowed_after_a_few(monkeypatch):
-    monkeypatch.setattr(brake, "SLOW_S", 0.25)
-    login_brake = brake.LoginBrake(Clock())
-    for _ in range(brake.SLOW_AFTER):
+    monkeypatch.setattr(access, "SLOW_S", 0.25)
+    login_brake = access.LoginBrake(Clock())
+    for _ in range(access.SLOW_AFTER):
         login_brake.failed("10.0.0.66", "amy")
     assert login_brake.slow_down("10.0.0.66") == 0.0
     login_brake.failed("10.0.0.66", "amy")
@@ -104,11 +104,11 @@ def test_wrong_answers_are_slowed_after_a_few(monkeypatch):
 
 
 def test_memory_is_bounded(monkeypatch):
-    monkeypatch.setattr(brake, "MAX_KEYS", 30)
+    monkeypatch.setattr(access, "MAX_KEYS", 30)
     clock = Clock()
-    login_brake = brake.LoginBrake(clock)
+    login_brake = access.LoginBrake(clock)
     for n in range(100):
-        clock.now += brake.WINDOW_S  # each earlier failure has expired
+        clock.now += access.WINDOW_S  # each earlier failure has expired
         login_brake.failed(f"10.0.{n}.1", f"user{n}")
     assert len(login_brake.failures) <= 30 + 3
 
@@ -134,6 +134,7 @@ def test_a_login_form_that_stalls_is_timed_out():
     scope = {"type": "http", "method": "POST", "path": "/login", "client": ("10.0.0.66", 5000),
              "query_string": b"", "headers": [(b"content-type", b"application/x-www-form-urlencoded"),
                                               (b"content-length", b"40")]}
-    stack = BodyTimeout(brake.BrakeLogins(PlainTextResponse("no"), USERS, brake.LoginBrake()), timeout_s=0.2)
+    stack = BodyTimeout(access.BrakeLogins(PlainTextResponse("no"), USERS, access.LoginBrake()),
+                        timeout_s=0.2)
     asyncio.run(asyncio.wait_for(stack(scope, receive, send), timeout=10))
     assert sent[0]["status"] == 408

@@ -1,4 +1,4 @@
-"""app/web/forwarded.py: a client can't choose its address or the page's root (issue #31, 2 and 7)."""
+"""app/web/origin.py: a client can't choose its address or the page's root (issue #31, 2 and 7)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import asyncio
 import pytest
 from uvicorn.config import Config
 
-from app.web import forwarded
+from app.web import origin
 
 
 def seen_by_the_app(config_env: str, client: str, headers: list[tuple[bytes, bytes]]) -> dict:
@@ -19,8 +19,8 @@ def seen_by_the_app(config_env: str, client: str, headers: list[tuple[bytes, byt
         seen.update(scope)
 
     env: dict[str, str] = {}
-    forwarded.trust_proxies([p for p in config_env.split(",") if p], env)
-    config = Config(app, forwarded_allow_ips=env[forwarded.TRUSTED_ENV])
+    origin.trust_proxies([p for p in config_env.split(",") if p], env)
+    config = Config(app, forwarded_allow_ips=env[origin.TRUSTED_ENV])
     config.load()
     scope = {"type": "http", "client": (client, 5000), "headers": headers, "scheme": "http"}
     asyncio.run(config.loaded_app(scope, None, None))
@@ -49,7 +49,7 @@ def rooted(headers: list[tuple[bytes, bytes]], share_url: str | None = None) -> 
     async def app(scope, receive, send):
         seen.update(scope)
 
-    middleware = forwarded.FixedRoot(app, share_url=lambda: share_url)
+    middleware = origin.FixedRoot(app, share_url=lambda: share_url)
     asyncio.run(middleware({"type": "http", "headers": headers, "server": ("192.168.1.5", 7860),
                             "scheme": "http"}, None, None))
     return {"scheme": seen["scheme"], "headers": dict(seen["headers"]), "count": len(seen["headers"])}

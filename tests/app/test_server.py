@@ -10,7 +10,7 @@ import pytest
 from app.server import App, create, create_or_exit, launch_kwargs, serve
 from app.settings import AUTH_ENV, Settings
 from app.ui.model_card import CARD
-from app.web import access, brake, origin
+from app.web import access, origin
 from serving import ModelError, Predictor
 from serving.paths import DEFAULT_MODEL, MODELS_DIR
 
@@ -44,7 +44,8 @@ def test_auth_reaches_launch_and_guards_every_route(tmp_path):
     )
     assert got["auth"] == [("amy", "from-env"), ("bob", "b0b")]  # Gradio's login page and routes
     stack = [m.cls for m in got["app_kwargs"]["middleware"]]
-    assert stack[1:4] == [brake.BrakeLogins, access.LoginRequired, origin.SameOrigin]  # guessing braked first
+    # guessing braked first
+    assert stack[1:4] == [access.BrakeLogins, access.LoginRequired, origin.SameOrigin]
     guard = got["app_kwargs"]["middleware"][2]  # the rest: REST, /docs, MCP (tests/test_auth.py)
     assert guard.kwargs["users"] == {"amy": "from-env", "bob": "b0b"}
 

@@ -1,4 +1,4 @@
-"""app/web/streams.py: event streams end when idle and are capped; unknown sessions and websocket
+"""app/web/timeouts.py: event streams end when idle and are capped; unknown sessions and websocket
 upgrades are refused quietly (issue #31, 4 and 6). The server-level checks are tests/test_security.py."""
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ from types import SimpleNamespace
 
 import pytest
 
-from app.web import streams
+from app.web import timeouts
 
 HEARTBEAT = b'data: {"msg":"heartbeat"}\n\n'
 
@@ -54,7 +54,7 @@ class Client:
 
 def test_a_stream_of_heartbeats_ends_after_the_idle_time():
     async def run() -> tuple[float, Client]:
-        middleware, client = streams.Streams(heartbeats_for_ever, idle_s=0.3), Client()
+        middleware, client = timeouts.Streams(heartbeats_for_ever, idle_s=0.3), Client()
         start = time.monotonic()
         await asyncio.wait_for(middleware(scope(), client.receive, client.send), timeout=10)
         return time.monotonic() - start, client
@@ -67,11 +67,11 @@ def test_a_stream_of_heartbeats_ends_after_the_idle_time():
 
 
 def test_streams_are_capped_per_client_and_in_all(monkeypatch):
-    monkeypatch.setattr(streams, "TOTAL", 6)
-    monkeypatch.setattr(streams, "PER_CLIENT", 4)
+    monkeypatch.setattr(timeouts, "TOTAL", 6)
+    monkeypatch.setattr(timeouts, "PER_CLIENT", 4)
 
     async def run() -> list[int]:
-        middleware = streams.Streams(heartbeats_for_ever, idle_s=5)
+        middleware = timeouts.Streams(heartbeats_for_ever, idle_s=5)
         clients = [Client() for _ in range(8)]
         addresses = ["10.0.0.1"] * 5 + ["10.0.0.2"] * 3
         tasks = [asyncio.create_task(middleware(scope(client=a), c.receive, c.send))
@@ -87,17 +87,17 @@ def test_streams_are_capped_per_client_and_in_all(monkeypatch):
 
 
 def test_heartbeats():
-    assert streams.is_heartbeat(HEARTBEAT) and streams.is_heartbeat(b": ping - 2026-12-06 03:00:00\r\n\r\n")
-    assert not streams.is_heartbeat(b'data: {"msg":"process_completed"}\n\n')
+    assert timeouts.is_heartbeat(HEARTBEAT) and timeouts.is_heartbeat(b": ping - 2026-12-06 03:00:00\r\n\r\n")
+    assert not timeouts.is_heartbeat(b'data: {"msg":"process_completed"}\n\n')
 
 
 def test_an_unknown_queue_session_is_a_404():
     queue = SimpleNamespace(pending_messages_per_session={"known": object()})
     app = SimpleNamespace(get_blocks=lambda: SimpleNamespace(_queue=queue))
-    middleware = streams.Streams(heartbeats_for_ever, idle_s=0.1)
-    unknown = middleware.refusal(scope(streams.QUEUE_STREAM, query=b"session_hash=nosuch", app=app))
+    middleware = timeouts.Streams(heartbeats_for_ever, idle_s=0.1)
+    unknown = middleware.refusal(scope(timeouts.QUEUE_STREAM, query=b"session_hash=nosuch", app=app))
     assert unknown is not None and unknown.status_code == 404
-    assert middleware.refusal(scope(streams.QUEUE_STREAM, query=b"session_hash=known", app=app)) is None
+    assert middleware.refusal(scope(timeouts.QUEUE_STREAM, query=b"session_hash=known", app=app)) is None
 
 
 @pytest.mark.parametrize("path", ["/gradio_api/mcp/", "/gradio_api/queue/join", "/"])
@@ -110,5 +110,5 @@ def test_websocket_upgrades_are_refused(path):
     async def send(message):
         sent.append(message)
 
-    asyncio.run(streams.Streams(app)({"type": "websocket", "path": path}, None, send))
+    asyncio.run(timeouts.Streams(app)({"type": "websocket", "path": path}, None, send))
     assert sent == [{"type": "websocket.close", "code": 1008}]  # before accept: uvicorn answers 403
