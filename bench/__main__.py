@@ -56,10 +56,6 @@ QUICK = dict(latency_runs=60, latency_warmup=10, sketch_runs=5, photo_runs=2, th
              api_clients=8, api_each=1)
 
 
-def ratio(a: float, b: float) -> float:
-    return a / b if b else float("nan")
-
-
 def us(seconds: float) -> str:
     return f"{seconds * 1e6:.0f}"
 
@@ -161,16 +157,16 @@ def latency_section(b: Bench) -> str:
         sure = float(first_member_confidence(b.model, x)[0])
         rows += [(f"{name} (first member {sure:.0%} sure)", engine, *map(us, (t.wall.median, t.wall.p99,
                                                                               t.wall.mean, t.cpu.median)),
-                  t.wall.count, f"{ratio(base.wall.median, t.wall.median):.1f}×",
-                  f"{ratio(base.cpu.median, t.cpu.median):.1f}×")
+                  t.wall.count, f"{base.wall.median / t.wall.median:.1f}×",
+                  f"{base.cpu.median / t.cpu.median:.1f}×")
                  for (engine, x_name), t in stats.items() if x_name == name]
-        speedup = ratio(base.wall.median, stats[("onnxruntime fp32", name)].wall.median)
+        speedup = base.wall.median / stats[("onnxruntime fp32", name)].wall.median
         b.check(f"onnxruntime fp32 vs PyTorch eager, {name}, batch 1, one thread (median)",
                 "≥ 3× faster", f"{speedup:.1f}×", speedup >= 3)
     # Both files run every member on the unclear input; on a clear one the INT8 file (no shortcut) does more.
     fp32, int8 = (stats[(engine, "noise")].wall.median for engine in ENGINES[:2])
     b.check("INT8 vs fp32 latency, every member running, batch 1, one thread (median)", "no slower",
-            f"{us(int8)} µs vs {us(fp32)} µs ({ratio(fp32, int8):.2f}× faster)", int8 <= fp32)
+            f"{us(int8)} µs vs {us(fp32)} µs ({fp32 / int8:.2f}× faster)", int8 <= fp32)
     return (md_table(["input", "engine", "median µs", "p99 µs", "mean µs", "CPU µs (median)", "runs",
                       "speed vs PyTorch", "CPU-time ratio"], rows, "llrrrrrrr")
             + "\n\nOne image (1×1×28×28), `torch.set_num_threads(1)` and onnxruntime "
@@ -280,7 +276,7 @@ def accuracy_section(b: Bench) -> str:
                                                                                        ("INT8", b.args.int8))}
     rows = [(kind, f"`{path.name}`", f"{path.stat().st_size / 1024:.0f}", f"{100 * result.overall:.2f}%",
              result.errors, f"{result.count:,}") for kind, (path, result) in files.items()]
-    size_ratio = ratio(b.args.fp32.stat().st_size, b.args.int8.stat().st_size)
+    size_ratio = b.args.fp32.stat().st_size / b.args.int8.stat().st_size
     b.check("INT8 file size vs fp32", "≥ 2× smaller", f"{size_ratio:.1f}× smaller", size_ratio >= 2)
     delta = 100 * (files["INT8"][1].overall - files["fp32"][1].overall)
     b.check("INT8 accuracy vs fp32 (MNIST test)", "within 0.1 point", f"{delta:+.2f} points",
@@ -362,7 +358,7 @@ def serving_section(b: Bench) -> str:
                         "yes" if p["has_torch"] else "no", "yes" if p["has_onnxruntime"] else "no")
                        for name, p in (("onnxruntime (`serving.Predictor`)", by["ort"]),
                                        ("PyTorch (`Ensemble`)", by["torch"]))])
-    rss_ratio = ratio(by["ort"]["rss"], by["torch"]["rss"])
+    rss_ratio = by["ort"]["rss"] / by["torch"]["rss"]
     b.check("serving RSS, onnxruntime vs PyTorch", "≤ 1/3",
             f"{by['ort']['rss']:.0f} vs {by['torch']['rss']:.0f} MiB ({rss_ratio:.2f})",
             rss_ratio <= 1 / 3)

@@ -102,11 +102,8 @@ def ms(seconds: float) -> str:
 
 def cpu_info(field: str) -> str:
     """A field of /proc/cpuinfo ('' where there is none)."""
-    try:
-        with open("/proc/cpuinfo") as f:
-            return next((line.split(":", 1)[1].strip() for line in f if line.startswith(field)), "")
-    except OSError:
-        return ""
+    with open("/proc/cpuinfo") as f:
+        return next((line.split(":", 1)[1].strip() for line in f if line.startswith(field)), "")
 
 
 def load_average() -> str:

@@ -178,16 +178,6 @@ def outcome_table(rows: list[dict]) -> str:
     return md_table(["outcome", "numbers", "share"], [(k, n, pct(n, len(rows))) for k, n in outcomes])
 
 
-def run_all(reader: Reader, images: np.ndarray, labels: np.ndarray, raw_right: np.ndarray,
-            count: int, seed: int) -> tuple[list[dict], list[dict]]:
-    """Set 1 and Set 2, made from the same seed."""
-    rng = np.random.default_rng(seed)
-    apart = run_set(reader, images, labels, raw_right, count, rng, None)
-    close = [{**r, "gap": name} for name, gap_range, gap_px in CLOSE_GAPS
-             for r in run_set(reader, images, labels, raw_right, count, rng, gap_range, gap_px)]
-    return apart, close
-
-
 def print_sets(apart: list[dict], close: list[dict], raw_right: np.ndarray, args: argparse.Namespace) -> None:
     print(f"## Set 1: {args.count} numbers of 2–6 separate MNIST test digits (seed {args.seed}, "
           f"model {args.model})\n")
@@ -228,9 +218,12 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     mnist = load_mnist()
     images, labels = mnist.test_images, mnist.test_labels
-    raw = reader.digits.probabilities(images.astype(np.float32) / 255).argmax(axis=1)
-    print_sets(*run_all(reader, images, labels, raw_right := raw == labels, args.count, args.seed),
-               raw_right, args)
+    raw_right = reader.digits.probabilities(images.astype(np.float32) / 255).argmax(axis=1) == labels
+    rng = np.random.default_rng(args.seed)  # Set 1, then Set 2
+    apart = run_set(reader, images, labels, raw_right, args.count, rng, None)
+    close = [{**r, "gap": name} for name, gap_range, gap_px in CLOSE_GAPS
+             for r in run_set(reader, images, labels, raw_right, args.count, rng, gap_range, gap_px)]
+    print_sets(apart, close, raw_right, args)
     return 0
 
 

@@ -61,18 +61,25 @@ def mnist_ink(digit: np.ndarray, height: int, rng: np.random.Generator) -> np.nd
 def template_ink(label: int, height: int, rng: np.random.Generator) -> np.ndarray:
     """The project's pen strokes for `label`, jittered and slanted, with a pen of 2–7 pixels."""
     width = round(height * rng.uniform(0.5, 0.75))
-    pen = int(rng.integers(2, 8)) * 2  # drawn at twice the size, then halved: smooth edges
-    pad = pen
-    image = Image.new("L", (2 * width + 2 * pad, 2 * height + 2 * pad), 0)
-    draw = ImageDraw.Draw(image)
+    pen = int(rng.integers(2, 8)) * 2  # drawn at twice the size (a margin of a pen's width), then halved
     slant = rng.uniform(-0.25, 0.25)
-    for stroke in digit_strokes(label, pad, pad, 2 * width, 2 * height):
+    strokes = []
+    for stroke in digit_strokes(label, pen, pen, 2 * width, 2 * height):
         jitter = rng.normal(0, 0.025 * height, (len(stroke), 2))
-        points = [(x + slant * (height + pad - y) + jx, y + jy)
-                  for (x, y), (jx, jy) in zip(stroke, jitter, strict=True)]
-        pen_line(draw, points, pen, 255)
-    image = image.resize((image.width // 2, image.height // 2), Image.Resampling.BOX)
-    return np.asarray(image, np.float32) / 255
+        strokes.append([(x + slant * (height + pen - y) + jx, y + jy)
+                        for (x, y), (jx, jy) in zip(stroke, jitter, strict=True)])
+    return reduced_strokes(strokes, (width + pen, height + pen), pen, 2)
+
+
+def reduced_strokes(strokes: list[list[tuple[float, float]]], size: tuple[int, int], width: float,
+                    scale: int = FINE) -> np.ndarray:
+    """Ink coverage in 0–1 of `size` (w, h): the strokes (in pixels of the size × scale canvas) drawn
+    `scale` times larger with a pen `width` wide there, then reduced, so that their edges are soft."""
+    image = Image.new("L", (size[0] * scale, size[1] * scale), 0)
+    draw = ImageDraw.Draw(image)
+    for stroke in strokes:
+        pen_line(draw, stroke, width, 255)
+    return np.asarray(image.resize(size, Image.Resampling.BOX), np.float32) / 255
 
 
 def ink_texture(coverage: np.ndarray, ink: str, rng: np.random.Generator) -> np.ndarray:
@@ -293,10 +300,6 @@ def drawings_path_input(jpeg: bytes) -> np.ndarray:
     return digit_input(InkMap(ink))
 
 
-def grey(a: np.ndarray) -> Image.Image:
-    return Image.fromarray(seen_pixels(a))
-
-
 def panel(picture: Image.Image) -> Image.Image:
     """`picture` fitted in a FIGURE_SIDE square (28×28 inputs enlarged without smoothing)."""
     resample = Image.Resampling.NEAREST if picture.width <= 28 else Image.Resampling.BOX
@@ -317,8 +320,8 @@ def figure(made: list[Photo], out: Path) -> None:
         draw.text((10 + (FIGURE_SIDE + 10) * column, 10), title, fill="black")
     for row, photo in enumerate(picks):
         found = ink_map(photo.jpeg)
-        pictures = [Image.open(io.BytesIO(photo.jpeg)).convert("RGB"), grey(drawings_path_input(photo.jpeg)),
-                    grey(found.ink), grey(digit_input(found))]
+        seen = [seen_pixels(a) for a in (drawings_path_input(photo.jpeg), found.ink, digit_input(found))]
+        pictures = [Image.open(io.BytesIO(photo.jpeg)).convert("RGB"), *map(Image.fromarray, seen)]
         for column, picture in enumerate(pictures):
             sheet.paste(panel(picture), (10 + (FIGURE_SIDE + 10) * column, 30 + (FIGURE_SIDE + 10) * row))
     sheet.save(out, optimize=True)

@@ -327,14 +327,6 @@ def verdict(outcomes: Sequence[Outcome]) -> tuple[bool, str]:
     return passed, text
 
 
-def misreads(outcomes: Sequence[Outcome], limit: int = 20) -> str:
-    wrong = [o for o in outcomes if o.raw == o.label and o.redrawn != o.label]
-    lines = [f"  test #{o.index} ({o.variant}, label {o.label}): "
-             + (f"refused: {o.error}" if o.redrawn is None else f"read {o.redrawn}") for o in wrong[:limit]]
-    more = f"\n  ... and {len(wrong) - limit} more" if len(wrong) > limit else ""
-    return "\n".join(lines) + more
-
-
 def main(argv: list[str] | None = None) -> int:
     args = made_images_parser(__doc__, 10_000, "test digits to re-draw (default: all)").parse_args(argv)
     try:
@@ -354,8 +346,14 @@ def main(argv: list[str] | None = None) -> int:
     print(table(outcomes))
     passed, text = verdict(outcomes)
     print("\n" + text)
-    if lost := misreads(outcomes):
-        print("\nright raw, wrong re-drawn:\n" + lost)
+    lost = [o for o in outcomes if o.raw == o.label and o.redrawn != o.label]
+    if lost:
+        print("\nright raw, wrong re-drawn:")
+    for o in lost[:20]:
+        print(f"  test #{o.index} ({o.variant}, label {o.label}): "
+              + (f"refused: {o.error}" if o.redrawn is None else f"read {o.redrawn}"))
+    if len(lost) > 20:
+        print(f"  ... and {len(lost) - 20} more")
     return 0 if passed else 1
 
 
