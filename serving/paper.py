@@ -5,9 +5,11 @@ squared lines cleared without breaking the strokes that cross them, and the page
 
 from __future__ import annotations
 
+import bisect
+
 import numpy as np
 
-from serving.components import Components, label_components, true_pixels
+from serving.components import Components, label_components
 from serving.decode import NoDigitError
 from serving.stats import dilate, erode, sliding
 
@@ -121,7 +123,7 @@ def link_peaks(peaks: np.ndarray, slope: float) -> list[np.ndarray]:
             own = (chain[last] - chain[first]) / (last - first) if last > first else slope
             expected = chain[last] + own * (s - last)
             reach = min(LINK * (s - last), 2 * LINK + 2)
-            best = min(rows, key=lambda r: abs(r - expected), default=None)
+            best = nearest(rows, expected)
             if best is not None and abs(best - expected) <= reach:
                 chain[s] = best
                 rows.remove(best)
@@ -136,6 +138,13 @@ def link_peaks(peaks: np.ndarray, slope: float) -> list[np.ndarray]:
             still_open.append((chain, s, s))
         open_chains = still_open
     return done + [chain for chain, _, _ in open_chains]
+
+
+def nearest(rows: list[int], expected: float) -> int | None:
+    """The row of sorted rows nearest to expected (the lower one on a tie), None if there is none."""
+    i = bisect.bisect_left(rows, expected)
+    near = rows[max(i - 1, 0): i + 1]
+    return min(near, key=lambda r: abs(r - expected), default=None)
 
 
 def chain_rows(chain: np.ndarray, width: int, w: int) -> np.ndarray:
@@ -155,15 +164,14 @@ def line_half_width(profiles: np.ndarray, rows: np.ndarray, level: np.ndarray) -
     """Rows either side of a line's centre that its blurred edges darken: out to where the line's
     profile (median over the strips it was seen in) falls below a quarter of its height."""
     h = profiles.shape[1]
-    strength = float(np.median(profiles[np.arange(len(rows)), rows]))
-    half = 1
-    while half < MAX_LINE_HALF_WIDTH:
-        edge = [np.median(profiles[np.arange(len(rows)), np.clip(rows + sign * (half + 1), 0, h - 1)] - level)
-                for sign in (-1, 1)]
-        if max(edge) < LINE_EDGE * (strength - float(np.median(level))):
-            break
-        half += 1
-    return half + 1
+    strips = np.arange(len(rows))
+    strength = float(np.median(profiles[strips, rows]))
+    # Rows 2 .. MAX_LINE_HALF_WIDTH from the centre, above (first) and below, all at once.
+    steps = np.arange(2, MAX_LINE_HALF_WIDTH + 1)
+    outward = np.clip(rows[:, None, None] + np.array([-1, 1])[:, None] * steps, 0, h - 1)
+    edge = np.median(profiles[strips[:, None, None], outward] - level[:, None, None], axis=0).max(axis=0)
+    faded = np.flatnonzero(edge < LINE_EDGE * (strength - float(np.median(level))))
+    return int(steps[faded[0]]) if len(faded) else MAX_LINE_HALF_WIDTH + 1
 
 
 def line_mask(d: np.ndarray) -> np.ndarray:
@@ -218,27 +226,24 @@ def line_mask(d: np.ndarray) -> np.ndarray:
 def fill_from_neighbours(d: np.ndarray, mask: np.ndarray) -> np.ndarray:
     """Masked pixels replaced by interpolating between the nearest unmasked ones above and below
     (within FILL_REACH rows; without both, the one found is used)."""
-    ys, xs = true_pixels(mask)
-    if len(ys) == 0:
+    h = mask.shape[0]
+    # Column by column, a run of masked rows is a run of consecutive indices: the nearest unmasked
+    # rows are the ones just outside the pixel's run.
+    flat = np.flatnonzero(mask.T)
+    if len(flat) == 0:
         return d
-    h = d.shape[0]
+    xs, ys = np.divmod(flat, h)
+    starts = np.ones(len(flat), bool)
+    starts[1:] = (np.diff(flat) != 1) | (ys[1:] == 0)
+    run = np.cumsum(starts) - 1
+    first = np.flatnonzero(starts)
+    last = np.append(first[1:], len(flat)) - 1
+    above, below = ys[first][run] - 1, ys[last][run] + 1
     values, steps = [], []
-    for sign in (-1, 1):  # above, then below
-        value = np.full(len(ys), np.nan, np.float32)
-        step = np.zeros(len(ys), np.int32)
-        pending = np.arange(len(ys))
-        for k in range(1, FILL_REACH + 1):
-            rows = ys[pending] + sign * k
-            inside = (rows >= 0) & (rows < h)
-            pending, rows = pending[inside], rows[inside]
-            found = ~mask[rows, xs[pending]]
-            hit = pending[found]
-            value[hit], step[hit] = d[rows[found], xs[hit]], k
-            pending = pending[~found]
-            if len(pending) == 0:
-                break
-        values.append(value)
-        steps.append(step)
+    for row, step in ((above, ys - above), (below, below - ys)):
+        found = (row >= 0) & (row < h) & (step <= FILL_REACH)
+        values.append(np.where(found, d[np.clip(row, 0, h - 1), xs], np.float32(np.nan)))
+        steps.append(np.where(found, step, 0))
     above, below = values
     above = np.where(np.isnan(above), below, above)
     below = np.where(np.isnan(below), above, below)
