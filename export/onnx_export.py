@@ -19,20 +19,17 @@ import torch
 
 from export.evaluate import ParityError, session
 from serving.card import file_sha256
-from serving.contract import CLASS_MAPS, DIGIT_INPUT, DIGIT_LOGITS, DIGITS, FIELD
+from serving.contract import CLASS_MAPS, DIGIT_INPUT, DIGIT_LOGITS, FIELD
 from training import checkpoint
-from training.checkpoint import load_digit_net
 from training.data import Mnist, load_mnist_or_report
 from training.model import Ensemble
 
 T = TypeVar("T")
-LABELS = [str(d) for d in range(DIGITS)]
-INPUT_SPEC = f"float32 (N, 1, {FIELD}, {FIELD}), raw pixels in [0, 1], white digit on black, MNIST-style"
 
 
 def load_ensemble(checkpoints: list[Path]) -> Ensemble:
     """The checkpoints' models (each with the weights its run chose on validation) as one ensemble."""
-    return Ensemble([load_digit_net(path) for path in checkpoints]).eval()
+    return Ensemble([checkpoint.load_digit_net(path) for path in checkpoints]).eval()
 
 
 def torch_to_onnx(model: torch.nn.Module, path: Path, example: torch.Tensor, inputs: list[str],

