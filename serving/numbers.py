@@ -268,7 +268,10 @@ def read_number(predictor: Predictor, source: ImageSource, reader: SequenceReade
 
 def read_segmentation(predictor: Predictor, found: Segmentation, reader: SequenceReader) -> NumberResult:
     """The digits of the regions found (segment_number, segment_ink)."""
-    found, probs = joined_splits(predictor, found, predictor.probabilities(found.inputs))
+    # One call a digit: the ensemble's first-member shortcut holds for a whole batch, so one unsure
+    # digit would make every member read all of them.
+    probs = np.concatenate([predictor.probabilities(x[None]) for x in found.inputs])
+    found, probs = joined_splits(predictor, found, probs)
     digits, inputs = [], []
     for k in range(len(found.regions)):
         for box, model_input, p in _region_reading(found, k, probs[k], reader):
