@@ -356,7 +356,12 @@ def writing_only(groups: list[list[int]], ink: np.ndarray, components: Component
                  sizes: Sizes) -> list[list[int]]:
     """The groups that look like writing: not much fainter than the page's typical group, and
     not one stroke several characters tall."""
-    strength = [float(ink[np.isin(components.labels, np.array(g) + 1)].mean()) for g in groups]
+    strength = []
+    for group in groups:
+        which = np.zeros(components.count, bool)
+        which[group] = True
+        x0, y0, x1, y1 = box = components.box(which)
+        strength.append(float(ink[y0:y1, x0:x1][components.pixels(which, box)].mean()))
     typical = float(np.median(strength)) if len(groups) >= 3 else 0.0
     heights = components.boxes[:, 3] - components.boxes[:, 1]
     widths = np.maximum(components.boxes[:, 2] - components.boxes[:, 0], 1)
