@@ -114,8 +114,9 @@ def link_peaks(peaks: np.ndarray, slope: float) -> list[np.ndarray]:
     """Chains of peak rows across strips: (strips,) arrays of row (or -1 where a strip has none).
     A chain is followed along its own slope once it has two points, else along the page's."""
     n = len(peaks)
-    open_chains: list[tuple[np.ndarray, int, int]] = []  # (rows, first strip, last strip)
-    done: list[np.ndarray] = []
+    # Chains are plain lists while they grow: numpy scalars would make this loop several times slower.
+    open_chains: list[tuple[list[int], int, int]] = []  # (rows, first strip, last strip)
+    done: list[list[int]] = []
     for s in range(n):
         rows = np.flatnonzero(peaks[s]).tolist()
         still_open = []
@@ -133,11 +134,11 @@ def link_peaks(peaks: np.ndarray, slope: float) -> list[np.ndarray]:
             else:
                 done.append(chain)
         for r in rows:
-            chain = np.full(n, -1)
+            chain = [-1] * n
             chain[s] = r
             still_open.append((chain, s, s))
         open_chains = still_open
-    return done + [chain for chain, _, _ in open_chains]
+    return [np.array(chain) for chain in done + [chain for chain, _, _ in open_chains]]
 
 
 def nearest(rows: list[int], expected: float) -> int | None:
