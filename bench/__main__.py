@@ -97,9 +97,6 @@ class Bench:
         self.section(title, body)
 
 
-# ---------------------------------------------------------------- in-process measurements
-
-
 ort_session = functools.cache(load_session)  # (path, threads) → one session each
 
 
@@ -297,9 +294,6 @@ def accuracy_section(b: Bench) -> str:
             "answers differ.")
 
 
-# ---------------------------------------------------------------- serving processes
-
-
 def serving_memory(engine: str, model: Path, images: list[Path]) -> dict:
     """Starts bench.serve_child, waits until it has answered, reads its memory, stops it."""
     start = time.perf_counter()
@@ -409,9 +403,6 @@ def api_section(b: Bench) -> str:
             "concurrent client its own digit. A round trip is an upload, a queued event and its "
             "result stream: Gradio's protocol, not the model, sets this time (the model is "
             "well under a millisecond of it).")
-
-
-# ---------------------------------------------------------------- the run
 
 
 SECTION_FUNCTIONS: list[tuple[str, Callable[[Bench], str]]] = [

@@ -76,9 +76,6 @@ def ui_probe(name: str, url: str, file: Path) -> Iterator[Load]:
         thread.join()
 
 
-# ---------------------------------------------------------------- the servers besides demo.py
-
-
 def serve_flask(port: int) -> None:
     """The baseline: how a Flask + PyTorch digit API is usually written."""
     import logging
@@ -107,9 +104,6 @@ def serve_flask(port: int) -> None:
         return jsonify(out)
 
     app.run("127.0.0.1", port, threaded=True)
-
-
-# ---------------------------------------------------------------- the runs
 
 
 @dataclass
@@ -189,9 +183,6 @@ def gradio_runs(setup: Setup) -> None:
             add(setup.gradio, "raw", run_clients(label + ", HTTP API", CLIENTS, 4 * n,
                                                  lambda i: gradio_http_worker(demo.port, setup.pngs, i),
                                                  max_s, demo.pid))
-
-
-# ---------------------------------------------------------------- report
 
 
 def print_tables(setup: Setup) -> None:

@@ -97,9 +97,6 @@ def ms(seconds: float) -> str:
     return f"{seconds * 1e3:.3f}" if seconds < 0.01 else f"{seconds * 1e3:.1f}"
 
 
-# ---------------------------------------------------------------- the machine
-
-
 def cpu_info(field: str) -> str:
     """A field of /proc/cpuinfo ('' where there is none)."""
     with open("/proc/cpuinfo") as f:
@@ -132,9 +129,6 @@ def machine_info() -> dict[str, str]:
             "OPENBLAS_CORETYPE": f"set ({coretype})" if coretype else "not set"}
 
 
-# ---------------------------------------------------------------- processes
-
-
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -164,9 +158,6 @@ def cpu_seconds(pid: int | None) -> float:
 
     times = psutil.Process(pid).cpu_times()
     return times.user + times.system
-
-
-# ---------------------------------------------------------------- arguments, checks and test images
 
 
 def made_images_parser(doc: str, count: int, count_help: str | None = None) -> argparse.ArgumentParser:
@@ -239,7 +230,6 @@ def phone_jpeg(digit: int = 7, size: tuple[int, int] = (3000, 4000), seed: int =
     return encoded(Image.fromarray(np.clip(pixels, 0, 255).astype(np.uint8), "RGB"), "JPEG", quality=90)
 
 
-# ---------------------------------------------------------------- PyTorch with the ONNX file's weights
 # runs/ is not committed (and its checkpoints move on while training), so the PyTorch side of a
 # comparison is rebuilt from the fp32 ONNX file's initializers. torch and onnx take seconds to
 # import: imported here only when a benchmark needs them.

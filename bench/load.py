@@ -151,9 +151,6 @@ def run_clients(name: str, clients: int, requests: int, make_worker: Callable[[i
     return load
 
 
-# ---------------------------------------------------------------- workers
-
-
 class AnswerError(Exception):
     """The server answered, but not with what was asked for."""
 
@@ -254,9 +251,6 @@ def gradio_http_worker(port: int, files: list[tuple[str, bytes]], offset: int) -
             raise AnswerError(f"stream {stream[:60]!r}")
 
     return work
-
-
-# ---------------------------------------------------------------- the command
 
 
 def write_files(directory: Path, count: int, start: int = 0) -> list[tuple[Path, int | None]]:

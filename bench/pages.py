@@ -169,8 +169,6 @@ def pages(count: int, seed: int, images: np.ndarray, labels: np.ndarray, marked:
     return made
 
 
-# ---------------------------------------------------------------- reading them
-
 NUMBER_TOKEN = re.compile(r"-?\d+(?:\.\d+)?")
 TARGET_PAGES, TARGET_EACH = 0.95, 0.90  # pages read exactly: overall, and for every paper and ink
 

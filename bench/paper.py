@@ -25,7 +25,7 @@ from serving.decode import open_image, shrink
 from serving.explain import seen_pixels
 from serving.ink import WORK_SIDE, InkMap, ink_map
 from serving.predictor import Predictor
-from serving.preprocess import digit_input
+from serving.preprocess import digit_and_others, to_mnist
 from serving.result import PHOTO_UNSURE_BELOW, UNSURE_BELOW
 from training.data import DataError, load_mnist
 
@@ -42,9 +42,6 @@ class Photo:
     paper: str
     ink: str
     height_share: float
-
-
-# ---------------------------------------------------------------- the writing
 
 
 def mnist_ink(digit: np.ndarray, height: int, rng: np.random.Generator) -> np.ndarray:
@@ -98,9 +95,6 @@ INK_COLOURS: dict[str, Callable[[np.random.Generator], np.ndarray]] = {
     "black": lambda rng: np.full(3, rng.integers(15, 50)) + rng.integers(0, 10, 3),
     "pencil": lambda rng: np.full(3, rng.integers(60, 110)) + rng.integers(0, 8, 3),
 }
-
-
-# ---------------------------------------------------------------- the paper
 
 
 def pattern(size: tuple[int, int], paper: str,
@@ -176,9 +170,6 @@ def perspective(image: Image.Image, desk: np.ndarray, rng: np.random.Generator) 
                            Image.Resampling.BICUBIC, fillcolor=fill)
 
 
-# ---------------------------------------------------------------- the photo
-
-
 def make_photo(digit: np.ndarray, label: int, paper: str, ink: str, rng: np.random.Generator) -> Photo:
     w, h = (600, 800) if rng.random() < 0.7 else (800, 600)
     scale = rng.choice([0.8, 1.0, 1.0, 1.5])
@@ -240,9 +231,6 @@ def photos(count: int, seed: int) -> list[Photo]:
             for i, index in enumerate(picks)]
 
 
-# ---------------------------------------------------------------- the report
-
-
 def size_name(photo: Photo) -> str:
     low, high = next((size for size in SIZES if photo.height_share < size[1]), SIZES[-1])
     return f"{low:.0%}–{high:.0%}"
@@ -273,8 +261,6 @@ def report(results: list[tuple[Photo, bool, bool]]) -> tuple[str, bool]:
     return "\n".join(lines), overall >= TARGET_OVERALL and worst >= TARGET_EACH
 
 
-# ---------------------------------------------------------------- the README's picture
-
 FIGURE_PICKS = (("ruled", "blue"), ("squared", "pencil"), ("dotted", "black"))
 FIGURE_SIDE = 180  # pixels per panel
 
@@ -297,7 +283,7 @@ def drawings_path_input(jpeg: bytes) -> np.ndarray:
     as it was before that path, read at 128 px."""
     small = shrink(open_image(jpeg), WORK_SIDE)
     ink = normalize_ink(flatten_uneven_paper(contrast_map(np.asarray(small))))
-    return digit_input(InkMap(ink))
+    return digit_and_others(InkMap(ink))[0]
 
 
 def panel(picture: Image.Image) -> Image.Image:
@@ -320,7 +306,7 @@ def figure(made: list[Photo], out: Path) -> None:
         draw.text((10 + (FIGURE_SIDE + 10) * column, 10), title, fill="black")
     for row, photo in enumerate(picks):
         found = ink_map(photo.jpeg)
-        seen = [seen_pixels(a) for a in (drawings_path_input(photo.jpeg), found.ink, digit_input(found))]
+        seen = [seen_pixels(a) for a in (drawings_path_input(photo.jpeg), found.ink, to_mnist(photo.jpeg))]
         pictures = [Image.open(io.BytesIO(photo.jpeg)).convert("RGB"), *map(Image.fromarray, seen)]
         for column, picture in enumerate(pictures):
             sheet.paste(panel(picture), (10 + (FIGURE_SIDE + 10) * column, 30 + (FIGURE_SIDE + 10) * row))

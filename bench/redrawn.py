@@ -42,9 +42,6 @@ class Redrawn:
     colour: Colour  # the stroke's colour
 
 
-# ---------------------------------------------------------------- geometry
-
-
 def digit_box(digit: np.ndarray) -> np.ndarray:
     """The digit's bounding box out of its 28×28 field, as float ink in [0, 1]."""
     rows, cols = np.flatnonzero(digit.max(axis=1)), np.flatnonzero(digit.max(axis=0))
@@ -80,7 +77,6 @@ def put(patch: np.ndarray, canvas: tuple[int, int], rng: np.random.Generator,
     return ink
 
 
-# ---------------------------------------------------------------- strokes
 # Stroke width is changed on a grid FINE times MNIST's, before the digit is enlarged to its
 # canvas: fine enough for round pen tips, small enough that a disk filter costs little.
 
@@ -127,9 +123,6 @@ def thin(fine: np.ndarray, rng: np.random.Generator, box: np.ndarray) -> np.ndar
     return fine
 
 
-# ---------------------------------------------------------------- rendering
-
-
 def paint(ink: np.ndarray, paper: Colour, colour: Colour) -> np.ndarray:
     """(H, W, 3) uint8: the stroke blended over the paper by its coverage (anti-aliased edges)."""
     p, c = np.asarray(paper, np.float32), np.asarray(colour, np.float32)
@@ -144,7 +137,6 @@ def placed(patch: np.ndarray, rng: np.random.Generator, canvas: tuple[int, int],
     return put(fitted, canvas, rng, spread)
 
 
-# ---------------------------------------------------------------- variants
 # Each takes a 28×28 uint8 MNIST digit and a generator, and returns the digit re-drawn. They
 # also vary the container (array of each shape, PIL image, PNG or JPEG bytes) so the
 # decoding paths are exercised too.
@@ -261,9 +253,6 @@ VARIANTS: dict[str, Callable[[np.ndarray, np.random.Generator], Redrawn]] = {
 def redraw(digit: np.ndarray, variant: str, seed: int, index: int) -> Redrawn:
     """Test digit `index` re-drawn as `variant`; the same (seed, index) always gives the same picture."""
     return VARIANTS[variant](digit, np.random.default_rng((seed, index)))
-
-
-# ---------------------------------------------------------------- the benchmark
 
 
 @dataclass(frozen=True)

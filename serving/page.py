@@ -143,9 +143,6 @@ class PageResult:
                           self.cut_off)
 
 
-# ---------------------------------------------------------------- the ink
-
-
 def page_ink(image: Image.Image) -> tuple[np.ndarray, Components, list[Box]]:
     """The page's ink at most PAGE_SIDE pixels, white on black, its pieces, and the boxes of the
     printed frames (form fields, comb boxes) taken out of it."""
@@ -215,9 +212,6 @@ def page_marks(components: Components, light: np.ndarray) -> np.ndarray:
                  | ((bh > LONG_LINE * bw) & (bh > LINE_SPAN * h)))
     filled = components.area >= FILLED * bw * bh  # a punched hole, the desk in a corner: no character
     return edge | long_line | (band & (thin | filled)) | page_edges(components, light)
-
-
-# ---------------------------------------------------------------- lines and numbers
 
 
 @dataclass(frozen=True)
@@ -320,9 +314,6 @@ def find_numbers(components: Components, frames: Sequence[Box] = ()) -> tuple[li
     numbers = [number for line in lines if line
                for number in split_numbers(boxes, line, sizes.height, frames)]
     return [number for number in numbers if is_char[number].any()], sizes  # a dot alone is no number
-
-
-# ---------------------------------------------------------------- reading
 
 
 def read_page(predictor: Predictor, source: ImageSource, reader: SequenceReader) -> PageResult:

@@ -14,17 +14,13 @@ from serving.pieces import MIN_PIECE_AREA, crop_digit, digit_components, group_d
 def to_mnist(source: ImageSource) -> np.ndarray:
     """The 28×28 float32 image in [0, 1] (white on black) that the model should see. Raises
     InputError for what can't be read, NoDigitError for what holds no digit."""
-    return digit_input(ink_map(source))
-
-
-def digit_input(found: InkMap) -> np.ndarray:
-    """The model's 28×28 input from the ink found in a picture."""
-    return digit_and_others(found)[0]
+    return digit_and_others(ink_map(source))[0]
 
 
 def digit_and_others(found: InkMap) -> tuple[np.ndarray, bool]:
-    """digit_input, and whether the picture seems to hold more than one digit (its pieces make
-    several digits as a number's would be grouped: the digit read is then only one of them)."""
+    """The model's 28×28 input from the ink found in a picture, and whether the picture seems to
+    hold more than one digit (its pieces make several digits as a number's would be grouped: the
+    digit read is then only one of them)."""
     ink = found.ink
     components = found.components()
     if components.count == 0 or components.area.max() < MIN_PIECE_AREA:

@@ -109,9 +109,11 @@ def run_cli(model_path: Path) -> Callable[..., tuple[int, list[dict]]]:
     return run
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def chromium():
-    """Headless Chromium (playwright), launched the one way that works on this machine."""
+    """Headless Chromium (playwright), launched the one way that works on this machine. One a test
+    module: playwright's sync API keeps an event loop running in this thread while it is open, and
+    the tests that call asyncio.run may come after a browser module on the same xdist worker."""
     if not Path(CHROMIUM).exists():
         pytest.skip(f"{CHROMIUM} is missing: install it with `apt-get install -y chromium` (make browser)")
     try:

@@ -14,8 +14,7 @@ from PIL import Image, ImageDraw, ImageFilter
 
 from examples.strokes import DIGIT_STROKES, smooth
 from serving.decode import InputError
-from serving.ink import ink_map
-from serving.preprocess import digit_input
+from serving.preprocess import to_mnist
 
 Stroke = list[tuple[float, float]]
 
@@ -176,7 +175,7 @@ def make_set(mnist_images: np.ndarray, marks: int, drawn: int, seed: int) -> tup
     inputs, labels = [], []
     for label, picture in pictures(mnist_images, marks, drawn, seed):
         try:
-            inputs.append(digit_input(ink_map(picture)))
+            inputs.append(to_mnist(picture))
         except InputError:
             continue
         labels.append(label)
