@@ -56,17 +56,19 @@ def frames_writing(frame: np.ndarray, rules: np.ndarray, uprights: np.ndarray, w
     """Whether a structure of straight runs is a printed frame around the writing: a rule as long
     as the writing is tall, joined to uprights, with writing inside its span, on one side of each."""
     rows = np.flatnonzero(writing.any(axis=1))
-    columns = np.flatnonzero(writing.any(axis=0))
     if rows.size == 0 or np.count_nonzero(writing) < MIN_WRITING * np.count_nonzero(frame | writing):
         return False
     tall = rows[-1] - rows[0] + 1
-    teeth, lines = label_components(uprights), label_components(rules)
-    lengths = lines.boxes[:, 2] - lines.boxes[:, 0]
+    columns = np.flatnonzero(writing.any(axis=0))
     x0, _, x1, _ = box
     margin = INSIDE * (x1 - x0)
+    # The cheap tests first: a digit's own bars, in every drawing of one, fail them.
+    if x1 - x0 < RULE * tall or columns[0] < x0 - margin or columns[-1] >= x1 + margin:
+        return False
+    teeth, lines = label_components(uprights), label_components(rules)
+    lengths = lines.boxes[:, 2] - lines.boxes[:, 0]
     return (np.count_nonzero(teeth.boxes[:, 3] - teeth.boxes[:, 1] >= TOOTH * tall) >= MIN_UPRIGHTS
-            and bool((lengths >= THIN * lines.area / lengths).all()) and x1 - x0 >= RULE * tall
-            and columns[0] >= x0 - margin and columns[-1] < x1 + margin
+            and bool((lengths >= THIN * lines.area / lengths).all())
             and writing_on_one_side(lines, writing))
 
 

@@ -66,7 +66,7 @@ def sliding(a: np.ndarray, size: int, axis: int, op: np.ufunc = np.maximum) -> n
     a = np.moveaxis(a, axis, 0)
     n = a.shape[0]
     before = size // 2
-    x = np.pad(a, [(before, size - 1 - before)] + [(0, 0)] * (a.ndim - 1), mode="edge")
+    x = np.concatenate([np.repeat(a[:1], before, axis=0), a, np.repeat(a[-1:], size - 1 - before, axis=0)])
     m, span = x, 1
     while 2 * span <= size:  # m[i] = op(x[i : i + span]) with span doubling
         m = op(m[:-span], m[span:])
