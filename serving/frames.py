@@ -31,6 +31,12 @@ def straight_runs(mask: np.ndarray, length: float, axis: int) -> np.ndarray:
     return sliding(opened, size, axis).astype(bool) & mask
 
 
+def longest_run(flags: np.ndarray) -> int:
+    """The length of the longest run of True in a 1-D bool array."""
+    ends = np.flatnonzero(np.diff(np.concatenate(([0], flags.view(np.int8), [0]))))
+    return int((ends[1::2] - ends[::2]).max(initial=0))
+
+
 Box = tuple[int, int, int, int]  # x0, y0, x1, y1 (ends exclusive)
 
 
@@ -41,7 +47,14 @@ def frame_lines(mask: np.ndarray) -> tuple[np.ndarray, list[Box]]:
     if not rules.any():
         return rules, []
     uprights = straight_runs(mask, max(6, UPRIGHT_RUN * h), 0) & ~rules
-    frames = label_components(rules | uprights)
+    # A frame spans at least the writing's height, and the writing covers at least the rows of the
+    # ink outside every straight run; no frame is wider than the widest run of columns they reach.
+    # Most drawings fail this, and skip the labelling and the tests of each frame below.
+    structure = rules | uprights
+    rows = np.flatnonzero((mask & ~structure).any(axis=1))
+    if rows.size and longest_run(structure.any(axis=0)) < RULE * (rows[-1] - rows[0] + 1):
+        return np.zeros_like(mask), []
+    frames = label_components(structure)
     found, boxes = np.zeros_like(mask), []
     for i in range(frames.count):
         frame = frames.labels == i + 1

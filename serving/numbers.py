@@ -146,9 +146,10 @@ def crop_with_rim(ink: np.ndarray, components: Components,
     radius = max(1, round(RIM * max(x1 - x0, y1 - y0)))
     h, w = ink.shape
     x0, y0, x1, y1 = max(0, x0 - radius), max(0, y0 - radius), min(w, x1 + radius), min(h, y1 + radius)
-    labels = components.labels[y0:y1, x0:x1]
-    own = np.isin(labels, keep)
-    crop = np.where(dilate(own, 2 * radius + 1) & ((labels == 0) | own), ink[y0:y1, x0:x1], 0)
+    kept = np.zeros(components.count, bool)
+    kept[keep - 1] = True
+    own, others = components.pixels(kept, (x0, y0, x1, y1)), components.pixels(~kept, (x0, y0, x1, y1))
+    crop = np.where(dilate(own, 2 * radius + 1) & ~others, ink[y0:y1, x0:x1], 0)
     left, top, right, bottom = mask_box(crop >= RIM_INK)
     return crop[top:bottom, left:right], (x0 + left, y0 + top)
 

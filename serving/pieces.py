@@ -147,9 +147,10 @@ def solid_blobs(components: Components) -> np.ndarray:
 
 def crop_digit(ink: np.ndarray, components: Components, keep: np.ndarray) -> np.ndarray:
     """The ink in the box of the components labelled `keep`, without the others' ink in it."""
-    x0, y0, x1, y1 = components.box(keep - 1)
-    labels = components.labels[y0:y1, x0:x1]
-    return np.where((labels == 0) | np.isin(labels, keep), ink[y0:y1, x0:x1], 0)
+    kept = np.zeros(components.count, bool)
+    kept[keep - 1] = True
+    x0, y0, x1, y1 = box = components.box(kept)
+    return np.where(components.pixels(~kept, box), 0, ink[y0:y1, x0:x1])
 
 
 class _Groups:

@@ -36,8 +36,12 @@ class MarkCheck(OnnxModel):
         self.threshold = float(entry.get("threshold", 0.5))
 
     def not_digits(self, batch: np.ndarray, confidences: np.ndarray) -> np.ndarray:
-        """(N,) bool: which inputs are marks, not digits (their digit confidences given)."""
-        return (self.mark_probabilities(batch) >= self.threshold) & (np.asarray(confidences) < DIGIT_SURE)
+        """(N,) bool: which inputs are marks, not digits (their digit confidences given); only the
+        inputs the digit model is less than sure of are checked."""
+        marks = np.asarray(confidences) < DIGIT_SURE
+        if marks.any():
+            marks[marks] = self.mark_probabilities(batch[marks]) >= self.threshold
+        return marks
 
     def mark_probabilities(self, batch: np.ndarray) -> np.ndarray:
         """(N, 28, 28) float32 model inputs → (N,) the probability that each is no digit."""
