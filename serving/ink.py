@@ -66,7 +66,7 @@ def ink_map(source: ImageSource, work_side: int = WORK_SIDE) -> InkMap:
         image = on_paper(image)
     side = max(image.size)
     image = shrink(image, max(work_side, PHOTO_SIDE))  # the most any path reads: shrink once
-    raw = np.asarray(shrink(image, work_side))
+    raw = np.asarray(shrink(grey_channel(image) or image, work_side))
     if raw.ndim == 3 and (raw[..., 0] == raw[..., 1]).all() and (raw[..., 1] == raw[..., 2]).all():
         raw = np.ascontiguousarray(raw[..., 0])  # grey in RGB clothing: a third of the work
     try:
@@ -77,6 +77,16 @@ def ink_map(source: ImageSource, work_side: int = WORK_SIDE) -> InkMap:
         ink = None  # faint writing in a big photo can be lost at this size: look closer
     ink, pieces, _ = without_frames(*photo_ink(image)) if ink is None else without_frames(ink)
     return InkMap(ink, pieces)
+
+
+def grey_channel(image: Image.Image) -> Image.Image | None:
+    """An RGB picture's first channel when the three are the same (a drawing or a scan saved as
+    RGB: reduced as grey, a third of the work), else None."""
+    if image.mode != "RGB":
+        return None
+    red, green, blue = image.split()
+    data = red.tobytes()
+    return red if data == green.tobytes() and data == blue.tobytes() else None
 
 
 def alpha_ink(alpha: np.ndarray, work_side: int) -> np.ndarray:
