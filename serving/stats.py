@@ -63,7 +63,7 @@ def softmax(logits: np.ndarray) -> np.ndarray:
 def sliding(a: np.ndarray, size: int, axis: int, op: np.ufunc = np.maximum) -> np.ndarray:
     """`op` (np.maximum: dilation, np.minimum: erosion) over a centred window of `size` along
     `axis`, in O(log size) array passes; the edges repeat outwards."""
-    a = np.moveaxis(a, axis, 0)
+    a = a.swapaxes(0, axis)
     n = a.shape[0]
     before = size // 2
     x = np.concatenate([np.repeat(a[:1], before, axis=0), a, np.repeat(a[-1:], size - 1 - before, axis=0)])
@@ -72,7 +72,7 @@ def sliding(a: np.ndarray, size: int, axis: int, op: np.ufunc = np.maximum) -> n
         m = op(m[:-span], m[span:])
         span *= 2
     out = op(m[:n], m[size - span : size - span + n])  # two windows of `span` cover `size`
-    return np.moveaxis(out, 0, axis)
+    return out.swapaxes(0, axis)
 
 
 def dilate(a: np.ndarray, size: int) -> np.ndarray:
