@@ -13,6 +13,7 @@ import pytest
 
 from bench.__main__ import SECTIONS
 from bench.common import Stats, md_table, noise_images, sketch_png, torch_model
+from bench.marks import main as marks_main
 from bench.pages import main as pages_main
 from bench.pages import pages
 
@@ -151,3 +152,16 @@ def test_a_marked_page_is_the_same_page_with_a_mark():
     plain, marked = (pages(3, 0, images, labels, marked=m) for m in (False, True))
     assert [p.numbers for p in plain] == [p.numbers for p in marked]
     assert any(p.jpeg != m.jpeg for p, m in zip(plain, marked, strict=True))
+
+
+def test_marks_bench_flags_marks_and_not_digits(capsys):
+    """bench.marks on a few pictures of each kind: most marks and letters are flagged, no plain
+    digit is, and the exit status says the verdict it printed."""
+    status = marks_main(["--count", "60"])
+    out = capsys.readouterr().out
+    rows = {row[0]: row[1:] for row in re.findall(r"\| ([^|]+) \| (\d+) \| ([\d.]+)% \| ([\d.]+)% \|", out)}
+    assert len(rows) == 5 and int(rows["typeset letters no digit resembles"][0]) % 36 == 0
+    assert float(rows["fresh marks (training/marks.py's kinds, a fresh seed)"][1]) >= 80
+    assert float(rows["typeset letters no digit resembles"][1]) >= 30
+    assert float(rows["MNIST validation digits on paper"][1]) == 0
+    assert status == 0 and out.rstrip().splitlines()[-1].startswith("PASS")
