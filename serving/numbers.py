@@ -179,10 +179,11 @@ def segment_number(source: ImageSource) -> Segmentation:
 
 
 def segment_ink(ink: np.ndarray, offset: tuple[int, int], ink_shape: tuple[int, int],
-                source_size: tuple[int, int]) -> Segmentation:
+                source_size: tuple[int, int], components: Components | None = None) -> Segmentation:
     """segment_number for ink already found: `ink` is a crop at `offset` (x, y) of an ink map of
-    `ink_shape` made of a picture of `source_size` (a number on a page, serving.page)."""
-    components = label_components(ink_mask(ink))
+    `ink_shape` made of a picture of `source_size` (a number on a page, serving.page); its pieces
+    are `components` where the caller knows them better than one threshold (ink_mask) does."""
+    components = label_components(ink_mask(ink)) if components is None else components
     picture = ink.shape if ink.shape == ink_shape else None  # else a crop, whose sides are no edge
     groups = group_digits(components, picture)  # none where every piece is a speck
     if not groups:

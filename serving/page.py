@@ -396,6 +396,9 @@ def read_group(predictor: Predictor, reader: SequenceReader, ink: np.ndarray, co
         return None
     if found.digit_height < MIN_CHAR_HEIGHT * char_height:
         return None
+    # Read with the faint ink joined to its strokes (as the page found its pieces): a light digit
+    # broken into specks at the stroke level, or a stroke's faint end, is read whole.
+    found = segment_ink(digits_ink, origin, ink.shape, size, hysteresis(digits_ink, FAINT_INK, INK_LEVEL))
     result = read_segmentation(predictor, found, reader)
     if not marks and no_number(predictor, found, result, line_digits):
         return None
