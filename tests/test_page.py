@@ -17,7 +17,7 @@ from PIL import Image, ImageDraw
 from examples.make import draw_digits, paper_photo
 from serving import Reader
 from serving.components import label_components
-from serving.contrast import ink_mask
+from serving.contrast import INK_LEVEL, ink_mask
 from serving.numbers import NumberDigit
 from serving.operations import READ_PAGE
 from serving.page import (
@@ -28,9 +28,12 @@ from serving.page import (
     levelled_pieces,
     number_slope,
     page_ink,
+    read_group,
     second_opinion,
     split_numbers,
 )
+from serving.paper import hysteresis
+from serving.photo import FAINT_INK
 from serving.sequence import SequenceDigit
 from training.marks import SHAPES, jittered
 
@@ -268,3 +271,19 @@ def test_a_small_mark_joins_the_narrowest_line_that_reaches_it():
                       [60, 115, 90, 122]], np.float64)  # a minus before them
     lines = group_lines(boxes, np.array([True, True, True, False]), 0.0)
     assert sorted(map(sorted, lines)) == [[0], [1, 2, 3]]
+
+
+def test_a_light_digit_the_page_found_is_read_whole(reader):
+    """A digit in light pencil, above the stroke level only here and there, that the page found as
+    one piece (its faint ink joined to those specks) is read with the number, not dropped as specks."""
+    ink = 1 - np.asarray(draw_digits((270, 110), "175", 0, 255, 5, mode="L"), np.float32) / 255
+    five = ink[:, 180:].copy()
+    ink[:, 180:] = 0.3 * five
+    strokes = np.argwhere(five > 0.8)[::9]
+    ink[:, 180:][tuple(strokes.T)] = 0.5
+    picture = np.zeros((300, 500), np.float32)
+    picture[100:210, 100:370] = ink
+    pieces = hysteresis(picture, FAINT_INK, INK_LEVEL)
+    number = read_group(reader.digits, reader.numbers, picture, pieces, np.arange(1, pieces.count + 1),
+                        (500, 300), 80.0)
+    assert number is not None and number.number == "175"
