@@ -56,6 +56,8 @@ CHAR_AREA = 0.15  # pieces with this share of the typical character's ink or mor
 MIN_CHAR_HEIGHT = 0.4  # ... and as tall as this share of the typical character
 SPECK = 0.02  # pieces under this share of a typical character's ink are specks of the paper
 LINE_OVERLAP = 0.4  # a piece joins a line its vertical extent overlaps by this share of its height
+STACKED = 2.2  # two "lines" together no taller than this many times the taller, and ...
+STACK_GAP = 0.15  # ... no further apart than this share of it, are one character's parts
 NUMBER_GAP = 1.25  # a gap this many character heights wide (at least) splits a line into numbers
 MAX_TILT = 0.1  # slopes tried (rows per column), either way: a page turned up to about 6°
 TILTS = 41
@@ -313,7 +315,28 @@ def find_numbers(components: Components, frames: Sequence[Box] = ()) -> tuple[li
     lines = [[i for i in line if kept[i]] for line in lines]
     numbers = [number for line in lines if line
                for number in split_numbers(boxes, line, sizes.height, frames)]
+    numbers = stacked_joined(numbers, boxes)
     return [number for number in numbers if is_char[number].any()], sizes  # a dot alone is no number
+
+
+def stacked_joined(numbers: list[list[int]], boxes: np.ndarray) -> list[list[int]]:
+    """The numbers, each pair stacked one over the other (across half the narrower's width) and
+    together at most STACKED times as tall as the taller made one: the parts of one character
+    that the line finder took for two lines (a 5's detached bar, a 3 broken at its waist)."""
+    out: list[list[int]] = []
+    for number in numbers:
+        bx0, by0, bx1, by1 = *boxes[number, :2].min(axis=0), *boxes[number, 2:].max(axis=0)
+        for kept in out:
+            ax0, ay0, ax1, ay1 = *boxes[kept, :2].min(axis=0), *boxes[kept, 2:].max(axis=0)
+            across = min(ax1, bx1) - max(ax0, bx0) >= 0.5 * min(ax1 - ax0, bx1 - bx0)
+            taller = max(ay1 - ay0, by1 - by0)
+            close = max(ay0, by0) - min(ay1, by1) <= STACK_GAP * taller
+            if across and close and max(ay1, by1) - min(ay0, by0) <= STACKED * taller:
+                kept.extend(number)
+                break
+        else:
+            out.append(list(number))
+    return out
 
 
 def read_page(predictor: Predictor, source: ImageSource, reader: SequenceReader) -> PageResult:

@@ -287,3 +287,15 @@ def test_a_light_digit_the_page_found_is_read_whole(reader):
     number = read_group(reader.digits, reader.numbers, picture, pieces, np.arange(1, pieces.count + 1),
                         (500, 300), 80.0)
     assert number is not None and number.number == "175"
+
+
+@pytest.mark.parametrize("digit, cut", [("5", 0.3), ("3", 0.5)])
+@pytest.mark.parametrize("side, pen", [(32, 2), (200, 12)])
+def test_a_digit_broken_across_reads_as_one_digit(reader, digit, cut, side, pen):
+    """A 5 whose bar stands apart, a 3 broken at its waist: the parts lie one over the other,
+    close together, and are one character, not two lines of writing."""
+    a = np.asarray(draw_digits((side, side), digit, 0, 255, pen, mode="L")).copy()
+    rows = np.flatnonzero((a < 128).any(axis=1))
+    y = int(rows[0] + cut * (rows[-1] - rows[0]))
+    a[y : y + max(1, side // 24)] = 255
+    assert numbers_of(reader.read_page(Image.fromarray(a))) == [digit]
