@@ -57,7 +57,8 @@ MIN_CHAR_HEIGHT = 0.4  # ... and as tall as this share of the typical character
 SPECK = 0.02  # pieces under this share of a typical character's ink are specks of the paper
 LINE_OVERLAP = 0.4  # a piece joins a line its vertical extent overlaps by this share of its height
 STACKED = 2.2  # two "lines" together no taller than this many times the taller, and ...
-STACK_GAP = 0.15  # ... no further apart than this share of it, are one character's parts
+STACK_GAP = 0.15  # ... no further apart than this share of it, are one character's parts ...
+ONE_CHARACTER = 2.0  # ... where each is no wider than this many of the page's character heights
 NUMBER_GAP = 1.25  # a gap this many character heights wide (at least) splits a line into numbers
 MAX_TILT = 0.1  # slopes tried (rows per column), either way: a page turned up to about 6°
 TILTS = 41
@@ -315,28 +316,38 @@ def find_numbers(components: Components, frames: Sequence[Box] = ()) -> tuple[li
     lines = [[i for i in line if kept[i]] for line in lines]
     numbers = [number for line in lines if line
                for number in split_numbers(boxes, line, sizes.height, frames)]
-    numbers = stacked_joined(numbers, boxes)
-    return [number for number in numbers if is_char[number].any()], sizes  # a dot alone is no number
+    numbers = [number for number in numbers if is_char[number].any()]  # a dot alone is no number
+    return stacked_joined(numbers, boxes, sizes.height), sizes
 
 
-def stacked_joined(numbers: list[list[int]], boxes: np.ndarray) -> list[list[int]]:
-    """The numbers, each pair stacked one over the other (across half the narrower's width) and
-    together at most STACKED times as tall as the taller made one: the parts of one character
-    that the line finder took for two lines (a 5's detached bar, a 3 broken at its waist)."""
+def stacked_joined(numbers: list[list[int]], boxes: np.ndarray, height: float) -> list[list[int]]:
+    """The numbers, with each pair that is the parts of one character the line finder took for two
+    lines (a 5's detached bar, a 3 broken at its waist) made one: no wider than a character each,
+    one over the other, close together (stacked_parts). A part joins one other at most."""
     out: list[list[int]] = []
+    joined: set[int] = set()
     for number in numbers:
-        bx0, by0, bx1, by1 = *boxes[number, :2].min(axis=0), *boxes[number, 2:].max(axis=0)
-        for kept in out:
-            ax0, ay0, ax1, ay1 = *boxes[kept, :2].min(axis=0), *boxes[kept, 2:].max(axis=0)
-            across = min(ax1, bx1) - max(ax0, bx0) >= 0.5 * min(ax1 - ax0, bx1 - bx0)
-            taller = max(ay1 - ay0, by1 - by0)
-            close = max(ay0, by0) - min(ay1, by1) <= STACK_GAP * taller
-            if across and close and max(ay1, by1) - min(ay0, by0) <= STACKED * taller:
-                kept.extend(number)
-                break
-        else:
+        k = next((k for k, kept in enumerate(out)
+                  if k not in joined and stacked_parts(boxes[kept], boxes[number], height)), None)
+        if k is None:
             out.append(list(number))
+        else:
+            out[k].extend(number)
+            joined.add(k)
     return out
+
+
+def stacked_parts(a: np.ndarray, b: np.ndarray, height: float) -> bool:
+    """Whether two sets of pieces (their boxes) are the upper and lower parts of one character: each
+    at most ONE_CHARACTER of the page's character `height` wide, across half the narrower's width
+    of each other, at most STACK_GAP of the taller apart and together at most STACKED times as tall."""
+    ax0, ay0, ax1, ay1 = *a[:, :2].min(axis=0), *a[:, 2:].max(axis=0)
+    bx0, by0, bx1, by1 = *b[:, :2].min(axis=0), *b[:, 2:].max(axis=0)
+    taller = max(ay1 - ay0, by1 - by0)
+    return bool(max(ax1 - ax0, bx1 - bx0) <= ONE_CHARACTER * height
+                and min(ax1, bx1) - max(ax0, bx0) >= 0.5 * min(ax1 - ax0, bx1 - bx0)
+                and max(ay0, by0) - min(ay1, by1) <= STACK_GAP * taller
+                and max(ay1, by1) - min(ay0, by0) <= STACKED * taller)
 
 
 def read_page(predictor: Predictor, source: ImageSource, reader: SequenceReader) -> PageResult:
@@ -419,7 +430,7 @@ def read_group(predictor: Predictor, reader: SequenceReader, ink: np.ndarray, co
         return None
     if found.digit_height < MIN_CHAR_HEIGHT * char_height:
         return None
-    # Read with the faint ink joined to its strokes (as the page found its pieces): a light digit
+    # Read with the faint ink joined to its strokes (as a photo's pieces are found): a light digit
     # broken into specks at the stroke level, or a stroke's faint end, is read whole.
     found = segment_ink(digits_ink, origin, ink.shape, size, hysteresis(digits_ink, FAINT_INK, INK_LEVEL))
     result = read_segmentation(predictor, found, reader)

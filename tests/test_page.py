@@ -299,3 +299,20 @@ def test_a_digit_broken_across_reads_as_one_digit(reader, digit, cut, side, pen)
     y = int(rows[0] + cut * (rows[-1] - rows[0]))
     a[y : y + max(1, side // 24)] = 255
     assert numbers_of(reader.read_page(Image.fromarray(a))) == [digit]
+
+
+@pytest.mark.parametrize("top, bottom, gap, tilt", [("4712", "3509", 0.1, 0), ("4712", "3509", 0.05, 2),
+                                                     ("47", "35", 0.3, 0)])
+def test_numbers_on_close_lines_stay_apart(reader, top, bottom, gap, tilt):
+    """Two lines close together (a tenth of a digit's height apart, or tilted so that the lines'
+    boxes overlap) are two numbers: only pieces no wider than a character are stacked parts."""
+    def inked(text: str) -> Image.Image:
+        drawn = draw_digits((70 * len(text) + 40, 110), text, 0, 255, 7, mode="L")
+        return drawn.crop(Image.eval(drawn, lambda v: 255 - v).getbbox())
+
+    upper, lower = inked(top), inked(bottom)
+    image = Image.new("L", (700, 500), 255)
+    image.paste(upper, (120, 120))
+    image.paste(lower, (120, 120 + upper.height + int(gap * upper.height)))
+    image = image.rotate(tilt, Image.Resampling.BICUBIC, fillcolor=255) if tilt else image
+    assert numbers_of(reader.read_page(image)) == [top, bottom]
