@@ -68,7 +68,7 @@ def ink_map(source: ImageSource, work_side: int = WORK_SIDE) -> InkMap:
     image = shrink(image, max(work_side, PHOTO_SIDE))  # the most any path reads: shrink once
     raw = np.asarray(shrink(grey_channel(image) or image, work_side))
     if raw.ndim == 3 and (raw[..., 0] == raw[..., 1]).all() and (raw[..., 1] == raw[..., 2]).all():
-        raw = np.ascontiguousarray(raw[..., 0])  # grey in RGB clothing: a third of the work
+        raw = np.ascontiguousarray(raw[..., 0])  # a colour picture that shrinking made grey
     try:
         ink = clean_ink(raw, side)
     except NoDigitError:

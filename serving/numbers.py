@@ -183,11 +183,7 @@ def segment_ink(ink: np.ndarray, offset: tuple[int, int], ink_shape: tuple[int, 
     """segment_number for ink already found: `ink` is a crop at `offset` (x, y) of an ink map of
     `ink_shape` made of a picture of `source_size` (a number on a page, serving.page); its pieces
     are `components` where the caller knows them better than one threshold (ink_mask) does."""
-    components = label_components(ink_mask(ink)) if components is None else components
-    picture = ink.shape if ink.shape == ink_shape else None  # else a crop, whose sides are no edge
-    groups = group_digits(components, picture)  # none where every piece is a speck
-    if not groups:
-        raise NoDigitError("no digit found: only specks of ink. Write or photograph a number.")
+    components, groups = digit_groups(ink, ink_shape, components)
     dx, dy = offset
     inputs, ink_boxes, regions = [], [], []
     for labels in groups:
@@ -196,11 +192,27 @@ def segment_ink(ink: np.ndarray, offset: tuple[int, int], ink_shape: tuple[int, 
         regions.append((crop, (cx + dx, cy + dy)))
         inputs.append(fit_to_field(crop))
         ink_boxes.append((x0 + dx, y0 + dy, x1 + dx, y1 + dy))
-    areas = np.array([components.area[labels - 1].sum() for labels in groups])
-    heights = np.array([b[3] - b[1] for b in ink_boxes])
-    height = float(heights[areas >= SUBSTANTIAL_AREA * areas.max()].max())  # as _sizes does
     inputs = np.stack(inputs).astype(np.float32)
-    return Segmentation(inputs, ink_boxes, source_size, regions, height, ink_shape)
+    return Segmentation(inputs, ink_boxes, source_size, regions, digit_height(components, groups), ink_shape)
+
+
+def digit_groups(ink: np.ndarray, ink_shape: tuple[int, int],
+                 components: Components | None = None) -> tuple[Components, list[np.ndarray]]:
+    """segment_ink's pieces of `ink` and its digits' labels (group_digits); NoDigitError for none."""
+    components = label_components(ink_mask(ink)) if components is None else components
+    picture = ink.shape if ink.shape == ink_shape else None  # else a crop, whose sides are no edge
+    groups = group_digits(components, picture)  # none where every piece is a speck
+    if not groups:
+        raise NoDigitError("no digit found: only specks of ink. Write or photograph a number.")
+    return components, groups
+
+
+def digit_height(components: Components, groups: list[np.ndarray]) -> float:
+    """The digits' height: the tallest of the groups with a substantial share of the ink (as _sizes does)."""
+    areas = np.array([components.area[labels - 1].sum() for labels in groups])
+    heights = np.array([components.boxes[labels - 1, 3].max() - components.boxes[labels - 1, 1].min()
+                        for labels in groups])
+    return float(heights[areas >= SUBSTANTIAL_AREA * areas.max()].max())
 
 
 Reading = tuple[Box, np.ndarray, np.ndarray]  # (box in input pixels, model input, probabilities)

@@ -37,6 +37,8 @@ from serving.numbers import (
     Segmentation,
     at_edge,
     crop_with_rim,
+    digit_groups,
+    digit_height,
     read_number,
     read_segmentation,
     segment_ink,
@@ -424,15 +426,14 @@ def read_group(predictor: Predictor, reader: SequenceReader, ink: np.ndarray, co
     or that are a mark, not a number (no_number)."""
     crop, origin = crop_with_rim(ink, components, labels)
     marks, digits_ink, line_digits = marks_apart(reader, crop)
-    try:
-        found = segment_ink(digits_ink, origin, ink.shape, size)
+    try:  # the strong ink alone must hold a digit: faint grain, a line's or the desk's remains don't
+        if digit_height(*digit_groups(digits_ink, ink.shape)) < MIN_CHAR_HEIGHT * char_height:
+            return None
+        # Read with the faint ink joined to its strokes (as a photo's pieces are found): a light digit
+        # broken into specks at the stroke level, or a stroke's faint end, is read whole.
+        found = segment_ink(digits_ink, origin, ink.shape, size, hysteresis(digits_ink, FAINT_INK, INK_LEVEL))
     except NoDigitError:
         return None
-    if found.digit_height < MIN_CHAR_HEIGHT * char_height:
-        return None
-    # Read with the faint ink joined to its strokes (as a photo's pieces are found): a light digit
-    # broken into specks at the stroke level, or a stroke's faint end, is read whole.
-    found = segment_ink(digits_ink, origin, ink.shape, size, hysteresis(digits_ink, FAINT_INK, INK_LEVEL))
     result = read_segmentation(predictor, found, reader)
     if not marks and no_number(predictor, found, result, line_digits):
         return None
