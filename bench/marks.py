@@ -48,9 +48,9 @@ def sets(count: int, seed: int) -> dict[str, tuple[list[Image.Image], bool]]:
     rng = np.random.default_rng((seed, 4242))
     data = load_mnist()
     images, labels = data.validation_images[:count], data.validation_labels[:count]
-    drawn = add_conventions(torch.from_numpy(images).float()[:, None] / 255, torch.from_numpy(labels),
-                            torch.Generator().manual_seed(seed))
-    conventions = (drawn[:, 0] * 255).round().to(torch.uint8).numpy()
+    written = add_conventions(torch.from_numpy(images).float()[:, None] / 255, torch.from_numpy(labels),
+                              torch.Generator().manual_seed(seed))
+    conventions = (written[:, 0] * 255).round().to(torch.uint8).numpy()
     drawn_on = np.flatnonzero((conventions != images).reshape(len(images), -1).any(axis=1))
     marks = [mark_image(rng) for _ in range(count)]
     plain = [mnist_on_paper(x, rng) for x in images]
