@@ -164,7 +164,7 @@ def pages(count: int, seed: int, images: np.ndarray, labels: np.ndarray, marked:
         if marked:
             coverage = scribbled(coverage, np.random.default_rng((seed, i, 1)))
         picture, desk = on_paper(coverage, paper, ink, rng)
-        jpeg = photographed(picture, desk, rng, tilt=True)
+        jpeg = photographed(picture, desk, rng, tilt=True, writing=coverage)
         made.append(Page(jpeg, [text for line in lines for text in line], paper, ink))
     return made
 

@@ -33,6 +33,8 @@ PAPERS = ("plain", "ruled", "squared", "dotted")
 INKS = ("blue", "black", "pencil")
 SIZES = ((0.10, 0.20), (0.20, 0.35), (0.35, 0.60))  # digit height as a share of the photo's
 TARGET_OVERALL, TARGET_EACH = 0.98, 0.95
+REFRAMES = 20  # framings tried for a page whose writing must stay in the photo ...
+FRAME_MARGIN = 0.01  # ... clear of its sides by this share of the longer one
 
 
 @dataclass(frozen=True)
@@ -154,20 +156,43 @@ def lighting(shape: tuple[int, int], rng: np.random.Generator) -> np.ndarray:
     return light
 
 
-def perspective(image: Image.Image, desk: np.ndarray, rng: np.random.Generator) -> Image.Image:
-    """A little perspective and rotation; where the page doesn't reach, the desk shows."""
-    w, h = image.size
+def framing(size: tuple[int, int], rng: np.random.Generator, tilt: bool) -> tuple[float, tuple]:
+    """How the phone frames the page: turned by an angle (half the time if `tilt`), then a little
+    perspective (the coefficients of the map from output to input pixels)."""
+    angle = rng.uniform(-4, 4) if tilt and rng.random() < 0.5 else 0.0
+    w, h = size
     shrink = rng.uniform(0.0, 0.1) if rng.random() < 0.5 else 0.0
     corners = np.array([[0, 0], [w, 0], [w, h], [0, h]], np.float64)
     moved = corners + rng.normal(0, 0.02, (4, 2)) * [w, h]
     moved = (moved - [w / 2, h / 2]) * (1 - shrink) + [w / 2, h / 2] + rng.normal(0, shrink / 2, 2) * [w, h]
-    # Coefficients of the map from output to input pixels, solved from the four corner pairs.
+    # Solved from the four corner pairs.
     rows = [row for (x, y), (u, v) in zip(moved, corners, strict=True)
             for row in ([x, y, 1, 0, 0, 0, -u * x, -u * y], [0, 0, 0, x, y, 1, -v * x, -v * y])]
-    coefficients = np.linalg.solve(np.array(rows), corners.reshape(-1))
-    fill = tuple(int(c) for c in desk)
-    return image.transform(image.size, Image.Transform.PERSPECTIVE, tuple(coefficients),
-                           Image.Resampling.BICUBIC, fillcolor=fill)
+    return angle, tuple(np.linalg.solve(np.array(rows), corners.reshape(-1)))
+
+
+def framed(image: Image.Image, angle: float, coefficients: tuple, fill: int | tuple[int, ...]) -> Image.Image:
+    """The image as `framing` framed it; where the page doesn't reach, `fill` (the desk) shows."""
+    if angle:
+        image = image.rotate(angle, Image.Resampling.BICUBIC, fillcolor=fill)
+    return image.transform(image.size, Image.Transform.PERSPECTIVE, coefficients, Image.Resampling.BICUBIC,
+                           fillcolor=fill)
+
+
+def all_in_frame(writing: np.ndarray, angle: float, coefficients: tuple) -> bool:
+    """Whether framing keeps all the writing (ink coverage) in the photo, clear of its sides: each
+    ink pixel taken forward through the turn and the perspective (the inverses of the maps PIL
+    applies from output to input pixels)."""
+    h, w = writing.shape
+    ys, xs = np.nonzero(writing > 0.05)
+    centre = np.array([w / 2, h / 2])
+    a = -np.radians(angle)
+    turn = np.array([[np.cos(a), np.sin(a)], [-np.sin(a), np.cos(a)]])
+    turned = (np.stack([xs, ys], 1) + 0.5 - centre) @ np.linalg.inv(turn).T + centre
+    seen = np.c_[turned, np.ones(len(turned))] @ np.linalg.inv(np.append(coefficients, 1).reshape(3, 3)).T
+    x, y = seen[:, 0] / seen[:, 2], seen[:, 1] / seen[:, 2]
+    m = FRAME_MARGIN * max(w, h)
+    return bool(((x >= m) & (x <= w - m) & (y >= m) & (y <= h - m)).all())
 
 
 def make_photo(digit: np.ndarray, label: int, paper: str, ink: str, rng: np.random.Generator) -> Photo:
@@ -207,14 +232,16 @@ def on_paper(coverage: np.ndarray, paper: str, ink: str,
 
 
 def photographed(picture: np.ndarray, desk: np.ndarray, rng: np.random.Generator,
-                 tilt: bool = False) -> bytes:
+                 tilt: bool = False, writing: np.ndarray | None = None) -> bytes:
     """The page (float RGB) as a phone photographs it: turned a little half the time if `tilt`, a
-    little perspective, uneven light, noise, blur, JPEG."""
+    little perspective, uneven light, noise, blur, JPEG. Given the `writing` (ink coverage), framed
+    again until none of it falls outside the photo (a reader can't read what isn't there)."""
     image = Image.fromarray(np.clip(picture, 0, 255).astype(np.uint8))
-    if tilt and rng.random() < 0.5:
-        fill = tuple(int(v) for v in desk)
-        image = image.rotate(rng.uniform(-4, 4), Image.Resampling.BICUBIC, fillcolor=fill)
-    image = perspective(image, desk, rng)
+    for _ in range(REFRAMES):
+        angle, coefficients = framing(image.size, rng, tilt)
+        if writing is None or all_in_frame(writing, angle, coefficients):
+            break
+    image = framed(image, angle, coefficients, tuple(int(v) for v in desk))
     lit = np.asarray(image, np.float32) * lighting((image.height, image.width), rng)[..., None]
     lit += rng.normal(0, rng.uniform(1.5, 5), lit.shape).astype(np.float32)
     image = Image.fromarray(np.clip(lit, 0, 255).astype(np.uint8))

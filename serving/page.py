@@ -86,8 +86,8 @@ DOT_ASPECT = 3
 LEVEL_FROM = 3  # a number's own slope is measured on this many characters at least ...
 LEVEL_SPAN = 2  # ... spread over this many character heights ...
 MAX_LEVEL = 0.25  # ... and taken as at most this steep (rows per column)
-SECOND_UNSURE = 0.8  # a digit the digit model reads less surely than this ...
-SECOND_SURE = 0.9  # ... is the sequence model's where it reads another this surely (second_opinion)
+SECOND_UNSURE = 0.8  # a digit the digit model reads less surely than this is checked by the sequence model
+DIGIT_WEIGHT = 0.6  # the digit model's weight where both models read a number's digits (second_opinion)
 ONE_SHAPE_WIDE = 1.2  # a piece of ink no wider than this many times its height is one shape
 MIN_MEAN_CONFIDENCE = 0.5  # a "number" read less surely than this on average is a mark, not writing
 FAINT_GROUP = 0.6  # a group whose ink is this much fainter than the page's typical group's is a
@@ -477,15 +477,20 @@ Mark = tuple[str, float, tuple[int, int, int, int]]  # "-" or ".", its confidenc
 
 
 def second_opinion(digits: list[NumberDigit], line_digits: list[SequenceDigit]) -> list[PageChar]:
-    """The digits as the digit model reads them, but where it is unsure of one (faint pencil
-    broken into specks, a digit cut in pieces) and the sequence model, reading the number whole
-    and finding as many digits, is sure it is another: the sequence model's digit there."""
+    """The digits as the digit model and the sequence model read them together, where the sequence
+    model, reading the number whole, finds as many digits: the digit both make likeliest, their
+    probabilities multiplied, the digit model's weighted DIGIT_WEIGHT (two readers that err apart:
+    faint pencil broken into specks, a thick 7 the digit model takes for a 1); its confidence is that
+    product, so a digit either model doubts stays doubtful. Elsewhere the digit model's alone."""
     if len(line_digits) != len(digits):
         return [PageChar(str(d.digit), d.confidence, d.box) for d in digits]
-    return [PageChar(str(s.symbol), s.confidence, d.box)
-            if s.symbol != d.digit and d.confidence < SECOND_UNSURE and s.confidence >= SECOND_SURE
-            else PageChar(str(d.digit), d.confidence, d.box)
-            for d, s in zip(digits, line_digits, strict=True)]
+    characters = []
+    for d, s in zip(digits, line_digits, strict=True):
+        # The sequence model's probabilities as it gives them, the blank's share left in.
+        line = np.array(s.probabilities) * s.confidence / max(s.probabilities[s.symbol], 1e-12)
+        both = np.power(d.probabilities, DIGIT_WEIGHT) * np.power(line, 1 - DIGIT_WEIGHT)
+        characters.append(PageChar(str(int(both.argmax())), float(both.max()), d.box))
+    return characters
 
 
 def marks_apart(reader: SequenceReader,

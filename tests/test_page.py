@@ -237,22 +237,33 @@ def test_a_number_written_on_a_slope_is_read_level():
     assert pieces.count == moved.count == 1 and moved.boxes[0, 3] - moved.boxes[0, 1] <= 2
 
 
-def test_an_unsure_digit_takes_the_sequence_models_sure_reading():
+def test_the_digit_and_sequence_models_read_a_number_together():
     """Faint pencil broken into specks misleads the digit model; the sequence model, reading the
-    whole number, is asked too, and its sure digit stands where the digit model is unsure."""
+    whole number, is asked too: the digit both make likeliest stands, and a digit either doubts
+    keeps a low confidence."""
     box = (0, 0, 10, 10)
-    digits = [NumberDigit(6, 0.49, box, []), NumberDigit(6, 0.95, box, []), NumberDigit(1, 0.97, box, [])]
+
+    def spread(surest: dict[int, float]) -> list[float]:
+        rest = (1 - sum(surest.values())) / (10 - len(surest))
+        return [surest.get(k, rest) for k in range(10)]
+
+    digits = [NumberDigit(6, 0.49, box, spread({6: 0.49, 4: 0.41})),
+              NumberDigit(6, 0.95, box, spread({6: 0.95})), NumberDigit(1, 0.97, box, spread({1: 0.97}))]
 
     def line(first: float) -> list[SequenceDigit]:
-        return [SequenceDigit(4, first, (0, 8), []), SequenceDigit(6, 0.99, (8, 16), []),
-                SequenceDigit(7, 0.99, (16, 24), [])]
+        return [SequenceDigit(4, first, (0, 8), spread({4: first, 6: 0.9 - first})),
+                SequenceDigit(6, 0.99, (8, 16), spread({6: 0.99})),
+                SequenceDigit(7, 0.99, (16, 24), spread({7: 0.99}))]
 
     def read(characters) -> str:
         return "".join(c.char for c in characters)
 
-    assert read(second_opinion(digits, line(0.94))) == "461"  # the sure 1 is not overruled
-    assert read(second_opinion(digits, line(0.7))) == "661"  # the sequence model unsure too
-    assert read(second_opinion(digits, line(0.94)[:2])) == "661"  # a different count: no match
+    together = second_opinion(digits, line(0.85))
+    assert read(together) == "461"  # the unsure 6 is the 4 both make likeliest; the sure 1 stays ...
+    assert together[1].confidence > 0.9 and together[2].confidence < 0.5  # ... doubted by the other
+    assert read(second_opinion(digits, line(0.3))) == "661"  # the sequence model unsure too
+    alone = second_opinion(digits, line(0.85)[:2])  # a different count: the digit model's alone
+    assert read(alone) == "661" and [c.confidence for c in alone] == [0.49, 0.95, 0.97]
 
 
 @pytest.mark.parametrize("pen", [2, 4, 6])
