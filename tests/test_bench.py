@@ -16,6 +16,7 @@ from bench.common import Stats, md_table, noise_images, sketch_png, torch_model
 from bench.marks import main as marks_main
 from bench.pages import main as pages_main
 from bench.pages import pages
+from bench.paper import all_in_frame
 
 ROOT = Path(__file__).resolve().parent.parent
 MODELS = Path(os.environ.get("BENCH_MODELS", ROOT / "models"))
@@ -152,6 +153,23 @@ def test_a_marked_page_is_the_same_page_with_a_mark():
     plain, marked = (pages(3, 0, images, labels, marked=m) for m in (False, True))
     assert [p.numbers for p in plain] == [p.numbers for p in marked]
     assert any(p.jpeg != m.jpeg for p, m in zip(plain, marked, strict=True))
+
+
+def test_a_page_photo_is_framed_with_all_its_writing_in_it():
+    """A framing that would cut writing off (or leave it touching the photo's side) is drawn again:
+    all_in_frame takes each ink pixel through the turn and the perspective."""
+    writing = np.zeros((120, 90), np.float32)
+    writing[50:60, 40:50] = 1
+    same = (1, 0, 0, 0, 1, 0, 0, 0)  # output pixel (x, y) shows input pixel (x, y)
+    down = (1, 0, 0, 0, 1, -62, 0, 0)  # ... shows (x, y - 62): the writing moves 62 rows down
+    assert all_in_frame(writing, 0.0, same)
+    assert not all_in_frame(writing, 0.0, down)  # its last rows fall off the bottom
+    corner = np.zeros_like(writing)
+    corner[10:20, 10:20] = 1
+    assert all_in_frame(corner, 0.0, same)
+    assert not all_in_frame(corner, 80.0, same)  # turned about the middle, the corner swings out
+    writing[:2] = 1  # a stroke along the top, inside the margin
+    assert not all_in_frame(writing, 0.0, same)
 
 
 def test_marks_bench_flags_marks_and_not_digits(capsys):
