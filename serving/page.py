@@ -32,6 +32,7 @@ from serving.decode import ImageSource, NoDigitError, open_image, original_size,
 from serving.frames import Box, without_frames
 from serving.ink import SEE_THROUGH, SMALL_SIDE, TRANSPARENT, alpha_ink, clean_ink, on_paper
 from serving.numbers import (
+    DIGIT_PENALTY,
     NumberDigit,
     NumberResult,
     Segmentation,
@@ -48,7 +49,7 @@ from serving.numbers import (
 from serving.paper import clear_marks, hysteresis, page_edges, paper_ink, stretch_ink
 from serving.photo import FAINT_INK, dark_on_light
 from serving.predictor import Predictor
-from serving.result import unsure
+from serving.result import DigitResult, unsure
 from serving.sequence import SequenceDigit, SequenceReader
 
 PAGE_SIDE = 1024  # a page is read at most this size: a digit 3% of its height is 30 px
@@ -88,6 +89,8 @@ LEVEL_SPAN = 2  # ... spread over this many character heights ...
 MAX_LEVEL = 0.25  # ... and taken as at most this steep (rows per column)
 SECOND_UNSURE = 0.8  # a digit the digit model reads less surely than this is checked by the sequence model
 DIGIT_WEIGHT = 0.6  # the digit model's weight where both models read a number's digits (second_opinion)
+ONE_DIGIT_WIDE = 0.75  # one number alone on a page this narrow (of its height) may be one digit
+# read in parts; two digits side by side are wider, but for two 1s (one_digit_likelier)
 ONE_SHAPE_WIDE = 1.2  # a piece of ink no wider than this many times its height is one shape
 MIN_MEAN_CONFIDENCE = 0.5  # a "number" read less surely than this on average is a mark, not writing
 FAINT_GROUP = 0.6  # a group whose ink is this much fainter than the page's typical group's is a
@@ -399,17 +402,32 @@ def writing_only(groups: list[list[int]], ink: np.ndarray, components: Component
 
 def alone(predictor: Predictor, reader: SequenceReader, image: Image.Image) -> list[PageNumber]:
     """The one number on a page, read exactly as one number or one digit is (the single-digit path
-    for a number of one digit), so that a single digit or number reads as it does in those modes."""
+    for a number of one digit, or for ink likelier one digit than several: one_digit_likelier), so
+    that a single digit or number reads as it does in those modes."""
     try:
         result = read_number(predictor, image, reader)
     except NoDigitError:
         return []
-    if len(result.digits) == 1:
-        digit = predictor.predict(image)
-        characters = [PageChar(str(digit.digit), digit.confidence, result.digits[0].box)]
+    digit = predictor.predict(image)
+    if len(result.digits) == 1 or one_digit_likelier(digit, result):
+        boxes = np.array([d.box for d in result.digits])
+        box = (*boxes[:, :2].min(axis=0).tolist(), *boxes[:, 2:].max(axis=0).tolist())
+        characters = [PageChar(str(digit.digit), digit.confidence, box)]
     else:
         characters = [PageChar(str(d.digit), d.confidence, d.box) for d in result.digits]
     return [page_number(characters)]
+
+
+def one_digit_likelier(digit: DigitResult, result: NumberResult) -> bool:
+    """Whether ink the number reader read as several digits is likelier one digit, as the
+    single-digit path reads it (a European 1's flag apart from its stem, a 6's loop from its
+    stroke): no wider than ONE_DIGIT_WIDE of its height, and read whole surer than in parts, each
+    part beyond the first paying DIGIT_PENALTY of log-probability (as the number reader weighs its
+    readings)."""
+    boxes = np.array([d.box for d in result.digits])
+    width, height = boxes[:, 2].max() - boxes[:, 0].min(), boxes[:, 3].max() - boxes[:, 1].min()
+    apart = sum(np.log(max(d.confidence, 1e-12)) for d in result.digits) - DIGIT_PENALTY * (len(boxes) - 1)
+    return bool(width <= ONE_DIGIT_WIDE * height and np.log(max(digit.confidence, 1e-12)) > apart)
 
 
 def page_number(characters: list[PageChar]) -> PageNumber:

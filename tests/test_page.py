@@ -18,7 +18,7 @@ from examples.make import draw_digits, paper_photo
 from serving import Reader
 from serving.components import label_components
 from serving.contrast import INK_LEVEL, ink_mask
-from serving.numbers import NumberDigit
+from serving.numbers import NumberDigit, NumberResult
 from serving.operations import READ_PAGE
 from serving.page import (
     NUMBER_GAP,
@@ -27,6 +27,7 @@ from serving.page import (
     levelled,
     levelled_pieces,
     number_slope,
+    one_digit_likelier,
     page_ink,
     read_group,
     second_opinion,
@@ -34,6 +35,7 @@ from serving.page import (
 )
 from serving.paper import hysteresis
 from serving.photo import FAINT_INK
+from serving.result import DigitResult
 from serving.sequence import SequenceDigit
 from training.marks import SHAPES, jittered
 
@@ -264,6 +266,33 @@ def test_the_digit_and_sequence_models_read_a_number_together():
     assert read(second_opinion(digits, line(0.3))) == "661"  # the sequence model unsure too
     alone = second_opinion(digits, line(0.85)[:2])  # a different count: the digit model's alone
     assert read(alone) == "661" and [c.confidence for c in alone] == [0.49, 0.95, 0.97]
+
+
+def test_a_single_digit_read_in_parts_on_a_page_is_the_digit(reader):
+    """A European 1 whose flag stands apart from its stem, alone on a small picture: the number
+    reader reads "11", the single-digit path "1", surer than the parts together, and the ink is
+    narrower than two digits: the page answers the one digit."""
+    image = Image.new("L", (64, 64), 255)
+    draw = ImageDraw.Draw(image)
+    draw.line([(38, 16), (41, 54)], fill=40, width=6)  # the stem ...
+    draw.line([(19.4, 36.6), (32, 24)], fill=40, width=6)  # ... and its flag, a pen's width apart
+    assert reader.read_number(png(image)).number == "11"
+    assert numbers_of(reader.read_page(png(image))) == ["1"]
+
+
+def test_one_digit_is_likelier_only_when_narrow_and_surer_whole():
+    def number(width: int, *confidences: float) -> NumberResult:
+        step = width // len(confidences)
+        digits = [NumberDigit(1, c, (k * step, 0, (k + 1) * step, 100), [])
+                  for k, c in enumerate(confidences)]
+        return NumberResult("1" * len(digits), digits, np.zeros((len(digits), 28, 28)), (200, 100))
+
+    def whole(confidence: float) -> DigitResult:
+        return DigitResult(1, confidence, [], np.zeros((28, 28)))
+
+    assert one_digit_likelier(whole(0.9), number(60, 1.0, 1.0))
+    assert not one_digit_likelier(whole(0.9), number(90, 1.0, 1.0))  # as wide as two digits
+    assert not one_digit_likelier(whole(0.5), number(60, 0.99, 0.99))  # the parts read surer
 
 
 @pytest.mark.parametrize("pen", [2, 4, 6])
