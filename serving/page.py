@@ -59,6 +59,7 @@ CHAR_AREA = 0.15  # pieces with this share of the typical character's ink or mor
 MIN_CHAR_HEIGHT = 0.4  # ... and as tall as this share of the typical character
 SPECK = 0.02  # pieces under this share of a typical character's ink are specks of the paper
 LINE_OVERLAP = 0.4  # a piece joins a line its vertical extent overlaps by this share of its height
+LINES_ALIKE = 2.0  # ... and two lines overlapping so are one, unless one is this many times as tall
 STACKED = 2.2  # two "lines" together no taller than this many times the taller, and ...
 STACK_GAP = 0.15  # ... no further apart than this share of it, are one character's parts ...
 ONE_CHARACTER = 2.0  # ... where each is no wider than this many of the page's character heights
@@ -257,8 +258,9 @@ def page_tilt(centres: np.ndarray, height: float) -> float:
 
 def group_lines(boxes: np.ndarray, is_char: np.ndarray, slope: float) -> list[list[int]]:
     """Indices of the pieces on each line, top to bottom. Characters make the lines (in order of
-    their tilted centre, each joining the line its extent overlaps enough); the small pieces then
-    join the narrowest line whose band, widened by a quarter, holds their centre."""
+    their tilted centre, each joining the line its extent overlaps enough; lines that then overlap
+    as much are one: overlapping_joined); the small pieces then join the narrowest line whose band,
+    widened by a quarter, holds their centre."""
     x_mid = (boxes[:, 0] + boxes[:, 2]) / 2
     top, bottom = boxes[:, 1] - slope * x_mid, boxes[:, 3] - slope * x_mid
     lines: list[list[int]] = []
@@ -271,6 +273,7 @@ def group_lines(boxes: np.ndarray, is_char: np.ndarray, slope: float) -> list[li
                 break
         else:
             lines.append([i])
+    lines = overlapping_joined(lines, top, bottom)
     bands = np.array([(np.median(top[line]), np.median(bottom[line])) for line in lines]).reshape(-1, 2)
     reach = 0.25 * (bands[:, 1] - bands[:, 0])
     for i in np.flatnonzero(~is_char):
@@ -279,6 +282,24 @@ def group_lines(boxes: np.ndarray, is_char: np.ndarray, slope: float) -> list[li
         if near.any():  # the narrowest band that reaches it: a tall stray piece's band is wide
             lines[int(np.argmin(np.where(near, bands[:, 1] - bands[:, 0], np.inf)))].append(i)
     lines.sort(key=lambda line: float(np.median((top[line] + bottom[line]) / 2)))
+    return lines
+
+
+def overlapping_joined(lines: list[list[int]], top: np.ndarray, bottom: np.ndarray) -> list[list[int]]:
+    """The lines, with two whose bands overlap by LINE_OVERLAP of the narrower band's height, and
+    are alike (neither LINES_ALIKE times as tall as the other), made one: the order the pieces came
+    in split it (a digit's detached top started a line of its own, and its other part joined the
+    line below). A band far taller is a stroke across lines (a shadow's edge, a margin rule)."""
+    for _ in range(len(lines)):
+        bands = [(float(np.median(top[line])), float(np.median(bottom[line]))) for line in lines]
+        heights = [b - a for a, b in bands]
+        pair = next(((a, b) for a in range(len(lines)) for b in range(a + 1, len(lines))
+                     if max(heights[a], heights[b]) <= LINES_ALIKE * min(heights[a], heights[b])
+                     and min(bands[a][1], bands[b][1]) - max(bands[a][0], bands[b][0])
+                     >= LINE_OVERLAP * min(heights[a], heights[b])), None)
+        if pair is None:
+            break
+        lines[pair[0]] += lines.pop(pair[1])
     return lines
 
 
