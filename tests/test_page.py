@@ -314,13 +314,14 @@ def test_a_small_mark_joins_the_narrowest_line_that_reaches_it():
 
 
 def test_a_digits_detached_top_stays_on_its_line():
-    """A 5 whose bar stands apart, beside another 5: the bar, highest, starts a line, the 5's body
-    joins its neighbour's; the two lines overlap by most of the bar's height and are one. A shadow's
-    edge several characters tall across the line stays a line of its own (to be left out)."""
-    boxes = np.array([[164, 39, 220, 85],  # the second 5's bar
-                      [30, 49, 121, 127],  # the first 5
-                      [167, 83, 200, 129],  # the second 5's body
-                      [260, 40, 280, 330]], np.float64)  # a shadow's edge, six characters tall
+    """A 5 whose bar stands apart, beside another 5: the bar, highest, starts a line, the first 5
+    (overlapping it by less than 40% of its own height) another, and the second 5's body joins the
+    first's; the two lines overlap by over 40% of the bar's height and are one. A shadow's edge
+    several characters tall across the line stays a line of its own (to be left out)."""
+    boxes = np.array([[164, 30, 220, 80],  # the second 5's bar
+                      [30, 50, 121, 130],  # the first 5
+                      [167, 55, 200, 130],  # the second 5's body
+                      [260, 40, 280, 330]], np.float64)  # a shadow's edge, several characters tall
     lines = group_lines(boxes, np.ones(4, bool), 0.0)
     assert sorted(map(sorted, lines)) == [[0, 1, 2], [3]]
 
