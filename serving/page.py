@@ -367,8 +367,7 @@ def stacked_parts(a: np.ndarray, b: np.ndarray, height: float) -> bool:
     """Whether two sets of pieces (their boxes) are the upper and lower parts of one character: each
     at most ONE_CHARACTER of the page's character `height` wide, across half the narrower's width
     of each other, at most STACK_GAP of the taller apart and together at most STACKED times as tall."""
-    ax0, ay0, ax1, ay1 = *a[:, :2].min(axis=0), *a[:, 2:].max(axis=0)
-    bx0, by0, bx1, by1 = *b[:, :2].min(axis=0), *b[:, 2:].max(axis=0)
+    (ax0, ay0, ax1, ay1), (bx0, by0, bx1, by1) = enclosing(a), enclosing(b)
     taller = max(ay1 - ay0, by1 - by0)
     return bool(max(ax1 - ax0, bx1 - bx0) <= ONE_CHARACTER * height
                 and min(ax1, bx1) - max(ax0, bx0) >= 0.5 * min(ax1 - ax0, bx1 - bx0)
@@ -429,32 +428,39 @@ def alone(predictor: Predictor, reader: SequenceReader, image: Image.Image) -> l
         result = read_number(predictor, image, reader)
     except NoDigitError:
         return []
+    apart = page_number([PageChar(str(d.digit), d.confidence, d.box) for d in result.digits])
+    if len(result.digits) > 1 and not narrow(result):
+        return [apart]  # as wide as two digits side by side: not worth reading whole
     digit = predictor.predict(image)
-    if len(result.digits) == 1 or one_digit_likelier(digit, result):
-        boxes = np.array([d.box for d in result.digits])
-        box = (*boxes[:, :2].min(axis=0).tolist(), *boxes[:, 2:].max(axis=0).tolist())
-        characters = [PageChar(str(digit.digit), digit.confidence, box)]
-    else:
-        characters = [PageChar(str(d.digit), d.confidence, d.box) for d in result.digits]
-    return [page_number(characters)]
+    if len(result.digits) > 1 and not one_digit_likelier(digit, result):
+        return [apart]
+    return [page_number([PageChar(str(digit.digit), digit.confidence, apart.box)])]
+
+
+def narrow(result: NumberResult) -> bool:
+    """Whether the number's ink is no wider than ONE_DIGIT_WIDE of its height."""
+    x0, y0, x1, y1 = enclosing(np.array([d.box for d in result.digits]))
+    return x1 - x0 <= ONE_DIGIT_WIDE * (y1 - y0)
 
 
 def one_digit_likelier(digit: DigitResult, result: NumberResult) -> bool:
     """Whether ink the number reader read as several digits is likelier one digit, as the
     single-digit path reads it (a European 1's flag apart from its stem, a 6's loop from its
-    stroke): no wider than ONE_DIGIT_WIDE of its height, and read whole surer than in parts, each
-    part beyond the first paying DIGIT_PENALTY of log-probability (as the number reader weighs its
-    readings)."""
-    boxes = np.array([d.box for d in result.digits])
-    width, height = boxes[:, 2].max() - boxes[:, 0].min(), boxes[:, 3].max() - boxes[:, 1].min()
-    apart = sum(np.log(max(d.confidence, 1e-12)) for d in result.digits) - DIGIT_PENALTY * (len(boxes) - 1)
-    return bool(width <= ONE_DIGIT_WIDE * height and np.log(max(digit.confidence, 1e-12)) > apart)
+    stroke): narrow, and read whole surer than in parts, each part beyond the first paying
+    DIGIT_PENALTY of log-probability (as the number reader weighs its readings)."""
+    penalty = DIGIT_PENALTY * (len(result.digits) - 1)
+    parts = sum(np.log(max(d.confidence, 1e-12)) for d in result.digits) - penalty
+    return narrow(result) and bool(np.log(max(digit.confidence, 1e-12)) > parts)
+
+
+def enclosing(boxes: np.ndarray) -> Box:
+    """The box around (N, 4) boxes."""
+    return (int(boxes[:, 0].min()), int(boxes[:, 1].min()), int(boxes[:, 2].max()), int(boxes[:, 3].max()))
 
 
 def page_number(characters: list[PageChar]) -> PageNumber:
-    boxes = np.array([c.box for c in characters])
-    box = (int(boxes[:, 0].min()), int(boxes[:, 1].min()), int(boxes[:, 2].max()), int(boxes[:, 3].max()))
-    return PageNumber("".join(c.char for c in characters), characters, box)
+    return PageNumber("".join(c.char for c in characters), characters,
+                      enclosing(np.array([c.box for c in characters])))
 
 
 def read_group(predictor: Predictor, reader: SequenceReader, ink: np.ndarray, components: Components,
