@@ -10,13 +10,14 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from PIL import Image
 
 from bench.__main__ import SECTIONS
 from bench.common import Stats, md_table, noise_images, sketch_png, torch_model
 from bench.marks import main as marks_main
 from bench.pages import main as pages_main
 from bench.pages import pages
-from bench.paper import all_in_frame
+from bench.paper import all_in_frame, framed
 
 ROOT = Path(__file__).resolve().parent.parent
 MODELS = Path(os.environ.get("BENCH_MODELS", ROOT / "models"))
@@ -170,6 +171,12 @@ def test_a_page_photo_is_framed_with_all_its_writing_in_it():
     assert not all_in_frame(corner, 80.0, same)  # turned about the middle, the corner swings out
     writing[:2] = 1  # a stroke along the top, inside the margin
     assert not all_in_frame(writing, 0.0, same)
+    near_top = np.zeros((100, 100), np.float32)
+    near_top[2:5, 29:32] = 1  # left of the middle: one turn takes it down into the photo, the other out
+    for angle in (15.0, -15.0):  # the way PIL turns it, pixel for pixel
+        shown = np.asarray(framed(Image.fromarray((near_top * 255).astype(np.uint8)), angle, same, 0))
+        assert all_in_frame(near_top, angle, same) == (shown[0].max() == 0)
+    assert all_in_frame(near_top, 15.0, same) != all_in_frame(near_top, -15.0, same)
 
 
 def test_marks_bench_flags_marks_and_not_digits(capsys):
