@@ -46,7 +46,15 @@ from serving.numbers import (
     to_input_box,
     with_notes,
 )
-from serving.paper import clear_marks, hysteresis, page_edges, paper_ink, stretch_ink
+from serving.paper import (
+    clear_marks,
+    hysteresis,
+    lattice_dots,
+    page_edges,
+    paper_ink,
+    punched_holes,
+    stretch_ink,
+)
 from serving.photo import FAINT_INK, dark_on_light
 from serving.predictor import Predictor
 from serving.result import DigitResult, unsure
@@ -220,7 +228,8 @@ def page_marks(components: Components, light: np.ndarray) -> np.ndarray:
     long_line = (((bw > LONG_LINE * bh) & (bw > LINE_SPAN * w))
                  | ((bh > LONG_LINE * bw) & (bh > LINE_SPAN * h)))
     filled = components.area >= FILLED * bw * bh  # a punched hole, the desk in a corner: no character
-    return edge | long_line | (band & (thin | filled)) | page_edges(components, light)
+    return (edge | long_line | (band & (thin | filled)) | page_edges(components, light)
+            | lattice_dots(components, max(h, w)) | punched_holes(components, (h, w)))
 
 
 @dataclass(frozen=True)
@@ -232,13 +241,17 @@ class Sizes:
 
     @classmethod
     def of(cls, components: Components) -> Sizes:
-        """From the pieces as thick as a pen's stroke (specks and hairlines left out), the bigger ones."""
+        """From the pieces as thick as a pen's stroke (specks and hairlines left out), the bigger ones:
+        big beside the biggest tenth of the pieces, or where specks outnumber the characters (what
+        is left of dotted paper, pencil grain), beside the piece at the middle of the ink."""
         widths = components.boxes[:, 2] - components.boxes[:, 0]
         heights = components.boxes[:, 3] - components.boxes[:, 1]
         solid = np.minimum(widths, heights) >= MIN_STROKE
         area = components.area[solid] if solid.any() else components.area
         height = heights[solid] if solid.any() else heights
-        big = area >= CHAR_AREA * np.percentile(area, 90)
+        by_size = np.sort(area)
+        middle_of_ink = by_size[np.searchsorted(np.cumsum(by_size), by_size.sum() / 2)]
+        big = area >= CHAR_AREA * max(np.percentile(area, 90), middle_of_ink)
         return cls(float(np.median(area[big])), float(np.median(height[big])))
 
 

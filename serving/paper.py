@@ -40,6 +40,15 @@ LONG_LINE_SPAN = 0.25  # ... across this share of the photo is a line's remains
 DOT_AREA = 0.05  # dotted paper: pieces under this share of the largest one's area, ...
 DOTS = 12  # ... at least this many of them, ...
 DOT_SIZES = 3  # ... of at most this many times their median area
+HOLE_MIN = 0.015  # a page's punched holes: filled blobs at least this share of its side across, ...
+HOLE_OVAL = 2.5  # ... no longer one way than this (a photo at an angle squashes them), ...
+HOLE_BAND = 0.15  # ... within this share of its side from an edge, two or more in a row, alike
+HOLES_ALIKE = 1.5  # ... in area within this factor, ...
+HOLES_APART = 4  # ... and this many of their sizes apart
+LATTICE_DOT = 0.015  # a page's dotted paper: pieces at most this share of its side each way, ...
+LATTICE_NEAR = 6  # ... each in a row of three, evenly spaced, with two of its nearest this many ...
+LATTICE_EVEN = 0.2  # ... within this share of their spacing, in rows that run two ways: the
+LATTICE_ONE_WAY = 0.8  # rows' doubled-angle directions add up to less than this share of their count
 GRAIN_FLOOR = 4  # stretch_ink: the paper's floor lies this many grains above its level ...
 GRAIN_STRONG = 10  # ... and strong ink this many
 STRONG_INK = 75  # full ink: this percentile of the strong ink
@@ -304,6 +313,74 @@ def page_marks(components: Components, light: np.ndarray) -> np.ndarray:
     if small.sum() >= DOTS:
         marks |= small & (area <= DOT_SIZES * np.median(area[small]))
     return marks
+
+
+def punched_holes(components: Components, shape: tuple[int, int]) -> np.ndarray:
+    """Which pieces are a page's punched holes: filled blobs (HOLE_FILL) of a hole's size (HOLE_MIN
+    to HOLE_SIDE of the page's side), each alone, alike, two or more in a row along an edge they lie
+    near (HOLE_BAND), far apart (HOLES_APART). A decimal point is a pen stroke's size; a number's
+    digits stand close together."""
+    h, w = shape
+    side = max(h, w)
+    x0, y0, x1, y1 = components.boxes.T
+    bw, bh, area = x1 - x0, y1 - y0, components.area
+    cx, cy = (x0 + x1) / 2, (y0 + y1) / 2
+    short, long = np.minimum(bw, bh), np.maximum(bw, bh)
+    blob = ((area >= HOLE_FILL * bw * bh) & (short >= HOLE_MIN * side) & (long <= HOLE_SIDE * side)
+            & (long <= HOLE_OVAL * short))
+    k = np.flatnonzero(blob)
+    # alone: no other piece of a size to matter within HOLES_APART / 2 of its size (a number's digits)
+    reach = np.hypot(cx[k, None] - cx, cy[k, None] - cy) < HOLES_APART / 2 * long[k, None]
+    reach &= (area >= area[k, None] / HOLES_APART) & (np.arange(components.count) != k[:, None])
+    k = k[~reach.any(axis=1)]
+    cx, cy, bw, bh, area, long = cx[k], cy[k], bw[k], bh[k], area[k], long[k]
+    alike = np.maximum(area[:, None], area) <= HOLES_ALIKE * np.minimum(area[:, None], area)
+    apart = np.hypot(cx[:, None] - cx, cy[:, None] - cy) >= HOLES_APART * np.maximum(long[:, None], long)
+    by_side = np.minimum(cx, w - cx) <= HOLE_BAND * w
+    by_top = np.minimum(cy, h - cy) <= HOLE_BAND * h
+    column = by_side[:, None] & by_side & (np.abs(cx[:, None] - cx) <= 0.5 * np.maximum(bw[:, None], bw))
+    row = by_top[:, None] & by_top & (np.abs(cy[:, None] - cy) <= 0.5 * np.maximum(bh[:, None], bh))
+    out = np.zeros(components.count, bool)
+    out[k[(alike & apart & (column | row)).any(axis=1)]] = True
+    return out
+
+
+def lattice_dots(components: Components, side: int) -> np.ndarray:
+    """Which pieces are the printed dots of dotted paper: small (LATTICE_DOT of the page's `side`),
+    of one size (DOT_SIZES), and three in a row evenly spaced (LATTICE_EVEN), DOTS of them at least.
+    The writing's own small marks (a decimal point, a speck of pencil) stand on no lattice."""
+    x0, y0, x1, y1 = components.boxes.T
+    small = np.flatnonzero(np.maximum(x1 - x0, y1 - y0) <= LATTICE_DOT * side)
+    out = np.zeros(components.count, bool)
+    if len(small) < DOTS:
+        return out
+    centres = np.stack([x0[small] + x1[small], y0[small] + y1[small]], axis=1) / 2
+    away = centres[None, :, :] - centres[:, None, :]
+    distance = np.hypot(away[..., 0], away[..., 1])
+    np.fill_diagonal(distance, np.inf)
+    near = np.argsort(distance, axis=1)[:, :LATTICE_NEAR]
+    step = np.take_along_axis(away, near[..., None], axis=1)  # (n, k, 2): to each of the nearest k
+    length = np.take_along_axis(distance, near, axis=1)
+    # i → j → l in one step twice: j's steps (near[j]) against i's step to j
+    onward = np.hypot(*(step[near] - step[:, :, None, :]).transpose(3, 0, 1, 2))  # (n, k, k)
+    area = components.area[small]
+    alike = np.maximum(area[:, None], area[near]) <= DOT_SIZES * np.minimum(area[:, None], area[near])
+    in_row = (onward <= LATTICE_EVEN * length[:, :, None]) & alike[:, :, None] & alike[near]
+    i, a, b = np.nonzero(in_row)
+    j = near[i, a]
+    rows = np.stack([i, j, near[j, b]])  # (3, triples): each row's members
+    # A lattice runs two ways: a member of rows at an angle (doubled-angle directions that do not
+    # add up), not the grains of one pencil stroke in a row.
+    angle = 2 * np.arctan2(step[i, a, 1], step[i, a, 0])
+    turns = np.zeros((components.count, 2))
+    counts = np.zeros(components.count)
+    for members in rows:
+        np.add.at(turns, small[members], np.stack([np.cos(angle), np.sin(angle)], axis=1))
+        np.add.at(counts, small[members], 1)
+    two_ways = np.hypot(*turns.T) < LATTICE_ONE_WAY * counts
+    if two_ways.sum() >= DOTS:
+        out = two_ways
+    return out
 
 
 def clear_marks(d: np.ndarray, components: Components, marks: np.ndarray, keep: np.ndarray,

@@ -14,6 +14,7 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from PIL import Image, ImageDraw
 
+from bench.paper import make_photo
 from examples.make import draw_digits, paper_photo
 from serving import Reader
 from serving.components import label_components
@@ -37,6 +38,7 @@ from serving.paper import hysteresis
 from serving.photo import FAINT_INK
 from serving.result import DigitResult
 from serving.sequence import SequenceDigit
+from training.data import load_mnist
 from training.marks import SHAPES, jittered
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -104,6 +106,20 @@ def test_one_digit_or_one_number_reads_as_in_those_modes(reader):
     assert number.number == alone.number and [c.box for c in number.characters] == [
         d.box for d in alone.digits
     ]
+
+
+@pytest.mark.parametrize("paper", ["dotted", "ruled"])
+@pytest.mark.parametrize("ink", ["black", "blue"])
+def test_one_digit_photographed_on_notebook_paper_reads_as_in_digit_mode(reader, paper, ink):
+    """The paper's dots outnumber the writing's pieces, its punched holes are as big as a digit and
+    darker than pencil: they are the paper's, and the digit is the page's one character (not a piece
+    many times the dots' size, nor a faint one beside dark holes, left out)."""
+    data = load_mnist()
+    for index in range(8):
+        photo = make_photo(data.test_images[index], int(data.test_labels[index]), paper, ink,
+                           np.random.default_rng(index))
+        digit = reader.read_digit(photo.jpeg).digit
+        assert numbers_of(reader.read_page(photo.jpeg)) == [str(digit)], (paper, ink, index)
 
 
 def test_a_line_splits_only_at_wide_gaps():

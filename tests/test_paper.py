@@ -18,11 +18,13 @@ from serving.paper import (
     darkness,
     fill_from_neighbours,
     hysteresis,
+    lattice_dots,
     line_mask,
     line_slope,
     page_marks,
     paper_ink,
     paper_light,
+    punched_holes,
     remove_lines,
     stretch_ink,
 )
@@ -121,6 +123,40 @@ def test_page_marks_are_holes_dots_and_what_touches_the_edge():
     marks = page_marks(components, light)
     stroke = components.labels[100, 101] - 1
     assert not marks[stroke] and marks.sum() == components.count - 1
+
+
+def test_lattice_dots_are_dotted_papers_not_a_point_or_a_strokes_grains():
+    """A page's dotted paper, with a gap where writing hides its dots: every printed dot is the
+    paper's; a decimal point among them, and a faint stroke's grains in one row, are not."""
+    mask = np.zeros((400, 400), bool)
+    for y in range(30, 380, 24):
+        for x in range(30, 380, 24):
+            if not (150 <= x <= 250 and 150 <= y <= 250):
+                mask[y : y + 3, x : x + 3] = True
+    mask[200:204, 191:195] = True  # a decimal point, in the gap
+    for x in range(160, 250, 12):  # a pencil stroke broken into evenly spaced grains
+        mask[175:178, x : x + 3] = True
+    components = label_components(mask)
+    dots = lattice_dots(components, 400)
+    point = components.labels[201, 192] - 1
+    grains = np.unique(components.labels[176, 160:250])[1:] - 1
+    assert dots.sum() == components.count - 1 - len(grains)
+    assert not dots[point] and not dots[grains].any()
+
+
+def test_a_pages_punched_holes_are_the_papers_not_a_numbers_blotted_digits():
+    """Three holes down the left edge of a page go; a number's thick, blotted digits in a row near
+    its top (as filled as holes, as far apart as the number's ends) and a fat decimal point stay."""
+    yy, xx = np.mgrid[0:1000, 0:750]
+    mask = np.zeros((1000, 750), bool)
+    for cy in (200, 500, 800):
+        mask[(yy - cy) ** 2 + (xx - 35) ** 2 <= 15**2] = True
+    for cx in (300, 330, 360, 390, 420, 600):  # blotted digits, two numbers on the top line
+        mask[(yy - 100) ** 2 / 20**2 + (xx - cx) ** 2 / 12**2 <= 1] = True
+    mask[(yy - 118) ** 2 + (xx - 615) ** 2 <= 4**2] = True  # a decimal point after the second
+    components = label_components(mask)
+    holes = punched_holes(components, mask.shape)
+    assert [components.labels[y, 35] - 1 for y in (200, 500, 800)] == list(np.flatnonzero(holes))
 
 
 def test_a_marker_s_thick_0_is_not_a_punched_hole():
