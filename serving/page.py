@@ -30,7 +30,7 @@ from serving.contract import DIGITS, MINUS, POINT
 from serving.contrast import INK_LEVEL, ink_mask
 from serving.decode import ImageSource, NoDigitError, open_image, original_size, shrink, to_standard_mode
 from serving.frames import Box, without_frames
-from serving.ink import SEE_THROUGH, SMALL_SIDE, TRANSPARENT, alpha_ink, clean_ink, on_paper
+from serving.ink import PHOTO_SIDE, SEE_THROUGH, SMALL_SIDE, TRANSPARENT, alpha_ink, clean_ink, on_paper
 from serving.numbers import (
     DIGIT_PENALTY,
     NumberDigit,
@@ -185,7 +185,14 @@ def page_ink(image: Image.Image) -> tuple[np.ndarray, Components, list[Box]]:
     if ink is not None:
         ink, _, frames = without_frames(ink)
         return ink, label_components(ink_mask(ink)), frames
-    return without_frames(*photo_page_ink(np.asarray(image.convert("L"))))
+    try:
+        return without_frames(*photo_page_ink(np.asarray(image.convert("L"))))
+    except NoDigitError:
+        if max(image.size) <= PHOTO_SIDE:
+            raise
+    # Faint pencil on grainy paper: at the size one digit's photo is read at, the grain averages
+    # out where the strokes stay.
+    return without_frames(*photo_page_ink(np.asarray(shrink(image, PHOTO_SIDE).convert("L"))))
 
 
 def photo_page_ink(grey: np.ndarray) -> tuple[np.ndarray, Components]:
@@ -404,7 +411,10 @@ def read_page(predictor: Predictor, source: ImageSource, reader: SequenceReader)
     read = [read_group(predictor, reader, ink, components, np.array(group) + 1, size, sizes.height)
             for group in groups]
     if len(read) == 1 and (read[0] is None or not any(c.char in "-." for c in read[0].characters)):
-        return PageResult(alone(predictor, reader, image), size)
+        whole = alone(predictor, reader, image, size, "no number found on the page")
+        if read[0] is not None and whole.numbers and likelier_one(read[0], whole.numbers[0]):
+            return PageResult(read, size)
+        return whole
     numbers = [n for n in read if n is not None and mean_confidence(n) >= MIN_MEAN_CONFIDENCE]
     left_out = sum(n is not None for n in read) - len(numbers) + len(found) - len(groups)
     note = None
@@ -433,21 +443,23 @@ def writing_only(groups: list[list[int]], ink: np.ndarray, components: Component
     return [g for g, s, t in zip(groups, strength, tall, strict=True) if s >= FAINT_GROUP * typical and not t]
 
 
-def alone(predictor: Predictor, reader: SequenceReader, image: Image.Image) -> list[PageNumber]:
+def alone(predictor: Predictor, reader: SequenceReader, image: Image.Image, size: tuple[int, int],
+          note: str) -> PageResult:
     """The one number on a page, read exactly as one number or one digit is (the single-digit path
     for a number of one digit, or for ink likelier one digit than several: one_digit_likelier), so
-    that a single digit or number reads as it does in those modes."""
+    that a single digit or number reads as it does in those modes; none, with `note`, where that
+    path finds none either."""
     try:
         result = read_number(predictor, image, reader)
     except NoDigitError:
-        return []
+        return PageResult([], size, note)
     apart = page_number([PageChar(str(d.digit), d.confidence, d.box) for d in result.digits])
     if len(result.digits) > 1 and not narrow(result):
-        return [apart]  # as wide as two digits side by side: not worth reading whole
+        return PageResult([apart], size)  # as wide as two digits side by side: not worth reading whole
     digit = predictor.predict(image)
     if len(result.digits) > 1 and not one_digit_likelier(digit, result):
-        return [apart]
-    return [page_number([PageChar(str(digit.digit), digit.confidence, apart.box)])]
+        return PageResult([apart], size)
+    return PageResult([page_number([PageChar(str(digit.digit), digit.confidence, apart.box)])], size)
 
 
 def narrow(result: NumberResult) -> bool:
@@ -686,6 +698,21 @@ def in_place(characters: list[PageChar]) -> list[PageChar]:
             continue
         out.append(c)
     return out
+
+
+def likelier_one(own: PageNumber, whole: PageNumber) -> bool:
+    """Whether the page's reading of a lone number's own ink beats the reading of the whole picture
+    where either is one digit, by likelihood (a digit the single-digit path is unsure of, or ink
+    the number path splits in two); where both read several digits, the number path's stands."""
+    one = min(len(own.characters), len(whole.characters)) == 1
+    return one and own.number != whole.number and likelihood(own) > likelihood(whole)
+
+
+def likelihood(number: PageNumber) -> float:
+    """A reading's log-probability, each character beyond the first paying DIGIT_PENALTY (as the
+    number reader weighs its readings): of two readings of the same ink, the likelier."""
+    confidences = np.array([c.confidence for c in number.characters])
+    return float(np.log(np.maximum(confidences, 1e-12)).sum()) - DIGIT_PENALTY * (len(confidences) - 1)
 
 
 def mean_confidence(number: PageNumber) -> float:

@@ -110,16 +110,26 @@ def test_one_digit_or_one_number_reads_as_in_those_modes(reader):
 
 @pytest.mark.parametrize("paper", ["dotted", "ruled"])
 @pytest.mark.parametrize("ink", ["black", "blue"])
-def test_one_digit_photographed_on_notebook_paper_reads_as_in_digit_mode(reader, paper, ink):
-    """The paper's dots outnumber the writing's pieces, its punched holes are as big as a digit and
-    darker than pencil: they are the paper's, and the digit is the page's one character (not a piece
-    many times the dots' size, nor a faint one beside dark holes, left out)."""
+def test_one_digit_photographed_on_notebook_paper_is_read(reader, paper, ink):
+    """The paper's dots outnumber the writing's pieces, its punched holes are as big as a digit:
+    they are the paper's, and the digit is the page's one number (not a piece many times the dots'
+    size, nor one beside dark holes, left out)."""
     data = load_mnist()
-    for index in range(8):
-        photo = make_photo(data.test_images[index], int(data.test_labels[index]), paper, ink,
-                           np.random.default_rng(index))
-        digit = reader.read_digit(photo.jpeg).digit
-        assert numbers_of(reader.read_page(photo.jpeg)) == [str(digit)], (paper, ink, index)
+    for index in range(1, 9):
+        label = int(data.test_labels[index])
+        photo = make_photo(data.test_images[index], label, paper, ink, np.random.default_rng(index))
+        assert numbers_of(reader.read_page(photo.jpeg)) == [str(label)], (paper, ink, index)
+
+
+@pytest.mark.parametrize(("paper", "index"), [("plain", 24), ("ruled", 14), ("ruled", 31), ("squared", 22),
+                                              ("dotted", 2), ("dotted", 11)])
+def test_one_digit_in_faint_pencil_on_notebook_paper_is_read(reader, paper, index):
+    """Faint pencil: lost in the grain at the page's size (read at the size a digit's photo is),
+    left out beside the holes or the dots, or read surer by the page than by the single-digit path."""
+    data = load_mnist()
+    label = int(data.test_labels[index])
+    photo = make_photo(data.test_images[index], label, paper, "pencil", np.random.default_rng(index))
+    assert numbers_of(reader.read_page(photo.jpeg)) == [str(label)]
 
 
 def test_a_line_splits_only_at_wide_gaps():
