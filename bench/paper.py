@@ -1,7 +1,8 @@
 """Accuracy on phone photos of digits written on notebook paper, made here with a fixed seed.
 
 What the photos hold and what is measured: docs/photos.md ("What it reads"). Exit status 0 when
-every target is met, else 1. --figure draws that page's picture.
+every target is met, else 1. --figure draws that page's picture. --page reads the same photos as the
+page reader does (python -m serving --page): right when it finds that one digit and nothing else.
 """
 
 from __future__ import annotations
@@ -24,8 +25,8 @@ from serving.contrast import border_pixels, contrast_map, normalize_ink
 from serving.decode import open_image, shrink
 from serving.explain import seen_pixels
 from serving.ink import WORK_SIDE, InkMap, ink_map
-from serving.predictor import Predictor
 from serving.preprocess import digit_and_others, to_mnist
+from serving.reader import Reader
 from serving.result import PHOTO_UNSURE_BELOW, UNSURE_BELOW
 from training.data import DataError, load_mnist
 
@@ -340,21 +341,39 @@ def figure(made: list[Photo], out: Path) -> None:
     sheet.save(out, optimize=True)
 
 
+def digit_results(reader: Reader, made: list[Photo]) -> list[tuple[Photo, bool, bool]]:
+    """(photo, read right, flagged unsure) by the single-digit path, in one batch."""
+    answers = reader.read_digits([photo.jpeg for photo in made])
+    return [(photo, not isinstance(a, Exception) and a.digit == photo.label,
+             isinstance(a, Exception) or a.unsure) for photo, a in zip(made, answers, strict=True)]
+
+
+def page_results(reader: Reader, made: list[Photo]) -> list[tuple[Photo, bool, bool]]:
+    """(photo, read right, flagged unsure) by the page reader: right when its one number is the digit."""
+    out = []
+    for photo in made:
+        numbers = reader.read_page(photo.jpeg).numbers
+        right = [n.number for n in numbers] == [str(photo.label)]
+        out.append((photo, right, not numbers or any(c.unsure for n in numbers for c in n.characters)))
+    return out
+
+
 def main(argv: list[str] | None = None) -> int:
     p = made_images_parser(__doc__, 2000)
     p.add_argument("--figure", type=Path, default=None, help="draw the README's picture here (PNG)")
+    p.add_argument("--page", action="store_true", help="read each photo as a page (the page reader)")
     args = p.parse_args(argv)
     try:
-        predictor = Predictor(args.model, verify=not args.no_verify)
+        reader = Reader(args.model, verify=not args.no_verify)
         made, made_s = timed(lambda: photos(args.count, args.seed))
     except (ModelError, DataError) as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
-    answers, read_s = timed(lambda: predictor.predict_batch([photo.jpeg for photo in made]))
-    results = [(photo, not isinstance(a, Exception) and a.digit == photo.label,
-                isinstance(a, Exception) or a.unsure) for photo, a in zip(made, answers, strict=True)]
+    read = page_results if args.page else digit_results
+    results, read_s = timed(lambda: read(reader, made))
     text, passed = report(results)
-    print(f"{machine_line()}\n{len(made)} photos made in {made_s:.1f} s, read in {read_s:.1f} s "
+    how = "as pages " if args.page else ""
+    print(f"{machine_line()}\n{len(made)} photos made in {made_s:.1f} s, read {how}in {read_s:.1f} s "
           f"({1000 * read_s / len(made):.1f} ms each)\n\n{text}")
     if args.figure:
         figure(made, args.figure)

@@ -18,6 +18,7 @@ from bench.marks import main as marks_main
 from bench.pages import main as pages_main
 from bench.pages import pages
 from bench.paper import all_in_frame, framed
+from bench.paper import main as paper_main
 
 ROOT = Path(__file__).resolve().parent.parent
 MODELS = Path(os.environ.get("BENCH_MODELS", ROOT / "models"))
@@ -190,3 +191,12 @@ def test_marks_bench_flags_marks_and_not_digits(capsys):
     assert float(rows["typeset letters no digit resembles"][1]) >= 30
     assert float(rows["MNIST validation digits on paper"][1]) == 0
     assert status == 0 and out.rstrip().splitlines()[-1].startswith("PASS")
+
+
+def test_bench_paper_reads_its_photos_as_pages_too(capsys):
+    """bench.paper --page: the same photos through the page reader, one digit each, in the tables."""
+    status = paper_main(["--count", "12", "--page"])
+    out = capsys.readouterr().out
+    assert "12 photos made" in out and "read as pages in" in out
+    assert "overall: 12/12 = 100.00%" in out and "| dotted | 3 | 3 | 100.0% |" in out
+    assert status == 0 and out.rstrip().endswith("PASS")
