@@ -59,6 +59,7 @@ from serving.photo import FAINT_INK, dark_on_light
 from serving.predictor import Predictor
 from serving.result import DigitResult, unsure
 from serving.sequence import SequenceDigit, SequenceReader
+from serving.stats import dilate
 
 PAGE_SIDE = 1024  # a page is read at most this size: a digit 3% of its height is 30 px
 PRECHECK_SIDE = 1000  # pictures this large are first checked for a photo on a sixteenth of the pixels
@@ -112,6 +113,7 @@ BAND = 0.06  # within this share of the photo's sides, a thin piece is the page'
 THIN = 6  # (thin: this many times as long as it is wide)
 FILLED = 0.65  # ... or a piece filling this share of its box (a stroke of a pen never does)
 DESK_RIM = 0.02  # the share of the photo's side cleared round the desk where it is all that shows
+RIM = 7  # pixels round a piece whose faint ink is read with it
 EDGE = 2  # pixels from the photo's edge within which a piece runs into it (the desk, the rim)
 
 
@@ -211,7 +213,9 @@ def photo_page_ink(grey: np.ndarray) -> tuple[np.ndarray, Components]:
     components = hysteresis(ink, FAINT_INK, INK_LEVEL)
     marks = page_marks(components, light)
     mask = (components.labels > 0) & ~components.pixels(marks)
-    return ink, label_components(mask)  # the ink whole: a digit's faint rim is read with it
+    # The ink round the pieces (a digit's faint rim is read with it), not what lies apart from
+    # them: faint dots of dotted paper, grain, would stand beside a number's decimal point.
+    return np.where(dilate(mask, RIM), ink, 0).astype(np.float32), label_components(mask)
 
 
 def stretched(d: np.ndarray) -> np.ndarray:

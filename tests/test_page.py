@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
-from PIL import Image, ImageDraw
+from PIL import Image, ImageDraw, ImageFilter
 
 from bench.paper import make_photo
 from examples.make import draw_digits, paper_photo
@@ -132,6 +132,23 @@ def test_one_digit_in_faint_pencil_on_notebook_paper_is_read(reader, paper, inde
     label = int(data.test_labels[index])
     photo = make_photo(data.test_images[index], label, paper, "pencil", np.random.default_rng(index))
     assert numbers_of(reader.read_page(photo.jpeg)) == [str(label)]
+
+
+def test_a_photos_page_ink_is_its_pieces_and_their_rim_not_faint_dots_apart():
+    """Dotted paper's dots too faint to be pieces stay out of the ink a number is read from (they
+    stood beside its decimal point); a stroke's soft edge stays in it."""
+    picture = Image.new("L", (600, 800), 228)
+    draw = ImageDraw.Draw(picture)
+    for y in range(20, 800, 30):
+        for x in range(20, 600, 30):
+            draw.ellipse((x - 1.5, y - 1.5, x + 1.5, y + 1.5), fill=212)
+    draw.line([(300, 300), (300, 420)], fill=50, width=8)
+    draw.line([(340, 300), (380, 300), (350, 420)], fill=50, width=8)
+    picture = picture.filter(ImageFilter.GaussianBlur(1))
+    noise = np.random.default_rng(0).normal(0, 2, (800, 600))
+    ink, pieces = photo_page_ink(np.clip(np.asarray(picture, np.float32) + noise, 0, 255).astype(np.uint8))
+    assert pieces.count == 2 and ink[500:].max() == 0 and ink[:250].max() == 0
+    assert 0 < ink[360, 295] < 0.5 and ink[360, 300] == 1  # the 1's soft edge, its middle
 
 
 @pytest.mark.parametrize(("paper", "index"), [("plain", 3290), ("ruled", 9964), ("dotted", 9186)])
