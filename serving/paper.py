@@ -49,6 +49,8 @@ LATTICE_DOT = 0.015  # a page's dotted paper: pieces at most this share of its s
 LATTICE_NEAR = 6  # ... each in a row of three, evenly spaced, with two of its nearest this many ...
 LATTICE_EVEN = 0.2  # ... within this share of their spacing, in rows that run two ways: the
 LATTICE_ONE_WAY = 0.8  # rows' doubled-angle directions add up to less than this share of their count
+LATTICE_MAX = 6000  # more small pieces than a page of dots 15 px apart holds: grain, not a lattice
+NEAREST_BLOCK = 512  # rows of distances computed at a time
 GRAIN_FLOOR = 4  # stretch_ink: the paper's floor lies this many grains above its level ...
 GRAIN_STRONG = 10  # ... and strong ink this many
 STRONG_INK = 75  # full ink: this percentile of the strong ink
@@ -347,20 +349,18 @@ def punched_holes(components: Components, shape: tuple[int, int]) -> np.ndarray:
 
 def lattice_dots(components: Components, side: int) -> np.ndarray:
     """Which pieces are the printed dots of dotted paper: small (LATTICE_DOT of the page's `side`),
-    of one size (DOT_SIZES), and three in a row evenly spaced (LATTICE_EVEN), DOTS of them at least.
-    The writing's own small marks (a decimal point, a speck of pencil) stand on no lattice."""
+    alike in size (DOT_SIZES), each in an evenly spaced row of three (LATTICE_EVEN) with two of its
+    LATTICE_NEAR nearest, in rows that run two ways, DOTS of them at least. The writing's own small
+    marks stand on no lattice: a decimal point in no row, a pencil stroke's grains in rows one way."""
     x0, y0, x1, y1 = components.boxes.T
     small = np.flatnonzero(np.maximum(x1 - x0, y1 - y0) <= LATTICE_DOT * side)
     out = np.zeros(components.count, bool)
-    if len(small) < DOTS:
+    if not DOTS <= len(small) <= LATTICE_MAX:
         return out
     centres = np.stack([x0[small] + x1[small], y0[small] + y1[small]], axis=1) / 2
-    away = centres[None, :, :] - centres[:, None, :]
-    distance = np.hypot(away[..., 0], away[..., 1])
-    np.fill_diagonal(distance, np.inf)
-    near = np.argsort(distance, axis=1)[:, :LATTICE_NEAR]
-    step = np.take_along_axis(away, near[..., None], axis=1)  # (n, k, 2): to each of the nearest k
-    length = np.take_along_axis(distance, near, axis=1)
+    near = nearest_points(centres, LATTICE_NEAR)
+    step = centres[near] - centres[:, None, :]  # (n, k, 2): to each of the nearest k
+    length = np.hypot(step[..., 0], step[..., 1])
     # i → j → l in one step twice: j's steps (near[j]) against i's step to j
     onward = np.hypot(*(step[near] - step[:, :, None, :]).transpose(3, 0, 1, 2))  # (n, k, k)
     area = components.area[small]
@@ -368,18 +368,28 @@ def lattice_dots(components: Components, side: int) -> np.ndarray:
     in_row = (onward <= LATTICE_EVEN * length[:, :, None]) & alike[:, :, None] & alike[near]
     i, a, b = np.nonzero(in_row)
     j = near[i, a]
-    rows = np.stack([i, j, near[j, b]])  # (3, triples): each row's members
-    # A lattice runs two ways: a member of rows at an angle (doubled-angle directions that do not
-    # add up), not the grains of one pencil stroke in a row.
+    # Two ways: the doubled-angle directions of a member's rows do not add up (LATTICE_ONE_WAY).
     angle = 2 * np.arctan2(step[i, a, 1], step[i, a, 0])
     turns = np.zeros((components.count, 2))
     counts = np.zeros(components.count)
-    for members in rows:
+    for members in (i, j, near[j, b]):
         np.add.at(turns, small[members], np.stack([np.cos(angle), np.sin(angle)], axis=1))
         np.add.at(counts, small[members], 1)
     two_ways = np.hypot(*turns.T) < LATTICE_ONE_WAY * counts
-    if two_ways.sum() >= DOTS:
-        out = two_ways
+    return two_ways if two_ways.sum() >= DOTS else out
+
+
+def nearest_points(points: np.ndarray, k: int) -> np.ndarray:
+    """(n, k) indices of each of n > k points' k nearest others, nearest first, computed a block of
+    rows at a time (memory NEAREST_BLOCK × n, not n × n)."""
+    out = np.empty((len(points), k), np.int64)
+    for start in range(0, len(points), NEAREST_BLOCK):
+        block = points[start : start + NEAREST_BLOCK]
+        d = np.hypot(*(points[None, :, :] - block[:, None, :]).transpose(2, 0, 1))
+        d[np.arange(len(block)), np.arange(start, start + len(block))] = np.inf
+        part = np.argpartition(d, k, axis=1)[:, :k]
+        out[start : start + len(block)] = np.take_along_axis(
+            part, np.take_along_axis(d, part, axis=1).argsort(axis=1), axis=1)
     return out
 
 

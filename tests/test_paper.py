@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 from PIL import Image, ImageDraw, ImageFilter
 
+import serving.paper
 import serving.photo
 from bench.paper import make_photo
 from serving.components import label_components
@@ -21,6 +22,7 @@ from serving.paper import (
     lattice_dots,
     line_mask,
     line_slope,
+    nearest_points,
     page_marks,
     paper_ink,
     paper_light,
@@ -142,6 +144,14 @@ def test_lattice_dots_are_dotted_papers_not_a_point_or_a_strokes_grains():
     grains = np.unique(components.labels[176, 160:250])[1:] - 1
     assert dots.sum() == components.count - 1 - len(grains)
     assert not dots[point] and not dots[grains].any()
+
+
+def test_nearest_points_block_by_block_are_the_nearest(monkeypatch):
+    monkeypatch.setattr(serving.paper, "NEAREST_BLOCK", 3)  # several blocks, the last one short
+    points = np.random.default_rng(4).uniform(0, 100, (11, 2))
+    distance = np.hypot(*(points[None] - points[:, None]).transpose(2, 0, 1))
+    np.fill_diagonal(distance, np.inf)
+    assert (nearest_points(points, 4) == np.argsort(distance, axis=1)[:, :4]).all()
 
 
 def test_a_pages_punched_holes_are_the_papers_not_a_numbers_blotted_digits():
