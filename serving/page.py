@@ -253,8 +253,8 @@ class Sizes:
     @classmethod
     def of(cls, components: Components) -> Sizes:
         """From the pieces as thick as a pen's stroke (specks and hairlines left out), the bigger ones:
-        big beside the biggest tenth of the pieces or, where those would be no characters beside the
-        piece at the middle of the ink (what is left of dotted paper, pencil grain), beside that."""
+        big beside the biggest tenth of the pieces, or where specks outnumber the characters (what
+        is left of dotted paper, pencil grain), beside the piece at the middle of the ink."""
         widths = components.boxes[:, 2] - components.boxes[:, 0]
         heights = components.boxes[:, 3] - components.boxes[:, 1]
         solid = np.minimum(widths, heights) >= MIN_STROKE
@@ -262,9 +262,7 @@ class Sizes:
         height = heights[solid] if solid.any() else heights
         by_size = np.sort(area)
         middle_of_ink = by_size[np.searchsorted(np.cumsum(by_size), by_size.sum() / 2)]
-        biggest_tenth = np.percentile(area, 90)
-        reference = middle_of_ink if biggest_tenth < CHAR_AREA * middle_of_ink else biggest_tenth
-        big = area >= CHAR_AREA * reference
+        big = area >= CHAR_AREA * max(np.percentile(area, 90), middle_of_ink)
         return cls(float(np.median(area[big])), float(np.median(height[big])))
 
 
