@@ -264,8 +264,14 @@ def size_name(photo: Photo) -> str:
     return f"{low:.0%}–{high:.0%}"
 
 
-def report(results: list[tuple[Photo, bool, bool]]) -> tuple[str, bool]:
-    """The tables, and whether the targets are met; results are (photo, read right, flagged as not sure)."""
+DIGIT_UNSURE = (f'"not sure" note (confidence < {PHOTO_UNSURE_BELOW:.0%} on photos of paper, '
+                f"< {UNSURE_BELOW:.0%} on drawings)")
+PAGE_UNSURE = '"unsure" on a character of the page (or nothing read)'
+
+
+def report(results: list[tuple[Photo, bool, bool]], flag: str = DIGIT_UNSURE) -> tuple[str, bool]:
+    """The tables, and whether the targets are met; results are (photo, read right, flagged as not
+    sure), `flag` says what flags an answer."""
     def rows(key: Callable[[Photo], str], names: Sequence[str]) -> list[list[object]]:
         hits = {name: [ok for p, ok, _ in results if key(p) == name] for name in names}
         return [[name, len(h), sum(h), f"{100 * sum(h) / max(1, len(h)):.1f}%"] for name, h in hits.items()]
@@ -281,8 +287,7 @@ def report(results: list[tuple[Photo, bool, bool]]) -> tuple[str, bool]:
         md_table(["paper", *columns], by_paper), "",
         md_table(["ink", *columns], by_ink), "",
         md_table(["digit height", *columns], sizes), "",
-        f'"not sure" note (confidence < {PHOTO_UNSURE_BELOW:.0%} on photos of paper, < {UNSURE_BELOW:.0%} '
-        f"on drawings): catches {sum(wrong)} of {len(wrong)} misreads; "
+        f"{flag}: catches {sum(wrong)} of {len(wrong)} misreads; "
         f"flags {sum(right)} of {len(right)} right answers",
     ]
     worst = min(row[2] / max(1, row[1]) for row in by_paper + by_ink)
@@ -371,7 +376,7 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     read = page_results if args.page else digit_results
     results, read_s = timed(lambda: read(reader, made))
-    text, passed = report(results)
+    text, passed = report(results, PAGE_UNSURE if args.page else DIGIT_UNSURE)
     how = "as pages " if args.page else ""
     print(f"{machine_line()}\n{len(made)} photos made in {made_s:.1f} s, read {how}in {read_s:.1f} s "
           f"({1000 * read_s / len(made):.1f} ms each)\n\n{text}")

@@ -197,6 +197,6 @@ def test_bench_paper_reads_its_photos_as_pages_too(capsys):
     """bench.paper --page: the same photos through the page reader, one digit each, in the tables."""
     status = paper_main(["--count", "12", "--page"])
     out = capsys.readouterr().out
-    assert "12 photos made" in out and "read as pages in" in out
+    assert "12 photos made" in out and "read as pages in" in out and '"unsure" on a character' in out
     assert "overall: 12/12 = 100.00%" in out and "| dotted | 3 | 3 | 100.0% |" in out
     assert status == 0 and out.rstrip().endswith("PASS")
