@@ -258,10 +258,14 @@ def _sequence_stands(found: Segmentation, k: int, whole: np.ndarray, read: list[
         return True
     box = found.ink_boxes[k]
     wide = max(0.0, (box[2] - box[0]) / found.digit_height - WIDE_FROM)
-    # A softmax's top probability is at least a tenth: its log needs no floor.
-    whole_score = float(np.log(whole.max())) - WIDE_COST * wide - DIGIT_PENALTY
-    seq_score = sum(np.log(max(d.confidence, 1e-12)) - DIGIT_PENALTY for d in read)
-    return seq_score > whole_score
+    whole_score = reading_score([float(whole.max())]) - WIDE_COST * wide
+    return reading_score([d.confidence for d in read]) > whole_score
+
+
+def reading_score(confidences: list[float]) -> float:
+    """A reading's log-probability, each digit it reads paying DIGIT_PENALTY: of two readings of
+    the same ink, the higher is the likelier."""
+    return float(sum(np.log(max(c, 1e-12)) - DIGIT_PENALTY for c in confidences))
 
 
 def _region_reading(found: Segmentation, k: int, whole: np.ndarray, reader: SequenceReader) -> list[Reading]:

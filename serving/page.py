@@ -2,7 +2,8 @@
 
 1. The ink, as for one number (serving.ink) at the page's size, but a photo's marks are told apart
    from writing by page rules: what runs into the photo's edge or along the page's edge (the desk,
-   the rim) and long thin lines go; many characters of one size are writing, not dotted paper.
+   the rim), long thin lines, punched holes and dotted paper's lattice go (many characters of one
+   size are writing: the lattice is told by its evenly spaced rows, not by its dots' sizes).
 2. Lines: the pieces of ink big enough to be characters are grouped into lines by how their
    vertical extents overlap, after the page's tilt is taken out (the slope that makes the
    characters' centres line up best); small pieces (a decimal point, a minus sign, a dot of an
@@ -32,7 +33,6 @@ from serving.decode import ImageSource, NoDigitError, open_image, original_size,
 from serving.frames import Box, without_frames
 from serving.ink import PHOTO_SIDE, SEE_THROUGH, SMALL_SIDE, TRANSPARENT, alpha_ink, clean_ink, on_paper
 from serving.numbers import (
-    DIGIT_PENALTY,
     NumberDigit,
     NumberResult,
     Segmentation,
@@ -42,6 +42,7 @@ from serving.numbers import (
     digit_height,
     read_number,
     read_segmentation,
+    reading_score,
     segment_ink,
     to_input_box,
     with_notes,
@@ -229,7 +230,7 @@ def stretched(d: np.ndarray) -> np.ndarray:
 
 def page_marks(components: Components, light: np.ndarray) -> np.ndarray:
     """The page's own marks among the pieces: what runs into the photo's edge, the page's edge
-    against the desk, and long thin lines (no character is one)."""
+    against the desk, long thin lines (no character is one), punched holes and dotted paper."""
     h, w = light.shape
     x0, y0, x1, y1 = components.boxes.T
     bw, bh = x1 - x0, y1 - y0
@@ -475,11 +476,10 @@ def narrow(result: NumberResult) -> bool:
 def one_digit_likelier(digit: DigitResult, result: NumberResult) -> bool:
     """Whether ink the number reader read as several digits is likelier one digit, as the
     single-digit path reads it (a European 1's flag apart from its stem, a 6's loop from its
-    stroke): narrow, and read whole surer than in parts, each part beyond the first paying
-    DIGIT_PENALTY of log-probability (as the number reader weighs its readings)."""
-    penalty = DIGIT_PENALTY * (len(result.digits) - 1)
-    parts = sum(np.log(max(d.confidence, 1e-12)) for d in result.digits) - penalty
-    return narrow(result) and bool(np.log(max(digit.confidence, 1e-12)) > parts)
+    stroke): narrow, and read whole likelier than in parts (reading_score, as the number reader
+    weighs its readings)."""
+    parts = reading_score([d.confidence for d in result.digits])
+    return narrow(result) and reading_score([digit.confidence]) > parts
 
 
 def enclosing(boxes: np.ndarray) -> Box:
@@ -706,17 +706,13 @@ def in_place(characters: list[PageChar]) -> list[PageChar]:
 
 def likelier_one(own: PageNumber, whole: PageNumber) -> bool:
     """Whether the page's reading of a lone number's own ink beats the reading of the whole picture
-    where either is one digit, by likelihood (a digit the single-digit path is unsure of, or ink
+    where either is one digit, by reading_score (a digit the single-digit path is unsure of, or ink
     the number path splits in two); where both read several digits, the number path's stands."""
+    def score(number: PageNumber) -> float:
+        return reading_score([c.confidence for c in number.characters])
+
     one = min(len(own.characters), len(whole.characters)) == 1
-    return one and own.number != whole.number and likelihood(own) > likelihood(whole)
-
-
-def likelihood(number: PageNumber) -> float:
-    """A reading's log-probability, each character beyond the first paying DIGIT_PENALTY (as the
-    number reader weighs its readings): of two readings of the same ink, the likelier."""
-    confidences = np.array([c.confidence for c in number.characters])
-    return float(np.log(np.maximum(confidences, 1e-12)).sum()) - DIGIT_PENALTY * (len(confidences) - 1)
+    return one and own.number != whole.number and score(own) > score(whole)
 
 
 def mean_confidence(number: PageNumber) -> float:
