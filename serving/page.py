@@ -216,7 +216,7 @@ def photo_page_ink(grey: np.ndarray) -> tuple[np.ndarray, Components]:
     mask = (components.labels > 0) & ~components.pixels(marks)
     # The ink round the pieces (a digit's faint rim is read with it), not what lies apart from
     # them: faint dots of dotted paper, grain, would stand beside a number's decimal point.
-    return np.where(dilate(mask, RIM), ink, 0).astype(np.float32), label_components(mask)
+    return np.where(dilate(mask, RIM), ink, np.float32(0)), label_components(mask)
 
 
 def stretched(d: np.ndarray) -> np.ndarray:
