@@ -63,19 +63,18 @@ def time_calls(fn: Callable[[], object], count: int) -> tuple[list[float], list[
 
 
 def timed(fn: Callable[[], T]) -> tuple[T, float]:
-    """What fn() gives, and the wall-clock seconds it took."""
     started = time.perf_counter()
     return fn(), time.perf_counter() - started
 
 
-def interleaved_latency(engines: dict[Hashable, Callable[[], object]], runs: int, warmup: int,
-                        rounds: int = 20) -> dict[Hashable, Timing]:
+def interleaved_latency(engines: dict[Hashable, Callable[[], object]], runs: int,
+                        warmup: int) -> dict[Hashable, Timing]:
     """Per-call latency of each engine, in rounds of turns (order rotated each round): background
     load drifts, and taking turns exposes the engines to the same load, so their ratio holds."""
     names = list(engines)
     for name in names:
         time_calls(engines[name], warmup)
-    rounds = max(1, min(rounds, runs))
+    rounds = max(1, min(20, runs))
     samples: dict[Hashable, tuple[list[float], list[float]]] = {name: ([], []) for name in names}
     for r in range(rounds):
         for name in names[r % len(names):] + names[: r % len(names)]:
@@ -108,7 +107,6 @@ def load_average() -> str:
 
 
 def machine_line() -> str:
-    """The machine in one line, for reports that print it above their tables."""
     return (f"{cpu_info('model name') or platform.machine()}, {os.cpu_count()} logical cores "
             f"({len(os.sched_getaffinity(0))} usable), Python {platform.python_version()}, "
             f"{datetime.now().astimezone():%Y-%m-%d %H:%M %Z}; load average at start {load_average()} "
@@ -151,7 +149,6 @@ def rss_mb(pid: int | None, unique: bool = False) -> float | None:
 
 
 def cpu_seconds(pid: int | None) -> float:
-    """User + system CPU time a process has used so far (0 for None)."""
     if pid is None:
         return 0.0
     import psutil

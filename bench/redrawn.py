@@ -24,6 +24,9 @@ from training.data import DataError, load_mnist
 
 MAX_DROP = 0.5  # points of accuracy the re-drawn digits may lose against the raw ones
 CHUNK = 200  # images made and read at a time: 200 canvases of 800² RGBA stay well under 1 GB
+# Stroke width is changed on a grid FINE times MNIST's, before the digit is enlarged to its
+# canvas: fine enough for round pen tips, small enough that a disk filter costs little.
+FINE = 4
 
 Colour = tuple[int, int, int]
 BLACK: Colour = (0, 0, 0)
@@ -53,8 +56,7 @@ def upscale(patch: np.ndarray, factor: float, rng: np.random.Generator) -> np.nd
     h, w = patch.shape
     size = (max(1, round(w * factor)), max(1, round(h * factor)))
     resample = RESAMPLERS[int(rng.integers(len(RESAMPLERS)))]
-    big = np.asarray(Image.fromarray(patch, "F").resize(size, resample))
-    return np.clip(big, 0, 1)
+    return np.clip(np.asarray(Image.fromarray(patch, "F").resize(size, resample)), 0, 1)
 
 
 def random_canvas(rng: np.random.Generator) -> tuple[int, int]:
@@ -77,12 +79,6 @@ def put(patch: np.ndarray, canvas: tuple[int, int], rng: np.random.Generator,
     return ink
 
 
-# Stroke width is changed on a grid FINE times MNIST's, before the digit is enlarged to its
-# canvas: fine enough for round pen tips, small enough that a disk filter costs little.
-
-FINE = 4
-
-
 def disk_filter(patch: np.ndarray, radius: float, grow: bool) -> np.ndarray:
     """Grey dilation (grow) or erosion by a disk, with a margin so growth isn't clipped."""
     r = int(radius)
@@ -98,10 +94,6 @@ def disk_filter(patch: np.ndarray, radius: float, grow: bool) -> np.ndarray:
             if dy * dy + dx * dx <= radius * radius:
                 combine(out, padded[r + dy : r + dy + h, r + dx : r + dx + w], out=out)
     return out
-
-
-def fine_digit(digit: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-    return upscale(digit_box(digit), FINE, rng)
 
 
 def survives(thinned: np.ndarray, box: np.ndarray) -> bool:
@@ -158,12 +150,12 @@ def off_centre(digit: np.ndarray, rng: np.random.Generator) -> Redrawn:
 
 def restroked(digit: np.ndarray, rng: np.random.Generator, thick: bool) -> Redrawn:
     """Strokes thickened (sent as a PIL image) or thinned (a grey array), either polarity."""
-    canvas = random_canvas(rng)
-    fine = fine_digit(digit, rng)
+    canvas, box = random_canvas(rng), digit_box(digit)
+    fine = upscale(box, FINE, rng)
     if thick:  # 0.5–1.2 MNIST pixels more a side: strokes a fifth of the digit's height, a marker's
         fine, share = disk_filter(fine, rng.uniform(0.5, 1.2) * FINE, grow=True), (0.4, 0.75)
     else:
-        fine, share = thin(fine, rng, digit_box(digit)), (0.45, 0.8)
+        fine, share = thin(fine, rng, box), (0.45, 0.8)
     ink = placed(fine, rng, canvas, share, spread=0.5)
     paper, colour = (BLACK, WHITE) if rng.random() < 0.5 else (WHITE, BLACK)
     picture = paint(ink, paper, colour)

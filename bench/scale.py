@@ -25,7 +25,7 @@ from pathlib import Path
 from types import SimpleNamespace
 
 from bench import server
-from bench.common import ROOT, Check, machine_line, md_table, mnist_pngs
+from bench.common import ROOT, Check, machine_line, md_table, mnist_pngs, timed
 from bench.load import CLIENTS, Connection, http_load, multipart, progress, table
 from serving.paths import DEFAULT_MODEL
 
@@ -34,15 +34,14 @@ SUMMARY = re.compile(r"(\d+) files, (\d+) digits, (\d+) errors in ([\d.]+) s "
                      r"\(first rows after ([\d.]+) s\): (\d+) images/s .*Ray start ([\d.]+) s")
 
 
-def run(command: list[str]) -> tuple[float, subprocess.CompletedProcess]:
-    """Seconds a command of this Python takes in the repository, and what it printed."""
-    t0 = time.perf_counter()
-    proc = subprocess.run([sys.executable, *command], cwd=ROOT, capture_output=True, text=True, timeout=1800)
-    return time.perf_counter() - t0, proc
+def run(command: list[str]) -> tuple[subprocess.CompletedProcess, float]:
+    """A command of this Python run in the repository: what it printed, and its seconds."""
+    return timed(lambda: subprocess.run([sys.executable, *command], cwd=ROOT, capture_output=True, text=True,
+                                        timeout=1800))
 
 
 def run_cli(files: list[Path], model: str) -> tuple[float, dict[str, dict]]:
-    seconds, proc = run(["-m", "serving", "--model", model, *map(str, files)])
+    proc, seconds = run(["-m", "serving", "--model", model, *map(str, files)])
     lines = [json.loads(line) for line in proc.stdout.splitlines()]
     if len(lines) != len(files):
         raise RuntimeError(f"the CLI answered {len(lines)} of {len(files)} files: {proc.stderr[-2000:]}")
@@ -70,7 +69,7 @@ def mismatches(rows: dict[str, dict], cli: dict[str, dict]) -> int:
 
 def one_off_command(folder: Path, out: Path, model: str) -> tuple[float, dict]:
     """`python -m scale.batch` starting its own local Ray: whole wall time and its summary line."""
-    seconds, proc = run(["-m", "scale.batch", str(folder), "--out", str(out), "--model", model,
+    proc, seconds = run(["-m", "scale.batch", str(folder), "--out", str(out), "--model", model,
                          "--no-progress"])
     found = SUMMARY.search(proc.stdout)
     if proc.returncode != 0 or not found:

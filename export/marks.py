@@ -11,12 +11,13 @@ import sys
 from pathlib import Path
 
 import numpy as np
+import onnxruntime as ort
 import torch
 
 from export import onnx_export
 from export.evaluate import check_parity
 from serving.contract import DIGIT_INPUT, FIELD, MARK_LOGITS
-from training import checkpoint
+from training.data import Mnist
 from training.marks import make_set
 from training.model import MarkNet, count_parameters
 
@@ -56,19 +57,17 @@ def mark_card(args: argparse.Namespace, path: Path, model: MarkNet, state: dict,
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    run = onnx_export.start_export(args, [args.run], "training.train_marks",
-                                   lambda paths: checkpoint.read(paths[0]))
-    if run is None:
-        return 2
-    state, data, path, started = run
-    model = checkpoint.net(state, MarkNet)
-    onnx_export.torch_to_onnx(model, path, torch.zeros(2, 1, FIELD, FIELD), [DIGIT_INPUT], [MARK_LOGITS],
-                              {0: torch.export.Dim("batch", min=1, max=4096)})
-    pictures, _ = make_set(data.validation_images[:args.check], args.check, 0, seed=7)
-    images = np.round(pictures * 255).astype(np.uint8)
-    parity = onnx_export.parity_or_none(path, lambda sess: check_parity(model, sess, images))
-    if parity is None:
-        return 1
+
+    def check(model: MarkNet, data: Mnist, sess: ort.InferenceSession) -> dict:
+        pictures, _ = make_set(data.validation_images[:args.check], args.check, 0, seed=7)
+        return check_parity(model, sess, np.round(pictures * 255).astype(np.uint8))
+
+    exported = onnx_export.export_net(args, "training.train_marks", MarkNet, torch.zeros(2, 1, FIELD, FIELD),
+                                      ([DIGIT_INPUT], [MARK_LOGITS]),
+                                      {0: torch.export.Dim("batch", min=1, max=4096)}, check)
+    if isinstance(exported, int):
+        return exported
+    state, model, path, parity, started = exported
     card = mark_card(args, path, model, state, parity, started)
     card_path = onnx_export.write_card(card, args.out)
     threshold = state["validation"]["threshold"]

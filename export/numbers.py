@@ -17,7 +17,6 @@ from export import onnx_export
 from export.evaluate import ParityError
 from serving.contract import BLANK, DIGITS, MINUS, POINT, STRIP_HEIGHT, SYMBOLS
 from serving.ctc import greedy_decode
-from training import checkpoint
 from training.data import TRAIN_IMAGES
 from training.model import count_parameters
 from training.numbers_model import CLASSES, NumberNet, batch_of
@@ -97,20 +96,16 @@ def number_card(args: argparse.Namespace, path: Path, model: NumberNet, state: d
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    run = onnx_export.start_export(args, [args.run], "training.train_numbers",
-                                   lambda paths: checkpoint.read(paths[0]))
-    if run is None:
-        return 2
-    state, data, path, started = run
-    model = checkpoint.net(state, NumberNet)
     # An even width: the model halves it, and torch.export reasons about the halving exactly.
     half = torch.export.Dim("half_width", min=4, max=2048)
-    onnx_export.torch_to_onnx(model, path, torch.zeros(2, 1, STRIP_HEIGHT, 96), [INPUT_NAME], [OUTPUT_NAME],
-                              {0: torch.export.Dim("batch", min=1, max=1024), 3: 2 * half})
-    numbers = validation_set(data.validation_images, data.validation_labels, args.check_numbers)
-    parity = onnx_export.parity_or_none(path, lambda sess: check_numbers(model, sess, numbers))
-    if parity is None:
-        return 1
+    exported = onnx_export.export_net(
+        args, "training.train_numbers", NumberNet, torch.zeros(2, 1, STRIP_HEIGHT, 96),
+        ([INPUT_NAME], [OUTPUT_NAME]), {0: torch.export.Dim("batch", min=1, max=1024), 3: 2 * half},
+        lambda model, data, sess: check_numbers(
+            model, sess, validation_set(data.validation_images, data.validation_labels, args.check_numbers)))
+    if isinstance(exported, int):
+        return exported
+    state, model, path, parity, started = exported
     commit = onnx_export.git_commit()
     onnx_export.write_metadata(path, {"labels": LABELS, "input": INPUT_SPEC, "input_name": INPUT_NAME,
                                       "output": OUTPUT_SPEC, "validation_exact": parity["validation_exact"],

@@ -84,8 +84,7 @@ def run(args: argparse.Namespace, files: list[str]) -> dict[str, float]:
         batch_size=args.batch_size, batch_format="numpy", num_cpus=1,
         compute=ray.data.ActorPoolStrategy(size=actors))
 
-    digits = errors = 0
-    first_rows_s = math.nan
+    digits, first_rows_s = 0, math.nan
     begun = time.perf_counter()
     args.out.parent.mkdir(parents=True, exist_ok=True)
     partial = args.out.with_name(args.out.name + ".partial")
@@ -96,13 +95,11 @@ def run(args: argparse.Namespace, files: list[str]) -> dict[str, float]:
             writer = csv.writer(out)
             writer.writerow(COLUMNS)
             for batch in dataset.iter_batches(batch_size=None, batch_format="numpy"):
-                if digits + errors == 0:
+                if math.isnan(first_rows_s):
                     first_rows_s = time.perf_counter() - begun
-                rows = list(zip(*(batch[column] for column in COLUMNS), strict=True))
-                writer.writerows(rows)
-                ok = int((batch["error"] == "").sum())
-                digits, errors = digits + ok, errors + len(rows) - ok
-                progress.update(len(rows))
+                writer.writerows(zip(*(batch[column] for column in COLUMNS), strict=True))
+                digits += int((batch["error"] == "").sum())
+                progress.update(len(batch["file"]))
         partial.replace(args.out)
     except ray.exceptions.RayError as err:
         raise ClusterError(f"the job failed on Ray ({type(err).__name__}: {str(err).splitlines()[0]}); "
@@ -110,7 +107,7 @@ def run(args: argparse.Namespace, files: list[str]) -> dict[str, float]:
     finally:
         partial.unlink(missing_ok=True)
     seconds = time.perf_counter() - begun
-    return {"files": len(files), "digits": digits, "errors": errors, "seconds": seconds,
+    return {"files": len(files), "digits": digits, "errors": len(files) - digits, "seconds": seconds,
             "first_rows_s": first_rows_s, "images_per_s": len(files) / seconds, "ray_start_s": ray_start_s,
             "actors": actors}
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 
 from serving.decode import NoDigitError
-from serving.stats import GREY_LEVELS, level_median, otsu_threshold, quantile_from_hist
+from serving.stats import GREY_LEVELS, otsu_threshold, quantile_from_hist
 
 MIN_CONTRAST = 0.08  # ink must differ from paper by this much (0..1 colour distance)
 BORDER = 0.03  # the border the paper's colour is read from: this share of the shorter side
@@ -51,7 +51,7 @@ def grey_contrast_map(grey: np.ndarray) -> np.ndarray:
 def grey_contrast_levels(grey: np.ndarray, counts: np.ndarray) -> np.ndarray:
     """contrast_map's value for each of the 256 grey levels; `counts`: the picture's histogram."""
     # The paper level exactly as the colour path computes it, so that ties fall the same way.
-    paper = level_median(border_pixels(grey))
+    paper = np.median(GREY_LEVELS[border_pixels(grey)])
     diff = (GREY_LEVELS - paper)[:, None]  # per level, as a one-channel colour
     distance2 = diff[:, 0] ** 2
     by_distance = np.argsort(distance2, kind="stable")

@@ -168,8 +168,7 @@ def connect(path: Path, readonly: bool) -> sqlite3.Connection:
             # gives the -wal and -shm files the same mode. An existing file keeps its mode.
             os.close(os.open(path, os.O_RDWR | os.O_CREAT, PRIVATE_FILE))
             target, uri = str(path), False
-        db = sqlite3.connect(target, uri=uri, isolation_level=None, check_same_thread=False,
-                             timeout=BUSY_TIMEOUT_MS / 1000)
+        return sqlite3.connect(target, uri=uri, isolation_level=None, check_same_thread=False,
+                               timeout=BUSY_TIMEOUT_MS / 1000)
     except (OSError, sqlite3.Error) as err:
         raise CorrectionsError(f"can't open the corrections database {path}: {err}") from None
-    return db

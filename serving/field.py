@@ -8,7 +8,7 @@ from PIL import Image
 
 from serving.contract import FIELD
 from serving.decode import NoDigitError
-from serving.stats import dilate, gradient
+from serving.stats import dilate
 
 BOX = 20  # MNIST fits the digit in 20×20, centred by mass in the FIELD×FIELD field
 MNIST_STROKE = 0.12  # MNIST's median stroke width as a share of that box (2.45 px of 20)
@@ -32,7 +32,7 @@ def even_stroke(ink: np.ndarray) -> np.ndarray:
     magnitude adds up; MNIST's strokes measured this way are 12% of the box."""
     if min(ink.shape) < 2:
         return ink  # a line one pixel thin: no outline to measure (np.gradient needs two)
-    gy, gx = gradient(ink, 0), gradient(ink, 1)
+    gy, gx = np.gradient(ink)
     outline = float(np.sqrt(gx * gx + gy * gy).sum())
     if outline <= 0:
         return ink

@@ -18,7 +18,7 @@ from serving.contrast import (
     ink_mask,
     normalize_ink,
 )
-from serving.decode import ImageSource, NoDigitError, open_image, shrink, to_standard_mode
+from serving.decode import ImageSource, NoDigitError, fewest_channels, open_image, shrink, to_standard_mode
 from serving.frames import without_frames
 from serving.photo import photo_ink
 from serving.stats import GREY_LEVELS, dilate, quantile
@@ -66,7 +66,7 @@ def ink_map(source: ImageSource, work_side: int = WORK_SIDE) -> InkMap:
         image = on_paper(image)
     side = max(image.size)
     image = shrink(image, max(work_side, PHOTO_SIDE))  # the most any path reads: shrink once
-    raw = np.asarray(shrink(grey_channel(image) or image, work_side))
+    raw = np.asarray(shrink(fewest_channels(image), work_side))  # a grey RGB scan reduced as grey
     if raw.ndim == 3 and (raw[..., 0] == raw[..., 1]).all() and (raw[..., 1] == raw[..., 2]).all():
         raw = np.ascontiguousarray(raw[..., 0])  # a colour picture that shrinking made grey
     try:
@@ -77,16 +77,6 @@ def ink_map(source: ImageSource, work_side: int = WORK_SIDE) -> InkMap:
         ink = None  # faint writing in a big photo can be lost at this size: look closer
     ink, pieces, _ = without_frames(*photo_ink(image)) if ink is None else without_frames(ink)
     return InkMap(ink, pieces)
-
-
-def grey_channel(image: Image.Image) -> Image.Image | None:
-    """An RGB picture's first channel when the three are the same (a drawing or a scan saved as
-    RGB: reduced as grey, a third of the work), else None."""
-    if image.mode != "RGB":
-        return None
-    red, green, blue = image.split()
-    data = red.tobytes()
-    return red if data == green.tobytes() and data == blue.tobytes() else None
 
 
 def alpha_ink(alpha: np.ndarray, work_side: int) -> np.ndarray:
@@ -107,10 +97,9 @@ def on_paper(image: Image.Image) -> Image.Image:
 
 
 def clean_ink(raw: np.ndarray, side: int) -> np.ndarray | None:
-    """The normalized ink of a drawing or clean scan (`raw`: uint8 at the working size, `side`:
-    the picture's longer side); None when it is not clean and must be read as a photo. Clean: an
-    even border that is the paper, no more than half the picture inked, and for a picture larger
-    than a drawing's canvas, flat (on a small canvas the photo path would hollow thick strokes)."""
+    """The normalized ink of a drawing or clean scan (`raw`: uint8 at the working size, `side`: the
+    picture's longer side); None when it is not clean (clean_border, and beyond a drawing's canvas
+    is_flat: on a small one the photo path would hollow thick strokes) and must be read as a photo."""
     if raw.ndim == 3:
         t = contrast_map(raw)
         border = border_pixels(t)

@@ -1,8 +1,6 @@
-"""Whole numbers: one image of several digits on a line → the digits, left to right, with boxes.
-
-The ink's regions are grouped into digits (serving.pieces) and read by the digit model in one
-call; a region wider than a digit (touching digits) is also read as a line by the sequence model
-(serving.sequence), whose reading stands when it is sure or more likely than the region read whole."""
+"""Whole numbers: one image of several digits on a line → the digits, left to right, with boxes. The
+ink's regions are grouped into digits (serving.pieces); one wider than a digit may be touching digits,
+read by the sequence model (docs/numbers.md, "Regions" and "Who reads a joined region")."""
 
 from __future__ import annotations
 
@@ -38,8 +36,7 @@ SURE_SPLIT = 0.8  # the sequence model's reading of a region stands when all its
 SPLIT_UNSURE = 0.8  # two neighbouring regions, one read less surely than this, close together ...
 SPLIT_GAP = 0.25  # ... (this share of the digit height apart at most, across and up or down) ...
 JOINED_SURE = 0.8  # ... are one digit broken in two when read together this surely, and more surely
-# than both read apart (a pencil 9's loop and stem, a 4 whose stem stands apart from it, a 5's flag):
-# a reader would see one digit there
+# than both read apart (a pencil 9's loop and stem, a 5's flag): a reader would see one digit there
 EDGE_PIXELS = 1  # writing this near the picture's edge runs into it (and may run on beyond it)
 
 
@@ -251,9 +248,8 @@ def _fitted(crop: np.ndarray) -> np.ndarray:
 
 
 def _sequence_stands(found: Segmentation, k: int, whole: np.ndarray, read: list[SequenceDigit]) -> bool:
-    """Whether the sequence model's reading of region k stands: all its digits sure, or else more
-    likely than the region read whole as one digit, which pays for being wider than a digit (so a
-    sprawling 2 or 8 is not cut in two on the sequence model's own guess)."""
+    """Whether the sequence model's reading of region k stands: all its digits sure, or else likelier
+    than the region read whole, which pays for being wider than a digit (docs/numbers.md)."""
     if min(d.confidence for d in read) >= SURE_SPLIT:
         return True
     box = found.ink_boxes[k]

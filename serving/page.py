@@ -21,7 +21,7 @@ bottom, then left to right.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 from PIL import Image
@@ -80,21 +80,19 @@ LONG_LINE = 8  # a piece this many times as wide as tall and wider than LINE_SPA
 LINE_SPAN = 0.25  # ... is what is left of a ruled line
 MARK_SURE = 0.5  # a minus sign or decimal point the sequence model reads less surely is left out
 MARK_HEIGHT = 0.5  # ... and its ink is pieces at most this share of the number's height
-# A minus sign written higher, lower or further off than the sequence model learnt reads less
-# surely, or not at all: a bar that stands first, level, between BAR_LENGTH of the number's height
-# long and at most BAR_THICK of it thick, about its middle (BAR_MIDDLE), is a minus by its shape
-# (the model's own chance, however low, is its confidence; bench.pages invents none so).
+# A minus sign the sequence model reads unsurely (written higher or further off than it learnt) is
+# one by its shape: first, level, BAR_LENGTH of the number's height long, at most BAR_THICK of it
+# thick, about its middle (BAR_MIDDLE); the model's own chance, however low, is its confidence.
 BAR_LENGTH = (0.2, 1.2)
 BAR_ASPECT = 1.8  # ... at least this many times as long as thick
 BAR_THICK = 0.35
 BAR_MIDDLE = (0.15, 0.85)
-# Likewise a decimal point: a dot between two pieces, in the bottom of the line (DOT_LOW), from
-# DOT_SIZE of the number's height across, no more than DOT_ASPECT times as long as wide, that the
-# model gives at least DOT_SURE (by shape alone, a digit's detached stroke or a speck would pass).
+# Likewise a decimal point: a dot between two pieces, low on the line (DOT_LOW), DOT_SIZE of the
+# number's height across, that the model gives at least DOT_SURE (by shape alone a speck would pass).
 DOT_SURE = 0.05
 DOT_SIZE = (0.06, 0.3)
 DOT_LOW = 0.65
-DOT_ASPECT = 3
+DOT_ASPECT = 3  # ... no more than this many times as long as wide
 LEVEL_FROM = 3  # a number's own slope is measured on this many characters at least ...
 LEVEL_SPAN = 2  # ... spread over this many character heights ...
 MAX_LEVEL = 0.25  # ... and taken as at most this steep (rows per column)
@@ -151,7 +149,7 @@ class PageNumber:
 class PageResult:
     numbers: list[PageNumber]
     source_size: tuple[int, int]
-    note: str | None = field(default=None)
+    note: str | None = None
 
     @property
     def cut_off(self) -> bool:
@@ -256,11 +254,10 @@ class Sizes:
         """From the pieces as thick as a pen's stroke (specks and hairlines left out), the bigger ones:
         big beside the biggest tenth of the pieces, or where specks outnumber the characters (what
         is left of dotted paper, pencil grain), beside the piece at the middle of the ink."""
-        widths = components.boxes[:, 2] - components.boxes[:, 0]
-        heights = components.boxes[:, 3] - components.boxes[:, 1]
+        widths, heights = (components.boxes[:, 2:] - components.boxes[:, :2]).T
         solid = np.minimum(widths, heights) >= MIN_STROKE
-        area = components.area[solid] if solid.any() else components.area
-        height = heights[solid] if solid.any() else heights
+        solid |= not solid.any()  # no piece as thick as a stroke: all of them
+        area, height = components.area[solid], heights[solid]
         by_size = np.sort(area)
         middle_of_ink = by_size[np.searchsorted(np.cumsum(by_size), by_size.sum() / 2)]
         big = area >= CHAR_AREA * max(np.percentile(area, 90), middle_of_ink)
@@ -269,23 +266,18 @@ class Sizes:
 
 def page_tilt(centres: np.ndarray, height: float) -> float:
     """The slope (rows per column) that lines the characters' centres up best: the one whose
-    histogram of tilted heights, in bins a quarter of a character high, is the most peaked."""
-    best, best_score = 0.0, -1.0
-    bins = max(height / 4, 1.0)
-    for slope in np.linspace(-MAX_TILT, MAX_TILT, TILTS):
-        rows = centres[:, 1] - slope * centres[:, 0]
-        counts = np.bincount(((rows - rows.min()) / bins).astype(np.int64))
-        score = float((counts.astype(np.float64) ** 2).sum())
-        if score > best_score + 1e-9 or (abs(score - best_score) <= 1e-9 and abs(slope) < abs(best)):
-            best, best_score = float(slope), score
-    return best
+    histogram of tilted heights, in bins a quarter of a character high, is the most peaked (of
+    those equally peaked, the least steep, the first of those)."""
+    slopes = np.linspace(-MAX_TILT, MAX_TILT, TILTS)
+    rows = centres[:, 1] - slopes[:, None] * centres[:, 0]
+    binned = ((rows - rows.min(axis=1, keepdims=True)) / max(height / 4, 1.0)).astype(np.int64)
+    peaked = np.array([(np.bincount(b) ** 2).sum() for b in binned])
+    return float(slopes[np.lexsort((np.abs(slopes), -peaked))[0]])
 
 
 def group_lines(boxes: np.ndarray, is_char: np.ndarray, slope: float) -> list[list[int]]:
-    """Indices of the pieces on each line, top to bottom. Characters make the lines (in order of
-    their tilted centre, each joining the line its extent overlaps enough; lines that then overlap
-    as much are one: overlapping_joined); the small pieces then join the narrowest line whose band,
-    widened by a quarter, holds their centre."""
+    """Indices of the pieces on each line, top to bottom: the characters' lines (overlapping_joined),
+    then each small piece in the narrowest line whose band, widened by a quarter, holds its centre."""
     x_mid = (boxes[:, 0] + boxes[:, 2]) / 2
     top, bottom = boxes[:, 1] - slope * x_mid, boxes[:, 3] - slope * x_mid
     lines: list[list[int]] = []
@@ -311,10 +303,8 @@ def group_lines(boxes: np.ndarray, is_char: np.ndarray, slope: float) -> list[li
 
 
 def overlapping_joined(lines: list[list[int]], top: np.ndarray, bottom: np.ndarray) -> list[list[int]]:
-    """The lines, with two whose bands overlap by LINE_OVERLAP of the narrower band's height, and
-    are alike (neither LINES_ALIKE times as tall as the other), made one: the order the pieces came
-    in split it (a digit's detached top started a line of its own, and its other part joined the
-    line below). A band far taller is a stroke across lines (a shadow's edge, a margin rule)."""
+    """The lines, with two whose bands overlap by LINE_OVERLAP of the narrower one's height and are
+    alike (LINES_ALIKE) made one: the order the pieces came in split it (docs/numbers.md)."""
     for _ in range(len(lines)):
         bands = [(float(np.median(top[line])), float(np.median(bottom[line]))) for line in lines]
         heights = [b - a for a, b in bands]
@@ -361,7 +351,7 @@ def find_numbers(components: Components, frames: Sequence[Box] = ()) -> tuple[li
     kept = components.area >= SPECK * sizes.area
     is_char = kept & (components.area >= CHAR_AREA * sizes.area) & (heights >= MIN_CHAR_HEIGHT * sizes.height)
     boxes = components.boxes.astype(np.float64)
-    centres = np.stack([(boxes[:, 0] + boxes[:, 2]) / 2, (boxes[:, 1] + boxes[:, 3]) / 2], axis=1)
+    centres = (boxes[:, :2] + boxes[:, 2:]) / 2
     slope = page_tilt(centres[is_char], sizes.height) if is_char.sum() > 2 else 0.0
     lines = group_lines(boxes, is_char & kept, slope)
     lines = [[i for i in line if kept[i]] for line in lines]
@@ -373,8 +363,7 @@ def find_numbers(components: Components, frames: Sequence[Box] = ()) -> tuple[li
 
 def stacked_joined(numbers: list[list[int]], boxes: np.ndarray, height: float) -> list[list[int]]:
     """The numbers, with each pair that is the parts of one character the line finder took for two
-    lines (a 5's detached bar, a 3 broken at its waist) made one: no wider than a character each,
-    one over the other, close together (stacked_parts). A part joins one other at most."""
+    lines (a 5's detached bar, a 3 broken at its waist: stacked_parts) made one, once at most."""
     out: list[list[int]] = []
     joined: set[int] = set()
     for number in numbers:
@@ -408,7 +397,7 @@ def read_page(predictor: Predictor, source: ImageSource, reader: SequenceReader)
     try:
         ink, components, frames = page_ink(image)
     except NoDigitError as err:
-        return PageResult([], size, note=page_note(err))
+        return PageResult([], size, note=str(err).replace("no digit found: ", "no number found: "))
     if components.count == 0:
         return PageResult([], size, note="no writing found on the page")
     found, sizes = find_numbers(components, frames)
@@ -416,18 +405,15 @@ def read_page(predictor: Predictor, source: ImageSource, reader: SequenceReader)
     read = [read_group(predictor, reader, ink, components, np.array(group) + 1, size, sizes.height)
             for group in groups]
     if len(read) == 1 and (read[0] is None or not any(c.char in "-." for c in read[0].characters)):
-        whole = alone(predictor, reader, image, size, "no number found on the page")
+        whole = alone(predictor, reader, image, size)
         if read[0] is not None and whole.numbers and likelier_one(read[0], whole.numbers[0]):
             return PageResult(read, size)
         return whole
-    numbers = [n for n in read if n is not None and mean_confidence(n) >= MIN_MEAN_CONFIDENCE]
+    numbers = [n for n in read
+               if n is not None and np.mean([c.confidence for c in n.characters]) >= MIN_MEAN_CONFIDENCE]
     left_out = sum(n is not None for n in read) - len(numbers) + len(found) - len(groups)
-    note = None
-    if left_out:
-        note = f"{left_out} mark(s) that don't read as numbers were left out"
-    if not numbers:
-        note = note or "no number found on the page"
-    return PageResult(numbers, size, note)
+    note = f"{left_out} mark(s) that don't read as numbers were left out" if left_out else None
+    return PageResult(numbers, size, note or (None if numbers else "no number found on the page"))
 
 
 def writing_only(groups: list[list[int]], ink: np.ndarray, components: Components,
@@ -448,16 +434,15 @@ def writing_only(groups: list[list[int]], ink: np.ndarray, components: Component
     return [g for g, s, t in zip(groups, strength, tall, strict=True) if s >= FAINT_GROUP * typical and not t]
 
 
-def alone(predictor: Predictor, reader: SequenceReader, image: Image.Image, size: tuple[int, int],
-          note: str) -> PageResult:
+def alone(predictor: Predictor, reader: SequenceReader, image: Image.Image,
+          size: tuple[int, int]) -> PageResult:
     """The one number on a page, read exactly as one number or one digit is (the single-digit path
-    for a number of one digit, or for ink likelier one digit than several: one_digit_likelier), so
-    that a single digit or number reads as it does in those modes; none, with `note`, where that
-    path finds none either."""
+    for one digit, or for ink likelier one digit than several: one_digit_likelier); none, with a
+    note, where that path finds none either."""
     try:
         result = read_number(predictor, image, reader)
     except NoDigitError:
-        return PageResult([], size, note)
+        return PageResult([], size, "no number found on the page")
     apart = page_number([PageChar(str(d.digit), d.confidence, d.box) for d in result.digits])
     if len(result.digits) > 1 and not narrow(result):
         return PageResult([apart], size)  # as wide as two digits side by side: not worth reading whole
@@ -475,9 +460,8 @@ def narrow(result: NumberResult) -> bool:
 
 def one_digit_likelier(digit: DigitResult, result: NumberResult) -> bool:
     """Whether ink the number reader read as several digits is likelier one digit, as the
-    single-digit path reads it (a European 1's flag apart from its stem, a 6's loop from its
-    stroke): narrow, and read whole likelier than in parts (reading_score, as the number reader
-    weighs its readings)."""
+    single-digit path reads it (a European 1's flag apart from its stem): narrow, and read whole
+    likelier than in parts (reading_score)."""
     parts = reading_score([d.confidence for d in result.digits])
     return narrow(result) and reading_score([digit.confidence]) > parts
 
@@ -525,7 +509,7 @@ def no_number(predictor: Predictor, found: Segmentation, result: NumberResult,
     the check flags at least half, or, for one character, the sequence model reads another; or
     it is one shape, no wider than a digit, read in pieces, that the check flags read whole."""
     confidences = np.array([d.confidence for d in result.digits])
-    flagged = predictor.not_digits(result.inputs, confidences)
+    flagged = predictor.marks.not_digits(result.inputs, confidences)
     if flagged.all():
         return True
     if confidences.min() < SECOND_UNSURE:
@@ -544,18 +528,16 @@ def one_shape_no_digit(predictor: Predictor, found: Segmentation) -> bool:
     if x1 - x0 > ONE_SHAPE_WIDE * (y1 - y0):
         return False  # wider than a digit: touching digits, read as such
     whole = found.inputs[:1]
-    return bool(predictor.not_digits(whole, predictor.probabilities(whole).max(axis=1))[0])
+    return bool(predictor.marks.not_digits(whole, predictor.probabilities(whole).max(axis=1))[0])
 
 
 Mark = tuple[str, float, tuple[int, int, int, int]]  # "-" or ".", its confidence, its box in the crop
 
 
 def second_opinion(digits: list[NumberDigit], line_digits: list[SequenceDigit]) -> list[PageChar]:
-    """The digits as the digit model and the sequence model read them together, where the sequence
-    model, reading the number whole, finds as many digits: the digit both make likeliest, their
-    probabilities multiplied, the digit model's weighted DIGIT_WEIGHT (two readers that err apart:
-    faint pencil broken into specks, a thick 7 the digit model takes for a 1); its confidence is that
-    product, so a digit either model doubts stays doubtful. Elsewhere the digit model's alone."""
+    """The digits as both models read them together where the sequence model finds as many: the
+    digit both make likeliest, their probabilities multiplied with the digit model's weighted
+    DIGIT_WEIGHT, that product its confidence (docs/numbers.md); elsewhere the digit model's alone."""
     if len(line_digits) != len(digits):
         return [PageChar(str(d.digit), d.confidence, d.box) for d in digits]
     characters = []
@@ -582,7 +564,11 @@ def marks_apart(reader: SequenceReader,
         return [], crop, []
     line_digits = [s for s in line.symbols() if s.symbol < DIGITS]
     symbols = [s for s in line.symbols() if s.symbol >= DIGITS and s.confidence >= MARK_SURE]
-    for symbol, piece in likely_marks(levelled_pieces(pieces, shift), {s.symbol for s in symbols}):
+    read, flat_pieces = {s.symbol for s in symbols}, levelled_pieces(pieces, shift)
+    # A minus sign and a decimal point the model did not read surely, where a piece is shaped as one.
+    for symbol, piece in ((MINUS, leading_bar(flat_pieces)), (POINT, base_dot(flat_pieces))):
+        if symbol in read or piece is None:
+            continue
         x0, x1 = int(pieces.boxes[piece, 0]), int(pieces.boxes[piece, 2])  # levelling keeps columns
         chance = line.chance_of(symbol, (x0, x1))
         if symbol == MINUS or chance >= DOT_SURE:
@@ -602,10 +588,9 @@ def marks_apart(reader: SequenceReader,
 
 
 def number_slope(pieces: Components) -> float:
-    """The slope (rows per column) a number is written on: a straight line fitted through the
-    centres of its tall pieces (at least half as tall as the tallest), when there are LEVEL_FROM
-    of them side by side over LEVEL_SPAN character heights; else 0 (a single digit broken into
-    pieces has no slope to speak of). A photo's perspective and a hand's drift both tilt a number."""
+    """The slope (rows per column) a number is written on: a straight line through the centres of
+    its pieces at least half as tall as the tallest, LEVEL_FROM of them over LEVEL_SPAN character
+    heights; else 0 (a digit broken into pieces has no slope to speak of)."""
     if pieces.count == 0:
         return 0.0
     x0, y0, x1, y1 = pieces.boxes.T.astype(np.float64)
@@ -644,17 +629,6 @@ def levelled_pieces(pieces: Components, shift: np.ndarray) -> Components:
     np.minimum.at(boxes[:, 1], which, rows)
     np.maximum.at(boxes[:, 3], which, rows + 1)
     return Components(labels, pieces.count, pieces.area, boxes)
-
-
-def likely_marks(pieces: Components, read: set[int]) -> list[tuple[int, int]]:
-    """(symbol, piece) for a minus sign and a decimal point the sequence model did not read surely,
-    where a piece is shaped and placed as one."""
-    out = []
-    if MINUS not in read and (bar := leading_bar(pieces)) is not None:
-        out.append((MINUS, bar))
-    if POINT not in read and (dot := base_dot(pieces)) is not None:
-        out.append((POINT, dot))
-    return out
 
 
 def base_dot(pieces: Components) -> int | None:
@@ -713,11 +687,3 @@ def likelier_one(own: PageNumber, whole: PageNumber) -> bool:
 
     one = min(len(own.characters), len(whole.characters)) == 1
     return one and own.number != whole.number and score(own) > score(whole)
-
-
-def mean_confidence(number: PageNumber) -> float:
-    return float(np.mean([c.confidence for c in number.characters]))
-
-
-def page_note(err: NoDigitError) -> str:
-    return str(err).replace("no digit found: ", "no number found: ")

@@ -194,10 +194,8 @@ def line_mask(d: np.ndarray) -> np.ndarray:
     n = len(profiles)
     if n < 4:
         return mask
-    # Each stretch of a strip is judged against the paper around it (a shadow or the desk may take
-    # part of a strip): the profile opened by a window wider than any line. A fine grid's lines
-    # darken a third of the rows or more, so the paper's level is the 30th percentile of the
-    # rises, its grain from there to the 10th.
+    # The paper under each row: the profile opened by a window wider than any line; its level the
+    # 30th percentile of the rises (a fine grid darkens a third of the rows), its grain down to the 10th.
     paper = sliding(sliding(profiles, LINE_BASELINE_ROWS, 1, np.minimum), LINE_BASELINE_ROWS, 1)
     rise = profiles - paper
     lighter = np.partition(rise, (h // 10, 3 * h // 10), axis=1)
@@ -295,9 +293,8 @@ def page_edges(components: Components, light: np.ndarray) -> np.ndarray:
 
 
 def page_marks(components: Components, light: np.ndarray) -> np.ndarray:
-    """Which components are the page's, not writing: what runs into the photo's edge (the desk,
-    the page's rim) or lies within its outer band or along the page's edge, punched holes (filled
-    round blobs: no digit is one), and the lattice of dotted paper (many small specks of one size)."""
+    """Which components are the page's, not writing (docs/photos.md, step 3): the desk, the rim, the
+    page's edge, punched holes, dotted paper's specks of one size, long thin lines."""
     h, w = light.shape
     x0, y0, x1, y1 = components.boxes.T
     bw, bh, area = x1 - x0, y1 - y0, components.area
@@ -318,10 +315,8 @@ def page_marks(components: Components, light: np.ndarray) -> np.ndarray:
 
 
 def punched_holes(components: Components, shape: tuple[int, int]) -> np.ndarray:
-    """Which pieces are a page's punched holes: filled blobs (HOLE_FILL) of a hole's size (HOLE_MIN
-    to HOLE_SIDE of the page's side), each alone, alike, two or more in a row along an edge they lie
-    near (HOLE_BAND), far apart (HOLES_APART). A decimal point is a pen stroke's size; a number's
-    digits stand close together."""
+    """Which pieces are a page's punched holes: filled blobs of a hole's size, each alone, alike, two
+    or more in a row along an edge, far apart (HOLE_*; docs/numbers.md, "Notebook paper on a page")."""
     h, w = shape
     side = max(h, w)
     x0, y0, x1, y1 = components.boxes.T
@@ -348,10 +343,8 @@ def punched_holes(components: Components, shape: tuple[int, int]) -> np.ndarray:
 
 
 def lattice_dots(components: Components, side: int) -> np.ndarray:
-    """Which pieces are the printed dots of dotted paper: small (LATTICE_DOT of the page's `side`),
-    alike in size (DOT_SIZES), each in an evenly spaced row of three (LATTICE_EVEN) with two of its
-    LATTICE_NEAR nearest, in rows that run two ways, DOTS of them at least. The writing's own small
-    marks stand on no lattice: a decimal point in no row, a pencil stroke's grains in rows one way."""
+    """Which pieces are the printed dots of dotted paper: small, alike, each in an evenly spaced row of
+    three in rows that run two ways (LATTICE_*; docs/numbers.md, "Notebook paper on a page")."""
     x0, y0, x1, y1 = components.boxes.T
     small = np.flatnonzero(np.maximum(x1 - x0, y1 - y0) <= LATTICE_DOT * side)
     out = np.zeros(components.count, bool)
@@ -402,10 +395,8 @@ def clear_marks(d: np.ndarray, components: Components, marks: np.ndarray, keep: 
 
 
 def stretch_ink(d: np.ndarray, strong_grains: float = GRAIN_STRONG) -> np.ndarray:
-    """Darkness map d → 0 for the paper, 1 for the writing's strong ink. The paper's level and grain
-    are measured robustly (median and median absolute deviation: the writing may be a fraction of a
-    percent of a photo, so a split such as Otsu's would land in the paper's noise), and the ink's
-    strength among the pixels well clear of that grain, so faint pencil is stretched as dark ink is."""
+    """Darkness map d → 0 for the paper, 1 for the writing's strong ink: the paper's level and grain
+    measured robustly, not by a split such as Otsu's (docs/photos.md, step 4)."""
     sample = d[::4, ::4]  # every 16th pixel: the paper is most of the photo
     level = float(np.median(sample))
     grain = max(1.4826 * float(np.median(np.abs(sample - level))), 0.004)

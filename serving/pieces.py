@@ -81,7 +81,7 @@ def digit_components(components: Components, shape: tuple[int, int],
     mass = np.where(area > 0, mass, 0)
     # A piece spanning most of the photo (the page's rim) has a box that holds everything: it
     # may seed a group of its own but joins no other.
-    candidate &= ~spans_the_page(*components.boxes.T, shape)
+    candidate &= ~spans_the_page(components.boxes.T, shape)
     best, best_score = None, -1.0
     for seed in np.argsort(-mass)[:SEEDS]:
         if mass[seed] <= 0:
@@ -89,7 +89,7 @@ def digit_components(components: Components, shape: tuple[int, int],
         group = grow_group(components, np.arange(components.count) == seed, candidate)
         # As wide or as tall as most of the photo (the page's rim, a row of a line's remains), or
         # one straight line: more likely the page's than a digit.
-        unlike = spans_the_page(*components.box(group), shape) or is_straight(components, group)
+        unlike = spans_the_page(components.box(group), shape) or is_straight(components, group)
         score = float(mass[group].sum()) * (UNLIKE_A_DIGIT_WEIGHT if unlike else 1)
         if score > best_score:
             best, best_score = group, score
@@ -111,11 +111,9 @@ def grow_group(components: Components, keep: np.ndarray, candidate: np.ndarray) 
     return keep
 
 
-Side = int | np.ndarray
-
-
-def spans_the_page(x0: Side, y0: Side, x1: Side, y1: Side, shape: tuple[int, int]) -> bool | np.ndarray:
-    """Whether boxes (scalars or arrays of their sides) are as wide or as tall as most of the photo."""
+def spans_the_page(box: tuple[int, int, int, int] | np.ndarray, shape: tuple[int, int]) -> bool | np.ndarray:
+    """Whether a box (or (4, N) boxes' sides) is as wide or as tall as most of the photo."""
+    x0, y0, x1, y1 = box
     h, w = shape
     return (x1 - x0 > PAGE_WIDE * w) | (y1 - y0 > PAGE_WIDE * h)
 

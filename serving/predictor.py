@@ -69,10 +69,6 @@ class Predictor(OnnxModel):
         logits, maps = self.run_fields([DIGIT_LOGITS, CLASS_MAPS], batch)
         return softmax(logits), maps
 
-    def not_digits(self, batch: np.ndarray, confidences: np.ndarray) -> np.ndarray:
-        """(N,) bool: which inputs the not-a-digit check finds marks (their digit confidences given)."""
-        return self.marks.not_digits(batch, confidences)
-
     def predict(self, source: ImageSource, explain: bool = False) -> DigitResult:
         """One image (path, bytes, PIL image or array) → its digit; with explain, also where the
         model found the evidence for each digit (DigitResult.heatmap). InputError for the user."""
@@ -90,7 +86,7 @@ class Predictor(OnnxModel):
     def _results(self, reads: list[DigitInput], explain: bool) -> list[DigitResult]:
         batch = np.stack([pixels for pixels, _, _ in reads])
         probs, maps = self.explained(batch) if explain else (self.probabilities(batch), [None] * len(batch))
-        marks = self.not_digits(batch, probs.max(axis=1))
+        marks = self.marks.not_digits(batch, probs.max(axis=1))
         return [DigitResult(int(np.argmax(p)), float(p.max()), [float(x) for x in p], pixels, maps_k,
                             photo, several, bool(mark))
                 for (pixels, photo, several), p, maps_k, mark in zip(reads, probs, maps, marks, strict=True)]

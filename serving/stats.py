@@ -1,18 +1,11 @@
-"""The shared numpy helpers: quantile, median and gradient without numpy's overhead on small arrays,
-histogram statistics, dilation and erosion by a square, and the models' softmax."""
+"""The shared numpy helpers: a quantile without numpy's overhead on small arrays, histogram
+statistics, dilation and erosion by a square, and the models' softmax."""
 
 from __future__ import annotations
 
 import numpy as np
 
 GREY_LEVELS = np.arange(256, dtype=np.float32) * np.float32(1 / 255)  # a byte's level in 0..1
-
-
-def level_median(values: np.ndarray) -> np.float32:
-    """np.median of GREY_LEVELS[values] for 1-D bytes, in float32, without its overhead on small
-    arrays: the bytes' middle pair, looked up (the order is the same)."""
-    low, high = (len(values) - 1) // 2, len(values) // 2
-    return GREY_LEVELS[np.partition(values, (low, high))[[low, high]]].mean()  # as np.median
 
 
 def quantile(values: np.ndarray, q: float) -> float:
@@ -22,18 +15,6 @@ def quantile(values: np.ndarray, q: float) -> float:
     above = min(below + 1, len(values) - 1)
     low, high = np.partition(values, (below, above))[[below, above]]
     return float(low + (high - low) * (position - below))
-
-
-def gradient(a: np.ndarray, axis: int) -> np.ndarray:
-    """np.gradient along one axis of a 2-D array (central differences inside, one-sided at the
-    ends), without its overhead on small arrays."""
-    a = a if axis == 0 else a.T
-    out = np.empty_like(a)
-    np.subtract(a[2:], a[:-2], out=out[1:-1])
-    out[1:-1] *= 0.5
-    np.subtract(a[1], a[0], out=out[0])
-    np.subtract(a[-1], a[-2], out=out[-1])
-    return out if axis == 0 else out.T
 
 
 def otsu_threshold(hist: np.ndarray) -> float:

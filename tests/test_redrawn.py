@@ -172,7 +172,7 @@ def test_thinning_backs_off_rather_than_breaking_a_faint_stroke() -> None:
     digit[20:27, 14] = 140  # a faint one-pixel tail that full-strength erosion would erase
     box = redrawn.digit_box(digit)
     rng = np.random.default_rng(0)
-    fine = redrawn.fine_digit(digit, rng)
+    fine = redrawn.upscale(box, redrawn.FINE, rng)
     assert not redrawn.survives(redrawn.disk_filter(fine, 2.4, grow=False), box)
     assert redrawn.survives(redrawn.thin(fine, rng, box), box)
 

@@ -57,8 +57,8 @@ def augment(x: torch.Tensor, gen: torch.Generator) -> torch.Tensor:
     return out.clamp_(0, 1)
 
 
-_YS, _XS = torch.meshgrid(torch.arange(FIELD, dtype=torch.float32),
-                          torch.arange(FIELD, dtype=torch.float32), indexing="ij")
+IDX = torch.arange(FIELD, dtype=torch.float32)  # pixel rows or columns
+_YS, _XS = torch.meshgrid(IDX, IDX, indexing="ij")
 GRID = torch.stack([_XS.reshape(-1), _YS.reshape(-1)], 1)  # (784, 2) pixel centres as (x, y)
 
 
@@ -106,23 +106,18 @@ def pen_width(x: torch.Tensor) -> torch.Tensor:
 
 def ink_extent(x: torch.Tensor) -> tuple[torch.Tensor, ...]:
     """Top, bottom, left, right of each digit's ink (> 0.5), and its height (at least 6 rows)."""
-    idx = torch.arange(FIELD, dtype=torch.float32)
-    rows, cols = (x > 0.5).any(2).float(), (x > 0.5).any(1).float()
-    big = float(FIELD)
-    top = torch.where(rows > 0, idx, big).amin(1)
-    bottom = torch.where(rows > 0, idx, -big).amax(1)
-    left = torch.where(cols > 0, idx, big).amin(1)
-    right = torch.where(cols > 0, idx, -big).amax(1)
+    rows, cols = (x > 0.5).any(2), (x > 0.5).any(1)
+    top, bottom = torch.where(rows, IDX, FIELD).amin(1), torch.where(rows, IDX, -FIELD).amax(1)
+    left, right = torch.where(cols, IDX, FIELD).amin(1), torch.where(cols, IDX, -FIELD).amax(1)
     return top, bottom, left, right, (bottom - top).clamp_min(6)
 
 
 def row_centre(x: torch.Tensor, rows: torch.Tensor, fallback: torch.Tensor) -> torch.Tensor:
     """Ink-weighted mean column of the rows rows±1 of each digit (fallback where they hold none)."""
-    idx = torch.arange(FIELD, dtype=torch.float32)
-    near = ((idx[None] - rows[:, None]).abs() <= 1).float()  # (N, FIELD) row weights
+    near = ((IDX[None] - rows[:, None]).abs() <= 1).float()  # (N, FIELD) row weights
     weights = (x * near[:, :, None]).sum(1)  # (N, FIELD) per column
     total = weights.sum(1)
-    return torch.where(total > 0.5, (weights * idx).sum(1) / total.clamp_min(1e-6), fallback)
+    return torch.where(total > 0.5, (weights * IDX).sum(1) / total.clamp_min(1e-6), fallback)
 
 
 def flag_1(x: torch.Tensor, gen: torch.Generator, foot: float) -> list[torch.Tensor]:
@@ -176,9 +171,9 @@ def loop_2(x: torch.Tensor, gen: torch.Generator) -> list[torch.Tensor]:
     """A small loop where a 2's diagonal meets its base (its lowest-left ink)."""
     n = len(x)
     top, bottom, left, right, height = ink_extent(x)
-    low = (torch.arange(FIELD, dtype=torch.float32)[None] >= (bottom - 0.25 * height)[:, None]).float()
+    low = (IDX[None] >= (bottom - 0.25 * height)[:, None]).float()
     cols = ((x > 0.5).float() * low[:, :, None]).amax(1)  # columns with ink in the bottom quarter
-    corner_x = torch.where(cols > 0, torch.arange(FIELD, dtype=torch.float32), float(FIELD)).amin(1)
+    corner_x = torch.where(cols > 0, IDX, float(FIELD)).amin(1)
     corner_x = torch.minimum(corner_x, right)
     r = height * uniform(n, 0.08, 0.14, gen)
     centre = torch.stack([corner_x + r * uniform(n, 0.6, 1.2, gen),

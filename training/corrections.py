@@ -28,8 +28,8 @@ def held_out(image: bytes, share: float) -> bool:
     return hashlib.sha256(image).digest()[0] < round(share * 256)
 
 
-def export(db: Path, out: Path, share: float = HOLDOUT) -> dict[str, np.ndarray]:
-    """Writes OUT.npz from the database (read-only); returns the arrays. CorrectionsError if none."""
+def export(db: Path, out: Path, share: float = HOLDOUT) -> None:
+    """Writes OUT.npz from the database (read-only); CorrectionsError if it holds none."""
     with closing(SQLiteStore(db, readonly=True)) as store:
         rows = list(store.read())
     unique = list({(c.image, c.label): c for c in rows}.values())
@@ -45,7 +45,6 @@ def export(db: Path, out: Path, share: float = HOLDOUT) -> dict[str, np.ndarray]
     np.savez_compressed(out, **arrays)
     print(f"{db}: {len(rows)} corrections, {len(rows) - len(unique)} exact repeats dropped → {out}")
     print(counts_table(arrays["labels"], arrays["holdout"]))
-    return arrays
 
 
 def counts_table(labels: np.ndarray, holdout: np.ndarray) -> str:

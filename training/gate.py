@@ -106,11 +106,9 @@ class Verdict:
             + ("(none held out: export more corrections)" if not held_old.count
                else "ok" if fine["the corrections"] else "WORSE"),
         ]
-        if self.ok:
-            lines.append("accepted: the new model may replace the shipped one (python -m export).")
-        else:
-            lines.append("REFUSED: the shipped model stays; the new one reads "
-                         + " and ".join(what for what, good in fine.items() if not good) + " worse.")
+        lines.append("accepted: the new model may replace the shipped one (python -m export)." if self.ok
+                     else "REFUSED: the shipped model stays; the new one reads "
+                     + " and ".join(what for what, good in fine.items() if not good) + " worse.")
         return "\n".join(lines)
 
 
@@ -118,12 +116,12 @@ def score(read: Reader, images: np.ndarray, labels: np.ndarray) -> Score:
     return Score(int((read(images) == labels).sum()), len(labels))
 
 
-def check_files(new: Path | list[Path], shipped: Path, held_out: tuple[np.ndarray, np.ndarray],
+def check_files(new: list[Path], shipped: Path, held_out: tuple[np.ndarray, np.ndarray],
                 mnist: tuple[np.ndarray, np.ndarray],
                 max_drop_points: float = MAX_DROP_POINTS) -> Verdict | None:
     """The check for model files (see `reader`); None when there is no shipped model to protect (a
     missing or broken new model is an error even then)."""
-    candidate = reader(*new) if isinstance(new, list) else reader(new)
+    candidate = reader(*new)
     if not Path(shipped).is_file():
         return None
     return judge(reader(shipped), candidate, mnist, held_out, max_drop_points)

@@ -12,6 +12,7 @@ from collections.abc import Iterator
 import numpy as np
 from PIL import Image, ImageDraw, ImageFilter
 
+from examples.make import pen_line
 from examples.strokes import DIGIT_STROKES, smooth
 from serving.decode import InputError
 from serving.preprocess import to_mnist
@@ -79,9 +80,9 @@ def spiral(rng: np.random.Generator) -> list[Stroke]:
     return [[(0.5 + r * math.cos(a), 0.5 + r * math.sin(a)) for r, a in zip(radii, angles, strict=True)]]
 
 
-KINDS = ("dot", "blob", "dash", "scribble", "hatching", "wave", "spiral", "glyph")
 SHAPES = {"dash": dash, "scribble": scribble, "hatching": hatching, "wave": wave, "spiral": spiral,
           "glyph": lambda rng: GLYPHS[list(GLYPHS)[int(rng.integers(len(GLYPHS)))]]}
+KINDS = ("dot", "blob", *SHAPES)
 
 
 def jittered(strokes: list[Stroke], rng: np.random.Generator, wobble: float = 0.03) -> list[Stroke]:
@@ -114,9 +115,7 @@ def draw(strokes: list[Stroke], rng: np.random.Generator, pen: float | None = No
         points = [(x0 + x * box, y0 + y * box) for x, y in stroke]
         if filled:
             pencil.polygon(points, fill=ink)
-        pencil.line(points, fill=ink, width=max(1, round(pen)), joint="curve")
-        for x, y in (points[0], points[-1]):
-            pencil.ellipse((x - pen / 2, y - pen / 2, x + pen / 2, y + pen / 2), fill=ink)
+        pen_line(pencil, points, pen, ink)
     for _ in range(dots):
         r = pen * rng.uniform(0.8, 3)
         x, y = x0 + rng.uniform(0, box), y0 + rng.uniform(0, box)

@@ -14,6 +14,7 @@ import torch
 from PIL import Image, ImageDraw, ImageFilter
 from torch import nn
 
+from examples.make import pen_line
 from serving.contract import BLANK, MINUS, POINT, STRIP_HEIGHT
 from serving.strip import to_strip
 from training.model import conv_bn
@@ -102,13 +103,8 @@ def stroke_patch(points: list[tuple[float, float]], thick: float) -> np.ndarray:
     xs, ys = [p[0] for p in points], [p[1] for p in points]
     w, h = int(np.ceil(max(xs) - min(xs) + 2 * pad)), int(np.ceil(max(ys) - min(ys) + 2 * pad))
     big = Image.new("L", (w * k, h * k), 0)
-    draw = ImageDraw.Draw(big)
     scaled = [((x - min(xs) + pad) * k, (y - min(ys) + pad) * k) for x, y in points]
-    r = thick * k / 2
-    for x, y in (scaled[0], scaled[-1]):
-        draw.ellipse((x - r, y - r, x + r, y + r), fill=255)
-    if len(scaled) > 1:
-        draw.line(scaled, fill=255, width=max(1, round(thick * k)))
+    pen_line(ImageDraw.Draw(big), scaled, thick * k, 255)
     return np.asarray(big.resize((w, h), Image.Resampling.BOX))
 
 

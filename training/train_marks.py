@@ -67,8 +67,7 @@ def choose_threshold(model: MarkNet, x: np.ndarray, y: np.ndarray, flag_digits: 
     digits, and what it catches."""
     p = torch.softmax(model.eval()(torch.from_numpy(x)[:, None]), 1)[:, 1].numpy()
     digits = np.sort(p[y == 0])
-    threshold = float(digits[min(len(digits) - 1, int(np.ceil(len(digits) * (1 - flag_digits))))])
-    threshold = max(threshold, 0.5)
+    threshold = max(0.5, float(digits[min(len(digits) - 1, int(np.ceil(len(digits) * (1 - flag_digits))))]))
     return {"threshold": round(threshold, 6),
             "digits_flagged": round(float((p[y == 0] >= threshold).mean()), 6),
             "marks_caught": round(float((p[y == 1] >= threshold).mean()), 6),

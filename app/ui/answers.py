@@ -126,7 +126,7 @@ def page_outputs(reader: Reader, kind: str, value: Any) -> tuple:
 def boxed_outputs(read: Callable[[Any], Any], shown: Callable[[Any, Image.Image], tuple[list, str]],
                   kind: str, value: Any) -> tuple:
     """(the picture with the boxes of what `read` found, the note), as `shown` makes them, for an
-    input of `kind`."""
+    input of `kind`; either says when the writing runs into the picture's edge."""
     try:
         found = read_input(kind, value, lambda source: (read(source), shown_image(source)))
     except Exception as err:
@@ -135,7 +135,7 @@ def boxed_outputs(read: Callable[[Any], Any], shown: Callable[[Any, Image.Image]
         return None, EMPTY_NUMBER
     result, image = found
     boxes, note = shown(result, image)
-    return (image, boxes), note
+    return (image, boxes), note + (f"\n\n{capital(CUT_OFF)}." if result.cut_off else "")
 
 
 def page_shown(result: PageResult, image: Image.Image) -> tuple[list, str]:
@@ -153,8 +153,7 @@ def page_shown(result: PageResult, image: Image.Image) -> tuple[list, str]:
         if doubtful := [n.number for n in result.numbers
                         if unsure_of(min(c.confidence for c in n.characters), False)]:
             note += f"\nNot sure about {', '.join(doubtful)}: write them clearer."
-    note += f"\n\n{capital(result.note)}." if result.note else ""
-    return boxes, note + (f"\n\n{capital(CUT_OFF)}." if result.cut_off else "")
+    return boxes, note + (f"\n\n{capital(result.note)}." if result.note else "")
 
 
 def number_shown(result: NumberResult, image: Image.Image) -> tuple[list, str]:
@@ -162,7 +161,7 @@ def number_shown(result: NumberResult, image: Image.Image) -> tuple[list, str]:
                              [(d.digit, d.confidence, d.unsure, d.box) for d in result.digits])
     if result.lines > 1:
         note += f"\n\n**This is {result.lines} lines of writing**, read here as one number."
-    return boxes, note + (f"\n\n{capital(CUT_OFF)}." if result.cut_off else "")
+    return boxes, note
 
 
 def line_shown(text: str, noun: str, image: Image.Image,

@@ -1,13 +1,10 @@
 """The login: the users of --auth / DIGIT_AUTH / --auth-file, a guard for every route, and a brake on
-guessing passwords.
+guessing passwords (the README's "Sharing" says what a user sees).
 
-Gradio checks its login cookie on its own API routes and serves the login form (launch(auth=...)).
-Every other route (the REST API, /docs, the MCP server, a dozen of Gradio's lesser routes) goes
-through LoginRequired: Gradio's cookie or HTTP Basic (curl -u, MCP clients), else 401. Failed logins,
-by HTTP Basic or on the login page, are counted per client and per user, slowed, then refused for a
-while (429 with Retry-After), each logged in one line without the password (BrakeLogins). A user's
-limit refuses only the clients that failed on it, so that an attack from one place doesn't lock its
-owner out everywhere.
+Gradio checks its login cookie on its own API routes and serves the login form (launch(auth=...));
+every other route (the REST API, /docs, the MCP server, a dozen of Gradio's lesser routes) goes
+through LoginRequired. A user's limit in BrakeLogins refuses only the clients that failed on it, so
+that an attack from one place doesn't lock its owner out everywhere.
 """
 
 from __future__ import annotations
@@ -137,9 +134,8 @@ def cookie_user(connection: HTTPConnection, app: Any) -> str | None:
     tokens = getattr(app, "tokens", None) or {}
     cookie_id = getattr(app, "cookie_id", None)
     for name in (f"access-token-{cookie_id}", f"access-token-unsecure-{cookie_id}"):
-        token = connection.cookies.get(name)
-        if token and tokens.get(token) is not None:
-            return tokens[token]
+        if (user := tokens.get(connection.cookies.get(name) or "")) is not None:
+            return user
     return None
 
 

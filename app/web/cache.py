@@ -18,7 +18,7 @@ import sys
 import tempfile
 import time
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import asynccontextmanager, suppress
 from pathlib import Path
 from typing import Any
 
@@ -90,18 +90,14 @@ class Janitor:
         for directory, _, files in os.walk(self.root, topdown=False):
             for name in files:
                 path = Path(directory, name)
-                try:
+                with suppress(FileNotFoundError):  # deleted meanwhile (by Gradio's own clean-up)
                     st = path.lstat()  # ctime: Gradio renames a finished upload into place
                     if path not in self.keep and now - max(st.st_mtime, st.st_ctime) >= max_age_s:
                         path.unlink()
                         removed += 1
-                except FileNotFoundError:
-                    continue  # deleted meanwhile (by Gradio's own clean-up)
             if Path(directory) != self.root and Path(directory) not in self.keep:
-                try:
+                with suppress(OSError):
                     Path(directory).rmdir()  # only if empty
-                except OSError:
-                    pass
         return removed
 
     async def run(self) -> None:

@@ -81,9 +81,8 @@ def has_credentials(headers: Headers) -> bool:
 def claimed_page(method: str, headers: Headers) -> str | None:
     """The page a request says it comes from: its Origin; without one, for a method that changes
     something, its Referer. None when it says nothing (programs, and links followed)."""
-    origin = headers.get("origin")
-    if origin is not None:
-        return origin
+    if "origin" in headers:
+        return headers["origin"]
     return None if method in SAFE_METHODS else headers.get("referer")
 
 

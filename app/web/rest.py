@@ -1,11 +1,6 @@
 """The REST API on the app's own server and port: the reading routes, made from serving.operations as
 the CLI's modes are; POST /api/corrections and DELETE /api/corrections/{id} (404 without --corrections);
 GET /api/health; and /docs (/openapi.json) for these routes only.
-
-Handing model work to a thread costs about what reading a small digit takes, so small requests are
-answered on the event loop; larger ones go to a worker lane, so that a big photo never holds up the
-page's own events. An image over HEAVY_PIXELS takes its own lane, one at a time, which bounds the
-memory a burst of big photos can take.
 """
 
 from __future__ import annotations
@@ -15,6 +10,7 @@ import ctypes.util
 import io
 import threading
 from collections.abc import Callable, Sequence
+from functools import partial
 from typing import Any
 
 import anyio
@@ -72,13 +68,14 @@ async def wait_for_disconnect(request: Request, gone: threading.Event) -> None:
 
 
 class Lanes:
-    """Where a request's model work runs: on the event loop (small), or in one of two worker lanes of
-    one thread each. While the work runs, the connection is watched; when the client leaves, the work
-    stops before its next image."""
+    """Where a request's model work runs. Handing it to a thread costs about what reading a small digit
+    takes, so small requests run on the event loop; larger ones in a worker lane of one thread, so that
+    a big photo never holds up the page's own events, and an image over HEAVY_PIXELS in a lane of its
+    own, which bounds the memory a burst of big photos can take. While the work runs, the connection is
+    watched; when the client leaves, the work stops before its next image."""
 
     def __init__(self) -> None:
-        self.heavy = anyio.CapacityLimiter(1)
-        self.light = anyio.CapacityLimiter(1)
+        self.heavy, self.light = anyio.CapacityLimiter(1), anyio.CapacityLimiter(1)
 
     async def run(self, request: Request, work: Callable[[list[bytes], Callable[[], bool]], list],
                   blobs: list[bytes], inline_ok: bool) -> list:
@@ -116,8 +113,7 @@ def add_reading_route(router: APIRouter, name: str, reader: Reader, limits: Limi
         """One JSON object per image, in order, in the shape the CLI prints for this mode."""
 
         async def answers(op: Operation, blobs: list[bytes]) -> list:
-            return await lanes.run(request, lambda b, stop: op.answers(reader, b, stop), blobs,
-                                   name in INLINE)
+            return await lanes.run(request, partial(op.answers, reader), blobs, name in INLINE)
         try:
             return await reading.records_response(request, limits, name, answers)
         except Stopped:  # the client left while its images were read: nobody will read this
