@@ -68,6 +68,8 @@ MIN_STROKE = 3  # pixels: a piece thinner than this both ways is a speck or a ha
 CHAR_AREA = 0.15  # pieces with this share of the typical character's ink or more are characters
 MIN_CHAR_HEIGHT = 0.4  # ... and as tall as this share of the typical character
 SPECK = 0.02  # pieces under this share of a typical character's ink are specks of the paper
+BAR_LOW = 0.6  # a piece this short (of the typical character), BAR_ASPECT times as wide as tall, is a
+# bar (a minus sign, a dash): it joins the line it stands in, and never makes one
 LINE_OVERLAP = 0.4  # a piece joins a line its vertical extent overlaps by this share of its height
 LINES_ALIKE = 2.0  # ... and two lines overlapping so are one, unless one is this many times as tall
 STACKED = 2.2  # two "lines" together no taller than this many times the taller, and ...
@@ -104,13 +106,14 @@ ONE_SHAPE_WIDE = 1.2  # a piece of ink no wider than this many times its height 
 MIN_MEAN_CONFIDENCE = 0.5  # a "number" read less surely than this on average is a mark, not writing
 FAINT_GROUP = 0.6  # a group whose ink is this much fainter than the page's typical group's is a
 # shadow's edge or a line's remains (of three groups or more: a typical one needs company) ...
-TALL_STROKE = 3.0  # ... as is one piece this many characters tall (the page's edge, a margin rule),
-HAIRLINE = (1.5, 12)  # ... or this many tall and this many times as tall as wide (the page's edge
-# broken in pieces: a written 1 is neither)
+HAIRLINE = (1.5, 12)  # ... as is one piece this many characters tall and this many times as tall as
+# wide (the page's edge broken in pieces: a written 1 is neither)
+TALL_STROKE = 3.0  # a piece this many characters tall is a stroke across lines (the page's edge, a rule)
 FAINT_GRAINS = 6  # faint pencil: strong ink this many grains above the paper (stretch_ink's is 10)
-BAND = 0.06  # within this share of the photo's sides, a thin piece is the page's rim, not writing,
-THIN = 6  # (thin: this many times as long as it is wide)
-FILLED = 0.65  # ... or a piece filling this share of its box (a stroke of a pen never does)
+BAND = 0.06  # within this share of the photo's sides, a piece thin along its side is the page's rim,
+THIN = 6  # (thin: this many times as long as it is wide) ...
+FILLED = 0.65  # ... and one filling this share of its box (a stroke of a pen never does) the desk or a
+BLOB = 2  # hole, unless it lies across the side this many times as long as wide (a blob is less)
 DESK_RIM = 0.02  # the share of the photo's side cleared round the desk where it is all that shows
 RIM = 7  # pixels round a piece whose faint ink is read with it
 EDGE = 2  # pixels from the photo's edge within which a piece runs into it (the desk, the rim)
@@ -233,13 +236,42 @@ def page_marks(components: Components, light: np.ndarray) -> np.ndarray:
     x0, y0, x1, y1 = components.boxes.T
     bw, bh = x1 - x0, y1 - y0
     edge = (x0 < EDGE) | (y0 < EDGE) | (x1 > w - EDGE) | (y1 > h - EDGE)
-    band = (x1 <= BAND * w) | (x0 >= (1 - BAND) * w) | (y1 <= BAND * h) | (y0 >= (1 - BAND) * h)
-    thin = (bw > THIN * bh) | (bh > THIN * bw)
+    # In the band along a side, the rim is thin along that side, and the desk or a hole fills its
+    # box without lying across it and stands alone: a minus sign by the left side, a 1 by the top,
+    # a thick 1 with its number beside it, is writing.
+    sides = (x1 <= BAND * w) | (x0 >= (1 - BAND) * w)
+    ends = (y1 <= BAND * h) | (y0 >= (1 - BAND) * h)
+    filled = components.area >= FILLED * bw * bh
+    desk = filled & ((sides & (bw < BLOB * bh)) | (ends & (bh < BLOB * bw)))
+    rim = (sides & (bh > THIN * bw)) | (ends & (bw > THIN * bh)) | (desk & ~beside_writing(components, desk))
     long_line = (((bw > LONG_LINE * bh) & (bw > LINE_SPAN * w))
                  | ((bh > LONG_LINE * bw) & (bh > LINE_SPAN * h)))
-    filled = components.area >= FILLED * bw * bh  # a punched hole, the desk in a corner: no character
-    return (edge | long_line | (band & (thin | filled)) | page_edges(components, light)
+    return (edge | long_line | rim | page_edges(components, light)
             | lattice_dots(components, max(h, w)) | punched_holes(components, (h, w)))
+
+
+def beside_writing(components: Components, which: np.ndarray) -> np.ndarray:
+    """For each of the pieces `which`, whether another piece from half to twice its height stands
+    beside it on its line, as a number's next character does: across half its height, no further off
+    than its height."""
+    x0, y0, x1, y1 = components.boxes.T
+    out = np.zeros(components.count, bool)
+    for i in np.flatnonzero(which):
+        height = y1[i] - y0[i]
+        across = np.minimum(y1, y1[i]) - np.maximum(y0, y0[i]) >= height / 2
+        near = np.maximum(x0 - x1[i], x0[i] - x1) <= height
+        beside = across & near & (y1 - y0 >= height / 2) & (y1 - y0 <= 2 * height)
+        beside[i] = False
+        out[i] = beside.any()
+    return out
+
+
+def blobs(components: Components) -> np.ndarray:
+    """Which pieces fill FILLED of their box and are less than BLOB times as long as wide: a punched
+    hole, the desk in a corner, a dot; no digit (a thick 1 or a minus sign as filled is longer)."""
+    x0, y0, x1, y1 = components.boxes.T
+    bw, bh = x1 - x0, y1 - y0
+    return (components.area >= FILLED * bw * bh) & (np.maximum(bw, bh) < BLOB * np.minimum(bw, bh))
 
 
 @dataclass(frozen=True)
@@ -256,6 +288,9 @@ class Sizes:
         is left of dotted paper, pencil grain), beside the piece at the middle of the ink."""
         widths, heights = (components.boxes[:, 2:] - components.boxes[:, :2]).T
         solid = np.minimum(widths, heights) >= MIN_STROKE
+        # Nor is a blob (the desk or a shadow left in, a hole) the size of a character, unless all are.
+        not_blob = ~blobs(components)
+        solid &= not_blob if (solid & not_blob).any() else True
         solid |= not solid.any()  # no piece as thick as a stroke: all of them
         area, height = components.area[solid], heights[solid]
         by_size = np.sort(area)
@@ -348,12 +383,13 @@ def find_numbers(components: Components, frames: Sequence[Box] = ()) -> tuple[li
     """The page's numbers in reading order, each the indices of its pieces of ink."""
     sizes = Sizes.of(components)
     heights = components.boxes[:, 3] - components.boxes[:, 1]
-    kept = components.area >= SPECK * sizes.area
+    kept = (components.area >= SPECK * sizes.area) & (heights <= TALL_STROKE * sizes.height)
     is_char = kept & (components.area >= CHAR_AREA * sizes.area) & (heights >= MIN_CHAR_HEIGHT * sizes.height)
     boxes = components.boxes.astype(np.float64)
     centres = (boxes[:, :2] + boxes[:, 2:]) / 2
     slope = page_tilt(centres[is_char], sizes.height) if is_char.sum() > 2 else 0.0
-    lines = group_lines(boxes, is_char & kept, slope)
+    flat = ((boxes[:, 2] - boxes[:, 0]) >= BAR_ASPECT * heights) & (heights <= BAR_LOW * sizes.height)
+    lines = group_lines(boxes, is_char & kept & ~flat, slope)
     lines = [[i for i in line if kept[i]] for line in lines]
     numbers = [number for line in lines if line
                for number in split_numbers(boxes, line, sizes.height, frames)]
@@ -419,7 +455,7 @@ def read_page(predictor: Predictor, source: ImageSource, reader: SequenceReader)
 def writing_only(groups: list[list[int]], ink: np.ndarray, components: Components,
                  sizes: Sizes) -> list[list[int]]:
     """The groups that look like writing: not much fainter than the page's typical group, and
-    not one stroke several characters tall."""
+    not one hairline several characters tall."""
     strength = []
     for group in groups:
         which = np.zeros(components.count, bool)
@@ -430,8 +466,8 @@ def writing_only(groups: list[list[int]], ink: np.ndarray, components: Component
     heights = components.boxes[:, 3] - components.boxes[:, 1]
     widths = np.maximum(components.boxes[:, 2] - components.boxes[:, 0], 1)
     hairline = (heights > HAIRLINE[0] * sizes.height) & (heights > HAIRLINE[1] * widths)
-    tall = [len(g) == 1 and (heights[g[0]] > TALL_STROKE * sizes.height or hairline[g[0]]) for g in groups]
-    return [g for g, s, t in zip(groups, strength, tall, strict=True) if s >= FAINT_GROUP * typical and not t]
+    return [g for g, s in zip(groups, strength, strict=True)
+            if s >= FAINT_GROUP * typical and not (len(g) == 1 and hairline[g[0]])]
 
 
 def alone(predictor: Predictor, reader: SequenceReader, image: Image.Image,

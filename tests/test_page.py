@@ -24,6 +24,7 @@ from serving.numbers import NumberDigit, NumberResult
 from serving.operations import READ_PAGE
 from serving.page import (
     NUMBER_GAP,
+    Sizes,
     find_numbers,
     group_lines,
     levelled,
@@ -31,6 +32,7 @@ from serving.page import (
     number_slope,
     one_digit_likelier,
     page_ink,
+    page_marks,
     photo_page_ink,
     read_group,
     second_opinion,
@@ -426,3 +428,62 @@ def test_numbers_on_close_lines_stay_apart(reader, top, bottom, gap, tilt):
     image.paste(lower, (120, 120 + upper.height + int(gap * upper.height)))
     image = image.rotate(tilt, Image.Resampling.BICUBIC, fillcolor=255) if tilt else image
     assert numbers_of(reader.read_page(image)) == [top, bottom]
+
+
+def pieces(shape: tuple[int, int], boxes: list[tuple[int, int, int, int]], hollow: bool = False):
+    """The components of filled rectangles (hollow: their outlines, 3 px thick) on a blank page."""
+    mask = np.zeros(shape, bool)
+    for x0, y0, x1, y1 in boxes:
+        mask[y0:y1, x0:x1] = True
+        if hollow:
+            mask[y0 + 3 : y1 - 3, x0 + 3 : x1 - 3] = False
+    return label_components(mask)
+
+
+def test_writing_by_the_photos_edge_is_not_taken_for_its_rim():
+    """In the band along a side, a piece thin along that side is the page's rim, and one that
+    fills its box the desk or a hole, unless it lies across the side or has writing beside it: a
+    minus sign written there, thin or thick, or a thick 1 of a number is writing. Along the top,
+    the same turned: a 1 is writing."""
+    boxes = {(10, 300, 14, 420): True,  # the rim by the left side: a thin upright
+             (14, 500, 44, 504): False,  # a thin minus sign by the left side
+             (14, 560, 44, 572): False,  # a thick minus sign by the left side, filled
+             (25, 600, 36, 643): True,  # the desk by the left side, filled and upright, alone
+             (25, 700, 36, 743): False,  # a thick 1 by the left side, as filled, its number beside it
+             (50, 702, 75, 745): False,  # ... the next digit
+             (15, 800, 40, 825): True,  # a filled blob: a hole, the desk
+             (300, 10, 420, 14): True,  # the rim along the top: thin and level
+             (500, 8, 505, 50): False}  # a thin 1 by the top
+    components = pieces((1000, 800), list(boxes))
+    marks = page_marks(components, np.ones((1000, 800), np.float32))
+    marked = {tuple(map(int, box)): bool(mark) for box, mark in zip(components.boxes, marks, strict=True)}
+    assert marked == boxes
+
+
+def test_the_pages_typical_character_is_not_a_blob():
+    """A blob of desk or shadow left in the ink holds more ink than all the writing together; the
+    typical character is still the digits' size."""
+    digits = [(100 + 40 * k, 300, 128 + 40 * k, 336) for k in range(8)]  # outlines 28 × 36
+    outlines = pieces((1000, 800), digits, hollow=True)
+    blob = pieces((1000, 800), [(600, 40, 700, 150)])
+    with_blob = label_components((outlines.labels > 0) | (blob.labels > 0))
+    assert Sizes.of(outlines).height == Sizes.of(with_blob).height == 36
+
+
+def test_a_long_minus_sign_joins_its_numbers_line(reader):
+    """A minus sign drawn long and thick before a number written bigger than the rest of the page,
+    as tall as the page's shortest characters but a fraction of its own number's height, is a bar:
+    it joins the line it stands in (and the number), never makes a line of its own."""
+    image = page([["18", "27"], ["36"]])
+    big = draw_digits((3 * 140 + 40, 220), "452", 0, 255, 12, mode="L")
+    image.paste(big, (150, 450))
+    ImageDraw.Draw(image).rectangle((60, 535, 140, 569), fill=0)
+    assert numbers_of(reader.read_page(image)) == ["18", "27", "36", "-452"]
+
+
+def test_a_stroke_several_characters_tall_is_no_part_of_a_number(reader):
+    """The page's edge or a margin rule left in the ink, running past a line's end, is left out of
+    the number it touches the line of."""
+    image = page([["452"], ["18"]])
+    ImageDraw.Draw(image).line((300, 20, 330, 560), fill=0, width=2)
+    assert numbers_of(reader.read_page(image)) == ["452", "18"]
