@@ -113,7 +113,7 @@ FAINT_GRAINS = 6  # faint pencil: strong ink this many grains above the paper (s
 BAND = 0.06  # within this share of the photo's sides, a piece thin along its side is the page's rim,
 THIN = 6  # (thin: this many times as long as it is wide) ...
 FILLED = 0.65  # ... and one filling this share of its box (a stroke of a pen never does) the desk or a
-BLOB = 2  # hole, unless it lies across the side this many times as long as wide (a blob is less)
+BLOB = 2  # hole, unless it lies across the side this many times as long as wide
 DESK_RIM = 0.02  # the share of the photo's side cleared round the desk where it is all that shows
 RIM = 7  # pixels round a piece whose faint ink is read with it
 EDGE = 2  # pixels from the photo's edge within which a piece runs into it (the desk, the rim)
@@ -266,14 +266,6 @@ def beside_writing(components: Components, which: np.ndarray) -> np.ndarray:
     return out
 
 
-def blobs(components: Components) -> np.ndarray:
-    """Which pieces fill FILLED of their box and are less than BLOB times as long as wide: a punched
-    hole, the desk in a corner, a dot; no digit (a thick 1 or a minus sign as filled is longer)."""
-    x0, y0, x1, y1 = components.boxes.T
-    bw, bh = x1 - x0, y1 - y0
-    return (components.area >= FILLED * bw * bh) & (np.maximum(bw, bh) < BLOB * np.minimum(bw, bh))
-
-
 @dataclass(frozen=True)
 class Sizes:
     """The typical character of a page, from its big pieces of ink."""
@@ -288,9 +280,6 @@ class Sizes:
         is left of dotted paper, pencil grain), beside the piece at the middle of the ink."""
         widths, heights = (components.boxes[:, 2:] - components.boxes[:, :2]).T
         solid = np.minimum(widths, heights) >= MIN_STROKE
-        # Nor is a blob (the desk or a shadow left in, a hole) the size of a character, unless all are.
-        not_blob = ~blobs(components)
-        solid &= not_blob if (solid & not_blob).any() else True
         solid |= not solid.any()  # no piece as thick as a stroke: all of them
         area, height = components.area[solid], heights[solid]
         by_size = np.sort(area)

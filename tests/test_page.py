@@ -24,7 +24,6 @@ from serving.numbers import NumberDigit, NumberResult
 from serving.operations import READ_PAGE
 from serving.page import (
     NUMBER_GAP,
-    Sizes,
     find_numbers,
     group_lines,
     levelled,
@@ -458,16 +457,6 @@ def test_writing_by_the_photos_edge_is_not_taken_for_its_rim():
     marks = page_marks(components, np.ones((1000, 800), np.float32))
     marked = {tuple(map(int, box)): bool(mark) for box, mark in zip(components.boxes, marks, strict=True)}
     assert marked == boxes
-
-
-def test_the_pages_typical_character_is_not_a_blob():
-    """A blob of desk or shadow left in the ink holds more ink than all the writing together; the
-    typical character is still the digits' size."""
-    digits = [(100 + 40 * k, 300, 128 + 40 * k, 336) for k in range(8)]  # outlines 28 × 36
-    outlines = pieces((1000, 800), digits, hollow=True)
-    blob = pieces((1000, 800), [(600, 40, 700, 150)])
-    with_blob = label_components((outlines.labels > 0) | (blob.labels > 0))
-    assert Sizes.of(outlines).height == Sizes.of(with_blob).height == 36
 
 
 def test_a_long_minus_sign_joins_its_numbers_line(reader):
