@@ -108,7 +108,8 @@ FAINT_GROUP = 0.6  # a group whose ink is this much fainter than the page's typi
 # shadow's edge or a line's remains (of three groups or more: a typical one needs company) ...
 HAIRLINE = (1.5, 12)  # ... as is one piece this many characters tall and this many times as tall as
 # wide (the page's edge broken in pieces: a written 1 is neither)
-TALL_STROKE = 3.0  # a piece this many characters tall is a stroke across lines (the page's edge, a rule)
+TALL_STROKE = 3.0  # a piece this many characters tall filling less than SPARSE of its box is a line
+SPARSE = 0.15  # across the page (its edge, a rule), not writing: a big digit's strokes fill more
 FAINT_GRAINS = 6  # faint pencil: strong ink this many grains above the paper (stretch_ink's is 10)
 BAND = 0.06  # within this share of the photo's sides, a piece thin along its side is the page's rim,
 THIN = 6  # (thin: this many times as long as it is wide) ...
@@ -372,7 +373,9 @@ def find_numbers(components: Components, frames: Sequence[Box] = ()) -> tuple[li
     """The page's numbers in reading order, each the indices of its pieces of ink."""
     sizes = Sizes.of(components)
     heights = components.boxes[:, 3] - components.boxes[:, 1]
-    kept = (components.area >= SPECK * sizes.area) & (heights <= TALL_STROKE * sizes.height)
+    widths = components.boxes[:, 2] - components.boxes[:, 0]
+    stroke = (heights > TALL_STROKE * sizes.height) & (components.area < SPARSE * widths * heights)
+    kept = (components.area >= SPECK * sizes.area) & ~stroke
     is_char = kept & (components.area >= CHAR_AREA * sizes.area) & (heights >= MIN_CHAR_HEIGHT * sizes.height)
     boxes = components.boxes.astype(np.float64)
     centres = (boxes[:, :2] + boxes[:, 2:]) / 2
