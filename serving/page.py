@@ -106,10 +106,10 @@ ONE_SHAPE_WIDE = 1.2  # a piece of ink no wider than this many times its height 
 MIN_MEAN_CONFIDENCE = 0.5  # a "number" read less surely than this on average is a mark, not writing
 FAINT_GROUP = 0.6  # a group whose ink is this much fainter than the page's typical group's is a
 # shadow's edge or a line's remains (of three groups or more: a typical one needs company) ...
-HAIRLINE = (1.5, 12)  # ... as is one piece this many characters tall and this many times as tall as
-# wide (the page's edge broken in pieces: a written 1 is neither)
-TALL_STROKE = 3.0  # a piece this many characters tall filling less than SPARSE of its box is a line
-SPARSE = 0.15  # across the page (its edge, a rule), not writing: a big digit's strokes fill more
+TALL_STROKE = 3.0  # ... as is one piece alone this many characters tall (the page's edge, a rule), and
+SPARSE = 0.15  # any such piece filling less than this of its box (a line: a big digit's strokes fill more)
+HAIRLINE = (1.5, 12)  # ... or one alone this many tall and this many times as tall as wide (the page's
+# edge broken in pieces: a written 1 is neither)
 FAINT_GRAINS = 6  # faint pencil: strong ink this many grains above the paper (stretch_ink's is 10)
 BAND = 0.06  # within this share of the photo's sides, a piece thin along its side is the page's rim,
 THIN = 6  # (thin: this many times as long as it is wide) ...
@@ -447,7 +447,7 @@ def read_page(predictor: Predictor, source: ImageSource, reader: SequenceReader)
 def writing_only(groups: list[list[int]], ink: np.ndarray, components: Components,
                  sizes: Sizes) -> list[list[int]]:
     """The groups that look like writing: not much fainter than the page's typical group, and
-    not one hairline several characters tall."""
+    not one stroke (TALL_STROKE) or hairline several characters tall."""
     strength = []
     for group in groups:
         which = np.zeros(components.count, bool)
@@ -458,8 +458,8 @@ def writing_only(groups: list[list[int]], ink: np.ndarray, components: Component
     heights = components.boxes[:, 3] - components.boxes[:, 1]
     widths = np.maximum(components.boxes[:, 2] - components.boxes[:, 0], 1)
     hairline = (heights > HAIRLINE[0] * sizes.height) & (heights > HAIRLINE[1] * widths)
-    return [g for g, s in zip(groups, strength, strict=True)
-            if s >= FAINT_GROUP * typical and not (len(g) == 1 and hairline[g[0]])]
+    tall = [len(g) == 1 and (heights[g[0]] > TALL_STROKE * sizes.height or hairline[g[0]]) for g in groups]
+    return [g for g, s, t in zip(groups, strength, tall, strict=True) if s >= FAINT_GROUP * typical and not t]
 
 
 def alone(predictor: Predictor, reader: SequenceReader, image: Image.Image,
