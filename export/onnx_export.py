@@ -11,6 +11,7 @@ import time
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import NamedTuple, TypeVar
 
 import onnx
 import onnxruntime as ort
@@ -22,6 +23,8 @@ from serving.contract import CLASS_MAPS, DIGIT_INPUT, DIGIT_LOGITS, FIELD
 from training import checkpoint
 from training.data import Mnist, load_mnist_or_report
 from training.model import Ensemble
+
+T = TypeVar("T")
 
 
 def load_ensemble(checkpoints: list[Path]) -> Ensemble:
@@ -165,7 +168,7 @@ def parity_or_none(path: Path, check: Callable[[ort.InferenceSession], dict]) ->
 
 
 def start_export(args: argparse.Namespace, runs: list[Path], trainer: str,
-                 load: Callable[[list[Path]], object]) -> tuple | None:
+                 load: Callable[[list[Path]], T]) -> tuple[T, Mnist, Path, float] | None:
     """What an export starts from: `load` of the runs' checkpoints, MNIST, the ONNX file to write (its
     folder made) and the time; None after saying on stderr why not."""
     try:
@@ -180,11 +183,19 @@ def start_export(args: argparse.Namespace, runs: list[Path], trainer: str,
     return loaded, data, args.out / f"{args.name}.onnx", time.time()
 
 
+class Exported(NamedTuple):
+    state: dict  # the checkpoint
+    model: torch.nn.Module
+    path: Path  # the ONNX file written
+    parity: dict  # what the check measured
+    started: float
+
+
 def export_net(args: argparse.Namespace, trainer: str, cls: type[torch.nn.Module], example: torch.Tensor,
                names: tuple[list[str], list[str]], dynamic_axes: dict,
-               check: Callable[[torch.nn.Module, Mnist, ort.InferenceSession], dict]) -> tuple | int:
+               check: Callable[[torch.nn.Module, Mnist, ort.InferenceSession], dict]) -> Exported | int:
     """The --run checkpoint of `trainer`'s net (`cls`) → the ONNX file, checked by check(net, MNIST, its
-    session): (checkpoint, net, file, parity, start time), or the exit status once it is said why not."""
+    session); else the exit status, once it is said why not."""
     run = start_export(args, [args.run], trainer, lambda paths: checkpoint.read(paths[0]))
     if run is None:
         return 2
@@ -192,4 +203,4 @@ def export_net(args: argparse.Namespace, trainer: str, cls: type[torch.nn.Module
     model = checkpoint.net(state, cls)
     torch_to_onnx(model, path, example, *names, dynamic_axes)
     parity = parity_or_none(path, lambda sess: check(model, data, sess))
-    return 1 if parity is None else (state, model, path, parity, started)
+    return 1 if parity is None else Exported(state, model, path, parity, started)

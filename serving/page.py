@@ -372,15 +372,14 @@ def same_frame(a: np.ndarray, b: np.ndarray, frames: Sequence[Box]) -> bool:
 def find_numbers(components: Components, frames: Sequence[Box] = ()) -> tuple[list[list[int]], Sizes]:
     """The page's numbers in reading order, each the indices of its pieces of ink."""
     sizes = Sizes.of(components)
-    heights = components.boxes[:, 3] - components.boxes[:, 1]
-    widths = components.boxes[:, 2] - components.boxes[:, 0]
+    widths, heights = (components.boxes[:, 2:] - components.boxes[:, :2]).T
     stroke = (heights > TALL_STROKE * sizes.height) & (components.area < SPARSE * widths * heights)
     kept = (components.area >= SPECK * sizes.area) & ~stroke
     is_char = kept & (components.area >= CHAR_AREA * sizes.area) & (heights >= MIN_CHAR_HEIGHT * sizes.height)
     boxes = components.boxes.astype(np.float64)
     centres = (boxes[:, :2] + boxes[:, 2:]) / 2
     slope = page_tilt(centres[is_char], sizes.height) if is_char.sum() > 2 else 0.0
-    flat = ((boxes[:, 2] - boxes[:, 0]) >= BAR_ASPECT * heights) & (heights <= BAR_LOW * sizes.height)
+    flat = (widths >= BAR_ASPECT * heights) & (heights <= BAR_LOW * sizes.height)
     lines = group_lines(boxes, is_char & kept & ~flat, slope)
     lines = [[i for i in line if kept[i]] for line in lines]
     numbers = [number for line in lines if line
