@@ -106,6 +106,9 @@ ONE_SHAPE_WIDE = 1.2  # a piece of ink no wider than this many times its height 
 MIN_MEAN_CONFIDENCE = 0.5  # a "number" read less surely than this on average is a mark, not writing
 FAINT_GROUP = 0.6  # a group whose ink is this much fainter than the page's typical group's is a
 # shadow's edge or a line's remains (of three groups or more: a typical one needs company) ...
+MANY = 6  # characters of one height (ALIKE times taller or shorter at most) that tell the page's
+ALIKE = 4 / 3  # typical one beside a piece holding most of the ink (a shadow's)
+MIN_CHAR_PIXELS = 12  # pixels at PAGE_SIDE: pieces less tall are specks, never a page's characters
 TALL_STROKE = 3.0  # ... as is one piece alone this many characters tall (the page's edge, a rule), and
 SPARSE = 0.15  # any such piece filling less than this of its box (a line: a big digit's strokes fill more)
 HAIRLINE = (1.5, 12)  # ... or one alone this many tall and this many times as tall as wide (the page's
@@ -273,20 +276,40 @@ class Sizes:
 
     area: float
     height: float
+    outsized: int | None = None  # a piece that is no character (a shadow, the desk's corner)
 
     @classmethod
     def of(cls, components: Components) -> Sizes:
-        """From the pieces as thick as a pen's stroke (specks and hairlines left out), the bigger ones:
-        big beside the biggest tenth of the pieces, or where specks outnumber the characters (what
-        is left of dotted paper, pencil grain), beside the piece at the middle of the ink."""
+        """From the pieces as thick as a pen's stroke (specks and hairlines left out), the big ones
+        (big_pieces). But one piece holding most of the ink, TALL_STROKE times as tall as the rest's
+        (MANY characters alike in height, at least MIN_CHAR_PIXELS tall) and apart from them, is no
+        character: a shadow, the desk's corner, the page's edge; it is left out. (A big digit's
+        broken-off parts lie against it; the rim's slivers round one digit are few, unlike.)"""
         widths, heights = (components.boxes[:, 2:] - components.boxes[:, :2]).T
         solid = np.minimum(widths, heights) >= MIN_STROKE
         solid |= not solid.any()  # no piece as thick as a stroke: all of them
-        area, height = components.area[solid], heights[solid]
-        by_size = np.sort(area)
-        middle_of_ink = by_size[np.searchsorted(np.cumsum(by_size), by_size.sum() / 2)]
-        big = area >= CHAR_AREA * max(np.percentile(area, 90), middle_of_ink)
-        return cls(float(np.median(area[big])), float(np.median(height[big])))
+        biggest = int(np.argmax(np.where(solid, components.area, -1)))
+        rest = solid & (np.arange(components.count) != biggest)
+        if 2 * components.area[biggest] > components.area[solid].sum() and rest.sum() >= MANY:
+            chars = np.flatnonzero(rest)[big_pieces(components.area[rest])]
+            height = float(np.median(heights[chars]))
+            (x0, y0, x1, y1), others = components.boxes[biggest], components.boxes[chars]
+            apart = (others[:, 0] > x1) | (others[:, 2] < x0) | (others[:, 1] > y1) | (others[:, 3] < y0)
+            alike = np.abs(np.log(heights[chars] / height)) <= np.log(ALIKE)
+            if (alike.sum() >= MANY and height >= MIN_CHAR_PIXELS and apart.all()
+                    and heights[biggest] >= TALL_STROKE * height):
+                return cls(float(np.median(components.area[chars])), height, biggest)
+        big = big_pieces(components.area[solid])
+        return cls(float(np.median(components.area[solid][big])), float(np.median(heights[solid][big])))
+
+
+def big_pieces(area: np.ndarray) -> np.ndarray:
+    """Which of the pieces (their areas) are big: beside the biggest tenth of them, or where specks
+    outnumber the characters (what is left of dotted paper, pencil grain), beside the piece at the
+    middle of the ink."""
+    by_size = np.sort(area)
+    middle_of_ink = by_size[np.searchsorted(np.cumsum(by_size), by_size.sum() / 2)]
+    return area >= CHAR_AREA * max(np.percentile(area, 90), middle_of_ink)
 
 
 def page_tilt(centres: np.ndarray, height: float) -> float:
@@ -375,6 +398,8 @@ def find_numbers(components: Components, frames: Sequence[Box] = ()) -> tuple[li
     widths, heights = (components.boxes[:, 2:] - components.boxes[:, :2]).T
     stroke = (heights > TALL_STROKE * sizes.height) & (components.area < SPARSE * widths * heights)
     kept = (components.area >= SPECK * sizes.area) & ~stroke
+    if sizes.outsized is not None:
+        kept[sizes.outsized] = False
     is_char = kept & (components.area >= CHAR_AREA * sizes.area) & (heights >= MIN_CHAR_HEIGHT * sizes.height)
     boxes = components.boxes.astype(np.float64)
     centres = (boxes[:, :2] + boxes[:, 2:]) / 2
@@ -382,10 +407,29 @@ def find_numbers(components: Components, frames: Sequence[Box] = ()) -> tuple[li
     flat = (widths >= BAR_ASPECT * heights) & (heights <= BAR_LOW * sizes.height)
     lines = group_lines(boxes, is_char & kept & ~flat, slope)
     lines = [[i for i in line if kept[i]] for line in lines]
-    numbers = [number for line in lines if line
-               for number in split_numbers(boxes, line, sizes.height, frames)]
-    numbers = [number for number in numbers if is_char[number].any()]  # a dot alone is no number
+    numbers = []
+    for line in filter(None, lines):
+        area, height = line_sizes(components, line, is_char)
+        for number in split_numbers(boxes, line, height, frames):
+            big = components.area[number] >= CHAR_AREA * area
+            if (big & (heights[number] >= MIN_CHAR_HEIGHT * height)).any():  # a dot alone is no number
+                numbers.append(number)
     return stacked_joined(numbers, boxes, sizes.height), sizes
+
+
+def line_sizes(components: Components, line: list[int], is_char: np.ndarray) -> tuple[float, float]:
+    """A line's own typical character (area, height): the median of its characters' (a line may be
+    written smaller or bigger than the page's typical character)."""
+    chars = [i for i in line if is_char[i]]
+    heights = components.boxes[chars, 3] - components.boxes[chars, 1]
+    return float(np.median(components.area[chars])), float(np.median(heights))
+
+
+def number_height(components: Components, pieces: list[int]) -> float:
+    """A number's character height: the median of its pieces at least half as tall as its tallest
+    (its digits, not its minus sign or point)."""
+    heights = components.boxes[pieces, 3] - components.boxes[pieces, 1]
+    return float(np.median(heights[heights >= heights.max() / 2]))
 
 
 def stacked_joined(numbers: list[list[int]], boxes: np.ndarray, height: float) -> list[list[int]]:
@@ -429,8 +473,8 @@ def read_page(predictor: Predictor, source: ImageSource, reader: SequenceReader)
         return PageResult([], size, note="no writing found on the page")
     found, sizes = find_numbers(components, frames)
     groups = writing_only(found, ink, components, sizes)
-    read = [read_group(predictor, reader, ink, components, np.array(group) + 1, size, sizes.height)
-            for group in groups]
+    read = [read_group(predictor, reader, ink, components, np.array(group) + 1, size,
+                       number_height(components, group)) for group in groups]
     if len(read) == 1 and (read[0] is None or not any(c.char in "-." for c in read[0].characters)):
         whole = alone(predictor, reader, image, size)
         if read[0] is not None and whole.numbers and likelier_one(read[0], whole.numbers[0]):

@@ -476,3 +476,44 @@ def test_a_stroke_several_characters_tall_is_no_part_of_a_number(reader):
     image = page([["452"], ["18"]])
     ImageDraw.Draw(image).line((300, 20, 330, 560), fill=0, width=2)
     assert numbers_of(reader.read_page(image)) == ["452", "18"]
+
+
+def test_a_shadow_holding_most_of_the_ink_is_no_character():
+    """A piece holding most of the page's ink and many times as tall as the rest's characters (a
+    shadow, the desk's corner), apart from them, neither sets the page's character size nor joins a
+    line; a big digit beside specks (too small to be characters), its own broken-off parts, or
+    slivers of the rim unlike in height, still sets it."""
+    mask = np.zeros((1000, 800), bool)
+    for k in range(6):  # a number's digits, 35 px tall: outlines 3 px thick
+        mask[300:335, 200 + 40 * k : 225 + 40 * k] = True
+        mask[303:332, 203 + 40 * k : 222 + 40 * k] = False
+    mask[100:500, 432:532] = True  # the shadow, across the number's line just after it
+    numbers, sizes = find_numbers(label_components(mask))
+    components = label_components(mask)
+    assert sizes.height == 35
+    assert [sorted(components.boxes[i, 0] for i in number) for number in numbers] == [[200, 240, 280, 320, 360, 400]]
+
+    mask[:] = False
+    mask[300:500, 200:240] = mask[460:500, 200:330] = True  # one big thick digit ...
+    for k in range(4):  # ... and specks of grain
+        mask[600:608, 100 + 50 * k : 108 + 50 * k] = True
+    assert find_numbers(label_components(mask))[1].height == 200
+    for k in range(3):  # ... or beside parts broken off it, within its reach (faint pencil)
+        mask[300 + 50 * k : 340 + 50 * k, 260:275] = True
+    assert find_numbers(label_components(mask))[1].height == 200
+    mask[300:, 250:] = False
+    for k, tall in enumerate((14, 20, 28, 40, 56, 80)):  # ... or beside slivers of the rim, unlike
+        mask[100 : 100 + tall, 500 + 40 * k : 510 + 40 * k] = True
+    assert find_numbers(label_components(mask))[1].height == 200
+
+
+def test_a_line_written_smaller_splits_and_reads_by_its_own_size(reader):
+    """A line written at under half the page's character size (a heading, a line squeezed to fit):
+    its numbers split at gaps wide for its own characters, not the page's, and each is read."""
+    image = page([["18", "27"], ["36"]])
+    x = 60
+    for text in ("45", "90", "12"):
+        small = draw_digits((32 * len(text) + 18, 50), text, 0, 255, 3, mode="L")
+        image.paste(small, (x, 450))
+        x += small.width + 60  # the gap between the numbers: about twice their height
+    assert numbers_of(reader.read_page(image)) == ["18", "27", "36", "45", "90", "12"]
