@@ -155,18 +155,20 @@ def pages(count: int, seed: int, images: np.ndarray, labels: np.ndarray, marked:
     """`count` pages, papers and inks in turn, their digits drawn from `images` (MNIST test); with
     `marked`, the same pages each with a mark beside the numbers (scribbled)."""
     digits = {str(d): [images[i] for i in np.flatnonzero(labels == d)] for d in range(10)}
-    made = []
-    for i in range(count):
-        paper, ink = PAPERS[i % len(PAPERS)], INKS[(i // len(PAPERS)) % len(INKS)]
-        rng = np.random.default_rng((seed, i))
-        lines = [[number_text(rng) for _ in range(n)] for n in lay_out(int(rng.integers(1, 9)), rng)]
-        coverage = write_page(lines, digits, rng)
-        if marked:
-            coverage = scribbled(coverage, np.random.default_rng((seed, i, 1)))
-        picture, desk = on_paper(coverage, paper, ink, rng)
-        jpeg = photographed(picture, desk, rng, tilt=True, writing=coverage)
-        made.append(Page(jpeg, [text for line in lines for text in line], paper, ink))
-    return made
+    return [page(i, seed, digits, marked) for i in range(count)]
+
+
+def page(i: int, seed: int, digits: dict[str, list[np.ndarray]], marked: bool = False) -> Page:
+    """The i-th of `pages` (each page has its own random stream, so it can be made alone)."""
+    paper, ink = PAPERS[i % len(PAPERS)], INKS[(i // len(PAPERS)) % len(INKS)]
+    rng = np.random.default_rng((seed, i))
+    lines = [[number_text(rng) for _ in range(n)] for n in lay_out(int(rng.integers(1, 9)), rng)]
+    coverage = write_page(lines, digits, rng)
+    if marked:
+        coverage = scribbled(coverage, np.random.default_rng((seed, i, 1)))
+    picture, desk = on_paper(coverage, paper, ink, rng)
+    jpeg = photographed(picture, desk, rng, tilt=True, writing=coverage)
+    return Page(jpeg, [text for line in lines for text in line], paper, ink)
 
 
 NUMBER_TOKEN = re.compile(r"-?\d+(?:\.\d+)?")

@@ -9,7 +9,7 @@
    characters' centres line up best); small pieces (a decimal point, a minus sign, a dot of an
    "i") join the line they lie in.
 3. Numbers: a line splits where the gap between neighbouring pieces is NUMBER_GAP times the
-   page's character height or wider.
+   line's own character height or wider.
 4. Each number is read as one number is (serving.numbers: the digit model for digits written
    apart, the sequence model for touching ones) on its own ink, and the sequence model's signs
    and decimal points are put in where it reads them.
@@ -68,8 +68,8 @@ MIN_STROKE = 3  # pixels: a piece thinner than this both ways is a speck or a ha
 CHAR_AREA = 0.15  # pieces with this share of the typical character's ink or more are characters
 MIN_CHAR_HEIGHT = 0.4  # ... and as tall as this share of the typical character
 SPECK = 0.02  # pieces under this share of a typical character's ink are specks of the paper
-BAR_LOW = 0.6  # a piece this short (of the typical character), BAR_ASPECT times as wide as tall, is a
-# bar (a minus sign, a dash): it joins the line it stands in, and never makes one
+BAR_LOW = 0.6  # a piece this short (of the typical character), FLAT times as wide as tall, is a bar
+FLAT = 1.5  # (a minus sign, a dash, short and thick too): it joins the line it stands in, never makes one
 LINE_OVERLAP = 0.4  # a piece joins a line its vertical extent overlaps by this share of its height
 LINES_ALIKE = 2.0  # ... and two lines overlapping so are one, unless one is this many times as tall
 STACKED = 2.2  # two "lines" together no taller than this many times the taller, and ...
@@ -91,7 +91,7 @@ BAR_THICK = 0.35
 BAR_MIDDLE = (0.15, 0.85)
 # Likewise a decimal point: a dot between two pieces, low on the line (DOT_LOW), DOT_SIZE of the
 # number's height across, that the model gives at least DOT_SURE (by shape alone a speck would pass).
-DOT_SURE = 0.05
+DOT_SURE = 0.02
 DOT_SIZE = (0.06, 0.3)
 DOT_LOW = 0.65
 DOT_ASPECT = 3  # ... no more than this many times as long as wide
@@ -242,12 +242,13 @@ def page_marks(components: Components, light: np.ndarray) -> np.ndarray:
     edge = (x0 < EDGE) | (y0 < EDGE) | (x1 > w - EDGE) | (y1 > h - EDGE)
     # In the band along a side, the rim is thin along that side, and the desk or a hole fills its
     # box without lying across it and stands alone: a minus sign by the left side, a 1 by the top,
-    # a thick 1 with its number beside it, is writing.
+    # a thick 1 with its number beside it, is writing; and neither is a minus sign before a digit.
     sides = (x1 <= BAND * w) | (x0 >= (1 - BAND) * w)
     ends = (y1 <= BAND * h) | (y0 >= (1 - BAND) * h)
     filled = components.area >= FILLED * bw * bh
     desk = filled & ((sides & (bw < BLOB * bh)) | (ends & (bh < BLOB * bw)))
     rim = (sides & (bh > THIN * bw)) | (ends & (bw > THIN * bh)) | (desk & ~beside_writing(components, desk))
+    rim &= ~minus_signs(components, rim)
     long_line = (((bw > LONG_LINE * bh) & (bw > LINE_SPAN * w))
                  | ((bh > LONG_LINE * bw) & (bh > LINE_SPAN * h)))
     return (edge | long_line | rim | page_edges(components, light)
@@ -267,6 +268,21 @@ def beside_writing(components: Components, which: np.ndarray) -> np.ndarray:
         beside = across & near & (y1 - y0 >= height / 2) & (y1 - y0 <= 2 * height)
         beside[i] = False
         out[i] = beside.any()
+    return out
+
+
+def minus_signs(components: Components, which: np.ndarray) -> np.ndarray:
+    """For each of the pieces `which`, whether it is shaped and placed as a minus sign before a
+    digit: a bar (BAR_ASPECT) BAR_LENGTH of the height of a piece just after it (no further off
+    than that piece is tall), about that piece's middle (BAR_MIDDLE)."""
+    x0, y0, x1, y1 = components.boxes.T
+    heights = np.maximum(y1 - y0, 1)
+    out = np.zeros(components.count, bool)
+    for i in np.flatnonzero(which & (x1 - x0 >= BAR_ASPECT * (y1 - y0))):
+        length, middle = x1[i] - x0[i], ((y0[i] + y1[i]) / 2 - y0) / heights
+        after = (x0 >= x1[i]) & (x0 - x1[i] <= heights)
+        sized = (BAR_LENGTH[0] * heights <= length) & (length <= BAR_LENGTH[1] * heights)
+        out[i] = (after & sized & (BAR_MIDDLE[0] <= middle) & (middle <= BAR_MIDDLE[1])).any()
     return out
 
 
@@ -404,7 +420,7 @@ def find_numbers(components: Components, frames: Sequence[Box] = ()) -> tuple[li
     boxes = components.boxes.astype(np.float64)
     centres = (boxes[:, :2] + boxes[:, 2:]) / 2
     slope = page_tilt(centres[is_char], sizes.height) if is_char.sum() > 2 else 0.0
-    flat = (widths >= BAR_ASPECT * heights) & (heights <= BAR_LOW * sizes.height)
+    flat = (widths >= FLAT * heights) & (heights <= BAR_LOW * sizes.height)
     lines = group_lines(boxes, is_char & kept & ~flat, slope)
     lines = [[i for i in line if kept[i]] for line in lines]
     numbers = []
