@@ -48,6 +48,7 @@ from serving.numbers import (
     with_notes,
 )
 from serving.paper import (
+    GRAIN_STRONG,
     clear_marks,
     hysteresis,
     lattice_dots,
@@ -103,6 +104,7 @@ DIGIT_WEIGHT = 0.6  # the digit model's weight where both models read a number's
 ONE_DIGIT_WIDE = 0.75  # one number alone on a page this narrow (of its height) may be one digit
 # read in parts; two digits side by side are wider, but for two 1s (one_digit_likelier)
 ONE_SHAPE_WIDE = 1.2  # a piece of ink no wider than this many times its height is one shape
+WITHIN = 0.5  # a reading with this share of its box in the page's own reading's reads that ink
 MIN_MEAN_CONFIDENCE = 0.5  # a "number" read less surely than this on average is a mark, not writing
 FAINT_GROUP = 0.6  # a group whose ink is this much fainter than the page's typical group's is a
 # shadow's edge or a line's remains (of three groups or more: a typical one needs company) ...
@@ -114,6 +116,7 @@ SPARSE = 0.15  # any such piece filling less than this of its box (a line: a big
 HAIRLINE = (1.5, 12)  # ... or one alone this many tall and this many times as tall as wide (the page's
 # edge broken in pieces: a written 1 is neither)
 FAINT_GRAINS = 6  # faint pencil: strong ink this many grains above the paper (stretch_ink's is 10)
+BOLD_GRAINS = 40  # ... and writing among many pixels of a line's or a shadow's remains: this many
 BAND = 0.06  # within this share of the photo's sides, a piece thin along its side is the page's rim,
 THIN = 6  # (thin: this many times as long as it is wide) ...
 FILLED = 0.65  # ... and one filling this share of its box (a stroke of a pen never does) the desk or a
@@ -225,12 +228,15 @@ def photo_page_ink(grey: np.ndarray) -> tuple[np.ndarray, Components]:
 
 
 def stretched(d: np.ndarray) -> np.ndarray:
-    """stretch_ink's ink; where it finds no strong writing, the page's faint pencil, with strong ink
-    taken nearer the paper's grain."""
-    try:
-        return stretch_ink(d)
-    except NoDigitError:
-        return stretch_ink(d, FAINT_GRAINS)
+    """stretch_ink's ink; where it finds no strong writing, the page's faint pencil (strong ink taken
+    nearer the paper's grain) or, where the remains of lines and shading outnumber the writing and
+    set its full ink, the writing far above them (BOLD_GRAINS)."""
+    for grains in (GRAIN_STRONG, FAINT_GRAINS, BOLD_GRAINS):
+        try:
+            return stretch_ink(d, grains)
+        except NoDigitError as err:
+            failed = err
+    raise failed
 
 
 def page_marks(components: Components, light: np.ndarray) -> np.ndarray:
@@ -493,8 +499,10 @@ def read_page(predictor: Predictor, source: ImageSource, reader: SequenceReader)
                        number_height(components, group)) for group in groups]
     if len(read) == 1 and (read[0] is None or not any(c.char in "-." for c in read[0].characters)):
         whole = alone(predictor, reader, image, size)
-        if read[0] is not None and whole.numbers and likelier_one(read[0], whole.numbers[0]):
-            return PageResult(read, size)
+        own = read[0]
+        if own is not None and (not whole.numbers or beyond(whole.numbers[0].box, own.box)
+                                or likelier_one(own, whole.numbers[0])):
+            return PageResult(read, size)  # the whole picture's reading is none, or of other ink
         return whole
     numbers = [n for n in read
                if n is not None and np.mean([c.confidence for c in n.characters]) >= MIN_MEAN_CONFIDENCE]
@@ -537,6 +545,14 @@ def alone(predictor: Predictor, reader: SequenceReader, image: Image.Image,
     if len(result.digits) > 1 and not one_digit_likelier(digit, result):
         return PageResult([apart], size)
     return PageResult([page_number([PageChar(str(digit.digit), digit.confidence, apart.box)])], size)
+
+
+def beyond(box: Box, own: Box) -> bool:
+    """Whether a reading's box lies mostly (over 1 - WITHIN of it) outside the box of the page's own
+    reading: the whole picture's reading took in ink the page left out (the rim, a shadow, a stroke)."""
+    across = max(0, min(box[2], own[2]) - max(box[0], own[0]))
+    down = max(0, min(box[3], own[3]) - max(box[1], own[1]))
+    return across * down < WITHIN * (box[2] - box[0]) * (box[3] - box[1])
 
 
 def narrow(result: NumberResult) -> bool:

@@ -37,6 +37,7 @@ from serving.page import (
     read_group,
     second_opinion,
     split_numbers,
+    stretched,
 )
 from serving.paper import hysteresis
 from serving.photo import FAINT_INK
@@ -553,3 +554,25 @@ def test_a_minus_sign_by_the_top_of_the_photo_is_writing():
     marks = page_marks(components, np.ones((1024, 768), np.float32))
     marked = {tuple(map(int, box)): bool(mark) for box, mark in zip(components.boxes, marks, strict=True)}
     assert marked == boxes
+
+
+def test_writing_among_many_remains_of_lines_is_stretched_to_full_ink():
+    """Where a shadow's or the lines' remains outnumber the writing's pixels (and set what passes
+    for full ink), the writing far above them is the full ink, and the remains stay below ink."""
+    rng = np.random.default_rng(0)
+    d = np.float32(0.01) + rng.normal(0, 0.003, (400, 300)).astype(np.float32)
+    d[280:, :] += 0.06  # remains over the lowest 30%
+    d[50:90, 100:104] = d[50:54, 100:130] = 0.75  # the writing: a few strokes
+    ink = stretched(d)
+    assert ink[50:90, 100:104].min() > 0.9 and (ink[280:, :] >= INK_LEVEL).mean() < 0.001
+
+
+@pytest.mark.parametrize(("index", "number"), [(250, "28"), (315, "1471"), (787, "91")])
+def test_one_number_on_a_page_reads_as_the_page_finds_it(reader, index, number):
+    """One number on a photographed page (bench.pages, seed 0): where reading the whole picture as
+    one number takes in ink the page left out (the rim: "28" read "1"), finds none ("1471"), or the
+    lines' remains outnumber the writing ("91": "no clear writing"), the page's own reading stands."""
+    data = load_mnist()
+    digits = {str(d): list(data.test_images[data.test_labels == d]) for d in range(10)}
+    made = bench_page(index, 0, digits)
+    assert made.numbers == [number] and numbers_of(reader.read_page(made.jpeg)) == [number]
