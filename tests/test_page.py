@@ -154,15 +154,21 @@ def test_a_photos_page_ink_is_its_pieces_and_their_rim_not_faint_dots_apart():
     assert 0 < ink[360, 295] < 0.5 and ink[360, 300] == 1  # the 1's soft edge, its middle
 
 
-@pytest.mark.parametrize(("paper", "index"), [("plain", 3290), ("ruled", 9964), ("dotted", 9186)])
-def test_pencil_lost_in_the_grain_at_the_pages_size_is_read(reader, paper, index):
+@pytest.mark.parametrize(("paper", "index", "lost"), [("plain", 3290, True), ("ruled", 9964, False),
+                                                      ("dotted", 9186, True)])
+def test_pencil_lost_in_the_grain_at_the_pages_size_is_read(reader, paper, index, lost):
     """The page's size shows too much of the paper's grain for the faint strokes to stand out; at
-    the size a digit's photo is read at they do (no "paper but no clear writing")."""
+    the size a digit's photo is read at they do (no "paper but no clear writing"). On ruled paper
+    the lines' remains outnumber the strokes, which stand far above them at the page's size too."""
     data = load_mnist()
     label = int(data.test_labels[index])
     photo = make_photo(data.test_images[index], label, paper, "pencil", np.random.default_rng((5, index)))
-    with pytest.raises(NoDigitError):
+    try:
         photo_page_ink(np.asarray(open_image(photo.jpeg).convert("L")))
+        found = True
+    except NoDigitError:
+        found = False
+    assert found != lost
     assert numbers_of(reader.read_page(photo.jpeg)) == [str(label)]
 
 
