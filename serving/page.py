@@ -500,12 +500,12 @@ def read_page(predictor: Predictor, source: ImageSource, reader: SequenceReader)
     if len(read) == 1 and (read[0] is None or not any(c.char in "-." for c in read[0].characters)):
         whole = alone(predictor, reader, image, size)
         own = read[0]
-        if own is not None and (not whole.numbers or beyond(whole.numbers[0].box, own.box)
-                                or likelier_one(own, whole.numbers[0])):
+        if own is not None and whole.numbers and likelier_one(own, whole.numbers[0]):
+            return PageResult(read, size)
+        if own is not None and writing(own) and (not whole.numbers or beyond(whole.numbers[0].box, own.box)):
             return PageResult(read, size)  # the whole picture's reading is none, or of other ink
         return whole
-    numbers = [n for n in read
-               if n is not None and np.mean([c.confidence for c in n.characters]) >= MIN_MEAN_CONFIDENCE]
+    numbers = [n for n in read if n is not None and writing(n)]
     left_out = sum(n is not None for n in read) - len(numbers) + len(found) - len(groups)
     note = f"{left_out} mark(s) that don't read as numbers were left out" if left_out else None
     return PageResult(numbers, size, note or (None if numbers else "no number found on the page"))
@@ -547,6 +547,11 @@ def alone(predictor: Predictor, reader: SequenceReader, image: Image.Image,
     return PageResult([page_number([PageChar(str(digit.digit), digit.confidence, apart.box)])], size)
 
 
+def writing(number: PageNumber) -> bool:
+    """Whether a number read is writing, not a mark: read at least MIN_MEAN_CONFIDENCE on average."""
+    return bool(np.mean([c.confidence for c in number.characters]) >= MIN_MEAN_CONFIDENCE)
+
+
 def beyond(box: Box, own: Box) -> bool:
     """Whether a reading's box lies mostly (over 1 - WITHIN of it) outside the box of the page's own
     reading: the whole picture's reading took in ink the page left out (the rim, a shadow, a stroke)."""
@@ -583,7 +588,7 @@ def read_group(predictor: Predictor, reader: SequenceReader, ink: np.ndarray, co
                labels: np.ndarray, size: tuple[int, int], char_height: float) -> PageNumber | None:
     """One number's pieces of ink: its digits read as serving.numbers reads a number, its minus sign
     and decimal point where the sequence model reads them; None when they hold no digit as tall as
-    MIN_CHAR_HEIGHT of the page's characters (`char_height`): faint grain that passed for a piece;
+    MIN_CHAR_HEIGHT of the number's characters (`char_height`): faint grain that passed for a piece;
     or that are a mark, not a number (no_number)."""
     crop, origin = crop_with_rim(ink, components, labels)
     marks, digits_ink, line_digits = marks_apart(reader, crop)
