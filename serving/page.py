@@ -278,18 +278,25 @@ def beside_writing(components: Components, which: np.ndarray) -> np.ndarray:
 
 
 def minus_signs(components: Components, which: np.ndarray) -> np.ndarray:
-    """For each of the pieces `which`, whether it is shaped and placed as a minus sign before a
-    digit: a bar (BAR_ASPECT) BAR_LENGTH of the height of a piece just after it (no further off
-    than that piece is tall), about that piece's middle (BAR_MIDDLE)."""
+    """For each of the pieces `which`, whether it is shaped and placed as a minus sign (bar_shaped)
+    before a digit: the height of a piece just after it (no further off than that piece is tall)."""
     x0, y0, x1, y1 = components.boxes.T
     heights = np.maximum(y1 - y0, 1)
     out = np.zeros(components.count, bool)
-    for i in np.flatnonzero(which & (x1 - x0 >= BAR_ASPECT * (y1 - y0))):
-        length, middle = x1[i] - x0[i], ((y0[i] + y1[i]) / 2 - y0) / heights
+    for i in np.flatnonzero(which):
+        middle = ((y0[i] + y1[i]) / 2 - y0) / heights
         after = (x0 >= x1[i]) & (x0 - x1[i] <= heights)
-        sized = (BAR_LENGTH[0] * heights <= length) & (length <= BAR_LENGTH[1] * heights)
-        out[i] = (after & sized & (BAR_MIDDLE[0] <= middle) & (middle <= BAR_MIDDLE[1])).any()
+        out[i] = (after & bar_shaped(x1[i] - x0[i], y1[i] - y0[i], middle, heights)).any()
     return out
+
+
+def bar_shaped(length: float, thick: float, middle: np.ndarray | float,
+               height: np.ndarray | float) -> np.ndarray | bool:
+    """Whether a bar `length` long and `thick` is a minus sign beside characters `height` tall: level,
+    BAR_LENGTH of their height long, BAR_ASPECT times as long as thick, about their middle (`middle`:
+    its centre's share of their height down)."""
+    return ((BAR_LENGTH[0] * height <= length) & (length <= BAR_LENGTH[1] * height)
+            & (length >= BAR_ASPECT * thick) & (BAR_MIDDLE[0] <= middle) & (middle <= BAR_MIDDLE[1]))
 
 
 @dataclass(frozen=True)
@@ -431,20 +438,14 @@ def find_numbers(components: Components, frames: Sequence[Box] = ()) -> tuple[li
     lines = [[i for i in line if kept[i]] for line in lines]
     numbers = []
     for line in filter(None, lines):
-        area, height = line_sizes(components, line, is_char)
+        # The line's own typical character (a line may be written smaller or bigger than the page's).
+        chars = [i for i in line if is_char[i]]
+        area, height = float(np.median(components.area[chars])), float(np.median(heights[chars]))
         for number in split_numbers(boxes, line, height, frames):
             big = components.area[number] >= CHAR_AREA * area
             if (big & (heights[number] >= MIN_CHAR_HEIGHT * height)).any():  # a dot alone is no number
                 numbers.append(number)
     return stacked_joined(numbers, boxes, sizes.height), sizes
-
-
-def line_sizes(components: Components, line: list[int], is_char: np.ndarray) -> tuple[float, float]:
-    """A line's own typical character (area, height): the median of its characters' (a line may be
-    written smaller or bigger than the page's typical character)."""
-    chars = [i for i in line if is_char[i]]
-    heights = components.boxes[chars, 3] - components.boxes[chars, 1]
-    return float(np.median(components.area[chars])), float(np.median(heights))
 
 
 def number_height(components: Components, pieces: list[int]) -> float:
@@ -765,9 +766,8 @@ def leading_bar(pieces: Components) -> int | None:
     length, thick = x1[first] - x0[first], y1[first] - y0[first]
     middle = ((y0[first] + y1[first]) / 2 - y0.min()) / height
     others = np.delete(np.arange(pieces.count), first)
-    if (x1[first] <= x0[others].min() and BAR_LENGTH[0] * height <= length <= BAR_LENGTH[1] * height
-            and length >= BAR_ASPECT * thick and thick <= BAR_THICK * height
-            and BAR_MIDDLE[0] <= middle <= BAR_MIDDLE[1]):
+    level_bar = thick <= BAR_THICK * height and bar_shaped(length, thick, middle, height)
+    if x1[first] <= x0[others].min() and level_bar:
         return first
     return None
 
