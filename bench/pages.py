@@ -29,6 +29,9 @@ from training.marks import SHAPES, jittered
 PAPERS = ("plain", "ruled", "squared")
 INKS = ("blue", "black", "pencil")
 PAGE_SIZE = (900, 1200)
+HEIGHTS = (40, 85)  # a page's digits, in pixels tall
+SMALL_PAGE, SMALL_HEIGHTS = (1800, 2400), (44, 80)  # a whole sheet photographed: writing 2–3% of its height
+SMALL_PAGES = 200  # pages read again with small writing
 PHONE_PHOTO = (3000, 4000)  # a 12-MP phone photo
 MARKED = 300  # pages read again with a mark beside the numbers
 SIGNED, DECIMAL = 0.25, 0.3  # shares of numbers with a leading minus, with a decimal point
@@ -108,12 +111,12 @@ def lay_out(count: int, rng: np.random.Generator) -> list[int]:
     return lines
 
 
-def write_page(numbers: list[list[str]], digits: dict[str, list[np.ndarray]],
-               rng: np.random.Generator) -> np.ndarray:
-    """Ink coverage of the page: each line's numbers left to right, the lines top to bottom."""
-    w, h = PAGE_SIZE
+def write_page(numbers: list[list[str]], digits: dict[str, list[np.ndarray]], rng: np.random.Generator,
+               size: tuple[int, int] = PAGE_SIZE, heights: tuple[int, int] = HEIGHTS) -> np.ndarray:
+    """Ink coverage of the page (`size`): each line's numbers left to right, the lines top to bottom."""
+    w, h = size
     coverage = np.zeros((h, w), np.float32)
-    height = int(rng.integers(40, 85))
+    height = int(rng.integers(*heights))
     pitch = (0.82 * h) / max(len(numbers), 1)
     for row, line in enumerate(numbers):
         inks = [write_number(text, digits, height, rng) for text in line]
@@ -151,19 +154,23 @@ def scribbled(coverage: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     return coverage
 
 
-def pages(count: int, seed: int, images: np.ndarray, labels: np.ndarray, marked: bool = False) -> list[Page]:
+def pages(count: int, seed: int, images: np.ndarray, labels: np.ndarray, marked: bool = False,
+          small: bool = False) -> list[Page]:
     """`count` pages, papers and inks in turn, their digits drawn from `images` (MNIST test); with
-    `marked`, the same pages each with a mark beside the numbers (scribbled)."""
+    `marked`, the same pages each with a mark beside the numbers (scribbled); with `small`, written
+    small on a bigger photo (SMALL_PAGE)."""
     digits = {str(d): [images[i] for i in np.flatnonzero(labels == d)] for d in range(10)}
-    return [page(i, seed, digits, marked) for i in range(count)]
+    return [page(i, seed, digits, marked, small) for i in range(count)]
 
 
-def page(i: int, seed: int, digits: dict[str, list[np.ndarray]], marked: bool = False) -> Page:
+def page(i: int, seed: int, digits: dict[str, list[np.ndarray]], marked: bool = False,
+         small: bool = False) -> Page:
     """The i-th of `pages` (each page has its own random stream, so it can be made alone)."""
     paper, ink = PAPERS[i % len(PAPERS)], INKS[(i // len(PAPERS)) % len(INKS)]
     rng = np.random.default_rng((seed, i))
     lines = [[number_text(rng) for _ in range(n)] for n in lay_out(int(rng.integers(1, 9)), rng)]
-    coverage = write_page(lines, digits, rng)
+    size, heights = (SMALL_PAGE, SMALL_HEIGHTS) if small else (PAGE_SIZE, HEIGHTS)
+    coverage = write_page(lines, digits, rng, size, heights)
     if marked:
         coverage = scribbled(coverage, np.random.default_rng((seed, i, 1)))
     picture, desk = on_paper(coverage, paper, ink, rng)
@@ -277,6 +284,17 @@ def report(name: str, reads: list[Read]) -> tuple[str, bool]:
     return f"### {name}: {ms:.0f} ms a page (median)\n\n{table}\n", passed
 
 
+def small_report(reads: list[Read]) -> str:
+    """The pages written small on a whole sheet: read exactly and numbers right, overall and by ink."""
+    inks = [share_row(k, g) for k, g in groups(reads) if g and k.startswith("ink:")]
+    rows = [share_row("all pages", reads), *inks]
+    ms = 1000 * float(np.median([r.seconds for r in reads]))
+    return (f"The first {len(reads)} pages again, written small on a whole sheet ({SMALL_PAGE[0]}×"
+            f"{SMALL_PAGE[1]} photos, digits {SMALL_HEIGHTS[0]}–{SMALL_HEIGHTS[1]} px tall: 2–3% of the "
+            f"height): {ms:.0f} ms a page (median)\n\n"
+            f"{md_table(['pages', 'count', 'read exactly', 'numbers right'], rows)}\n")
+
+
 def figure(reader: Reader, page: Page, path: Path) -> None:
     """The page as the reader read it: each number boxed, what it read above the box."""
     image = Image.open(io.BytesIO(page.jpeg)).convert("RGB")
@@ -314,6 +332,8 @@ def main(argv: list[str] | None = None) -> int:
     photo_ms = 1000 * float(np.median(time_calls(lambda: reader.read_page(photo), 5)[0]))
     print(f"A 12-MP photo of a page ({PHONE_PHOTO[0]}×{PHONE_PHOTO[1]} JPEG, the first page enlarged): "
           f"{photo_ms:.0f} ms (median of 5)\n")
+    small = pages(min(args.count, SMALL_PAGES), args.seed, data.test_images, data.test_labels, small=True)
+    print(small_report(read_all(ours, small)))
     marked = pages(min(args.count, MARKED), args.seed, data.test_images, data.test_labels, marked=True)
     exact = [sum(r.exact for r in some) for some in (mine[: len(marked)], read_all(ours, marked))]
     print(f"The first {len(marked)} pages again, each with a mark that is no digit drawn on a blank spot "

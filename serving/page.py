@@ -64,6 +64,8 @@ from serving.sequence import SequenceDigit, SequenceReader
 from serving.stats import dilate
 
 PAGE_SIDE = 1024  # a page is read at most this size: a digit 3% of its height is 30 px
+SMALL_WRITING = 38  # characters less tall than this at PAGE_SIDE lose strokes to its pixels (the 3×3
+# mean, a line's band, a shrink's blur): the page is read again closer, where the picture allows
 PRECHECK_SIDE = 1000  # pictures this large are first checked for a photo on a sixteenth of the pixels
 MIN_STROKE = 3  # pixels: a piece thinner than this both ways is a speck or a hairline
 CHAR_AREA = 0.15  # pieces with this share of the typical character's ink or more are characters
@@ -171,26 +173,26 @@ class PageResult:
                           self.cut_off)
 
 
-def page_ink(image: Image.Image) -> tuple[np.ndarray, Components, list[Box]]:
-    """The page's ink at most PAGE_SIDE pixels, white on black, its pieces, and the boxes of the
+def page_ink(image: Image.Image, side: int = PAGE_SIDE) -> tuple[np.ndarray, Components, list[Box]]:
+    """The page's ink at most `side` pixels, white on black, its pieces, and the boxes of the
     printed frames (form fields, comb boxes) taken out of it."""
     image = to_standard_mode(image)
     if image.mode == "RGBA":
         alpha = np.asarray(image.getchannel("A"))
         if (alpha < TRANSPARENT).mean() > SEE_THROUGH:
-            ink = alpha_ink(alpha, PAGE_SIDE)
+            ink = alpha_ink(alpha, side)
             return ink, label_components(ink_mask(ink)), []
         image = on_paper(image)
-    side = max(image.size)
-    image = shrink(image, PAGE_SIDE)
+    full = max(image.size)
+    image = shrink(image, side)
     raw = np.asarray(image)
     try:
         # A photo of a page fails clean_ink's first test, its border; a sixteenth of the pixels
         # tells so (of a picture at least PRECHECK_SIDE: a small scan's thin lines need them all).
-        quick = side >= PRECHECK_SIDE and clean_ink(raw[::4, ::4], side) is None
-        ink = None if quick else clean_ink(raw, side)
+        quick = full >= PRECHECK_SIDE and clean_ink(raw[::4, ::4], full) is None
+        ink = None if quick else clean_ink(raw, full)
     except NoDigitError:
-        if side <= SMALL_SIDE:
+        if full <= SMALL_SIDE:
             raise
         ink = None
     if ink is not None:
@@ -495,6 +497,11 @@ def read_page(predictor: Predictor, source: ImageSource, reader: SequenceReader)
     if components.count == 0:
         return PageResult([], size, note="no writing found on the page")
     found, sizes = find_numbers(components, frames)
+    closer = closer_side(sizes.height, ink.shape, image.size)
+    again = closer_look(image, closer) if closer else None
+    if again:  # else what was found at PAGE_SIDE stands
+        ink, components, frames = again
+        found, sizes = find_numbers(components, frames)
     groups = writing_only(found, ink, components, sizes)
     read = [read_group(predictor, reader, ink, components, np.array(group) + 1, size,
                        number_height(components, group)) for group in groups]
@@ -510,6 +517,26 @@ def read_page(predictor: Predictor, source: ImageSource, reader: SequenceReader)
     left_out = sum(n is not None for n in read) - len(numbers) + len(found) - len(groups)
     note = f"{left_out} mark(s) that don't read as numbers were left out" if left_out else None
     return PageResult(numbers, size, note or (None if numbers else "no number found on the page"))
+
+
+def closer_side(height: float, shape: tuple[int, int], size: tuple[int, int]) -> int | None:
+    """The size to read the page at again where its typical character (`height` pixels in an ink
+    map of `shape`) is smaller than SMALL_WRITING and the picture as decoded (`size`: serving.decode
+    bounds it) has pixels to spare: where the character is SMALL_WRITING tall, or the picture's own
+    size; None where it isn't."""
+    side, full = max(shape), max(size)
+    if not 0 < height < SMALL_WRITING or full <= side:
+        return None
+    return min(full, round(side * SMALL_WRITING / height))
+
+
+def closer_look(image: Image.Image, side: int) -> tuple[np.ndarray, Components, list[Box]] | None:
+    """page_ink at `side`; None where it finds no writing there."""
+    try:
+        ink, components, frames = page_ink(image, side)
+    except NoDigitError:
+        return None
+    return (ink, components, frames) if components.count else None
 
 
 def writing_only(groups: list[list[int]], ink: np.ndarray, components: Components,

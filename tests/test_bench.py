@@ -136,14 +136,16 @@ def test_committed_results_have_the_format():
 
 
 def test_pages_bench_reads_its_pages_and_times_a_phone_photo(capsys):
-    """bench.pages on a few pages: the accuracy table, the 12-MP page's time and the same pages
-    with a mark are printed."""
+    """bench.pages on a few pages: the accuracy table, the 12-MP page's time, the same pages written
+    small on a whole sheet and the same pages with a mark are printed."""
     status = pages_main(["--count", "3"])
     out = capsys.readouterr().out
     assert status == (0 if out.rstrip().endswith("PASS") else 1)  # the exit status says what it printed
     assert "FAIL: targets are" in out or out.rstrip().endswith("PASS")
     assert "| all pages | 3 |" in out
     assert re.search(r"A 12-MP photo of a page \(3000×4000 JPEG.*\): \d+ ms", out)
+    assert re.search(r"The first 3 pages again, written small on a whole sheet \(1800×2400 .*\): \d+ ms", out)
+    assert out.count("| all pages | 3 |") == 2
     assert re.search(r"The first 3 pages again, each with a mark .*: \d+\.\d% read exactly, against "
                      r"\d+\.\d% without the mark", out)
 
