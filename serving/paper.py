@@ -29,8 +29,6 @@ LINE_EDGE = 0.25  # a line's blurred edge ends where its profile falls below thi
 FAMILY_DARKER = 2.5  # a chain this many times darker than its family's lines is a stroke
 LINE_INK = 1.6  # across a line, ink darker than this many times the line (+ LINE_INK_MARGIN) ...
 LINE_INK_MARGIN = 0.05  # ... is writing that crosses it, and stays
-UNDER_LINE = 0.1  # where ink lies on a line, what it darkens beyond the line's own darkness (more
-# than the line's unevenness does) is the ink's: a faint stroke along a line stays
 FILL_REACH = 40  # rows a line's pixels are filled from, above and below (a line's band is narrower)
 RIM_SIDES = 0.02  # the light either side of a long piece is read this share of the photo wide
 RIM_LIGHT = 0.8  # one side this much darker than the other: the page's edge against the desk
@@ -188,16 +186,14 @@ def line_half_width(profiles: np.ndarray, rows: np.ndarray, level: np.ndarray) -
     return int(steps[faded[0]]) if len(faded) else MAX_LINE_HALF_WIDTH + 1
 
 
-def line_mask(d: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Pixels of long, near-horizontal lines (ruled lines, grid lines) in darkness map d, and the
-    lines' own darkness there (each line's at its core)."""
+def line_mask(d: np.ndarray) -> np.ndarray:
+    """Pixels of long, near-horizontal lines (ruled lines, grid lines) in darkness map d."""
     h, w = d.shape
     mask = np.zeros((h, w), bool)
-    line_dark = np.zeros((h, w), np.float32)
     profiles = strip_profiles(d)
     n = len(profiles)
     if n < 4:
-        return mask, line_dark
+        return mask
     # The paper under each row: the profile opened by a window wider than any line; its level the
     # 30th percentile of the rises (a fine grid darkens a third of the rows), its grain down to the 10th.
     paper = sliding(sliding(profiles, LINE_BASELINE_ROWS, 1, np.minimum), LINE_BASELINE_ROWS, 1)
@@ -228,21 +224,13 @@ def line_mask(d: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         found = np.flatnonzero(chain >= 0)
         half = line_half_width(rise[found], chain[found], level[found, 0])
         centre = np.rint(chain_rows(chain, width, w)).astype(int)
-        band = []
         for offset in range(-half, half + 1):
             rows = centre + offset
             inside = (rows >= 0) & (rows < h)
             r, c = rows[inside], columns[inside]
             # Ink darker than the line is writing across it, not the line.
             mask[r, c] |= d[r, c] <= LINE_INK * strength + LINE_INK_MARGIN
-            band.append((r, c))
-        # The line's darkness at its core (along it, so ink across it counts little), over its whole
-        # band: where its course is a row or two off (a turned page's line, past its last strip), its
-        # core lies on another row.
-        core = max((float(np.median(d[r, c])) for r, c in band if len(r)), default=0.0)
-        for r, c in band:
-            line_dark[r, c] = np.maximum(line_dark[r, c], core)
-    return mask, line_dark
+    return mask
 
 
 def fill_from_neighbours(d: np.ndarray, mask: np.ndarray) -> np.ndarray:
@@ -278,24 +266,8 @@ def fill_from_neighbours(d: np.ndarray, mask: np.ndarray) -> np.ndarray:
 
 def remove_lines(d: np.ndarray) -> np.ndarray:
     """Ruled and grid lines, both directions, taken out of darkness map d."""
-    d = without_lines(d)
-    return without_lines(d.T).T
-
-
-def without_lines(d: np.ndarray) -> np.ndarray:
-    """The near-horizontal lines' pixels (line_mask) filled from above and below, but for the ink
-    lying on them (UNDER_LINE): ink over a line darkens what the line lets through, so its own
-    darkness is 1 - (1 - d) / (1 - the line's)."""
-    mask, line_dark = line_mask(d)
-    out = fill_from_neighbours(d, mask)
-    on_line = np.flatnonzero(mask)
-    if len(on_line) == 0:
-        return out
-    below = line_dark.ravel()[on_line]
-    ink = (d.ravel()[on_line] - below) / (1 - below)
-    flat = out.ravel()
-    flat[on_line] = np.maximum(flat[on_line], np.where(ink > UNDER_LINE, ink, 0))
-    return out
+    d = fill_from_neighbours(d, line_mask(d))
+    return fill_from_neighbours(d.T, line_mask(d.T)).T
 
 
 def page_edges(components: Components, light: np.ndarray) -> np.ndarray:
