@@ -178,6 +178,7 @@ def page(i: int, seed: int, digits: dict[str, list[np.ndarray]], marked: bool = 
     return Page(jpeg, [text for line in lines for text in line], paper, ink)
 
 
+COLUMNS = ["pages", "count", "read exactly", "numbers right"]
 NUMBER_TOKEN = re.compile(r"-?\d+(?:\.\d+)?")
 TARGET_PAGES, TARGET_EACH = 0.95, 0.90  # pages read exactly: overall, and for every paper and ink
 
@@ -277,7 +278,7 @@ def groups(reads: list[Read]) -> list[tuple[str, list[Read]]]:
 def report(name: str, reads: list[Read]) -> tuple[str, bool]:
     rows = [share_row("all pages", reads)] + [share_row(k, g) for k, g in groups(reads) if g]
     ms = 1000 * float(np.median([r.seconds for r in reads]))
-    table = md_table(["pages", "count", "read exactly", "numbers right"], rows)
+    table = md_table(COLUMNS, rows)
     by_kind = [sum(r.exact for r in g) / len(g) for k, g in groups(reads)
                if g and k.startswith(("paper", "ink"))]
     passed = sum(r.exact for r in reads) / len(reads) >= TARGET_PAGES and min(by_kind) >= TARGET_EACH
@@ -292,7 +293,7 @@ def small_report(reads: list[Read]) -> str:
     return (f"The first {len(reads)} pages again, written small on a whole sheet ({SMALL_PAGE[0]}×"
             f"{SMALL_PAGE[1]} photos, digits {SMALL_HEIGHTS[0]}–{SMALL_HEIGHTS[1]} px tall: 2–3% of the "
             f"height): {ms:.0f} ms a page (median)\n\n"
-            f"{md_table(['pages', 'count', 'read exactly', 'numbers right'], rows)}\n")
+            f"{md_table(COLUMNS, rows)}\n")
 
 
 def figure(reader: Reader, page: Page, path: Path) -> None:

@@ -496,12 +496,8 @@ def read_page(predictor: Predictor, source: ImageSource, reader: SequenceReader)
         return PageResult([], size, note=str(err).replace("no digit found: ", "no number found: "))
     if components.count == 0:
         return PageResult([], size, note="no writing found on the page")
+    ink, components, frames = closer_look(image, ink, components, frames)
     found, sizes = find_numbers(components, frames)
-    closer = closer_side(sizes.height, ink.shape, image.size)
-    again = closer_look(image, closer) if closer else None
-    if again:  # else what was found at PAGE_SIDE stands
-        ink, components, frames = again
-        found, sizes = find_numbers(components, frames)
     groups = writing_only(found, ink, components, sizes)
     read = [read_group(predictor, reader, ink, components, np.array(group) + 1, size,
                        number_height(components, group)) for group in groups]
@@ -530,13 +526,19 @@ def closer_side(height: float, shape: tuple[int, int], size: tuple[int, int]) ->
     return min(full, round(side * SMALL_WRITING / height))
 
 
-def closer_look(image: Image.Image, side: int) -> tuple[np.ndarray, Components, list[Box]] | None:
-    """page_ink at `side`; None where it finds no writing there."""
-    try:
-        ink, components, frames = page_ink(image, side)
-    except NoDigitError:
-        return None
-    return (ink, components, frames) if components.count else None
+def closer_look(image: Image.Image, ink: np.ndarray, components: Components,
+                frames: list[Box]) -> tuple[np.ndarray, Components, list[Box]]:
+    """The page's ink, pieces and frames (page_ink) read again closer where its writing is small
+    (closer_side) and writing is found there; else as they are."""
+    side = closer_side(Sizes.of(components).height, ink.shape, image.size)
+    if side:
+        try:
+            again = page_ink(image, side)
+        except NoDigitError:
+            return ink, components, frames
+        if again[1].count:
+            return again
+    return ink, components, frames
 
 
 def writing_only(groups: list[list[int]], ink: np.ndarray, components: Components,
