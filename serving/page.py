@@ -444,9 +444,13 @@ def find_numbers(components: Components, frames: Sequence[Box] = ()) -> tuple[li
         chars = [i for i in line if is_char[i]]
         area, height = float(np.median(components.area[chars])), float(np.median(heights[chars]))
         for number in split_numbers(boxes, line, height, frames):
-            big = components.area[number] >= CHAR_AREA * area
-            if (big & (heights[number] >= MIN_CHAR_HEIGHT * height)).any():  # a dot alone is no number
-                numbers.append(number)
+            tall = heights[number] >= MIN_CHAR_HEIGHT * height
+            char = (components.area[number] >= CHAR_AREA * area) & tall
+            if char.any():  # a dot alone is no number
+                # Nor does a number end in one (a minus sign leads, a point stands between digits):
+                # short pieces past its last character are specks, slivers of the page's edge.
+                end = boxes[number, 2][char].max()
+                numbers.append([i for i, t in zip(number, tall, strict=True) if t or boxes[i, 0] < end])
     return stacked_joined(numbers, boxes, sizes.height), sizes
 
 

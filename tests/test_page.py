@@ -212,6 +212,20 @@ def test_small_marks_join_their_line_and_specks_are_dropped():
     assert sorted(len(g) for g in groups) == [1, 2]
 
 
+def test_small_pieces_past_a_numbers_last_digit_are_no_part_of_it(reader):
+    """Slivers of the page's edge a little past a number (bench.pages' first page: "-850" read
+    "-8501"): no number ends in a small mark, so they are left out; a point between digits stays."""
+    image = page([["18"], ["35"]])
+    draw = ImageDraw.Draw(image)
+    for y0, y1 in ((110, 128), (134, 150), (156, 170)):  # a broken thin stroke after "18"
+        draw.rectangle((282, y0, 285, y1), fill=120)
+    draw.ellipse((145, 350, 157, 362), fill=0)  # a point between "3" and "5"
+    ink, components, frames = page_ink(image)
+    groups, _ = find_numbers(components, frames)
+    assert [len(g) for g in groups] == [2, 3]
+    assert numbers_of(reader.read_page(image)) == ["18", "3.5"]
+
+
 def test_every_surface_answers_as_the_cli(reader, tmp_path):
     from app.ui.api import api_answer, tools
     from app.web.rest import create_router
