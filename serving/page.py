@@ -83,6 +83,8 @@ MAX_TILT = 0.1  # slopes tried (rows per column), either way: a page turned up t
 TILTS = 41
 LONG_LINE = 8  # a piece this many times as wide as tall and wider than LINE_SPAN of the page
 LINE_SPAN = 0.25  # ... is what is left of a ruled line
+THIN_LINE = 9  # pixels: a printed line this wide at most, as wide (within a pixel) along EVEN_LINE of
+EVEN_LINE = 0.8  # its length (the page's edge by a shadow is not), keeps the writing it runs through
 MARK_SURE = 0.5  # a minus sign or decimal point the sequence model reads less surely is left out
 MARK_HEIGHT = 0.5  # ... and its ink is pieces at most this share of the number's height
 # A minus sign the sequence model reads unsurely (written higher or further off than it learnt) is
@@ -223,7 +225,9 @@ def photo_page_ink(grey: np.ndarray) -> tuple[np.ndarray, Components]:
         ink = stretched(d)
     components = hysteresis(ink, FAINT_INK, INK_LEVEL)
     marks = page_marks(components, light)
-    mask = (components.labels > 0) & ~components.pixels(marks)
+    # A line on the paper (not its edge against the desk) keeps the writing it runs through.
+    lines = marks & long_lines(components) & ~page_edges(components, light)
+    mask = (components.labels > 0) & (~components.pixels(marks) | off_the_line(components, lines))
     # The ink round the pieces (a digit's faint rim is read with it), not what lies apart from
     # them: faint dots of dotted paper, grain, would stand beside a number's decimal point.
     return np.where(dilate(mask, RIM), ink, np.float32(0)), label_components(mask)
@@ -257,10 +261,42 @@ def page_marks(components: Components, light: np.ndarray) -> np.ndarray:
     desk = filled & ((sides & (bw < BLOB * bh)) | (ends & (bh < BLOB * bw)))
     rim = (sides & (bh > THIN * bw)) | (ends & (bw > THIN * bh)) | (desk & ~beside_writing(components, desk))
     rim &= ~minus_signs(components, rim)
-    long_line = (((bw > LONG_LINE * bh) & (bw > LINE_SPAN * w))
-                 | ((bh > LONG_LINE * bw) & (bh > LINE_SPAN * h)))
-    return (edge | long_line | rim | page_edges(components, light)
+    return (edge | long_lines(components) | rim | page_edges(components, light)
             | lattice_dots(components, max(h, w)) | punched_holes(components, (h, w)))
+
+
+def long_lines(components: Components) -> np.ndarray:
+    """Which pieces are long thin lines: LONG_LINE times as long as wide, across LINE_SPAN of the
+    photo (no character is one)."""
+    h, w = components.labels.shape
+    bw, bh = (components.boxes[:, 2:] - components.boxes[:, :2]).T
+    return ((bw > LONG_LINE * bh) & (bw > LINE_SPAN * w)) | ((bh > LONG_LINE * bw) & (bh > LINE_SPAN * h))
+
+
+def off_the_line(components: Components, lines: np.ndarray) -> np.ndarray:
+    """The writing that the thin `lines` run through (a margin rule the page's lines left, where the
+    page ends short of the photo), as an (H, W) mask: what lies further than half the line's width
+    (and a pixel) from its course, a straight line through the middles of its rows across that hold
+    nothing but the line. Only an even line (THIN_LINE) is taken for one."""
+    out = np.zeros(components.labels.shape, bool)
+    for i in np.flatnonzero(lines):
+        x0, y0, x1, y1 = components.boxes[i]
+        tall = y1 - y0 > x1 - x0
+        piece = components.labels[y0:y1, x0:x1] == i + 1
+        along = piece if tall else piece.T  # its rows run across the line
+        rows, cols = np.nonzero(along)
+        width = np.bincount(rows, minlength=len(along))
+        line_width = float(np.median(width[width > 0]))
+        plain = (width > 0) & (width <= line_width)  # rows where nothing but the line lies
+        even = (width > 0) & (width <= line_width + 1)  # a printed line's rows: within a pixel of its width
+        if line_width > THIN_LINE or even.sum() < EVEN_LINE * (width > 0).sum() or plain.sum() < 2:
+            continue
+        middle = np.bincount(rows, cols, minlength=len(along)) / np.maximum(width, 1)
+        course = np.polyval(np.polyfit(np.flatnonzero(plain), middle[plain], 1), rows)
+        off = np.zeros_like(along)
+        off[rows, cols] = np.abs(cols - course) > line_width / 2 + 1
+        out[y0:y1, x0:x1] |= off if tall else off.T
+    return out
 
 
 def beside_writing(components: Components, which: np.ndarray) -> np.ndarray:

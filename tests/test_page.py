@@ -226,6 +226,32 @@ def test_small_pieces_past_a_numbers_last_digit_are_no_part_of_it(reader):
     assert numbers_of(reader.read_page(image)) == ["18", "3.5"]
 
 
+@pytest.mark.parametrize("x", [230, 300])
+def test_digits_a_margin_rule_runs_through_are_read_without_it(reader, x):
+    """A rule down the page, where the page ends short of the photo (so the rule crosses too little
+    of it for the line removal), joins the digits written across it into one long line; those
+    digits stay (bench.pages, seed 12, page 31: "5464" read "54", "4")."""
+    image = page([["5464"], ["338975"]]).convert("RGB")
+    draw = ImageDraw.Draw(image)
+    draw.line((x, 0, x + 12, 940), fill=(150, 150, 150), width=3)
+    draw.rectangle((0, 960, 900, 1200), fill=(40, 40, 40))  # the desk below the page
+    assert numbers_of(reader.read_page(png(image))) == ["5464", "338975"]
+
+
+def test_the_pages_edge_and_a_shadows_edge_keep_nothing_off_their_line(reader):
+    """What only passes for a printed line keeps no writing off it: the page's edge in a shadow,
+    uneven (bench.paper, seed 5, photo 184: a "1" beside the 8), and a shadow's edge, faint off its
+    line (bench.pages, seed 11, page 110: "81.3" read "1.3")."""
+    data = load_mnist()
+    index = int(np.random.default_rng(5).choice(len(data.test_labels), 600, replace=False)[184])
+    photo = make_photo(data.test_images[index], int(data.test_labels[index]), "plain", "black",
+                       np.random.default_rng((5, index)))
+    assert numbers_of(reader.read_page(photo.jpeg)) == ["8"]
+    digits = {str(d): list(data.test_images[data.test_labels == d]) for d in range(10)}
+    made = bench_page(110, 11, digits)
+    assert numbers_of(reader.read_page(made.jpeg)) == made.numbers
+
+
 def test_every_surface_answers_as_the_cli(reader, tmp_path):
     from app.ui.api import api_answer, tools
     from app.web.rest import create_router
