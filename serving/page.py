@@ -83,8 +83,8 @@ MAX_TILT = 0.1  # slopes tried (rows per column), either way: a page turned up t
 TILTS = 41
 LONG_LINE = 8  # a piece this many times as wide as tall and wider than LINE_SPAN of the page
 LINE_SPAN = 0.25  # ... is what is left of a ruled line
-THIN_LINE = 9  # pixels: a printed line this wide at most, as wide (within a pixel) along EVEN_LINE of
-EVEN_LINE = 0.8  # its length (the page's edge by a shadow is not), keeps the writing it runs through
+THIN_LINE = 9  # pixels: a printed line this wide at most, the most of its piece (LINE_SHARE), keeps
+LINE_SHARE = 0.5  # the writing it runs through
 MARK_SURE = 0.5  # a minus sign or decimal point the sequence model reads less surely is left out
 MARK_HEIGHT = 0.5  # ... and its ink is pieces at most this share of the number's height
 # A minus sign the sequence model reads unsurely (written higher or further off than it learnt) is
@@ -277,7 +277,7 @@ def off_the_line(components: Components, lines: np.ndarray) -> np.ndarray:
     """The writing that the thin `lines` run through (a margin rule the page's lines left, where the
     page ends short of the photo), as an (H, W) mask: what lies further than half the line's width
     (and a pixel) from its course, a straight line through the middles of its rows across that hold
-    nothing but the line. Only an even line (THIN_LINE) is taken for one."""
+    nothing but the line. Only a line that is most of its piece (THIN_LINE) is taken for one."""
     out = np.zeros(components.labels.shape, bool)
     for i in np.flatnonzero(lines):
         x0, y0, x1, y1 = components.boxes[i]
@@ -288,14 +288,14 @@ def off_the_line(components: Components, lines: np.ndarray) -> np.ndarray:
         width = np.bincount(rows, minlength=len(along))
         line_width = float(np.median(width[width > 0]))
         plain = (width > 0) & (width <= line_width)  # rows where nothing but the line lies
-        even = (width > 0) & (width <= line_width + 1)  # a printed line's rows: within a pixel of its width
-        if line_width > THIN_LINE or even.sum() < EVEN_LINE * (width > 0).sum() or plain.sum() < 2:
+        if line_width > THIN_LINE or plain.sum() < 2:
             continue
         middle = np.bincount(rows, cols, minlength=len(along)) / np.maximum(width, 1)
         course = np.polyval(np.polyfit(np.flatnonzero(plain), middle[plain], 1), rows)
         off = np.zeros_like(along)
         off[rows, cols] = np.abs(cols - course) > line_width / 2 + 1
-        out[y0:y1, x0:x1] |= off if tall else off.T
+        if off.sum() < LINE_SHARE * len(rows):  # else the page's edge, widened by a shadow
+            out[y0:y1, x0:x1] |= off if tall else off.T
     return out
 
 
@@ -480,13 +480,14 @@ def find_numbers(components: Components, frames: Sequence[Box] = ()) -> tuple[li
         chars = [i for i in line if is_char[i]]
         area, height = float(np.median(components.area[chars])), float(np.median(heights[chars]))
         for number in split_numbers(boxes, line, height, frames):
+            big = components.area[number] >= CHAR_AREA * area
             tall = heights[number] >= MIN_CHAR_HEIGHT * height
-            char = (components.area[number] >= CHAR_AREA * area) & tall
-            if char.any():  # a dot alone is no number
-                # Nor does a number end in one (a minus sign leads, a point stands between digits):
-                # short pieces past its last character are specks, slivers of the page's edge.
-                end = boxes[number, 2][char].max()
-                numbers.append([i for i, t in zip(number, tall, strict=True) if t or boxes[i, 0] < end])
+            if (big & tall).any():  # a dot alone is no number
+                # Nor does a number end in one (a minus sign leads, a point stands between digits): pieces
+                # past its last character, short and small, are specks, slivers of the page's edge.
+                end = boxes[number, 2][big & tall].max()
+                kept = big | tall | (boxes[number, 0] < end)
+                numbers.append([i for i, k in zip(number, kept, strict=True) if k])
     return stacked_joined(numbers, boxes, sizes.height), sizes
 
 

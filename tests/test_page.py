@@ -214,7 +214,8 @@ def test_small_marks_join_their_line_and_specks_are_dropped():
 
 def test_small_pieces_past_a_numbers_last_digit_are_no_part_of_it(reader):
     """Slivers of the page's edge a little past a number (bench.pages' first page: "-850" read
-    "-8501"): no number ends in a small mark, so they are left out; a point between digits stays."""
+    "-8501"): no number ends in a small mark, so they are left out; a point between digits stays,
+    and so does a big part of the last digit."""
     image = page([["18"], ["35"]])
     draw = ImageDraw.Draw(image)
     for y0, y1 in ((110, 128), (134, 150), (156, 170)):  # a broken thin stroke after "18"
@@ -224,6 +225,11 @@ def test_small_pieces_past_a_numbers_last_digit_are_no_part_of_it(reader):
     groups, _ = find_numbers(components, frames)
     assert [len(g) for g in groups] == [2, 3]
     assert numbers_of(reader.read_page(image)) == ["18", "3.5"]
+    # A short piece with a character's share of ink past the last one is that character's part: a
+    # pencil 7's top broken off its stem (bench.pages, seed 0, page 467).
+    data = load_mnist()
+    made = bench_page(467, 0, {str(d): list(data.test_images[data.test_labels == d]) for d in range(10)})
+    assert numbers_of(reader.read_page(made.jpeg)) == made.numbers == ["-0677"]
 
 
 @pytest.mark.parametrize("x", [230, 300])
