@@ -83,8 +83,8 @@ MAX_TILT = 0.1  # slopes tried (rows per column), either way: a page turned up t
 TILTS = 41
 LONG_LINE = 8  # a piece this many times as wide as tall and wider than LINE_SPAN of the page
 LINE_SPAN = 0.25  # ... is what is left of a ruled line
-THIN_LINE = 9  # pixels: a printed line this wide at most, the most of its piece (LINE_SHARE), keeps
-LINE_SHARE = 0.5  # the writing it runs through
+THIN_LINE = 9  # pixels: a printed line is this wide at most, and what lies off its course is under
+LINE_SHARE = 0.5  # this share of its piece (else it is the page's edge widened by a shadow)
 MARK_SURE = 0.5  # a minus sign or decimal point the sequence model reads less surely is left out
 MARK_HEIGHT = 0.5  # ... and its ink is pieces at most this share of the number's height
 # A minus sign the sequence model reads unsurely (written higher or further off than it learnt) is
@@ -277,7 +277,7 @@ def off_the_line(components: Components, lines: np.ndarray) -> np.ndarray:
     """The writing that the thin `lines` run through (a margin rule the page's lines left, where the
     page ends short of the photo), as an (H, W) mask: what lies further than half the line's width
     (and a pixel) from its course, a straight line through the middles of its rows across that hold
-    nothing but the line. Only a line that is most of its piece (THIN_LINE) is taken for one."""
+    nothing but the line. Only a printed line (THIN_LINE, LINE_SHARE) keeps writing so."""
     out = np.zeros(components.labels.shape, bool)
     for i in np.flatnonzero(lines):
         x0, y0, x1, y1 = components.boxes[i]
