@@ -91,7 +91,10 @@ MARK_HEIGHT = 0.5  # ... and its ink is pieces at most this share of the number'
 # one by its shape: first, level, BAR_LENGTH of the number's height long, at most BAR_THICK of it
 # thick, about its middle (BAR_MIDDLE); the model's own chance, however low, is its confidence.
 BAR_LENGTH = (0.2, 1.2)
-BAR_ASPECT = 1.8  # ... at least this many times as long as thick
+BAR_ASPECT = 1.8  # ... at least this many times as long as thick; a shorter, thicker bar (BAR_STUB
+BAR_STUB = 1.4  # times as long as thick at least) only where the model gives it BAR_SURE
+BAR_SURE = 0.01
+BAR_GAP = 0.2  # a line taken out across a minus sign leaves pieces this far apart (of the height)
 BAR_THICK = 0.35
 BAR_MIDDLE = (0.15, 0.85)
 # Likewise a decimal point: a dot between two pieces, low on the line (DOT_LOW), DOT_SIZE of the
@@ -329,12 +332,12 @@ def minus_signs(components: Components, which: np.ndarray) -> np.ndarray:
 
 
 def bar_shaped(length: float, thick: float, middle: np.ndarray | float,
-               height: np.ndarray | float) -> np.ndarray | bool:
+               height: np.ndarray | float, aspect: float = BAR_ASPECT) -> np.ndarray | bool:
     """Whether a bar `length` long and `thick` is a minus sign beside characters `height` tall: level,
-    BAR_LENGTH of their height long, BAR_ASPECT times as long as thick, about their middle (`middle`:
+    BAR_LENGTH of their height long, `aspect` times as long as thick, about their middle (`middle`:
     its centre's share of their height down)."""
     return ((BAR_LENGTH[0] * height <= length) & (length <= BAR_LENGTH[1] * height)
-            & (length >= BAR_ASPECT * thick) & (BAR_MIDDLE[0] <= middle) & (middle <= BAR_MIDDLE[1]))
+            & (length >= aspect * thick) & (BAR_MIDDLE[0] <= middle) & (middle <= BAR_MIDDLE[1]))
 
 
 @dataclass(frozen=True)
@@ -744,14 +747,15 @@ def marks_apart(reader: SequenceReader,
     line_digits = [s for s in line.symbols() if s.symbol < DIGITS]
     symbols = [s for s in line.symbols() if s.symbol >= DIGITS and s.confidence >= MARK_SURE]
     read, flat_pieces = {s.symbol for s in symbols}, levelled_pieces(pieces, shift)
-    # A minus sign and a decimal point the model did not read surely, where a piece is shaped as one.
-    for symbol, piece in ((MINUS, leading_bar(flat_pieces)), (POINT, base_dot(flat_pieces))):
-        if symbol in read or piece is None:
-            continue
-        x0, x1 = int(pieces.boxes[piece, 0]), int(pieces.boxes[piece, 2])  # levelling keeps columns
-        chance = line.chance_of(symbol, (x0, x1))
-        if symbol == MINUS or chance >= DOT_SURE:
-            symbols.append(SequenceDigit(symbol, chance, (x0, x1), []))
+    # A minus sign and a decimal point the model did not read surely, where ink is shaped as one
+    # (levelling keeps columns) and the model gives it the chance the shape needs.
+    bar, dot = leading_bar(flat_pieces), base_dot(flat_pieces)
+    shaped = [] if bar is None else [(MINUS, bar[0], 0.0 if bar[1] >= BAR_ASPECT else BAR_SURE)]
+    shaped += [] if dot is None else [(POINT, dot, DOT_SURE)]
+    for symbol, columns, needed in shaped:
+        chance = line.chance_of(symbol, columns)
+        if symbol not in read and chance >= needed:
+            symbols.append(SequenceDigit(symbol, chance, columns, []))
     if not symbols:
         return [], crop, line_digits
     x0, y0, x1, y1 = pieces.boxes.T
@@ -810,9 +814,9 @@ def levelled_pieces(pieces: Components, shift: np.ndarray) -> Components:
     return Components(labels, pieces.count, pieces.area, boxes)
 
 
-def base_dot(pieces: Components) -> int | None:
-    """The index of a piece shaped and placed as a decimal point: a dot low on the line, with pieces
-    either side (DOT_*); None when there is none (or several: which would be the point?)."""
+def base_dot(pieces: Components) -> tuple[int, int] | None:
+    """The columns of a piece shaped and placed as a decimal point: a dot low on the line, with
+    pieces either side (DOT_*); None when there is none (or several: which would be the point?)."""
     if pieces.count < 3:
         return None
     x0, y0, x1, y1 = pieces.boxes.T
@@ -822,24 +826,33 @@ def base_dot(pieces: Components) -> int | None:
     between = (x0 > x0.min()) & (x1 < x1.max())
     dots = np.flatnonzero(low & between & (size >= DOT_SIZE[0] * height) & (size <= DOT_SIZE[1] * height)
                           & (size <= DOT_ASPECT * np.maximum(small, 1)))
-    return int(dots[0]) if len(dots) == 1 else None
+    return (int(x0[dots[0]]), int(x1[dots[0]])) if len(dots) == 1 else None
 
 
-def leading_bar(pieces: Components) -> int | None:
-    """The index of a piece shaped and placed as a minus sign: first on the line, before every
-    other piece, level and short (BAR_*); None when there is none."""
+def leading_bar(pieces: Components) -> tuple[tuple[int, int], float] | None:
+    """The columns of ink shaped and placed as a minus sign, and how many times as long as thick
+    it is (BAR_STUB at least): first on the line, before every other piece, level and short
+    (BAR_*); one piece, or a few in a row BAR_GAP apart (a grid line taken out across it leaves
+    two); None when there is none."""
     if pieces.count < 2:
         return None
     x0, y0, x1, y1 = pieces.boxes.T
-    first = int(np.argmin(x0))
     height = float(y1.max() - y0.min())
-    length, thick = x1[first] - x0[first], y1[first] - y0[first]
-    middle = ((y0[first] + y1[first]) / 2 - y0.min()) / height
-    others = np.delete(np.arange(pieces.count), first)
-    level_bar = thick <= BAR_THICK * height and bar_shaped(length, thick, middle, height)
-    if x1[first] <= x0[others].min() and level_bar:
-        return first
-    return None
+    order = np.argsort(x0, kind="stable")
+    bar = order[:1]
+    for i in order[1:]:
+        level = y0[i] < y1[bar].max() and y1[i] > y0[bar].min()
+        if not (level and y1[i] - y0[i] <= BAR_THICK * height and x0[i] - x1[bar].max() <= BAR_GAP * height):
+            break
+        bar = np.append(bar, i)
+    rest = order[len(bar):]
+    (b0, b1), (top, bottom) = (x0[bar].min(), x1[bar].max()), (y0[bar].min(), y1[bar].max())
+    if len(rest) == 0 or b1 > x0[rest].min() or bottom - top > BAR_THICK * height:
+        return None
+    middle = ((top + bottom) / 2 - y0.min()) / height
+    if not bar_shaped(b1 - b0, bottom - top, middle, height, BAR_STUB):
+        return None
+    return (int(b0), int(b1)), float((b1 - b0) / max(bottom - top, 1))
 
 
 def in_place(characters: list[PageChar]) -> list[PageChar]:

@@ -24,11 +24,14 @@ from serving.decode import NoDigitError, open_image
 from serving.numbers import NumberDigit, NumberResult
 from serving.operations import READ_PAGE
 from serving.page import (
+    BAR_ASPECT,
+    BAR_STUB,
     NUMBER_GAP,
     SMALL_WRITING,
     closer_side,
     find_numbers,
     group_lines,
+    leading_bar,
     levelled,
     levelled_pieces,
     number_slope,
@@ -307,6 +310,42 @@ def test_a_minus_sign_written_high_and_a_point_low_still_read(reader):
     assert numbers_of(read) == ["-207", "3.5", "4", "18"]
     sign = read.numbers[0].characters[0]
     assert sign.char == "-" and 0 < sign.confidence < 1
+
+
+def test_a_minus_sign_cut_by_a_line_or_short_and_thick_is_found():
+    """leading_bar: a bar in two pieces (a grid line taken out across it) is one minus sign, its
+    columns both pieces'; a short, thick bar is a stub (under BAR_ASPECT: the sequence model must
+    give it BAR_SURE), a square no bar at all."""
+    def before_a_one(bars: list[tuple[int, int, int, int]]):
+        ink = np.zeros((60, 120), bool)
+        ink[10:50, 70:76] = True  # a 1, 40 px tall
+        for x0, y0, x1, y1 in bars:
+            ink[y0:y1, x0:x1] = True
+        return label_components(ink)
+
+    columns, aspect = leading_bar(before_a_one([(30, 27, 36, 32), (40, 27, 56, 32)]))
+    assert columns == (30, 56) and aspect >= BAR_ASPECT
+    columns, aspect = leading_bar(before_a_one([(40, 26, 52, 34)]))
+    assert columns == (40, 52) and BAR_STUB <= aspect < BAR_ASPECT
+    assert leading_bar(before_a_one([(42, 25, 52, 35)])) is None
+
+
+@pytest.mark.parametrize(("seed", "index"), [(11, 101), (12, 20)])
+def test_minus_signs_a_grid_line_cut_or_written_short_are_read(reader, seed, index):
+    """bench.pages, seed 11, page 101: two minus signs, each cut in two by a grid line, were lost
+    ("-2.67288" read "2.67288"); seed 12, page 20: a short, thick one read as a 0 ("-455": "0455")."""
+    data = load_mnist()
+    made = bench_page(index, seed, {str(d): list(data.test_images[data.test_labels == d]) for d in range(10)})
+    assert numbers_of(reader.read_page(made.jpeg)) == made.numbers
+
+
+def test_a_stub_the_sequence_model_gives_no_chance_is_no_minus_sign(reader):
+    """bench.pages, seed 11, page 152: a blot before "355", shaped as a stub, that the sequence
+    model gives under BAR_SURE of a minus sign, is none."""
+    data = load_mnist()
+    made = bench_page(152, 11, {str(d): list(data.test_images[data.test_labels == d]) for d in range(10)})
+    read = numbers_of(reader.read_page(made.jpeg))
+    assert "355" in read and "-355" not in read
 
 
 def test_faint_pencil_between_two_strips_of_desk(reader):
