@@ -61,7 +61,7 @@ from serving.photo import FAINT_INK, dark_on_light
 from serving.predictor import Predictor
 from serving.result import DigitResult, unsure
 from serving.sequence import SequenceDigit, SequenceReader
-from serving.stats import dilate
+from serving.stats import dilate, erode
 
 PAGE_SIDE = 1024  # a page is read at most this size: a digit 3% of its height is 30 px
 SMALL_WRITING = 38  # characters less tall than this at PAGE_SIDE lose strokes to its pixels (the 3×3
@@ -131,6 +131,10 @@ BLOB = 2  # hole, unless it lies across the side this many times as long as wide
 DESK_RIM = 0.02  # the share of the photo's side cleared round the desk where it is all that shows
 RIM = 7  # pixels round a piece whose faint ink is read with it
 EDGE = 2  # pixels from the photo's edge within which a piece runs into it (the desk, the rim)
+STROKE_WIDTH = (15, 0.3)  # no stroke is wider than this many pixels or share of the typical
+SHADED = 0.4  # character's height: a piece with under this share of its darkness narrower is wide,
+GRADED = 0.5  # and with this share of its pixels between GRADE of its darkest (no dark core) soft
+GRADE = (0.2, 0.8)
 
 
 @dataclass(frozen=True)
@@ -217,6 +221,7 @@ def photo_page_ink(grey: np.ndarray) -> tuple[np.ndarray, Components]:
     """A photographed page: its light and ruled lines taken out (serving.paper), then the desk, the
     page's rim and what is left of lines cleared, and faint pencil joined to its strokes."""
     d, light = paper_ink(dark_on_light(grey))
+    shading = d  # as the photo shows it: a shadow's band is wide before the desk beside it is cleared
     ink = stretched(d)
     components = label_components(ink_mask(ink))
     marks = page_marks(components, light)
@@ -230,10 +235,45 @@ def photo_page_ink(grey: np.ndarray) -> tuple[np.ndarray, Components]:
     marks = page_marks(components, light)
     # A line on the paper (not its edge against the desk) keeps the writing it runs through.
     lines = marks & long_lines(components) & ~page_edges(components, light)
+    writing = ~marks
+    if writing.any():  # the characters' height among the pieces left: dotted paper's dots are marks
+        heights = (components.boxes[:, 3] - components.boxes[:, 1])[writing]
+        height = float(np.median(heights[big_pieces(components.area[writing])]))
+        marks |= shaded(shading, components, height, writing)
     mask = (components.labels > 0) & (~components.pixels(marks) | off_the_line(components, lines))
     # The ink round the pieces (a digit's faint rim is read with it), not what lies apart from
     # them: faint dots of dotted paper, grain, would stand beside a number's decimal point.
     return np.where(dilate(mask, RIM), ink, np.float32(0)), label_components(mask)
+
+
+def shaded(d: np.ndarray, components: Components, height: float, which: np.ndarray) -> np.ndarray:
+    """Which of the pieces `which` are shading, not writing (a shadow's band along the desk, a soft
+    shadow's corner): wide and soft. A pen's stroke is narrow: most of its darkness stands above d's
+    grey opening as wide as the widest stroke (STROKE_WIDTH, of characters `height` tall; taken at
+    half size, as shading is smooth); a piece holding under SHADED of it is wide. A marker's bold
+    digit is too, but has a dark core: a shadow's darkness is graded (GRADED of its pixels between
+    GRADE of its darkest)."""
+    out = np.zeros(components.count, bool)
+    if not which.any():
+        return out
+    width = max(STROKE_WIDTH[0], round(STROKE_WIDTH[1] * height)) // 2 | 1
+    h, w = (d.shape[0] // 2) * 2, (d.shape[1] // 2) * 2
+    # Each 2×2 block's lightest pixel: the opening at half size is no higher than at full size.
+    half = np.minimum(np.minimum(d[0:h:2, 0:w:2], d[1:h:2, 0:w:2]),
+                      np.minimum(d[0:h:2, 1:w:2], d[1:h:2, 1:w:2]))
+    opened = np.zeros_like(d)
+    opened[:h, :w] = np.repeat(np.repeat(dilate(erode(half, width), width), 2, axis=0), 2, axis=1)
+    inside = components.labels > 0
+    labels, darkness = components.labels[inside], d[inside]
+    narrow = np.maximum(darkness - opened[inside], 0)
+    held = np.bincount(labels, narrow, components.count + 1)[1:]
+    out = which & (held < SHADED * np.bincount(labels, darkness, components.count + 1)[1:])
+    for i in np.flatnonzero(out):
+        x0, y0, x1, y1 = components.boxes[i]
+        own = d[y0:y1, x0:x1][components.labels[y0:y1, x0:x1] == i + 1]
+        darkest = np.percentile(own, 95)
+        out[i] = ((own > GRADE[0] * darkest) & (own < GRADE[1] * darkest)).mean() >= GRADED
+    return out
 
 
 def stretched(d: np.ndarray) -> np.ndarray:
