@@ -253,9 +253,6 @@ def shaded(d: np.ndarray, components: Components, height: float, which: np.ndarr
     half size, as shading is smooth); a piece holding under SHADED of it is wide. A marker's bold
     digit is too, but has a dark core: a shadow's darkness is graded (GRADED of its pixels between
     GRADE of its darkest)."""
-    out = np.zeros(components.count, bool)
-    if not which.any():
-        return out
     width = max(STROKE_WIDTH[0], round(STROKE_WIDTH[1] * height)) // 2 | 1
     h, w = (d.shape[0] // 2) * 2, (d.shape[1] // 2) * 2
     # Each 2×2 block's lightest pixel: the opening at half size is no higher than at full size.
