@@ -7,7 +7,8 @@ PIP := $(PY) -m pip
 SERVING_STAMP := $(VENV)/.installed-serving
 STAMP := $(VENV)/.installed
 
-.PHONY: setup demo test test-fast lint train export train-numbers export-numbers train-marks export-marks bench \
+.PHONY: setup demo test test-fast lint train export finetune-pages train-numbers export-numbers train-marks \
+	export-marks bench \
 	browser clean
 
 # The demo needs requirements.txt only (what a Space installs): no torch, no Ray.
@@ -57,6 +58,24 @@ runs/seed%/run.json: | setup
 
 export: setup
 	$(PY) -m export $(SEEDS:%=--run runs/seed%) --out models
+
+# The shipped members fine-tuned on the digits of photographed pages as the page reader sees them
+# (docs/model.md, "Fine-tuned on page digits"): about 45 minutes on two cores with `make -j2`.
+MEMBERS := 0 1 2
+PAGE_COUNT := 2400
+
+finetune-pages: $(MEMBERS:%=runs/pages/member%/run.json)
+	$(PY) -m export $(MEMBERS:%=--run runs/pages/member%) --corrections runs/page_digits.npz --out models
+
+runs/page_digits.npz: | setup
+	$(PY) -m bench.page_digits --count $(PAGE_COUNT) --out $@
+
+runs/shipped/done: | setup
+	$(PY) -m training.shipped --out runs/shipped && touch $@
+
+runs/pages/member%/run.json: runs/page_digits.npz runs/shipped/done
+	$(PY) -m training.train --init runs/shipped/member$*/checkpoint.pt --extra runs/page_digits.npz \
+		--extra-share 0.4 --extra-as-is --epochs 2 --lr 3e-4 --seed $* --threads 1 --out runs/pages/member$* --resume
 
 # The sequence reader of numbers, signs and points (models/numbernet.onnx): about an hour on one thread.
 train-numbers: setup

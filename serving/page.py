@@ -21,7 +21,7 @@ bottom, then left to right.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 from PIL import Image
@@ -33,7 +33,6 @@ from serving.decode import ImageSource, NoDigitError, open_image, original_size,
 from serving.frames import Box, without_frames
 from serving.ink import PHOTO_SIDE, SEE_THROUGH, SMALL_SIDE, TRANSPARENT, alpha_ink, clean_ink, on_paper
 from serving.numbers import (
-    NumberDigit,
     NumberResult,
     Segmentation,
     at_edge,
@@ -142,6 +141,9 @@ class PageChar:
     char: str
     confidence: float
     box: tuple[int, int, int, int]
+    # A digit's 28×28 input as the digit model saw it (None for a sign or a point): what the page
+    # digits the model is fine-tuned on are made of (bench/page_digits.py)
+    model_input: np.ndarray | None = field(default=None, repr=False, compare=False)
 
     @property
     def unsure(self) -> bool:
@@ -649,13 +651,15 @@ def alone(predictor: Predictor, reader: SequenceReader, image: Image.Image,
         result = read_number(predictor, image, reader)
     except NoDigitError:
         return PageResult([], size, "no number found on the page")
-    apart = page_number([PageChar(str(d.digit), d.confidence, d.box) for d in result.digits])
+    apart = page_number([PageChar(str(d.digit), d.confidence, d.box, x)
+                         for d, x in zip(result.digits, result.inputs, strict=True)])
     if len(result.digits) > 1 and not narrow(result):
         return PageResult([apart], size)  # as wide as two digits side by side: not worth reading whole
     digit = predictor.predict(image)
     if len(result.digits) > 1 and not one_digit_likelier(digit, result):
         return PageResult([apart], size)
-    return PageResult([page_number([PageChar(str(digit.digit), digit.confidence, apart.box)])], size)
+    lone = PageChar(str(digit.digit), digit.confidence, apart.box, digit.model_input)
+    return PageResult([page_number([lone])], size)
 
 
 def writing(number: PageNumber) -> bool:
@@ -714,7 +718,7 @@ def read_group(predictor: Predictor, reader: SequenceReader, ink: np.ndarray, co
     result = read_segmentation(predictor, found, reader)
     if not marks and no_number(predictor, found, result, line_digits):
         return None
-    characters = second_opinion(result.digits, line_digits)
+    characters = second_opinion(result, line_digits)
     for char, confidence, (x0, y0, x1, y1) in marks:
         box = to_input_box((x0 + origin[0], y0 + origin[1], x1 + origin[0], y1 + origin[1]), ink.shape, size)
         characters.append(PageChar(char, confidence, box))
@@ -753,18 +757,20 @@ def one_shape_no_digit(predictor: Predictor, found: Segmentation) -> bool:
 Mark = tuple[str, float, tuple[int, int, int, int]]  # "-" or ".", its confidence, its box in the crop
 
 
-def second_opinion(digits: list[NumberDigit], line_digits: list[SequenceDigit]) -> list[PageChar]:
+def second_opinion(result: NumberResult, line_digits: list[SequenceDigit]) -> list[PageChar]:
     """The digits as both models read them together where the sequence model finds as many: the
     digit both make likeliest, their probabilities multiplied with the digit model's weighted
     DIGIT_WEIGHT, that product its confidence (docs/numbers.md); elsewhere the digit model's alone."""
+    digits = result.digits
     if len(line_digits) != len(digits):
-        return [PageChar(str(d.digit), d.confidence, d.box) for d in digits]
+        return [PageChar(str(d.digit), d.confidence, d.box, x)
+                for d, x in zip(digits, result.inputs, strict=True)]
     characters = []
-    for d, s in zip(digits, line_digits, strict=True):
+    for d, x, s in zip(digits, result.inputs, line_digits, strict=True):
         # The sequence model's probabilities as it gives them, the blank's share left in.
         line = np.array(s.probabilities) * s.confidence / max(s.probabilities[s.symbol], 1e-12)
         both = np.power(d.probabilities, DIGIT_WEIGHT) * np.power(line, 1 - DIGIT_WEIGHT)
-        characters.append(PageChar(str(int(both.argmax())), float(both.max()), d.box))
+        characters.append(PageChar(str(int(both.argmax())), float(both.max()), d.box, x))
     return characters
 
 

@@ -428,6 +428,8 @@ def test_the_digit_and_sequence_models_read_a_number_together():
 
     digits = [NumberDigit(6, 0.49, box, spread({6: 0.49, 4: 0.41})),
               NumberDigit(6, 0.95, box, spread({6: 0.95})), NumberDigit(1, 0.97, box, spread({1: 0.97}))]
+    inputs = np.random.default_rng(0).random((3, 28, 28)).astype(np.float32)
+    number = NumberResult("661", digits, inputs, (10, 10))
 
     def line(first: float) -> list[SequenceDigit]:
         return [SequenceDigit(4, first, (0, 8), spread({4: first, 6: 0.9 - first})),
@@ -437,12 +439,14 @@ def test_the_digit_and_sequence_models_read_a_number_together():
     def read(characters) -> str:
         return "".join(c.char for c in characters)
 
-    together = second_opinion(digits, line(0.85))
+    together = second_opinion(number, line(0.85))
     assert read(together) == "461"  # the unsure 6 is the 4 both make likeliest; the sure 1 stays ...
     assert together[1].confidence > 0.9 and together[2].confidence < 0.5  # ... doubted by the other
-    assert read(second_opinion(digits, line(0.3))) == "661"  # the sequence model unsure too
-    alone = second_opinion(digits, line(0.85)[:2])  # a different count: the digit model's alone
+    assert read(second_opinion(number, line(0.3))) == "661"  # the sequence model unsure too
+    alone = second_opinion(number, line(0.85)[:2])  # a different count: the digit model's alone
     assert read(alone) == "661" and [c.confidence for c in alone] == [0.49, 0.95, 0.97]
+    for characters in (together, alone):  # each digit keeps the input the digit model saw
+        assert all(np.array_equal(c.model_input, x) for c, x in zip(characters, inputs, strict=True))
 
 
 def test_a_single_digit_read_in_parts_on_a_page_is_the_digit(reader):

@@ -197,3 +197,18 @@ def test_a_flag_leaves_the_top_of_a_one_down_and_left_not_as_a_bar():
     assert (dx > 0).all() and (dy > 0).all()
     # A 7's top is a bar at about 90° from its stem; a flag stays well inside that.
     assert angle_from_stem.max() < 65 and angle_from_stem.min() > 10
+
+
+def test_extra_images_are_learnt_as_they_are_only_when_asked():
+    """--extra-as-is: the images --extra appended (page digits, already what serving makes of a
+    photo) skip augmentation and conventions; MNIST's in the same batch are still varied."""
+    x = torch.zeros(8, 1, FIELD, FIELD)
+    x[:, :, 6:22, 12:16] = 1.0  # a "1" in each
+    y = torch.ones(8, dtype=torch.long)
+    idx = torch.arange(8)
+    for flags, kept in (([], 0), (["--extra-as-is"], 4)):
+        args = parse_args(flags)
+        args.first_extra = 4  # images 4–7 are --extra's
+        out = train_module.varied(x, y, idx, args, torch.Generator().manual_seed(0))
+        same = [bool(torch.equal(out[i], x[i])) for i in range(8)]
+        assert same == [False] * (8 - kept) + [True] * kept

@@ -58,6 +58,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                         "held-out part is left out")
     p.add_argument("--extra-share", type=float, default=0.1,
                    help="share of each epoch's images that are corrections (they are repeated)")
+    p.add_argument("--extra-as-is", action="store_true",
+                   help="learn the --extra images as they are, without augmentation or conventions "
+                        "(page digits: already what serving makes of a photo)")
     p.add_argument("--init", type=Path, metavar="CHECKPOINT",
                    help="start from these weights (a checkpoint.pt of python -m training.train); "
                         "for fine-tuning use a short schedule, e.g. --epochs 2 --lr 3e-4")
@@ -72,6 +75,8 @@ def load_splits(args: argparse.Namespace) -> Mnist | None:
     data = checkpoint.start_run(args)
     if data is None:
         return None
+    # the images from this index on are --extra's, appended after MNIST's
+    args.first_extra = len(data.train_images[: args.limit])
     try:  # corrections people made (training/corrections.py)
         train = with_extra(data.train_images[: args.limit], data.train_labels[: args.limit],
                            args.extra, args.extra_share)
@@ -133,17 +138,25 @@ class Training:
         self.chosen, self.chosen_weights = state["chosen"], state["ema"]
 
 
+def varied(x: torch.Tensor, y: torch.Tensor, idx: torch.Tensor, args: argparse.Namespace,
+           gen: torch.Generator) -> torch.Tensor:
+    """A batch as the model learns it: conventions added and augmented, except with --extra-as-is
+    the --extra images (those at `args.first_extra` and after), which stay as they are."""
+    if args.no_augment:
+        return x
+    out = augment(x if args.no_conventions else add_conventions(x, y, gen), gen)
+    if not args.extra_as_is:
+        return out
+    return torch.where((idx >= args.first_extra)[:, None, None, None], x, out)
+
+
 def train_epoch(run: Training, images, labels, args, bar) -> tuple[float, float]:
     model = run.model.train()
     order = torch.randperm(len(images), generator=run.gen)
     total_loss, correct, seen = 0.0, 0, 0
     for first in range(0, len(order), args.batch_size):
         idx = order[first : first + args.batch_size]
-        x, y = images[idx], labels[idx]
-        if not args.no_augment:
-            if not args.no_conventions:
-                x = add_conventions(x, y, run.gen)
-            x = augment(x, run.gen)
+        x, y = varied(images[idx], labels[idx], idx, args, run.gen), labels[idx]
         x, y = x.to(args.device, memory_format=torch.channels_last), y.to(args.device)
         with torch.autocast(args.device, dtype=torch.bfloat16, enabled=args.precision == "bf16"):
             logits = model(x)
