@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 import pytest
 import torch
@@ -66,6 +68,23 @@ def test_page_digits_are_the_inputs_of_numbers_read_as_written_labelled_by_what_
 
     alone = Predictor().probabilities(np.stack(inputs) / 255.0).argmax(1)
     assert (alone == np.array(labels)).mean() >= 0.9
+
+
+def test_a_number_read_with_a_digit_too_few_is_left_out_and_a_page_read_short_gives_none(monkeypatch):
+    """A digit's label is the digit written at its place only where the number was read with as
+    many digits as were written, on a page read with as many numbers: elsewhere the places may
+    not line up, and nothing is kept."""
+    page_digits.start_worker()
+    made = page_digits.page(3, page_digits.FIRST_SEED, page_digits._digits)
+    read = page_digits._reader.read_page(made.jpeg)
+    first = read.numbers[0]
+    short = replace(first, characters=first.characters[1:])
+    reads_as = lambda numbers: lambda jpeg: replace(read, numbers=numbers)  # noqa: E731
+    monkeypatch.setattr(page_digits._reader, "read_page", reads_as([short, *read.numbers[1:]]))
+    _, labels, _ = page_digits.page_digits(3, page_digits.FIRST_SEED)
+    assert labels == [int(c) for number in made.numbers[1:] for c in number if c.isdigit()]
+    monkeypatch.setattr(page_digits._reader, "read_page", reads_as(read.numbers[1:]))
+    assert page_digits.page_digits(3, page_digits.FIRST_SEED) == ([], [], [])
 
 
 def test_the_page_digits_file_is_what_fine_tuning_takes_as_extra(tmp_path, capsys, mnist):
