@@ -53,6 +53,11 @@ def test_a_file_that_is_no_digit_model_is_refused_in_words(tmp_path, capsys):
     other.write_bytes((shipped_module.DEFAULT_MODEL.parent / "marknet.onnx").read_bytes())
     assert shipped_module.main(["--model", str(other), "--out", str(tmp_path / "out")]) == 2
     assert "holds no digit model's members" in capsys.readouterr().err
+    text = tmp_path / "notes.onnx"
+    text.write_text("not a model")
+    assert shipped_module.main(["--model", str(text), "--out", str(tmp_path / "out")]) == 2
+    assert "is not an ONNX model file" in capsys.readouterr().err
+    assert not (tmp_path / "out").exists()
 
 
 def test_page_digits_are_the_inputs_of_numbers_read_as_written_labelled_by_what_was_written():
