@@ -116,6 +116,8 @@ def rewrite(digit: np.ndarray, strokes: list[list[Point]], width: float) -> np.n
         pen_line(draw, [((x + 0.5) * SCALE, (y + 0.5) * SCALE) for x, y in stroke], pen, 255)
     return np.asarray(big)
 
+MOST_PER_CONVENTION = 980  # MNIST test's zeros: the fewest of the digits the conventions rewrite
+
 
 def read(predictor: Predictor, images: list[np.ndarray]) -> np.ndarray:
     return np.array([-1 if isinstance(r, Exception) else r.digit for r in predictor.predict_batch(images)])
@@ -145,7 +147,11 @@ def evaluate(predictor: Predictor, count: int,
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = made_images_parser(__doc__, 400, "test digits rewritten per convention").parse_args(argv)
+    p = made_images_parser(__doc__, 400, "test digits rewritten per convention")
+    args = p.parse_args(argv)
+    if not 0 < args.count <= MOST_PER_CONVENTION:
+        p.error(f"--count must be 1–{MOST_PER_CONVENTION}: each convention rewrites that many different "
+                f"MNIST test digits, and the test set holds {MOST_PER_CONVENTION} zeros, the fewest")
     try:
         rows, confusions, passed = evaluate(Predictor(args.model, verify=not args.no_verify),
                                             args.count, args.seed)

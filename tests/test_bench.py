@@ -202,3 +202,14 @@ def test_bench_paper_reads_its_photos_as_pages_too(capsys):
     assert "12 photos made" in out and "read as pages in" in out and '"unsure" on a character' in out
     assert "overall: 12/12 = 100.00%" in out and "| dotted | 3 | 3 | 100.0% |" in out
     assert status == 0 and out.rstrip().endswith("PASS")
+
+
+def test_conventions_asked_for_more_digits_than_the_test_set_holds_says_so(mnist, capsys):
+    from bench import conventions
+
+    fewest = min(int((mnist.test_labels == label).sum()) for label, _ in conventions.CONVENTIONS.values())
+    assert conventions.MOST_PER_CONVENTION == fewest
+    with pytest.raises(SystemExit) as exit_status:
+        conventions.main(["--count", str(fewest + 1)])
+    assert exit_status.value.code == 2
+    assert f"--count must be 1–{fewest}" in capsys.readouterr().err
