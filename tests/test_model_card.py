@@ -49,3 +49,17 @@ def test_shipped_model_meets_its_targets():
     assert CARD["training"]["wall_time_s"] == round(sum(m["wall_time_s"] for m in CARD["members"]), 1)
     for plot in CARD["plots"]:
         assert (MODELS / plot).stat().st_size > 0
+
+
+def test_the_card_says_when_its_members_were_fine_tuned():
+    """The data line names fine-tuning (--init) and images learnt besides MNIST (--extra) where
+    the members' commands show them, as the shipped members' do since session 19."""
+    from export.__main__ import fine_tuning
+
+    plain = {"command": "python -m training.train --seed 1 --epochs 35 --out runs/seed1"}
+    tuned = {"command": "python -m training.train --init runs/shipped/member0/checkpoint.pt "
+                        "--extra runs/page_digits.npz --extra-as-is --out runs/pages/member0"}
+    assert fine_tuning([plain, plain, {"command": None}]) == ""
+    note = fine_tuning([tuned, plain])
+    assert "fine-tuned" in note and "--extra images" in note
+    assert CARD["data"].endswith(fine_tuning(CARD["members"])) and "fine-tuned" in CARD["data"]

@@ -69,7 +69,11 @@ def digit_card(card: dict, served: Path) -> str:
     if not members:  # how the model was trained: the one run, or each member's
         return "\n".join([*lines, "", sentence("Trained", card.get("training") or {})])
     total = sum(m.get("wall_time_s") or 0 for m in members)
-    lines += ["", f"Trained: {len(members)} nets, {total / 60:.0f} min of training in all."]
+    if any("--init" in (m.get("command") or "").split() for m in members):  # a fine-tune's time alone
+        lines += ["", f"Fine-tuned: {len(members)} nets, each from the checkpoint its command names, "
+                      f"{total / 60:.0f} min of fine-tuning in all."]
+    else:
+        lines += ["", f"Trained: {len(members)} nets, {total / 60:.0f} min of training in all."]
     lines += [sentence(f"- Net {i} (seed {m.get('seed', i)})", m) for i, m in enumerate(members, 1)]
     return "\n".join(lines)
 

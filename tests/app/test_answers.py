@@ -186,13 +186,20 @@ def test_the_model_tab_shows_the_card_and_the_served_file():
     assert "not one of this card's files" in model_card_markdown(MODELS_DIR / "mine.onnx")
 
 
-def test_the_model_tab_says_what_the_model_is_and_how_it_was_trained():
+def test_the_model_tab_says_what_the_model_is_and_how_it_was_trained(tmp_path):
     card = json.loads(CARD.read_text())
     text = model_card_markdown(MODELS_DIR / card["files"]["fp32"]["file"])
     assert "An ensemble of three convolutional nets" in text
     assert "unknown" not in text and "?" not in text and "each member's own command" not in text
     for member in card["members"]:
         assert f"`{member['command']}`, in {member['wall_time_s'] / 60:.0f} min" in text
+    # the shipped members were fine-tuned (session 19): the minutes are the fine-tune's, and it says so
+    assert "Fine-tuned: 3 nets, each from the checkpoint its command names" in text
+    for member in card["members"]:
+        member["command"] = member["command"].replace(" --init ", " --from ")
+    path = tmp_path / "card.json"
+    path.write_text(json.dumps(card))
+    assert "Trained: 3 nets" in model_card_markdown(MODELS_DIR / card["files"]["fp32"]["file"], path)
     numbers = number_model_markdown()
     assert numbers.startswith("### The number model: numbernet") and "Numbers tab" in numbers
 
