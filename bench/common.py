@@ -7,6 +7,7 @@ import argparse
 import io
 import os
 import platform
+import random
 import socket
 import time
 from collections.abc import Callable, Hashable, Sequence
@@ -127,10 +128,23 @@ def machine_info() -> dict[str, str]:
             "OPENBLAS_CORETYPE": f"set ({coretype})" if coretype else "not set"}
 
 
+# Ports for the servers benchmarks and tests start: above Ray's worker ports (10002–19999) and
+# below the range the OS hands out by itself (32768 on, Linux's default), where Ray's own servers
+# and every outgoing connection take theirs. A port the OS picked could be taken between being
+# picked and the server binding it: once, by Ray starting inside `scale.serve` on the same port.
+SERVER_PORTS = range(20000, 32768)
+
+
 def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+    """A port nothing listens on now, from SERVER_PORTS, picked at random (xdist workers pick apart)."""
+    for port in random.SystemRandom().sample(SERVER_PORTS, 200):
+        with socket.socket() as s:
+            try:
+                s.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return port
+    raise RuntimeError(f"no free port among 200 tried in {SERVER_PORTS.start}–{SERVER_PORTS.stop - 1}")
 
 
 def rss_mb(pid: int | None, unique: bool = False) -> float | None:

@@ -6,6 +6,7 @@ and nothing else; readiness differs by server, so `start` takes a `ready` check.
 
 from __future__ import annotations
 
+import http.client
 import json
 import os
 import subprocess
@@ -99,7 +100,7 @@ def wait_until(server: DemoServer, ready: Callable[[DemoServer], bool], timeout_
         try:
             if ready(server):
                 return time.perf_counter() - server.started
-        except (OSError, ValueError):  # not listening yet, or an answer from half-way through start-up
+        except (OSError, ValueError, http.client.HTTPException):  # not listening yet, or half started
             pass
         time.sleep(poll_s)
     raise RuntimeError(f"the server did not answer within {timeout_s:.0f} s")

@@ -213,3 +213,19 @@ def test_conventions_asked_for_more_digits_than_the_test_set_holds_says_so(mnist
         conventions.main(["--count", str(fewest + 1)])
     assert exit_status.value.code == 2
     assert f"--count must be 1–{fewest}" in capsys.readouterr().err
+
+
+def test_a_free_port_lies_apart_from_the_ports_ray_and_the_os_hand_out():
+    """Servers start on ports from SERVER_PORTS: neither Ray's worker ports nor the range the OS
+    gives its own sockets, so Ray starting inside a server can't take the port it was given."""
+    import socket
+
+    from bench.common import SERVER_PORTS, free_port
+
+    ports = {free_port() for _ in range(20)}
+    assert all(port in SERVER_PORTS for port in ports) and len(ports) > 1
+    assert SERVER_PORTS.start > 19999  # Ray's default max_worker_port
+    low, _ = map(int, Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split())
+    assert SERVER_PORTS.stop <= low
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", ports.pop()))
