@@ -5,7 +5,7 @@ the shipped models/digitnet.onnx are gone (runs/ is not kept), its members are r
 ONNX file. Export folded each batch norm into its convolution (a weight and a bias); each is
 unfolded again as a batch norm whose statistics are the convolution's own over MNIST training
 images, with a scale and shift that give back exactly the folded layer. The rebuilt member reads as
-the shipped one (checked on each write), and a batch of training images barely moves it.
+the shipped one (checked against the file on each rebuild), and a batch of training images barely moves it.
 """
 
 from __future__ import annotations
@@ -22,11 +22,12 @@ from onnx import numpy_helper
 
 from serving.contract import to_model_input
 from serving.paths import DEFAULT_MODEL
+from serving.predictor import Predictor
 from training.data import DataError, load_mnist
-from training.model import DigitNet
+from training.model import MNIST_MEAN, MNIST_STD, DigitNet, Ensemble, current_names
 
 STATISTICS_IMAGES = 5000  # training images the unfolded batch norms take their statistics from
-PARITY = 1e-4  # most a rebuilt member's probabilities may differ from its folded form's
+PARITY = 1e-4  # most the rebuilt members' probabilities may differ from the file's
 
 
 def initializers(path: Path) -> dict[str, np.ndarray]:
@@ -42,16 +43,12 @@ def initializers(path: Path) -> dict[str, np.ndarray]:
     return weights
 
 
-def renamed(name: str) -> str:
-    return name.replace("features.", "body.").replace("classifier.1.", "head.")
-
-
 def member_weights(weights: dict[str, np.ndarray]) -> list[dict[str, torch.Tensor]]:
     """Each member's folded weights by the name within the member (body.K.0.weight, …_bias, head.*)."""
     members = []
     while any(name.startswith(prefix := f"members.{len(members)}.") for name in weights):
-        members.append({renamed(name[len(prefix):]): torch.tensor(value)
-                        for name, value in weights.items() if name.startswith(prefix)})
+        members.append(current_names({name[len(prefix):]: torch.tensor(value)
+                                      for name, value in weights.items() if name.startswith(prefix)}))
     return members
 
 
@@ -64,7 +61,7 @@ def unfolded(folded: dict[str, torch.Tensor], images: torch.Tensor) -> DigitNet:
     model = DigitNet(width=width).eval()
     model.head.weight.copy_(folded["head.weight"])
     model.head.bias.copy_(folded["head.bias"])
-    x = (images - 0.1307) / 0.3081
+    x = (images - MNIST_MEAN) / MNIST_STD
     for index, layer in enumerate(model.body):
         if isinstance(layer, torch.nn.Sequential):
             conv, norm = layer[0], layer[1]
@@ -79,35 +76,20 @@ def unfolded(folded: dict[str, torch.Tensor], images: torch.Tensor) -> DigitNet:
     return model
 
 
-@torch.no_grad()
-def folded_probabilities(folded: dict[str, torch.Tensor], images: torch.Tensor) -> torch.Tensor:
-    """The member's probabilities as the ONNX file computes them (the check of `unfolded`)."""
-    x = (images - 0.1307) / 0.3081
-    for index in range(len(DigitNet().body)):
-        if f"body.{index}.0.weight" in folded:
-            weight, bias = folded[f"body.{index}.0.weight"], folded[f"body.{index}.0.weight_bias"]
-            x = torch.relu(torch.nn.functional.conv2d(x, weight, bias, padding=1))
-        else:
-            x = torch.nn.functional.max_pool2d(x, 2)
-    logits = x.mean((2, 3)) @ folded["head.weight"].T + folded["head.bias"]
-    return torch.softmax(logits, 1)
-
-
 def rebuild(model_path: Path, images: np.ndarray) -> list[DigitNet]:
-    """The members of the digit model at `model_path`, each checked against its folded form."""
+    """The members of the digit model at `model_path`; put together as its graph puts them, they
+    must give the file's own probabilities (through onnxruntime) on `images`."""
     members = member_weights(initializers(model_path))
     if not members:
         raise DataError(f"{model_path} holds no digit model's members (members.K.*): "
                         "is it models/digitnet.onnx?")
     x = torch.from_numpy(to_model_input(images))
-    rebuilt = []
-    for k, folded in enumerate(members):
-        model = unfolded(folded, x)
-        with torch.no_grad():
-            gap = float((torch.softmax(model(x), 1) - folded_probabilities(folded, x)).abs().max())
-        if gap > PARITY:
-            raise DataError(f"member {k} rebuilt from {model_path} differs from it by {gap:.2g}")
-        rebuilt.append(model)
+    rebuilt = [unfolded(folded, x) for folded in members]
+    with torch.no_grad():
+        ours = torch.exp(Ensemble(rebuilt).eval()(x)[0]).numpy()
+    gap = float(np.abs(ours - Predictor(model_path, verify=False).probabilities(images / 255.0)).max())
+    if gap > PARITY:
+        raise DataError(f"the members rebuilt from {model_path} differ from it by {gap:.2g}")
     return rebuilt
 
 
