@@ -7,7 +7,7 @@ PIP := $(PY) -m pip
 SERVING_STAMP := $(VENV)/.installed-serving
 STAMP := $(VENV)/.installed
 
-.PHONY: setup demo test test-fast lint train export finetune-pages train-numbers export-numbers train-marks \
+.PHONY: setup demo test test-fast lint train export finetune-pages finetune-numbers train-numbers export-numbers train-marks \
 	export-marks bench \
 	browser clean
 
@@ -67,8 +67,8 @@ PAGE_COUNT := 2400
 finetune-pages: $(MEMBERS:%=runs/pages/member%/run.json)
 	$(PY) -m export $(MEMBERS:%=--run runs/pages/member%) --corrections runs/page_digits.npz --out models
 
-runs/page_digits.npz: | setup
-	$(PY) -m bench.page_digits --count $(PAGE_COUNT) --out $@
+runs/page_digits.npz runs/page_numbers.npz &: | setup
+	$(PY) -m bench.page_digits --count $(PAGE_COUNT) --out runs/page_digits.npz --numbers-out runs/page_numbers.npz
 
 runs/shipped/done: | setup
 	$(PY) -m training.shipped --out runs/shipped && touch $@
@@ -80,6 +80,13 @@ runs/pages/member%/run.json: runs/page_digits.npz runs/shipped/done
 # The sequence reader of numbers, signs and points (models/numbernet.onnx): about an hour on one thread.
 train-numbers: setup
 	$(PY) -m training.train_numbers --steps 6000 --max-minutes 80 --out runs/numbers
+
+# The shipped number model fine-tuned on the strips of photographed pages' numbers as the page reader
+# reads them (docs/numbers.md, "Fine-tuned on page strips"): about 15 minutes on one thread.
+finetune-numbers: runs/page_numbers.npz runs/shipped/done
+	$(PY) -m training.train_numbers --init runs/shipped/numbers/checkpoint.pt --extra runs/page_numbers.npz \
+		--extra-share 0.4 --steps 1500 --lr 5e-4 --eval-every 250 --out runs/numbers-pages
+	$(PY) -m export.numbers --run runs/numbers-pages --out models
 
 export-numbers: setup
 	$(PY) -m export.numbers --run runs/numbers --out models

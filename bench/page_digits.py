@@ -5,13 +5,15 @@ benchmark reads), read by the page reader; each digit of a number read with as m
 written is kept as the digit model saw it (its 28×28 input), labelled with the digit written there.
 The file has the corrections export's form, a share held out for the export gate, so the digit model
 is fine-tuned on it as on corrections: python -m training.train --init ... --extra FILE
-(docs/model.md, "Fine-tuned on page digits").
+(docs/model.md, "Fine-tuned on page digits"). With --numbers-out, the strips the number model read
+of those numbers are kept too, with the numbers written, for training.train_numbers --extra.
 """
 
 from __future__ import annotations
 
 import argparse
 import sys
+from dataclasses import dataclass, field
 from multiprocessing import Pool
 from pathlib import Path
 
@@ -35,23 +37,61 @@ def start_worker() -> None:
     _digits = {str(d): list(data.train_images[data.train_labels == d]) for d in range(10)}
 
 
-def page_digits(index: int, seed: int) -> tuple[list[np.ndarray], list[int], list[int]]:
+@dataclass
+class Learnt:
+    """What one page gives: digit inputs with the digits written and read there, and the number
+    model's strips with the numbers written and read there."""
+
+    inputs: list[np.ndarray] = field(default_factory=list)
+    labels: list[int] = field(default_factory=list)
+    read: list[int] = field(default_factory=list)
+    strips: list[np.ndarray] = field(default_factory=list)
+    numbers: list[str] = field(default_factory=list)
+    numbers_read: list[str] = field(default_factory=list)
+
+
+def shape_of(number: str) -> str:
+    """A number with its digits as "d": "-3.25" → "-d.dd"."""
+    return "".join("d" if c.isdigit() else c for c in number)
+
+
+def page_digits(index: int, seed: int) -> Learnt:
     """The digit inputs of one page read as written (its numbers as many, each with as many digits),
-    their labels and what the reader made of them."""
+    their labels and what the reader made of them; and the strips of those numbers read with their
+    sign and point where written (so the strip holds what the label says), with the numbers."""
     made = page(index, seed, _digits)
     numbers = _reader.read_page(made.jpeg).numbers
-    inputs, labels, read = [], [], []
+    kept = Learnt()
     if len(numbers) != len(made.numbers):
-        return inputs, labels, read
+        return kept
     for number, written in zip(numbers, made.numbers, strict=True):
         digits = [c for c in number.characters if c.char.isdigit()]
         truth = [int(c) for c in written if c.isdigit()]
         if len(digits) != len(truth) or any(c.model_input is None for c in digits):
             continue
-        inputs += [np.round(np.clip(c.model_input, 0, 1) * 255).astype(np.uint8) for c in digits]
-        labels += truth
-        read += [int(c.char) for c in digits]
-    return inputs, labels, read
+        kept.inputs += [to_uint8(c.model_input) for c in digits]
+        kept.labels += truth
+        kept.read += [int(c.char) for c in digits]
+        if number.strip is not None and shape_of(number.number) == shape_of(written):
+            kept.strips.append(to_uint8(number.strip))
+            kept.numbers.append(written)
+            kept.numbers_read.append(number.number)
+    return kept
+
+
+def to_uint8(x: np.ndarray) -> np.ndarray:
+    return np.round(np.clip(x, 0, 1) * 255).astype(np.uint8)
+
+
+def save_numbers(pages: list[Learnt], out: Path, share: float) -> None:
+    """The strips side by side (all STRIP_HEIGHT rows tall) with each one's width, the numbers
+    written and read, and a share held out by each strip's hash, as the digits are."""
+    strips = [x for kept in pages for x in kept.strips]
+    np.savez_compressed(out, columns=np.concatenate(strips, axis=1),
+                        widths=np.array([x.shape[1] for x in strips], np.int64),
+                        numbers=np.array([n for kept in pages for n in kept.numbers]),
+                        read=np.array([n for kept in pages for n in kept.numbers_read]),
+                        holdout=np.array([held_out(x.tobytes(), share) for x in strips], bool))
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -61,6 +101,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--jobs", type=int, default=2, help="processes reading pages side by side")
     p.add_argument("--holdout", type=float, default=HOLDOUT, help="share held out for the export gate")
     p.add_argument("--out", type=Path, default=Path("runs/page_digits.npz"))
+    p.add_argument("--numbers-out", type=Path,
+                   help="also write the number model's strips of the numbers read here (page_numbers.npz)")
     args = p.parse_args(argv)
     try:
         start_worker()  # fails here, once, when the models or MNIST are missing
@@ -73,18 +115,24 @@ def main(argv: list[str] | None = None) -> int:
             pages = pool.starmap(page_digits, tasks, chunksize=8)
     else:
         pages = [page_digits(*task) for task in tasks]
-    images = np.stack([x for inputs, _, _ in pages for x in inputs])
-    labels = np.array([y for _, ys, _ in pages for y in ys], np.int64)
+    images = np.stack([x for kept in pages for x in kept.inputs])
+    labels = np.array([y for kept in pages for y in kept.labels], np.int64)
     arrays = {"images": images, "labels": labels,
-              "predicted": np.array([r for _, _, rs in pages for r in rs], np.int64),
+              "predicted": np.array([r for kept in pages for r in kept.read], np.int64),
               "holdout": np.array([held_out(x.tobytes(), args.holdout) for x in images], bool)}
     args.out.parent.mkdir(parents=True, exist_ok=True)
     np.savez_compressed(args.out, **arrays)
-    kept = sum(1 for inputs, _, _ in pages if inputs)
     wrong = int((arrays["predicted"] != labels).sum())
+    kept = sum(1 for k in pages if k.inputs)
     print(f"{args.count} pages (seed {args.seed}, MNIST training digits), {kept} with digits kept: "
           f"{len(labels):,} digits, {wrong} read wrong today → {args.out}")
     print(counts_table(labels, arrays["holdout"]))
+    if args.numbers_out is not None:
+        args.numbers_out.parent.mkdir(parents=True, exist_ok=True)
+        save_numbers(pages, args.numbers_out, args.holdout)
+        strips = sum(len(k.strips) for k in pages)
+        wrong = sum(a != b for k in pages for a, b in zip(k.numbers, k.numbers_read, strict=True))
+        print(f"{strips:,} number strips, {wrong} read wrong today → {args.numbers_out}")
     return 0
 
 

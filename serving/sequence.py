@@ -3,7 +3,7 @@ learnt numbers whose digits touch and overlap, so it does not need the digits ap
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -55,7 +55,7 @@ class SequenceReader(OnnxModel):
         if not (ink >= STRIP_INK_LEVEL).any():
             return None
         strip, (left, _, fx, _) = to_strip(ink)
-        return LineReading(np.exp(self.log_probs(strip)), left, fx, ink.shape[1], strip.shape[1])
+        return LineReading(np.exp(self.log_probs(strip)), left, fx, ink.shape[1], strip)
 
     def read(self, ink: np.ndarray) -> list[SequenceDigit]:
         """White-on-black ink (h, w) of one line → its symbols left to right (none if no ink)."""
@@ -67,11 +67,11 @@ class SequenceReader(OnnxModel):
 class LineReading:
     """The model's probabilities over a line's column pairs, and where those lie in its ink."""
 
-    probs: np.ndarray  # (strip_width // 2, classes)
+    probs: np.ndarray  # (strip width // 2, classes)
     left: int  # the ink's column where the strip's ink begins ...
     fx: float  # ... and the strip's columns per ink column
     ink_width: int
-    strip_width: int
+    strip: np.ndarray = field(repr=False, compare=False)  # what the model read (to_strip of the ink)
 
     def symbols(self) -> list[SequenceDigit]:
         """The symbols read, left to right, each with its share of the ink's columns: two neighbours
@@ -81,7 +81,7 @@ class LineReading:
         if not peaks:
             return []
         frames = [t for t, _ in peaks]
-        borders = [0, *(a + b + 1 for a, b in zip(frames[:-1], frames[1:], strict=True)), self.strip_width]
+        borders = [0, *(a + b + 1 for a, b in zip(frames[:-1], frames[1:], strict=True)), self.strip.shape[1]]
         out = []
         for (t, d), x0, x1 in zip(peaks, borders[:-1], borders[1:], strict=True):
             p = self.probs[t, :DIGITS] / max(float(self.probs[t, :DIGITS].sum()), 1e-12)
@@ -91,6 +91,10 @@ class LineReading:
             columns = a, min(self.ink_width, max(b, a + 1))
             out.append(SequenceDigit(d, float(self.probs[t, d]), columns, [float(v) for v in p]))
         return out
+
+    def digits(self) -> list[SequenceDigit]:
+        """The digits read, left to right (signs and points left out)."""
+        return [s for s in self.symbols() if s.symbol < DIGITS]
 
     def chance_of(self, symbol: int, columns: tuple[int, int]) -> float:
         """The model's highest probability of `symbol` over the ink's columns [x0, x1)."""

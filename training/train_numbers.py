@@ -16,11 +16,12 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from serving.contract import BLANK
+from serving.contract import BLANK, STRIP_HEIGHT, SYMBOLS
 from serving.ctc import greedy_decode
 from training import checkpoint
+from training.data import DataError
 from training.model import count_parameters
-from training.numbers_model import NumberNet, batch_of, compose_number
+from training.numbers_model import Composed, NumberNet, batch_of, compose_number
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -38,6 +39,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                    help="stop (validate and keep the best) after this long, whatever --steps says")
     p.add_argument("--init", type=Path,
                    help="start from this checkpoint's weights (a fresh schedule: fine-tuning)")
+    p.add_argument("--extra", type=Path,
+                   help="number strips to learn from as they are (python -m bench.page_digits "
+                        "--numbers-out FILE); its held-out share is read at each validation")
+    p.add_argument("--extra-share", type=float, default=0.4, help="share of each batch from --extra")
     checkpoint.run_arguments(p, "runs/numbers", "3 steps, 16 validation numbers")
     args = p.parse_args(argv)
     if args.dry_run:
@@ -47,6 +52,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
             p.error(f"--{name.replace('_', '-')} must be at least 1")
     if args.limit is not None and args.limit < 10:
         p.error("--limit must be at least 10 images")
+    if not 0 < args.extra_share < 1:
+        p.error("--extra-share must lie between 0 and 1")
     return args
 
 
@@ -71,13 +78,44 @@ def evaluate(model: NumberNet, numbers: list, batch_size: int = 64) -> dict:
     return {"exact": exact / len(numbers), "right_length": right_length / len(numbers)}
 
 
-def similar_widths(images: np.ndarray, labels: np.ndarray, rng: np.random.Generator,
-                   batch_size: int, pool: int = 4) -> list[list]:
-    """`pool` batches of numbers, each of numbers of similar width: less padding to compute on."""
-    numbers = sorted((compose_number(images, labels, rng) for _ in range(pool * batch_size)),
-                     key=lambda c: c.strip.shape[1])
+def validated(model: NumberNet, validation: list, held: list) -> dict:
+    """Composed validation numbers read exactly, held-out page strips too where there are any, and
+    the score that picks the checkpoint: with page strips, both kinds on average."""
+    metrics = evaluate(model, validation)
+    if not held:
+        return {**metrics, "score": metrics["exact"]}
+    page = evaluate(model, held)["exact"]
+    return {**metrics, "page_exact": page, "score": (metrics["exact"] + page) / 2}
+
+
+def similar_widths(images: np.ndarray, labels: np.ndarray, rng: np.random.Generator, batch_size: int,
+                   extra: list[Composed], share: float, pool: int = 4) -> list[list]:
+    """`pool` batches of numbers, each of numbers of similar width (less padding to compute on):
+    composed ones, and `share` of them drawn from `extra` where there are any."""
+    drawn = round(share * pool * batch_size) if extra else 0
+    numbers = [compose_number(images, labels, rng) for _ in range(pool * batch_size - drawn)]
+    numbers += [extra[k] for k in rng.integers(0, len(extra), drawn)] if drawn else []
+    numbers.sort(key=lambda c: c.strip.shape[1])
     batches = [numbers[k : k + batch_size] for k in range(0, len(numbers), batch_size)]
     return [batches[k] for k in rng.permutation(len(batches))]
+
+
+def page_strips(path: Path) -> tuple[list[Composed], list[Composed]]:
+    """The strips of a bench.page_digits --numbers-out file with the numbers written: those to
+    learn from, and those held out. DataError in words when the file is not one."""
+    try:
+        with np.load(path) as data:
+            columns, widths, numbers, holdout = (data[k] for k in ("columns", "widths", "numbers", "holdout"))
+    except (OSError, ValueError, KeyError) as err:
+        raise DataError(f"{path} holds no number strips ({err}): make it with python -m "
+                        "bench.page_digits --numbers-out FILE") from None
+    if columns.shape[0] != STRIP_HEIGHT or widths.sum() != columns.shape[1] or len(numbers) != len(widths):
+        raise DataError(f"{path}: its strips must be {STRIP_HEIGHT} rows tall, side by side, one number each")
+    edges = np.concatenate([[0], np.cumsum(widths)])
+    strips = [Composed(columns[:, a:b].astype(np.float32) / 255, [SYMBOLS.index(c) for c in str(n)])
+              for a, b, n in zip(edges[:-1], edges[1:], numbers, strict=True)]
+    return ([c for c, held in zip(strips, holdout, strict=True) if not held],
+            [c for c, held in zip(strips, holdout, strict=True) if held])
 
 
 def first_model(args: argparse.Namespace) -> NumberNet:
@@ -103,6 +141,12 @@ def main(argv: list[str] | None = None) -> int:
     except checkpoint.CheckpointError as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
+    try:
+        extra, held = page_strips(args.extra) if args.extra else ([], [])
+    except DataError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+    held = held[: args.val_count]
     optimizer, scheduler = checkpoint.one_cycle(model, args.lr, args.weight_decay, args.steps, pct_start=0.1)
     ctc = torch.nn.CTCLoss(blank=BLANK, zero_infinity=True)
     rng = np.random.default_rng(args.seed)
@@ -115,22 +159,24 @@ def main(argv: list[str] | None = None) -> int:
     print(f"NumberNet: {run['parameters']} parameters; {args.steps} steps of {args.batch_size}", flush=True)
     history, best, start, losses = [], -1.0, time.time(), []
     batches: list = []
-    for step in range(1, args.steps + 1):
-        if not batches:
-            batches = similar_widths(train_x, train_y, rng, args.batch_size)
-        x, targets, input_lengths, target_lengths = batch_of(batches.pop())
-        loss = ctc(model(x).transpose(0, 1), targets, input_lengths, target_lengths)
-        checkpoint.learn(loss, optimizer, scheduler, max_norm=5.0)
-        losses.append(loss.item())
+    # Fine-tuning validates its starting point first (step 0): the run keeps it if nothing beats it.
+    for step in range(0 if args.init else 1, args.steps + 1):
+        if step:
+            if not batches:
+                batches = similar_widths(train_x, train_y, rng, args.batch_size, extra, args.extra_share)
+            x, targets, input_lengths, target_lengths = batch_of(batches.pop())
+            loss = ctc(model(x).transpose(0, 1), targets, input_lengths, target_lengths)
+            checkpoint.learn(loss, optimizer, scheduler, max_norm=5.0)
+            losses.append(loss.item())
         out_of_time = args.max_minutes is not None and time.time() - start > 60 * args.max_minutes
         if step % args.eval_every == 0 or step == args.steps or out_of_time:
-            metrics = {"step": step, "loss": float(np.mean(losses)), **evaluate(model, validation),
-                       "minutes": (time.time() - start) / 60}
+            metrics = {"step": step, "loss": float(np.mean(losses)) if losses else None,
+                       **validated(model, validation, held), "minutes": (time.time() - start) / 60}
             losses = []
             history.append(metrics)
             print(json.dumps(metrics), flush=True)
-            if metrics["exact"] >= best:
-                best = metrics["exact"]
+            if metrics["score"] >= best:
+                best = metrics["score"]
                 torch.save({"model": model.state_dict(), "config": model.config, "step": step,
                             "validation": metrics, "init": str(args.init) if args.init else None},
                            args.out / "checkpoint.pt")
@@ -138,7 +184,8 @@ def main(argv: list[str] | None = None) -> int:
         if out_of_time:
             print(f"stopped after {args.max_minutes} minutes at step {step}", flush=True)
             break
-    print(f"best validation exact-number rate {best:.4f}; checkpoint {args.out / 'checkpoint.pt'}")
+    kinds = " (composed numbers and page strips on average)" if held else ""
+    print(f"best validation exact-number rate{kinds} {best:.4f}; checkpoint {args.out / 'checkpoint.pt'}")
     return 0
 
 
