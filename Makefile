@@ -82,11 +82,12 @@ train-numbers: setup
 	$(PY) -m training.train_numbers --steps 6000 --max-minutes 80 --out runs/numbers
 
 # The shipped number model fine-tuned on the strips of photographed pages' numbers as the page reader
-# reads them (docs/numbers.md, "Fine-tuned on page strips"): about 15 minutes on one thread.
+# reads them, about 15 minutes on one thread, exported beside the run, not over models/: measured in
+# session 20 and not shipped (docs/numbers.md, "Fine-tuned on page strips").
 finetune-numbers: runs/page_numbers.npz runs/shipped/done
 	$(PY) -m training.train_numbers --init runs/shipped/numbers/checkpoint.pt --extra runs/page_numbers.npz \
 		--extra-share 0.4 --steps 1500 --lr 5e-4 --eval-every 250 --out runs/numbers-pages
-	$(PY) -m export.numbers --run runs/numbers-pages --out models
+	$(PY) -m export.numbers --run runs/numbers-pages --out runs/numbers-pages/models
 
 export-numbers: setup
 	$(PY) -m export.numbers --run runs/numbers --out models

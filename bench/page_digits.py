@@ -115,6 +115,11 @@ def main(argv: list[str] | None = None) -> int:
             pages = pool.starmap(page_digits, tasks, chunksize=8)
     else:
         pages = [page_digits(*task) for task in tasks]
+    strips = sum(len(k.strips) for k in pages)
+    if not any(k.inputs for k in pages) or (args.numbers_out is not None and not strips):
+        print(f"error: none of the {args.count} pages was read number for number, so there is nothing "
+              "to learn from: write more pages (--count)", file=sys.stderr)
+        return 1
     images = np.stack([x for kept in pages for x in kept.inputs])
     labels = np.array([y for kept in pages for y in kept.labels], np.int64)
     arrays = {"images": images, "labels": labels,
@@ -130,7 +135,6 @@ def main(argv: list[str] | None = None) -> int:
     if args.numbers_out is not None:
         args.numbers_out.parent.mkdir(parents=True, exist_ok=True)
         save_numbers(pages, args.numbers_out, args.holdout)
-        strips = sum(len(k.strips) for k in pages)
         wrong = sum(a != b for k in pages for a, b in zip(k.numbers, k.numbers_read, strict=True))
         print(f"{strips:,} number strips, {wrong} read wrong today → {args.numbers_out}")
     return 0

@@ -139,7 +139,9 @@ def test_the_shipped_number_model_rebuilt_reads_as_the_shipped_one(rebuilt_numbe
         rebuilt_numbers.eval()
     own = torch.arange(served.shape[1])[None, :] < lengths[:, None]  # each strip's frames, not its padding
     assert float((served - learning).abs()[own].mean()) < 0.01
-    assert (served.argmax(2) == learning.argmax(2))[own].float().mean() >= 0.98
+    read = [[greedy_decode(p[:n].log().numpy()) for p, n in zip(probs, lengths, strict=True)]
+            for probs in (served, learning)]
+    assert np.mean([a == b for a, b in zip(*read, strict=True)]) >= 0.85
 
 
 def test_main_writes_the_number_model_as_a_checkpoint_fine_tuning_starts_from(tmp_path, capsys):
@@ -231,3 +233,11 @@ def test_a_file_that_holds_no_strips_is_refused_in_words(tmp_path, capsys):
     np.savez(other, images=np.zeros((2, 28, 28), np.uint8))
     assert train_numbers(["--dry-run", "--extra", str(other), "--out", str(tmp_path / "run")]) == 2
     assert "holds no number strips" in capsys.readouterr().err
+
+
+def test_pages_that_give_nothing_to_learn_from_are_said_not_raised(tmp_path, capsys, monkeypatch):
+    monkeypatch.setattr(page_digits, "page_digits", lambda index, seed: page_digits.Learnt())
+    out = tmp_path / "page_digits.npz"
+    assert page_digits.main(["--count", "2", "--jobs", "1", "--out", str(out)]) == 1
+    assert "none of the 2 pages was read number for number" in capsys.readouterr().err
+    assert not out.exists()

@@ -113,10 +113,16 @@ def number_model_markdown(card_path: Path = NUMBER_CARD) -> str:
     exact = (card.get("validation_during_training") or {}).get("exact")
     if isinstance(exact, (int, float)):
         lines += ["", f"Numbers read exactly right on its validation set: {100 * exact:.1f}%."]
+    parity = card.get("parity") if isinstance(card.get("parity"), dict) else {}
+    page, held = parity.get("page_strips_exact"), parity.get("page_strips_held_out")
+    if isinstance(page, (int, float)) and isinstance(held, int):
+        lines += ["", f"Numbers of photographed pages, held out from those it learnt from, read exactly: "
+                      f"{100 * page:.1f}% of {held:,}."]
     train = card.get("training")
     if isinstance(train, dict):
         run = {**train, "wall_time_s": train.get("wall_time_s") or 60 * (train.get("minutes") or 0)}
-        lines += ["", sentence("Trained", run)]
+        fine_tuned = "--init" in (train.get("command") or "").split()  # the minutes are the fine-tune's
+        lines += ["", sentence("Fine-tuned" if fine_tuned else "Trained", run)]
     return "\n".join(lines)
 
 

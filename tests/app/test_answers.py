@@ -22,7 +22,7 @@ from app.ui.answers import (
     note_for,
     number_outputs,
 )
-from app.ui.model_card import CARD, model_card_markdown, number_model_markdown
+from app.ui.model_card import CARD, NUMBER_CARD, model_card_markdown, number_model_markdown
 from examples.make import draw_digits
 from serving import DigitResult, Reader
 from serving.paths import MODELS_DIR
@@ -202,6 +202,15 @@ def test_the_model_tab_says_what_the_model_is_and_how_it_was_trained(tmp_path):
     assert "Trained: 3 nets" in model_card_markdown(MODELS_DIR / card["files"]["fp32"]["file"], path)
     numbers = number_model_markdown()
     assert numbers.startswith("### The number model: numbernet") and "Numbers tab" in numbers
+    assert "Trained: with `python -m training.train_numbers" in numbers and "held out" not in numbers
+    # a number model fine-tuned on page strips says so, and how it reads the held-out ones
+    number_card = json.loads(NUMBER_CARD.read_text())
+    number_card["training"]["command"] += " --init runs/shipped/numbers/checkpoint.pt --extra pages.npz"
+    number_card["parity"] |= {"page_strips_exact": 0.974181, "page_strips_held_out": 2014}
+    path.write_text(json.dumps(number_card))
+    tuned = number_model_markdown(path)
+    assert "Fine-tuned: with `python -m training.train_numbers" in tuned and "Trained" not in tuned
+    assert "held out from those it learnt from, read exactly: 97.4% of 2,014." in tuned
 
 
 @pytest.mark.parametrize("card", [{"files": {}}, {"name": "x", "parameters": 1, "files": {"fp32": {}}},
