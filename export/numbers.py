@@ -69,13 +69,13 @@ def held_out_pages(run: dict) -> list:
     return [] if extra == "None" else page_strips(Path(extra))[1]
 
 
-def pages_read(sess: ort.InferenceSession, held: list) -> dict:
-    """How many held-out page strips the exported file reads exactly, each alone as serving sends it."""
+def pages_read(model: NumberNet, sess: ort.InferenceSession, held: list) -> dict:
+    """How many held-out page strips the exported file reads exactly (check_numbers: each alone, as
+    serving sends it, and as PyTorch reads it)."""
     if not held:
         return {}
-    exact = sum(greedy_decode(sess.run([OUTPUT_NAME], {INPUT_NAME: c.strip[None, None]})[0][0]) == c.symbols
-                for c in held)
-    return {"page_strips_held_out": len(held), "page_strips_exact": round(exact / len(held), 6)}
+    return {"page_strips_held_out": len(held),
+            "page_strips_exact": check_numbers(model, sess, held)["validation_exact"]}
 
 
 def trained_on(run: dict) -> str:
@@ -135,7 +135,7 @@ def main(argv: list[str] | None = None) -> int:
         ([INPUT_NAME], [OUTPUT_NAME]), {0: torch.export.Dim("batch", min=1, max=1024), 3: 2 * half},
         lambda model, data, sess: check_numbers(
             model, sess, validation_set(data.validation_images, data.validation_labels, args.check_numbers))
-        | pages_read(sess, held))
+        | pages_read(model, sess, held))
     if isinstance(exported, int):
         return exported
     state, model, path, parity, started = exported
