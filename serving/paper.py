@@ -128,8 +128,8 @@ def link_peaks(peaks: np.ndarray, slope: float) -> list[np.ndarray]:
     # Chains are plain lists while they grow: numpy scalars would make this loop several times slower.
     open_chains: list[tuple[list[int], int, int]] = []  # (rows, first strip, last strip)
     done: list[list[int]] = []
-    for s in range(n):
-        rows = np.flatnonzero(peaks[s]).tolist()
+    hidden = max(2, n * (1 - LINE_MIN_SPAN))  # strips a line may pass hidden under writing
+    for s, rows in enumerate(np.flatnonzero(p).tolist() for p in peaks):
         still_open = []
         for chain, first, last in open_chains:
             own = (chain[last] - chain[first]) / (last - first) if last > first else slope
@@ -140,7 +140,7 @@ def link_peaks(peaks: np.ndarray, slope: float) -> list[np.ndarray]:
                 chain[s] = best
                 rows.remove(best)
                 still_open.append((chain, first, s))
-            elif s - last <= max(2, n * (1 - LINE_MIN_SPAN)):  # hidden under writing
+            elif s - last <= hidden:
                 still_open.append((chain, first, last))
             else:
                 done.append(chain)
@@ -155,8 +155,10 @@ def link_peaks(peaks: np.ndarray, slope: float) -> list[np.ndarray]:
 def nearest(rows: list[int], expected: float) -> int | None:
     """The row of sorted rows nearest to expected (the lower one on a tie), None if there is none."""
     i = bisect.bisect_left(rows, expected)
-    near = rows[max(i - 1, 0): i + 1]
-    return min(near, key=lambda r: abs(r - expected), default=None)
+    if i == 0 or i == len(rows):
+        return rows[min(i, len(rows) - 1)] if rows else None
+    below, above = rows[i - 1], rows[i]
+    return below if expected - below <= above - expected else above
 
 
 def chain_rows(chain: np.ndarray, width: int, w: int) -> np.ndarray:
@@ -267,7 +269,9 @@ def fill_from_neighbours(d: np.ndarray, mask: np.ndarray) -> np.ndarray:
 def remove_lines(d: np.ndarray) -> np.ndarray:
     """Ruled and grid lines, both directions, taken out of darkness map d."""
     d = fill_from_neighbours(d, line_mask(d))
-    return fill_from_neighbours(d.T, line_mask(d.T)).T
+    # Columns as rows, laid out so (and back): a transposed view would slow every pass over it.
+    across = np.ascontiguousarray(d.T)
+    return np.ascontiguousarray(fill_from_neighbours(across, line_mask(across)).T)
 
 
 def page_edges(components: Components, light: np.ndarray) -> np.ndarray:

@@ -43,17 +43,21 @@ def softmax(logits: np.ndarray) -> np.ndarray:
 
 def sliding(a: np.ndarray, size: int, axis: int, op: np.ufunc = np.maximum) -> np.ndarray:
     """`op` (np.maximum: dilation, np.minimum: erosion) over a centred window of `size` along
-    `axis`, in O(log size) array passes; the edges repeat outwards."""
-    a = a.swapaxes(0, axis)
-    n = a.shape[0]
+    `axis`, in O(log size) array passes; the edges repeat outwards. The result is laid out as `a`
+    is (C order for C-ordered input): a transposed result would slow every later pass over it."""
+
+    def along(start: int | None, stop: int | None) -> tuple[slice, ...]:
+        return tuple(slice(start, stop) if i == axis else slice(None) for i in range(a.ndim))
+
+    n = a.shape[axis]
     before = size // 2
-    x = np.concatenate([np.repeat(a[:1], before, axis=0), a, np.repeat(a[-1:], size - 1 - before, axis=0)])
+    x = np.concatenate([np.repeat(a[along(0, 1)], before, axis=axis), a,
+                        np.repeat(a[along(-1, None)], size - 1 - before, axis=axis)], axis=axis)
     m, span = x, 1
     while 2 * span <= size:  # m[i] = op(x[i : i + span]) with span doubling
-        m = op(m[:-span], m[span:])
+        m = op(m[along(None, -span)], m[along(span, None)])
         span *= 2
-    out = op(m[:n], m[size - span : size - span + n])  # two windows of `span` cover `size`
-    return out.swapaxes(0, axis)
+    return op(m[along(None, n)], m[along(size - span, size - span + n)])  # two windows of `span` cover `size`
 
 
 def dilate(a: np.ndarray, size: int) -> np.ndarray:
