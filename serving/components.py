@@ -1,5 +1,5 @@
 """Connected components of a binary mask (8-connected), in numpy alone: on horizontal runs of ink
-rather than pixels, so the union-find loop stays short while the pixel work is vectorized."""
+rather than pixels, joined by array passes over the pairs of runs that touch."""
 
 from __future__ import annotations
 
@@ -82,23 +82,19 @@ def join_runs(run_row: np.ndarray, run_start: np.ndarray, run_end: np.ndarray,
     within = np.arange(counts.sum()) - np.repeat(np.cumsum(counts) - counts, counts)
     upper = np.repeat(first, counts) + within
 
-    # Union-find over runs; a root always points to a smaller index, so the loop stays plain
-    # Python without recursion and a final pointer jump in numpy finds every run's root.
-    parent = list(range(n_runs))
-    for a, b in zip(lower.tolist(), upper.tolist(), strict=True):
-        while parent[a] != a:  # path halving: each visited run skips to its grandparent
-            parent[a] = parent[parent[a]]
-            a = parent[a]
-        while parent[b] != b:
-            parent[b] = parent[parent[b]]
-            b = parent[b]
-        if a < b:
-            parent[b] = a
-        elif b < a:
-            parent[a] = b
-    roots = np.array(parent)
-    while not np.array_equal(jumped := roots[roots], roots):
-        roots = jumped
+    # Each run's root: the first run of its component. Hooking each pair's later root onto the
+    # earlier and jumping pointers until no pair spans two roots takes a few array passes, where a
+    # union-find loop in Python visits every pair.
+    roots = np.arange(n_runs)
+    while True:
+        a, b = roots[lower], roots[upper]
+        apart = a != b
+        if not apart.any():
+            break
+        lower, upper, a, b = lower[apart], upper[apart], a[apart], b[apart]
+        np.minimum.at(roots, np.maximum(a, b), np.minimum(a, b))
+        while not np.array_equal(jumped := roots[roots], roots):
+            roots = jumped
     # Labels in the order of the roots (each its component's first run), as np.unique would give.
     is_root = roots == np.arange(n_runs)
     return (np.cumsum(is_root) - 1)[roots], int(np.count_nonzero(is_root))
