@@ -60,7 +60,7 @@ from serving.photo import FAINT_INK, dark_on_light
 from serving.predictor import Predictor
 from serving.result import DigitResult, unsure
 from serving.sequence import LineReading, SequenceDigit, SequenceReader
-from serving.stats import dilate, erode
+from serving.stats import dilate, erode, median
 
 PAGE_SIDE = 1024  # a page is read at most this size: a digit 3% of its height is 30 px
 SMALL_WRITING = 38  # characters less tall than this at PAGE_SIDE lose strokes to its pixels (the 3×3
@@ -112,8 +112,9 @@ ONE_DIGIT_WIDE = 0.75  # one number alone on a page this narrow (of its height) 
 ONE_SHAPE_WIDE = 1.2  # a piece of ink no wider than this many times its height is one shape
 WITHIN = 0.5  # a reading with this share of its box in the page's own reading's reads that ink
 MIN_MEAN_CONFIDENCE = 0.5  # a "number" read less surely than this on average is a mark, not writing
-FAINT_GROUP = 0.6  # a group whose ink is this much fainter than the page's typical group's is a
-# shadow's edge or a line's remains (of three groups or more: a typical one needs company) ...
+FAINT_GROUP = 0.45  # a group whose ink (its mean) is under this share of the page's typical group's
+# is a shadow's edge or a line's remains (of three groups or more: a typical one needs company); a
+# number written lightly holds more ...
 MANY = 6  # characters of one height (ALIKE times taller or shorter at most) that tell the page's
 ALIKE = 4 / 3  # typical one beside a piece holding most of the ink (a shadow's)
 MIN_CHAR_PIXELS = 12  # pixels at PAGE_SIDE: pieces less tall are specks, never a page's characters
@@ -443,7 +444,7 @@ def group_lines(boxes: np.ndarray, is_char: np.ndarray, slope: float) -> list[li
     lines: list[list[int]] = []
     for i in sorted(np.flatnonzero(is_char), key=lambda i: (top[i] + bottom[i]) / 2):
         for line in lines:
-            band_top, band_bottom = np.median(top[line]), np.median(bottom[line])
+            band_top, band_bottom = median(top[line]), median(bottom[line])
             overlap = min(bottom[i], band_bottom) - max(top[i], band_top)
             if overlap >= LINE_OVERLAP * (bottom[i] - top[i]):
                 line.append(i)

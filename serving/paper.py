@@ -11,7 +11,7 @@ import numpy as np
 
 from serving.components import Components, label_components
 from serving.decode import NoDigitError
-from serving.stats import dilate, erode, sliding
+from serving.stats import dilate, erode, median, sliding
 
 LINE_MIN_SPAN = 0.6  # a line crosses at least this share of the strips ...
 LONE_LINE_SPAN = 0.85  # ... or this share when it has no parallel lines (a tall 1 may reach 60%)
@@ -179,12 +179,14 @@ def line_half_width(profiles: np.ndarray, rows: np.ndarray, level: np.ndarray) -
     profile (median over the strips it was seen in) falls below a quarter of its height."""
     h = profiles.shape[1]
     strips = np.arange(len(rows))
-    strength = float(np.median(profiles[strips, rows]))
-    # Rows 2 .. MAX_LINE_HALF_WIDTH from the centre, above (first) and below, all at once.
+    strength = median(profiles[strips, rows])
+    # Rows 2 .. MAX_LINE_HALF_WIDTH from the centre, above (first) and below, all at once; their
+    # median over the strips as np.median gives it.
     steps = np.arange(2, MAX_LINE_HALF_WIDTH + 1)
     outward = np.clip(rows[:, None, None] + np.array([-1, 1])[:, None] * steps, 0, h - 1)
-    edge = np.median(profiles[strips[:, None, None], outward] - level[:, None, None], axis=0).max(axis=0)
-    faded = np.flatnonzero(edge < LINE_EDGE * (strength - float(np.median(level))))
+    ordered = np.sort(profiles[strips[:, None, None], outward] - level[:, None, None], axis=0)
+    edge = ((ordered[(len(rows) - 1) // 2] + ordered[len(rows) // 2]) / 2).max(axis=0)
+    faded = np.flatnonzero(edge < LINE_EDGE * (strength - median(level)))
     return int(steps[faded[0]]) if len(faded) else MAX_LINE_HALF_WIDTH + 1
 
 
@@ -212,7 +214,7 @@ def line_mask(d: np.ndarray) -> np.ndarray:
     # nearly the whole page as a margin line does.
     if len(chains) < 3:
         chains = [c for c in chains if (c >= 0).sum() >= LONE_LINE_SPAN * n]
-    strengths = [float(np.median(profiles[np.flatnonzero(c >= 0), c[c >= 0]])) for c in chains]
+    strengths = [median(profiles[np.flatnonzero(c >= 0), c[c >= 0]]) for c in chains]
     if len(chains) >= 3:
         # Printed lines of one family are alike: a chain far darker than they that stops short of
         # crossing the page is a tall stroke (a 1 written across the lines), not one of them.
@@ -225,13 +227,11 @@ def line_mask(d: np.ndarray) -> np.ndarray:
     for chain, strength in zip(chains, strengths, strict=True):
         found = np.flatnonzero(chain >= 0)
         half = line_half_width(rise[found], chain[found], level[found, 0])
-        centre = np.rint(chain_rows(chain, width, w)).astype(int)
-        for offset in range(-half, half + 1):
-            rows = centre + offset
-            inside = (rows >= 0) & (rows < h)
-            r, c = rows[inside], columns[inside]
-            # Ink darker than the line is writing across it, not the line.
-            mask[r, c] |= d[r, c] <= LINE_INK * strength + LINE_INK_MARGIN
+        rows = np.rint(chain_rows(chain, width, w)).astype(int) + np.arange(-half, half + 1)[:, None]
+        inside = (rows >= 0) & (rows < h)
+        r, c = rows[inside], np.broadcast_to(columns, rows.shape)[inside]
+        # Ink darker than the line is writing across it, not the line.
+        mask[r, c] |= d[r, c] <= LINE_INK * strength + LINE_INK_MARGIN
     return mask
 
 

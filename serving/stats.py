@@ -17,6 +17,13 @@ def quantile(values: np.ndarray, q: float) -> float:
     return float(low + (high - low) * (position - below))
 
 
+def median(values: np.ndarray) -> float:
+    """np.median of a non-empty array without NaN, without its overhead on small arrays."""
+    ordered = np.sort(values, axis=None)
+    half = len(ordered) // 2
+    return float(ordered[half] if len(ordered) % 2 else (ordered[half - 1] + ordered[half]) / 2)
+
+
 def otsu_threshold(hist: np.ndarray) -> float:
     """Otsu's threshold of a histogram over [0, 1]: the upper edge of the bin that best splits it
     in two classes (the largest variance between them)."""

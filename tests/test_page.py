@@ -262,6 +262,14 @@ def test_the_pages_edge_and_a_shadows_edge_keep_nothing_off_their_line(reader):
     assert numbers_of(reader.read_page(made.jpeg)) == made.numbers
 
 
+def test_a_number_written_lightly_is_writing(reader):
+    """bench.pages, seed 0, page 200: a "2" written in a light stroke, half as dark as the page's
+    other numbers, is read, not left out as a line's remains."""
+    data = load_mnist()
+    made = bench_page(200, 0, {str(d): list(data.test_images[data.test_labels == d]) for d in range(10)})
+    assert numbers_of(reader.read_page(made.jpeg)) == made.numbers
+
+
 def test_shading_is_wide_and_soft_and_a_bold_digit_is_not():
     """shaded: a shadow's band (darkness graded over 40 px) is shading; a pen's stroke (narrow) and
     a marker's bold blob (as wide, but dark to its core) are not."""
