@@ -235,43 +235,49 @@ def line_mask(d: np.ndarray) -> np.ndarray:
     return mask
 
 
-def fill_from_neighbours(d: np.ndarray, mask: np.ndarray) -> np.ndarray:
-    """Masked pixels replaced by interpolating between the nearest unmasked ones above and below
-    (within FILL_REACH rows; without both, the one found is used)."""
-    h = mask.shape[0]
-    # Column by column, a run of masked rows is a run of consecutive indices: the nearest unmasked
-    # rows are the ones just outside the pixel's run.
-    flat = np.flatnonzero(mask.T)
+def fill_from_neighbours(d: np.ndarray, mask: np.ndarray, axis: int = 0) -> np.ndarray:
+    """Masked pixels replaced by interpolating between the nearest unmasked ones either side along
+    `axis` (0: above and below, 1: left and right; within FILL_REACH pixels; without both, the one
+    found is used)."""
+    n = mask.shape[axis]
+    # Line by line (a column, or a row), a run of masked pixels is a run of consecutive indices:
+    # the nearest unmasked pixels are the ones just outside the pixel's run.
+    flat = np.flatnonzero(mask.T if axis == 0 else mask)
     if len(flat) == 0:
         return d
-    xs, ys = np.divmod(flat, h)
+    lines, at = np.divmod(flat, n)
     starts = np.ones(len(flat), bool)
-    starts[1:] = (np.diff(flat) != 1) | (ys[1:] == 0)
+    starts[1:] = (np.diff(flat) != 1) | (at[1:] == 0)
     run = np.cumsum(starts) - 1
     first = np.flatnonzero(starts)
     last = np.append(first[1:], len(flat)) - 1
-    above, below = ys[first][run] - 1, ys[last][run] + 1
+    before, after = at[first][run] - 1, at[last][run] + 1
     values, steps = [], []
-    for row, step in ((above, ys - above), (below, below - ys)):
-        found = (row >= 0) & (row < h) & (step <= FILL_REACH)
-        values.append(np.where(found, d[np.clip(row, 0, h - 1), xs], np.float32(np.nan)))
+    for neighbour, step in ((before, at - before), (after, after - at)):
+        found = (neighbour >= 0) & (neighbour < n) & (step <= FILL_REACH)
+        where = np.clip(neighbour, 0, n - 1)
+        value = d[where, lines] if axis == 0 else d[lines, where]
+        values.append(np.where(found, value, np.float32(np.nan)))
         steps.append(np.where(found, step, 0))
-    above, below = values
-    above = np.where(np.isnan(above), below, above)
-    below = np.where(np.isnan(below), above, below)
+    before, after = values
+    before = np.where(np.isnan(before), after, before)
+    after = np.where(np.isnan(after), before, after)
     t = np.where(steps[0] + steps[1] > 0, steps[0] / np.maximum(steps[0] + steps[1], 1), 0)
-    filled = np.nan_to_num(above + (below - above) * t, nan=0.0)
+    filled = np.nan_to_num(before + (after - before) * t, nan=0.0)
     out = d.copy()
-    out[ys, xs] = filled
+    if axis == 0:
+        out[at, lines] = filled
+    else:
+        out[lines, at] = filled
     return out
 
 
 def remove_lines(d: np.ndarray) -> np.ndarray:
     """Ruled and grid lines, both directions, taken out of darkness map d."""
     d = fill_from_neighbours(d, line_mask(d))
-    # Columns as rows, laid out so (and back): a transposed view would slow every pass over it.
-    across = np.ascontiguousarray(d.T)
-    return np.ascontiguousarray(fill_from_neighbours(across, line_mask(across)).T)
+    # Columns are searched as rows, and filled across without turning the map: a transposed copy of
+    # it, or a result laid out in columns, would cost more than the search.
+    return fill_from_neighbours(d, line_mask(d.T).T, axis=1)
 
 
 def page_edges(components: Components, light: np.ndarray) -> np.ndarray:

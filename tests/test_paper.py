@@ -111,6 +111,9 @@ def test_a_bar_as_faint_as_the_line_is_restored_from_above_and_below():
     mask[3:6] = True
     filled = fill_from_neighbours(d, mask)
     assert (filled[:, 2] == 1).all() and (filled[:, [0, 1, 3, 4]] == 0).all()
+    # ... and a stroke across a column's mask from either side, with the map as it is laid out.
+    across = fill_from_neighbours(np.ascontiguousarray(d.T), np.ascontiguousarray(mask.T), axis=1)
+    assert np.array_equal(across, filled.T) and across.flags.c_contiguous
 
 
 def test_grid_lines_go_both_ways():
