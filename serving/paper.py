@@ -428,7 +428,8 @@ def hysteresis(ink: np.ndarray, low: float, high: float) -> Components:
     kept = np.flatnonzero(strong[1:])
     relabel = np.zeros(components.count + 1, np.int32)
     relabel[kept + 1] = np.arange(1, len(kept) + 1)
-    return Components(relabel[components.labels], len(kept), components.area[kept], components.boxes[kept])
+    labels = np.take(relabel, components.labels)
+    return Components(labels, len(kept), components.area[kept], components.boxes[kept])
 
 
 def paper_ink(grey: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
