@@ -395,7 +395,7 @@ class Sizes:
     def of(cls, components: Components) -> Sizes:
         """From the pieces as thick as a pen's stroke (specks and hairlines left out), the big ones
         (big_pieces). But one piece holding most of the ink, TALL_STROKE times as tall as the rest's
-        (MANY characters alike in height, at least MIN_CHAR_PIXELS tall) and apart from them, is no
+        (MANY characters alike in height, at least MIN_CHAR_PIXELS tall, and apart from it), is no
         character: a shadow, the desk's corner, the page's edge; it is left out. (A big digit's
         broken-off parts lie against it; the rim's slivers round one digit are few, unlike.)"""
         widths, heights = (components.boxes[:, 2:] - components.boxes[:, :2]).T
@@ -409,7 +409,8 @@ class Sizes:
             (x0, y0, x1, y1), others = components.boxes[biggest], components.boxes[chars]
             apart = (others[:, 0] > x1) | (others[:, 2] < x0) | (others[:, 1] > y1) | (others[:, 3] < y0)
             alike = np.abs(np.log(heights[chars] / height)) <= np.log(ALIKE)
-            if (alike.sum() >= MANY and height >= MIN_CHAR_PIXELS and apart.all()
+            # MANY of them apart from it, not all: a shadow's box may take in a character it passes.
+            if ((alike & apart).sum() >= MANY and height >= MIN_CHAR_PIXELS
                     and heights[biggest] >= TALL_STROKE * height):
                 return cls(float(np.median(components.area[chars])), height, biggest)
         big = big_pieces(components.area[solid])
