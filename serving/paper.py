@@ -180,12 +180,10 @@ def line_half_width(profiles: np.ndarray, rows: np.ndarray, level: np.ndarray) -
     h = profiles.shape[1]
     strips = np.arange(len(rows))
     strength = median(profiles[strips, rows])
-    # Rows 2 .. MAX_LINE_HALF_WIDTH from the centre, above (first) and below, all at once; their
-    # median over the strips as np.median gives it.
+    # Rows 2 .. MAX_LINE_HALF_WIDTH from the centre, above (first) and below, all at once.
     steps = np.arange(2, MAX_LINE_HALF_WIDTH + 1)
     outward = np.clip(rows[:, None, None] + np.array([-1, 1])[:, None] * steps, 0, h - 1)
-    ordered = np.sort(profiles[strips[:, None, None], outward] - level[:, None, None], axis=0)
-    edge = ((ordered[(len(rows) - 1) // 2] + ordered[len(rows) // 2]) / 2).max(axis=0)
+    edge = median(profiles[strips[:, None, None], outward] - level[:, None, None], axis=0).max(axis=0)
     faded = np.flatnonzero(edge < LINE_EDGE * (strength - median(level)))
     return int(steps[faded[0]]) if len(faded) else MAX_LINE_HALF_WIDTH + 1
 
@@ -239,10 +237,12 @@ def fill_from_neighbours(d: np.ndarray, mask: np.ndarray, axis: int = 0) -> np.n
     """Masked pixels replaced by interpolating between the nearest unmasked ones either side along
     `axis` (0: above and below, 1: left and right; within FILL_REACH pixels; without both, the one
     found is used)."""
-    n = mask.shape[axis]
-    # Line by line (a column, or a row), a run of masked pixels is a run of consecutive indices:
-    # the nearest unmasked pixels are the ones just outside the pixel's run.
-    flat = np.flatnonzero(mask.T if axis == 0 else mask)
+    # Along rows, on the maps turned (views, no copy), as down columns.
+    columns, mask = (d, mask) if axis == 0 else (d.T, mask.T)
+    n = mask.shape[0]
+    # Column by column, a run of masked pixels is a run of consecutive indices: the nearest
+    # unmasked pixels are the ones just outside the pixel's run.
+    flat = np.flatnonzero(mask.T)
     if len(flat) == 0:
         return d
     lines, at = np.divmod(flat, n)
@@ -255,9 +255,7 @@ def fill_from_neighbours(d: np.ndarray, mask: np.ndarray, axis: int = 0) -> np.n
     values, steps = [], []
     for neighbour, step in ((before, at - before), (after, after - at)):
         found = (neighbour >= 0) & (neighbour < n) & (step <= FILL_REACH)
-        where = np.clip(neighbour, 0, n - 1)
-        value = d[where, lines] if axis == 0 else d[lines, where]
-        values.append(np.where(found, value, np.float32(np.nan)))
+        values.append(np.where(found, columns[np.clip(neighbour, 0, n - 1), lines], np.float32(np.nan)))
         steps.append(np.where(found, step, 0))
     before, after = values
     before = np.where(np.isnan(before), after, before)
@@ -265,10 +263,7 @@ def fill_from_neighbours(d: np.ndarray, mask: np.ndarray, axis: int = 0) -> np.n
     t = np.where(steps[0] + steps[1] > 0, steps[0] / np.maximum(steps[0] + steps[1], 1), 0)
     filled = np.nan_to_num(before + (after - before) * t, nan=0.0)
     out = d.copy()
-    if axis == 0:
-        out[at, lines] = filled
-    else:
-        out[lines, at] = filled
+    (out if axis == 0 else out.T)[at, lines] = filled
     return out
 
 

@@ -17,11 +17,14 @@ def quantile(values: np.ndarray, q: float) -> float:
     return float(low + (high - low) * (position - below))
 
 
-def median(values: np.ndarray) -> float:
-    """np.median of a non-empty array without NaN, without its overhead on small arrays."""
-    ordered = np.sort(values, axis=None)
-    half = len(ordered) // 2
-    return float(ordered[half] if len(ordered) % 2 else (ordered[half - 1] + ordered[half]) / 2)
+def median(values: np.ndarray, axis: int | None = None) -> float | np.ndarray:
+    """np.median of an array without NaN, of all of it (a float) or along `axis`, without its
+    overhead on small arrays."""
+    ordered = np.sort(values, axis=axis)
+    along = axis or 0  # np.sort flattens for axis None
+    k = ordered.shape[along]
+    middle = (np.take(ordered, (k - 1) // 2, axis=along) + np.take(ordered, k // 2, axis=along)) / 2
+    return float(middle) if axis is None else middle
 
 
 def otsu_threshold(hist: np.ndarray) -> float:
